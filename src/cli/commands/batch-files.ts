@@ -1,0 +1,19 @@
+import type { ExitCode } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { notYetAvailable } from './not-yet.js';
+
+export async function exportBatchCommand(
+  _config: Record<string, unknown>,
+  _args: string[],
+  _ctx: CommandContext,
+): Promise<ExitCode> {
+  notYetAvailable('export-batch');
+}
+
+export async function importBatchCommand(
+  _config: Record<string, unknown>,
+  _args: string[],
+  _ctx: CommandContext,
+): Promise<ExitCode> {
+  notYetAvailable('import-batch');
+}

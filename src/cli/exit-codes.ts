@@ -1,0 +1,12 @@
+/** Exit codes (SPEC §2). */
+export const EXIT = Object.freeze({
+  ok: 0,
+  /** Usage or configuration error. */
+  usage: 1,
+  /** Fatal runtime error. */
+  fatal: 2,
+  /** Finished, but some items failed (each is an error row). */
+  partial: 3,
+} as const);
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,0 +1,216 @@
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import {
+  CAPTION_OPTIONS,
+  COMMON_OPTIONS,
+  EVALUATE_OPTIONS,
+  flagName,
+  type OptionSpec,
+} from '../config/schema.js';
+import { CaptionToolError, ConfigError, describeError, InternalError } from '../core/errors.js';
+import { createStreamLogger, type Logger } from '../core/logger.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+export interface CliDeps {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where log lines go (default: stderr). */
+  writeErr?: (text: string) => void;
+  /** Where data goes (default: stdout). */
+  writeOut?: (text: string) => void;
+}
+
+export interface CommandContext {
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  writeOut: (text: string) => void;
+  /** True when stderr is a terminal (progress bar instead of plain lines). */
+  interactive: boolean;
+}
+
+type Handler = (
+  config: Record<string, unknown>,
+  args: string[],
+  ctx: CommandContext,
+) => Promise<ExitCode>;
+
+interface CommandSpec {
+  name: string;
+  args?: string;
+  summary: string;
+  options: OptionSpec[];
+  load: () => Promise<Handler>;
+}
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'run',
+    summary: 'caption, evaluate and report in one go',
+    options: [
+      ...COMMON_OPTIONS,
+      ...CAPTION_OPTIONS,
+      ...EVALUATE_OPTIONS.filter((o) => o.key !== 'captions'),
+    ],
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
+  {
+    name: 'caption',
+    summary: 'caption the images of a dataset',
+    options: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
+    load: async () => (await import('./commands/caption.js')).captionCommand,
+  },
+  {
+    name: 'evaluate',
+    summary: 'score captions against references',
+    options: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS],
+    load: async () => (await import('./commands/evaluate.js')).evaluateCommand,
+  },
+  {
+    name: 'report',
+    args: '<dir>',
+    summary: 'write medical_{split}_report.html into DIR',
+    options: COMMON_OPTIONS.filter((o) => o.key !== 'out'),
+    load: async () => (await import('./commands/report.js')).reportCommand,
+  },
+  {
+    name: 'compare',
+    args: '<dirA> <dirB>',
+    summary: 'paired comparison of two runs on the same images',
+    options: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS.filter((o) => o.key === 'seed')],
+    load: async () => (await import('./commands/compare.js')).compareCommand,
+  },
+  {
+    name: 'merge',
+    args: '<dirs...>',
+    summary: 'merge shard outputs, exactly once per image',
+    options: COMMON_OPTIONS,
+    load: async () => (await import('./commands/merge.js')).mergeCommand,
+  },
+  {
+    name: 'export-batch',
+    summary: 'write OpenAI batch JSONL (one request per image)',
+    options: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
+    load: async () => (await import('./commands/batch-files.js')).exportBatchCommand,
+  },
+  {
+    name: 'import-batch',
+    args: '<results.jsonl>',
+    summary: 'turn batch results JSONL into the captions CSV',
+    options: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
+    load: async () => (await import('./commands/batch-files.js')).importBatchCommand,
+  },
+  {
+    name: 'demo',
+    summary: 'the whole pipeline on the bundled sample data, offline',
+    options: [
+      ...COMMON_OPTIONS.map((o) => (o.key === 'out' ? { ...o, default: 'results_demo' } : o)),
+    ],
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
+];
+
+/** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
+export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode> {
+  const env = deps.env ?? process.env;
+  const cwd = deps.cwd ?? process.cwd();
+  const writeErr = deps.writeErr ?? ((text: string) => process.stderr.write(text));
+  const writeOut = deps.writeOut ?? ((text: string) => process.stdout.write(text));
+  let exitCode: ExitCode = EXIT.ok;
+
+  const program = new Command('medcap')
+    .description('Caption medical images with a vision-language model and score the captions.')
+    .version(await packageVersion())
+    .exitOverride()
+    .configureOutput({ writeOut, writeErr, outputError: (text, write) => write(text) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  for (const spec of COMMANDS) {
+    const command = program
+      .command(spec.args ? `${spec.name} ${spec.args}` : spec.name)
+      .description(spec.summary);
+    for (const option of spec.options) addOption(command, option);
+    command.action(async (...actionArgs: unknown[]) => {
+      const cmd = actionArgs.at(-1) as Command;
+      const positional = cmd.args;
+      const flags = cmd.opts();
+      const logFormat = (flags.logFormat ?? env.MEDCAP_LOG_FORMAT) === 'json';
+      const quiet = flags.quiet === true || env.MEDCAP_QUIET === '1';
+      const logger = createStreamLogger({
+        write: writeErr,
+        json: logFormat,
+        level: quiet ? 'warn' : 'info',
+      });
+      try {
+        const config = loadConfig({ specs: spec.options, flags, env, cwd });
+        const handler = await spec.load();
+        exitCode = await handler(config, positional, {
+          logger,
+          env,
+          cwd,
+          writeOut,
+          interactive: deps.writeErr === undefined && process.stderr.isTTY === true,
+        });
+      } catch (error) {
+        exitCode = reportError(error, logger);
+      }
+    });
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(error, createStreamLogger({ write: writeErr }));
+  }
+  return exitCode;
+}
+
+function addOption(command: Command, spec: OptionSpec): void {
+  const option = new Option(
+    spec.flag,
+    spec.description + (spec.allowed ? ` (${spec.allowed})` : ''),
+  );
+  if (spec.default !== undefined && typeof spec.default !== 'boolean') {
+    // Shown in help only: defaults are applied by loadConfig so that env and file can win.
+    option.default(undefined, JSON.stringify(spec.default));
+  }
+  if (spec.repeatable) {
+    option.argParser((value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ]);
+  }
+  command.addOption(option);
+  if (typeof spec.default === 'boolean' && spec.default === true) {
+    command.addOption(new Option(`--no-${flagName(spec).slice(2)}`, `turn ${flagName(spec)} off`));
+  }
+}
+
+function reportError(error: unknown, logger: Logger): ExitCode {
+  if (error instanceof ConfigError) {
+    logger.error(error.message);
+    return EXIT.usage;
+  }
+  if (error instanceof InternalError || !(error instanceof CaptionToolError)) {
+    logger.error(
+      `internal error (a bug in medcap; please report it with this message): ${describeError(error)}`,
+    );
+    if (error instanceof Error && error.stack) logger.debug(error.stack);
+    return EXIT.fatal;
+  }
+  logger.error(error.message);
+  return EXIT.fatal;
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const url = new URL('../../package.json', import.meta.url);
+  try {
+    return (JSON.parse(await readFile(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,56 @@
+import type { DatasetFormat } from '../datasets/types.js';
+
+export interface CommonConfig {
+  out: string;
+  split: string;
+  logFormat: 'text' | 'json';
+  quiet: boolean;
+  config?: string;
+}
+
+export interface CaptionConfig extends CommonConfig {
+  data: string;
+  format: DatasetFormat | 'auto';
+  /** Infinity for every item. */
+  limit: number;
+  engine: 'transformers' | 'openai';
+  model: string;
+  device: 'cpu' | 'webgpu' | 'cuda' | 'auto';
+  dtype?: string;
+  offline: boolean;
+  batchSize: number | 'auto';
+  maxNewTokens: number;
+  prompt: string;
+  imageSize?: number;
+  minPixels: number;
+  maxPixels: number;
+  cache: boolean;
+  /** Bytes. */
+  cacheMemory: number;
+  /** Bytes. */
+  memoryLimit?: number;
+  prefetch: number;
+  checkpointEvery: number;
+  resume: boolean;
+  shard?: { index: number; count: number };
+  window?: [number, number];
+  endpoint: string[];
+  concurrency: number;
+  /** Seconds. */
+  timeout: number;
+  retries: number;
+}
+
+export type MetricId = 'bleu' | 'rouge' | 'meteor' | 'cider' | 'bertscore';
+
+export interface EvaluateConfig extends CommonConfig {
+  captions: string;
+  metrics: MetricId[];
+  bertscore: boolean;
+  tokenizer: 'coco' | 'whitespace';
+  bootstrap: number;
+  bertscoreModel: string;
+  bertscoreIdf: boolean;
+  rougeStemmer: boolean;
+  seed: number;
+}

@@ -1,0 +1,65 @@
+import type { Logger } from '../core/logger.js';
+
+/**
+ * One image after decoding and resizing: raw interleaved RGB, 8 bits per channel, at the
+ * size the model will see. Images of one batch share `width` and `height`, and so share the
+ * visual-token grid, which is what lets an engine batch them without padding.
+ */
+export interface PreparedImage {
+  /** The dataset item id. */
+  id: string;
+  /** Raw RGB bytes, `width * height * 3` long. */
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+  /** Qwen2-VL grid in patches of 14 px: [t, h, w]. */
+  gridThw: [number, number, number];
+  /** Size of the image before resizing, for reports. */
+  originalWidth: number;
+  originalHeight: number;
+}
+
+export interface GenerateOptions {
+  prompt: string;
+  maxNewTokens: number;
+}
+
+/** The answer for one image. A failed image is a value, not an exception. */
+export type CaptionOutcome = { ok: true; caption: string } | { ok: false; error: string };
+
+export interface CaptionEngine {
+  /** Registry id, e.g. `transformers` or `openai`. */
+  readonly id: string;
+  /** The model this engine serves, as written into the output rows. */
+  readonly model: string;
+  /** Device actually in use after `auto` was resolved (e.g. `cpu`, `webgpu`, `server`). */
+  readonly device: string;
+  /**
+   * Caption a whole batch. Returns one outcome per image, in the order given.
+   * Throws EngineError with `outOfMemory: true` when the batch does not fit, so the run
+   * can halve it and retry the same images; any other throw fails the whole batch's rows.
+   */
+  generate(
+    batch: readonly PreparedImage[],
+    options: GenerateOptions,
+    signal?: AbortSignal,
+  ): Promise<CaptionOutcome[]>;
+  dispose(): Promise<void>;
+}
+
+export interface EngineSettings {
+  model: string;
+  device: 'cpu' | 'webgpu' | 'cuda' | 'auto';
+  dtype: string | undefined;
+  offline: boolean;
+  endpoints: string[];
+  concurrency: number;
+  timeoutSeconds: number;
+  retries: number;
+}
+
+export interface EngineDeps {
+  logger: Logger;
+}
+
+export type EngineFactory = (settings: EngineSettings, deps: EngineDeps) => Promise<CaptionEngine>;
