@@ -1,0 +1,70 @@
+/**
+ * Lines of `medical_captions_{split}.journal.jsonl`. The journal is append-only, one JSON
+ * object per line, fsync'd after each batch; it is the source of truth for `--resume`
+ * and feeds the report's throughput and memory charts.
+ */
+
+/** Written once when a run (or a resumed run) starts. */
+export interface JournalStart {
+  kind: 'start';
+  /** Epoch milliseconds. */
+  time: number;
+  engine: string;
+  model: string;
+  device: string;
+  dtype: string | null;
+  batchSize: number | 'auto';
+  split: string;
+  dataset: string;
+  format: string;
+  resumed: boolean;
+  /** Items this run intends to caption (after --limit and --shard). */
+  planned: number;
+  host: { platform: string; cpus: number; totalMemoryBytes: number; node: string };
+}
+
+/** One finished image (ok or error). */
+export interface JournalItem {
+  kind: 'item';
+  id: string;
+  /** Position in dataset order. */
+  index: number;
+  path: string;
+  references: string[];
+  concepts?: string[];
+  caption: string;
+  status: 'ok' | 'error';
+  error: string;
+  /** Batch wall time divided by the images in the batch. */
+  processingTimeS: number;
+  batchSize: number;
+  engine: string;
+  model: string;
+  /** Epoch milliseconds when the batch finished. */
+  time: number;
+}
+
+/** A memory sample (start, each checkpoint, end, and once per batch). */
+export interface JournalMemory {
+  kind: 'memory';
+  time: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  cacheBytes: number;
+  /** From nvidia-smi, where present. */
+  gpuUsedBytes: number | null;
+  /** Images finished so far. */
+  done: number;
+}
+
+/** Written when a run finishes (not after a crash). */
+export interface JournalEnd {
+  kind: 'end';
+  time: number;
+  done: number;
+  failed: number;
+  wallTimeS: number;
+  peakRssBytes: number;
+}
+
+export type JournalLine = JournalStart | JournalItem | JournalMemory | JournalEnd;

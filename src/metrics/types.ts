@@ -1,0 +1,35 @@
+import type { MetricId } from '../config/types.js';
+
+/**
+ * What every metric sees. Text is tokenized once, up front, by the run's tokenizer
+ * (`coco` or `whitespace`); metrics that define their own tokenization (ROUGE-1/2 as
+ * rouge_score, BERTScore's subwords) use the raw strings.
+ */
+export interface MetricInput {
+  ids: readonly string[];
+  candidates: readonly string[];
+  /** One or more references per item. */
+  references: readonly (readonly string[])[];
+  candidateTokens: readonly (readonly string[])[];
+  referenceTokens: readonly (readonly (readonly string[])[])[];
+}
+
+export interface MetricResult {
+  /** Corpus-level value per column (e.g. bleu_1..bleu_4). */
+  corpus: Record<string, number>;
+  /** Per-item values per column, keyed by item id. */
+  perItem: Map<string, Record<string, number>>;
+}
+
+export interface Metric {
+  readonly id: MetricId;
+  /** Output columns this metric fills, named as in SPEC §6. */
+  readonly columns: readonly string[];
+  /**
+   * True when an item's score depends on the other items (CIDEr-D takes its document
+   * frequencies from the evaluated references): per-item values change with the set.
+   */
+  readonly corpusDependent: boolean;
+  score(input: MetricInput): Promise<MetricResult>;
+  dispose?(): Promise<void>;
+}
