@@ -31,7 +31,9 @@ export interface CaptionConfig extends CommonConfig {
   memoryLimit?: number;
   prefetch: number;
   checkpointEvery: number;
+  keepCheckpoints: number;
   resume: boolean;
+  overwrite: boolean;
   shard?: { index: number; count: number };
   window?: [number, number];
   endpoint: string[];

@@ -1,11 +1,46 @@
-import type { ExitCode } from '../exit-codes.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { CaptionConfig } from '../../config/types.js';
+import { ConfigError } from '../../core/errors.js';
+import { caption } from '../../core/run.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { notYetAvailable } from './not-yet.js';
 
 export async function captionCommand(
-  _config: Record<string, unknown>,
+  config: Record<string, unknown>,
   _args: string[],
-  _ctx: CommandContext,
+  ctx: CommandContext,
 ): Promise<ExitCode> {
-  notYetAvailable('caption');
+  const settings = await captionSettings(config, ctx);
+  const result = await caption(settings, { logger: ctx.logger, interactive: ctx.interactive });
+  return result.failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+/** Checks what the schema cannot (required --data, --prompt @FILE) and applies HF_HUB_OFFLINE. */
+export async function captionSettings(
+  config: Record<string, unknown>,
+  ctx: CommandContext,
+): Promise<CaptionConfig> {
+  const settings = config as unknown as CaptionConfig;
+  if (!settings.data)
+    throw new ConfigError('--data is required: a dataset folder or a manifest file');
+  const offline =
+    settings.offline || ['1', 'true', 'yes'].includes((ctx.env.HF_HUB_OFFLINE ?? '').toLowerCase());
+  let prompt = settings.prompt;
+  if (prompt.startsWith('@')) {
+    const path = resolve(ctx.cwd, prompt.slice(1));
+    try {
+      prompt = (await readFile(path, 'utf8')).trim();
+    } catch {
+      throw new ConfigError(`--prompt: cannot read prompt file ${path}`);
+    }
+    if (prompt === '') throw new ConfigError(`--prompt: prompt file ${path} is empty`);
+  }
+  return {
+    ...settings,
+    data: resolve(ctx.cwd, settings.data),
+    out: resolve(ctx.cwd, settings.out),
+    offline,
+    prompt,
+  };
 }

@@ -1,0 +1,81 @@
+import { constants } from 'node:fs';
+import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import type { JournalItem, JournalLine } from './journal-types.js';
+
+export interface JournalContents {
+  lines: JournalLine[];
+  /** Finished items by dataset index; a later line for the same index wins. */
+  items: Map<number, JournalItem>;
+  /** Bytes of a torn last line (a crash mid-write) that were dropped. */
+  tornBytes: number;
+}
+
+/**
+ * Reads a journal. A torn last line (no trailing newline: the process died mid-write) is
+ * ignored; any other line that is not valid JSON is an error naming the line.
+ */
+export async function readJournal(path: string): Promise<JournalContents> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return { lines: [], items: new Map(), tornBytes: 0 };
+    throw error;
+  }
+  const end = text.lastIndexOf('\n') + 1;
+  const tornBytes = Buffer.byteLength(text.slice(end));
+  const lines: JournalLine[] = [];
+  const items = new Map<number, JournalItem>();
+  let lineNumber = 0;
+  for (const raw of text.slice(0, end).split('\n')) {
+    lineNumber += 1;
+    if (raw.trim() === '') continue;
+    let line: JournalLine;
+    try {
+      line = JSON.parse(raw) as JournalLine;
+    } catch {
+      throw new Error(`${path}:${lineNumber}: journal line is not valid JSON`);
+    }
+    lines.push(line);
+    if (line.kind === 'item') items.set(line.index, line);
+  }
+  return { lines, items, tornBytes };
+}
+
+/** Append-only writer; every `append` ends with fsync, so a finished batch survives kill -9. */
+export class JournalWriter {
+  private constructor(private readonly handle: FileHandle) {}
+
+  /**
+   * Opens the journal for appending. With `fresh`, an existing journal is emptied; otherwise
+   * a torn last line is cut off first so the next line starts clean.
+   */
+  static async open(path: string, options: { fresh: boolean }): Promise<JournalWriter> {
+    if (!options.fresh) {
+      const { tornBytes } = await readJournal(path);
+      if (tornBytes > 0) {
+        const handle = await open(path, 'r');
+        const { size } = await handle.stat();
+        await handle.close();
+        await truncate(path, size - tornBytes);
+      }
+    }
+    const flags =
+      constants.O_WRONLY |
+      constants.O_CREAT |
+      constants.O_APPEND |
+      (options.fresh ? constants.O_TRUNC : 0);
+    return new JournalWriter(await open(path, flags, 0o644));
+  }
+
+  async append(lines: readonly JournalLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.handle.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    await this.handle.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,13 @@
+import { join } from 'node:path';
+
+/** Names of the files a run writes into its output folder (SPEC §6). */
+export const outputPaths = (dir: string, split: string) => ({
+  captions: join(dir, `medical_captions_${split}.csv`),
+  journal: join(dir, `medical_captions_${split}.journal.jsonl`),
+  withMetrics: join(dir, `medical_captions_${split}_with_metrics.csv`),
+  detailed: join(dir, `medical_${split}_detailed.csv`),
+  aggregate: join(dir, `medical_${split}_aggregate.json`),
+  summary: join(dir, `medical_${split}_summary.txt`),
+  report: join(dir, `medical_${split}_report.html`),
+  checkpoint: (n: number) => join(dir, `checkpoint_${n}.csv`),
+});

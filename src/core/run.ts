@@ -1,0 +1,520 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { formatBytes } from '../config/size.js';
+import type { CaptionConfig } from '../config/types.js';
+import { selectLoader } from '../datasets/registry.js';
+import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
+import { engineFactory } from '../engines/registry.js';
+import type { CaptionEngine, EngineSettings } from '../engines/types.js';
+import { preprocessImage } from '../images/preprocess.js';
+import { type CaptionRow, formatCaptionsCsv } from '../reports/captions-csv.js';
+import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
+import { ConfigError, describeError, looksLikeOutOfMemory } from './errors.js';
+import { writeFileAtomic } from './files.js';
+import { JournalWriter, readJournal } from './journal.js';
+import type { JournalItem, JournalLine } from './journal-types.js';
+import { type Logger, silentLogger } from './logger.js';
+import { describeMemory, MemoryProbe } from './memory.js';
+import { outputPaths } from './paths.js';
+import { prefetch } from './prefetch.js';
+import { createProgress, formatDuration } from './progress.js';
+import { inShard } from './shard.js';
+
+/** `--batch-size auto` starts here and halves on out-of-memory. */
+export const AUTO_BATCH_START = 32;
+/** Warnings about individual dataset rows printed before they are only counted. */
+const MAX_ROW_WARNINGS = 20;
+/** Memory journal lines at most this often (ms). */
+const MEMORY_SAMPLE_MS = 5_000;
+
+export interface CaptionDeps {
+  logger?: Logger;
+  /** An engine to use instead of creating one from `config.engine` (tests, library users). */
+  engine?: CaptionEngine;
+  /** Draw a progress bar (stderr is a terminal). */
+  interactive?: boolean;
+  progressWrite?: (text: string) => void;
+  signal?: AbortSignal;
+  memory?: MemoryProbe;
+}
+
+export interface CaptionRunResult {
+  out: string;
+  captionsPath: string;
+  journalPath: string;
+  /** Every row, in dataset order (including rows finished by earlier, resumed runs). */
+  rows: CaptionRow[];
+  /** Images captioned by this invocation. */
+  processed: number;
+  /** Images that were already done in the journal (--resume). */
+  resumed: number;
+  failed: number;
+  wallTimeS: number;
+  imagesPerS: number;
+  peakRssBytes: number;
+  engine: string;
+  model: string;
+  device: string;
+  /** Batch size in force at the end (after any out-of-memory back-off). */
+  batchSize: number;
+  peakCacheBytes: number;
+  cachingStopped: boolean;
+}
+
+/**
+ * Captions a dataset (SPEC §1, §5, §6): streams items, preprocesses ahead of the engine,
+ * batches images of one grid, appends every finished batch to the fsync'd journal, writes
+ * checkpoints and the captions CSV. Items that fail become error rows; the run goes on.
+ */
+export async function caption(
+  config: CaptionConfig,
+  deps: CaptionDeps = {},
+): Promise<CaptionRunResult> {
+  const logger = deps.logger ?? silentLogger;
+  const memory = deps.memory ?? new MemoryProbe();
+  const started = performance.now();
+  const out = resolve(config.out);
+  const paths = outputPaths(out, config.split);
+  await mkdir(out, { recursive: true });
+
+  const source: DatasetSource = {
+    path: config.data,
+    split: config.split,
+    ...(config.window ? { window: config.window } : {}),
+  };
+  const loader = await selectLoader(config.format, source, logger);
+  const previous = await previousWork(paths.journal, config, logger);
+  const plan = await planRun(loader, source, config, previous.items, logger);
+  logger.info(
+    `plan: ${plan.todo} image${plan.todo === 1 ? '' : 's'} to caption` +
+      (previous.items.size > 0 ? ` (${plan.alreadyDone} already done in the journal)` : '') +
+      (config.shard ? ` in shard ${config.shard.index}/${config.shard.count}` : ''),
+  );
+
+  const engine =
+    deps.engine ?? (await engineFactory(config.engine)(engineSettings(config), { logger }));
+  const journal = await JournalWriter.open(paths.journal, { fresh: !config.resume });
+  const state = new RunState(config, previous.items, plan.alreadyDone);
+  const budget = memoryBudget(config);
+  const batcher = new Batcher({
+    batchSize: () => state.batchSize,
+    cacheBudget: budget.cache,
+    logger,
+  });
+  const progress = createProgress({
+    total: plan.todo,
+    interactive: deps.interactive ?? false,
+    logger,
+    ...(deps.progressWrite ? { write: deps.progressWrite } : {}),
+  });
+  let lastMemorySample = 0;
+  const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {
+    const snapshot = await memory.snapshot();
+    lastMemorySample = performance.now();
+    if (announce)
+      logger.info(`memory (${announce}): ${describeMemory(snapshot, batcher.cacheBytes)}`);
+    return {
+      kind: 'memory',
+      time: Date.now(),
+      rssBytes: snapshot.rssBytes,
+      heapUsedBytes: snapshot.heapUsedBytes,
+      cacheBytes: batcher.cacheBytes,
+      gpuUsedBytes: snapshot.gpuUsedBytes,
+      done: state.finished,
+    };
+  };
+
+  try {
+    logger.info(
+      `engine: ${engine.id}, model ${engine.model}, device ${engine.device}, batch size ${config.batchSize}` +
+        (config.batchSize === 'auto' ? ` (starting at ${state.batchSize})` : '') +
+        `, cache ${config.cache ? formatBytes(budget.cache) : 'off'}, prefetch ${budget.ahead}`,
+    );
+    const startMemory = await sampleMemory('start');
+    if (memory.hasGpuInfo === false)
+      logger.info('memory: no nvidia-smi found; GPU memory is not reported');
+    await journal.append([startLine(config, engine, loader, plan.todo), startMemory]);
+
+    const prepare = (sample: Sample) =>
+      sample
+        .readImage()
+        .then((bytes) => preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)));
+    const items = prefetch(plan.samples(), prepare, budget.ahead);
+
+    for await (const output of batcher.batches(items)) {
+      if (deps.signal?.aborted) break;
+      const finished =
+        output.kind === 'failed'
+          ? output.items.map((item) => failedRow(item, state, engine))
+          : await captionBatch(output.items, engine, config, state, logger, deps.signal);
+      const lines: JournalLine[] = finished.map((item) => item);
+      const checkpoints = state.record(finished);
+      for (const n of checkpoints) {
+        await writeFileAtomic(paths.checkpoint(n), formatCaptionsCsv(state.rowsAfter(n)));
+        lines.push(await sampleMemory(`checkpoint ${n}`));
+        await pruneCheckpoints(out, config.keepCheckpoints, logger);
+      }
+      if (performance.now() - lastMemorySample > MEMORY_SAMPLE_MS)
+        lines.push(await sampleMemory(undefined));
+      await journal.append(lines);
+      progress.update(state.finishedHere, state.failedHere);
+    }
+    progress.finish();
+
+    const rows = state.rowsInOrder();
+    await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
+    const endMemory = await sampleMemory('end');
+    const wallTimeS = (performance.now() - started) / 1000;
+    await journal.append([
+      endMemory,
+      {
+        kind: 'end',
+        time: Date.now(),
+        done: rows.length,
+        failed: rows.filter((r) => r.status === 'error').length,
+        wallTimeS,
+        peakRssBytes: memory.peakRssBytes,
+      },
+    ]);
+    const result: CaptionRunResult = {
+      out,
+      captionsPath: paths.captions,
+      journalPath: paths.journal,
+      rows,
+      processed: state.finishedHere,
+      resumed: plan.alreadyDone,
+      failed: rows.filter((r) => r.status === 'error').length,
+      wallTimeS,
+      imagesPerS: state.finishedHere / wallTimeS,
+      peakRssBytes: memory.peakRssBytes,
+      engine: engine.id,
+      model: engine.model,
+      device: engine.device,
+      batchSize: state.batchSize,
+      peakCacheBytes: batcher.peakCacheBytes,
+      cachingStopped: batcher.cachingStopped,
+    };
+    logger.info(
+      `done: ${state.finishedHere} images in ${formatDuration(wallTimeS)} (${result.imagesPerS.toFixed(2)} img/s), ` +
+        `${result.failed} failed; wrote ${paths.captions}`,
+    );
+    return result;
+  } finally {
+    await journal.close();
+    if (!deps.engine) await engine.dispose();
+  }
+}
+
+/** Bookkeeping of finished rows: dataset order, checkpoints, batch size in force. */
+class RunState {
+  private readonly rows = new Map<number, CaptionRow>();
+  /** Row indices in the order they finished, for checkpoints. */
+  private readonly finishOrder: number[] = [];
+  batchSize: number;
+  finishedHere = 0;
+  failedHere = 0;
+
+  constructor(
+    private readonly config: CaptionConfig,
+    previous: Map<number, JournalItem>,
+    readonly alreadyDone: number,
+  ) {
+    this.batchSize = config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize;
+    for (const item of previous.values()) {
+      this.rows.set(item.index, journalItemToRow(item));
+      this.finishOrder.push(item.index);
+    }
+  }
+
+  get finished(): number {
+    return this.finishOrder.length;
+  }
+
+  /** Records finished items; returns the checkpoint counts crossed. */
+  record(items: readonly JournalItem[]): number[] {
+    const every = this.config.checkpointEvery;
+    const before = this.finishOrder.length;
+    for (const item of items) {
+      if (!this.rows.has(item.index)) this.finishOrder.push(item.index);
+      this.rows.set(item.index, journalItemToRow(item));
+      this.finishedHere += 1;
+      if (item.status === 'error') this.failedHere += 1;
+    }
+    if (every <= 0) return [];
+    const crossed: number[] = [];
+    for (let n = (Math.floor(before / every) + 1) * every; n <= this.finishOrder.length; n += every)
+      crossed.push(n);
+    return crossed;
+  }
+
+  /** The first `n` rows to finish, in dataset order. */
+  rowsAfter(n: number): CaptionRow[] {
+    return this.finishOrder
+      .slice(0, n)
+      .sort((a, b) => a - b)
+      .map((index) => this.rows.get(index)!);
+  }
+
+  rowsInOrder(): CaptionRow[] {
+    return [...this.rows.keys()].sort((a, b) => a - b).map((index) => this.rows.get(index)!);
+  }
+}
+
+async function captionBatch(
+  items: ReadyItem[],
+  engine: CaptionEngine,
+  config: CaptionConfig,
+  state: RunState,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<JournalItem[]> {
+  const started = performance.now();
+  try {
+    const outcomes = await engine.generate(
+      items.map((item) => item.image),
+      { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
+      signal,
+    );
+    const perImage = (performance.now() - started) / 1000 / items.length;
+    return items.map((item, i) => {
+      const outcome = outcomes[i];
+      if (!outcome)
+        return itemLine(item, engine, state, perImage, {
+          ok: false,
+          error: 'engine returned no caption for this image',
+        });
+      return itemLine(item, engine, state, perImage, outcome);
+    });
+  } catch (error) {
+    if (looksLikeOutOfMemory(error) && items.length > 1) {
+      const half = Math.ceil(items.length / 2);
+      state.batchSize = Math.min(state.batchSize, half);
+      logger.warn(
+        `out of memory with a batch of ${items.length}; retrying the same images in batches of ${half}`,
+      );
+      const first = await captionBatch(items.slice(0, half), engine, config, state, logger, signal);
+      const second = await captionBatch(items.slice(half), engine, config, state, logger, signal);
+      return [...first, ...second];
+    }
+    const perImage = (performance.now() - started) / 1000 / items.length;
+    const reason = looksLikeOutOfMemory(error)
+      ? `out of memory even with a batch of 1: ${describeError(error)}`
+      : `engine error: ${describeError(error)}`;
+    logger.error(`${reason} (images ${items.map((i) => i.sample.id).join(', ')})`);
+    return items.map((item) =>
+      itemLine(item, engine, state, perImage, { ok: false, error: reason }),
+    );
+  }
+}
+
+function itemLine(
+  item: ReadyItem | FailedItem,
+  engine: CaptionEngine,
+  state: RunState,
+  processingTimeS: number,
+  outcome: { ok: true; caption: string } | { ok: false; error: string },
+): JournalItem {
+  const { sample } = item;
+  const warning = sample.problem && !sample.problem.fatal ? sample.problem.message : '';
+  const line: JournalItem = {
+    kind: 'item',
+    id: sample.id,
+    index: sample.index,
+    path: sample.imagePath,
+    references: sample.references,
+    caption: outcome.ok ? outcome.caption : '',
+    status: outcome.ok ? 'ok' : 'error',
+    error: outcome.ok ? warning : outcome.error,
+    processingTimeS,
+    batchSize: state.batchSize,
+    engine: engine.id,
+    model: engine.model,
+    time: Date.now(),
+  };
+  if (sample.concepts !== undefined) line.concepts = sample.concepts;
+  return line;
+}
+
+function failedRow(item: FailedItem, state: RunState, engine: CaptionEngine): JournalItem {
+  return itemLine(item, engine, state, item.prepareTimeS, { ok: false, error: item.error });
+}
+
+export function journalItemToRow(item: JournalItem): CaptionRow {
+  const row: CaptionRow = {
+    imageId: item.id,
+    imagePath: item.path,
+    references: item.references,
+    generatedCaption: item.caption,
+    processingTimeS: item.processingTimeS,
+    batchSize: item.batchSize,
+    engine: item.engine,
+    model: item.model,
+    status: item.status,
+    error: item.error,
+  };
+  if (item.concepts !== undefined) row.concepts = item.concepts;
+  return row;
+}
+
+interface Plan {
+  todo: number;
+  alreadyDone: number;
+  samples: () => AsyncIterable<Sample>;
+}
+
+/**
+ * First pass over the dataset index: counts what this run will caption (for the progress
+ * bar and ETA) and reports dataset problems up front. The second pass streams the samples.
+ */
+async function planRun(
+  loader: DatasetLoader,
+  source: DatasetSource,
+  config: CaptionConfig,
+  done: Map<number, JournalItem>,
+  logger: Logger,
+): Promise<Plan> {
+  const selected = async function* (): AsyncGenerator<Sample> {
+    for await (const sample of loader.load(source)) {
+      if (sample.index >= config.limit) break;
+      if (!inShard(sample.id, config.shard)) continue;
+      yield sample;
+    }
+  };
+  let todo = 0;
+  let alreadyDone = 0;
+  let problems = 0;
+  for await (const sample of selected()) {
+    if (done.has(sample.index)) alreadyDone += 1;
+    else todo += 1;
+    if (sample.problem) {
+      problems += 1;
+      if (problems <= MAX_ROW_WARNINGS) {
+        logger.warn(
+          `dataset: ${sample.problem.message}${sample.problem.fatal ? ' (becomes an error row)' : ''}`,
+        );
+      }
+    }
+  }
+  if (problems > MAX_ROW_WARNINGS) {
+    logger.warn(
+      `dataset: ${problems - MAX_ROW_WARNINGS} more rows with problems (see the error column of the output)`,
+    );
+  }
+  return {
+    todo,
+    alreadyDone,
+    samples: async function* () {
+      for await (const sample of selected()) if (!done.has(sample.index)) yield sample;
+    },
+  };
+}
+
+/** Reads the journal for --resume; refuses to overwrite earlier work without --resume or --overwrite. */
+async function previousWork(
+  journalPath: string,
+  config: CaptionConfig,
+  logger: Logger,
+): Promise<{ items: Map<number, JournalItem> }> {
+  const journal = await readJournal(journalPath);
+  if (!config.resume) {
+    if (journal.items.size > 0 && !config.overwrite) {
+      throw new ConfigError(
+        `--out ${config.out} already holds a journal with ${journal.items.size} captioned images (${journalPath}); ` +
+          `pass --resume to continue it, --overwrite to start again, or choose another --out`,
+      );
+    }
+    return { items: new Map() };
+  }
+  if (journal.tornBytes > 0)
+    logger.warn(`journal: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
+  const start = journal.lines.find((line) => line.kind === 'start');
+  if (start?.kind === 'start' && (start.model !== config.model || start.engine !== config.engine)) {
+    logger.warn(
+      `resume: the journal was written by engine ${start.engine} with model ${start.model}; ` +
+        `this run uses ${config.engine} with ${config.model}`,
+    );
+  }
+  logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
+  return { items: journal.items };
+}
+
+function startLine(
+  config: CaptionConfig,
+  engine: CaptionEngine,
+  loader: DatasetLoader,
+  planned: number,
+): JournalLine {
+  return {
+    kind: 'start',
+    time: Date.now(),
+    engine: engine.id,
+    model: engine.model,
+    device: engine.device,
+    dtype: config.dtype ?? null,
+    batchSize: config.batchSize,
+    split: config.split,
+    dataset: resolve(config.data),
+    format: loader.format,
+    resumed: config.resume,
+    planned,
+    host: {
+      platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length,
+      totalMemoryBytes: totalmem(),
+      node: process.version,
+    },
+  };
+}
+
+function engineSettings(config: CaptionConfig): EngineSettings {
+  return {
+    model: config.model,
+    device: config.device,
+    dtype: config.dtype,
+    offline: config.offline,
+    endpoints: config.endpoint,
+    concurrency: config.concurrency,
+    timeoutSeconds: config.timeout,
+    retries: config.retries,
+  };
+}
+
+function resizePolicy(config: CaptionConfig) {
+  return {
+    minPixels: config.minPixels,
+    maxPixels: config.maxPixels,
+    ...(config.imageSize !== undefined ? { imageSize: config.imageSize } : {}),
+  };
+}
+
+/**
+ * Splits `--memory-limit` between the prefetch window and the cache: the window gets a
+ * quarter (at least one batch), the cache the rest, and never more than `--cache-memory`.
+ */
+export function memoryBudget(config: CaptionConfig): { cache: number; ahead: number } {
+  const side = config.imageSize ? Math.ceil(config.imageSize / 28) * 28 : 0;
+  const largestImage = 256 + (side ? side * side : config.maxPixels) * 3;
+  let ahead = config.prefetch;
+  let cache = config.cache ? config.cacheMemory : 0;
+  if (config.memoryLimit !== undefined) {
+    const aheadBytes = Math.max(largestImage, Math.floor(config.memoryLimit / 4));
+    ahead = Math.max(1, Math.min(ahead, Math.floor(aheadBytes / largestImage)));
+    if (config.cache)
+      cache = Math.max(0, Math.min(cache, config.memoryLimit - ahead * largestImage));
+  }
+  return { cache, ahead };
+}
+
+/** Keeps the newest `keep` checkpoint files (0 keeps all). */
+async function pruneCheckpoints(dir: string, keep: number, logger: Logger): Promise<void> {
+  if (keep <= 0) return;
+  const names = (await readdir(dir)).filter((name) => /^checkpoint_\d+\.csv$/.test(name));
+  const byCount = names
+    .map((name) => ({ name, n: Number(/\d+/.exec(name)![0]) }))
+    .sort((a, b) => b.n - a.n);
+  for (const { name } of byCount.slice(keep)) {
+    await rm(join(dir, name), { force: true });
+    logger.debug(`removed old checkpoint ${basename(name)}`);
+  }
+}

@@ -1,0 +1,15 @@
+/** FNV-1a 32-bit hash: stable across machines, runs and Node versions. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** True when the image id belongs to shard `index` of `count` (same answer on every machine). */
+export function inShard(id: string, shard: { index: number; count: number } | undefined): boolean {
+  if (!shard || shard.count === 1) return true;
+  return fnv1a(id) % shard.count === shard.index;
+}

@@ -1,0 +1,65 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { DatasetError } from '../../core/errors.js';
+import { DuplicateTracker, isFile } from '../files.js';
+import { finishSample } from '../sample.js';
+import type { DatasetLoader, DatasetSource } from '../types.js';
+
+/** ROCO v1: `{split}/radiology/captions.txt` (ID<TAB>caption), images in `{split}/radiology/images/`. */
+export const rocoLoader: DatasetLoader = {
+  format: 'roco',
+
+  async detect(source) {
+    return isFile(captionsFile(source));
+  },
+
+  async *load(source) {
+    const captions = captionsFile(source);
+    if (!(await isFile(captions))) {
+      throw new DatasetError(
+        `roco: ${captions} not found (expected {split}/radiology/captions.txt for --split ${source.split})`,
+      );
+    }
+    const imageDir = join(source.path, source.split, 'radiology', 'images');
+    const duplicates = new DuplicateTracker();
+    const lines = createInterface({
+      input: createReadStream(captions, 'utf8'),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    let lineNumber = 0;
+    let index = 0;
+    for await (const raw of lines) {
+      lineNumber += 1;
+      const line = lineNumber === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (line.trim() === '') continue;
+      const place = `${captions}:${lineNumber}`;
+      const tab = line.indexOf('\t');
+      const id = (tab === -1 ? line : line.slice(0, tab)).trim();
+      const caption = tab === -1 ? '' : line.slice(tab + 1).trim();
+      const problems: { message: string; fatal: boolean }[] = [];
+      const first = duplicates.check(id, place);
+      if (first)
+        problems.push({
+          message: `${place}: duplicate ID '${id}' (first at ${first})`,
+          fatal: true,
+        });
+      yield await finishSample(
+        {
+          index,
+          id,
+          imagePath: join(imageDir, `${id}.jpg`),
+          references: [caption],
+          place,
+          problems,
+        },
+        true,
+      );
+      index += 1;
+    }
+  },
+};
+
+function captionsFile(source: DatasetSource): string {
+  return join(source.path, source.split, 'radiology', 'captions.txt');
+}

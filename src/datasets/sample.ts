@@ -1,0 +1,49 @@
+import { isFile, readImageFile } from './files.js';
+import type { Sample } from './types.js';
+
+export interface SampleDraft {
+  index: number;
+  id: string;
+  imagePath: string;
+  references: string[];
+  concepts?: string[];
+  /** Where the item came from, for messages: `train_captions.csv:12`. */
+  place: string;
+  /** Problems found while reading the index; `fatal` ones make the item an error row. */
+  problems: { message: string; fatal: boolean }[];
+}
+
+/**
+ * Finishes a sample read from an index file: checks that the image exists (a missing file
+ * is a fatal problem of this item, not of the run) and that it has a reference.
+ */
+export async function finishSample(draft: SampleDraft, expectReferences: boolean): Promise<Sample> {
+  const problems = [...draft.problems];
+  if (expectReferences && draft.references.every((r) => r.trim() === '')) {
+    problems.push({
+      message: `${draft.place}: no reference caption for '${draft.id}'`,
+      fatal: false,
+    });
+  }
+  if (!(await isFile(draft.imagePath))) {
+    problems.push({
+      message: `${draft.place}: image file not found: ${draft.imagePath}`,
+      fatal: true,
+    });
+  }
+  const sample: Sample = {
+    id: draft.id,
+    index: draft.index,
+    imagePath: draft.imagePath,
+    references: draft.references.filter((r) => r.trim() !== ''),
+    readImage: () => readImageFile(draft.imagePath),
+  };
+  if (draft.concepts !== undefined) sample.concepts = draft.concepts;
+  if (problems.length > 0) {
+    sample.problem = {
+      message: problems.map((p) => p.message).join('; '),
+      fatal: problems.some((p) => p.fatal),
+    };
+  }
+  return sample;
+}

@@ -1,0 +1,56 @@
+/** Qwen2-VL sees images in 14 px patches merged 2×2, so sizes are multiples of 28. */
+export const QWEN2VL_FACTOR = 28;
+export const QWEN2VL_PATCH = 14;
+
+export interface ResizePolicy {
+  /** Fixed square size (rounded to a multiple of 28); overrides min/max pixels. */
+  imageSize?: number;
+  minPixels: number;
+  maxPixels: number;
+}
+
+/** Python's round(): halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * Target [height, width] as Qwen2-VL's processor computes it (`smart_resize`): the nearest
+ * multiples of 28, then scaled down or up, keeping the aspect ratio, into
+ * [minPixels, maxPixels].
+ */
+export function smartResize(
+  height: number,
+  width: number,
+  minPixels: number,
+  maxPixels: number,
+  factor = QWEN2VL_FACTOR,
+): [number, number] {
+  let h = Math.max(factor, roundHalfEven(height / factor) * factor);
+  let w = Math.max(factor, roundHalfEven(width / factor) * factor);
+  if (h * w > maxPixels) {
+    const beta = Math.sqrt((height * width) / maxPixels);
+    h = Math.max(factor, Math.floor(height / beta / factor) * factor);
+    w = Math.max(factor, Math.floor(width / beta / factor) * factor);
+  } else if (h * w < minPixels) {
+    const beta = Math.sqrt(minPixels / (height * width));
+    h = Math.ceil((height * beta) / factor) * factor;
+    w = Math.ceil((width * beta) / factor) * factor;
+  }
+  return [h, w];
+}
+
+export function targetSize(height: number, width: number, policy: ResizePolicy): [number, number] {
+  if (policy.imageSize !== undefined) {
+    const side = Math.max(
+      QWEN2VL_FACTOR,
+      Math.round(policy.imageSize / QWEN2VL_FACTOR) * QWEN2VL_FACTOR,
+    );
+    return [side, side];
+  }
+  return smartResize(height, width, policy.minPixels, policy.maxPixels);
+}
