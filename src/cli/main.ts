@@ -9,6 +9,7 @@ import {
 } from '../config/schema.js';
 import { CaptionToolError, ConfigError, describeError, InternalError } from '../core/errors.js';
 import { createStreamLogger, type Logger } from '../core/logger.js';
+import type { CaptionEngine } from '../engines/types.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export interface CliDeps {
@@ -18,6 +19,8 @@ export interface CliDeps {
   writeErr?: (text: string) => void;
   /** Where data goes (default: stdout). */
   writeOut?: (text: string) => void;
+  /** Use this engine instead of the one `--engine` names (library embedding, tests). */
+  engine?: CaptionEngine;
 }
 
 export interface CommandContext {
@@ -27,6 +30,7 @@ export interface CommandContext {
   writeOut: (text: string) => void;
   /** True when stderr is a terminal (progress bar instead of plain lines). */
   interactive: boolean;
+  engine?: CaptionEngine;
 }
 
 type Handler = (
@@ -150,6 +154,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
           cwd,
           writeOut,
           interactive: deps.writeErr === undefined && process.stderr.isTTY === true,
+          ...(deps.engine ? { engine: deps.engine } : {}),
         });
       } catch (error) {
         exitCode = reportError(error, logger);

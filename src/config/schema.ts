@@ -290,6 +290,20 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     default: 100,
   },
   {
+    key: 'keepCheckpoints',
+    flag: '--keep-checkpoints <n>',
+    description: 'keep the newest N checkpoint files (0: all)',
+    schema: nonNegativeInt,
+    default: 3,
+  },
+  {
+    key: 'overwrite',
+    flag: '--overwrite',
+    description: 'start again in an --out that already holds a journal',
+    schema: bool,
+    default: false,
+  },
+  {
     key: 'resume',
     flag: '--resume',
     description: 'continue from the journal in --out',

@@ -12,7 +12,11 @@ export async function captionCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
-  const result = await caption(settings, { logger: ctx.logger, interactive: ctx.interactive });
+  const result = await caption(settings, {
+    logger: ctx.logger,
+    interactive: ctx.interactive,
+    ...(ctx.engine ? { engine: ctx.engine } : {}),
+  });
   return result.failed > 0 ? EXIT.partial : EXIT.ok;
 }
 

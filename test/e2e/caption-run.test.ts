@@ -1,0 +1,193 @@
+import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { caption } from '../../src/core/run.js';
+import { CAPTION_COLUMNS, readCaptionsCsv } from '../../src/reports/captions-csv.js';
+import { captionConfig } from '../support/config.js';
+import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import { FakeEngine } from '../support/fake-engine.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-run-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const MIXED: [number, number][] = [
+  [64, 48],
+  [120, 40],
+  [64, 48],
+  [200, 200],
+];
+
+function withoutTiming(rows: Awaited<ReturnType<typeof readCaptionsCsv>>) {
+  return rows.map(({ processingTimeS, batchSize, ...rest }) => rest);
+}
+
+describe('caption run', () => {
+  it('writes the same file format in sequential mode and in batched, cached mode', async () => {
+    const data = await writeRocov2(join(root, 'same'), imageSpecs(20, MIXED));
+    const sequential = await caption(
+      captionConfig({ data, out: join(root, 'seq'), batchSize: 1, cache: false }),
+      { engine: new FakeEngine() },
+    );
+    const engine = new FakeEngine();
+    const batched = await caption(
+      captionConfig({ data, out: join(root, 'batched'), batchSize: 8, cache: true }),
+      { engine },
+    );
+
+    const header = (path: string) => readFile(path, 'utf8').then((text) => text.split('\n')[0]);
+    expect(await header(sequential.captionsPath)).toBe(CAPTION_COLUMNS.join(','));
+    expect(await header(batched.captionsPath)).toBe(CAPTION_COLUMNS.join(','));
+    const a = await readCaptionsCsv(sequential.captionsPath);
+    const b = await readCaptionsCsv(batched.captionsPath);
+    expect(withoutTiming(b)).toEqual(withoutTiming(a));
+    expect(a.map((r) => r.batchSize)).toEqual(Array(20).fill(1));
+    expect(b.map((r) => r.batchSize)).toEqual(Array(20).fill(8));
+    expect(a.map((r) => r.imageId)).toEqual(imageSpecs(20).map((s) => s.id));
+    expect(Math.max(...engine.batches)).toBeGreaterThan(1);
+    // every batch held one grid (the fake engine throws otherwise) and all 20 were captioned
+    expect(engine.batches.reduce((x, y) => x + y, 0)).toBe(20);
+    expect(b.every((r) => r.status === 'ok' && r.generatedCaption.length > 0)).toBe(true);
+  });
+
+  it('turns a corrupt, an empty and a missing image into one error row each and exits 3', async () => {
+    const specs = imageSpecs(6);
+    specs[1]!.kind = 'corrupt';
+    specs[3]!.kind = 'empty';
+    specs[4]!.kind = 'missing';
+    const data = await writeRocov2(join(root, 'bad'), specs);
+    const out = join(root, 'bad-out');
+    const errors: string[] = [];
+    const code = await main(['caption', '--data', data, '--out', out, '--batch-size', '4'], {
+      engine: new FakeEngine(),
+      writeErr: (t) => errors.push(t),
+      env: {},
+    });
+    expect(code).toBe(3);
+    const rows = await readCaptionsCsv(join(out, 'medical_captions_train.csv'));
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'error', 'ok', 'error', 'error', 'ok']);
+    expect(rows[1]!.error).toMatch(/IMG_0002\.jpg: cannot decode image/);
+    expect(rows[3]!.error).toMatch(/IMG_0004\.jpg: empty file/);
+    expect(rows[4]!.error).toMatch(/IMG_0005\.jpg/);
+    expect(rows[4]!.error).toMatch(/not found/);
+    expect(rows.filter((r) => r.status === 'error').every((r) => r.generatedCaption === '')).toBe(
+      true,
+    );
+    expect(errors.join('')).toMatch(/image file not found/);
+  });
+
+  it('keeps the cache within its budget, stops caching when it is reached, and still finishes', async () => {
+    const data = await writeRocov2(join(root, 'budget'), imageSpecs(40, MIXED));
+    const budget = 150_000; // a few prepared images (64x56x3 ≈ 11 KB, 224x224x3 ≈ 150 KB)
+    const logs: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (m: string) => logs.push(m),
+      error: (m: string) => logs.push(m),
+    };
+    const result = await caption(
+      captionConfig({
+        data,
+        out: join(root, 'budget-out'),
+        batchSize: 8,
+        cache: true,
+        cacheMemory: budget,
+      }),
+      { engine: new FakeEngine(), logger },
+    );
+    expect(result.cachingStopped).toBe(true);
+    expect(result.peakCacheBytes).toBeGreaterThan(0);
+    expect(result.peakCacheBytes).toBeLessThanOrEqual(budget);
+    expect(logs.filter((m) => /caching stops/.test(m))).toHaveLength(1);
+    expect(result.rows).toHaveLength(40);
+    expect(result.rows.every((r) => r.status === 'ok')).toBe(true);
+  });
+
+  it('halves the batch on out-of-memory and loses no image', async () => {
+    const data = await writeRocov2(join(root, 'oom'), imageSpecs(19));
+    const engine = new FakeEngine({ oomAbove: 3 });
+    const result = await caption(
+      captionConfig({ data, out: join(root, 'oom-out'), batchSize: 8 }),
+      { engine },
+    );
+    expect(result.rows).toHaveLength(19);
+    expect(result.rows.every((r) => r.status === 'ok')).toBe(true);
+    expect(Math.max(...engine.batches)).toBeLessThanOrEqual(3);
+    expect(result.batchSize).toBe(2);
+
+    const auto = await caption(
+      captionConfig({ data, out: join(root, 'oom-auto'), batchSize: 'auto' }),
+      {
+        engine: new FakeEngine({ oomAbove: 5 }),
+      },
+    );
+    expect(auto.rows.map((r) => r.status)).toEqual(Array(19).fill('ok'));
+    // 19 → 10 → 5 (halving rounds up), and the rows record the size in force
+    expect(auto.batchSize).toBe(5);
+    expect(auto.rows.at(-1)!.batchSize).toBe(5);
+  });
+
+  it('writes checkpoints every N images and keeps the newest ones', async () => {
+    const data = await writeRocov2(join(root, 'ckpt'), imageSpecs(25));
+    const out = join(root, 'ckpt-out');
+    await caption(
+      captionConfig({ data, out, batchSize: 4, checkpointEvery: 5, keepCheckpoints: 2 }),
+      {
+        engine: new FakeEngine(),
+      },
+    );
+    const names = (await readdir(out)).filter((n) => n.startsWith('checkpoint_')).sort();
+    expect(names).toEqual(['checkpoint_20.csv', 'checkpoint_25.csv']);
+    const rows = await readCaptionsCsv(join(out, 'checkpoint_20.csv'));
+    expect(rows).toHaveLength(20);
+  });
+
+  it('splits a dataset into disjoint shards whose union is the whole', async () => {
+    const data = await writeRocov2(join(root, 'shard'), imageSpecs(30));
+    const ids: string[][] = [];
+    for (const index of [0, 1, 2]) {
+      const result = await caption(
+        captionConfig({ data, out: join(root, `shard-${index}`), shard: `${index}/3` }),
+        { engine: new FakeEngine() },
+      );
+      ids.push(result.rows.map((r) => r.imageId));
+    }
+    const all = ids.flat();
+    expect(new Set(all).size).toBe(30);
+    expect(all).toHaveLength(30);
+    expect(ids.every((part) => part.length > 0)).toBe(true);
+  });
+
+  it('refuses to overwrite a finished journal without --resume or --overwrite', async () => {
+    const data = await writeRocov2(join(root, 'again'), imageSpecs(3));
+    const out = join(root, 'again-out');
+    await caption(captionConfig({ data, out }), { engine: new FakeEngine() });
+    await expect(
+      caption(captionConfig({ data, out }), { engine: new FakeEngine() }),
+    ).rejects.toThrow(/--resume/);
+    const again = await caption(captionConfig({ data, out, overwrite: true }), {
+      engine: new FakeEngine(),
+    });
+    expect(again.rows).toHaveLength(3);
+  });
+
+  it('resumes without captioning finished images again', async () => {
+    const data = await writeRocov2(join(root, 'resume'), imageSpecs(12));
+    const out = join(root, 'resume-out');
+    await caption(captionConfig({ data, out, limit: 5 }), { engine: new FakeEngine() });
+    await unlink(join(out, 'medical_captions_train.csv'));
+    const engine = new FakeEngine();
+    const result = await caption(captionConfig({ data, out, resume: true }), { engine });
+    expect(result.resumed).toBe(5);
+    expect(result.processed).toBe(7);
+    expect(engine.batches.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(result.rows.map((r) => r.imageId)).toEqual(imageSpecs(12).map((s) => s.id));
+  });
+});

@@ -1,0 +1,62 @@
+import { EngineError } from '../../src/core/errors.js';
+import type {
+  CaptionEngine,
+  CaptionOutcome,
+  GenerateOptions,
+  PreparedImage,
+} from '../../src/engines/types.js';
+
+export interface FakeEngineOptions {
+  /** Milliseconds each generate call takes. */
+  delayMs?: number;
+  /** Batches larger than this throw an out-of-memory EngineError. */
+  oomAbove?: number;
+  /** Image ids whose outcome is an error. */
+  failIds?: string[];
+}
+
+/**
+ * Test double of a captioning engine: the caption is a pure function of the pixels, so
+ * the same image always gets the same caption whatever the batch.
+ */
+export class FakeEngine implements CaptionEngine {
+  readonly id = 'fake';
+  readonly model = 'fake-model';
+  readonly device = 'cpu';
+  readonly batches: number[] = [];
+  readonly grids: string[][] = [];
+  disposed = false;
+
+  constructor(private readonly options: FakeEngineOptions = {}) {}
+
+  async generate(
+    batch: readonly PreparedImage[],
+    options: GenerateOptions,
+  ): Promise<CaptionOutcome[]> {
+    if (this.options.oomAbove !== undefined && batch.length > this.options.oomAbove) {
+      throw new EngineError(`failed to allocate memory for a batch of ${batch.length}`, {
+        outOfMemory: true,
+      });
+    }
+    const sizes = new Set(batch.map((image) => `${image.height}x${image.width}`));
+    if (sizes.size > 1) throw new Error(`batch mixes grids: ${[...sizes].join(', ')}`);
+    this.batches.push(batch.length);
+    this.grids.push([...sizes]);
+    if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));
+    return batch.map((image) => {
+      if (this.options.failIds?.includes(image.id))
+        return { ok: false, error: `fake failure for ${image.id}` };
+      let sum = 0;
+      for (let i = 0; i < image.pixels.length; i += 97) sum += image.pixels[i]!;
+      const tone = sum / Math.ceil(image.pixels.length / 97) > 127 ? 'bright' : 'dark';
+      return {
+        ok: true,
+        caption: `${tone} image ${image.width}x${image.height} for ${options.prompt.length}`,
+      };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+  }
+}
