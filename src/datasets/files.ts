@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { parse } from 'csv-parse';
 import { DatasetError, ImageError } from '../core/errors.js';
 
@@ -21,6 +22,22 @@ export async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Answers "does this file exist in that folder" from one listing of the folder, instead of
+ * one stat per image (60,000 failed stats cost seconds).
+ */
+export function folderIndex(dir: string): (path: string) => Promise<boolean> {
+  let names: Promise<Set<string>> | undefined;
+  return async (path: string) => {
+    names ??= readdir(dir).then(
+      (list) => new Set(list),
+      () => new Set<string>(),
+    );
+    if (dirname(path) !== dir) return isFile(path);
+    return (await names).has(basename(path));
+  };
 }
 
 export async function isDirectory(path: string): Promise<boolean> {

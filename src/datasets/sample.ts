@@ -17,7 +17,11 @@ export interface SampleDraft {
  * Finishes a sample read from an index file: checks that the image exists (a missing file
  * is a fatal problem of this item, not of the run) and that it has a reference.
  */
-export async function finishSample(draft: SampleDraft, expectReferences: boolean): Promise<Sample> {
+export async function finishSample(
+  draft: SampleDraft,
+  expectReferences: boolean,
+  exists: (path: string) => Promise<boolean> = isFile,
+): Promise<Sample> {
   const problems = [...draft.problems];
   if (expectReferences && draft.references.every((r) => r.trim() === '')) {
     problems.push({
@@ -25,7 +29,7 @@ export async function finishSample(draft: SampleDraft, expectReferences: boolean
       fatal: false,
     });
   }
-  if (!(await isFile(draft.imagePath))) {
+  if (!(await exists(draft.imagePath))) {
     problems.push({
       message: `${draft.place}: image file not found: ${draft.imagePath}`,
       fatal: true,

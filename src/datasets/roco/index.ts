@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
-import { DuplicateTracker, isFile } from '../files.js';
+import { DuplicateTracker, folderIndex, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource } from '../types.js';
 
@@ -23,6 +23,7 @@ export const rocoLoader: DatasetLoader = {
     }
     const imageDir = join(source.path, source.split, 'radiology', 'images');
     const duplicates = new DuplicateTracker();
+    const exists = folderIndex(imageDir);
     const lines = createInterface({
       input: createReadStream(captions, 'utf8'),
       crlfDelay: Number.POSITIVE_INFINITY,
@@ -54,6 +55,7 @@ export const rocoLoader: DatasetLoader = {
           problems,
         },
         true,
+        exists,
       );
       index += 1;
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
-import { DuplicateTracker, isFile, readCsvRecords } from '../files.js';
+import { DuplicateTracker, folderIndex, isFile, readCsvRecords } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 
@@ -25,11 +25,18 @@ export const rocov2Loader: DatasetLoader = {
     const concepts = await readConcepts(join(source.path, `${source.split}_concepts.csv`));
     const imageDir = join(source.path, source.split);
     const duplicates = new DuplicateTracker();
+    const exists = folderIndex(imageDir);
     let index = 0;
     for await (const { line, fields } of readCsvRecords(captions, {
       requiredColumns: ['ID', 'Caption'],
     })) {
-      yield await rocov2Sample(index, line, fields, { captions, imageDir, concepts, duplicates });
+      yield await rocov2Sample(index, line, fields, {
+        captions,
+        imageDir,
+        concepts,
+        duplicates,
+        exists,
+      });
       index += 1;
     }
   },
@@ -48,6 +55,7 @@ async function rocov2Sample(
     imageDir: string;
     concepts: Map<string, string[]> | undefined;
     duplicates: DuplicateTracker;
+    exists: (path: string) => Promise<boolean>;
   },
 ): Promise<Sample> {
   const place = `${context.captions}:${line}`;
@@ -66,7 +74,7 @@ async function rocov2Sample(
     problems,
     ...(context.concepts ? { concepts: context.concepts.get(id) ?? [] } : {}),
   };
-  return finishSample(draft, true);
+  return finishSample(draft, true, context.exists);
 }
 
 /** The concepts file is small (ids and CUIs only), so it is read into a map. */

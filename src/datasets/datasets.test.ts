@@ -1,0 +1,191 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jpeg } from '../../test/support/datasets.js';
+import { silentLogger } from '../core/logger.js';
+import { folderLoader } from './folder/index.js';
+import { manifestLoader } from './manifest/index.js';
+import { selectLoader } from './registry.js';
+import { rocoLoader } from './roco/index.js';
+import { rocov2Loader } from './rocov2/index.js';
+import type { DatasetLoader, DatasetSource, Sample } from './types.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-datasets-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function collect(loader: DatasetLoader, source: DatasetSource): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for await (const sample of loader.load(source)) samples.push(sample);
+  return samples;
+}
+
+async function images(dir: string, names: string[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const [i, name] of names.entries()) await writeFile(join(dir, name), await jpeg(32, 32, i));
+}
+
+describe('rocov2', () => {
+  it('reads quotes, commas, newlines, BOM and CRLF in captions, and concepts', async () => {
+    const dir = join(root, 'rocov2');
+    await images(join(dir, 'valid'), ['A.jpg', 'B.jpg', 'C.jpg', 'D.jpg']);
+    const csv =
+      '\uFEFFID,Caption\r\n' +
+      'A,"Axial CT, contrast-enhanced, shows a ""ring"" lesion."\r\n' +
+      'B,"First line\r\nsecond line, with comma"\r\n' +
+      'C,Plain caption without quotes\r\n' +
+      'D,"Ünïcödé — 5 mm × 3 mm"\r\n';
+    await writeFile(join(dir, 'valid_captions.csv'), csv);
+    await writeFile(join(dir, 'valid_concepts.csv'), 'ID,CUIs\nA,C0040405;C1306645\nC,C0024485\n');
+    const samples = await collect(rocov2Loader, { path: dir, split: 'valid' });
+    expect(samples.map((s) => s.id)).toEqual(['A', 'B', 'C', 'D']);
+    expect(samples[0]!.references).toEqual(['Axial CT, contrast-enhanced, shows a "ring" lesion.']);
+    expect(samples[1]!.references).toEqual(['First line\r\nsecond line, with comma']);
+    expect(samples[3]!.references).toEqual(['Ünïcödé — 5 mm × 3 mm']);
+    expect(samples[0]!.concepts).toEqual(['C0040405', 'C1306645']);
+    expect(samples[1]!.concepts).toEqual([]);
+    expect(samples.every((s) => s.problem === undefined)).toBe(true);
+    expect(samples.map((s) => s.index)).toEqual([0, 1, 2, 3]);
+    expect((await samples[2]!.readImage()).byteLength).toBeGreaterThan(100);
+  });
+
+  it('reports duplicate IDs, missing images and missing captions on the row', async () => {
+    const dir = join(root, 'rocov2-bad');
+    await images(join(dir, 'train'), ['A.jpg', 'B.jpg']);
+    await writeFile(
+      join(dir, 'train_captions.csv'),
+      'ID,Caption\nA,one\nB,\nA,again\nZ,no image\n',
+    );
+    const samples = await collect(rocov2Loader, { path: dir, split: 'train' });
+    expect(samples).toHaveLength(4);
+    expect(samples[0]!.problem).toBeUndefined();
+    expect(samples[1]!.problem).toEqual({
+      message: expect.stringMatching(/train_captions\.csv:3: no reference caption for 'B'/),
+      fatal: false,
+    });
+    expect(samples[2]!.problem?.fatal).toBe(true);
+    expect(samples[2]!.problem?.message).toMatch(
+      /train_captions\.csv:4: duplicate ID 'A' \(first at .*train_captions\.csv:2\)/,
+    );
+    expect(samples[3]!.problem?.fatal).toBe(true);
+    expect(samples[3]!.problem?.message).toMatch(
+      /train_captions\.csv:5: image file not found: .*Z\.jpg/,
+    );
+  });
+
+  it('names the file when a column is missing or the CSV is malformed', async () => {
+    const dir = join(root, 'rocov2-columns');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'train_captions.csv'), 'Id,Text\nA,b\n');
+    await expect(collect(rocov2Loader, { path: dir, split: 'train' })).rejects.toThrow(
+      /train_captions\.csv: missing columns? 'ID'/,
+    );
+    await writeFile(join(dir, 'test_captions.csv'), 'ID,Caption\nA,"unterminated\n');
+    await expect(collect(rocov2Loader, { path: dir, split: 'test' })).rejects.toThrow(
+      /test_captions\.csv: malformed CSV/,
+    );
+  });
+
+  it('streams a 60,000-row caption file without holding it', async () => {
+    const dir = join(root, 'rocov2-big');
+    await mkdir(join(dir, 'train'), { recursive: true });
+    const rows = ['ID,Caption'];
+    for (let i = 0; i < 60_000; i++)
+      rows.push(`ROCOv2_2023_train_${String(i).padStart(6, '0')},"Caption, number ${i}."`);
+    await writeFile(join(dir, 'train_captions.csv'), `${rows.join('\n')}\n`);
+    let count = 0;
+    let last: Sample | undefined;
+    for await (const sample of rocov2Loader.load({ path: dir, split: 'train' })) {
+      count += 1;
+      last = sample;
+    }
+    expect(count).toBe(60_000);
+    expect(last?.id).toBe('ROCOv2_2023_train_059999');
+    expect(last?.references).toEqual(['Caption, number 59999.']);
+  }, 60_000);
+});
+
+describe('roco', () => {
+  it('reads captions.txt with tabs, a BOM and CRLF', async () => {
+    const dir = join(root, 'roco');
+    await images(join(dir, 'test', 'radiology', 'images'), ['ROCO_00001.jpg', 'ROCO_00002.jpg']);
+    await writeFile(
+      join(dir, 'test', 'radiology', 'captions.txt'),
+      '\uFEFFROCO_00001\t Chest X-ray, PA view.\r\n\r\nROCO_00002\tCT head\r\n',
+    );
+    const samples = await collect(rocoLoader, { path: dir, split: 'test' });
+    expect(samples.map((s) => [s.id, s.references])).toEqual([
+      ['ROCO_00001', ['Chest X-ray, PA view.']],
+      ['ROCO_00002', ['CT head']],
+    ]);
+    expect(samples.every((s) => s.problem === undefined)).toBe(true);
+  });
+});
+
+describe('manifest', () => {
+  it('reads CSV with a references JSON array and JSONL with captions', async () => {
+    const dir = join(root, 'manifest');
+    await images(join(dir, 'img'), ['a.png', 'b.png']);
+    await writeFile(
+      join(dir, 'm.csv'),
+      'image,id,references\nimg/a.png,first,"[""one"", ""two, with comma""]"\nimg/b.png,,single caption\n',
+    );
+    const csv = await collect(manifestLoader, { path: join(dir, 'm.csv'), split: 'train' });
+    expect(csv.map((s) => [s.id, s.references])).toEqual([
+      ['first', ['one', 'two, with comma']],
+      ['b', ['single caption']],
+    ]);
+    await writeFile(
+      join(dir, 'm.jsonl'),
+      '{"image":"img/a.png","id":"x","caption":"c1"}\n\n{"image":"img/b.png","references":["r1","r2"]}\n{not json\n{"id":"y"}\n',
+    );
+    const jsonl = await collect(manifestLoader, { path: join(dir, 'm.jsonl'), split: 'train' });
+    expect(jsonl.map((s) => s.id)).toEqual(['x', 'b', 'row-3', 'y']);
+    expect(jsonl[1]!.references).toEqual(['r1', 'r2']);
+    expect(jsonl[2]!.problem?.message).toMatch(/m\.jsonl:4: not valid JSON/);
+    expect(jsonl[3]!.problem?.message).toMatch(/m\.jsonl:5: missing 'image'/);
+  });
+});
+
+describe('folder', () => {
+  it('lists images recursively in sorted order, without references', async () => {
+    const dir = join(root, 'folder');
+    await images(join(dir, 'sub'), ['z.jpg']);
+    await images(dir, ['b.png', 'a.jpg']);
+    await writeFile(join(dir, 'notes.txt'), 'ignore me');
+    const samples = await collect(folderLoader, { path: dir, split: 'train' });
+    expect(samples.map((s) => s.id)).toEqual(['a', 'b', 'sub/z']);
+    expect(samples.every((s) => s.references.length === 0 && s.problem === undefined)).toBe(true);
+  });
+});
+
+describe('auto detection', () => {
+  it('picks the layout and says which', async () => {
+    const logs: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => logs.push(m) };
+    expect(
+      (await selectLoader('auto', { path: join(root, 'rocov2'), split: 'valid' }, logger)).format,
+    ).toBe('rocov2');
+    expect(
+      (await selectLoader('auto', { path: join(root, 'roco'), split: 'test' }, logger)).format,
+    ).toBe('roco');
+    expect(
+      (await selectLoader('auto', { path: join(root, 'manifest', 'm.jsonl'), split: 'x' }, logger))
+        .format,
+    ).toBe('manifest');
+    expect(
+      (await selectLoader('auto', { path: join(root, 'folder'), split: 'train' }, logger)).format,
+    ).toBe('folder');
+    expect(logs[0]).toMatch(/detected rocov2 layout/);
+    const empty = join(root, 'empty');
+    await mkdir(empty, { recursive: true });
+    await expect(selectLoader('auto', { path: empty, split: 'train' }, logger)).rejects.toThrow(
+      /--format/,
+    );
+  });
+});
