@@ -1,0 +1,74 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './load.js';
+import { CAPTION_OPTIONS, COMMON_OPTIONS, envName } from './schema.js';
+
+const specs = [...COMMON_OPTIONS, ...CAPTION_OPTIONS];
+
+describe('loadConfig', () => {
+  it('applies flag > env > file > default', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'medcap-config-'));
+    await writeFile(
+      join(cwd, 'medcap.config.json'),
+      JSON.stringify({ batchSize: 4, limit: 50, split: 'valid', cache: false }),
+    );
+    const env = { MEDCAP_BATCH_SIZE: '16', MEDCAP_LIMIT: '20' };
+    const config = loadConfig({ specs, flags: { batchSize: '2' }, env, cwd });
+    expect(config.batchSize).toBe(2); // flag
+    expect(config.limit).toBe(20); // env
+    expect(config.split).toBe('valid'); // file
+    expect(config.cache).toBe(false); // file
+    expect(config.checkpointEvery).toBe(100); // default
+    expect(config.cacheMemory).toBe(9 * 1024 ** 3);
+  });
+
+  it('maps the Python pipeline settings to their defaults', () => {
+    const config = loadConfig({ specs, flags: {}, env: {}, cwd: '/nonexistent' });
+    expect(config).toMatchObject({ batchSize: 8, limit: 1000, split: 'train', cache: true });
+  });
+
+  it('reports every bad value with its option, source and what is allowed', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'medcap-config-'));
+    await writeFile(join(cwd, 'medcap.config.json'), JSON.stringify({ device: 'tpu', bogus: 1 }));
+    let message = '';
+    try {
+      loadConfig({
+        specs,
+        flags: { batchSize: 'lots' },
+        env: { MEDCAP_CACHE_MEMORY: 'nine' },
+        cwd,
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /--batch-size from the command line: .*"lots".*allowed: a whole number 1\.\.4096, or auto/,
+    );
+    expect(message).toMatch(
+      /--cache-memory from environment variable MEDCAP_CACHE_MEMORY: expected a size/,
+    );
+    expect(message).toMatch(
+      /--device from .*medcap\.config\.json.*allowed: cpu, webgpu, cuda, auto/,
+    );
+    expect(message).toMatch(/unknown key 'bogus'/);
+  });
+
+  it('parses shards, limits and sizes', () => {
+    const config = loadConfig({
+      specs,
+      flags: { shard: '2/8', limit: 'all', memoryLimit: '1.5GB', batchSize: 'auto' },
+      env: {},
+      cwd: '/x',
+    });
+    expect(config.shard).toEqual({ index: 2, count: 8 });
+    expect(config.limit).toBe(Number.POSITIVE_INFINITY);
+    expect(config.memoryLimit).toBe(1.5 * 1024 ** 3);
+    expect(config.batchSize).toBe('auto');
+    expect(() => loadConfig({ specs, flags: { shard: '8/8' }, env: {}, cwd: '/x' })).toThrow(
+      /--shard.*0 <= I < N/,
+    );
+    expect(envName('cacheMemory')).toBe('MEDCAP_CACHE_MEMORY');
+  });
+});
