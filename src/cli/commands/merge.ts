@@ -1,11 +1,12 @@
-import type { ExitCode } from '../exit-codes.js';
+import { mergeRuns } from '../../core/merge.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { notYetAvailable } from './not-yet.js';
 
 export async function mergeCommand(
-  _config: Record<string, unknown>,
-  _args: string[],
-  _ctx: CommandContext,
+  config: Record<string, unknown>,
+  args: string[],
+  ctx: CommandContext,
 ): Promise<ExitCode> {
-  notYetAvailable('merge');
+  const result = await mergeRuns(args, String(config.out), String(config.split), ctx.logger);
+  return result.failed > 0 ? EXIT.partial : EXIT.ok;
 }
