@@ -95,7 +95,7 @@ export async function caption(
   const engine =
     deps.engine ?? (await engineFactory(config.engine)(engineSettings(config), { logger }));
   const journal = await JournalWriter.open(paths.journal, { fresh: !config.resume });
-  const state = new RunState(config, previous.items, plan.alreadyDone);
+  const state = new RunState(config, previous.items, plan.alreadyDone, engine.batchSize);
   const budget = memoryBudget(config);
   const batcher = new Batcher({
     batchSize: () => state.batchSize,
@@ -219,8 +219,9 @@ class RunState {
     private readonly config: CaptionConfig,
     previous: Map<number, JournalItem>,
     readonly alreadyDone: number,
+    engineBatchSize: number | undefined,
   ) {
-    this.batchSize = config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize;
+    this.batchSize = engineBatchSize ?? (config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize);
     for (const item of previous.values()) {
       this.rows.set(item.index, journalItemToRow(item));
       this.finishOrder.push(item.index);

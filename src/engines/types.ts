@@ -35,6 +35,11 @@ export interface CaptionEngine {
   /** Device actually in use after `auto` was resolved (e.g. `cpu`, `webgpu`, `server`). */
   readonly device: string;
   /**
+   * Engines that schedule requests themselves (servers) take batches of exactly this many
+   * images, whatever `--batch-size` says: for the openai engine, its concurrency.
+   */
+  readonly batchSize?: number;
+  /**
    * Caption a whole batch. Returns one outcome per image, in the order given.
    * Throws EngineError with `outOfMemory: true` when the batch does not fit, so the run
    * can halve it and retry the same images; any other throw fails the whole batch's rows.
