@@ -7,6 +7,8 @@ export const EXIT = Object.freeze({
   fatal: 2,
   /** Finished, but some items failed (each is an error row). */
   partial: 3,
+  /** Stopped by Ctrl-C after the current batch; `--resume` continues. */
+  interrupted: 130,
 } as const);
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -60,6 +60,8 @@ export interface CaptionRunResult {
   batchSize: number;
   peakCacheBytes: number;
   cachingStopped: boolean;
+  /** The signal stopped the run before every image was done. */
+  interrupted: boolean;
 }
 
 /**
@@ -142,8 +144,15 @@ export async function caption(
         .then((bytes) => preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)));
     const items = prefetch(plan.samples(), prepare, budget.ahead);
 
+    let interrupted = false;
     for await (const output of batcher.batches(items)) {
-      if (deps.signal?.aborted) break;
+      if (deps.signal?.aborted) {
+        interrupted = true;
+        logger.warn(
+          `interrupted after ${state.finishedHere} images; run again with --resume to continue`,
+        );
+        break;
+      }
       const finished =
         output.kind === 'failed'
           ? output.items.map((item) => failedRow(item, state, engine))
@@ -194,6 +203,7 @@ export async function caption(
       batchSize: state.batchSize,
       peakCacheBytes: batcher.peakCacheBytes,
       cachingStopped: batcher.cachingStopped,
+      interrupted,
     };
     logger.info(
       `done: ${state.finishedHere} images in ${formatDuration(wallTimeS)} (${result.imagesPerS.toFixed(2)} img/s), ` +
@@ -221,7 +231,8 @@ class RunState {
     readonly alreadyDone: number,
     engineBatchSize: number | undefined,
   ) {
-    this.batchSize = engineBatchSize ?? (config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize);
+    this.batchSize =
+      engineBatchSize ?? (config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize);
     for (const item of previous.values()) {
       this.rows.set(item.index, journalItemToRow(item));
       this.finishOrder.push(item.index);

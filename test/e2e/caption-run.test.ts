@@ -190,4 +190,27 @@ describe('caption run', () => {
     expect(engine.batches.reduce((a, b) => a + b, 0)).toBe(7);
     expect(result.rows.map((r) => r.imageId)).toEqual(imageSpecs(12).map((s) => s.id));
   });
+
+  it('stops after the batch in flight when interrupted, and --resume finishes the job', async () => {
+    const data = await writeRocov2(join(root, 'interrupt'), imageSpecs(16));
+    const out = join(root, 'interrupt-out');
+    const controller = new AbortController();
+    const engine = new FakeEngine();
+    const generate = engine.generate.bind(engine);
+    engine.generate = async (batch, options) => {
+      controller.abort();
+      return generate(batch, options);
+    };
+    const first = await caption(captionConfig({ data, out, batchSize: 4 }), {
+      engine,
+      signal: controller.signal,
+    });
+    expect(first.interrupted).toBe(true);
+    expect(first.rows).toHaveLength(4);
+    const second = await caption(captionConfig({ data, out, batchSize: 4, resume: true }), {
+      engine: new FakeEngine(),
+    });
+    expect(second.interrupted).toBe(false);
+    expect(second.rows.map((r) => r.imageId)).toEqual(imageSpecs(16).map((s) => s.id));
+  });
 });

@@ -12,12 +12,44 @@ export async function captionCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
-  const result = await caption(settings, {
-    logger: ctx.logger,
-    interactive: ctx.interactive,
-    ...(ctx.engine ? { engine: ctx.engine } : {}),
-  });
+  const result = await withInterrupt(ctx, (signal) =>
+    caption(settings, {
+      logger: ctx.logger,
+      interactive: ctx.interactive,
+      signal,
+      ...(ctx.engine ? { engine: ctx.engine } : {}),
+    }),
+  );
+  if (result.interrupted) return EXIT.interrupted;
   return result.failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+/**
+ * The first Ctrl-C finishes the batch in flight, writes the outputs and stops (the journal
+ * makes `--resume` pick up from there); a second one stops at once.
+ */
+export async function withInterrupt<T>(
+  ctx: CommandContext,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) {
+      process.off('SIGINT', onSignal);
+      process.kill(process.pid, 'SIGINT');
+      return;
+    }
+    ctx.logger.warn(
+      'interrupt: finishing the current batch and writing outputs (Ctrl-C again to stop at once)',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
 }
 
 /** Checks what the schema cannot (required --data, --prompt @FILE) and applies HF_HUB_OFFLINE. */

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const err: string[] = [];
+  const out: string[] = [];
+  const code = await main(argv, {
+    env,
+    writeErr: (t) => err.push(t),
+    writeOut: (t) => out.push(t),
+  });
+  return { code, err: err.join(''), out: out.join('') };
+}
+
+describe('medcap CLI', () => {
+  it('registers every command of the spec', async () => {
+    const { code, out } = await cli(['--help']);
+    expect(code).toBe(0);
+    for (const command of [
+      'run',
+      'caption',
+      'evaluate',
+      'report',
+      'compare',
+      'merge',
+      'export-batch',
+      'import-batch',
+      'demo',
+    ]) {
+      expect(out).toMatch(new RegExp(`\\n\\s+${command}\\b`));
+    }
+  });
+
+  it('exits 1 naming the option and what is allowed', async () => {
+    const bad = await cli(['caption', '--data', '.', '--device', 'tpu', '--batch-size', '-3']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--device from the command line: .*allowed: cpu, webgpu, cuda, auto/);
+    expect(bad.err).toMatch(/--batch-size from the command line/);
+    const env = await cli(['caption', '--data', '.'], { MEDCAP_LIMIT: 'many' });
+    expect(env.code).toBe(1);
+    expect(env.err).toMatch(/--limit from environment variable MEDCAP_LIMIT/);
+  });
+
+  it('exits 1 on unknown options and commands, and when --data is missing', async () => {
+    expect((await cli(['caption', '--bogus'])).code).toBe(1);
+    expect((await cli(['frobnicate'])).code).toBe(1);
+    const missing = await cli(['caption']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/--data is required/);
+  });
+
+  it('exits 2 with the reason when the dataset cannot be read', async () => {
+    const result = await cli(['caption', '--data', '/nonexistent/dataset', '--format', 'rocov2']);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/\/nonexistent\/dataset\/train_captions\.csv not found/);
+  });
+});
