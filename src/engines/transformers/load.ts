@@ -1,0 +1,198 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AutoConfig, AutoModelForImageTextToText, AutoProcessor } from '@huggingface/transformers';
+import { ConfigError, describeError, EngineError } from '../../core/errors.js';
+import type { EngineDeps, EngineSettings } from '../types.js';
+import { autoDeviceOrder, deviceHint, type EngineDevice } from './devices.js';
+import { type DtypeSetting, describeDtype, parseDtype } from './dtype.js';
+import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './model-source.js';
+import { type PixelConfig, pixelConfigFrom } from './pixels.js';
+import type { VlModel, VlProcessor, VlTokenizer } from './runtime.js';
+
+/** Model families whose inputs this engine builds (Qwen2-VL's pixel and token layout). */
+export const SUPPORTED_MODEL_TYPES = Object.freeze(['qwen2_vl', 'qwen2_5_vl'] as const);
+
+/** The grid medcap's preprocessing produces (src/images): 14 px patches merged 2×2. */
+const EXPECTED_PATCH = 14;
+const EXPECTED_MERGE = 2;
+
+export interface LoadedModel {
+  model: VlModel;
+  processor: VlProcessor;
+  tokenizer: VlTokenizer;
+  source: ModelSource;
+  device: EngineDevice;
+  dtype: DtypeSetting | undefined;
+  modelType: string;
+  pixelConfig: PixelConfig;
+  imageTokenId: number;
+  eosTokenIds: ReadonlySet<number>;
+}
+
+export interface LoadOptions {
+  /** Base for a relative `--model` folder (default: the process's working directory). */
+  cwd?: string;
+  /** Download cache (default: defaultModelCacheDir()). */
+  cacheDir?: string;
+}
+
+function ids(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is number => typeof v === 'number');
+  return [];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Turns Transformers.js' loading failures into errors that name the model and the file. */
+function loadError(model: string, error: unknown): Error {
+  const message = describeError(error);
+  const missing = /not found locally at "([^"]+)"|Local file missing at "([^"]+)"/.exec(message);
+  if (missing) {
+    const path = missing[1] ?? missing[2] ?? '';
+    const dtype = /_(fp16|quantized|q4|q4f16|int8|uint8|bnb4|q8)\.onnx$/.exec(path);
+    return new ConfigError(
+      `model ${model}: missing file ${path}` +
+        (dtype
+          ? ' (this --dtype has no weights in the model folder; pick one the folder has)'
+          : ''),
+      { cause: error },
+    );
+  }
+  if (error instanceof ConfigError || error instanceof EngineError) return error;
+  return new EngineError(`cannot load model ${model}: ${message}`, { cause: error });
+}
+
+/**
+ * Loads the processor (tokenizer, chat template, image settings) and the three ONNX graphs,
+ * on the requested device, or for `auto` on the first of CUDA / WebGPU / CPU that works.
+ */
+export async function loadTransformersModel(
+  settings: EngineSettings,
+  deps: EngineDeps,
+  options: LoadOptions = {},
+): Promise<LoadedModel> {
+  const logger = deps.logger;
+  const started = performance.now();
+  const dtype = parseDtype(settings.dtype);
+  const source = await resolveModelSource(settings.model, {
+    offline: settings.offline,
+    cacheDir: options.cacheDir ?? defaultModelCacheDir(),
+    cwd: options.cwd ?? process.cwd(),
+  });
+  const target = source.kind === 'folder' ? source.path : source.id;
+  const pretrained =
+    source.kind === 'folder'
+      ? { local_files_only: true }
+      : { local_files_only: settings.offline, cache_dir: source.cacheDir };
+  if (
+    source.kind === 'hub' &&
+    !settings.offline &&
+    !(await exists(join(source.cachedPath, 'config.json')))
+  ) {
+    logger.info(`downloading ${source.id} into ${source.cachedPath} (first use)`);
+  }
+
+  let config: Record<string, unknown>;
+  let processor: VlProcessor;
+  try {
+    config = (await AutoConfig.from_pretrained(target, pretrained)) as unknown as Record<
+      string,
+      unknown
+    >;
+  } catch (error) {
+    throw loadError(settings.model, error);
+  }
+  const modelType = String(config.model_type ?? '');
+  if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
+    throw new ConfigError(
+      `--model ${settings.model}: model type '${modelType}' is not supported by --engine transformers ` +
+        `(supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
+    );
+  }
+  try {
+    processor = (await AutoProcessor.from_pretrained(target, pretrained)) as unknown as VlProcessor;
+  } catch (error) {
+    throw loadError(settings.model, error);
+  }
+  const tokenizer = processor.tokenizer;
+  if (!tokenizer) throw new ConfigError(`model ${settings.model}: no tokenizer in the model files`);
+  const pixelConfig = pixelConfigFrom(processor.image_processor?.config);
+  if (pixelConfig.patchSize !== EXPECTED_PATCH || pixelConfig.mergeSize !== EXPECTED_MERGE) {
+    throw new ConfigError(
+      `model ${settings.model}: patch ${pixelConfig.patchSize} px merged ${pixelConfig.mergeSize}x${pixelConfig.mergeSize} ` +
+        `is not the Qwen2-VL grid (${EXPECTED_PATCH} px, 2x2) that medcap's preprocessing makes`,
+    );
+  }
+
+  const devices: EngineDevice[] =
+    settings.device === 'auto' ? autoDeviceOrder() : [settings.device];
+  let model: VlModel | undefined;
+  let device: EngineDevice = devices[0]!;
+  for (const [i, candidate] of devices.entries()) {
+    try {
+      model = (await AutoModelForImageTextToText.from_pretrained(target, {
+        ...pretrained,
+        config: config as never,
+        device: candidate,
+        ...(dtype === undefined ? {} : { dtype: dtype as never }),
+        session_options: { logSeverityLevel: 3 },
+      })) as unknown as VlModel;
+      device = candidate;
+      break;
+    } catch (error) {
+      const mapped = loadError(settings.model, error);
+      if (mapped instanceof ConfigError) throw mapped;
+      const next = devices[i + 1];
+      if (next) {
+        logger.warn(
+          `--device auto: ${candidate} is not usable here (${describeError(error).split('\n')[0]}); trying ${next}`,
+        );
+        continue;
+      }
+      const hint = deviceHint(candidate);
+      throw new ConfigError(
+        `--device ${settings.device}: cannot run model ${settings.model} on ${candidate}: ` +
+          `${describeError(error).split('\n')[0]}${hint ? `. ${hint}` : ''}`,
+        { cause: error },
+      );
+    }
+  }
+  if (!model) throw new ConfigError(`--device ${settings.device}: no device could load the model`);
+
+  const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
+  const imageTokenId = [config.image_token_id, textConfig.image_token_id].find(
+    (v): v is number => typeof v === 'number',
+  );
+  if (imageTokenId === undefined) {
+    await model.dispose();
+    throw new ConfigError(`model ${settings.model}: config.json has no image_token_id`);
+  }
+  const eosTokenIds = new Set<number>([
+    ...ids(model.generation_config?.eos_token_id),
+    ...ids(config.eos_token_id),
+    ...ids(textConfig.eos_token_id),
+  ]);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  logger.info(
+    `model ${settings.model} (${modelType}) on ${device}, dtype ${describeDtype(dtype)}, ` +
+      `loaded in ${seconds} s from ${source.kind === 'folder' ? source.path : source.cachedPath}`,
+  );
+  return {
+    model,
+    processor,
+    tokenizer,
+    source,
+    device,
+    dtype,
+    modelType,
+    pixelConfig,
+    imageTokenId,
+    eosTokenIds,
+  };
+}
