@@ -1,0 +1,262 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DatasetError } from '../../core/errors.js';
+import type { JournalLine } from '../../core/journal-types.js';
+import type { Logger } from '../../core/logger.js';
+import { readCaptionsCsv } from '../captions-csv.js';
+import { parseCsv } from './csv.js';
+import {
+  type Aggregate,
+  isMetricColumn,
+  METRIC_COLUMNS,
+  type MetricColumn,
+  type RunFiles,
+} from './types.js';
+
+/** File names of one split's outputs in a run directory (SPEC §6). */
+export function runFileNames(split: string) {
+  return {
+    captions: `medical_captions_${split}.csv`,
+    withMetrics: `medical_captions_${split}_with_metrics.csv`,
+    detailed: `medical_${split}_detailed.csv`,
+    aggregate: `medical_${split}_aggregate.json`,
+    journal: `medical_captions_${split}.journal.jsonl`,
+    report: `medical_${split}_report.html`,
+  };
+}
+
+/** Splits that have a captions CSV in `dir`, sorted. */
+export async function findSplits(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  const splits: string[] = [];
+  for (const name of names) {
+    const match = /^medical_captions_(.+)\.csv$/.exec(name);
+    if (match && !name.endsWith('_with_metrics.csv')) splits.push(match[1]!);
+  }
+  return splits.sort();
+}
+
+/**
+ * The split to report: the requested one when its captions CSV exists; otherwise the only
+ * split present (said in the log); otherwise a DatasetError listing what is there.
+ */
+export async function resolveSplit(
+  dir: string,
+  requested: string,
+  logger: Logger,
+): Promise<string> {
+  await assertDirectory(dir);
+  const splits = await findSplits(dir);
+  if (splits.includes(requested)) return requested;
+  if (splits.length === 1) {
+    const only = splits[0]!;
+    logger.info(
+      `${dir} has no ${runFileNames(requested).captions}; reporting split '${only}', the only one there`,
+    );
+    return only;
+  }
+  const found =
+    splits.length === 0
+      ? 'no medical_captions_{split}.csv at all'
+      : `splits found: ${splits.join(', ')} (pick one with --split)`;
+  throw new DatasetError(`${dir}: no ${runFileNames(requested).captions}; ${found}`);
+}
+
+async function assertDirectory(dir: string): Promise<void> {
+  let isDirectory = false;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (error) {
+    throw new DatasetError(`run directory ${dir} does not exist`, { cause: error });
+  }
+  if (!isDirectory) throw new DatasetError(`${dir} is not a directory (expected a run directory)`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads every output file of one split that exists in `dir`. Only the captions CSV is required. */
+export async function readRunFiles(dir: string, split: string, logger: Logger): Promise<RunFiles> {
+  const names = runFileNames(split);
+  const sources: string[] = [];
+  const captionsPath = join(dir, names.captions);
+  if (!(await exists(captionsPath))) {
+    throw new DatasetError(`${dir}: no ${names.captions} (the report needs the captions CSV)`);
+  }
+  const captions = await readCaptionsCsv(captionsPath);
+  sources.push(names.captions);
+
+  let itemMetrics: RunFiles['itemMetrics'] = null;
+  let metricColumns: MetricColumn[] = [];
+  for (const name of [names.detailed, names.withMetrics]) {
+    const path = join(dir, name);
+    if (!(await exists(path))) continue;
+    const read = await readMetricsCsv(path);
+    if (read.columns.length === 0) {
+      logger.warn(`${path}: no metric columns (expected some of ${METRIC_COLUMNS.join(', ')})`);
+      continue;
+    }
+    itemMetrics = read.values;
+    metricColumns = read.columns;
+    sources.push(name);
+    break;
+  }
+
+  let aggregate: Aggregate | null = null;
+  const aggregatePath = join(dir, names.aggregate);
+  if (await exists(aggregatePath)) {
+    aggregate = parseAggregate(await readFile(aggregatePath, 'utf8'), aggregatePath);
+    sources.push(names.aggregate);
+  }
+
+  let journal: JournalLine[] = [];
+  const journalPath = join(dir, names.journal);
+  if (await exists(journalPath)) {
+    journal = parseJournal(await readFile(journalPath, 'utf8'), journalPath, logger);
+    sources.push(names.journal);
+  }
+
+  return { dir, split, captions, itemMetrics, metricColumns, aggregate, journal, sources };
+}
+
+/** Reads `image_id` + metric columns from the detailed CSV or the captions-with-metrics CSV. */
+export async function readMetricsCsv(path: string): Promise<{
+  columns: MetricColumn[];
+  values: Map<string, Partial<Record<MetricColumn, number>>>;
+}> {
+  let records: string[][];
+  try {
+    records = parseCsv(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new DatasetError(`${path}: cannot read metrics CSV: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const values = new Map<string, Partial<Record<MetricColumn, number>>>();
+  const header = records[0];
+  if (!header) return { columns: [], values };
+  const idIndex = header.indexOf('image_id');
+  if (idIndex === -1) {
+    throw new DatasetError(`${path}: missing column 'image_id' (has: ${header.join(', ')})`);
+  }
+  const columns = METRIC_COLUMNS.filter((c) => header.includes(c));
+  const indexes = columns.map((c) => header.indexOf(c));
+  for (let r = 1; r < records.length; r += 1) {
+    const record = records[r]!;
+    if (record.length !== header.length) {
+      throw new DatasetError(
+        `${path}: row ${r + 1} has ${record.length} fields, the header has ${header.length}`,
+      );
+    }
+    const scores: Partial<Record<MetricColumn, number>> = {};
+    for (let k = 0; k < columns.length; k += 1) {
+      const text = record[indexes[k]!]!.trim();
+      if (text === '' || /^(nan|null|none)$/i.test(text)) continue;
+      const value = Number(text);
+      if (!Number.isFinite(value)) {
+        throw new DatasetError(
+          `${path}: row ${r + 1}, column '${columns[k]}': expected a number, got '${text.slice(0, 40)}'`,
+        );
+      }
+      scores[columns[k]!] = value;
+    }
+    values.set(record[idIndex]!, scores);
+  }
+  return { columns, values };
+}
+
+const nullableNumber = z
+  .union([z.number(), z.null(), z.string()])
+  .optional()
+  .transform((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
+
+const aggregateMetricSchema = z.object({
+  corpus: nullableNumber,
+  mean: nullableNumber,
+  std: nullableNumber,
+  median: nullableNumber,
+  min: nullableNumber,
+  max: nullableNumber,
+  ci95: z
+    .union([z.tuple([z.number(), z.number()]), z.null()])
+    .optional()
+    .transform((v) => v ?? null),
+});
+
+const aggregateSchema = z.object({
+  split: z.string().optional(),
+  n: z.number().optional(),
+  metrics: z.record(z.string(), aggregateMetricSchema).default({}),
+  run: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Parses and checks `medical_{split}_aggregate.json`; errors name the file and the field. */
+export function parseAggregate(text: string, path: string): Aggregate {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DatasetError(`${path}: not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const parsed = aggregateSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`)
+      .join('; ');
+    throw new DatasetError(`${path}: unexpected content: ${problems}`);
+  }
+  return parsed.data as Aggregate;
+}
+
+const JOURNAL_KINDS = new Set(['start', 'item', 'memory', 'end']);
+
+/**
+ * Parses the journal. A torn last line (a run killed mid-write) is dropped quietly; other
+ * unreadable lines are skipped with one warning that counts them.
+ */
+export function parseJournal(text: string, path: string, logger: Logger): JournalLine[] {
+  const lines = text.split('\n');
+  const out: JournalLine[] = [];
+  let bad = 0;
+  let firstBad = 0;
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      const isLast = lines.slice(i + 1).every((rest) => rest.trim() === '');
+      if (isLast) {
+        logger.debug(`${path}: ignoring a torn last line`);
+      } else {
+        bad += 1;
+        if (firstBad === 0) firstBad = i + 1;
+      }
+      continue;
+    }
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      JOURNAL_KINDS.has((value as { kind?: unknown }).kind as string) &&
+      typeof (value as { time?: unknown }).time === 'number'
+    ) {
+      out.push(value as JournalLine);
+    } else {
+      bad += 1;
+      if (firstBad === 0) firstBad = i + 1;
+    }
+  }
+  if (bad > 0) {
+    logger.warn(`${path}: skipped ${bad} unreadable line(s), the first at line ${firstBad}`);
+  }
+  return out;
+}
