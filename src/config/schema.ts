@@ -399,6 +399,13 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     default: 'Xenova/roberta-large',
   },
   {
+    key: 'bertscoreLayer',
+    flag: '--bertscore-layer <n>',
+    description:
+      'hidden layer BERTScore matches (0 = embeddings; default: the layer bert_score tuned for known models, e.g. 17 for roberta-large, else the last)',
+    schema: nonNegativeInt,
+  },
+  {
     key: 'bertscoreIdf',
     flag: '--bertscore-idf',
     description: 'idf weighting from the references',
