@@ -1,0 +1,106 @@
+/**
+ * BLEU-1..4 as pycocoevalcap's Bleu(4): clipped n-gram counts against the maximum count
+ * over an item's references, brevity penalty with the closest reference length (ties go
+ * to the shorter reference). Corpus value: counts summed over all items first (not a mean
+ * of the per-item values); per-item values: pycocoevalcap's per-sentence list, including
+ * its smoothing constants (1e-15 / 1e-9).
+ */
+import { MetricError } from '../../core/errors.js';
+import { countNgrams, MAX_ORDER, ngramIndex, orderOf } from '../ngrams.js';
+import type { Metric, MetricInput, MetricResult } from '../types.js';
+
+export const BLEU_COLUMNS = ['bleu_1', 'bleu_2', 'bleu_3', 'bleu_4'] as const;
+
+const TINY = 1e-15;
+const SMALL = 1e-9;
+
+function closestRefLength(refLengths: readonly number[], testLength: number): number {
+  let best = refLengths[0]!;
+  let bestDiff = Math.abs(best - testLength);
+  for (const l of refLengths) {
+    const diff = Math.abs(l - testLength);
+    if (diff < bestDiff || (diff === bestDiff && l < best)) {
+      best = l;
+      bestDiff = diff;
+    }
+  }
+  return best;
+}
+
+/** The geometric means for orders 1..4 times the brevity penalty, as pycocoevalcap. */
+function bleuFromCounts(
+  correct: readonly number[],
+  guess: readonly number[],
+  testLength: number,
+  refLength: number,
+): number[] {
+  const out: number[] = [];
+  let product = 1;
+  for (let k = 0; k < MAX_ORDER; k++) {
+    product *= (correct[k]! + TINY) / (guess[k]! + SMALL);
+    out.push(product ** (1 / (k + 1)));
+  }
+  const ratio = (testLength + TINY) / (refLength + SMALL);
+  if (ratio < 1) {
+    const penalty = Math.exp(1 - 1 / ratio);
+    for (let k = 0; k < MAX_ORDER; k++) out[k]! *= penalty;
+  }
+  return out;
+}
+
+export function createBleuMetric(): Metric {
+  return {
+    id: 'bleu',
+    columns: BLEU_COLUMNS,
+    corpusDependent: false,
+    async score(input: MetricInput): Promise<MetricResult> {
+      const index = ngramIndex(input);
+      const perItem = new Map<string, Record<string, number>>();
+      const totalCorrect = [0, 0, 0, 0];
+      const totalGuess = [0, 0, 0, 0];
+      let totalTest = 0;
+      let totalRef = 0;
+      input.ids.forEach((id, k) => {
+        const refs = index.references[k]!;
+        if (refs.length === 0) throw new MetricError(`bleu: item ${id} has no reference caption`);
+        const maxRef = new Map<number, number>();
+        for (const ref of refs) {
+          for (const [gram, count] of countNgrams(ref)) {
+            if (count > (maxRef.get(gram) ?? 0)) maxRef.set(gram, count);
+          }
+        }
+        const cand = index.candidates[k]!;
+        const correct = [0, 0, 0, 0];
+        for (const [gram, count] of countNgrams(cand)) {
+          correct[orderOf(gram) - 1]! += Math.min(maxRef.get(gram) ?? 0, count);
+        }
+        const guess = [1, 2, 3, 4].map((n) => Math.max(0, cand.length - n + 1));
+        const refLength = closestRefLength(
+          refs.map((r) => r.length),
+          cand.length,
+        );
+        const values = bleuFromCounts(correct, guess, cand.length, refLength);
+        const row: Record<string, number> = {};
+        BLEU_COLUMNS.forEach((column, n) => {
+          row[column] = values[n]!;
+        });
+        perItem.set(id, row);
+        for (let n = 0; n < MAX_ORDER; n++) {
+          totalCorrect[n]! += correct[n]!;
+          totalGuess[n]! += guess[n]!;
+        }
+        totalTest += cand.length;
+        totalRef += refLength;
+      });
+      const corpusValues =
+        input.ids.length === 0
+          ? [0, 0, 0, 0]
+          : bleuFromCounts(totalCorrect, totalGuess, totalTest, totalRef);
+      const corpus: Record<string, number> = {};
+      BLEU_COLUMNS.forEach((column, n) => {
+        corpus[column] = corpusValues[n]!;
+      });
+      return { corpus, perItem };
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors.js';
+import {
+  getTokenizer,
+  splitPythonWhitespace,
+  tokenizeCoco,
+  tokenizeCocoBatch,
+  tokenizeWhitespace,
+} from './tokenize.js';
+
+const dir = fileURLToPath(new URL('../../test/fixtures/parity/', import.meta.url));
+
+function lines(file: string): string[] {
+  const all = readFileSync(`${dir}${file}`, 'utf8').split('\n');
+  if (all.at(-1) === '') all.pop();
+  return all;
+}
+
+describe('coco tokenizer', () => {
+  it('equals the real Stanford PTBTokenizer 3.4.1 (as pycocoevalcap runs it) on 20,000 strings', () => {
+    const input = lines('tokenizer-strings.txt');
+    const want = lines('tokenizer-expected.txt');
+    expect(input.length).toBeGreaterThanOrEqual(20_000);
+    expect(want.length).toBe(input.length);
+    const got = tokenizeCocoBatch(input).map((tokens) => tokens.join(' '));
+    const mismatches = got
+      .map((line, i) => ({ i, input: input[i], got: line, want: want[i] }))
+      .filter((m) => m.got !== m.want);
+    expect(mismatches.slice(0, 5)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'Axial CT (arrow) shows a mass.',
+      ['axial', 'ct', '-lrb-', 'arrow', '-rrb-', 'shows', 'a', 'mass'],
+    ],
+    ['Lesion [arrow] {star}', ['lesion', '-lsb-', 'arrow', '-rsb-', '-lcb-', 'star', '-rcb-']],
+    ['e.g. the liver vs. the spleen', ['e.g.', 'the', 'liver', 'vs.', 'the', 'spleen']],
+    ['Wow!!! really?!', ['wow', '!!!', 'really', '?!']],
+    ["The patient's don't", ['the', 'patient', "'s", 'do', "n't"]],
+    ['“Curly” and „low“ quotes', ['curly', 'and', '„', 'low', 'quotes']],
+    ['5–10 mm, 3.5 cm; 1/2', ['5', '10', 'mm', '3.5', 'cm', '1/2']],
+    ['cannot gonna', ['can', 'not', 'gon', 'na']],
+    ['Σ ΑΣ', ['σ', 'ας']],
+    ['', []],
+    ['   ', []],
+  ])('%j', (text, want) => {
+    expect(tokenizeCoco(text)).toEqual(want);
+  });
+
+  it('lets a caption see the next one, as the Java tool reading one caption a line does', () => {
+    // `Ct.` keeps its period before a digit on the next line, and drops it at the end.
+    expect(tokenizeCocoBatch(['a Ct.', '3 cm'])[0]).toEqual(['a', 'ct.']);
+    expect(tokenizeCocoBatch(['a No.', '3 cm'])[0]).toEqual(['a', 'no.']);
+    expect(tokenizeCocoBatch(['a No.', 'the cm'])[0]).toEqual(['a', 'no']);
+    expect(tokenizeCocoBatch(['a No.'])[0]).toEqual(['a', 'no']);
+  });
+
+  it('treats line breaks inside a caption as spaces', () => {
+    expect(tokenizeCoco('a\nb')).toEqual(['a', 'b']);
+    expect(tokenizeCoco('a\r\nb\u2028c')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps no-break spaces inside fraction tokens; BLEU/CIDEr re-split them', () => {
+    const tokens = tokenizeCoco('1 1/2 cm');
+    expect(tokens).toEqual(['1\u00a01/2', 'cm']);
+    expect(splitPythonWhitespace(tokens)).toEqual(['1', '1/2', 'cm']);
+    const plain = ['a', 'b'];
+    expect(splitPythonWhitespace(plain)).toBe(plain);
+  });
+});
+
+describe('whitespace tokenizer', () => {
+  it('splits on white space only', () => {
+    expect(tokenizeWhitespace('  A, b.\tC\u00a0d\n')).toEqual(['A,', 'b.', 'C', 'd']);
+    expect(tokenizeWhitespace('')).toEqual([]);
+  });
+
+  it('is chosen by id; unknown ids are a ConfigError listing the valid ones', () => {
+    expect(getTokenizer('whitespace')(['a b'])).toEqual([['a', 'b']]);
+    expect(getTokenizer('coco')(['Done.'])).toEqual([['done']]);
+    expect(() => getTokenizer('nope' as 'coco')).toThrow(ConfigError);
+    expect(() => getTokenizer('nope' as 'coco')).toThrow(/coco, whitespace/);
+  });
+});
