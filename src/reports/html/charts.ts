@@ -91,10 +91,21 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new View(parse(vegaSpec), { renderer: 'none', loader: OFFLINE_LOADER });
   try {
     const svg = await view.toSVG();
-    return svg.replace('<svg ', '<svg class="chart-svg" focusable="false" ');
+    return uniqueIds(svg).replace('<svg ', '<svg class="chart-svg" focusable="false" ');
   } finally {
     view.finalize();
   }
+}
+
+let chartCount = 0;
+
+/** Prefixes the ids inside one chart (clip paths) so that charts on one page never share one. */
+function uniqueIds(svg: string): string {
+  chartCount += 1;
+  const prefix = `c${chartCount}-`;
+  return svg
+    .replace(/\sid="([^"]+)"/g, (_, id: string) => ` id="${prefix}${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_, id: string) => `url(#${prefix}${id})`);
 }
 
 const round = (v: number, digits = 6) => Number(v.toFixed(digits));

@@ -145,7 +145,7 @@ export function pageShell(options: {
     html`<html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy({ script: options.script })}">
+<meta http-equiv="Content-Security-Policy" content="${raw(contentSecurityPolicy({ script: options.script }))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="generator" content="medcap">

@@ -1,0 +1,161 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DatasetError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import {
+  parseAggregate,
+  parseJournal,
+  readMetricsCsv,
+  readRunFiles,
+  resolveSplit,
+} from './load.js';
+
+function recordingLogger() {
+  const lines: string[] = [];
+  const logger: Logger = {
+    debug: (m) => lines.push(`debug ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
+  return { lines, logger };
+}
+
+const CAPTIONS_HEADER =
+  'image_id,image_path,reference_caption,generated_caption,processing_time_s,batch_size,engine,model,status,error\n';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'medcap-report-load-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('resolveSplit', () => {
+  it('uses the requested split, else the only one there (and says so)', async () => {
+    await writeFile(join(dir, 'medical_captions_valid.csv'), CAPTIONS_HEADER);
+    await writeFile(join(dir, 'medical_captions_valid_with_metrics.csv'), CAPTIONS_HEADER);
+    const { lines, logger } = recordingLogger();
+    expect(await resolveSplit(dir, 'valid', logger)).toBe('valid');
+    expect(lines).toEqual([]);
+    expect(await resolveSplit(dir, 'train', logger)).toBe('valid');
+    expect(lines.join('\n')).toMatch(/no medical_captions_train\.csv; reporting split 'valid'/);
+  });
+
+  it('fails naming what is there when the split is ambiguous or missing', async () => {
+    await expect(resolveSplit(dir, 'train', recordingLogger().logger)).rejects.toThrow(
+      /no medical_captions_train\.csv; no medical_captions_\{split\}\.csv at all/,
+    );
+    await writeFile(join(dir, 'medical_captions_valid.csv'), CAPTIONS_HEADER);
+    await writeFile(join(dir, 'medical_captions_test.csv'), CAPTIONS_HEADER);
+    await expect(resolveSplit(dir, 'train', recordingLogger().logger)).rejects.toThrow(
+      /splits found: test, valid \(pick one with --split\)/,
+    );
+    await expect(
+      resolveSplit(join(dir, 'nope'), 'train', recordingLogger().logger),
+    ).rejects.toThrow(DatasetError);
+  });
+});
+
+describe('parseJournal', () => {
+  it('drops a torn last line quietly and counts other bad lines', () => {
+    const good = JSON.stringify({
+      kind: 'memory',
+      time: 1,
+      rssBytes: 1,
+      heapUsedBytes: 1,
+      cacheBytes: 0,
+      gpuUsedBytes: null,
+      done: 0,
+    });
+    const { lines, logger } = recordingLogger();
+    const parsed = parseJournal(`${good}\n{"kind":"item","id":"to`, 'j.jsonl', logger);
+    expect(parsed).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+
+    const bad = parseJournal(
+      `${good}\nnot json\n{"kind":"weird","time":1}\n${good}\n`,
+      'j.jsonl',
+      logger,
+    );
+    expect(bad).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('warn'))).toEqual([
+      'warn j.jsonl: skipped 2 unreadable line(s), the first at line 2',
+    ]);
+  });
+});
+
+describe('parseAggregate', () => {
+  it('reads metrics with nulls and names the file and field on bad content', () => {
+    const parsed = parseAggregate(
+      JSON.stringify({
+        split: 'test',
+        n: 3,
+        metrics: {
+          bleu_4: { corpus: 0.2, mean: 0.3, std: null, median: 0.3, min: 0, max: 1, ci95: null },
+        },
+        run: { engine: 'openai' },
+      }),
+      'agg.json',
+    );
+    expect(parsed.metrics.bleu_4).toEqual({
+      corpus: 0.2,
+      mean: 0.3,
+      std: null,
+      median: 0.3,
+      min: 0,
+      max: 1,
+      ci95: null,
+    });
+    expect(() => parseAggregate('{', 'agg.json')).toThrow(/agg\.json: not valid JSON/);
+    expect(() => parseAggregate('{"metrics":{"bleu_4":{"ci95":[1]}}}', 'agg.json')).toThrow(
+      /agg\.json: unexpected content: metrics\.bleu_4\.ci95/,
+    );
+  });
+});
+
+describe('readMetricsCsv', () => {
+  it('keeps known metric columns, skips empty cells and names bad cells', async () => {
+    const path = join(dir, 'medical_test_detailed.csv');
+    await writeFile(path, 'image_id,bleu_4,extra,cider\na,0.5,x,1.5\nb,,y,\n"c,d",NaN,z,0\n');
+    const read = await readMetricsCsv(path);
+    expect(read.columns).toEqual(['bleu_4', 'cider']);
+    expect([...read.values]).toEqual([
+      ['a', { bleu_4: 0.5, cider: 1.5 }],
+      ['b', {}],
+      ['c,d', { cider: 0 }],
+    ]);
+    await writeFile(path, 'image_id,bleu_4\na,0.5\nb,zero\n');
+    await expect(readMetricsCsv(path)).rejects.toThrow(
+      /row 3, column 'bleu_4': expected a number, got 'zero'/,
+    );
+    await writeFile(path, 'id,bleu_4\na,0.5\n');
+    await expect(readMetricsCsv(path)).rejects.toThrow(/missing column 'image_id'/);
+  });
+});
+
+describe('readRunFiles', () => {
+  it('needs only the captions CSV and prefers the detailed CSV', async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'medical_captions_test.csv'),
+      `${CAPTIONS_HEADER}a,/x.png,ref,gen,0.1,1,openai,m,ok,\n`,
+    );
+    const bare = await readRunFiles(dir, 'test', recordingLogger().logger);
+    expect(bare.captions).toHaveLength(1);
+    expect([bare.itemMetrics, bare.aggregate, bare.journal]).toEqual([null, null, []]);
+    expect(bare.sources).toEqual(['medical_captions_test.csv']);
+
+    await writeFile(join(dir, 'medical_test_detailed.csv'), 'image_id,rouge_l\na,0.25\n');
+    await writeFile(
+      join(dir, 'medical_captions_test_with_metrics.csv'),
+      `${CAPTIONS_HEADER.trim()},rouge_l\na,/x.png,ref,gen,0.1,1,openai,m,ok,,0.99\n`,
+    );
+    const full = await readRunFiles(dir, 'test', recordingLogger().logger);
+    expect(full.itemMetrics?.get('a')).toEqual({ rouge_l: 0.25 });
+    expect(full.sources).toEqual(['medical_captions_test.csv', 'medical_test_detailed.csv']);
+  });
+});
