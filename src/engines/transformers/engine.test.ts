@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import {
+  loadReference,
+  referenceImage,
+  TINY_MODEL_DIR,
+} from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
+import { EngineError } from '../../core/errors.js';
+import { silentLogger } from '../../core/logger.js';
+import { runEngineContract } from '../../testing/engine-contract.js';
+import type { EngineSettings } from '../types.js';
+import { createEngineFromModel, toEngineError } from './engine.js';
+import { createTransformersEngine } from './index.js';
+import { loadTransformersModel } from './load.js';
+
+const ref = loadReference();
+const settings: EngineSettings = {
+  model: TINY_MODEL_DIR,
+  device: 'cpu',
+  dtype: undefined,
+  offline: true,
+  endpoints: [],
+  concurrency: 1,
+  timeoutSeconds: 60,
+  retries: 0,
+};
+
+runEngineContract({
+  name: 'transformers (tiny Qwen2-VL)',
+  create: () => createTransformersEngine(settings, { logger: silentLogger }),
+  images: () => [0, 1, 2, 3].map((i) => referenceImage(ref.images[i]!, `img-${i}`)),
+  options: { prompt: ref.prompt, maxNewTokens: 12 },
+});
+
+describe('transformers engine', () => {
+  it('reports the model as given and the device in use', async () => {
+    const engine = await createTransformersEngine(
+      { ...settings, device: 'auto' },
+      { logger: silentLogger },
+    );
+    expect(engine.model).toBe(TINY_MODEL_DIR);
+    // No GPU here: auto falls back to the CPU.
+    expect(['cpu', 'webgpu', 'cuda']).toContain(engine.device);
+    await engine.dispose();
+  });
+
+  it('marks ONNX Runtime allocation failures as out-of-memory and keeps other errors plain', () => {
+    const oom = toEngineError(
+      new Error('Failed to allocate memory for requested buffer of size 1073741824'),
+      8,
+    );
+    expect(oom).toBeInstanceOf(EngineError);
+    expect((oom as EngineError).outOfMemory).toBe(true);
+    expect(oom.message).toMatch(/batch of 8/);
+    const other = toEngineError(new Error('Non-zero status code returned while running Gather'), 2);
+    expect((other as EngineError).outOfMemory).toBe(false);
+  });
+
+  it('turns an allocation failure inside generate into an out-of-memory EngineError', async () => {
+    const loaded = await loadTransformersModel(settings, { logger: silentLogger });
+    const real = loaded.model;
+    const engine = createEngineFromModel(
+      {
+        ...loaded,
+        model: {
+          config: real.config,
+          generation_config: real.generation_config ?? null,
+          dispose: () => real.dispose(),
+          generate: async () => {
+            throw new Error('Failed to allocate memory for requested buffer of size 99');
+          },
+        },
+      },
+      settings,
+      { logger: silentLogger },
+    );
+    const batch = [0, 1].map((i) => referenceImage(ref.images[i]!));
+    await expect(
+      engine.generate(batch, { prompt: ref.prompt, maxNewTokens: 4 }),
+    ).rejects.toMatchObject({ name: 'EngineError', outOfMemory: true });
+    await engine.dispose();
+  });
+
+  it('refuses a batch that mixes image sizes', async () => {
+    const engine = await createTransformersEngine(settings, { logger: silentLogger });
+    const batch = [referenceImage(ref.images[0]!), referenceImage(ref.images[4]!)];
+    await expect(engine.generate(batch, { prompt: ref.prompt, maxNewTokens: 4 })).rejects.toThrow(
+      /one size/,
+    );
+    await engine.dispose();
+  });
+});
