@@ -30,6 +30,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,13 +118,13 @@ def main():
 
     result = provenance(nltk, wordnet, source)
     if args.mode == "scores":
-        scores = {}
         with open(args.input, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                scores[item["id"]] = meteor_score(item["references"], item["candidate"])
+            items = [json.loads(line) for line in handle if line.strip()]
+        started = time.perf_counter()
+        scores = {item["id"]: meteor_score(item["references"], item["candidate"]) for item in items}
+        elapsed = time.perf_counter() - started
+        pairs = sum(len(item["references"]) for item in items)
+        print(f"scores: {len(items)} items, {pairs} pairs in {elapsed:.2f} s", file=sys.stderr)
         result["scores"] = scores
     elif args.mode == "porter":
         stemmer = PorterStemmer()

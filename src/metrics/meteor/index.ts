@@ -24,6 +24,14 @@ export interface MeteorMetricOptions {
 
 export const METEOR_COLUMN = 'meteor';
 
+/** The package's WordNet, loaded at most once per process and shared by every metric. */
+let defaultWordNet: WordNet | undefined;
+
+function sharedDefaultWordNet(): WordNet {
+  if (defaultWordNet === undefined) defaultWordNet = WordNet.load();
+  return defaultWordNet;
+}
+
 export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
   let wordnet = options.wordnet;
   const scorer = new MeteorScorer({
@@ -57,11 +65,11 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
           throw new MetricError(`meteor: item ${id} (row ${k + 1}) has no reference caption`);
         }
         const value = scorer.score(candidateTokens[k]!, references);
-        perItem.set(id, { [METEOR_COLUMN]: value });
+        perItem.set(id, { meteor: value });
         sum += value;
       }
       // Mean of nothing is undefined: NaN (written as null in JSON).
-      const corpus = { [METEOR_COLUMN]: ids.length === 0 ? Number.NaN : sum / ids.length };
+      const corpus = { meteor: ids.length === 0 ? Number.NaN : sum / ids.length };
       return { corpus, perItem };
     },
     async dispose(): Promise<void> {

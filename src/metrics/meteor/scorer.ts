@@ -11,8 +11,8 @@
  * divide by zero (empty hypothesis or reference, no match). With several references the
  * best score counts.
  *
- * Every lower-cased word is interned once; its stem and its synonym set are computed
- * once per scorer and reused for every later pair.
+ * A word's stem and a stem's synonym set are computed once per scorer and reused for
+ * every later pair; working arrays are reused too.
  */
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from './porter.js';
@@ -39,8 +39,6 @@ export interface MeteorScorerOptions {
   loadWordNet: () => WordNet;
   parameters?: Partial<MeteorParameters>;
 }
-
-const UNKNOWN = -1;
 
 /** 2^27 + 1: splits a double into two halves whose products are exact. */
 const SPLITTER = 134217729;
@@ -84,15 +82,18 @@ export class MeteorScorer {
   private readonly beta: number;
   private readonly gamma: number;
 
-  /** Raw token → id of its lower-cased form. */
-  private tokenIds = new Map<string, number>();
-  /** Interned strings (lower-cased words and stems share one id space). */
-  private strings: string[] = [];
-  private stringIds = new Map<string, number>();
-  /** id → id of its Porter stem, or UNKNOWN. */
-  private stemIds: number[] = [];
-  /** stem id → lemma names of its synsets. */
-  private synonymSets: (Set<string> | undefined)[] = [];
+  /** Lower-cased word → its Porter stem. */
+  private stems = new Map<string, string>();
+  /** Stem → lemma names of its synsets. */
+  private synonymSets = new Map<string, Set<string>>();
+
+  // Scratch space reused by every pair (grown on demand).
+  private hypothesisWords: string[] = [];
+  private referenceWords: string[] = [];
+  private hypothesisStems: string[] = [];
+  private referenceStems: string[] = [];
+  private matchOf = new Int32Array(64);
+  private referenceUsed = new Uint8Array(64);
 
   constructor(options: MeteorScorerOptions) {
     this.loadWordNet = options.loadWordNet;
@@ -107,10 +108,11 @@ export class MeteorScorer {
     if (references.length === 0) {
       throw new MetricError('meteor needs at least one reference per item');
     }
-    const hypothesisIds = this.idsOf(hypothesis);
+    lowerInto(hypothesis, this.hypothesisWords);
     let best = Number.NEGATIVE_INFINITY;
     for (const reference of references) {
-      const value = this.scoreIds(hypothesisIds, this.idsOf(reference));
+      lowerInto(reference, this.referenceWords);
+      const value = this.scoreLowered(hypothesis.length, reference.length);
       if (value > best) best = value;
     }
     return best;
@@ -118,76 +120,57 @@ export class MeteorScorer {
 
   /** NLTK's `single_meteor_score(reference, hypothesis)`. */
   scorePair(hypothesis: readonly string[], reference: readonly string[]): number {
-    return this.scoreIds(this.idsOf(hypothesis), this.idsOf(reference));
+    lowerInto(hypothesis, this.hypothesisWords);
+    lowerInto(reference, this.referenceWords);
+    return this.scoreLowered(hypothesis.length, reference.length);
   }
 
-  /** Forget every cached word (the WordNet data stays loaded). */
+  /** Forget every cached stem and synonym set (the WordNet data stays loaded). */
   clearCache(): void {
-    this.tokenIds = new Map();
-    this.strings = [];
-    this.stringIds = new Map();
-    this.stemIds = [];
-    this.synonymSets = [];
+    this.stems = new Map();
+    this.synonymSets = new Map();
   }
 
-  private intern(text: string): number {
-    let id = this.stringIds.get(text);
-    if (id === undefined) {
-      id = this.strings.length;
-      this.strings.push(text);
-      this.stringIds.set(text, id);
-      this.stemIds.push(UNKNOWN);
-      this.synonymSets.push(undefined);
-    }
-    return id;
-  }
-
-  private idsOf(tokens: readonly string[]): Int32Array {
-    const ids = new Int32Array(tokens.length);
-    for (let k = 0; k < tokens.length; k += 1) {
-      const token = tokens[k]!;
-      let id = this.tokenIds.get(token);
-      if (id === undefined) {
-        id = this.intern(token.toLowerCase());
-        this.tokenIds.set(token, id);
-      }
-      ids[k] = id;
-    }
-    return ids;
-  }
-
-  private stemOf(id: number): number {
-    let stem = this.stemIds[id]!;
-    if (stem === UNKNOWN) {
-      stem = this.intern(porterStem(this.strings[id]!));
-      this.stemIds[id] = stem;
+  private stemOf(word: string): string {
+    let stem = this.stems.get(word);
+    if (stem === undefined) {
+      stem = porterStem(word);
+      this.stems.set(word, stem);
     }
     return stem;
   }
 
-  private synonymsOf(stemId: number): Set<string> {
-    let synonyms = this.synonymSets[stemId];
+  private synonymsOf(stem: string): Set<string> {
+    let synonyms = this.synonymSets.get(stem);
     if (synonyms === undefined) {
       if (this.wordnet === undefined) this.wordnet = this.loadWordNet();
-      synonyms = this.wordnet.synonyms(this.strings[stemId]!);
-      this.synonymSets[stemId] = synonyms;
+      synonyms = this.wordnet.synonyms(stem);
+      this.synonymSets.set(stem, synonyms);
     }
     return synonyms;
   }
 
-  private scoreIds(hypothesis: Int32Array, reference: Int32Array): number {
-    const hypothesisLength = hypothesis.length;
-    const referenceLength = reference.length;
+  /** Scores hypothesisWords[0..hypothesisLength) against referenceWords[0..referenceLength). */
+  private scoreLowered(hypothesisLength: number, referenceLength: number): number {
     if (hypothesisLength === 0 || referenceLength === 0) return 0;
-
+    const hypothesis = this.hypothesisWords;
+    const reference = this.referenceWords;
+    if (this.matchOf.length < hypothesisLength) {
+      this.matchOf = new Int32Array(hypothesisLength * 2);
+    }
+    if (this.referenceUsed.length < referenceLength) {
+      this.referenceUsed = new Uint8Array(referenceLength * 2);
+    }
     // matchOf[i]: reference position aligned with hypothesis position i, or -1.
-    const matchOf = new Int32Array(hypothesisLength).fill(-1);
-    const referenceUsed = new Uint8Array(referenceLength);
+    const matchOf = this.matchOf;
+    const referenceUsed = this.referenceUsed;
+    matchOf.fill(-1, 0, hypothesisLength);
+    referenceUsed.fill(0, 0, referenceLength);
     let matches = 0;
 
     // Stage 1: exact (lower-cased) words.
     for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
-      const word = hypothesis[i]!;
+      const word = hypothesis[i];
       for (let j = referenceLength - 1; j >= 0; j -= 1) {
         if (referenceUsed[j] === 0 && reference[j] === word) {
           matchOf[i] = j;
@@ -200,11 +183,19 @@ export class MeteorScorer {
 
     // Stage 2: Porter stems of what is left.
     if (matches < hypothesisLength && matches < referenceLength) {
+      const hypothesisStems = this.hypothesisStems;
+      const referenceStems = this.referenceStems;
+      for (let i = 0; i < hypothesisLength; i += 1) {
+        hypothesisStems[i] = matchOf[i] === -1 ? this.stemOf(hypothesis[i]!) : '';
+      }
+      for (let j = 0; j < referenceLength; j += 1) {
+        referenceStems[j] = referenceUsed[j] === 0 ? this.stemOf(reference[j]!) : '';
+      }
       for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
         if (matchOf[i] !== -1) continue;
-        const stem = this.stemOf(hypothesis[i]!);
+        const stem = hypothesisStems[i];
         for (let j = referenceLength - 1; j >= 0; j -= 1) {
-          if (referenceUsed[j] === 0 && this.stemOf(reference[j]!) === stem) {
+          if (referenceUsed[j] === 0 && referenceStems[j] === stem) {
             matchOf[i] = j;
             referenceUsed[j] = 1;
             matches += 1;
@@ -212,25 +203,25 @@ export class MeteorScorer {
           }
         }
       }
-    }
 
-    // Stage 3: WordNet synonyms of the hypothesis stem against the reference stems.
-    if (matches < hypothesisLength && matches < referenceLength) {
-      for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
-        if (matchOf[i] !== -1) continue;
-        const stem = this.stemOf(hypothesis[i]!);
-        const synonyms = this.synonymsOf(stem);
-        for (let j = referenceLength - 1; j >= 0; j -= 1) {
-          if (referenceUsed[j] !== 0) continue;
-          const referenceStem = this.stemOf(reference[j]!);
-          if (referenceStem === stem || synonyms.has(this.strings[referenceStem]!)) {
-            matchOf[i] = j;
-            referenceUsed[j] = 1;
-            matches += 1;
-            break;
+      // Stage 3: WordNet synonyms of the hypothesis stem against the reference stems.
+      if (matches < hypothesisLength && matches < referenceLength) {
+        for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
+          if (matchOf[i] !== -1) continue;
+          const stem = hypothesisStems[i]!;
+          const synonyms = this.synonymsOf(stem);
+          for (let j = referenceLength - 1; j >= 0; j -= 1) {
+            if (referenceUsed[j] !== 0) continue;
+            const referenceStem = referenceStems[j]!;
+            if (referenceStem === stem || synonyms.has(referenceStem)) {
+              matchOf[i] = j;
+              referenceUsed[j] = 1;
+              matches += 1;
+              break;
+            }
           }
+          if (matches === referenceLength) break;
         }
-        if (matches === referenceLength) break;
       }
     }
 
@@ -255,4 +246,9 @@ export class MeteorScorer {
     const penalty = this.gamma * power(fragmentation, this.beta);
     return (1 - penalty) * fmean;
   }
+}
+
+/** Python's str.lower and JavaScript's toLowerCase agree (full Unicode mappings). */
+function lowerInto(tokens: readonly string[], into: string[]): void {
+  for (let k = 0; k < tokens.length; k += 1) into[k] = tokens[k]!.toLowerCase();
 }

@@ -65,6 +65,61 @@ describe('WordNet morphy and synsets', () => {
   });
 });
 
+/** A tiny WordNet in the real file format, with byte offsets computed as the files have them. */
+function tinyWordNet(): WordNet {
+  const license = '  1 test license line  \n';
+  const synsets: { words: string[] }[] = [
+    { words: ['galore(ip)', 'abounding'] },
+    { words: ['Mass', 'mass', 'batch'] },
+    // Words running past the first kilobyte of the line.
+    { words: Array.from({ length: 40 }, (_, k) => `long${'x'.repeat(30)}${k}`) },
+  ];
+  let data = license;
+  const offsets: number[] = [];
+  for (const { words } of synsets) {
+    const offset = Buffer.byteLength(data, 'latin1');
+    offsets.push(offset);
+    const wordFields = words.map((word) => `${word} 0`).join(' ');
+    const count = words.length.toString(16).padStart(2, '0');
+    data += `${String(offset).padStart(8, '0')} 00 n ${count} ${wordFields} 000 | a gloss  \n`;
+  }
+  const index = (lemma: string, synsetOffsets: number[]) =>
+    `${lemma} n ${synsetOffsets.length} 0 ${synsetOffsets.length} 0 ${synsetOffsets
+      .map((offset) => String(offset).padStart(8, '0'))
+      .join(' ')}  \n`;
+  const noun =
+    license +
+    index('abounding', [offsets[0]!]) +
+    index('galore', [offsets[0]!]) +
+    index('long', [offsets[2]!]) +
+    index('mass', [offsets[1]!]);
+  const empty = { n: '', v: '', a: '', r: '' };
+  return new WordNet({
+    index: { ...empty, n: noun },
+    data: {
+      n: Buffer.from(data, 'latin1'),
+      v: Buffer.alloc(0),
+      a: Buffer.alloc(0),
+      r: Buffer.alloc(0),
+    },
+    exceptions: { ...empty, n: 'masses mass\n' },
+    source: 'test',
+  });
+}
+
+describe('WordNet reader on a synthetic database', () => {
+  it('strips syntactic markers, keeps case and reads words past the first kilobyte', () => {
+    const tiny = tinyWordNet();
+    expect(tiny.synonyms('galore')).toEqual(new Set(['galore', 'abounding']));
+    expect(tiny.synonyms('masses')).toEqual(new Set(['Mass', 'mass', 'batch']));
+    const long = [...tiny.synonyms('long')];
+    expect(long).toHaveLength(40);
+    expect(long[39]).toBe(`long${'x'.repeat(30)}39`);
+    expect(tiny.morphy('masses', 'n')).toEqual(['mass']);
+    expect(tiny.morphy('masses', 'v')).toEqual([]);
+  });
+});
+
 describe('WordNet files', () => {
   it('reads the same files from the package tarball when dict/ is not unpacked', () => {
     const unpacked = readWordNetFiles();

@@ -56,25 +56,6 @@ function splitFields(line: string): string[] {
   return trimmed === '' ? [] : trimmed.split(WHITESPACE);
 }
 
-/** Lemma → start of its line in index.<pos>. */
-function indexLines(text: string): Map<string, number> {
-  const lines = new Map<string, number>();
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    const first = text.charCodeAt(start);
-    // License lines start with spaces; blank lines carry no lemma.
-    if (end > start && first !== 32 && first !== 9 && first !== 13) {
-      let space = start;
-      while (space < end && text.charCodeAt(space) > 32) space += 1;
-      lines.set(text.slice(start, space), start);
-    }
-    start = end + 1;
-  }
-  return lines;
-}
-
 function exceptionMap(text: string): Map<string, readonly string[]> {
   const map = new Map<string, readonly string[]>();
   for (const line of text.split('\n')) {
@@ -92,23 +73,31 @@ function stripMarker(name: string): string {
   return open !== -1 && open <= name.length - 2 ? name.slice(0, open) : name;
 }
 
+const POS_SLOT: Readonly<Record<WordNetPos, number>> = { n: 0, v: 1, a: 2, r: 3 };
+const NO_LINE = -1;
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13 || code === 11 || code === 12;
+}
+
 export class WordNet {
   private readonly files: WordNetFiles;
-  private readonly lemmaLines: Record<WordNetPos, Map<string, number>>;
+  /** Every lemma of every index file → its id. */
+  private readonly lemmaIds = new Map<string, number>();
+  /** lineStarts[id * 4 + slot]: start of the lemma's line in index.<pos>, or NO_LINE. */
+  private readonly lineStarts: number[] = [];
   private readonly exceptions: Record<WordNetPos, Map<string, readonly string[]>>;
-  private readonly offsetCache: Record<WordNetPos, Map<string, readonly number[]>>;
+  /** (id * 4 + slot) → synset offsets. */
+  private readonly offsetCache = new Map<number, readonly number[]>();
   private readonly lemmaNameCache: Record<WordNetPos, Map<number, readonly string[]>>;
 
   constructor(files: WordNetFiles) {
     this.files = files;
-    this.lemmaLines = {} as Record<WordNetPos, Map<string, number>>;
     this.exceptions = {} as Record<WordNetPos, Map<string, readonly string[]>>;
-    this.offsetCache = {} as Record<WordNetPos, Map<string, readonly number[]>>;
     this.lemmaNameCache = {} as Record<WordNetPos, Map<number, readonly string[]>>;
     for (const pos of WORDNET_POS) {
-      this.lemmaLines[pos] = indexLines(files.index[pos]);
+      this.indexLemmas(files.index[pos], POS_SLOT[pos]);
       this.exceptions[pos] = exceptionMap(files.exceptions[pos]);
-      this.offsetCache[pos] = new Map();
       this.lemmaNameCache[pos] = new Map();
     }
   }
@@ -117,9 +106,37 @@ export class WordNet {
     return new WordNet(readWordNetFiles(options));
   }
 
+  /** Records where each lemma's line starts (license lines start with spaces). */
+  private indexLemmas(text: string, slot: number): void {
+    const { lemmaIds, lineStarts } = this;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      if (end > start && !isSpace(text.charCodeAt(start))) {
+        let space = start;
+        while (space < end && !isSpace(text.charCodeAt(space))) space += 1;
+        const lemma = text.slice(start, space);
+        let id = lemmaIds.get(lemma);
+        if (id === undefined) {
+          id = lemmaIds.size;
+          lemmaIds.set(lemma, id);
+          lineStarts.push(NO_LINE, NO_LINE, NO_LINE, NO_LINE);
+        }
+        lineStarts[id * 4 + slot] = start;
+      }
+      start = end + 1;
+    }
+  }
+
+  private lineStart(lemma: string, pos: WordNetPos): number {
+    const id = this.lemmaIds.get(lemma);
+    return id === undefined ? NO_LINE : this.lineStarts[id * 4 + POS_SLOT[pos]]!;
+  }
+
   /** True when index.<pos> lists `lemma`. */
   hasLemma(lemma: string, pos: WordNetPos): boolean {
-    return this.lemmaLines[pos].has(lemma);
+    return this.lineStart(lemma, pos) !== NO_LINE;
   }
 
   /**
@@ -149,18 +166,14 @@ export class WordNet {
 
   /** Synset offsets of `lemma` in index.<pos>, in index order (empty when absent). */
   synsetOffsets(lemma: string, pos: WordNetPos): readonly number[] {
-    const cache = this.offsetCache[pos];
-    const cached = cache.get(lemma);
+    const id = this.lemmaIds.get(lemma);
+    if (id === undefined) return [];
+    const key = id * 4 + POS_SLOT[pos];
+    const cached = this.offsetCache.get(key);
     if (cached !== undefined) return cached;
-    const start = this.lemmaLines[pos].get(lemma);
-    let offsets: number[] = [];
-    if (start !== undefined) {
-      const text = this.files.index[pos];
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = text.length;
-      offsets = parseIndexLine(text.slice(start, end), pos);
-    }
-    cache.set(lemma, offsets);
+    const start = this.lineStarts[key]!;
+    const offsets = start === NO_LINE ? [] : parseIndexOffsets(this.files.index[pos], start, pos);
+    this.offsetCache.set(key, offsets);
     return offsets;
   }
 
@@ -192,50 +205,113 @@ export class WordNet {
    */
   synonyms(word: string): Set<string> {
     const names = new Set<string>();
-    for (const { pos, offset } of this.synsets(word)) {
-      for (const name of this.lemmaNames(pos, offset)) {
-        if (!name.includes('_')) names.add(name);
+    const lemma = word.toLowerCase();
+    for (const pos of WORDNET_POS) {
+      for (const form of this.morphy(lemma, pos)) {
+        for (const offset of this.synsetOffsets(form, pos)) {
+          for (const name of this.lemmaNames(pos, offset)) {
+            if (!name.includes('_')) names.add(name);
+          }
+        }
       }
     }
     return names;
   }
 }
 
-function parseIndexLine(line: string, pos: WordNetPos): number[] {
-  // lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt synset_offset...
-  const fields = splitFields(line);
-  const synsetCount = Number.parseInt(fields[2] ?? '', 10);
-  const pointerCount = Number.parseInt(fields[3] ?? '', 10);
-  if (!(synsetCount > 0) || !(pointerCount >= 0)) {
-    throw new MetricError(`meteor: malformed WordNet index.${pos} line: ${line.slice(0, 80)}`);
+/** Reads the whitespace-separated fields of one line, from `start`, without splitting it. */
+class FieldReader {
+  private position: number;
+
+  constructor(
+    private readonly text: string,
+    start: number,
+  ) {
+    this.position = start;
   }
-  const first = 4 + pointerCount + 2;
+
+  next(): string | undefined {
+    const { text } = this;
+    let position = this.position;
+    while (
+      position < text.length &&
+      text.charCodeAt(position) !== 10 &&
+      isSpace(text.charCodeAt(position))
+    ) {
+      position += 1;
+    }
+    if (position >= text.length || text.charCodeAt(position) === 10) {
+      this.position = position;
+      return undefined;
+    }
+    const begin = position;
+    while (position < text.length && !isSpace(text.charCodeAt(position))) position += 1;
+    this.position = position;
+    return text.slice(begin, position);
+  }
+}
+
+function parseIndexOffsets(text: string, start: number, pos: WordNetPos): number[] {
+  // lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt synset_offset...
+  const fields = new FieldReader(text, start);
+  const malformed = () =>
+    new MetricError(`meteor: malformed WordNet index.${pos} line at character ${start}`);
+  fields.next();
+  fields.next();
+  const synsetCount = Number.parseInt(fields.next() ?? '', 10);
+  const pointerCount = Number.parseInt(fields.next() ?? '', 10);
+  if (!(synsetCount > 0) || !(pointerCount >= 0)) throw malformed();
+  for (let k = 0; k < pointerCount + 2; k += 1) fields.next();
   const offsets: number[] = [];
   for (let k = 0; k < synsetCount; k += 1) {
-    const offset = Number.parseInt(fields[first + k] ?? '', 10);
-    if (!Number.isFinite(offset)) {
-      throw new MetricError(`meteor: malformed WordNet index.${pos} line: ${line.slice(0, 80)}`);
-    }
+    const offset = Number.parseInt(fields.next() ?? '', 10);
+    if (!Number.isFinite(offset)) throw malformed();
     offsets.push(offset);
   }
   return offsets;
 }
 
 function parseSynsetLemmas(data: Buffer, offset: number, pos: WordNetPos, source: string) {
+  // offset lex_filenum ss_type w_cnt (word lex_id)... p_cnt ... | gloss
+  // The words come first and some lines run to tens of kilobytes of pointers, so the
+  // first kilobyte is read, and the whole line only where the words go on past it.
   let end = data.indexOf(10, offset);
   if (end === -1) end = data.length;
-  // offset lex_filenum ss_type w_cnt (word lex_id)... p_cnt ... | gloss
-  const line = data.toString('latin1', offset, end);
-  const bar = line.indexOf('|');
-  const fields = splitFields(bar === -1 ? line : line.slice(0, bar));
-  if (Number.parseInt(fields[0] ?? '', 10) !== offset) {
+  const head = Math.min(end, offset + 1024);
+  const names = lemmasOfLine(
+    data.toString('latin1', offset, head),
+    offset,
+    pos,
+    source,
+    head < end,
+  );
+  return names ?? lemmasOfLine(data.toString('latin1', offset, end), offset, pos, source, false)!;
+}
+
+/** undefined when `partial` and the text ends before the last word. */
+function lemmasOfLine(
+  line: string,
+  offset: number,
+  pos: WordNetPos,
+  source: string,
+  partial: boolean,
+): string[] | undefined {
+  const fields = new FieldReader(line, 0);
+  if (Number.parseInt(fields.next() ?? '', 10) !== offset) {
     throw new MetricError(`meteor: no WordNet synset at data.${pos} offset ${offset} (${source})`);
   }
-  const count = Number.parseInt(fields[3] ?? '', 16);
+  fields.next();
+  fields.next();
+  const count = Number.parseInt(fields.next() ?? '', 16);
+  if (Number.isNaN(count)) {
+    throw new MetricError(`meteor: malformed WordNet synset at data.${pos} offset ${offset}`);
+  }
   const names: string[] = [];
   for (let k = 0; k < count; k += 1) {
-    const name = fields[4 + 2 * k];
-    if (name === undefined) {
+    const name = fields.next();
+    const lexId = fields.next();
+    if (name === undefined || lexId === undefined) {
+      if (partial) return undefined;
       throw new MetricError(`meteor: truncated WordNet synset at data.${pos} offset ${offset}`);
     }
     names.push(stripMarker(name));
