@@ -7,4 +7,6 @@ export { type CaptionDeps, type CaptionRunResult, caption } from './core/run.js'
 export { DATASET_LOADERS } from './datasets/registry.js';
 export type * from './datasets/types.js';
 export type * from './engines/types.js';
+export { type EvaluationResult, evaluate } from './metrics/evaluate.js';
+export { type CaptionItem, type ScoredCaptions, scoreCaptions } from './metrics/score.js';
 export * from './reports/captions-csv.js';

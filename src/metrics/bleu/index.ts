@@ -7,6 +7,7 @@
  */
 import { MetricError } from '../../core/errors.js';
 import { countNgrams, MAX_ORDER, ngramIndex, orderOf } from '../ngrams.js';
+import { CORPUS_RESAMPLERS } from '../resample.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const BLEU_COLUMNS = ['bleu_1', 'bleu_2', 'bleu_3', 'bleu_4'] as const;
@@ -60,6 +61,8 @@ export function createBleuMetric(): Metric {
       const totalGuess = [0, 0, 0, 0];
       let totalTest = 0;
       let totalRef = 0;
+      // Per item: correct[4], guess[4], test length, reference length (for resampling).
+      const stats = new Float64Array(input.ids.length * 10);
       input.ids.forEach((id, k) => {
         const refs = index.references[k]!;
         if (refs.length === 0) throw new MetricError(`bleu: item ${id} has no reference caption`);
@@ -88,7 +91,11 @@ export function createBleuMetric(): Metric {
         for (let n = 0; n < MAX_ORDER; n++) {
           totalCorrect[n]! += correct[n]!;
           totalGuess[n]! += guess[n]!;
+          stats[k * 10 + n] = correct[n]!;
+          stats[k * 10 + 4 + n] = guess[n]!;
         }
+        stats[k * 10 + 8] = cand.length;
+        stats[k * 10 + 9] = refLength;
         totalTest += cand.length;
         totalRef += refLength;
       });
@@ -100,7 +107,29 @@ export function createBleuMetric(): Metric {
       BLEU_COLUMNS.forEach((column, n) => {
         corpus[column] = corpusValues[n]!;
       });
-      return { corpus, perItem };
+      const result: MetricResult = { corpus, perItem };
+      CORPUS_RESAMPLERS.set(result, (indices) => {
+        const c = [0, 0, 0, 0];
+        const g = [0, 0, 0, 0];
+        let t = 0;
+        let r = 0;
+        for (let i = 0; i < indices.length; i++) {
+          const base = indices[i]! * 10;
+          for (let n = 0; n < MAX_ORDER; n++) {
+            c[n]! += stats[base + n]!;
+            g[n]! += stats[base + 4 + n]!;
+          }
+          t += stats[base + 8]!;
+          r += stats[base + 9]!;
+        }
+        const values = indices.length === 0 ? [0, 0, 0, 0] : bleuFromCounts(c, g, t, r);
+        const out: Record<string, number> = {};
+        BLEU_COLUMNS.forEach((column, n) => {
+          out[column] = values[n]!;
+        });
+        return out;
+      });
+      return result;
     },
   };
 }

@@ -1,0 +1,349 @@
+/**
+ * `evaluate()`: reads a captions file (the captions CSV of `medcap caption`, or JSONL lines
+ * `{"id", "candidate", "references": [...]}`), scores it and writes the SPEC §6 files.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { EvaluateConfig, MetricId } from '../config/types.js';
+import { ConfigError, DatasetError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/files.js';
+import type { JournalLine } from '../core/journal-types.js';
+import type { Logger } from '../core/logger.js';
+import { type CaptionRow, readCaptionsCsv } from '../reports/captions-csv.js';
+import {
+  type AggregateReport,
+  formatAggregateJson,
+  formatCaptionsWithMetricsCsv,
+  formatDetailedCsv,
+  type RunInfo,
+} from '../reports/metric-files.js';
+import { type ExcludedItem, formatSummary } from '../reports/summary.js';
+import { createMetric } from './registry.js';
+import { type CaptionItem, scoreCaptions } from './score.js';
+import type { Metric } from './types.js';
+
+export interface EvaluationPaths {
+  withMetrics: string;
+  detailed: string;
+  aggregate: string;
+  summary: string;
+}
+
+export interface EvaluationResult {
+  aggregate: AggregateReport;
+  paths: EvaluationPaths;
+  /** Rows with status=error, not scored. */
+  failed: ExcludedItem[];
+  /** Rows without a reference caption, not scored. */
+  unreferenced: ExcludedItem[];
+}
+
+export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'> &
+  Partial<
+    Pick<
+      EvaluateConfig,
+      | 'metrics'
+      | 'bertscore'
+      | 'tokenizer'
+      | 'bootstrap'
+      | 'bertscoreModel'
+      | 'bertscoreIdf'
+      | 'bertscoreLayer'
+      | 'rougeStemmer'
+      | 'seed'
+    >
+  > & { offline?: boolean };
+
+/** Reads `{"id", "candidate", "references"}` lines; a bad line is an error naming it. */
+export function parseCaptionsJsonl(text: string, path: string): CaptionRow[] {
+  const rows: CaptionRow[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const where = `${path}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
+    }
+    const record = value as Record<string, unknown>;
+    const id = record.id;
+    if (typeof id !== 'string' && typeof id !== 'number') {
+      throw new DatasetError(`${where}: "id" must be a string or a number`);
+    }
+    const candidate = record.candidate ?? '';
+    if (typeof candidate !== 'string') {
+      throw new DatasetError(`${where}: "candidate" must be a string`);
+    }
+    const references = record.references;
+    if (!Array.isArray(references) || references.some((r) => typeof r !== 'string')) {
+      throw new DatasetError(`${where}: "references" must be an array of strings`);
+    }
+    rows.push({
+      imageId: String(id),
+      imagePath: '',
+      references: references as string[],
+      generatedCaption: candidate,
+      processingTimeS: Number.NaN,
+      batchSize: Number.NaN,
+      engine: '',
+      model: '',
+      status: 'ok',
+      error: '',
+    });
+  });
+  return rows;
+}
+
+async function readRows(path: string): Promise<CaptionRow[]> {
+  if (!existsSync(path)) throw new DatasetError(`--captions: file not found: ${path}`);
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') {
+    return parseCaptionsJsonl(await readFile(path, 'utf8'), path);
+  }
+  if (ext === '.csv') return readCaptionsCsv(path);
+  throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);
+}
+
+function readJournal(path: string): JournalLine[] {
+  if (!existsSync(path)) return [];
+  const out: JournalLine[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line) as JournalLine);
+    } catch {
+      // A torn last line after a crash: skip it.
+    }
+  }
+  return out;
+}
+
+function mostCommon<T>(values: readonly T[]): T | null {
+  const counts = new Map<T, number>();
+  let best: T | null = null;
+  let bestCount = 0;
+  for (const v of values) {
+    const c = (counts.get(v) ?? 0) + 1;
+    counts.set(v, c);
+    if (c > bestCount) {
+      best = v;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+/** Run facts from the journal next to the captions file, else from the captions rows. */
+export function runFacts(
+  captionsPath: string,
+  split: string,
+  rows: readonly CaptionRow[],
+): Pick<
+  RunInfo,
+  | 'engine'
+  | 'model'
+  | 'device'
+  | 'dtype'
+  | 'batchSize'
+  | 'images'
+  | 'failed'
+  | 'wallTimeS'
+  | 'imagesPerS'
+  | 'peakRssBytes'
+  | 'source'
+> {
+  const journalPath = join(dirname(captionsPath), `medical_captions_${split}.journal.jsonl`);
+  const journal = readJournal(journalPath);
+  const starts = journal.filter((l) => l.kind === 'start');
+  const items = journal.filter((l) => l.kind === 'item');
+  if (starts.length > 0 || items.length > 0) {
+    const start = starts.at(-1);
+    const end = journal.filter((l) => l.kind === 'end').at(-1);
+    const status = new Map<string, 'ok' | 'error'>();
+    for (const item of items) status.set(item.id, item.status);
+    const images = status.size;
+    const failed = [...status.values()].filter((s) => s === 'error').length;
+    const firstStart = starts[0]?.time;
+    const lastTime = Math.max(...journal.map((l) => l.time));
+    const wallTimeS =
+      end?.wallTimeS ?? (firstStart !== undefined ? (lastTime - firstStart) / 1000 : null);
+    const rss = journal.flatMap((l) => (l.kind === 'memory' ? [l.rssBytes] : []));
+    return {
+      engine: start?.engine ?? mostCommon(items.map((i) => i.engine)),
+      model: start?.model ?? mostCommon(items.map((i) => i.model)),
+      device: start?.device ?? null,
+      dtype: start?.dtype ?? null,
+      batchSize: start?.batchSize ?? mostCommon(items.map((i) => i.batchSize)),
+      images,
+      failed,
+      wallTimeS,
+      imagesPerS: wallTimeS !== null && wallTimeS > 0 ? images / wallTimeS : null,
+      peakRssBytes: end?.peakRssBytes ?? (rss.length > 0 ? Math.max(...rss) : null),
+      source: 'journal',
+    };
+  }
+  const known = rows.filter((r) => r.engine !== '' || r.model !== '');
+  if (known.length === 0) {
+    return {
+      engine: null,
+      model: null,
+      device: null,
+      dtype: null,
+      batchSize: null,
+      images: null,
+      failed: null,
+      wallTimeS: null,
+      imagesPerS: null,
+      peakRssBytes: null,
+      source: 'none',
+    };
+  }
+  const times = rows.map((r) => r.processingTimeS).filter((t) => Number.isFinite(t));
+  const wall = times.length > 0 ? times.reduce((a, b) => a + b, 0) : null;
+  const batch = mostCommon(rows.map((r) => r.batchSize).filter((b) => Number.isFinite(b)));
+  return {
+    engine: mostCommon(known.map((r) => r.engine)),
+    model: mostCommon(known.map((r) => r.model)),
+    device: null,
+    dtype: null,
+    batchSize: batch,
+    images: rows.length,
+    failed: rows.filter((r) => r.status === 'error').length,
+    wallTimeS: wall,
+    imagesPerS: wall !== null && wall > 0 ? rows.length / wall : null,
+    peakRssBytes: null,
+    source: 'captions',
+  };
+}
+
+async function medcapVersion(): Promise<string> {
+  try {
+    const url = new URL('../../package.json', import.meta.url);
+    return (JSON.parse(await readFile(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The metric ids to compute: --metrics, plus bertscore with --bertscore, in registry order. */
+export function resolveMetricIds(
+  options: Pick<EvaluateOptions, 'metrics' | 'bertscore'>,
+): MetricId[] {
+  const ids = new Set<MetricId>(options.metrics ?? ['bleu', 'rouge', 'meteor', 'cider']);
+  if (options.bertscore) ids.add('bertscore');
+  return [...ids];
+}
+
+export function evaluationPaths(out: string, split: string): EvaluationPaths {
+  return {
+    withMetrics: join(out, `medical_captions_${split}_with_metrics.csv`),
+    detailed: join(out, `medical_${split}_detailed.csv`),
+    aggregate: join(out, `medical_${split}_aggregate.json`),
+    summary: join(out, `medical_${split}_summary.txt`),
+  };
+}
+
+/** Scores a captions file and writes the evaluation files into `config.out`. */
+export async function evaluate(
+  config: EvaluateOptions,
+  deps: { logger: Logger; metrics?: readonly Metric[] },
+): Promise<EvaluationResult> {
+  const { logger } = deps;
+  const captionsPath = resolve(config.captions);
+  const rows = await readRows(captionsPath);
+  const failed: ExcludedItem[] = [];
+  const unreferenced: ExcludedItem[] = [];
+  const items: CaptionItem[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (seen.has(row.imageId)) {
+      throw new DatasetError(`${captionsPath}: image id '${row.imageId}' appears more than once`);
+    }
+    seen.add(row.imageId);
+    if (row.status === 'error') failed.push({ id: row.imageId, reason: row.error });
+    else if (row.references.length === 0) unreferenced.push({ id: row.imageId, reason: '' });
+    else
+      items.push({ id: row.imageId, candidate: row.generatedCaption, references: row.references });
+  }
+  const metricIds = resolveMetricIds(config);
+  const tokenizer = config.tokenizer ?? 'coco';
+  const bootstrap = config.bootstrap ?? 0;
+  const seed = config.seed ?? 12345;
+  logger.info(
+    `evaluating ${items.length} captions from ${basename(captionsPath)} (${metricIds.join(', ')}; tokenizer ${tokenizer})`,
+  );
+  if (failed.length > 0) logger.warn(`${failed.length} rows with status=error are not scored`);
+  if (unreferenced.length > 0) {
+    logger.warn(`${unreferenced.length} rows have no reference caption and are not scored`);
+  }
+  const metrics =
+    deps.metrics ??
+    (await Promise.all(
+      metricIds.map((id) =>
+        createMetric(id, {
+          rougeStemmer: config.rougeStemmer ?? false,
+          ...(config.bertscoreModel === undefined ? {} : { bertscoreModel: config.bertscoreModel }),
+          bertscoreIdf: config.bertscoreIdf ?? false,
+          ...(config.bertscoreLayer === undefined ? {} : { bertscoreLayer: config.bertscoreLayer }),
+          offline: config.offline ?? false,
+          logger,
+        }),
+      ),
+    ));
+  const started = performance.now();
+  let scored: Awaited<ReturnType<typeof scoreCaptions>>;
+  try {
+    scored = await scoreCaptions(items, { metrics, tokenizer, bootstrap, seed });
+  } finally {
+    for (const metric of metrics) await metric.dispose?.();
+  }
+  logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+
+  const run: RunInfo = {
+    ...runFacts(captionsPath, config.split, rows),
+    tokenizer,
+    metrics: metricIds,
+    bootstrap,
+    seed,
+    rougeStemmer: config.rougeStemmer ?? false,
+    evaluatedFile: captionsPath,
+    medcapVersion: await medcapVersion(),
+  };
+  const metricsSummary: AggregateReport['metrics'] = {};
+  for (const column of scored.columns) metricsSummary[column] = scored.summary[column]!;
+  const aggregate: AggregateReport = {
+    split: config.split,
+    n: scored.ids.length,
+    metrics: metricsSummary,
+    run,
+  };
+  const paths = evaluationPaths(resolve(config.out), config.split);
+  await mkdir(resolve(config.out), { recursive: true });
+  await writeFileAtomic(
+    paths.withMetrics,
+    formatCaptionsWithMetricsCsv(rows, scored.columns, scored.perItem),
+  );
+  await writeFileAtomic(
+    paths.detailed,
+    formatDetailedCsv(scored.ids, scored.columns, scored.perItem),
+  );
+  await writeFileAtomic(paths.aggregate, formatAggregateJson(aggregate));
+  await writeFileAtomic(
+    paths.summary,
+    formatSummary({
+      report: aggregate,
+      failed,
+      unreferenced,
+      corpusDependentColumns: scored.corpusDependentColumns,
+    }),
+  );
+  return { aggregate, paths, failed, unreferenced };
+}

@@ -1,0 +1,87 @@
+import type { MetricId } from '../config/types.js';
+import { ConfigError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { type BertScoreOptions, createBertScoreMetric } from './bertscore/index.js';
+import { createBleuMetric } from './bleu/index.js';
+import { createCiderMetric } from './cider/index.js';
+import { createMeteorMetric } from './meteor/index.js';
+import { createRougeMetric } from './rouge/index.js';
+import type { Metric } from './types.js';
+
+/** What the factories may need; each takes only its own part. */
+export interface MetricFactoryOptions {
+  /** Porter stemming in ROUGE-1/2. */
+  rougeStemmer?: boolean;
+  bertscoreModel?: string;
+  bertscoreIdf?: boolean;
+  bertscoreLayer?: number;
+  offline?: boolean;
+  logger?: Logger;
+}
+
+export type MetricFactory = (options: MetricFactoryOptions) => Metric | Promise<Metric>;
+
+export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Object.freeze({
+  bleu: () => createBleuMetric(),
+  rouge: (o: MetricFactoryOptions) => createRougeMetric({ stemmer: o.rougeStemmer ?? false }),
+  meteor: () => createMeteorMetric(),
+  cider: () => createCiderMetric(),
+  bertscore: (o: MetricFactoryOptions) => {
+    const options: BertScoreOptions & { layer?: number } = {
+      model: o.bertscoreModel ?? 'Xenova/roberta-large',
+      idf: o.bertscoreIdf ?? false,
+      offline: o.offline ?? false,
+      logger: o.logger ?? silentLogger,
+    };
+    if (o.bertscoreLayer !== undefined) options.layer = o.bertscoreLayer;
+    return createBertScoreMetric(options);
+  },
+});
+
+export const METRIC_REGISTRY_IDS: readonly MetricId[] = Object.freeze(
+  Object.keys(METRIC_FACTORIES) as MetricId[],
+);
+
+/** Output columns in file order (SPEC §6); only computed ones are written. */
+export const COLUMN_ORDER: readonly string[] = Object.freeze([
+  'bleu_1',
+  'bleu_2',
+  'bleu_3',
+  'bleu_4',
+  'rouge_l',
+  'meteor',
+  'cider',
+  'rouge_1',
+  'rouge_2',
+  'bertscore_precision',
+  'bertscore_recall',
+  'bertscore_f1',
+]);
+
+export function isMetricId(id: string): id is MetricId {
+  return Object.hasOwn(METRIC_FACTORIES, id);
+}
+
+/** Creates a metric by id; an unknown id is a ConfigError that lists the valid ones. */
+export async function createMetric(
+  id: string,
+  options: MetricFactoryOptions = {},
+): Promise<Metric> {
+  if (!isMetricId(id)) {
+    throw new ConfigError(`unknown metric '${id}' (valid: ${METRIC_REGISTRY_IDS.join(', ')})`);
+  }
+  return await METRIC_FACTORIES[id](options);
+}
+
+/** Sorts columns into file order; unknown columns go last, in their given order. */
+export function orderColumns(columns: Iterable<string>): string[] {
+  const list = [...new Set(columns)];
+  const rank = (c: string) => {
+    const i = COLUMN_ORDER.indexOf(c);
+    return i < 0 ? COLUMN_ORDER.length : i;
+  };
+  return list
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+    .map((x) => x.c);
+}

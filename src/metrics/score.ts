@@ -1,0 +1,183 @@
+import { MetricError } from '../core/errors.js';
+import { orderColumns } from './registry.js';
+import { CORPUS_RESAMPLERS } from './resample.js';
+import { describe, percentile, seededRandom } from './statistics.js';
+import { getTokenizer, type TokenizerId } from './tokenize.js';
+import type { Metric, MetricInput, MetricResult } from './types.js';
+
+/** One caption to score. */
+export interface CaptionItem {
+  id: string;
+  candidate: string;
+  /** At least one. */
+  references: readonly string[];
+}
+
+export interface ScoreOptions {
+  metrics: readonly Metric[];
+  /** Default `coco`. */
+  tokenizer?: TokenizerId;
+  /** Bootstrap resamples for 95% confidence intervals; 0 (default) for none. */
+  bootstrap?: number;
+  /** Seed of the bootstrap (default 12345). */
+  seed?: number;
+}
+
+export interface ColumnSummary {
+  /** The metric's corpus value (BLEU: from summed counts; the others: the mean). */
+  corpus: number;
+  mean: number;
+  std: number;
+  median: number;
+  min: number;
+  max: number;
+  /** 2.5th and 97.5th percentiles of the corpus value over item resamples. */
+  ci95: [number, number] | null;
+}
+
+export interface ScoredCaptions {
+  /** Item ids in input order. */
+  ids: string[];
+  /** Metric columns in file order. */
+  columns: string[];
+  perItem: Map<string, Record<string, number>>;
+  summary: Record<string, ColumnSummary>;
+  /** Columns whose per-item values depend on the whole item set (CIDEr-D). */
+  corpusDependentColumns: string[];
+}
+
+/**
+ * Scores captions against their references with the given metrics. Text is tokenized once
+ * (references and candidates each as one run, in item order, as pycocoevalcap does).
+ */
+export async function scoreCaptions(
+  items: readonly CaptionItem[],
+  options: ScoreOptions,
+): Promise<ScoredCaptions> {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (item.references.length === 0) {
+      throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
+    }
+    if (seen.has(item.id)) throw new MetricError(`item id ${item.id} appears twice`);
+    seen.add(item.id);
+  });
+  const tokenize = getTokenizer(options.tokenizer ?? 'coco');
+  const refsFlat = items.flatMap((item) => item.references);
+  const refTokensFlat = tokenize(refsFlat);
+  const referenceTokens: string[][][] = [];
+  let at = 0;
+  for (const item of items) {
+    referenceTokens.push(refTokensFlat.slice(at, at + item.references.length));
+    at += item.references.length;
+  }
+  const input: MetricInput = {
+    ids: items.map((item) => item.id),
+    candidates: items.map((item) => item.candidate),
+    references: items.map((item) => item.references),
+    candidateTokens: tokenize(items.map((item) => item.candidate)),
+    referenceTokens,
+  };
+
+  const results: { metric: Metric; result: MetricResult }[] = [];
+  for (const metric of options.metrics) {
+    results.push({ metric, result: await metric.score(input) });
+  }
+  const columns = orderColumns(results.flatMap(({ metric }) => metric.columns));
+  const perItem = new Map<string, Record<string, number>>();
+  for (const id of input.ids) perItem.set(id, {});
+  for (const { metric, result } of results) {
+    for (const [id, row] of result.perItem) {
+      const target = perItem.get(id);
+      if (!target) throw new MetricError(`${metric.id} returned a score for unknown item ${id}`);
+      Object.assign(target, row);
+    }
+  }
+
+  const ci = bootstrapIntervals(results, input.ids, options.bootstrap ?? 0, options.seed ?? 12345);
+  const summary: Record<string, ColumnSummary> = {};
+  for (const { metric, result } of results) {
+    for (const column of metric.columns) {
+      const values = input.ids.map((id) => perItem.get(id)?.[column] ?? Number.NaN);
+      const stats = describe(values);
+      summary[column] = {
+        corpus: result.corpus[column] ?? stats.mean,
+        ...stats,
+        ci95: ci.get(column) ?? null,
+      };
+    }
+  }
+  return {
+    ids: [...input.ids],
+    columns,
+    perItem,
+    summary,
+    corpusDependentColumns: results
+      .filter(({ metric }) => metric.corpusDependent)
+      .flatMap(({ metric }) => [...metric.columns]),
+  };
+}
+
+/**
+ * 95% percentile intervals of each column's corpus value over `resamples` resamples of the
+ * items (with replacement, seeded). Per-item values are held fixed (CIDEr-D's document
+ * frequencies are not re-estimated); BLEU's corpus value is recomputed from counts.
+ */
+function bootstrapIntervals(
+  results: readonly { metric: Metric; result: MetricResult }[],
+  ids: readonly string[],
+  resamples: number,
+  seed: number,
+): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  const n = ids.length;
+  if (resamples <= 0 || n === 0) return out;
+  const random = seededRandom(seed);
+  const columns: { column: string; values: Float64Array; draws: Float64Array }[] = [];
+  const resamplers: {
+    columns: readonly string[];
+    resample: (i: Uint32Array) => Record<string, number>;
+    draws: Float64Array[];
+  }[] = [];
+  for (const { metric, result } of results) {
+    const resample = CORPUS_RESAMPLERS.get(result);
+    if (resample) {
+      resamplers.push({
+        columns: metric.columns,
+        resample,
+        draws: metric.columns.map(() => new Float64Array(resamples)),
+      });
+      continue;
+    }
+    for (const column of metric.columns) {
+      const values = Float64Array.from(ids, (id) => result.perItem.get(id)?.[column] ?? Number.NaN);
+      columns.push({ column, values, draws: new Float64Array(resamples) });
+    }
+  }
+  const indices = new Uint32Array(n);
+  for (let b = 0; b < resamples; b++) {
+    for (let i = 0; i < n; i++) indices[i] = Math.floor(random() * n);
+    for (const c of columns) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += c.values[indices[i]!]!;
+      c.draws[b] = sum / n;
+    }
+    for (const r of resamplers) {
+      const values = r.resample(indices);
+      r.columns.forEach((column, j) => {
+        r.draws[j]![b] = values[column] ?? Number.NaN;
+      });
+    }
+  }
+  const interval = (draws: Float64Array): [number, number] => {
+    const sorted = draws.slice().sort();
+    return [percentile(sorted, 2.5), percentile(sorted, 97.5)];
+  };
+  for (const c of columns) out.set(c.column, interval(c.draws));
+  for (const r of resamplers) {
+    r.columns.forEach((column, j) => {
+      out.set(column, interval(r.draws[j]!));
+    });
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+/** `medical_{split}_summary.txt`: a plain-text summary that reads well in a terminal. */
+import type { AggregateReport } from './metric-files.js';
+
+export interface ExcludedItem {
+  id: string;
+  reason: string;
+}
+
+export interface SummaryInput {
+  report: AggregateReport;
+  /** Rows with status=error (not scored). */
+  failed: readonly ExcludedItem[];
+  /** Rows without any reference caption (not scored). */
+  unreferenced: readonly ExcludedItem[];
+  corpusDependentColumns: readonly string[];
+}
+
+const LABELS: Record<string, string> = {
+  bleu_1: 'BLEU-1',
+  bleu_2: 'BLEU-2',
+  bleu_3: 'BLEU-3',
+  bleu_4: 'BLEU-4',
+  rouge_l: 'ROUGE-L',
+  meteor: 'METEOR',
+  cider: 'CIDEr-D',
+  rouge_1: 'ROUGE-1',
+  rouge_2: 'ROUGE-2',
+  bertscore_precision: 'BERTScore P',
+  bertscore_recall: 'BERTScore R',
+  bertscore_f1: 'BERTScore F1',
+};
+
+const LIST_LIMIT = 20;
+
+function num(value: number | null | undefined, digits = 4): string {
+  return value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
+}
+
+function bytes(value: number | null): string {
+  if (value === null) return '-';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = value;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function listItems(title: string, items: readonly ExcludedItem[]): string[] {
+  if (items.length === 0) return [];
+  const lines = ['', `${title} (${items.length}, not scored):`];
+  for (const item of items.slice(0, LIST_LIMIT)) {
+    lines.push(`  ${item.id}${item.reason ? `: ${item.reason.replace(/\s+/g, ' ')}` : ''}`);
+  }
+  if (items.length > LIST_LIMIT) lines.push(`  ... and ${items.length - LIST_LIMIT} more`);
+  return lines;
+}
+
+export function formatSummary(input: SummaryInput): string {
+  const { report, failed, unreferenced } = input;
+  const run = report.run;
+  const lines: string[] = [];
+  lines.push(`medcap evaluation: split ${report.split}`);
+  lines.push(`  captions   ${run.evaluatedFile}`);
+  lines.push(
+    `  items      ${report.n} scored, ${failed.length} failed captioning, ${unreferenced.length} without a reference`,
+  );
+  lines.push(
+    `  settings   tokenizer ${run.tokenizer}, metrics ${run.metrics.join(',')}, ` +
+      (run.bootstrap > 0 ? `bootstrap ${run.bootstrap} (seed ${run.seed})` : 'no bootstrap') +
+      (run.rougeStemmer ? ', ROUGE-1/2 stemmed' : ''),
+  );
+  if (run.source !== 'none') {
+    const parts = [
+      run.engine && `engine ${run.engine}`,
+      run.model && `model ${run.model}`,
+      run.device && `device ${run.device}`,
+      run.dtype && `dtype ${run.dtype}`,
+      run.batchSize !== null && `batch size ${run.batchSize}`,
+    ].filter(Boolean);
+    lines.push(`  run        ${parts.join(', ')}`);
+    if (run.images !== null) {
+      lines.push(
+        `             ${run.images} images (${run.failed ?? 0} failed)` +
+          (run.wallTimeS !== null ? ` in ${num(run.wallTimeS, 1)} s` : '') +
+          (run.imagesPerS !== null ? `, ${num(run.imagesPerS, 2)} images/s` : '') +
+          (run.peakRssBytes !== null ? `, peak RSS ${bytes(run.peakRssBytes)}` : ''),
+      );
+    }
+  }
+  lines.push(`  medcap     ${run.medcapVersion}`);
+  lines.push('');
+  const rows = [['metric', 'corpus', 'mean', 'std', 'median', 'min', 'max', '95% CI']];
+  for (const [column, s] of Object.entries(report.metrics)) {
+    rows.push([
+      LABELS[column] ?? column,
+      num(s.corpus),
+      num(s.mean),
+      num(s.std),
+      num(s.median),
+      num(s.min),
+      num(s.max),
+      s.ci95 ? `[${num(s.ci95[0])}, ${num(s.ci95[1])}]` : '-',
+    ]);
+  }
+  lines.push(...table(rows).map((l) => `  ${l}`));
+  lines.push('');
+  lines.push('  BLEU corpus values pool n-gram counts over all items; the others are means.');
+  if (input.corpusDependentColumns.length > 0) {
+    lines.push(
+      `  ${input.corpusDependentColumns.map((c) => LABELS[c] ?? c).join(', ')}: per-item values depend on the evaluated set (document frequencies from its references).`,
+    );
+  }
+  lines.push(...listItems('Failed captioning', failed));
+  lines.push(...listItems('Without a reference caption', unreferenced));
+  return `${lines.join('\n')}\n`;
+}
