@@ -37,7 +37,10 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
   const scorer = new MeteorScorer({
     loadWordNet: () => {
       if (wordnet === undefined) {
-        wordnet = WordNet.load(options.wordnetDir === undefined ? {} : { dir: options.wordnetDir });
+        wordnet =
+          options.wordnetDir === undefined
+            ? sharedDefaultWordNet()
+            : WordNet.load({ dir: options.wordnetDir });
       }
       return wordnet;
     },
