@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { MetricError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
+import { findOnnxFile, resolveModelFolder } from './model-source.js';
+import { type OnnxGraph, readOnnxGraph, writePrunedModel } from './onnx-graph.js';
+import { type Embedded, unitRows } from './scoring.js';
+
+/**
+ * The BERTScore encoder: a BERT-family model run through Transformers.js (ONNX Runtime) that
+ * turns sentences into token ids the way bert_score's sent_encode does, and token ids into
+ * unit-length contextual embeddings of one hidden layer.
+ */
+
+export interface EncoderOptions {
+  model: string;
+  /** bert_score's num_layers; undefined: its default for known models, else the last layer. */
+  layer?: number;
+  offline: boolean;
+  /** Model cache (Hub downloads) and home of pruned copies. */
+  cacheDir: string;
+  cwd: string;
+  /** Sentences per forward pass. */
+  batchSize: number;
+  /** Most tokens (padding included) per forward pass. */
+  maxBatchTokens: number;
+  logger: Logger;
+}
+
+export interface Encoder {
+  /** Model folder the encoder reads. */
+  readonly folder: string;
+  readonly layer: number;
+  readonly numLayers: number;
+  readonly clsId: number;
+  readonly sepId: number;
+  /** Longest token sequence, special tokens included; longer sentences are truncated. */
+  readonly maxLength: number;
+  /** bert_score's sent_encode. */
+  encode(sentence: string): number[];
+  /** Embeddings of several token sequences, batched (padded, masked), in input order. */
+  embed(sequences: readonly (readonly number[])[]): Promise<Embedded[]>;
+  dispose(): Promise<void>;
+}
+
+/** Python's str.strip(): the characters Python calls whitespace (JS trim differs on a few). */
+const PY_SPACE =
+  '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
+export function pythonStrip(text: string): string {
+  return text.replace(PY_STRIP, '');
+}
+
+/** Tokenizers that bert_score gives a prefix space (its RobertaTokenizer/GPT2Tokenizer case). */
+const PREFIX_SPACE_TOKENIZERS = new Set([
+  'RobertaTokenizer',
+  'GPT2Tokenizer',
+  'LongformerTokenizer',
+]);
+const PREFIX_SPACE_MODEL_TYPES = new Set(['roberta', 'gpt2', 'longformer']);
+/** Models whose position ids start after the padding index (max length = positions - pad - 1). */
+const PADDING_OFFSET_MODEL_TYPES = new Set(['roberta', 'xlm-roberta', 'camembert', 'longformer']);
+
+interface ModelConfig {
+  model_type?: string;
+  num_hidden_layers?: number;
+  n_layers?: number;
+  num_layers?: number;
+  max_position_embeddings?: number;
+  pad_token_id?: number;
+  _name_or_path?: string;
+}
+
+type TransformersModule = typeof import('@huggingface/transformers');
+type Tokenizer = Awaited<ReturnType<TransformersModule['AutoTokenizer']['from_pretrained']>>;
+
+async function transformers(): Promise<TransformersModule> {
+  return import('@huggingface/transformers');
+}
+
+/** Downloads a Hub model (config, tokenizer, fp32 ONNX) into `cacheDir` with Transformers.js. */
+export async function downloadWithTransformers(id: string, cacheDir: string): Promise<void> {
+  const tf = await transformers();
+  await tf.AutoConfig.from_pretrained(id, { cache_dir: cacheDir });
+  await tf.AutoTokenizer.from_pretrained(id, { cache_dir: cacheDir });
+  let firstError: unknown;
+  for (const subfolder of ['onnx', '']) {
+    try {
+      const model = await tf.AutoModel.from_pretrained(id, {
+        cache_dir: cacheDir,
+        dtype: 'fp32',
+        device: 'cpu',
+        subfolder,
+      });
+      await model.dispose();
+      return;
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  throw firstError;
+}
+
+function tokenId(tokenizer: Tokenizer, token: unknown): number | undefined {
+  const text =
+    typeof token === 'string'
+      ? token
+      : token && typeof token === 'object' && 'content' in token
+        ? String((token as { content: unknown }).content)
+        : undefined;
+  if (text === undefined) return undefined;
+  const id = tokenizer.convert_tokens_to_ids(text) as unknown;
+  return typeof id === 'number' ? id : undefined;
+}
+
+function numLayersOf(config: ModelConfig, folder: string): number {
+  const n = config.num_hidden_layers ?? config.n_layers ?? config.num_layers;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+    throw new MetricError(`BERTScore model ${folder}: config.json gives no num_hidden_layers`);
+  }
+  return n;
+}
+
+/**
+ * A copy of the model that stops at the wanted hidden state, kept under
+ * `<cacheDir>/.medcap-derived/bertscore/`; made once, reused while the source file is unchanged.
+ */
+async function prunedModelFolder(
+  folder: string,
+  graph: OnnxGraph,
+  tensor: string,
+  layer: number,
+  cacheDir: string,
+  logger: Logger,
+): Promise<string> {
+  const source = await realpath(graph.path);
+  const info = await stat(source);
+  const key = createHash('sha256')
+    .update(JSON.stringify(['v1', source, info.size, info.mtimeMs, tensor]))
+    .digest('hex')
+    .slice(0, 16);
+  const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}-${key}`;
+  const target = join(cacheDir, '.medcap-derived', 'bertscore', name);
+  if (await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined)) return target;
+
+  logger.info(
+    `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer} (once)`,
+  );
+  const building = `${target}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await mkdir(join(building, 'onnx'), { recursive: true });
+    await copyFile(join(folder, 'config.json'), join(building, 'config.json'));
+    const elemType = graph.outputs[0]?.elemType ?? 1;
+    await writePrunedModel(graph, tensor, elemType, join(building, 'onnx', 'model.onnx'));
+    for (const data of graph.externalData) {
+      const from = join(dirname(source), data);
+      const to = join(building, 'onnx', data);
+      await mkdir(dirname(to), { recursive: true });
+      await symlink(from, to).catch(() => copyFile(from, to));
+    }
+    await rename(building, target).catch(async (error) => {
+      // another process made it meanwhile: use theirs
+      if (await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined)) return;
+      throw error;
+    });
+  } finally {
+    await rm(building, { recursive: true, force: true });
+  }
+  return target;
+}
+
+export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
+  const { logger } = options;
+  const folder = await resolveModelFolder(options.model, {
+    offline: options.offline,
+    cacheDir: options.cacheDir,
+    cwd: options.cwd,
+    logger,
+    download: downloadWithTransformers,
+  });
+  const config = JSON.parse(await readFile(join(folder, 'config.json'), 'utf8')) as ModelConfig;
+  const numLayers = numLayersOf(config, folder);
+  const defaultLayer = defaultLayerFor([options.model, config._name_or_path]);
+  const layer = options.layer ?? defaultLayer ?? numLayers;
+  if (!Number.isInteger(layer) || layer < 0 || layer > numLayers) {
+    throw new MetricError(
+      `BERTScore layer ${layer} is out of range: ${options.model} has layers 0..${numLayers} ` +
+        '(0 = the embedding layer)',
+    );
+  }
+
+  const onnx = await findOnnxFile(folder);
+  if (!onnx) throw new MetricError(`BERTScore model folder ${folder} has no onnx/model.onnx`);
+  let graph: OnnxGraph;
+  try {
+    graph = readOnnxGraph(onnx.path);
+  } catch (error) {
+    throw new MetricError(`BERTScore model ${onnx.path} could not be read: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  let location: ReturnType<typeof locateHiddenState>;
+  try {
+    location = locateHiddenState(graph, layer, numLayers);
+  } catch (error) {
+    throw new MetricError(
+      `BERTScore: ${error instanceof Error ? error.message : String(error)}. Pass ` +
+        `--bertscore-layer ${numLayers} with an export that outputs last_hidden_state, or use an ` +
+        'export made by Optimum / torch.onnx (TorchScript) whose node names show the layers.',
+      { cause: error },
+    );
+  }
+  const modelFolder = location.isGraphOutput
+    ? folder
+    : await prunedModelFolder(folder, graph, location.tensor, layer, options.cacheDir, logger);
+  const subfolder = location.isGraphOutput ? onnx.subfolder : 'onnx';
+
+  const tf = await transformers();
+  let tokenizer: Tokenizer;
+  let model: Awaited<ReturnType<TransformersModule['AutoModel']['from_pretrained']>>;
+  try {
+    tokenizer = await tf.AutoTokenizer.from_pretrained(folder, { local_files_only: true });
+    model = await tf.AutoModel.from_pretrained(modelFolder, {
+      local_files_only: true,
+      dtype: 'fp32',
+      device: 'cpu',
+      subfolder,
+      ...(graph.externalData.length > 0 ? { use_external_data_format: true } : {}),
+    });
+  } catch (error) {
+    throw new MetricError(
+      `BERTScore model ${options.model} (${folder}) could not be loaded: ${String(error)}`,
+      { cause: error },
+    );
+  }
+
+  const tokenizerConfig = (tokenizer.config ?? {}) as Record<string, unknown>;
+  const tokenizerClass = String(tokenizerConfig.tokenizer_class ?? '').replace(/Fast$/, '');
+  const prefixSpace = tokenizerClass
+    ? PREFIX_SPACE_TOKENIZERS.has(tokenizerClass)
+    : PREFIX_SPACE_MODEL_TYPES.has(config.model_type ?? '');
+  const empty = tokenizer.encode('', { add_special_tokens: true });
+  const clsId = tokenId(tokenizer, tokenizerConfig.cls_token) ?? empty[0];
+  const sepId = tokenizer.sep_token_id ?? empty[empty.length - 1];
+  const padId = tokenizer.pad_token_id ?? config.pad_token_id ?? 0;
+  if (clsId === undefined || sepId === undefined) {
+    throw new MetricError(`BERTScore model ${folder}: its tokenizer has no [CLS]/[SEP] tokens`);
+  }
+  const positions = config.max_position_embeddings ?? Number.POSITIVE_INFINITY;
+  const positionLimit = PADDING_OFFSET_MODEL_TYPES.has(config.model_type ?? '')
+    ? positions - padId - 1
+    : positions;
+  const declared = tokenizer.model_max_length;
+  const maxLength = Math.min(
+    Number.isFinite(declared) && declared > 0 && declared < 1e7 ? declared : positionLimit,
+    positionLimit,
+  );
+  if (!Number.isFinite(maxLength)) {
+    throw new MetricError(`BERTScore model ${folder}: no maximum sequence length is known`);
+  }
+
+  logger.info(
+    `BERTScore: ${options.model}, hidden layer ${layer} of ${numLayers}` +
+      (options.layer === undefined && defaultLayer !== undefined ? " (bert_score's default)" : '') +
+      `, sequences up to ${maxLength} tokens`,
+  );
+
+  const encode = (sentence: string): number[] => {
+    const text = pythonStrip(sentence);
+    if (text === '') return [...empty];
+    const input = prefixSpace ? ` ${text}` : text;
+    const full = tokenizer.encode(input, { add_special_tokens: true });
+    if (full.length <= maxLength) return full;
+    // Truncate the text, keep the special tokens (as transformers' truncation=True does).
+    const plain = tokenizer.encode(input, { add_special_tokens: false });
+    const specials = full.length - plain.length;
+    let start = 0;
+    while (start + plain.length <= full.length) {
+      if (plain.every((id, i) => full[start + i] === id)) break;
+      start++;
+    }
+    if (start + plain.length > full.length || maxLength <= specials) {
+      return full.slice(0, maxLength);
+    }
+    return [
+      ...full.slice(0, start),
+      ...plain.slice(0, maxLength - specials),
+      ...full.slice(start + plain.length),
+    ];
+  };
+
+  const embed = async (sequences: readonly (readonly number[])[]): Promise<Embedded[]> => {
+    const out: Embedded[] = new Array(sequences.length);
+    const order = sequences
+      .map((_, i) => i)
+      .sort((a, b) => sequences[b]!.length - sequences[a]!.length);
+    let next = 0;
+    while (next < order.length) {
+      const longest = sequences[order[next]!]!.length;
+      const fit = Math.max(1, Math.floor(options.maxBatchTokens / Math.max(1, longest)));
+      const batch = order.slice(next, next + Math.min(options.batchSize, fit));
+      next += batch.length;
+      const ids = new BigInt64Array(batch.length * longest).fill(BigInt(padId));
+      const mask = new BigInt64Array(batch.length * longest);
+      batch.forEach((index, row) => {
+        const seq = sequences[index]!;
+        for (let t = 0; t < seq.length; t++) {
+          ids[row * longest + t] = BigInt(seq[t]!);
+          mask[row * longest + t] = 1n;
+        }
+      });
+      const dims = [batch.length, longest];
+      const result = (await model({
+        input_ids: new tf.Tensor('int64', ids, dims),
+        attention_mask: new tf.Tensor('int64', mask, dims),
+      })) as Record<string, { data: unknown; dims: number[] }>;
+      const hidden = result[location.tensor];
+      if (!hidden || !(hidden.data instanceof Float32Array) || hidden.dims.length !== 3) {
+        throw new MetricError(
+          `BERTScore model ${folder}: expected a float32 [batch, tokens, hidden] output ${location.tensor}`,
+        );
+      }
+      const dim = hidden.dims[2]!;
+      batch.forEach((index, row) => {
+        const seq = sequences[index]!;
+        out[index] = {
+          ids: seq,
+          dim,
+          vectors: unitRows(hidden.data as Float32Array, row * longest * dim, seq.length, dim),
+        };
+      });
+    }
+    return out;
+  };
+
+  return {
+    folder,
+    layer,
+    numLayers,
+    clsId,
+    sepId,
+    maxLength,
+    encode,
+    embed,
+    dispose: async () => {
+      await model.dispose();
+    },
+  };
+}

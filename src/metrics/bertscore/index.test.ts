@@ -1,0 +1,229 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricError } from '../../core/errors.js';
+import { silentLogger } from '../../core/logger.js';
+import type { MetricInput } from '../types.js';
+import { createBertScoreMetric } from './index.js';
+
+/**
+ * BERTScore on the tiny test models against the PyTorch reference written by
+ * tools/make_tiny_bert.py (which equals the bert_score package run with batch_size=1 to 3e-7;
+ * see the `log` in the reference file).
+ */
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const FIXTURES = join(ROOT, 'test/fixtures/bertscore');
+
+interface Pair {
+  id: string;
+  candidate: string;
+  references: string[];
+}
+interface Result {
+  layer: number;
+  idf: boolean;
+  P: number[];
+  R: number[];
+  F: number[];
+}
+interface Reference {
+  pairs: Pair[];
+  models: Record<string, { path: string; results: Result[]; token_ids: Record<string, number[]> }>;
+}
+
+let reference: Reference;
+let cacheDir: string;
+
+function inputOf(pairs: Pair[]): MetricInput {
+  return {
+    ids: pairs.map((p) => p.id),
+    candidates: pairs.map((p) => p.candidate),
+    references: pairs.map((p) => p.references),
+    candidateTokens: pairs.map((p) => p.candidate.split(/\s+/)),
+    referenceTokens: pairs.map((p) => p.references.map((r) => r.split(/\s+/))),
+  };
+}
+
+beforeAll(async () => {
+  reference = JSON.parse(await readFile(join(FIXTURES, 'reference.json'), 'utf8')) as Reference;
+  cacheDir = await mkdtemp(join(tmpdir(), 'medcap-bertscore-'));
+});
+
+afterAll(async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+describe('createBertScoreMetric on the tiny models', () => {
+  const cases: [string, number, boolean][] = [];
+  for (const model of ['tiny-bert', 'tiny-roberta']) {
+    for (const layer of [0, 1, 2]) for (const idf of [false, true]) cases.push([model, layer, idf]);
+  }
+
+  it.each(cases)('%s, layer %i, idf %s equals the PyTorch reference to 1e-5', async (name, layer, idf) => {
+    const model = reference.models[name]!;
+    const expected = model.results.find((r) => r.layer === layer && r.idf === idf)!;
+    const metric = await createBertScoreMetric({
+      model: join(ROOT, model.path),
+      idf,
+      layer,
+      offline: true,
+      logger: silentLogger,
+      cacheDir,
+    });
+    try {
+      const result = await metric.score(inputOf(reference.pairs));
+      reference.pairs.forEach((pair, i) => {
+        const got = result.perItem.get(pair.id)!;
+        expect(got.bertscore_precision, `${pair.id} P`).toBeCloseTo(expected.P[i]!, 5);
+        expect(got.bertscore_recall, `${pair.id} R`).toBeCloseTo(expected.R[i]!, 5);
+        expect(got.bertscore_f1, `${pair.id} F1`).toBeCloseTo(expected.F[i]!, 5);
+        expect(Math.abs(got.bertscore_f1 - expected.F[i]!)).toBeLessThan(1e-5);
+      });
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(result.corpus.bertscore_precision).toBeCloseTo(mean(expected.P), 6);
+      expect(result.corpus.bertscore_recall).toBeCloseTo(mean(expected.R), 6);
+      expect(result.corpus.bertscore_f1).toBeCloseTo(mean(expected.F), 6);
+      expect(metric.corpusDependent).toBe(idf);
+    } finally {
+      await metric.dispose?.();
+    }
+  });
+
+  it('scores an empty or blank candidate 0, and several references by the best of each', async () => {
+    const metric = await createBertScoreMetric({
+      model: join(ROOT, 'models/tiny-bert'),
+      idf: false,
+      offline: true,
+      logger: silentLogger,
+      cacheDir,
+    });
+    try {
+      const pairs = reference.pairs;
+      const result = await metric.score(inputOf(pairs));
+      for (const id of ['p04', 'p05']) {
+        expect(result.perItem.get(id)).toEqual({
+          bertscore_precision: 0,
+          bertscore_recall: 0,
+          bertscore_f1: 0,
+        });
+      }
+      // p03 has three references: its score is the best of scoring each alone, per column
+      const p03 = pairs.find((p) => p.id === 'p03')!;
+      const alone = await metric.score(
+        inputOf(p03.references.map((r, k) => ({ id: `r${k}`, candidate: p03.candidate, references: [r] }))),
+      );
+      const best = (col: string) => Math.max(...[...alone.perItem.values()].map((v) => v[col]!));
+      const got = result.perItem.get('p03')!;
+      for (const col of metric.columns) expect(got[col]).toBeCloseTo(best(col), 12);
+      // an identical reference scores 1
+      const same = result.perItem.get('p32')!;
+      expect(same.bertscore_f1).toBeCloseTo(1, 6);
+    } finally {
+      await metric.dispose?.();
+    }
+  });
+
+  it('gives the same scores whatever the batch size (padding is masked)', async () => {
+    const make = (batchSize: number) =>
+      createBertScoreMetric({
+        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+        idf: true,
+        layer: 1,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+        batchSize,
+      });
+    const [one, many] = await Promise.all([make(1), make(64)]);
+    try {
+      const input = inputOf(reference.pairs);
+      const [a, b] = await Promise.all([one.score(input), many.score(input)]);
+      for (const [id, values] of a.perItem) {
+        for (const col of one.columns) expect(values[col]).toBeCloseTo(b.perItem.get(id)![col]!, 6);
+      }
+    } finally {
+      await Promise.all([one.dispose?.(), many.dispose?.()]);
+    }
+  });
+
+  it('rejects an item without references, naming it', async () => {
+    const metric = await createBertScoreMetric({
+      model: join(ROOT, 'models/tiny-bert'),
+      idf: false,
+      offline: true,
+      logger: silentLogger,
+      cacheDir,
+    });
+    try {
+      await expect(
+        metric.score(inputOf([{ id: 'img-7', candidate: 'a mass', references: [] }])),
+      ).rejects.toThrow(/img-7 has no reference/);
+    } finally {
+      await metric.dispose?.();
+    }
+  });
+});
+
+describe('createBertScoreMetric offline', () => {
+  it('names the model and the folder it looked in when a Hub model is not cached', async () => {
+    const error = await createBertScoreMetric({
+      model: 'example-org/missing-bert',
+      idf: false,
+      offline: true,
+      logger: silentLogger,
+      cacheDir,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MetricError);
+    const message = (error as Error).message;
+    expect(message).toContain('example-org/missing-bert');
+    expect(message).toContain(join(cacheDir, 'example-org', 'missing-bert'));
+    expect(message).toMatch(/offline/);
+  });
+
+  it('honours HF_HUB_OFFLINE=1 without the offline option', async () => {
+    const before = process.env.HF_HUB_OFFLINE;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      await expect(
+        createBertScoreMetric({
+          model: 'example-org/missing-bert',
+          idf: false,
+          offline: false,
+          logger: silentLogger,
+          cacheDir,
+        }),
+      ).rejects.toThrow(join(cacheDir, 'example-org', 'missing-bert'));
+    } finally {
+      if (before === undefined) delete process.env.HF_HUB_OFFLINE;
+      else process.env.HF_HUB_OFFLINE = before;
+    }
+  });
+
+  it('names a missing local folder', async () => {
+    const missing = join(cacheDir, 'no-such-model');
+    await expect(
+      createBertScoreMetric({
+        model: missing,
+        idf: false,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+      }),
+    ).rejects.toThrow(`BERTScore model folder ${missing} does not exist`);
+  });
+
+  it('rejects a layer the model does not have', async () => {
+    await expect(
+      createBertScoreMetric({
+        model: join(ROOT, 'models/tiny-bert'),
+        idf: false,
+        layer: 3,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+      }),
+    ).rejects.toThrow(/layer 3 is out of range: .* has layers 0\.\.2/);
+  });
+});

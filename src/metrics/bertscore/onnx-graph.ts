@@ -1,0 +1,428 @@
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+
+/**
+ * Just enough of the ONNX protobuf format (onnx.proto field numbers) to read a model's node
+ * list and outputs without loading its weights, and to write a copy that outputs one inner
+ * tensor and keeps only what that tensor needs. Weights are skipped by their length when
+ * reading and copied as byte ranges when writing, so a 1.4 GB model costs a few MB of memory.
+ */
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+/** ModelProto.graph */
+const MODEL_GRAPH = 7;
+/** GraphProto fields. */
+const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
+const GRAPH_INPUT = 11;
+const GRAPH_OUTPUT = 12;
+const GRAPH_VALUE_INFO = 13;
+/** TensorProto fields. */
+const TENSOR_NAME = 8;
+const TENSOR_EXTERNAL_DATA = 13;
+
+export interface OnnxNode {
+  name: string;
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+export interface OnnxValue {
+  name: string;
+  /** TensorProto.DataType of a tensor value (1 = float32), when declared. */
+  elemType?: number;
+}
+
+/** A field of GraphProto: where its bytes lie in the file (tag included). */
+interface FieldSpan {
+  field: number;
+  start: number;
+  end: number;
+  /** Name of the initializer / input / output / value_info this field declares. */
+  name?: string;
+  /** Index into `nodes` for a node field. */
+  node?: number;
+}
+
+export interface OnnxGraph {
+  path: string;
+  fileSize: number;
+  nodes: OnnxNode[];
+  inputs: OnnxValue[];
+  outputs: OnnxValue[];
+  /** Files the initializers keep their data in (external data), relative to the model. */
+  externalData: string[];
+  /** Internal: byte layout used by writePrunedModel. */
+  readonly layout: {
+    graphStart: number;
+    graphEnd: number;
+    graphContentStart: number;
+    fields: FieldSpan[];
+  };
+}
+
+export class OnnxFormatError extends Error {
+  constructor(path: string, detail: string) {
+    super(`${path} is not a readable ONNX model: ${detail}`);
+    Object.defineProperty(this, 'name', { value: 'OnnxFormatError', enumerable: false });
+  }
+}
+
+/** Positional reads from a file through a small window, for protobuf parsing. */
+class FileWindow {
+  private buffer = Buffer.alloc(1 << 16);
+  private bufferStart = 0;
+  private bufferLength = 0;
+
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+    private readonly path: string,
+  ) {}
+
+  byte(pos: number): number {
+    if (pos < this.bufferStart || pos >= this.bufferStart + this.bufferLength) {
+      if (pos >= this.size) throw new OnnxFormatError(this.path, `truncated at byte ${pos}`);
+      this.bufferLength = readSync(this.fd, this.buffer, 0, this.buffer.length, pos);
+      this.bufferStart = pos;
+    }
+    return this.buffer[pos - this.bufferStart]!;
+  }
+
+  bytes(pos: number, length: number): Buffer {
+    if (pos + length > this.size) throw new OnnxFormatError(this.path, `truncated at byte ${pos}`);
+    const out = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, pos + done);
+      if (n <= 0) throw new OnnxFormatError(this.path, `short read at byte ${pos + done}`);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Varint at pos: [value, next position]. Values above 2^53 lose precision (lengths never are). */
+  varint(pos: number): [number, number] {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte(pos + i);
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if ((b & 0x80) === 0) return [value, pos + i + 1];
+    }
+    throw new OnnxFormatError(this.path, `bad varint at byte ${pos}`);
+  }
+}
+
+interface FieldHeader {
+  field: number;
+  wire: number;
+  /** Start of the value (after tag, and after the length for LEN fields). */
+  valueStart: number;
+  /** End of the whole field. */
+  end: number;
+}
+
+function readField(w: FileWindow, pos: number, limit: number, path: string): FieldHeader {
+  const [tag, afterTag] = w.varint(pos);
+  const field = Math.floor(tag / 8);
+  const wire = tag % 8;
+  let valueStart = afterTag;
+  let end: number;
+  switch (wire) {
+    case WIRE_VARINT:
+      end = w.varint(afterTag)[1];
+      break;
+    case WIRE_I64:
+      end = afterTag + 8;
+      break;
+    case WIRE_I32:
+      end = afterTag + 4;
+      break;
+    case WIRE_LEN: {
+      const [length, afterLength] = w.varint(afterTag);
+      valueStart = afterLength;
+      end = afterLength + length;
+      break;
+    }
+    default:
+      throw new OnnxFormatError(path, `unsupported protobuf wire type ${wire} at byte ${pos}`);
+  }
+  if (end > limit)
+    throw new OnnxFormatError(path, `field ${field} at byte ${pos} runs past its message`);
+  return { field, wire, valueStart, end };
+}
+
+/** Fields of a small message already in memory. */
+function* fieldsOf(
+  buf: Buffer,
+): Generator<{ field: number; wire: number; value: Buffer | number }> {
+  let pos = 0;
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = buf[pos++];
+      if (b === undefined) throw new Error('truncated varint');
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if ((b & 0x80) === 0) return value;
+    }
+    throw new Error('bad varint');
+  };
+  while (pos < buf.length) {
+    const tag = varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (wire === WIRE_VARINT) yield { field, wire, value: varint() };
+    else if (wire === WIRE_I64) pos += 8;
+    else if (wire === WIRE_I32) pos += 4;
+    else if (wire === WIRE_LEN) {
+      const length = varint();
+      yield { field, wire, value: buf.subarray(pos, pos + length) };
+      pos += length;
+    } else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+
+function parseNode(buf: Buffer): OnnxNode {
+  const node: OnnxNode = { name: '', opType: '', inputs: [], outputs: [] };
+  for (const { field, value } of fieldsOf(buf)) {
+    if (typeof value === 'number') continue;
+    if (field === 1) node.inputs.push(value.toString('utf8'));
+    else if (field === 2) node.outputs.push(value.toString('utf8'));
+    else if (field === 3) node.name = value.toString('utf8');
+    else if (field === 4) node.opType = value.toString('utf8');
+  }
+  return node;
+}
+
+function parseValueInfo(buf: Buffer): OnnxValue {
+  const out: OnnxValue = { name: '' };
+  for (const { field, value } of fieldsOf(buf)) {
+    if (typeof value === 'number') continue;
+    if (field === 1) out.name = value.toString('utf8');
+    else if (field === 2) {
+      // TypeProto.tensor_type (1) -> TypeProto.Tensor.elem_type (1)
+      for (const t of fieldsOf(value)) {
+        if (t.field !== 1 || typeof t.value === 'number') continue;
+        for (const e of fieldsOf(t.value)) {
+          if (e.field === 1 && typeof e.value === 'number') out.elemType = e.value;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Reads the graph structure of an ONNX file; weights are skipped, not read. */
+export function readOnnxGraph(path: string): OnnxGraph {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const w = new FileWindow(fd, size, path);
+    let graph: FieldHeader | undefined;
+    let graphStart = 0;
+    for (let pos = 0; pos < size; ) {
+      const f = readField(w, pos, size, path);
+      if (f.field === MODEL_GRAPH && f.wire === WIRE_LEN) {
+        graph = f;
+        graphStart = pos;
+      }
+      pos = f.end;
+    }
+    if (!graph) throw new OnnxFormatError(path, 'no graph');
+    const nodes: OnnxNode[] = [];
+    const inputs: OnnxValue[] = [];
+    const outputs: OnnxValue[] = [];
+    const externalData = new Set<string>();
+    const fields: FieldSpan[] = [];
+    for (let pos = graph.valueStart; pos < graph.end; ) {
+      const f = readField(w, pos, graph.end, path);
+      const span: FieldSpan = { field: f.field, start: pos, end: f.end };
+      if (f.wire === WIRE_LEN) {
+        if (f.field === GRAPH_NODE) {
+          span.node = nodes.length;
+          nodes.push(parseNode(w.bytes(f.valueStart, f.end - f.valueStart)));
+        } else if (f.field === GRAPH_INITIALIZER) {
+          span.name = readTensorName(w, f, path, externalData);
+        } else if (
+          f.field === GRAPH_INPUT ||
+          f.field === GRAPH_OUTPUT ||
+          f.field === GRAPH_VALUE_INFO
+        ) {
+          const value = parseValueInfo(w.bytes(f.valueStart, f.end - f.valueStart));
+          span.name = value.name;
+          if (f.field === GRAPH_INPUT) inputs.push(value);
+          if (f.field === GRAPH_OUTPUT) outputs.push(value);
+        }
+      }
+      fields.push(span);
+      pos = f.end;
+    }
+    return {
+      path,
+      fileSize: size,
+      nodes,
+      inputs,
+      outputs,
+      externalData: [...externalData],
+      layout: { graphStart, graphEnd: graph.end, graphContentStart: graph.valueStart, fields },
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** TensorProto.name, and the `location` of external data, skipping the data itself. */
+function readTensorName(
+  w: FileWindow,
+  tensor: FieldHeader,
+  path: string,
+  externalData: Set<string>,
+): string {
+  let name = '';
+  for (let pos = tensor.valueStart; pos < tensor.end; ) {
+    const f = readField(w, pos, tensor.end, path);
+    if (f.wire === WIRE_LEN && f.field === TENSOR_NAME) {
+      name = w.bytes(f.valueStart, f.end - f.valueStart).toString('utf8');
+    } else if (f.wire === WIRE_LEN && f.field === TENSOR_EXTERNAL_DATA) {
+      // StringStringEntryProto {key = 1, value = 2}
+      let key = '';
+      let value = '';
+      for (const e of fieldsOf(w.bytes(f.valueStart, f.end - f.valueStart))) {
+        if (typeof e.value === 'number') continue;
+        if (e.field === 1) key = e.value.toString('utf8');
+        if (e.field === 2) value = e.value.toString('utf8');
+      }
+      if (key === 'location' && value) externalData.add(value);
+    }
+    pos = f.end;
+  }
+  return name;
+}
+
+function encodeVarint(value: number): Buffer {
+  const bytes: number[] = [];
+  let v = value;
+  while (v >= 128) {
+    bytes.push((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  bytes.push(v);
+  return Buffer.from(bytes);
+}
+
+function lengthDelimited(field: number, payload: Buffer): Buffer {
+  return Buffer.concat([encodeVarint(field * 8 + WIRE_LEN), encodeVarint(payload.length), payload]);
+}
+
+/** ValueInfoProto {name, type: {tensor_type: {elem_type}}}; the shape is left to inference. */
+function encodeOutput(name: string, elemType: number): Buffer {
+  const tensorType = Buffer.concat([encodeVarint(1 * 8 + WIRE_VARINT), encodeVarint(elemType)]);
+  const type = lengthDelimited(1, tensorType);
+  return Buffer.concat([lengthDelimited(1, Buffer.from(name, 'utf8')), lengthDelimited(2, type)]);
+}
+
+/** The nodes (by index, in graph order) that the tensor depends on. */
+export function nodesNeededFor(graph: OnnxGraph, tensor: string): Set<number> {
+  const producer = new Map<string, number>();
+  graph.nodes.forEach((node, i) => {
+    for (const out of node.outputs) producer.set(out, i);
+  });
+  const needed = new Set<number>();
+  const stack = [tensor];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    const i = producer.get(t);
+    if (i === undefined || needed.has(i)) continue;
+    needed.add(i);
+    for (const input of graph.nodes[i]!.inputs) if (input) stack.push(input);
+  }
+  return needed;
+}
+
+/**
+ * Writes a copy of the model whose only output is `tensor`: nodes that `tensor` does not need
+ * are dropped (so ONNX Runtime never computes them), and so are the initializers, value infos
+ * and outputs they alone used. Graph inputs stay. Written to a temporary file, then renamed.
+ */
+export async function writePrunedModel(
+  graph: OnnxGraph,
+  tensor: string,
+  elemType: number,
+  destination: string,
+): Promise<void> {
+  const needed = nodesNeededFor(graph, tensor);
+  if (needed.size === 0) throw new Error(`no node of ${graph.path} produces ${tensor}`);
+  const used = new Set<string>();
+  for (const i of needed) {
+    const node = graph.nodes[i]!;
+    for (const t of node.inputs) used.add(t);
+    for (const t of node.outputs) used.add(t);
+  }
+  const keep = graph.layout.fields.filter((f) => {
+    if (f.field === GRAPH_NODE) return f.node !== undefined && needed.has(f.node);
+    if (f.field === GRAPH_OUTPUT) return false;
+    if (f.field === GRAPH_INITIALIZER || f.field === GRAPH_VALUE_INFO) {
+      return f.name === undefined || used.has(f.name);
+    }
+    // Old exports list initializers among the inputs too: drop those we dropped.
+    if (f.field === GRAPH_INPUT) {
+      const isInitializer = graph.layout.fields.some(
+        (g) => g.field === GRAPH_INITIALIZER && g.name === f.name,
+      );
+      return !isInitializer || used.has(f.name ?? '');
+    }
+    return true;
+  });
+  const output = lengthDelimited(GRAPH_OUTPUT, encodeOutput(tensor, elemType));
+  const contentLength = keep.reduce((n, f) => n + (f.end - f.start), 0) + output.length;
+  const graphHeader = Buffer.concat([
+    encodeVarint(MODEL_GRAPH * 8 + WIRE_LEN),
+    encodeVarint(contentLength),
+  ]);
+
+  const temporary = `${destination}.tmp-${process.pid}-${Date.now()}`;
+  const src = openSync(graph.path, 'r');
+  const dst = openSync(temporary, 'w');
+  try {
+    const chunk = Buffer.alloc(8 << 20);
+    const copy = (start: number, end: number) => {
+      for (let pos = start; pos < end; ) {
+        const n = readSync(src, chunk, 0, Math.min(chunk.length, end - pos), pos);
+        if (n <= 0) throw new OnnxFormatError(graph.path, `short read at byte ${pos}`);
+        writeAll(dst, chunk.subarray(0, n));
+        pos += n;
+      }
+    };
+    copy(0, graph.layout.graphStart);
+    writeAll(dst, graphHeader);
+    for (const f of keep) copy(f.start, f.end);
+    writeAll(dst, output);
+    copy(graph.layout.graphEnd, graph.fileSize);
+    closeSync(dst);
+    renameSync(temporary, destination);
+  } catch (error) {
+    try {
+      closeSync(dst);
+    } catch {
+      // already closed
+    }
+    await rm(temporary, { force: true });
+    throw error;
+  } finally {
+    closeSync(src);
+  }
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
