@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hfShard } from '../../test/fixtures/parquet/write.js';
 import { jpeg } from '../../test/support/datasets.js';
 import { silentLogger } from '../core/logger.js';
 import { folderLoader } from './folder/index.js';
@@ -187,5 +188,20 @@ describe('auto detection', () => {
     await expect(selectLoader('auto', { path: empty, split: 'train' }, logger)).rejects.toThrow(
       /--format/,
     );
+  });
+
+  it('picks parquet for a .parquet file or a folder of shards, before folder', async () => {
+    const logs: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => logs.push(m) };
+    const dir = join(root, 'auto-parquet');
+    await images(dir, ['cover.png']);
+    await mkdir(join(dir, 'data'), { recursive: true });
+    const shard = hfShard([{ id: 'a', caption: 'b', image: await jpeg(8, 8, 1) }]);
+    await writeFile(join(dir, 'data', 'train-00000-of-00001.parquet'), shard);
+    const detect = async (path: string) =>
+      (await selectLoader('auto', { path, split: 'train' }, logger)).format;
+    expect(await detect(dir)).toBe('parquet');
+    expect(await detect(join(dir, 'data', 'train-00000-of-00001.parquet'))).toBe('parquet');
+    expect(logs[0]).toMatch(/detected parquet layout in .*auto-parquet$/);
   });
 });

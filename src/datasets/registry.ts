@@ -2,6 +2,7 @@ import { ConfigError, DatasetError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
+import { parquetLoader } from './parquet/index.js';
 import { rocoLoader } from './roco/index.js';
 import { rocov2Loader } from './rocov2/index.js';
 import type { DatasetFormat, DatasetLoader, DatasetSource } from './types.js';
@@ -12,6 +13,7 @@ export const DATASET_LOADERS: Readonly<Partial<Record<DatasetFormat, DatasetLoad
     rocov2: rocov2Loader,
     roco: rocoLoader,
     manifest: manifestLoader,
+    parquet: parquetLoader,
     folder: folderLoader,
   });
 
@@ -37,7 +39,7 @@ export async function selectLoader(
   }
   throw new DatasetError(
     `--data ${source.path}: cannot tell the dataset layout (looked for ${source.split}_captions.csv (rocov2), ` +
-      `${source.split}/radiology/captions.txt (roco), a .csv/.jsonl manifest, or a folder of images); ` +
+      `${source.split}/radiology/captions.txt (roco), a .csv/.jsonl manifest, .parquet shards, or a folder of images); ` +
       `use --format to say which`,
   );
 }

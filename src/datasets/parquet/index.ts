@@ -1,0 +1,148 @@
+import type { AsyncBuffer, FileMetaData } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { DatasetError } from '../../core/errors.js';
+import { DuplicateTracker, isDirectory, isFile } from '../files.js';
+import { finishSample } from '../sample.js';
+import type { DatasetLoader, Sample } from '../types.js';
+import {
+  conceptList,
+  idText,
+  type ParquetColumns,
+  parquetColumns,
+  referenceList,
+} from './columns.js';
+import { ParquetImages } from './images.js';
+import { hasParquetFiles, parquetShards, shardStem } from './shards.js';
+
+/**
+ * Hugging Face dataset shards (parquet): ROCOv2 on the Hub has `image` ({bytes, path}),
+ * `image_id`, `caption` and `cui`; `id`, `text` and a plain binary image column also work.
+ * Shards are read one row group at a time, and only the small columns while listing items;
+ * image bytes are read when the run asks for them (see ParquetImages).
+ */
+export const parquetLoader: DatasetLoader = {
+  format: 'parquet',
+
+  async detect(source) {
+    if (await isFile(source.path)) return /\.parquet$/i.test(source.path);
+    return (await isDirectory(source.path)) && hasParquetFiles(source.path);
+  },
+
+  async *load(source) {
+    const shards = await parquetShards(source.path, source.split);
+    const duplicates = new DuplicateTracker();
+    let index = 0;
+    for (const file of shards) {
+      for await (const sample of shardSamples(file, index, duplicates)) {
+        yield sample;
+        index += 1;
+      }
+    }
+  },
+};
+
+async function* shardSamples(
+  file: string,
+  firstIndex: number,
+  duplicates: DuplicateTracker,
+): AsyncGenerator<Sample> {
+  const { buffer, metadata } = await openShard(file);
+  const columns = parquetColumns(metadata, file);
+  const images = new ParquetImages(file, buffer, metadata, columns.image);
+  const small = [columns.id, columns.caption, columns.concepts].filter(
+    (c): c is string => c !== undefined,
+  );
+  let index = firstIndex;
+  let groupStart = 0;
+  for (const group of metadata.row_groups) {
+    const groupRows = Number(group.num_rows);
+    const rows = await readSmallColumns(file, buffer, metadata, small, groupStart, groupRows);
+    for (const [offset, fields] of rows.entries()) {
+      yield await parquetSample(file, groupStart + offset, index, fields, columns, {
+        duplicates,
+        images,
+      });
+      index += 1;
+    }
+    groupStart += groupRows;
+  }
+}
+
+async function openShard(file: string): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
+  try {
+    const buffer = await asyncBufferFromFile(file);
+    const metadata = await parquetMetadataAsync(buffer);
+    return { buffer, metadata };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DatasetError(`${file}: file not found`, { cause: error });
+    throw new DatasetError(`${file}: not a readable parquet file (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
+
+/** The id, caption and concept cells of one row group (no image bytes). */
+async function readSmallColumns(
+  file: string,
+  buffer: AsyncBuffer,
+  metadata: FileMetaData,
+  columns: string[],
+  rowStart: number,
+  rowCount: number,
+): Promise<Record<string, unknown>[]> {
+  if (columns.length === 0) return Array.from({ length: rowCount }, () => ({}));
+  try {
+    return await parquetReadObjects({
+      file: buffer,
+      metadata,
+      columns,
+      rowStart,
+      rowEnd: rowStart + rowCount,
+      compressors,
+    });
+  } catch (error) {
+    throw new DatasetError(
+      `${file}: cannot read rows ${rowStart}-${rowStart + rowCount - 1} (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+}
+
+async function parquetSample(
+  file: string,
+  row: number,
+  index: number,
+  fields: Record<string, unknown>,
+  columns: ParquetColumns,
+  context: { duplicates: DuplicateTracker; images: ParquetImages },
+): Promise<Sample> {
+  const place = `${file}#${row}`;
+  const problems: { message: string; fatal: boolean }[] = [];
+  let id = columns.id ? idText(fields[columns.id]) : '';
+  if (id === '') {
+    const fallback = `${shardStem(file)}-${row}`;
+    if (columns.id)
+      problems.push({
+        message: `${place}: empty '${columns.id}', using '${fallback}'`,
+        fatal: false,
+      });
+    id = fallback;
+  }
+  const first = context.duplicates.check(id, place);
+  if (first)
+    problems.push({ message: `${place}: duplicate id '${id}' (first at ${first})`, fatal: true });
+  const draft = {
+    index,
+    id,
+    imagePath: place,
+    references: columns.caption ? referenceList(fields[columns.caption]) : [],
+    place,
+    problems,
+    ...(columns.concepts ? { concepts: conceptList(fields[columns.concepts]) } : {}),
+  };
+  const sample = await finishSample(draft, columns.caption !== undefined, async () => true);
+  sample.readImage = () => context.images.read(row);
+  return sample;
+}
