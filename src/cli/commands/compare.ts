@@ -1,11 +1,82 @@
-import type { ExitCode } from '../exit-codes.js';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { ConfigError, DatasetError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import { compareRuns, formatComparison } from '../../metrics/compare.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { notYetAvailable } from './not-yet.js';
 
+/** Per-image scores from a run folder's `medical_{split}_detailed.csv`. */
+export async function readDetailedScores(
+  dir: string,
+  split: string,
+): Promise<Map<string, Record<string, number>>> {
+  const path = join(dir, `medical_${split}_detailed.csv`);
+  if (!existsSync(path)) {
+    throw new DatasetError(
+      `${path} not found: run 'medcap evaluate' (or 'medcap run') with --out ${dir} --split ${split} first`,
+    );
+  }
+  let records: Record<string, string>[];
+  try {
+    records = parse(await readFile(path, 'utf8'), {
+      columns: true,
+      bom: true,
+      skip_empty_lines: true,
+    });
+  } catch (error) {
+    throw new DatasetError(`${path}: cannot read: ${(error as Error).message}`, { cause: error });
+  }
+  const scores = new Map<string, Record<string, number>>();
+  records.forEach((record, i) => {
+    const id = record.image_id;
+    if (id === undefined) throw new DatasetError(`${path}: missing column 'image_id'`);
+    const row: Record<string, number> = {};
+    for (const [column, value] of Object.entries(record)) {
+      if (column === 'image_id' || value === '') continue;
+      const number = Number(value);
+      if (!Number.isFinite(number)) {
+        throw new DatasetError(`${path}: row ${i + 2}, column ${column}: not a number: '${value}'`);
+      }
+      row[column] = number;
+    }
+    scores.set(id, row);
+  });
+  return scores;
+}
+
+/** `medcap compare DIR_A DIR_B`: paired comparison, written to comparison_{split}.json/.txt. */
 export async function compareCommand(
-  _config: Record<string, unknown>,
-  _args: string[],
-  _ctx: CommandContext,
+  config: Record<string, unknown>,
+  args: string[],
+  ctx: CommandContext,
 ): Promise<ExitCode> {
-  notYetAvailable('compare');
+  if (args.length !== 2)
+    throw new ConfigError('compare needs two run folders: medcap compare DIR_A DIR_B');
+  const split = String(config.split ?? 'train');
+  const [dirA, dirB] = args.map((d) => resolve(ctx.cwd, d)) as [string, string];
+  const a = await readDetailedScores(dirA, split);
+  const b = await readDetailedScores(dirB, split);
+  const comparison = compareRuns(a, b, {
+    split,
+    labelA: dirA,
+    labelB: dirB,
+    seed: Number(config.seed ?? 12345),
+  });
+  if (comparison.shared === 0) {
+    throw new DatasetError(`the two runs share no image ids (${a.size} in A, ${b.size} in B)`);
+  }
+  const out = resolve(ctx.cwd, String(config.out ?? 'results_medical'));
+  await mkdir(out, { recursive: true });
+  const text = formatComparison(comparison);
+  await writeFileAtomic(
+    join(out, `comparison_${split}.json`),
+    `${JSON.stringify(comparison, null, 2)}\n`,
+  );
+  await writeFileAtomic(join(out, `comparison_${split}.txt`), text);
+  ctx.logger.info(`wrote ${join(out, `comparison_${split}.json`)} and comparison_${split}.txt`);
+  ctx.writeOut(text);
+  return EXIT.ok;
 }
