@@ -44,6 +44,7 @@ table.data td.wrap{white-space:normal;text-align:left;word-break:break-word}
 .scroll{overflow-x:auto}
 .note{color:var(--muted);font-size:12.5px;margin:8px 0 0}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:14px}
+.scroll+.charts,.scroll+.note{margin-top:14px}
 .charts.wide{grid-template-columns:repeat(auto-fill,minmax(460px,1fr))}
 figure.chart{margin:0;border:1px solid var(--line);border-radius:8px;padding:10px 12px 8px;background:#fff;min-width:0}
 figure.chart figcaption{font-size:13px;font-weight:600;margin-bottom:4px}

@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { writeSyntheticRun } from './report-fixture.js';
+
+async function cli(argv: string[], cwd: string) {
+  const err: string[] = [];
+  const out: string[] = [];
+  const code = await main(argv, {
+    env: {},
+    cwd,
+    writeErr: (t) => err.push(t),
+    writeOut: (t) => out.push(t),
+  });
+  return { code, err: err.join(''), out: out.join('') };
+}
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-report-cli-'));
+  await writeSyntheticRun(join(root, 'run'), { rows: 12, images: 3, metrics: true, journal: true });
+  await writeSyntheticRun(join(root, 'two'), { rows: 4, images: 0, split: 'valid' });
+  await writeSyntheticRun(join(root, 'two'), { rows: 4, images: 0, split: 'test' });
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('medcap report', () => {
+  it('writes the report into DIR (relative to the working directory) and prints its path', async () => {
+    const result = await cli(['report', 'run'], root);
+    expect(result.code).toBe(0);
+    const path = join(root, 'run', 'medical_train_report.html');
+    expect(result.out).toBe(`${path}\n`);
+    expect(result.err).toMatch(/report: wrote .*medical_train_report\.html \(\d+ KiB\)/);
+    expect(await readFile(path, 'utf8')).toContain('<!doctype html>');
+  });
+
+  it('takes --split', async () => {
+    const result = await cli(['report', 'two', '--split', 'valid'], root);
+    expect(result.code).toBe(0);
+    expect(result.out.trim()).toBe(join(root, 'two', 'medical_valid_report.html'));
+  });
+
+  it('exits 2 naming the problem when DIR is missing or the split is ambiguous', async () => {
+    const missing = await cli(['report', 'nowhere'], root);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/run directory .*nowhere does not exist/);
+    const ambiguous = await cli(['report', 'two'], root);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.err).toMatch(/splits found: test, valid \(pick one with --split\)/);
+  });
+
+  it('exits 1 without DIR', async () => {
+    expect((await cli(['report'], root)).code).toBe(1);
+  });
+});
