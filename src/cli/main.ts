@@ -99,7 +99,7 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'import-batch',
-    args: '<results.jsonl>',
+    args: '<results.jsonl...>',
     summary: 'turn batch results JSONL into the captions CSV',
     options: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
     load: async () => (await import('./commands/batch-files.js')).importBatchCommand,
