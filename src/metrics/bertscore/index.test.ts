@@ -61,35 +61,38 @@ describe('createBertScoreMetric on the tiny models', () => {
     for (const layer of [0, 1, 2]) for (const idf of [false, true]) cases.push([model, layer, idf]);
   }
 
-  it.each(cases)('%s, layer %i, idf %s equals the PyTorch reference to 1e-5', async (name, layer, idf) => {
-    const model = reference.models[name]!;
-    const expected = model.results.find((r) => r.layer === layer && r.idf === idf)!;
-    const metric = await createBertScoreMetric({
-      model: join(ROOT, model.path),
-      idf,
-      layer,
-      offline: true,
-      logger: silentLogger,
-      cacheDir,
-    });
-    try {
-      const result = await metric.score(inputOf(reference.pairs));
-      reference.pairs.forEach((pair, i) => {
-        const got = result.perItem.get(pair.id)!;
-        expect(got.bertscore_precision, `${pair.id} P`).toBeCloseTo(expected.P[i]!, 5);
-        expect(got.bertscore_recall, `${pair.id} R`).toBeCloseTo(expected.R[i]!, 5);
-        expect(got.bertscore_f1, `${pair.id} F1`).toBeCloseTo(expected.F[i]!, 5);
-        expect(Math.abs(got.bertscore_f1 - expected.F[i]!)).toBeLessThan(1e-5);
+  it.each(cases)(
+    '%s, layer %i, idf %s equals the PyTorch reference to 1e-5',
+    async (name, layer, idf) => {
+      const model = reference.models[name]!;
+      const expected = model.results.find((r) => r.layer === layer && r.idf === idf)!;
+      const metric = await createBertScoreMetric({
+        model: join(ROOT, model.path),
+        idf,
+        layer,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
       });
-      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      expect(result.corpus.bertscore_precision).toBeCloseTo(mean(expected.P), 6);
-      expect(result.corpus.bertscore_recall).toBeCloseTo(mean(expected.R), 6);
-      expect(result.corpus.bertscore_f1).toBeCloseTo(mean(expected.F), 6);
-      expect(metric.corpusDependent).toBe(idf);
-    } finally {
-      await metric.dispose?.();
-    }
-  });
+      try {
+        const result = await metric.score(inputOf(reference.pairs));
+        reference.pairs.forEach((pair, i) => {
+          const got = result.perItem.get(pair.id)!;
+          expect(got.bertscore_precision, `${pair.id} P`).toBeCloseTo(expected.P[i]!, 5);
+          expect(got.bertscore_recall, `${pair.id} R`).toBeCloseTo(expected.R[i]!, 5);
+          expect(got.bertscore_f1, `${pair.id} F1`).toBeCloseTo(expected.F[i]!, 5);
+          expect(Math.abs(got.bertscore_f1 - expected.F[i]!)).toBeLessThan(1e-5);
+        });
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        expect(result.corpus.bertscore_precision).toBeCloseTo(mean(expected.P), 6);
+        expect(result.corpus.bertscore_recall).toBeCloseTo(mean(expected.R), 6);
+        expect(result.corpus.bertscore_f1).toBeCloseTo(mean(expected.F), 6);
+        expect(metric.corpusDependent).toBe(idf);
+      } finally {
+        await metric.dispose?.();
+      }
+    },
+  );
 
   it('scores an empty or blank candidate 0, and several references by the best of each', async () => {
     const metric = await createBertScoreMetric({
@@ -112,7 +115,13 @@ describe('createBertScoreMetric on the tiny models', () => {
       // p03 has three references: its score is the best of scoring each alone, per column
       const p03 = pairs.find((p) => p.id === 'p03')!;
       const alone = await metric.score(
-        inputOf(p03.references.map((r, k) => ({ id: `r${k}`, candidate: p03.candidate, references: [r] }))),
+        inputOf(
+          p03.references.map((r, k) => ({
+            id: `r${k}`,
+            candidate: p03.candidate,
+            references: [r],
+          })),
+        ),
       );
       const best = (col: string) => Math.max(...[...alone.perItem.values()].map((v) => v[col]!));
       const got = result.perItem.get('p03')!;
