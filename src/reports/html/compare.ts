@@ -5,10 +5,10 @@ import { pageShell } from './layout.js';
 import { metricLabel } from './types.js';
 
 /** One metric of a paired comparison of two runs on the same images. */
-export interface ComparisonMetric {
+export interface ComparisonPageMetric {
   /** Metric column name, e.g. `bleu_4` (shown as BLEU-4). */
   name: string;
-  /** Corpus value of run A and of run B on the shared images. */
+  /** The score of run A and of run B on the shared images (corpus value or mean). */
   a: number;
   b: number;
   /** B − A. */
@@ -20,11 +20,11 @@ export interface ComparisonMetric {
 }
 
 /** What `medcap compare` hands to the page. */
-export interface RunComparison {
+export interface ComparisonPageInput {
   a: { label: string; details?: Record<string, string | number> };
   b: { label: string; details?: Record<string, string | number> };
   split?: string;
-  metrics: ComparisonMetric[];
+  metrics: ComparisonPageMetric[];
   /** How p-values were computed, e.g. "paired approximate randomization, 10,000 trials". */
   method?: string;
   /** Significance level for highlighting (default 0.05). */
@@ -33,10 +33,10 @@ export interface RunComparison {
 }
 
 /** The comparison page as one self-contained HTML string, in the report's style. */
-export async function renderComparisonPage(comparison: RunComparison): Promise<string> {
+export async function renderComparisonPage(comparison: ComparisonPageInput): Promise<string> {
   const alpha = comparison.alpha ?? 0.05;
-  const significant = (m: ComparisonMetric) => m.pValue !== null && m.pValue < alpha;
-  const relative = (m: ComparisonMetric) =>
+  const significant = (m: ComparisonPageMetric) => m.pValue !== null && m.pValue < alpha;
+  const relative = (m: ComparisonPageMetric) =>
     m.a !== 0 && Number.isFinite(m.a) ? (m.difference / Math.abs(m.a)) * 100 : null;
   const data: DifferenceDatum[] = comparison.metrics.map((m) => ({
     label: metricLabel(m.name),
@@ -75,7 +75,7 @@ ${keys.map(
 </section>
 <section class="card" id="metrics">
 <h2>Metrics</h2>
-<p class="lead">Corpus values on the shared images; Δ = B − A.${comparison.method ? ` p-values: ${comparison.method}.` : ''} Bold p-values are below ${alpha}.</p>
+<p class="lead">Each run's score on the images both runs have; Δ = B − A.${comparison.method ? ` p-values: ${comparison.method}.` : ''} Bold p-values are below ${alpha}.</p>
 <div class="scroll"><table class="data">
 <thead><tr><th>Metric</th><th>A</th><th>B</th><th>Δ (B − A)</th><th>Relative</th><th>p-value</th><th>n</th></tr></thead>
 <tbody>${comparison.metrics.map((m) => {

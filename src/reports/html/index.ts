@@ -7,7 +7,11 @@ import { type BuildOptions, buildReportModel, type ReportLimits } from './model.
 import { renderReportPage } from './page.js';
 import { makeThumbnails } from './thumbnails.js';
 
-export { type ComparisonMetric, type RunComparison, renderComparisonPage } from './compare.js';
+export {
+  type ComparisonPageInput,
+  type ComparisonPageMetric,
+  renderComparisonPage,
+} from './compare.js';
 export { escapeHtml } from './escape.js';
 export { findSplits, readRunFiles, resolveSplit, runFileNames } from './load.js';
 export { buildReportModel, DEFAULT_LIMITS, type ReportLimits, type ReportModel } from './model.js';

@@ -6,13 +6,7 @@ import type { JournalLine } from '../../core/journal-types.js';
 import type { Logger } from '../../core/logger.js';
 import { readCaptionsCsv } from '../captions-csv.js';
 import { parseCsv } from './csv.js';
-import {
-  type Aggregate,
-  isMetricColumn,
-  METRIC_COLUMNS,
-  type MetricColumn,
-  type RunFiles,
-} from './types.js';
+import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
 /** File names of one split's outputs in a run directory (SPEC §6). */
 export function runFileNames(split: string) {
