@@ -2,6 +2,7 @@
  * The report in a real browser: headless Chromium (Debian's /usr/bin/chromium, installed by
  * .ci/run) driven by playwright-core. Writes test-output/report.png for people to look at.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -80,6 +81,11 @@ async function chartMarks(page: Page): Promise<number[]> {
 }
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium), as .ci/run does`,
+    );
+  }
   root = await mkdtemp(join(tmpdir(), 'medcap-report-e2e-'));
   const dir = join(root, 'run');
   await writeSyntheticRun(dir, {

@@ -78,7 +78,7 @@ article.item p.gen b{color:var(--accent)}
 .breakdown{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,8fr);gap:16px;align-items:start;margin-top:14px}
 .breakdown .scroll{border:1px solid var(--line);border-radius:8px}
 .cui{display:block;color:var(--faint);font-size:11px;line-height:1.2}
-.headline{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px;margin:4px 0 16px}
+.headline{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px;margin:4px 0 16px}
 .headline .tile .v{color:var(--accent)}
 .empty{color:var(--muted);font-size:13px;padding:6px 0}
 .sig{color:var(--good);font-weight:650}
