@@ -1,19 +1,43 @@
-import type { ExitCode } from '../exit-codes.js';
+import { ConfigError } from '../../core/errors.js';
+import { exportBatch } from '../../engines/openai/batch-export.js';
+import { importBatch } from '../../engines/openai/batch-import.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { notYetAvailable } from './not-yet.js';
+import { captionSettings } from './caption.js';
 
+/** `medcap export-batch`: OpenAI batch JSONL; prints each written file on stdout. */
 export async function exportBatchCommand(
-  _config: Record<string, unknown>,
+  config: Record<string, unknown>,
   _args: string[],
-  _ctx: CommandContext,
+  ctx: CommandContext,
 ): Promise<ExitCode> {
-  notYetAvailable('export-batch');
+  const settings = await captionSettings(config, ctx);
+  const result = await exportBatch(settings, { logger: ctx.logger });
+  for (const file of result.files) ctx.writeOut(`${file.path}\n`);
+  if (result.exported === 0) {
+    ctx.logger.error('export-batch: no image could be exported; no batch file written');
+    return EXIT.fatal;
+  }
+  return result.skipped.length > 0 ? EXIT.partial : EXIT.ok;
 }
 
+/** `medcap import-batch RESULTS.jsonl...`: batch output → `medical_captions_{split}.csv`. */
 export async function importBatchCommand(
-  _config: Record<string, unknown>,
-  _args: string[],
-  _ctx: CommandContext,
+  config: Record<string, unknown>,
+  args: string[],
+  ctx: CommandContext,
 ): Promise<ExitCode> {
-  notYetAvailable('import-batch');
+  const files = args.flat();
+  if (files.length === 0) {
+    throw new ConfigError('import-batch: give the batch results JSONL file(s) to import');
+  }
+  const settings = await captionSettings(config, ctx);
+  const { resolve } = await import('node:path');
+  const result = await importBatch(
+    settings,
+    files.map((file) => resolve(ctx.cwd, file)),
+    { logger: ctx.logger },
+  );
+  ctx.writeOut(`${result.captionsPath}\n`);
+  return result.failed > 0 ? EXIT.partial : EXIT.ok;
 }

@@ -1,9 +1,265 @@
-import { ConfigError } from '../../core/errors.js';
-import type { CaptionEngine, EngineDeps, EngineSettings } from '../types.js';
+import type OpenAI from 'openai';
+import { APIConnectionError, APIUserAbortError } from 'openai';
+import { ConfigError, describeError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type {
+  CaptionEngine,
+  CaptionOutcome,
+  EngineDeps,
+  EngineSettings,
+  GenerateOptions,
+  PreparedImage,
+} from '../types.js';
+import { apiKeyFromEnv, createClient, type FetchLike } from './client.js';
+import { EndpointPool, normalizeEndpoint } from './endpoints.js';
+import { imageDataUri } from './image-uri.js';
+import { chooseModel, servedModels } from './models.js';
+import { captionFromCompletion, chatRequestBody } from './request.js';
+import { type RequestFailure, type RetryHooks, realRetryHooks, withRetries } from './retry.js';
+import { Semaphore } from './semaphore.js';
 
+export { chatRequestBody } from './request.js';
+
+/** What tests and embedders may swap: the environment, the clock and sleep, fetch. */
+export interface OpenAIEngineHooks {
+  /** Where the API key is read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  retry?: Partial<RetryHooks>;
+  fetch?: FetchLike;
+}
+
+/** Counts for the end-of-run summary and for tests. */
+export interface OpenAIEngineStats {
+  requests: number;
+  retries: number;
+  failedImages: number;
+  /** Requests answered per endpoint URL. */
+  answeredBy: Record<string, number>;
+}
+
+export interface OpenAIEngine extends CaptionEngine {
+  readonly id: 'openai';
+  readonly device: 'server';
+  readonly batchSize: number;
+  readonly endpoints: readonly string[];
+  stats(): OpenAIEngineStats;
+}
+
+/**
+ * The `openai` engine (SPEC §4): one chat-completion request per image against any
+ * OpenAI-compatible server. A batch's requests go out together, at most `concurrency` in
+ * flight, spread over the endpoints by least outstanding requests. 429, 5xx, timeouts and
+ * network errors are retried with exponential backoff and full jitter, honouring
+ * `Retry-After`; any other HTTP error fails that image only.
+ */
 export async function createOpenAIEngine(
-  _settings: EngineSettings,
-  _deps: EngineDeps,
-): Promise<CaptionEngine> {
-  throw new ConfigError('--engine openai is not yet available in this version');
+  settings: EngineSettings,
+  deps: EngineDeps,
+  hooks: OpenAIEngineHooks = {},
+): Promise<OpenAIEngine> {
+  const { logger } = deps;
+  const env = hooks.env ?? process.env;
+  const retryHooks: RetryHooks = { ...realRetryHooks, ...hooks.retry };
+  checkSettings(settings);
+
+  const urls: string[] = [];
+  for (const value of settings.endpoints) {
+    const { url, note } = normalizeEndpoint(value);
+    if (note) logger.info(`openai: ${note}`);
+    if (!urls.includes(url)) urls.push(url);
+  }
+  const key = apiKeyFromEnv(env);
+  logger.info(
+    key.source === 'none'
+      ? 'openai: no API key in OPENAI_API_KEY or MEDCAP_API_KEY; sending a placeholder (fine for a local server)'
+      : `openai: API key from ${key.source}`,
+  );
+  const clients = new Map<string, OpenAI>(
+    urls.map((url) => [
+      url,
+      createClient({
+        baseURL: url,
+        apiKey: key.key,
+        timeoutMs: settings.timeoutSeconds * 1000,
+        env,
+        ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+      }),
+    ]),
+  );
+
+  const answers = await Promise.all(
+    urls.map((url) =>
+      servedModels(url, clients.get(url)!, {
+        retries: settings.retries,
+        timeoutSeconds: settings.timeoutSeconds,
+        hooks: retryHooks,
+      }),
+    ),
+  );
+  const model = chooseModel(settings.model, answers, key.source, logger);
+  const pool = new EndpointPool(urls, retryHooks.now);
+  for (const answer of answers) if (answer.failure?.network) pool.markDown(answer.url);
+  logger.info(
+    `openai: ${model} on ${urls.length === 1 ? urls[0] : `${urls.length} endpoints (${urls.join(', ')})`}, ` +
+      `${settings.concurrency} requests in flight, timeout ${settings.timeoutSeconds} s, ${settings.retries} retries`,
+  );
+
+  return new OpenAIChatEngine(model, settings, pool, clients, retryHooks, logger);
+}
+
+function checkSettings(settings: EngineSettings): void {
+  if (settings.endpoints.length === 0) {
+    throw new ConfigError(
+      '--endpoint is required with --engine openai: the base URL of an OpenAI-compatible server, ' +
+        'e.g. --endpoint http://localhost:8000/v1 (repeat it for several servers)',
+    );
+  }
+  if (!Number.isInteger(settings.concurrency) || settings.concurrency < 1) {
+    throw new ConfigError(
+      `--concurrency: expected a positive whole number, got ${settings.concurrency}`,
+    );
+  }
+  if (!(settings.timeoutSeconds > 0)) {
+    throw new ConfigError(
+      `--timeout: expected a positive number of seconds, got ${settings.timeoutSeconds}`,
+    );
+  }
+  if (!Number.isInteger(settings.retries) || settings.retries < 0) {
+    throw new ConfigError(`--retries: expected a whole number >= 0, got ${settings.retries}`);
+  }
+}
+
+class OpenAIChatEngine implements OpenAIEngine {
+  readonly id = 'openai' as const;
+  readonly device = 'server' as const;
+  readonly batchSize: number;
+  readonly endpoints: readonly string[];
+  private readonly slots: Semaphore;
+  private readonly counts = { requests: 0, retries: 0, failedImages: 0 };
+  private warnedRateLimit = false;
+
+  constructor(
+    readonly model: string,
+    private readonly settings: EngineSettings,
+    private readonly pool: EndpointPool,
+    private readonly clients: Map<string, OpenAI>,
+    private readonly hooks: RetryHooks,
+    private readonly logger: Logger,
+  ) {
+    this.batchSize = settings.concurrency;
+    this.endpoints = pool.endpoints.map((e) => e.url);
+    this.slots = new Semaphore(settings.concurrency);
+  }
+
+  async generate(
+    batch: readonly PreparedImage[],
+    options: GenerateOptions,
+    signal?: AbortSignal,
+  ): Promise<CaptionOutcome[]> {
+    return Promise.all(batch.map((image) => this.captionOne(image, options, signal)));
+  }
+
+  private async captionOne(
+    image: PreparedImage,
+    options: GenerateOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<CaptionOutcome> {
+    let uri: string;
+    try {
+      uri = await imageDataUri(image);
+    } catch (error) {
+      return { ok: false, error: `cannot encode the prepared image: ${describeError(error)}` };
+    }
+    const body = chatRequestBody(this.model, options.prompt, uri, options.maxNewTokens);
+    await this.slots.acquire();
+    let lastUrl = '';
+    try {
+      const result = await withRetries(
+        async () => {
+          const endpoint = this.pool.acquire();
+          lastUrl = endpoint.url;
+          this.counts.requests += 1;
+          try {
+            const completion = await this.clients
+              .get(endpoint.url)!
+              .chat.completions.create(body, signal ? { signal } : undefined);
+            this.pool.release(endpoint, 'answered');
+            return completion;
+          } catch (error) {
+            this.pool.release(endpoint, releaseOutcome(error));
+            throw error;
+          }
+        },
+        {
+          retries: this.settings.retries,
+          timeoutSeconds: this.settings.timeoutSeconds,
+          hooks: this.hooks,
+          signal,
+          onRetry: (failure, delay, index) => this.noteRetry(image.id, failure, delay, index),
+        },
+      );
+      if (result.value !== undefined) {
+        const outcome = captionFromCompletion(result.value);
+        if (!outcome.ok) this.noteFailure(image.id, outcome.error);
+        return outcome;
+      }
+      const failure = result.failure!;
+      const gaveUp =
+        failure.retryable && result.attempts > 1
+          ? ` (gave up after ${result.attempts} attempts)`
+          : '';
+      const error = failure.aborted
+        ? 'aborted before the server answered'
+        : `${failure.reason} from ${lastUrl}${gaveUp}`;
+      this.noteFailure(image.id, error);
+      return { ok: false, error };
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private noteRetry(id: string, failure: RequestFailure, delayMs: number, index: number): void {
+    this.counts.retries += 1;
+    if (failure.status === 429 && !this.warnedRateLimit) {
+      this.warnedRateLimit = true;
+      this.logger.warn(
+        `openai: the server is rate limiting (HTTP 429); backing off${
+          failure.retryAfterMs !== undefined ? ' as its Retry-After asks' : ''
+        }`,
+      );
+    }
+    this.logger.debug(
+      `openai: ${id}: ${failure.reason}; retry ${index + 1}/${this.settings.retries} in ${delayMs} ms`,
+    );
+  }
+
+  private noteFailure(id: string, error: string): void {
+    this.counts.failedImages += 1;
+    this.logger.warn(`openai: ${id}: ${error}`);
+  }
+
+  stats(): OpenAIEngineStats {
+    return {
+      ...this.counts,
+      answeredBy: Object.fromEntries(this.pool.endpoints.map((e) => [e.url, e.answered])),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const { requests, retries, failedImages } = this.counts;
+    if (requests === 0) return;
+    const spread =
+      this.pool.endpoints.length > 1
+        ? `; answered per endpoint: ${this.pool.endpoints.map((e) => `${e.url} ${e.answered}`).join(', ')}`
+        : '';
+    this.logger.info(
+      `openai: ${requests} requests, ${retries} retries, ${failedImages} images failed${spread}`,
+    );
+  }
+}
+
+function releaseOutcome(error: unknown): 'answered' | 'network' | 'aborted' {
+  if (error instanceof APIUserAbortError) return 'aborted';
+  if (error instanceof APIConnectionError) return 'network';
+  return 'answered';
 }

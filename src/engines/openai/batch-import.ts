@@ -1,0 +1,237 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { CaptionConfig } from '../../config/types.js';
+import { DatasetError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
+import { outputPaths } from '../../core/paths.js';
+import { type CaptionRow, formatCaptionsCsv } from '../../reports/captions-csv.js';
+import { BATCH_ENGINE_ID, type BatchManifest, batchPaths, selectSamples } from './batch-common.js';
+import { captionFromCompletion } from './request.js';
+
+/** Problems with single result lines warned about before they are only counted. */
+const MAX_LINE_WARNINGS = 20;
+
+/** What one result line says about its image. */
+export interface BatchResult {
+  outcome: { ok: true; caption: string } | { ok: false; error: string };
+  /** Model the server reports in the response body. */
+  model?: string;
+  /** Requests in the results file that held this line (the size of that batch job). */
+  batchRequests: number;
+}
+
+export interface ImportBatchResult {
+  captionsPath: string;
+  rows: CaptionRow[];
+  failed: number;
+  /** Selected images with no line in the results. */
+  missing: number;
+  /** Result lines whose custom_id is not among the selected images. */
+  unknown: number;
+}
+
+/**
+ * Turns batch output JSONL (OpenAI Batch API, `vllm run-batch`) into the captions CSV
+ * (SPEC §4, §6). The dataset is read again for order, references and paths; every
+ * selected image gets a row: its caption, the error its line reports, the reason
+ * export-batch skipped it (from the manifest), or "no result in batch output".
+ */
+export async function importBatch(
+  config: CaptionConfig,
+  resultFiles: readonly string[],
+  options: { logger?: Logger } = {},
+): Promise<ImportBatchResult> {
+  const logger = options.logger ?? silentLogger;
+  const out = resolve(config.out);
+  const results = new Map<string, BatchResult>();
+  for (const file of resultFiles) await readResults(resolve(file), results, logger);
+  const manifest = await findManifest(
+    [out, ...resultFiles.map((f) => dirname(resolve(f)))],
+    config.split,
+    logger,
+  );
+  const skipped = new Map(manifest?.skipped.map((s) => [s.id, s.error]) ?? []);
+
+  const selection = await selectSamples(config, logger);
+  const rows: CaptionRow[] = [];
+  const used = new Set<string>();
+  let missing = 0;
+  for await (const sample of selection.samples()) {
+    const result = used.has(sample.id) ? undefined : results.get(sample.id);
+    let outcome: BatchResult['outcome'];
+    if (result) {
+      outcome = result.outcome;
+      used.add(sample.id);
+    } else if (sample.problem?.fatal) {
+      outcome = { ok: false, error: sample.problem.message };
+    } else if (skipped.has(sample.id)) {
+      outcome = { ok: false, error: `not exported: ${skipped.get(sample.id)}` };
+    } else {
+      outcome = { ok: false, error: 'no result in batch output' };
+      missing += 1;
+    }
+    const warning = sample.problem && !sample.problem.fatal ? sample.problem.message : '';
+    const row: CaptionRow = {
+      imageId: sample.id,
+      imagePath: sample.imagePath,
+      references: sample.references,
+      generatedCaption: outcome.ok ? outcome.caption : '',
+      processingTimeS: Number.NaN,
+      batchSize: result?.batchRequests ?? 0,
+      engine: BATCH_ENGINE_ID,
+      model: result?.model ?? manifest?.model ?? config.model,
+      status: outcome.ok ? 'ok' : 'error',
+      error: outcome.ok ? warning : outcome.error,
+    };
+    if (sample.concepts !== undefined) row.concepts = sample.concepts;
+    rows.push(row);
+  }
+
+  const unknown = [...results.keys()].filter((id) => !used.has(id));
+  if (unknown.length > 0) {
+    logger.warn(
+      `import-batch: ${unknown.length} result${unknown.length === 1 ? '' : 's'} for images not in the selected ` +
+        `dataset items (e.g. ${unknown.slice(0, 3).join(', ')}); check --data, --split, --limit and --shard`,
+    );
+  }
+  if (missing > 0) {
+    logger.warn(
+      `import-batch: ${missing} image${missing === 1 ? '' : 's'} had no result in the batch output`,
+    );
+  }
+  await mkdir(out, { recursive: true });
+  const captionsPath = outputPaths(out, config.split).captions;
+  await writeFileAtomic(captionsPath, formatCaptionsCsv(rows));
+  const failed = rows.filter((r) => r.status === 'error').length;
+  logger.info(
+    `import-batch: ${rows.length} rows (${rows.length - failed} captioned, ${failed} errors); wrote ${captionsPath}`,
+  );
+  return { captionsPath, rows, failed, missing, unknown: unknown.length };
+}
+
+/** Reads one results file line by line into `results` (first line per custom_id wins). */
+async function readResults(
+  path: string,
+  results: Map<string, BatchResult>,
+  logger: Logger,
+): Promise<void> {
+  const fromThisFile: BatchResult[] = [];
+  let problems = 0;
+  const problem = (line: number, message: string) => {
+    problems += 1;
+    if (problems <= MAX_LINE_WARNINGS) logger.warn(`import-batch: ${path}:${line}: ${message}`);
+  };
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  try {
+    for await (const text of lines) {
+      lineNumber += 1;
+      if (text.trim() === '') continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        problem(lineNumber, 'not valid JSON; line ignored');
+        continue;
+      }
+      const customId = (json as { custom_id?: unknown } | null)?.custom_id;
+      if (typeof customId !== 'string' || customId === '') {
+        problem(lineNumber, 'no custom_id; line ignored');
+        continue;
+      }
+      const result = resultOfLine(json as Record<string, unknown>);
+      const earlier = results.get(customId);
+      if (earlier) {
+        if (earlier.outcome.ok || !result.outcome.ok) {
+          problem(lineNumber, `second result for ${customId}; the first is kept`);
+          continue;
+        }
+        problem(lineNumber, `second result for ${customId} replaces an earlier error`);
+      }
+      results.set(customId, result);
+      fromThisFile.push(result);
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new DatasetError(
+      code === 'ENOENT'
+        ? `import-batch: results file ${path} not found`
+        : `import-batch: cannot read ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (problems > MAX_LINE_WARNINGS) {
+    logger.warn(`import-batch: ${path}: ${problems - MAX_LINE_WARNINGS} more problem lines`);
+  }
+  for (const result of fromThisFile) result.batchRequests = fromThisFile.length;
+  logger.info(`import-batch: ${fromThisFile.length} results in ${path}`);
+}
+
+/**
+ * One line of batch output: `{custom_id, response: {status_code, body}, error}`. A line
+ * with `error` set, or a non-200 status, is a failed image with the server's message.
+ */
+export function resultOfLine(line: Record<string, unknown>): BatchResult {
+  const error = line.error as { code?: unknown; message?: unknown } | null | undefined;
+  const response = line.response as { status_code?: unknown; body?: unknown } | null | undefined;
+  const body = response?.body as Record<string, unknown> | undefined;
+  const model = typeof body?.model === 'string' ? body.model : undefined;
+  const withModel = (outcome: BatchResult['outcome']): BatchResult =>
+    model === undefined ? { outcome, batchRequests: 0 } : { outcome, model, batchRequests: 0 };
+  if (error) {
+    const code = typeof error.code === 'string' ? `${error.code}: ` : '';
+    const message = typeof error.message === 'string' ? error.message : JSON.stringify(error);
+    return withModel({ ok: false, error: `batch error ${code}${message}` });
+  }
+  if (!response) return withModel({ ok: false, error: 'batch output line has no response' });
+  const status = typeof response.status_code === 'number' ? response.status_code : undefined;
+  if (status !== 200) {
+    return withModel({
+      ok: false,
+      error: `HTTP ${status ?? 'status unknown'}: ${messageOfBody(response.body)}`,
+    });
+  }
+  return withModel(captionFromCompletion(body));
+}
+
+function messageOfBody(body: unknown): string {
+  if (typeof body === 'string') return body || 'no message';
+  const record = body as Record<string, unknown> | null | undefined;
+  const error = record?.error;
+  if (typeof error === 'string') return error;
+  if (error && typeof (error as { message?: unknown }).message === 'string')
+    return (error as { message: string }).message;
+  if (typeof record?.message === 'string') return record.message;
+  return record ? JSON.stringify(record) : 'no message';
+}
+
+/** Export's manifest, looked for in --out and beside the results files. */
+async function findManifest(
+  dirs: readonly string[],
+  split: string,
+  logger: Logger,
+): Promise<BatchManifest | undefined> {
+  for (const dir of new Set(dirs)) {
+    const path = batchPaths(dir, split).manifest;
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      const manifest = JSON.parse(text) as BatchManifest;
+      if (manifest.format === 'medcap-batch-export' && Array.isArray(manifest.skipped)) {
+        logger.info(`import-batch: using ${path} for images the export skipped`);
+        return manifest;
+      }
+    } catch {
+      logger.warn(`import-batch: ${path} is not a medcap batch manifest; ignored`);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,120 @@
+import type OpenAI from 'openai';
+import { CAPTION_OPTIONS } from '../../config/schema.js';
+import { ConfigError, EngineError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { type RequestFailure, type RetryHooks, withRetries } from './retry.js';
+
+/** `--model`'s default (the embedded engine's ONNX model): with openai, ask the server. */
+export const DEFAULT_MODEL_ID = String(CAPTION_OPTIONS.find((o) => o.key === 'model')?.default);
+
+/** Model ids shown in an error before "and N more". */
+const MAX_LISTED = 20;
+
+export interface ServedModels {
+  url: string;
+  /** Ids from `GET /models`; undefined when the server did not say. */
+  models?: string[];
+  failure?: RequestFailure;
+}
+
+/** Asks one endpoint which models it serves (`GET {base}/models`), with the usual retries. */
+export async function servedModels(
+  url: string,
+  client: OpenAI,
+  options: { retries: number; timeoutSeconds: number; hooks: RetryHooks },
+): Promise<ServedModels> {
+  const result = await withRetries(async () => (await client.models.list()).data, options);
+  if (result.value) return { url, models: result.value.map((m) => m.id) };
+  return result.failure ? { url, failure: result.failure } : { url };
+}
+
+/** True when `model` is among `served` (Ollama also answers to a name without `:latest`). */
+export function isServed(model: string, served: readonly string[]): boolean {
+  return served.includes(model) || served.includes(`${model}:latest`);
+}
+
+/**
+ * Checks what the endpoints said against `--model` and returns the model to request:
+ * - every endpoint unreachable: EngineError (every request would fail);
+ * - the key refused (401/403): ConfigError naming the environment variables;
+ * - `--model` left at the embedded engine's default: the single model the servers serve;
+ * - `--model` given but not in an endpoint's list: ConfigError listing what it serves.
+ * Endpoints that cannot list their models (404, unreachable while others answer) are not
+ * held against the run.
+ */
+export function chooseModel(
+  requested: string,
+  answers: readonly ServedModels[],
+  keySource: string,
+  logger: Logger,
+): string {
+  const unreachable = answers.filter((a) => a.failure?.network);
+  if (unreachable.length === answers.length) {
+    throw new EngineError(
+      `cannot reach the OpenAI-compatible server: ${answers
+        .map((a) => `${a.url} (${a.failure?.reason})`)
+        .join('; ')}; is it running, and is --endpoint right?`,
+      { code: 'ENGINE_UNREACHABLE' },
+    );
+  }
+  for (const answer of unreachable) {
+    logger.warn(
+      `openai: ${answer.url} is not reachable now (${answer.failure?.reason}); ` +
+        'requests go to the other endpoints while it is down',
+    );
+  }
+  const refused = answers.find((a) => a.failure?.status === 401 || a.failure?.status === 403);
+  if (refused) {
+    throw new ConfigError(
+      `${refused.url} refused the request (${refused.failure?.reason}); set the API key in ` +
+        `OPENAI_API_KEY or MEDCAP_API_KEY (${keySource === 'none' ? 'neither is set' : `using ${keySource}`})`,
+    );
+  }
+  const lists = answers.filter((a): a is ServedModels & { models: string[] } => !!a.models);
+  for (const answer of answers) {
+    if (!answer.models && !answer.failure?.network) {
+      logger.debug(
+        `openai: ${answer.url} did not list its models (${answer.failure?.reason ?? 'no answer'})`,
+      );
+    }
+  }
+
+  if (requested === DEFAULT_MODEL_ID) {
+    if (lists.length === 0) {
+      const why = answers.map((a) => `${a.url}: ${a.failure?.reason ?? 'no list'}`).join('; ');
+      throw new ConfigError(
+        `--model: name the model the server serves (it did not list its models: ${why})`,
+      );
+    }
+    const common = lists[0]!.models.filter((id) => lists.every((l) => l.models.includes(id)));
+    if (common.length === 1) {
+      logger.info(`openai: --model not given; using ${common[0]}, the model the server serves`);
+      return common[0]!;
+    }
+    if (common.length === 0) {
+      throw new ConfigError(
+        `--model: the endpoints serve no model in common (${lists
+          .map((l) => `${l.url}: ${listed(l.models)}`)
+          .join('; ')}); give one with --model`,
+      );
+    }
+    throw new ConfigError(
+      `--model: ${lists[0]!.url} serves several models (${listed(common)}); pick one with --model`,
+    );
+  }
+
+  for (const list of lists) {
+    if (!isServed(requested, list.models)) {
+      throw new ConfigError(
+        `--model ${requested} is not served by ${list.url}; it serves: ${listed(list.models)}`,
+      );
+    }
+  }
+  return requested;
+}
+
+function listed(models: readonly string[]): string {
+  if (models.length === 0) return 'no models';
+  const shown = models.slice(0, MAX_LISTED).join(', ');
+  return models.length > MAX_LISTED ? `${shown} and ${models.length - MAX_LISTED} more` : shown;
+}

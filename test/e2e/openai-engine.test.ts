@@ -1,0 +1,445 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, EngineError } from '../../src/core/errors.js';
+import type { Logger } from '../../src/core/logger.js';
+import { createOpenAIEngine, type OpenAIEngineHooks } from '../../src/engines/openai/index.js';
+import { DEFAULT_MODEL_ID } from '../../src/engines/openai/models.js';
+import type { EngineSettings, PreparedImage } from '../../src/engines/types.js';
+import { FakeOpenAIServer, type FakeServerOptions } from '../support/fake-openai-server.js';
+
+const SECRET = 'sk-test-0123456789-very-secret';
+const PROMPT = 'Describe this radiograph.';
+
+const servers: FakeOpenAIServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function server(options: FakeServerOptions = {}) {
+  const s = await FakeOpenAIServer.start(options);
+  servers.push(s);
+  return s;
+}
+
+/** Log lines, all levels, for checks. */
+function captureLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    lines.push(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}`);
+  return {
+    lines,
+    debug: push('debug'),
+    info: push('info'),
+    warn: push('warn'),
+    error: push('error'),
+  };
+}
+
+function settings(endpoints: string[], overrides: Partial<EngineSettings> = {}): EngineSettings {
+  return {
+    model: 'fake-vlm',
+    device: 'cpu',
+    dtype: undefined,
+    offline: false,
+    endpoints,
+    concurrency: 4,
+    timeoutSeconds: 5,
+    retries: 3,
+    ...overrides,
+  };
+}
+
+/** An image whose first pixel is `value`, so the server can tell images apart. */
+function image(id: string, value: number, width = 56, height = 84, grey = false): PreparedImage {
+  const pixels = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i += 1) {
+    const v = (value + i) % 256;
+    pixels[i * 3] = i === 0 ? value : v;
+    pixels[i * 3 + 1] = grey ? pixels[i * 3]! : (v * 7) % 256;
+    pixels[i * 3 + 2] = grey ? pixels[i * 3]! : (v * 13) % 256;
+  }
+  return {
+    id,
+    pixels,
+    width,
+    height,
+    gridThw: [1, height / 14, width / 14],
+    originalWidth: width * 2,
+    originalHeight: height * 2,
+  };
+}
+
+/** Retry hooks that do not wait, and remember each requested delay. */
+function instantRetries(random = 0): OpenAIEngineHooks['retry'] & { delays: number[] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    sleep: async (ms: number) => {
+      delays.push(ms);
+    },
+    random: () => random,
+  };
+}
+
+function hooks(extra: OpenAIEngineHooks = {}): OpenAIEngineHooks {
+  return { env: { OPENAI_API_KEY: SECRET }, ...extra };
+}
+
+describe('openai engine: requests', () => {
+  it('sends one chat request per image with the prepared image, prompt, max_tokens and temperature 0', async () => {
+    const s = await server();
+    const logger = captureLogger();
+    const engine = await createOpenAIEngine(settings([s.url]), { logger }, hooks());
+    expect(engine.id).toBe('openai');
+    expect(engine.device).toBe('server');
+    expect(engine.model).toBe('fake-vlm');
+    expect(engine.batchSize).toBe(4);
+
+    const colour = image('A', 17, 56, 84);
+    const grey = image('B', 200, 112, 28, true);
+    const outcomes = await engine.generate([colour, grey], { prompt: PROMPT, maxNewTokens: 77 });
+    expect(outcomes).toEqual([
+      { ok: true, caption: `a 56x84 image, first pixel 17, prompt of ${PROMPT.length} chars` },
+      { ok: true, caption: `a 112x28 image, first pixel 200, prompt of ${PROMPT.length} chars` },
+    ]);
+
+    const chats = s.chatRequests;
+    expect(chats).toHaveLength(2);
+    for (const request of chats) {
+      expect(request.headers.authorization).toBe(`Bearer ${SECRET}`);
+      expect(request.body.model).toBe('fake-vlm');
+      expect(request.body.max_tokens).toBe(77);
+      expect(request.body.temperature).toBe(0);
+      expect(request.body.messages).toHaveLength(1);
+      expect(request.body.messages[0]!.role).toBe('user');
+      const parts = request.body.messages[0]!.content;
+      expect(parts.map((p) => p.type)).toEqual(['image_url', 'text']);
+      expect(parts[1]!.text).toBe(PROMPT);
+      expect(parts[0]!.image_url!.url).toMatch(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
+    }
+    // the data URIs decode losslessly to the prepared pixels, at the prepared size
+    const { decodeDataUri } = await import('../support/fake-openai-server.js');
+    const decoded = await Promise.all(
+      chats.map((r) => decodeDataUri(r.body.messages[0]!.content[0]!.image_url!.url)),
+    );
+    const byWidth = new Map(decoded.map((d) => [d.width, d]));
+    expect(byWidth.get(56)!.height).toBe(84);
+    expect(Buffer.compare(byWidth.get(56)!.rgb, Buffer.from(colour.pixels))).toBe(0);
+    expect(byWidth.get(56)!.channels).toBe(3);
+    expect(byWidth.get(112)!.height).toBe(28);
+    expect(byWidth.get(112)!.channels).toBe(1); // grey images travel as one-channel PNG
+    expect(Buffer.compare(byWidth.get(112)!.rgb, Buffer.from(grey.pixels))).toBe(0);
+
+    await engine.dispose();
+    expect(logger.lines.join('\n')).not.toContain(SECRET);
+    expect(logger.lines.join('\n')).toContain('API key from OPENAI_API_KEY');
+  });
+
+  it('never has more requests in flight than --concurrency, even across overlapping calls', async () => {
+    const s = await server({ delayMs: 25 });
+    const engine = await createOpenAIEngine(
+      settings([s.url], { concurrency: 3 }),
+      { logger: captureLogger() },
+      hooks(),
+    );
+    const batch = (offset: number) =>
+      Array.from({ length: 7 }, (_, i) => image(`I${offset + i}`, offset + i));
+    const [a, b] = await Promise.all([
+      engine.generate(batch(0), { prompt: PROMPT, maxNewTokens: 8 }),
+      engine.generate(batch(100), { prompt: PROMPT, maxNewTokens: 8 }),
+    ]);
+    expect([...a, ...b].every((o) => o.ok)).toBe(true);
+    expect(s.chatRequests).toHaveLength(14);
+    expect(s.maxInFlight).toBe(3);
+  });
+
+  it('spreads requests over two endpoints by least outstanding requests', async () => {
+    const even1 = await server({ delayMs: 15 });
+    const even2 = await server({ delayMs: 15 });
+    const engine = await createOpenAIEngine(
+      settings([even1.url, even2.url], { concurrency: 4 }),
+      { logger: captureLogger() },
+      hooks(),
+    );
+    const images = Array.from({ length: 24 }, (_, i) => image(`E${i}`, i));
+    for (let i = 0; i < images.length; i += 4) {
+      await engine.generate(images.slice(i, i + 4), { prompt: PROMPT, maxNewTokens: 8 });
+    }
+    expect(even1.chatRequests.length + even2.chatRequests.length).toBe(24);
+    expect(Math.abs(even1.chatRequests.length - even2.chatRequests.length)).toBeLessThanOrEqual(2);
+    expect(even1.maxInFlight).toBe(2);
+    expect(even2.maxInFlight).toBe(2);
+    expect(engine.stats().answeredBy).toEqual({
+      [even1.url]: even1.chatRequests.length,
+      [even2.url]: even2.chatRequests.length,
+    });
+
+    // a slow endpoint keeps its requests longer, so the fast one is given more
+    const slow = await server({ delayMs: 120 });
+    const fast = await server({ delayMs: 5 });
+    const skewed = await createOpenAIEngine(
+      settings([slow.url, fast.url], { concurrency: 4 }),
+      { logger: captureLogger() },
+      hooks(),
+    );
+    await skewed.generate(
+      Array.from({ length: 40 }, (_, i) => image(`S${i}`, i)),
+      { prompt: PROMPT, maxNewTokens: 8 },
+    );
+    expect(slow.chatRequests.length).toBeGreaterThan(0);
+    expect(fast.chatRequests.length).toBeGreaterThan(2 * slow.chatRequests.length);
+    expect(slow.maxInFlight + fast.maxInFlight).toBeLessThanOrEqual(4 + 4);
+  });
+});
+
+describe('openai engine: retries', () => {
+  it('honours Retry-After on 429, then succeeds', async () => {
+    const s = await server({
+      reply: (r) =>
+        r.attempt === 0
+          ? {
+              status: 429,
+              headers: { 'retry-after': '3' },
+              body: { error: { message: 'slow down' } },
+            }
+          : {},
+    });
+    const retry = instantRetries(0);
+    const logger = captureLogger();
+    const engine = await createOpenAIEngine(settings([s.url]), { logger }, hooks({ retry }));
+    const [outcome] = await engine.generate([image('R', 5)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toMatchObject({ ok: true });
+    expect(s.chatRequests).toHaveLength(2);
+    expect(retry.delays).toEqual([3000]);
+    expect(logger.lines.some((l) => l.startsWith('warn') && /rate limiting/.test(l))).toBe(true);
+  });
+
+  it('honours Retry-After given as an HTTP date', async () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    const s = await server({
+      reply: (r) =>
+        r.attempt === 0
+          ? { status: 503, headers: { 'retry-after': 'Wed, 01 Jan 2025 00:00:07 GMT' } }
+          : {},
+    });
+    const retry = { ...instantRetries(0), now: () => now };
+    const engine = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      hooks({ retry }),
+    );
+    const [outcome] = await engine.generate([image('D', 5)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toMatchObject({ ok: true });
+    expect(retry.delays).toEqual([7000]);
+  });
+
+  it('retries a 500 with exponential backoff and full jitter, then succeeds', async () => {
+    const s = await server({
+      reply: (r) => (r.attempt < 2 ? { status: 500, body: { error: { message: 'boom' } } } : {}),
+    });
+    const retry = instantRetries(0.5);
+    const engine = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      hooks({ retry }),
+    );
+    const [outcome] = await engine.generate([image('F', 9)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toMatchObject({ ok: true });
+    expect(s.chatRequests).toHaveLength(3);
+    // random() = 0.5 of the ceilings 500 ms and 1000 ms
+    expect(retry.delays).toEqual([250, 500]);
+  });
+
+  it('gives up after --retries and writes the reason into the outcome', async () => {
+    const s = await server({
+      reply: () => ({ status: 503, body: { error: { message: 'model is overloaded' } } }),
+    });
+    const retry = instantRetries(0);
+    const engine = await createOpenAIEngine(
+      settings([s.url], { retries: 2 }),
+      { logger: captureLogger() },
+      hooks({ retry }),
+    );
+    const [outcome] = await engine.generate([image('X', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toEqual({
+      ok: false,
+      error: `HTTP 503: model is overloaded from ${s.url} (gave up after 3 attempts)`,
+    });
+    expect(s.chatRequests).toHaveLength(3);
+    expect(retry.delays).toHaveLength(2);
+  });
+
+  it('fails only the image the server rejects with 400, with the server message, without retrying', async () => {
+    const s = await server({
+      // vLLM's older error shape: no "error" object
+      reply: (_r, img) =>
+        img.rgb[0] === 2
+          ? {
+              status: 400,
+              body: { object: 'error', message: 'Image could not be decoded', code: 400 },
+            }
+          : {},
+    });
+    const engine = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries() }),
+    );
+    const outcomes = await engine.generate([image('a', 1), image('b', 2), image('c', 3)], {
+      prompt: PROMPT,
+      maxNewTokens: 8,
+    });
+    expect(outcomes[0]).toMatchObject({ ok: true });
+    expect(outcomes[1]).toEqual({
+      ok: false,
+      error: `HTTP 400: Image could not be decoded from ${s.url}`,
+    });
+    expect(outcomes[2]).toMatchObject({ ok: true });
+    expect(s.chatRequests).toHaveLength(3);
+  });
+
+  it('retries a request that timed out, and one whose connection dropped', async () => {
+    const s = await server({
+      reply: (r, img) => {
+        if (r.attempt > 0) return {};
+        return img.rgb[0] === 1 ? 'hang' : 'drop';
+      },
+    });
+    const retry = instantRetries(0);
+    const engine = await createOpenAIEngine(
+      settings([s.url], { timeoutSeconds: 0.3 }),
+      { logger: captureLogger() },
+      hooks({ retry }),
+    );
+    const started = performance.now();
+    const outcomes = await engine.generate([image('slow', 1), image('dropped', 2)], {
+      prompt: PROMPT,
+      maxNewTokens: 8,
+    });
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(s.chatRequests).toHaveLength(4);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(engine.stats().retries).toBe(2);
+  });
+
+  it('reports a timeout that never clears', async () => {
+    const s = await server({ reply: () => 'hang' });
+    const engine = await createOpenAIEngine(
+      settings([s.url], { timeoutSeconds: 0.2, retries: 1 }),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries() }),
+    );
+    const [outcome] = await engine.generate([image('T', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toEqual({
+      ok: false,
+      error: `timed out after 0.2 s from ${s.url} (gave up after 2 attempts)`,
+    });
+  });
+});
+
+describe('openai engine: set-up', () => {
+  it('needs --endpoint', async () => {
+    const attempt = createOpenAIEngine(settings([]), { logger: captureLogger() }, hooks());
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(/--endpoint is required/);
+  });
+
+  it('rejects an endpoint that is not an http URL', async () => {
+    await expect(
+      createOpenAIEngine(settings(['localhost:8000']), { logger: captureLogger() }, hooks()),
+    ).rejects.toThrow(/--endpoint.*http/);
+  });
+
+  it('picks the single served model when --model was left at the ONNX default', async () => {
+    const s = await server({ models: ['Qwen/Qwen2-VL-7B-Instruct'] });
+    const logger = captureLogger();
+    const engine = await createOpenAIEngine(
+      settings([s.url], { model: DEFAULT_MODEL_ID }),
+      { logger },
+      hooks(),
+    );
+    expect(engine.model).toBe('Qwen/Qwen2-VL-7B-Instruct');
+    expect(logger.lines.join('\n')).toMatch(/using Qwen\/Qwen2-VL-7B-Instruct/);
+    await engine.generate([image('M', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(s.chatRequests[0]!.body.model).toBe('Qwen/Qwen2-VL-7B-Instruct');
+  });
+
+  it('asks for --model when the server serves several', async () => {
+    const s = await server({ models: ['a-vlm', 'b-vlm'] });
+    await expect(
+      createOpenAIEngine(
+        settings([s.url], { model: DEFAULT_MODEL_ID }),
+        { logger: captureLogger() },
+        hooks(),
+      ),
+    ).rejects.toThrow(/serves several models \(a-vlm, b-vlm\); pick one with --model/);
+  });
+
+  it('says which models the server serves when --model is not among them', async () => {
+    const s = await server({ models: ['llava-hf/llava-1.5-7b-hf'] });
+    const attempt = createOpenAIEngine(
+      settings([s.url], { model: 'gpt-4o' }),
+      { logger: captureLogger() },
+      hooks(),
+    );
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      `--model gpt-4o is not served by ${s.url}; it serves: llava-hf/llava-1.5-7b-hf`,
+    );
+  });
+
+  it('goes ahead when the server does not list its models', async () => {
+    const s = await server({ modelsStatus: 404 });
+    const engine = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      hooks(),
+    );
+    const [outcome] = await engine.generate([image('N', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toMatchObject({ ok: true });
+  });
+
+  it('names the API key variables when the server refuses the key', async () => {
+    const s = await server({ modelsStatus: 401 });
+    const logger = captureLogger();
+    const attempt = createOpenAIEngine(settings([s.url]), { logger }, hooks());
+    await expect(attempt).rejects.toThrow(
+      /OPENAI_API_KEY or MEDCAP_API_KEY \(using OPENAI_API_KEY\)/,
+    );
+    await expect(attempt).rejects.not.toThrow(SECRET);
+    expect(logger.lines.join('\n')).not.toContain(SECRET);
+  });
+
+  it('fails at once, naming the URL, when no endpoint can be reached', async () => {
+    const s = await server();
+    const url = s.url;
+    await s.close();
+    servers.splice(servers.indexOf(s), 1);
+    const attempt = createOpenAIEngine(
+      settings([url], { retries: 1 }),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries() }),
+    );
+    await expect(attempt).rejects.toBeInstanceOf(EngineError);
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`cannot reach .*${url.replace(/[/.]/g, '\\$&')}.*ECONNREFUSED`),
+    );
+  });
+
+  it('works without any API key (placeholder) and takes MEDCAP_API_KEY too', async () => {
+    const s = await server();
+    const none = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      { env: {} },
+    );
+    await none.generate([image('K', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(s.chatRequests[0]!.headers.authorization).toMatch(/^Bearer \S+$/);
+    const medcap = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      { env: { MEDCAP_API_KEY: 'mk-other' } },
+    );
+    await medcap.generate([image('L', 2)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(s.chatRequests[1]!.headers.authorization).toBe('Bearer mk-other');
+  });
+});
