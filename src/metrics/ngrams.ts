@@ -11,14 +11,22 @@ export const MAX_ORDER = 4;
 export interface SentenceNgrams {
   /** Token count. */
   length: number;
-  /** Ids of the n-grams of order n (1-based) are ids[starts[n-1] .. starts[n]). */
-  ids: Float64Array;
-  starts: readonly number[];
+  /** Distinct n-gram keys of all orders, ascending (key = id * 8 + order). */
+  keys: Float64Array;
+  /** How often each key occurs. */
+  counts: Int32Array;
 }
 
 export interface NgramIndex {
   candidates: SentenceNgrams[];
   references: SentenceNgrams[][];
+  /** Distinct n-grams of each order (index 1..4), for dense per-order tables. */
+  orderSizes: number[];
+}
+
+/** The id (dense within its order) of an n-gram key. */
+export function idOf(key: number): number {
+  return Math.floor(key / 8);
 }
 
 /** Token ids stay below 2^26 and n-gram ids below 2^26 per order: keys fit in 2^52. */
@@ -74,7 +82,24 @@ class Interner {
       previous = current;
     }
     for (let i = 0; i < length; i++) ids[i] = unigram[i]! * 8 + 1;
-    return { length, ids, starts };
+    ids.sort();
+    let distinct = 0;
+    for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) distinct++;
+    const keys = new Float64Array(distinct);
+    const counts = new Int32Array(distinct);
+    let j = -1;
+    for (let i = 0; i < ids.length; i++) {
+      if (i === 0 || ids[i] !== ids[i - 1]) {
+        j++;
+        keys[j] = ids[i]!;
+      }
+      counts[j]! += 1;
+    }
+    return { length, keys, counts };
+  }
+
+  orderSizes(): number[] {
+    return [0, this.tokens.size, ...this.orders.map((m) => m.size)];
   }
 }
 
@@ -85,27 +110,37 @@ export function ngramIndex(input: MetricInput): NgramIndex {
   const known = cache.get(input.candidateTokens);
   if (known && cache.get(input.referenceTokens) === known) return known;
   const interner = new Interner();
-  const index: NgramIndex = {
-    candidates: input.candidateTokens.map((tokens) => interner.sentence(tokens)),
-    references: input.referenceTokens.map((refs) => refs.map((t) => interner.sentence(t))),
-  };
+  const candidates = input.candidateTokens.map((tokens) => interner.sentence(tokens));
+  const references = input.referenceTokens.map((refs) => refs.map((t) => interner.sentence(t)));
+  const index: NgramIndex = { candidates, references, orderSizes: interner.orderSizes() };
   cache.set(input.candidateTokens, index);
   cache.set(input.referenceTokens, index);
   return index;
 }
 
-/** Count of each n-gram id of a sentence (all orders). */
-export function countNgrams(sentence: SentenceNgrams): Map<number, number> {
-  const counts = new Map<number, number>();
-  const ids = sentence.ids;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
+/** The order (1..4) of an n-gram key. */
+export function orderOf(key: number): number {
+  return key % 8;
 }
 
-/** The order (1..4) of an n-gram id. */
-export function orderOf(id: number): number {
-  return id % 8;
+/**
+ * Per key, the maximum count over several sentences (BLEU's clipping counts over an
+ * item's references), as sorted keys + counts.
+ */
+export function maxCounts(sentences: readonly SentenceNgrams[]): {
+  keys: Float64Array;
+  counts: Int32Array;
+} {
+  if (sentences.length === 1) return sentences[0]!;
+  const max = new Map<number, number>();
+  for (const s of sentences) {
+    for (let i = 0; i < s.keys.length; i++) {
+      const k = s.keys[i]!;
+      const c = s.counts[i]!;
+      if (c > (max.get(k) ?? 0)) max.set(k, c);
+    }
+  }
+  const keys = Float64Array.from(max.keys()).sort();
+  const counts = Int32Array.from(keys, (k) => max.get(k)!);
+  return { keys, counts };
 }

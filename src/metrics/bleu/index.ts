@@ -6,7 +6,7 @@
  * its smoothing constants (1e-15 / 1e-9).
  */
 import { MetricError } from '../../core/errors.js';
-import { countNgrams, MAX_ORDER, ngramIndex, orderOf } from '../ngrams.js';
+import { MAX_ORDER, maxCounts, ngramIndex, orderOf } from '../ngrams.js';
 import { CORPUS_RESAMPLERS } from '../resample.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
@@ -66,16 +66,21 @@ export function createBleuMetric(): Metric {
       input.ids.forEach((id, k) => {
         const refs = index.references[k]!;
         if (refs.length === 0) throw new MetricError(`bleu: item ${id} has no reference caption`);
-        const maxRef = new Map<number, number>();
-        for (const ref of refs) {
-          for (const [gram, count] of countNgrams(ref)) {
-            if (count > (maxRef.get(gram) ?? 0)) maxRef.set(gram, count);
-          }
-        }
+        const ref = maxCounts(refs);
         const cand = index.candidates[k]!;
         const correct = [0, 0, 0, 0];
-        for (const [gram, count] of countNgrams(cand)) {
-          correct[orderOf(gram) - 1]! += Math.min(maxRef.get(gram) ?? 0, count);
+        // Clipped matches: merge the two ascending key lists.
+        let i = 0;
+        let j = 0;
+        while (i < cand.keys.length && j < ref.keys.length) {
+          const a = cand.keys[i]!;
+          const b = ref.keys[j]!;
+          if (a === b) {
+            correct[orderOf(a) - 1]! += Math.min(cand.counts[i]!, ref.counts[j]!);
+            i++;
+            j++;
+          } else if (a < b) i++;
+          else j++;
         }
         const guess = [1, 2, 3, 4].map((n) => Math.max(0, cand.length - n + 1));
         const refLength = closestRefLength(

@@ -8,7 +8,7 @@
  * pycocoevalcap (its counts2vec adds term frequencies when the order index is 1).
  */
 import { MetricError } from '../../core/errors.js';
-import { countNgrams, MAX_ORDER, ngramIndex, orderOf, type SentenceNgrams } from '../ngrams.js';
+import { idOf, MAX_ORDER, ngramIndex, orderOf, type SentenceNgrams } from '../ngrams.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const CIDER_COLUMN = 'cider';
@@ -19,7 +19,8 @@ export interface CiderOptions {
 }
 
 interface TfIdf {
-  weights: Map<number, number>;
+  keys: Float64Array;
+  weights: Float64Array;
   norms: number[];
   bigrams: number;
 }
@@ -33,27 +34,40 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
     async score(input: MetricInput): Promise<MetricResult> {
       const index = ngramIndex(input);
       const n = input.ids.length;
-      // Document frequency: in how many items' reference sets each n-gram occurs.
-      const df = new Map<number, number>();
-      const refCounts: Map<number, number>[][] = index.references.map((refs) =>
-        refs.map(countNgrams),
-      );
-      for (const counts of refCounts) {
-        const seen = new Set<number>();
-        for (const c of counts) for (const gram of c.keys()) seen.add(gram);
-        for (const gram of seen) df.set(gram, (df.get(gram) ?? 0) + 1);
-      }
+      // Document frequency: in how many items' reference sets each n-gram occurs
+      // (dense tables per order; `stamp` marks n-grams already counted for this item).
+      const df = index.orderSizes.map((size) => new Int32Array(size));
+      const stamp = index.orderSizes.map((size) => new Int32Array(size).fill(-1));
+      index.references.forEach((refs, k) => {
+        for (const ref of refs) {
+          for (let i = 0; i < ref.keys.length; i++) {
+            const key = ref.keys[i]!;
+            const o = orderOf(key);
+            const id = idOf(key);
+            if (stamp[o]![id] !== k) {
+              stamp[o]![id] = k;
+              df[o]![id]! += 1;
+            }
+          }
+        }
+      });
       const refLength = Math.log(n);
+      const idf = df.map((counts) =>
+        Float64Array.from(counts, (c) => refLength - Math.log(Math.max(1, c))),
+      );
 
-      const vector = (counts: Map<number, number>, sentence: SentenceNgrams): TfIdf => {
-        const weights = new Map<number, number>();
+      const vector = (sentence: SentenceNgrams): TfIdf => {
+        const weights = new Float64Array(sentence.keys.length);
         const norms = [0, 0, 0, 0];
-        for (const [gram, tf] of counts) {
-          const w = tf * (refLength - Math.log(Math.max(1, df.get(gram) ?? 0)));
-          weights.set(gram, w);
-          norms[orderOf(gram) - 1]! += w ** 2;
+        for (let i = 0; i < sentence.keys.length; i++) {
+          const key = sentence.keys[i]!;
+          const o = orderOf(key);
+          const w = sentence.counts[i]! * idf[o]![idOf(key)]!;
+          weights[i] = w;
+          norms[o - 1]! += w ** 2;
         }
         return {
+          keys: sentence.keys,
           weights,
           norms: norms.map(Math.sqrt),
           bigrams: Math.max(0, sentence.length - 1),
@@ -62,19 +76,27 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
 
       const perItem = new Map<string, Record<string, number>>();
       let sum = 0;
-      const scores: number[] = [];
       input.ids.forEach((id, k) => {
         const refs = index.references[k]!;
         if (refs.length === 0) throw new MetricError(`cider: item ${id} has no reference caption`);
-        const cand = index.candidates[k]!;
-        const hyp = vector(countNgrams(cand), cand);
+        const hyp = vector(index.candidates[k]!);
         const total = [0, 0, 0, 0];
-        refs.forEach((ref, r) => {
-          const vr = vector(refCounts[k]![r]!, ref);
+        for (const ref of refs) {
+          const vr = vector(ref);
           const val = [0, 0, 0, 0];
-          for (const [gram, wh] of hyp.weights) {
-            const wr = vr.weights.get(gram) ?? 0;
-            val[orderOf(gram) - 1]! += Math.min(wh, wr) * wr;
+          let i = 0;
+          let j = 0;
+          while (i < hyp.keys.length && j < vr.keys.length) {
+            const a = hyp.keys[i]!;
+            const b = vr.keys[j]!;
+            if (a === b) {
+              const wh = hyp.weights[i]!;
+              const wr = vr.weights[j]!;
+              val[orderOf(a) - 1]! += Math.min(wh, wr) * wr;
+              i++;
+              j++;
+            } else if (a < b) i++;
+            else j++;
           }
           const delta = hyp.bigrams - vr.bigrams;
           const penalty = Math.E ** (-(delta ** 2) / (2 * sigma ** 2));
@@ -82,11 +104,10 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
             if (hyp.norms[o] !== 0 && vr.norms[o] !== 0) val[o]! /= hyp.norms[o]! * vr.norms[o]!;
             total[o]! += val[o]! * penalty;
           }
-        });
+        }
         let value = (total[0]! + total[1]! + total[2]! + total[3]!) / MAX_ORDER;
         value /= refs.length;
         value *= 10;
-        scores.push(value);
         sum += value;
         perItem.set(id, { [CIDER_COLUMN]: value });
       });

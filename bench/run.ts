@@ -1,0 +1,23 @@
+/**
+ * `npm run bench`: runs each benchmark in turn. Add a benchmark by adding a line to
+ * BENCHMARKS (each prints its own results).
+ */
+import { benchMeteor } from './meteor.js';
+import { benchMetrics } from './metrics.js';
+import { benchReport } from './report.js';
+
+const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
+  {
+    name: 'metrics (60,000 pairs: tokenize + BLEU + ROUGE + CIDEr-D + METEOR)',
+    run: () => benchMetrics(),
+  },
+  { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
+  { name: 'report (60,000 rows)', run: () => benchReport() },
+];
+
+const only = process.argv.slice(2);
+for (const bench of BENCHMARKS) {
+  if (only.length > 0 && !only.some((word) => bench.name.startsWith(word))) continue;
+  process.stdout.write(`\n== ${bench.name}\n`);
+  await bench.run();
+}
