@@ -116,7 +116,9 @@ def main():
     if (major, minor) < (3, 9):
         print(f"warning: NLTK {nltk.__version__} predates 3.9's Morphy change", file=sys.stderr)
 
-    result = provenance(nltk, wordnet, source)
+    started = time.perf_counter()
+    result = provenance(nltk, wordnet, source)  # loads WordNet
+    print(f"NLTK WordNet load: {time.perf_counter() - started:.2f} s", file=sys.stderr)
     if args.mode == "scores":
         with open(args.input, encoding="utf-8") as handle:
             items = [json.loads(line) for line in handle if line.strip()]
@@ -124,7 +126,7 @@ def main():
         scores = {item["id"]: meteor_score(item["references"], item["candidate"]) for item in items}
         elapsed = time.perf_counter() - started
         pairs = sum(len(item["references"]) for item in items)
-        print(f"scores: {len(items)} items, {pairs} pairs in {elapsed:.2f} s", file=sys.stderr)
+        print(f"meteor_score: {len(items)} items, {pairs} pairs in {elapsed:.2f} s", file=sys.stderr)
         result["scores"] = scores
     elif args.mode == "porter":
         stemmer = PorterStemmer()
