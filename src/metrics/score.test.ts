@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, MetricError } from '../core/errors.js';
+import { compareRuns, pairedRandomizationTest } from './compare.js';
+import { createMetric, orderColumns } from './registry.js';
+import { type CaptionItem, scoreCaptions } from './score.js';
+import { seededRandom } from './statistics.js';
+
+const items: CaptionItem[] = Array.from({ length: 60 }, (_, i) => ({
+  id: `img${i}`,
+  candidate:
+    i % 7 === 0
+      ? ''
+      : `Axial CT shows a ${i % 3 === 0 ? 'large' : 'small'} mass (arrow) in the liver.`,
+  references: [
+    `Axial CT shows a small mass in the ${i % 2 ? 'liver' : 'kidney'}.`,
+    'CT of the abdomen.',
+  ],
+}));
+
+async function metrics() {
+  return Promise.all(['cider', 'rouge', 'bleu'].map((id) => createMetric(id)));
+}
+
+describe('scoreCaptions', () => {
+  it('orders columns as the output files do and scores empty candidates', async () => {
+    const scored = await scoreCaptions(items, { metrics: await metrics() });
+    expect(scored.columns).toEqual([
+      'bleu_1',
+      'bleu_2',
+      'bleu_3',
+      'bleu_4',
+      'rouge_l',
+      'cider',
+      'rouge_1',
+      'rouge_2',
+    ]);
+    expect(scored.perItem.get('img0')).toMatchObject({
+      bleu_1: 0,
+      rouge_l: 0,
+      cider: 0,
+      rouge_1: 0,
+    });
+    expect(scored.perItem.get('img1')!.bleu_1).toBeGreaterThan(0.5);
+    expect(scored.corpusDependentColumns).toEqual(['cider']);
+    expect(scored.summary.rouge_l!.corpus).toBeCloseTo(scored.summary.rouge_l!.mean, 12);
+    expect(scored.summary.bleu_1!.corpus).not.toBeCloseTo(scored.summary.bleu_1!.mean, 6);
+    expect(scored.summary.cider!.ci95).toBeNull();
+  });
+
+  it('bootstrap intervals are seeded, deterministic and bracket the corpus value', async () => {
+    const a = await scoreCaptions(items, { metrics: await metrics(), bootstrap: 300, seed: 1 });
+    const b = await scoreCaptions(items, { metrics: await metrics(), bootstrap: 300, seed: 1 });
+    const c = await scoreCaptions(items, { metrics: await metrics(), bootstrap: 300, seed: 2 });
+    for (const column of a.columns) {
+      const ci = a.summary[column]!.ci95!;
+      expect(ci).toEqual(b.summary[column]!.ci95);
+      expect(ci[0]).toBeLessThanOrEqual(a.summary[column]!.corpus + 1e-9);
+      expect(ci[1]).toBeGreaterThanOrEqual(a.summary[column]!.corpus - 1e-9);
+      expect(ci[0]).toBeLessThan(ci[1]);
+    }
+    expect(c.summary.cider!.ci95).not.toEqual(a.summary.cider!.ci95);
+  });
+
+  it('refuses an item without references, and duplicate ids', async () => {
+    await expect(
+      scoreCaptions([{ id: 'x', candidate: 'a', references: [] }], { metrics: await metrics() }),
+    ).rejects.toThrow(MetricError);
+    await expect(
+      scoreCaptions([items[1]!, items[1]!], { metrics: await metrics() }),
+    ).rejects.toThrow(/twice/);
+  });
+});
+
+describe('registry', () => {
+  it('lists the valid ids for an unknown one', async () => {
+    await expect(createMetric('spice')).rejects.toThrow(ConfigError);
+    await expect(createMetric('spice')).rejects.toThrow(/bleu, rouge, meteor, cider, bertscore/);
+    expect(orderColumns(['cider', 'x', 'bleu_1', 'meteor'])).toEqual([
+      'bleu_1',
+      'meteor',
+      'cider',
+      'x',
+    ]);
+  });
+});
+
+describe('compare', () => {
+  it('gives p = 1 for identical runs and a small p for a consistent shift', () => {
+    const random = seededRandom(3);
+    const a = Array.from({ length: 200 }, () => random());
+    expect(pairedRandomizationTest(a, a, 500, seededRandom(1))).toBe(1);
+    const b = a.map((v) => v + 0.05 + (random() - 0.5) * 0.01);
+    expect(pairedRandomizationTest(a, b, 500, seededRandom(1))).toBeLessThan(0.01);
+    const noise = a.map((v) => v + (random() - 0.5) * 0.01);
+    expect(pairedRandomizationTest(a, noise, 500, seededRandom(1))).toBeGreaterThan(0.01);
+  });
+
+  it('compares on shared images only and reports the set sizes', () => {
+    const runA = new Map([
+      ['1', { bleu_1: 0.5, cider: 1 }],
+      ['2', { bleu_1: 0.6, cider: 2 }],
+      ['3', { bleu_1: 0.7, cider: 3 }],
+    ]);
+    const runB = new Map([
+      ['2', { bleu_1: 0.9, meteor: 0.1 }],
+      ['3', { bleu_1: 1.0, meteor: 0.2 }],
+      ['4', { bleu_1: 0.1, meteor: 0.3 }],
+    ]);
+    const c = compareRuns(runA, runB, { split: 'test', labelA: 'A', labelB: 'B', trials: 100 });
+    expect(c.shared).toBe(2);
+    expect(c.runA).toEqual({ label: 'A', images: 3, onlyHere: 1 });
+    expect(c.runB.onlyHere).toBe(1);
+    expect(c.metrics.map((m) => m.column)).toEqual(['bleu_1']);
+    expect(c.metrics[0]!.meanA).toBeCloseTo(0.65);
+    expect(c.metrics[0]!.difference).toBeCloseTo(0.3);
+    expect(c.unmatchedColumns).toEqual(['meteor', 'cider']);
+    const again = compareRuns(runA, runB, { split: 'test', labelA: 'A', labelB: 'B', trials: 100 });
+    expect(again).toEqual(c);
+  });
+});

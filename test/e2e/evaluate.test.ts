@@ -1,0 +1,285 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { type CaptionRow, formatCaptionsCsv } from '../../src/reports/captions-csv.js';
+
+let dir: string;
+
+function row(
+  id: string,
+  caption: string,
+  refs: string[],
+  status: 'ok' | 'error' = 'ok',
+): CaptionRow {
+  return {
+    imageId: id,
+    imagePath: `images/${id}.jpg`,
+    references: refs,
+    generatedCaption: caption,
+    processingTimeS: 0.5,
+    batchSize: 4,
+    engine: 'transformers',
+    model: 'tiny-qwen2-vl',
+    status,
+    error: status === 'error' ? 'corrupt JPEG' : '',
+  };
+}
+
+async function cli(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, {
+    cwd: dir,
+    env: {},
+    writeOut: (t) => {
+      out += t;
+    },
+    writeErr: (t) => {
+      err += t;
+    },
+  });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'medcap-evaluate-'));
+  const rows = [
+    row('img1', 'Axial CT shows a mass (arrow) in the liver.', [
+      'Axial CT showing a liver mass (arrow).',
+    ]),
+    row('img2', '', ['Chest X-ray with right pleural effusion.']),
+    row('img3', 'MRI of the brain.', [
+      'T2-weighted MRI of the brain, e.g. a glioma.',
+      'Brain MRI.',
+    ]),
+    row('img4', '', ['Ultrasound of the kidney.'], 'error'),
+    row('img5', 'no reference here', []),
+  ];
+  await writeFile(join(dir, 'medical_captions_val.csv'), formatCaptionsCsv(rows));
+  const journal = [
+    {
+      kind: 'start',
+      time: 1000,
+      engine: 'transformers',
+      model: 'tiny-qwen2-vl',
+      device: 'cpu',
+      dtype: 'fp32',
+      batchSize: 4,
+      split: 'val',
+      dataset: 'x',
+      format: 'rocov2',
+      resumed: false,
+      planned: 5,
+      host: { platform: 'linux', cpus: 2, totalMemoryBytes: 1, node: '20' },
+    },
+    ...rows.map((r, i) => ({
+      kind: 'item',
+      id: r.imageId,
+      index: i,
+      path: r.imagePath,
+      references: r.references,
+      caption: r.generatedCaption,
+      status: r.status,
+      error: r.error,
+      processingTimeS: 0.5,
+      batchSize: 4,
+      engine: 'transformers',
+      model: 'tiny-qwen2-vl',
+      time: 2000 + i,
+    })),
+    { kind: 'end', time: 6000, done: 5, failed: 1, wallTimeS: 5, peakRssBytes: 123456789 },
+  ];
+  await writeFile(
+    join(dir, 'medical_captions_val.journal.jsonl'),
+    `${journal.map((l) => JSON.stringify(l)).join('\n')}\n{"kind":"item","id":"torn`,
+  );
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('medcap evaluate', () => {
+  it('writes the four files with the SPEC columns, skipping failed and unreferenced rows', async () => {
+    const { code, out } = await cli([
+      'evaluate',
+      '--captions',
+      'medical_captions_val.csv',
+      '--split',
+      'val',
+      '--out',
+      'res',
+      '--bootstrap',
+      '50',
+      '--metrics',
+      'bleu,rouge,cider,meteor',
+    ]);
+    expect(code).toBe(0);
+    expect(out).toContain('BLEU-4');
+    const columns = [
+      'bleu_1',
+      'bleu_2',
+      'bleu_3',
+      'bleu_4',
+      'rouge_l',
+      'meteor',
+      'cider',
+      'rouge_1',
+      'rouge_2',
+    ];
+
+    const detailed = parse(
+      await readFile(join(dir, 'res/medical_val_detailed.csv'), 'utf8'),
+    ) as string[][];
+    expect(detailed[0]).toEqual(['image_id', ...columns]);
+    expect(detailed.slice(1).map((r) => r[0])).toEqual(['img1', 'img2', 'img3']);
+    expect(Number(detailed[2]![1])).toBe(0); // empty caption scored, not crashed on
+
+    const withMetrics = parse(
+      await readFile(join(dir, 'res/medical_captions_val_with_metrics.csv'), 'utf8'),
+    ) as string[][];
+    expect(withMetrics[0]!.slice(0, 10)).toEqual([
+      'image_id',
+      'image_path',
+      'reference_caption',
+      'generated_caption',
+      'processing_time_s',
+      'batch_size',
+      'engine',
+      'model',
+      'status',
+      'error',
+    ]);
+    expect(withMetrics[0]!.slice(10)).toEqual(columns);
+    expect(withMetrics).toHaveLength(6);
+    expect(withMetrics[4]!.slice(10).every((cell) => cell === '')).toBe(true);
+    expect(Number(withMetrics[1]![10])).toBeGreaterThan(0);
+
+    const aggregate = JSON.parse(
+      await readFile(join(dir, 'res/medical_val_aggregate.json'), 'utf8'),
+    );
+    expect(aggregate.split).toBe('val');
+    expect(aggregate.n).toBe(3);
+    expect(Object.keys(aggregate.metrics)).toEqual(columns);
+    expect(Object.keys(aggregate.metrics.cider)).toEqual([
+      'corpus',
+      'mean',
+      'std',
+      'median',
+      'min',
+      'max',
+      'ci95',
+    ]);
+    expect(aggregate.metrics.bleu_1.ci95).toHaveLength(2);
+    expect(aggregate.run).toMatchObject({
+      engine: 'transformers',
+      model: 'tiny-qwen2-vl',
+      device: 'cpu',
+      dtype: 'fp32',
+      batchSize: 4,
+      images: 5,
+      failed: 1,
+      wallTimeS: 5,
+      imagesPerS: 1,
+      peakRssBytes: 123456789,
+      tokenizer: 'coco',
+      bootstrap: 50,
+      seed: 12345,
+      source: 'journal',
+    });
+
+    const summary = await readFile(join(dir, 'res/medical_val_summary.txt'), 'utf8');
+    expect(summary).toContain('3 scored, 1 failed captioning, 1 without a reference');
+    expect(summary).toMatch(/img4: corrupt JPEG/);
+    expect(summary).toMatch(/img5/);
+  });
+
+  it('reads JSONL and names the bad line', async () => {
+    await writeFile(
+      join(dir, 'pairs.jsonl'),
+      '{"id": "a", "candidate": "a small mass", "references": ["a mass"]}\n\n{"id": 2, "candidate": "x", "references": "nope"}\n',
+    );
+    const bad = await cli([
+      'evaluate',
+      '--captions',
+      'pairs.jsonl',
+      '--out',
+      'j',
+      '--metrics',
+      'bleu',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/pairs\.jsonl:3: "references" must be an array of strings/);
+
+    await writeFile(
+      join(dir, 'pairs.jsonl'),
+      '{"id": "a", "candidate": "a small mass", "references": ["a mass"]}\n{"id": 2, "candidate": "", "references": ["x", "y"]}\n',
+    );
+    const good = await cli([
+      'evaluate',
+      '--captions',
+      'pairs.jsonl',
+      '--out',
+      'j',
+      '--metrics',
+      'rouge',
+      '--tokenizer',
+      'whitespace',
+      '--bootstrap',
+      '0',
+    ]);
+    expect(good.code).toBe(0);
+    const aggregate = JSON.parse(
+      await readFile(join(dir, 'j/medical_train_aggregate.json'), 'utf8'),
+    );
+    expect(Object.keys(aggregate.metrics)).toEqual(['rouge_l', 'rouge_1', 'rouge_2']);
+    expect(aggregate.metrics.rouge_l.ci95).toBeNull();
+    expect(aggregate.run.source).toBe('none');
+  });
+
+  it('refuses an unknown metric or a missing --captions with exit code 1', async () => {
+    const unknown = await cli(['evaluate', '--captions', 'pairs.jsonl', '--metrics', 'bleu,spice']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/--metrics/);
+    const missing = await cli(['evaluate']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/--captions is required/);
+  });
+
+  it('compare: writes comparison_{split}.json/.txt for two runs', async () => {
+    await cli([
+      'evaluate',
+      '--captions',
+      'medical_captions_val.csv',
+      '--split',
+      'val',
+      '--out',
+      'runB',
+      '--metrics',
+      'bleu,rouge',
+      '--tokenizer',
+      'whitespace',
+    ]);
+    const { code, out } = await cli(['compare', 'res', 'runB', '--split', 'val', '--out', 'cmp']);
+    expect(code).toBe(0);
+    expect(out).toContain('compared on 3 shared images');
+    const json = JSON.parse(await readFile(join(dir, 'cmp/comparison_val.json'), 'utf8'));
+    expect(json.shared).toBe(3);
+    expect(json.metrics.map((m: { column: string }) => m.column)).toEqual([
+      'bleu_1',
+      'bleu_2',
+      'bleu_3',
+      'bleu_4',
+      'rouge_l',
+      'rouge_1',
+      'rouge_2',
+    ]);
+    expect(json.unmatchedColumns).toEqual(['meteor', 'cider']);
+    const missing = await cli(['compare', 'res', 'nowhere', '--split', 'val']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/medical_val_detailed\.csv not found/);
+  });
+});
