@@ -1,0 +1,4 @@
+import { runMetricContract } from '../../testing/metric-contract.js';
+import { createBleuMetric } from './index.js';
+
+runMetricContract('bleu', () => createBleuMetric());

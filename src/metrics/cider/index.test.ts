@@ -1,0 +1,4 @@
+import { runMetricContract } from '../../testing/metric-contract.js';
+import { createCiderMetric } from './index.js';
+
+runMetricContract('cider', () => createCiderMetric());

@@ -1,0 +1,4 @@
+import { runMetricContract } from '../../testing/metric-contract.js';
+import { createRougeMetric } from './index.js';
+
+runMetricContract('rouge', () => createRougeMetric());
