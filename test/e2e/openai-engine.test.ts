@@ -425,6 +425,24 @@ describe('openai engine: set-up', () => {
     );
   });
 
+  it('redacts the key should a server echo it in an error message', async () => {
+    const s = await server({
+      reply: () => ({
+        status: 403,
+        body: { error: { message: `key ${SECRET} may not use this model` } },
+      }),
+    });
+    const logger = captureLogger();
+    const engine = await createOpenAIEngine(settings([s.url]), { logger }, hooks());
+    const [outcome] = await engine.generate([image('Z', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    expect(outcome).toEqual({
+      ok: false,
+      error: `HTTP 403: key [API key redacted] may not use this model from ${s.url}`,
+    });
+    expect(logger.lines.join('\n')).not.toContain(SECRET);
+    expect(logger.lines.join('\n')).toContain('[API key redacted]');
+  });
+
   it('works without any API key (placeholder) and takes MEDCAP_API_KEY too', async () => {
     const s = await server();
     const none = await createOpenAIEngine(

@@ -15,6 +15,15 @@ export function apiKeyFromEnv(env: NodeJS.ProcessEnv): { key: string; source: st
   return { key: PLACEHOLDER_API_KEY, source: 'none' };
 }
 
+/**
+ * Removes the key from a text that may end up in a row or a log line, in case a server or
+ * proxy echoes it in an error message. The placeholder key is no secret and is left alone.
+ */
+export function keyRedactor(key: string): (text: string) => string {
+  if (key === PLACEHOLDER_API_KEY || key.length < 4) return (text) => text;
+  return (text) => text.split(key).join('[API key redacted]');
+}
+
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**

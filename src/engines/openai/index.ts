@@ -10,7 +10,7 @@ import type {
   GenerateOptions,
   PreparedImage,
 } from '../types.js';
-import { apiKeyFromEnv, createClient, type FetchLike } from './client.js';
+import { apiKeyFromEnv, createClient, type FetchLike, keyRedactor } from './client.js';
 import { EndpointPool, normalizeEndpoint } from './endpoints.js';
 import { imageDataUri } from './image-uri.js';
 import { chooseModel, servedModels } from './models.js';
@@ -69,6 +69,7 @@ export async function createOpenAIEngine(
     if (!urls.includes(url)) urls.push(url);
   }
   const key = apiKeyFromEnv(env);
+  const redact = keyRedactor(key.key);
   logger.info(
     key.source === 'none'
       ? 'openai: no API key in OPENAI_API_KEY or MEDCAP_API_KEY; sending a placeholder (fine for a local server)'
@@ -93,6 +94,7 @@ export async function createOpenAIEngine(
         retries: settings.retries,
         timeoutSeconds: settings.timeoutSeconds,
         hooks: retryHooks,
+        redact,
       }),
     ),
   );
@@ -104,7 +106,15 @@ export async function createOpenAIEngine(
       `${settings.concurrency} requests in flight, timeout ${settings.timeoutSeconds} s, ${settings.retries} retries`,
   );
 
-  return new OpenAIChatEngine(model, settings, pool, clients, retryHooks, logger);
+  return new OpenAIChatEngine({
+    model,
+    settings,
+    pool,
+    clients,
+    hooks: retryHooks,
+    logger,
+    redact,
+  });
 }
 
 function checkSettings(settings: EngineSettings): void {
@@ -138,17 +148,33 @@ class OpenAIChatEngine implements OpenAIEngine {
   private readonly counts = { requests: 0, retries: 0, failedImages: 0 };
   private warnedRateLimit = false;
 
-  constructor(
-    readonly model: string,
-    private readonly settings: EngineSettings,
-    private readonly pool: EndpointPool,
-    private readonly clients: Map<string, OpenAI>,
-    private readonly hooks: RetryHooks,
-    private readonly logger: Logger,
-  ) {
-    this.batchSize = settings.concurrency;
-    this.endpoints = pool.endpoints.map((e) => e.url);
-    this.slots = new Semaphore(settings.concurrency);
+  readonly model: string;
+  private readonly settings: EngineSettings;
+  private readonly pool: EndpointPool;
+  private readonly clients: Map<string, OpenAI>;
+  private readonly hooks: RetryHooks;
+  private readonly logger: Logger;
+  private readonly redact: (text: string) => string;
+
+  constructor(parts: {
+    model: string;
+    settings: EngineSettings;
+    pool: EndpointPool;
+    clients: Map<string, OpenAI>;
+    hooks: RetryHooks;
+    logger: Logger;
+    redact: (text: string) => string;
+  }) {
+    this.model = parts.model;
+    this.settings = parts.settings;
+    this.pool = parts.pool;
+    this.clients = parts.clients;
+    this.hooks = parts.hooks;
+    this.logger = parts.logger;
+    this.redact = parts.redact;
+    this.batchSize = parts.settings.concurrency;
+    this.endpoints = parts.pool.endpoints.map((e) => e.url);
+    this.slots = new Semaphore(parts.settings.concurrency);
   }
 
   async generate(
@@ -194,6 +220,7 @@ class OpenAIChatEngine implements OpenAIEngine {
           retries: this.settings.retries,
           timeoutSeconds: this.settings.timeoutSeconds,
           hooks: this.hooks,
+          redact: this.redact,
           signal,
           onRetry: (failure, delay, index) => this.noteRetry(image.id, failure, delay, index),
         },

@@ -21,7 +21,12 @@ export interface ServedModels {
 export async function servedModels(
   url: string,
   client: OpenAI,
-  options: { retries: number; timeoutSeconds: number; hooks: RetryHooks },
+  options: {
+    retries: number;
+    timeoutSeconds: number;
+    hooks: RetryHooks;
+    redact: (text: string) => string;
+  },
 ): Promise<ServedModels> {
   const result = await withRetries(async () => (await client.models.list()).data, options);
   if (result.value) return { url, models: result.value.map((m) => m.id) };

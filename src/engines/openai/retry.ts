@@ -154,6 +154,8 @@ export async function withRetries<T>(
     signal?: AbortSignal | undefined;
     onRetry?: (failure: RequestFailure, delayMs: number, attemptIndex: number) => void;
     onFailure?: (failure: RequestFailure) => void;
+    /** Applied to every failure reason (removes the API key should a server echo it). */
+    redact?: (text: string) => string;
   },
 ): Promise<RetryResult<T>> {
   const { retries, hooks, signal } = options;
@@ -165,6 +167,7 @@ export async function withRetries<T>(
       return { value: await attempt(index), attempts: index + 1 };
     } catch (error) {
       failure = classifyError(error, options.timeoutSeconds, hooks.now());
+      if (options.redact) failure.reason = options.redact(failure.reason);
       options.onFailure?.(failure);
       if (!failure.retryable || failure.aborted || index === retries) {
         return { failure, attempts: index + 1 };
