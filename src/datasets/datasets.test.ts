@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dicomFile } from '../../test/fixtures/dicom/write.js';
 import { hfShard } from '../../test/fixtures/parquet/write.js';
 import { jpeg } from '../../test/support/datasets.js';
 import { silentLogger } from '../core/logger.js';
@@ -203,5 +204,19 @@ describe('auto detection', () => {
     expect(await detect(dir)).toBe('parquet');
     expect(await detect(join(dir, 'data', 'train-00000-of-00001.parquet'))).toBe('parquet');
     expect(logs[0]).toMatch(/detected parquet layout in .*auto-parquet$/);
+  });
+
+  it('picks dicom for a .dcm file or a folder holding .dcm files, before folder', async () => {
+    const dir = join(root, 'auto-dicom');
+    await images(dir, ['preview.jpg']);
+    await mkdir(join(dir, 'series', '1'), { recursive: true });
+    const file = join(dir, 'series', '1', 'IM0001.dcm');
+    await writeFile(file, dicomFile({ rows: 1, columns: 1, values: [1] }));
+    const detect = async (path: string) =>
+      (await selectLoader('auto', { path, split: 'train' }, silentLogger)).format;
+    expect(await detect(dir)).toBe('dicom');
+    expect(await detect(file)).toBe('dicom');
+    // A folder of images with no .dcm or .parquet files is still a folder.
+    expect(await detect(join(root, 'folder'))).toBe('folder');
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError, DatasetError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { dicomLoader } from './dicom/index.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
 import { parquetLoader } from './parquet/index.js';
@@ -14,6 +15,7 @@ export const DATASET_LOADERS: Readonly<Partial<Record<DatasetFormat, DatasetLoad
     roco: rocoLoader,
     manifest: manifestLoader,
     parquet: parquetLoader,
+    dicom: dicomLoader,
     folder: folderLoader,
   });
 
@@ -39,7 +41,7 @@ export async function selectLoader(
   }
   throw new DatasetError(
     `--data ${source.path}: cannot tell the dataset layout (looked for ${source.split}_captions.csv (rocov2), ` +
-      `${source.split}/radiology/captions.txt (roco), a .csv/.jsonl manifest, .parquet shards, or a folder of images); ` +
+      `${source.split}/radiology/captions.txt (roco), a .csv/.jsonl manifest, .parquet shards, .dcm files, or a folder of images); ` +
       `use --format to say which`,
   );
 }

@@ -1,0 +1,410 @@
+import { createRequire } from 'node:module';
+import type { DataSet, Element } from 'dicom-parser';
+import sharp, { type OutputInfo } from 'sharp';
+import { ImageError } from '../../core/errors.js';
+import {
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  type PixelEncoding,
+  transferSyntax,
+} from './transfer-syntax.js';
+import { minMaxWindow, type VoiFunction, type VoiWindow, voiMapper } from './window.js';
+
+// dicom-parser is a UMD bundle: Node's ESM loader sees only its default export.
+const dicomParser = createRequire(import.meta.url)('dicom-parser') as typeof import('dicom-parser');
+
+export interface DicomRenderOptions {
+  /** `--window C,W`: replaces the file's VOI window (LINEAR function). */
+  window?: [number, number] | undefined;
+}
+
+/** 8-bit pixels ready to encode: grey (1 channel) or RGB (3 channels), row by row. */
+export interface RenderedImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  pixels: Uint8Array;
+  /** 0-based frame that was rendered (the middle one of a multi-frame image). */
+  frame: number;
+  frames: number;
+}
+
+/** What the image attributes of the data set say (PS3.3 C.7.6.3 Image Pixel module). */
+interface PixelInfo {
+  transferSyntaxUid: string;
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  photometric: string;
+  planarConfiguration: number;
+  frames: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  highBit: number;
+  signed: boolean;
+  slope: number;
+  intercept: number;
+  /** The first VOI window of the file, if it has one. */
+  window?: VoiWindow;
+}
+
+/**
+ * Decodes a DICOM file to 8-bit display pixels: modality LUT (rescale slope/intercept), VOI
+ * window (`--window`, else the file's first window, else the frame's min/max), MONOCHROME1
+ * inversion, RGB/YBR_FULL colour, middle frame of a multi-frame image. Uncompressed transfer
+ * syntaxes and 8-bit JPEG are decoded; anything else is an ImageError naming the syntax.
+ */
+export async function renderDicom(
+  bytes: Uint8Array,
+  path: string,
+  options: DicomRenderOptions = {},
+): Promise<RenderedImage> {
+  const dataSet = parseDataSet(bytes, path);
+  const info = pixelInfo(dataSet, path);
+  const syntax = transferSyntax(info.transferSyntaxUid);
+  if (syntax.encoding === 'unsupported') {
+    throw new ImageError(
+      `${path}: transfer syntax ${syntax.uid} (${syntax.name}) is not supported; medcap decodes ` +
+        'uncompressed and 8-bit JPEG pixel data (convert the file first, e.g. with gdcmconv --raw or dcmdjpeg)',
+      { code: 'DICOM_UNSUPPORTED' },
+    );
+  }
+  const frame = Math.floor(info.frames / 2);
+  const pixel = dataSet.elements.x7fe00010;
+  if (!pixel) {
+    const other = dataSet.elements.x7fe00008 || dataSet.elements.x7fe00009;
+    throw new ImageError(
+      other
+        ? `${path}: float pixel data is not supported`
+        : `${path}: no Pixel Data (7FE0,0010) element`,
+      { code: 'DICOM_INVALID' },
+    );
+  }
+  const rendered =
+    syntax.encoding === 'jpeg'
+      ? await renderJpeg(dataSet, pixel, info, frame, path, options)
+      : renderNative(dataSet, pixel, info, frame, syntax.encoding, path, options);
+  return { ...rendered, frame, frames: info.frames };
+}
+
+/** The DICOM file rendered as a PNG, for the rest of the pipeline to read like any image. */
+export async function dicomToPng(
+  bytes: Uint8Array,
+  path: string,
+  options: DicomRenderOptions = {},
+): Promise<Uint8Array> {
+  const image = await renderDicom(bytes, path, options);
+  const raw = sharp(image.pixels, {
+    raw: { width: image.width, height: image.height, channels: image.channels },
+  });
+  // A grey image stays a one-channel PNG (sharp would write sRGB otherwise).
+  const png = await (image.channels === 1 ? raw.toColourspace('b-w') : raw)
+    .png({ compressionLevel: 1 })
+    .toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
+function parseDataSet(bytes: Uint8Array, path: string): DataSet {
+  // dicom-parser inflates deflated files with Buffer methods.
+  const buffer = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const part10 = buffer.length >= 132 && buffer.toString('latin1', 128, 132) === 'DICM';
+  try {
+    return dicomParser.parseDicom(buffer);
+  } catch (error) {
+    const message = thrownMessage(error);
+    if (!part10) {
+      // No Part 10 header: some old files are a bare implicit VR little endian data set.
+      try {
+        const dataSet = dicomParser.parseDicom(buffer, {
+          TransferSyntaxUID: IMPLICIT_VR_LITTLE_ENDIAN,
+        });
+        if (dataSet.elements.x7fe00010 && dataSet.elements.x00280010) return dataSet;
+      } catch {
+        // fall through to the error below
+      }
+      throw new ImageError(
+        `${path}: not a DICOM file (no 'DICM' marker at byte 128, and not a bare DICOM data set)`,
+        { code: 'DICOM_INVALID' },
+      );
+    }
+    throw new ImageError(
+      `${path}: cannot parse DICOM (${message}); the file is truncated or corrupt`,
+      { code: 'DICOM_INVALID', cause: error },
+    );
+  }
+}
+
+/** dicom-parser throws Errors, strings, and `{exception, dataSet}` objects. */
+function thrownMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  if (error !== null && typeof error === 'object' && 'exception' in error)
+    return thrownMessage((error as { exception: unknown }).exception);
+  return String(error);
+}
+
+function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
+  const rows = dataSet.uint16('x00280010');
+  const columns = dataSet.uint16('x00280011');
+  const bitsAllocated = dataSet.uint16('x00280100');
+  if (!rows || !columns)
+    throw new ImageError(`${path}: no image size (Rows/Columns missing or 0)`, {
+      code: 'DICOM_INVALID',
+    });
+  if (bitsAllocated === undefined)
+    throw new ImageError(`${path}: Bits Allocated (0028,0100) missing`, { code: 'DICOM_INVALID' });
+  const bitsStored = dataSet.uint16('x00280101') ?? bitsAllocated;
+  const info: PixelInfo = {
+    transferSyntaxUid: (dataSet.string('x00020010') ?? IMPLICIT_VR_LITTLE_ENDIAN).replace(
+      /\0+$/,
+      '',
+    ),
+    rows,
+    columns,
+    samplesPerPixel: dataSet.uint16('x00280002') ?? 1,
+    photometric: (dataSet.string('x00280004') ?? 'MONOCHROME2').trim().toUpperCase(),
+    planarConfiguration: dataSet.uint16('x00280006') ?? 0,
+    frames: Math.max(1, dataSet.intString('x00280008') || 1),
+    bitsAllocated,
+    bitsStored,
+    highBit: dataSet.uint16('x00280102') ?? bitsStored - 1,
+    signed: dataSet.uint16('x00280103') === 1,
+    slope: finiteOr(dataSet.floatString('x00281053'), 1) || 1,
+    intercept: finiteOr(dataSet.floatString('x00281052'), 0),
+  };
+  const center = dataSet.floatString('x00281050', 0);
+  const width = dataSet.floatString('x00281051', 0);
+  if (center !== undefined && width !== undefined && Number.isFinite(center) && width > 0) {
+    info.window = { center, width, function: voiFunction(dataSet.string('x00281056')) };
+  }
+  return info;
+}
+
+function finiteOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? value : fallback;
+}
+
+function voiFunction(value: string | undefined): VoiFunction {
+  const name = value?.trim().toUpperCase();
+  return name === 'LINEAR_EXACT' || name === 'SIGMOID' ? name : 'LINEAR';
+}
+
+type Rendered = Pick<RenderedImage, 'width' | 'height' | 'channels' | 'pixels'>;
+
+function renderNative(
+  dataSet: DataSet,
+  pixel: Element,
+  info: PixelInfo,
+  frame: number,
+  encoding: PixelEncoding,
+  path: string,
+  options: DicomRenderOptions,
+): Rendered {
+  if (pixel.encapsulatedPixelData)
+    throw new ImageError(
+      `${path}: pixel data is encapsulated (compressed) but the transfer syntax ${info.transferSyntaxUid} says uncompressed`,
+      { code: 'DICOM_INVALID' },
+    );
+  const { bitsAllocated, bitsStored, highBit } = info;
+  if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32)
+    throw new ImageError(
+      `${path}: Bits Allocated ${bitsAllocated} is not supported (8, 16 or 32)`,
+      { code: 'DICOM_UNSUPPORTED' },
+    );
+  if (
+    bitsStored < 1 ||
+    bitsStored > bitsAllocated ||
+    highBit + 1 < bitsStored ||
+    highBit >= bitsAllocated
+  )
+    throw new ImageError(
+      `${path}: inconsistent Bits Stored ${bitsStored} / High Bit ${highBit} / Bits Allocated ${bitsAllocated}`,
+      { code: 'DICOM_INVALID' },
+    );
+  checkPhotometric(info, path);
+  const count = info.rows * info.columns;
+  const bytesPerSample = bitsAllocated / 8;
+  const frameBytes = count * info.samplesPerPixel * bytesPerSample;
+  const byteArray = dataSet.byteArray;
+  const available = Math.min(pixel.length, byteArray.length - pixel.dataOffset);
+  const needed = (frame + 1) * frameBytes;
+  if (available < needed) {
+    throw new ImageError(
+      `${path}: pixel data has ${Math.max(0, available)} bytes but frame ${frame + 1} of ${info.frames} ` +
+        `(${info.columns}x${info.rows}, ${info.samplesPerPixel} x ${bitsAllocated}-bit) needs ${needed}; the file is truncated`,
+      { code: 'DICOM_TRUNCATED' },
+    );
+  }
+  const view = new DataView(
+    byteArray.buffer,
+    byteArray.byteOffset + pixel.dataOffset + frame * frameBytes,
+    frameBytes,
+  );
+  const little = encoding !== 'native-big-endian';
+  const raw =
+    bitsAllocated === 8
+      ? (i: number) => view.getUint8(i)
+      : bitsAllocated === 16
+        ? (i: number) => view.getUint16(2 * i, little)
+        : (i: number) => view.getUint32(4 * i, little);
+  const stored = storedValue(bitsStored, highBit, info.signed, raw);
+  if (info.samplesPerPixel === 1) return renderGrey(count, stored, info, options);
+  return renderColour(count, stored, info);
+}
+
+/** Reads sample `i` as the stored value: only Bits Stored bits, ending at High Bit, signed or not. */
+function storedValue(
+  bitsStored: number,
+  highBit: number,
+  signed: boolean,
+  raw: (i: number) => number,
+): (i: number) => number {
+  const shift = highBit + 1 - bitsStored;
+  if (bitsStored === 32) return signed ? (i) => raw(i) | 0 : (i) => raw(i) >>> 0;
+  const size = 2 ** bitsStored;
+  const sign = 2 ** (bitsStored - 1);
+  return (i) => {
+    const value = Math.floor(raw(i) / 2 ** shift) % size;
+    return signed && value >= sign ? value - size : value;
+  };
+}
+
+function checkPhotometric(info: PixelInfo, path: string): void {
+  const grey = info.photometric === 'MONOCHROME1' || info.photometric === 'MONOCHROME2';
+  const colour = info.photometric === 'RGB' || info.photometric === 'YBR_FULL';
+  if (info.samplesPerPixel === 1 && grey) return;
+  if (info.samplesPerPixel === 3 && colour) return;
+  throw new ImageError(
+    `${path}: photometric interpretation ${info.photometric} with ${info.samplesPerPixel} sample(s) per pixel is not supported ` +
+      '(MONOCHROME1, MONOCHROME2, RGB, YBR_FULL)',
+    { code: 'DICOM_UNSUPPORTED' },
+  );
+}
+
+/** Grey pixels: modality LUT, then the VOI window, then MONOCHROME1 inversion. */
+function renderGrey(
+  count: number,
+  stored: (i: number) => number,
+  info: PixelInfo,
+  options: DicomRenderOptions,
+): Rendered {
+  const { slope, intercept } = info;
+  let window: VoiWindow | undefined = options.window
+    ? { center: options.window[0], width: options.window[1], function: 'LINEAR' }
+    : info.window;
+  if (!window) {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < count; i++) {
+      const value = stored(i) * slope + intercept;
+      if (value < min) min = value;
+      if (value > max) max = value;
+    }
+    window = minMaxWindow(min, max);
+  }
+  const map = voiMapper(window);
+  const invert = info.photometric === 'MONOCHROME1';
+  const pixels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const value = map(stored(i) * slope + intercept);
+    pixels[i] = invert ? 255 - value : value;
+  }
+  return { width: info.columns, height: info.rows, channels: 1, pixels };
+}
+
+/** RGB or YBR_FULL samples, interleaved (planar configuration 0) or by plane (1), to 8-bit RGB. */
+function renderColour(count: number, stored: (i: number) => number, info: PixelInfo): Rendered {
+  const down = Math.max(0, info.bitsStored - 8);
+  const sample = (i: number, channel: number) => {
+    const index = info.planarConfiguration === 1 ? channel * count + i : 3 * i + channel;
+    return Math.floor(Math.max(0, stored(index)) / 2 ** down);
+  };
+  const ybr = info.photometric === 'YBR_FULL';
+  const pixels = new Uint8Array(count * 3);
+  for (let i = 0; i < count; i++) {
+    const a = sample(i, 0);
+    const b = sample(i, 1);
+    const c = sample(i, 2);
+    if (ybr) {
+      pixels[3 * i] = byte(a + 1.402 * (c - 128));
+      pixels[3 * i + 1] = byte(a - 0.344136 * (b - 128) - 0.714136 * (c - 128));
+      pixels[3 * i + 2] = byte(a + 1.772 * (b - 128));
+    } else {
+      pixels[3 * i] = byte(a);
+      pixels[3 * i + 1] = byte(b);
+      pixels[3 * i + 2] = byte(c);
+    }
+  }
+  return { width: info.columns, height: info.rows, channels: 3, pixels };
+}
+
+function byte(value: number): number {
+  return value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value);
+}
+
+/** JPEG baseline/extended (8-bit): sharp decodes the frame; grey output goes through the VOI path. */
+async function renderJpeg(
+  dataSet: DataSet,
+  pixel: Element,
+  info: PixelInfo,
+  frame: number,
+  path: string,
+  options: DicomRenderOptions,
+): Promise<Rendered> {
+  if (info.bitsAllocated !== 8)
+    throw new ImageError(
+      `${path}: JPEG with ${info.bitsStored}-bit samples is not supported (8-bit only)`,
+      { code: 'DICOM_UNSUPPORTED' },
+    );
+  let jpeg: Uint8Array;
+  try {
+    jpeg = encapsulatedFrame(dataSet, pixel, frame, info.frames);
+  } catch (error) {
+    throw new ImageError(
+      `${path}: cannot find JPEG frame ${frame + 1} of ${info.frames} in the pixel data (${thrownMessage(error)})`,
+      { code: 'DICOM_INVALID', cause: error },
+    );
+  }
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    const image = sharp(jpeg, { failOn: 'error' });
+    // sharp turns grey into sRGB on output unless told to keep one channel.
+    const grey = (await image.metadata()).channels === 1;
+    decoded = await (grey ? image.extractChannel(0) : image.toColourspace('srgb').removeAlpha())
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new ImageError(`${path}: cannot decode the JPEG frame (${thrownMessage(error)})`, {
+      code: 'DICOM_INVALID',
+      cause: error,
+    });
+  }
+  const { data, info: out } = decoded;
+  const count = out.width * out.height;
+  if (out.channels === 1) {
+    const sized = { ...info, rows: out.height, columns: out.width, bitsStored: 8 };
+    return renderGrey(count, (i) => data[i]!, sized, options);
+  }
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return { width: out.width, height: out.height, channels: 3, pixels };
+}
+
+function encapsulatedFrame(
+  dataSet: DataSet,
+  pixel: Element,
+  frame: number,
+  frames: number,
+): Uint8Array {
+  const fragments = pixel.fragments ?? [];
+  if (!pixel.encapsulatedPixelData || fragments.length === 0)
+    throw new Error('pixel data is not encapsulated');
+  if (frames === 1)
+    return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixel, 0, fragments.length);
+  if (pixel.basicOffsetTable && pixel.basicOffsetTable.length > 0)
+    return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame);
+  if (fragments.length === frames)
+    return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixel, frame, 1);
+  const table = dicomParser.createJPEGBasicOffsetTable(dataSet, pixel);
+  return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, table);
+}
