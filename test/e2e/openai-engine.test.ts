@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, EngineError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { createOpenAIEngine, type OpenAIEngineHooks } from '../../src/engines/openai/index.js';
 import { DEFAULT_MODEL_ID } from '../../src/engines/openai/models.js';
 import type { EngineSettings, PreparedImage } from '../../src/engines/types.js';
+import { runEngineContract } from '../../src/testing/engine-contract.js';
 import { FakeOpenAIServer, type FakeServerOptions } from '../support/fake-openai-server.js';
 
 const SECRET = 'sk-test-0123456789-very-secret';
@@ -459,5 +460,48 @@ describe('openai engine: set-up', () => {
     );
     await medcap.generate([image('L', 2)], { prompt: PROMPT, maxNewTokens: 8 });
     expect(s.chatRequests[1]!.headers.authorization).toBe('Bearer mk-other');
+  });
+});
+
+let contractServer: FakeOpenAIServer | undefined;
+afterAll(async () => {
+  await contractServer?.close();
+});
+
+runEngineContract({
+  name: 'openai (fake server)',
+  create: async () => {
+    contractServer ??= await FakeOpenAIServer.start({ models: ['fake-vlm'] });
+    return createOpenAIEngine(settings([contractServer.url]), { logger: captureLogger() }, hooks());
+  },
+  images: () => [image('c1', 10), image('c2', 90), image('c3', 170), image('c4', 250)],
+  options: { prompt: PROMPT, maxNewTokens: 16 },
+});
+
+describe('openai engine: abort', () => {
+  it('stops retrying and rejects with the reason when the signal aborts mid-batch', async () => {
+    const s = await server({ reply: () => ({ status: 503 }) });
+    const controller = new AbortController();
+    const engine = await createOpenAIEngine(
+      settings([s.url], { retries: 10 }),
+      { logger: captureLogger() },
+      hooks({
+        retry: {
+          sleep: async () => {
+            controller.abort(new Error('user pressed ctrl-c'));
+            throw new Error('aborted');
+          },
+          random: () => 0,
+        },
+      }),
+    );
+    await expect(
+      engine.generate(
+        [image('A', 1), image('B', 2)],
+        { prompt: PROMPT, maxNewTokens: 8 },
+        controller.signal,
+      ),
+    ).rejects.toThrow('user pressed ctrl-c');
+    expect(s.chatRequests.length).toBeLessThanOrEqual(2);
   });
 });

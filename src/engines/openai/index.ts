@@ -182,7 +182,13 @@ class OpenAIChatEngine implements OpenAIEngine {
     options: GenerateOptions,
     signal?: AbortSignal,
   ): Promise<CaptionOutcome[]> {
-    return Promise.all(batch.map((image) => this.captionOne(image, options, signal)));
+    signal?.throwIfAborted();
+    const outcomes = await Promise.all(
+      batch.map((image) => this.captionOne(image, options, signal)),
+    );
+    // Stopped part way: the outcomes are not captions of these images, so none is returned.
+    signal?.throwIfAborted();
+    return outcomes;
   }
 
   private async captionOne(
