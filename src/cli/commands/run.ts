@@ -1,11 +1,73 @@
-import type { ExitCode } from '../exit-codes.js';
+import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
+import type { Logger } from '../../core/logger.js';
+import { type CaptionRunResult, caption } from '../../core/run.js';
+import type { CaptionEngine } from '../../engines/types.js';
+import { evaluate } from '../../metrics/evaluate.js';
+import { writeReport } from '../../reports/html/index.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { notYetAvailable } from './not-yet.js';
+import { captionSettings, withInterrupt } from './caption.js';
 
 export async function runCommand(
-  _config: Record<string, unknown>,
+  config: Record<string, unknown>,
   _args: string[],
-  _ctx: CommandContext,
+  ctx: CommandContext,
 ): Promise<ExitCode> {
-  notYetAvailable('run');
+  const settings = await captionSettings(config, ctx);
+  const result = await withInterrupt(ctx, (signal) =>
+    runPipeline(settings, evaluateSettings(config, settings), {
+      logger: ctx.logger,
+      interactive: ctx.interactive,
+      signal,
+      ...(ctx.engine ? { engine: ctx.engine } : {}),
+    }),
+  );
+  if (result.caption.interrupted) return EXIT.interrupted;
+  return result.caption.failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+export interface PipelineResult {
+  caption: CaptionRunResult;
+  /** Undefined when no item had a reference caption (nothing to score). */
+  aggregatePath?: string;
+  reportPath: string;
+}
+
+/** caption → evaluate → report, each writing its files into the same folder (SPEC §1). */
+export async function runPipeline(
+  captionConfig: CaptionConfig,
+  evaluateConfig: EvaluateConfig,
+  deps: { logger: Logger; interactive?: boolean; engine?: CaptionEngine; signal?: AbortSignal },
+): Promise<PipelineResult> {
+  const { logger } = deps;
+  const captioned = await caption(captionConfig, deps);
+  if (captioned.interrupted) return { caption: captioned, reportPath: '' };
+  const pipeline: PipelineResult = { caption: captioned, reportPath: '' };
+  const scorable = captioned.rows.some((row) => row.status === 'ok' && row.references.length > 0);
+  if (scorable) {
+    const evaluation = await evaluate(
+      { ...evaluateConfig, captions: captioned.captionsPath },
+      { logger },
+    );
+    pipeline.aggregatePath = evaluation.paths.aggregate;
+  } else {
+    logger.warn('evaluate: no captioned image has a reference caption; skipping evaluation');
+  }
+  const report = await writeReport({ dir: captioned.out, split: captionConfig.split, logger });
+  pipeline.reportPath = report.path;
+  logger.info(`report: ${report.path}`);
+  return pipeline;
+}
+
+/** The evaluate options of a `run` (already validated by the CLI), sharing --out and --split. */
+export function evaluateSettings(
+  config: Record<string, unknown>,
+  captionSettings: CaptionConfig,
+): EvaluateConfig {
+  return {
+    ...(config as unknown as EvaluateConfig),
+    out: captionSettings.out,
+    split: captionSettings.split,
+    captions: '',
+  };
 }
