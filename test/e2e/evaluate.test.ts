@@ -278,6 +278,10 @@ describe('medcap evaluate', () => {
       'rouge_2',
     ]);
     expect(json.unmatchedColumns).toEqual(['meteor', 'cider']);
+    const page = await readFile(join(dir, 'cmp/comparison_val.html'), 'utf8');
+    expect(page).toContain('<svg');
+    expect(page).toContain('BLEU-4');
+    expect(page).toMatch(/paired approximate randomization, [\d,]+ trials, seed 12345/);
     const missing = await cli(['compare', 'res', 'nowhere', '--split', 'val']);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/medical_val_detailed\.csv not found/);

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
-import { compareRuns, formatComparison } from '../../metrics/compare.js';
+import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
+import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 
@@ -76,7 +77,33 @@ export async function compareCommand(
     `${JSON.stringify(comparison, null, 2)}\n`,
   );
   await writeFileAtomic(join(out, `comparison_${split}.txt`), text);
-  ctx.logger.info(`wrote ${join(out, `comparison_${split}.json`)} and comparison_${split}.txt`);
+  await writeFileAtomic(
+    join(out, `comparison_${split}.html`),
+    await renderComparisonPage(comparisonPage(comparison)),
+  );
+  ctx.logger.info(`wrote ${join(out, `comparison_${split}`)}.json, .txt and .html`);
   ctx.writeOut(text);
   return EXIT.ok;
+}
+
+/** The metrics comparison as the HTML comparison page takes it. */
+export function comparisonPage(comparison: RunComparison): ComparisonPageInput {
+  const details = (run: RunComparison['runA']) => ({
+    images: run.images,
+    'only in this run': run.onlyHere,
+  });
+  return {
+    a: { label: comparison.runA.label, details: details(comparison.runA) },
+    b: { label: comparison.runB.label, details: details(comparison.runB) },
+    split: comparison.split,
+    metrics: comparison.metrics.map((m) => ({
+      name: m.column,
+      a: m.meanA,
+      b: m.meanB,
+      difference: m.difference,
+      pValue: m.pValue,
+      n: m.n,
+    })),
+    method: `paired approximate randomization, ${comparison.trials.toLocaleString('en-US')} trials, seed ${comparison.seed}`,
+  };
 }
