@@ -59,6 +59,8 @@ export interface FakeServerOptions {
   modelsStatus?: number;
   /** Default delay of every chat answer, ms. */
   delayMs?: number;
+  /** Decode each image (default true); off, the reply sees a 0x0 image (benchmarks). */
+  decodeImages?: boolean;
   /** Decides each chat answer (default: a caption describing the decoded image). */
   reply?: (request: FakeRequest, image: DecodedImage) => FakeReply | Promise<FakeReply>;
 }
@@ -148,7 +150,10 @@ export class FakeOpenAIServer {
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
-      const image = await decodeDataUri(uri);
+      const image =
+        this.options.decodeImages === false
+          ? { width: 0, height: 0, channels: 0, rgb: Buffer.alloc(3), mime: 'image/png' }
+          : await decodeDataUri(uri);
       const reply: FakeReply = this.options.reply ? await this.options.reply(request, image) : {};
       if (reply === 'hang') {
         await new Promise<void>((resolve) => res.on('close', resolve));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIUserAbortError } from 'openai';
 import { ConfigError, describeError } from '../../core/errors.js';
@@ -183,12 +184,19 @@ class OpenAIChatEngine implements OpenAIEngine {
     signal?: AbortSignal,
   ): Promise<CaptionOutcome[]> {
     signal?.throwIfAborted();
-    const outcomes = await Promise.all(
-      batch.map((image) => this.captionOne(image, options, signal)),
-    );
-    // Stopped part way: the outcomes are not captions of these images, so none is returned.
-    signal?.throwIfAborted();
-    return outcomes;
+    // Each request in flight listens to the signal; a child signal of our own, allowed that
+    // many listeners, keeps Node from warning about a leak on the caller's.
+    const child = signal ? linkedController(signal, batch.length) : undefined;
+    try {
+      const outcomes = await Promise.all(
+        batch.map((image) => this.captionOne(image, options, child?.signal)),
+      );
+      // Stopped part way: the outcomes are not captions of these images, so none is returned.
+      signal?.throwIfAborted();
+      return outcomes;
+    } finally {
+      child?.dispose();
+    }
   }
 
   private async captionOne(
@@ -289,6 +297,21 @@ class OpenAIChatEngine implements OpenAIEngine {
       `openai: ${requests} requests, ${retries} retries, ${failedImages} images failed${spread}`,
     );
   }
+}
+
+/** An AbortController that follows `parent`, with room for `listeners` listeners. */
+function linkedController(
+  parent: AbortSignal,
+  listeners: number,
+): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  setMaxListeners(Math.max(10, listeners + 10), controller.signal);
+  const follow = () => controller.abort(parent.reason);
+  parent.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => parent.removeEventListener('abort', follow),
+  };
 }
 
 function releaseOutcome(error: unknown): 'answered' | 'network' | 'aborted' {
