@@ -236,36 +236,51 @@ function renderNative(
       { code: 'DICOM_TRUNCATED' },
     );
   }
-  const view = new DataView(
-    byteArray.buffer,
-    byteArray.byteOffset + pixel.dataOffset + frame * frameBytes,
-    frameBytes,
-  );
+  const start = byteArray.byteOffset + pixel.dataOffset + frame * frameBytes;
   const little = encoding !== 'native-big-endian';
-  const raw =
-    bitsAllocated === 8
-      ? (i: number) => view.getUint8(i)
-      : bitsAllocated === 16
-        ? (i: number) => view.getUint16(2 * i, little)
-        : (i: number) => view.getUint32(4 * i, little);
-  const stored = storedValue(bitsStored, highBit, info.signed, raw);
-  if (info.samplesPerPixel === 1) return renderGrey(count, stored, info, options);
-  return renderColour(count, stored, info);
+  const storedOf = storedValue(bitsStored, highBit, info.signed);
+  if (bitsAllocated === 32) {
+    const view = new DataView(byteArray.buffer, start, frameBytes);
+    const sample = (i: number) => storedOf(view.getUint32(4 * i, little));
+    if (info.samplesPerPixel === 1) return renderGrey(count, sample, info, options);
+    return renderColour(count, sample, info);
+  }
+  const words = sampleWords(byteArray.buffer, start, frameBytes, bitsAllocated, little);
+  if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
+  return renderColour(count, (i) => storedOf(words[i]!), info);
 }
 
-/** Reads sample `i` as the stored value: only Bits Stored bits, ending at High Bit, signed or not. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The frame's 8- or 16-bit words: a view when the bytes allow it, else a copy. */
+function sampleWords(
+  buffer: ArrayBufferLike,
+  start: number,
+  length: number,
+  bitsAllocated: 8 | 16,
+  little: boolean,
+): Uint8Array | Uint16Array {
+  if (bitsAllocated === 8) return new Uint8Array(buffer, start, length);
+  if (little === HOST_LITTLE_ENDIAN && start % 2 === 0)
+    return new Uint16Array(buffer, start, length / 2);
+  const view = new DataView(buffer, start, length);
+  const words = new Uint16Array(length / 2);
+  for (let i = 0; i < words.length; i++) words[i] = view.getUint16(2 * i, little);
+  return words;
+}
+
+/** Turns a raw word into the stored value: Bits Stored bits ending at High Bit, signed or not. */
 function storedValue(
   bitsStored: number,
   highBit: number,
   signed: boolean,
-  raw: (i: number) => number,
-): (i: number) => number {
+): (raw: number) => number {
   const shift = highBit + 1 - bitsStored;
-  if (bitsStored === 32) return signed ? (i) => raw(i) | 0 : (i) => raw(i) >>> 0;
+  if (bitsStored === 32) return signed ? (raw) => raw | 0 : (raw) => raw >>> 0;
   const size = 2 ** bitsStored;
   const sign = 2 ** (bitsStored - 1);
-  return (i) => {
-    const value = Math.floor(raw(i) / 2 ** shift) % size;
+  return (raw) => {
+    const value = Math.floor(raw / 2 ** shift) % size;
     return signed && value >= sign ? value - size : value;
   };
 }
@@ -282,7 +297,51 @@ function checkPhotometric(info: PixelInfo, path: string): void {
   );
 }
 
-/** Grey pixels: modality LUT, then the VOI window, then MONOCHROME1 inversion. */
+function chosenWindow(info: PixelInfo, options: DicomRenderOptions): VoiWindow | undefined {
+  if (options.window)
+    return { center: options.window[0], width: options.window[1], function: 'LINEAR' };
+  return info.window;
+}
+
+/**
+ * Grey pixels from 8- or 16-bit words: modality LUT, VOI window, MONOCHROME1 inversion,
+ * computed once per possible word (a 256- or 65,536-entry table), then looked up per pixel.
+ */
+function renderGreyWords(
+  words: Uint8Array | Uint16Array,
+  storedOf: (raw: number) => number,
+  info: PixelInfo,
+  options: DicomRenderOptions,
+): Rendered {
+  const size = words instanceof Uint16Array ? 65536 : 256;
+  const modality = new Float64Array(size);
+  for (let raw = 0; raw < size; raw++) modality[raw] = storedOf(raw) * info.slope + info.intercept;
+  let window = chosenWindow(info, options);
+  if (!window) {
+    const seen = new Uint8Array(size);
+    for (let i = 0; i < words.length; i++) seen[words[i]!] = 1;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let raw = 0; raw < size; raw++) {
+      if (!seen[raw]) continue;
+      min = Math.min(min, modality[raw]!);
+      max = Math.max(max, modality[raw]!);
+    }
+    window = minMaxWindow(min, max);
+  }
+  const map = voiMapper(window);
+  const invert = info.photometric === 'MONOCHROME1';
+  const table = new Uint8Array(size);
+  for (let raw = 0; raw < size; raw++) {
+    const value = map(modality[raw]!);
+    table[raw] = invert ? 255 - value : value;
+  }
+  const pixels = new Uint8Array(words.length);
+  for (let i = 0; i < words.length; i++) pixels[i] = table[words[i]!]!;
+  return { width: info.columns, height: info.rows, channels: 1, pixels };
+}
+
+/** Grey pixels of any depth (32-bit samples), value by value. */
 function renderGrey(
   count: number,
   stored: (i: number) => number,
@@ -290,9 +349,7 @@ function renderGrey(
   options: DicomRenderOptions,
 ): Rendered {
   const { slope, intercept } = info;
-  let window: VoiWindow | undefined = options.window
-    ? { center: options.window[0], width: options.window[1], function: 'LINEAR' }
-    : info.window;
+  let window = chosenWindow(info, options);
   if (!window) {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
@@ -381,10 +438,9 @@ async function renderJpeg(
     });
   }
   const { data, info: out } = decoded;
-  const count = out.width * out.height;
   if (out.channels === 1) {
-    const sized = { ...info, rows: out.height, columns: out.width, bitsStored: 8 };
-    return renderGrey(count, (i) => data[i]!, sized, options);
+    const sized = { ...info, rows: out.height, columns: out.width };
+    return renderGreyWords(data, (raw) => raw, sized, options);
   }
   const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return { width: out.width, height: out.height, channels: 3, pixels };

@@ -111,6 +111,18 @@ describe('dicom: stored values', () => {
     expect([...image.pixels]).toEqual([127, 0, 255, 128]);
   });
 
+  it('reads 32-bit signed values', async () => {
+    const image = await render({
+      rows: 1,
+      columns: 3,
+      bitsAllocated: 32,
+      pixelRepresentation: 1,
+      values: [-100000, 0, 100000],
+      rescaleSlope: 0.5,
+    });
+    expect([...image.pixels]).toEqual([0, 128, 255]);
+  });
+
   it('honours a High Bit below the top of the word', async () => {
     // 8 bits stored in bits 4..11 of each 16-bit word.
     const image = await render({
@@ -350,5 +362,12 @@ describe('dicom: loader', () => {
     expect(rows[2]!.error).toMatch(
       /3-j2k\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.91 \(JPEG 2000/,
     );
+    // The fake engine's caption says whether the image is bright: the file's window 40/400
+    // leaves this CT dark (mean 118), --window -600,1500 makes it bright (mean 212).
+    expect(rows[0]!.generatedCaption).toMatch(/^bright /);
+    const plain = await caption(captionConfig({ data: dir, out: join(dir, 'out-plain') }), {
+      engine: new FakeEngine(),
+    });
+    expect((await readCaptionsCsv(plain.captionsPath))[0]!.generatedCaption).toMatch(/^dark /);
   });
 });
