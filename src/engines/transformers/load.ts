@@ -42,12 +42,27 @@ function ids(value: unknown): number[] {
   return [];
 }
 
+/** Logs download progress of large files (every 25 %), for first runs that fetch gigabytes. */
+function progressLogger(logger: EngineDeps['logger']): (info: unknown) => void {
+  const reported = new Map<string, number>();
+  return (info) => {
+    const event = info as { status?: string; file?: string; loaded?: number; total?: number };
+    if (event.status !== 'progress' || !event.file || !event.total || event.total < 50e6) return;
+    const quarter = Math.floor((4 * (event.loaded ?? 0)) / event.total);
+    if (quarter <= (reported.get(event.file) ?? 0)) return;
+    reported.set(event.file, quarter);
+    logger.info(`${event.file}: ${quarter * 25}% of ${(event.total / 1e6).toFixed(0)} MB`);
+  };
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
     () => false,
   );
 }
+
+const MISSING_FILE = 'MODEL_FILE_MISSING';
 
 /** Turns Transformers.js' loading failures into errors that name the model and the file. */
 function loadError(model: string, error: unknown): Error {
@@ -68,9 +83,26 @@ function loadError(model: string, error: unknown): Error {
   return new EngineError(`cannot load model ${model}: ${message}`, { cause: error });
 }
 
+interface Attempt {
+  /** A folder path, or a Hub id. */
+  target: string;
+  pretrained: Record<string, unknown>;
+}
+
+interface Loaded {
+  config: Record<string, unknown>;
+  processor: VlProcessor;
+  tokenizer: VlTokenizer;
+  pixelConfig: PixelConfig;
+  model: VlModel;
+  device: EngineDevice;
+}
+
 /**
  * Loads the processor (tokenizer, chat template, image settings) and the three ONNX graphs,
  * on the requested device, or for `auto` on the first of CUDA / WebGPU / CPU that works.
+ * A Hub model already in the download cache is read from there as a plain folder, with no
+ * network request; an incomplete cached copy is completed from the Hub when online.
  */
 export async function loadTransformersModel(
   settings: EngineSettings,
@@ -85,21 +117,88 @@ export async function loadTransformersModel(
     cacheDir: options.cacheDir ?? defaultModelCacheDir(),
     cwd: options.cwd ?? process.cwd(),
   });
-  const target = source.kind === 'folder' ? source.path : source.id;
-  const pretrained =
-    source.kind === 'folder'
-      ? { local_files_only: true }
-      : { local_files_only: settings.offline, cache_dir: source.cacheDir };
-  if (
-    source.kind === 'hub' &&
-    !settings.offline &&
-    !(await exists(join(source.cachedPath, 'config.json')))
-  ) {
-    logger.info(`downloading ${source.id} into ${source.cachedPath} (first use)`);
+  const attempts: Attempt[] = [];
+  if (source.kind === 'folder') {
+    attempts.push({ target: source.path, pretrained: { local_files_only: true } });
+  } else {
+    const cached = await exists(join(source.cachedPath, 'config.json'));
+    if (cached)
+      attempts.push({ target: source.cachedPath, pretrained: { local_files_only: true } });
+    if (!settings.offline) {
+      attempts.push({
+        target: source.id,
+        pretrained: {
+          local_files_only: false,
+          cache_dir: source.cacheDir,
+          progress_callback: progressLogger(logger),
+        },
+      });
+    }
+    if (!cached && !settings.offline) {
+      logger.info(`downloading ${source.id} into ${source.cachedPath} (first use)`);
+    }
   }
 
+  let loaded: Loaded | undefined;
+  for (const [i, attempt] of attempts.entries()) {
+    try {
+      loaded = await loadFrom(attempt, settings, dtype, logger);
+      break;
+    } catch (error) {
+      const retry = i + 1 < attempts.length && isMissingFile(error);
+      if (!retry) throw error;
+      logger.info(
+        `the cached copy of ${settings.model} is incomplete (${describeError(error)}); downloading what is missing`,
+      );
+    }
+  }
+  if (!loaded) throw new ConfigError(`model ${settings.model}: nothing to load`);
+  const { config, processor, tokenizer, pixelConfig, model, device } = loaded;
+
+  const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
+  const imageTokenId = [config.image_token_id, textConfig.image_token_id].find(
+    (v): v is number => typeof v === 'number',
+  );
+  if (imageTokenId === undefined) {
+    await model.dispose();
+    throw new ConfigError(`model ${settings.model}: config.json has no image_token_id`);
+  }
+  const eosTokenIds = new Set<number>([
+    ...ids(model.generation_config?.eos_token_id),
+    ...ids(config.eos_token_id),
+    ...ids(textConfig.eos_token_id),
+  ]);
+  const modelType = String(config.model_type);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  logger.info(
+    `model ${settings.model} (${modelType}) on ${device}, dtype ${describeDtype(dtype)}, ` +
+      `loaded in ${seconds} s from ${source.kind === 'folder' ? source.path : source.cachedPath}`,
+  );
+  return {
+    model,
+    processor,
+    tokenizer,
+    source,
+    device,
+    dtype,
+    modelType,
+    pixelConfig,
+    imageTokenId,
+    eosTokenIds,
+  };
+}
+
+function isMissingFile(error: unknown): boolean {
+  return error instanceof ConfigError && error.code === MISSING_FILE;
+}
+
+async function loadFrom(
+  { target, pretrained }: Attempt,
+  settings: EngineSettings,
+  dtype: DtypeSetting | undefined,
+  logger: EngineDeps['logger'],
+): Promise<Loaded> {
   let config: Record<string, unknown>;
-  let processor: VlProcessor;
   try {
     config = (await AutoConfig.from_pretrained(target, pretrained)) as unknown as Record<
       string,
@@ -115,6 +214,7 @@ export async function loadTransformersModel(
         `(supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
     );
   }
+  let processor: VlProcessor;
   try {
     processor = (await AutoProcessor.from_pretrained(target, pretrained)) as unknown as VlProcessor;
   } catch (error) {
@@ -132,19 +232,16 @@ export async function loadTransformersModel(
 
   const devices: EngineDevice[] =
     settings.device === 'auto' ? autoDeviceOrder() : [settings.device];
-  let model: VlModel | undefined;
-  let device: EngineDevice = devices[0]!;
   for (const [i, candidate] of devices.entries()) {
     try {
-      model = (await AutoModelForImageTextToText.from_pretrained(target, {
+      const model = (await AutoModelForImageTextToText.from_pretrained(target, {
         ...pretrained,
         config: config as never,
         device: candidate,
         ...(dtype === undefined ? {} : { dtype: dtype as never }),
         session_options: { logSeverityLevel: 3 },
       })) as unknown as VlModel;
-      device = candidate;
-      break;
+      return { config, processor, tokenizer, pixelConfig, model, device: candidate };
     } catch (error) {
       const mapped = loadError(settings.model, error);
       if (mapped instanceof ConfigError) throw mapped;
@@ -163,36 +260,5 @@ export async function loadTransformersModel(
       );
     }
   }
-  if (!model) throw new ConfigError(`--device ${settings.device}: no device could load the model`);
-
-  const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
-  const imageTokenId = [config.image_token_id, textConfig.image_token_id].find(
-    (v): v is number => typeof v === 'number',
-  );
-  if (imageTokenId === undefined) {
-    await model.dispose();
-    throw new ConfigError(`model ${settings.model}: config.json has no image_token_id`);
-  }
-  const eosTokenIds = new Set<number>([
-    ...ids(model.generation_config?.eos_token_id),
-    ...ids(config.eos_token_id),
-    ...ids(textConfig.eos_token_id),
-  ]);
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  logger.info(
-    `model ${settings.model} (${modelType}) on ${device}, dtype ${describeDtype(dtype)}, ` +
-      `loaded in ${seconds} s from ${source.kind === 'folder' ? source.path : source.cachedPath}`,
-  );
-  return {
-    model,
-    processor,
-    tokenizer,
-    source,
-    device,
-    dtype,
-    modelType,
-    pixelConfig,
-    imageTokenId,
-    eosTokenIds,
-  };
+  throw new ConfigError(`--device ${settings.device}: no device could load the model`);
 }
