@@ -17,6 +17,11 @@ export interface BatcherOptions {
   batchSize: () => number;
   /** Cache budget in bytes; 0 (`--no-cache`) holds only the batch being assembled. */
   cacheBudget: number;
+  /**
+   * Group images by visual-token grid (the embedded engine needs it to batch without
+   * padding). Servers take any mix of sizes, so for them every image is one group.
+   */
+  groupByGrid: boolean;
   logger: Logger;
 }
 
@@ -63,7 +68,7 @@ export class Batcher {
   }
 
   private *add(item: ReadyItem): Generator<BatcherOutput> {
-    const key = gridKey(item.image);
+    const key = this.groupKey(item.image);
     const size = Math.max(1, this.options.batchSize());
     if (this.caching) {
       const bucket = this.buckets.get(key) ?? [];
@@ -89,7 +94,7 @@ export class Batcher {
       yield* this.flushBuckets();
     }
     const current = this.assembly[0];
-    if (current && gridKey(current.image) !== key) yield* this.flushAssembly();
+    if (current && this.groupKey(current.image) !== key) yield* this.flushAssembly();
     this.assembly.push(item);
     if (this.assembly.length >= size) yield* this.flushAssembly();
   }
@@ -119,6 +124,10 @@ export class Batcher {
     for (let start = 0; start < items.length; start += size) {
       yield { kind: 'batch', items: items.slice(start, start + size) };
     }
+  }
+
+  private groupKey(image: PreparedImage): string {
+    return this.options.groupByGrid ? gridKey(image) : 'any';
   }
 
   private release(bucket: readonly ReadyItem[]): void {

@@ -13,7 +13,7 @@ import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
 import { ConfigError, describeError, looksLikeOutOfMemory } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { JournalWriter, readJournal } from './journal.js';
-import type { JournalItem, JournalLine } from './journal-types.js';
+import type { JournalItem, JournalLine, JournalStart } from './journal-types.js';
 import { type Logger, silentLogger } from './logger.js';
 import { describeMemory, MemoryProbe } from './memory.js';
 import { outputPaths } from './paths.js';
@@ -102,8 +102,10 @@ export async function caption(
   const batcher = new Batcher({
     batchSize: () => state.batchSize,
     cacheBudget: budget.cache,
+    groupByGrid: engine.batchSize === undefined,
     logger,
   });
+  warnIfEngineChanged(previous.start, engine, logger);
   const progress = createProgress({
     total: plan.todo,
     interactive: deps.interactive ?? false,
@@ -427,7 +429,7 @@ async function previousWork(
   journalPath: string,
   config: CaptionConfig,
   logger: Logger,
-): Promise<{ items: Map<number, JournalItem> }> {
+): Promise<{ items: Map<number, JournalItem>; start?: JournalStart }> {
   const journal = await readJournal(journalPath);
   if (!config.resume) {
     if (journal.items.size > 0 && !config.overwrite) {
@@ -440,15 +442,22 @@ async function previousWork(
   }
   if (journal.tornBytes > 0)
     logger.warn(`journal: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
-  const start = journal.lines.find((line) => line.kind === 'start');
-  if (start?.kind === 'start' && (start.model !== config.model || start.engine !== config.engine)) {
+  logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
+  const start = journal.lines.find((line): line is JournalStart => line.kind === 'start');
+  return start ? { items: journal.items, start } : { items: journal.items };
+}
+
+function warnIfEngineChanged(
+  start: JournalStart | undefined,
+  engine: CaptionEngine,
+  logger: Logger,
+): void {
+  if (start && (start.model !== engine.model || start.engine !== engine.id)) {
     logger.warn(
       `resume: the journal was written by engine ${start.engine} with model ${start.model}; ` +
-        `this run uses ${config.engine} with ${config.model}`,
+        `this run uses ${engine.id} with ${engine.model}`,
     );
   }
-  logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
-  return { items: journal.items };
 }
 
 function startLine(

@@ -68,7 +68,7 @@ function items(): DemoItem[] {
       size: 256,
     },
   ];
-  heads.forEach((head, i) =>
+  for (const [i, head] of heads.entries()) {
     add(head.caption, [CT, HEAD], () =>
       sheppLogan({
         width: head.size,
@@ -76,8 +76,8 @@ function items(): DemoItem[] {
         seed: 100 + i,
         ...(head.lesion ? { lesion: head.lesion } : {}),
       }),
-    ),
-  );
+    );
+  }
 
   const chests: { caption: string; options: Parameters<typeof chestFilm>[0] }[] = [
     {

@@ -107,8 +107,8 @@ export function recordToCaptionRow(record: Record<string, string | undefined>): 
     imagePath: record.image_path ?? '',
     references: reference === '' ? [] : reference.split(REFERENCE_SEPARATOR),
     generatedCaption: record.generated_caption ?? '',
-    processingTimeS: Number(record.processing_time_s ?? Number.NaN),
-    batchSize: Number(record.batch_size ?? Number.NaN),
+    processingTimeS: numberOrNaN(record.processing_time_s),
+    batchSize: numberOrNaN(record.batch_size),
     engine: record.engine ?? '',
     model: record.model ?? '',
     status: record.status === 'error' ? 'error' : 'ok',
@@ -118,4 +118,9 @@ export function recordToCaptionRow(record: Record<string, string | undefined>): 
     row.concepts = record.concepts === '' ? [] : record.concepts.split(';');
   }
   return row;
+}
+
+/** An empty or missing cell is NaN (unknown), not 0. */
+function numberOrNaN(cell: string | undefined): number {
+  return cell === undefined || cell.trim() === '' ? Number.NaN : Number(cell);
 }

@@ -213,4 +213,18 @@ describe('caption run', () => {
     expect(second.interrupted).toBe(false);
     expect(second.rows.map((r) => r.imageId)).toEqual(imageSpecs(16).map((s) => s.id));
   });
+
+  it('gives server engines full batches of mixed sizes, even without the cache', async () => {
+    const data = await writeRocov2(join(root, 'server'), imageSpecs(12, MIXED));
+    const engine = new FakeEngine({ serverBatchSize: 4 });
+    const result = await caption(
+      captionConfig({ data, out: join(root, 'server-out'), batchSize: 1, cache: false }),
+      {
+        engine,
+      },
+    );
+    expect(engine.batches).toEqual([4, 4, 4]);
+    expect(engine.grids[0]!.length).toBeGreaterThan(1);
+    expect(result.rows.map((r) => r.batchSize)).toEqual(Array(12).fill(4));
+  });
 });

@@ -13,6 +13,8 @@ export interface FakeEngineOptions {
   oomAbove?: number;
   /** Image ids whose outcome is an error. */
   failIds?: string[];
+  /** Act like a server engine: fixed batch size, any mix of image sizes. */
+  serverBatchSize?: number;
 }
 
 /**
@@ -25,9 +27,12 @@ export class FakeEngine implements CaptionEngine {
   readonly device = 'cpu';
   readonly batches: number[] = [];
   readonly grids: string[][] = [];
+  readonly batchSize: number | undefined;
   disposed = false;
 
-  constructor(private readonly options: FakeEngineOptions = {}) {}
+  constructor(private readonly options: FakeEngineOptions = {}) {
+    this.batchSize = options.serverBatchSize;
+  }
 
   async generate(
     batch: readonly PreparedImage[],
@@ -39,7 +44,8 @@ export class FakeEngine implements CaptionEngine {
       });
     }
     const sizes = new Set(batch.map((image) => `${image.height}x${image.width}`));
-    if (sizes.size > 1) throw new Error(`batch mixes grids: ${[...sizes].join(', ')}`);
+    if (sizes.size > 1 && this.batchSize === undefined)
+      throw new Error(`batch mixes grids: ${[...sizes].join(', ')}`);
     this.batches.push(batch.length);
     this.grids.push([...sizes]);
     if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
 import { caption } from '../../core/run.js';
@@ -74,9 +75,17 @@ export async function captionSettings(
   }
   return {
     ...settings,
+    model: localModelPath(settings.model, ctx.cwd),
     data: resolve(ctx.cwd, settings.data),
     out: resolve(ctx.cwd, settings.out),
     offline,
     prompt,
   };
+}
+
+/** A model given as a path (`./models/x`, `/abs/x`, or an existing folder) is resolved against cwd. */
+function localModelPath(model: string, cwd: string): string {
+  const looksLikePath =
+    model.startsWith('.') || isAbsolute(model) || existsSync(resolve(cwd, model));
+  return looksLikePath ? resolve(cwd, model) : model;
 }
