@@ -2,11 +2,13 @@
  * `npm run bench`: runs each benchmark in turn. Add a benchmark by adding a line to
  * BENCHMARKS (each prints its own results).
  */
+import { benchCaption } from './caption.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
 import { benchReport } from './report.js';
 
 const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
+  { name: 'caption (pipeline ceiling and tiny-model batching)', run: () => benchCaption() },
   {
     name: 'metrics (60,000 pairs: tokenize + BLEU + ROUGE + CIDEr-D + METEOR)',
     run: () => benchMetrics(),
