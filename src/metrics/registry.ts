@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import { type BertScoreOptions, createBertScoreMetric } from './bertscore/index.js';
 import { createBleuMetric } from './bleu/index.js';
 import { createCiderMetric } from './cider/index.js';
+import { METRIC_COLUMNS } from './columns.js';
 import { createMeteorMetric } from './meteor/index.js';
 import { createRougeMetric } from './rouge/index.js';
 import type { Metric } from './types.js';
@@ -42,22 +43,6 @@ export const METRIC_REGISTRY_IDS: readonly MetricId[] = Object.freeze(
   Object.keys(METRIC_FACTORIES) as MetricId[],
 );
 
-/** Output columns in file order (SPEC §6); only computed ones are written. */
-export const COLUMN_ORDER: readonly string[] = Object.freeze([
-  'bleu_1',
-  'bleu_2',
-  'bleu_3',
-  'bleu_4',
-  'rouge_l',
-  'meteor',
-  'cider',
-  'rouge_1',
-  'rouge_2',
-  'bertscore_precision',
-  'bertscore_recall',
-  'bertscore_f1',
-]);
-
 export function isMetricId(id: string): id is MetricId {
   return Object.hasOwn(METRIC_FACTORIES, id);
 }
@@ -77,8 +62,8 @@ export async function createMetric(
 export function orderColumns(columns: Iterable<string>): string[] {
   const list = [...new Set(columns)];
   const rank = (c: string) => {
-    const i = COLUMN_ORDER.indexOf(c);
-    return i < 0 ? COLUMN_ORDER.length : i;
+    const i = (METRIC_COLUMNS as readonly string[]).indexOf(c);
+    return i < 0 ? METRIC_COLUMNS.length : i;
   };
   return list
     .map((c, i) => ({ c, i }))

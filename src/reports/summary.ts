@@ -1,4 +1,5 @@
 /** `medical_{split}_summary.txt`: a plain-text summary that reads well in a terminal. */
+import { metricLabel } from '../metrics/columns.js';
 import type { AggregateReport } from './metric-files.js';
 
 export interface ExcludedItem {
@@ -14,21 +15,6 @@ export interface SummaryInput {
   unreferenced: readonly ExcludedItem[];
   corpusDependentColumns: readonly string[];
 }
-
-const LABELS: Record<string, string> = {
-  bleu_1: 'BLEU-1',
-  bleu_2: 'BLEU-2',
-  bleu_3: 'BLEU-3',
-  bleu_4: 'BLEU-4',
-  rouge_l: 'ROUGE-L',
-  meteor: 'METEOR',
-  cider: 'CIDEr-D',
-  rouge_1: 'ROUGE-1',
-  rouge_2: 'ROUGE-2',
-  bertscore_precision: 'BERTScore P',
-  bertscore_recall: 'BERTScore R',
-  bertscore_f1: 'BERTScore F1',
-};
 
 const LIST_LIMIT = 20;
 
@@ -105,7 +91,7 @@ export function formatSummary(input: SummaryInput): string {
   const rows = [['metric', 'corpus', 'mean', 'std', 'median', 'min', 'max', '95% CI']];
   for (const [column, s] of Object.entries(report.metrics)) {
     rows.push([
-      LABELS[column] ?? column,
+      metricLabel(column),
       num(s.corpus),
       num(s.mean),
       num(s.std),
@@ -120,7 +106,7 @@ export function formatSummary(input: SummaryInput): string {
   lines.push('  BLEU corpus values pool n-gram counts over all items; the others are means.');
   if (input.corpusDependentColumns.length > 0) {
     lines.push(
-      `  ${input.corpusDependentColumns.map((c) => LABELS[c] ?? c).join(', ')}: per-item values depend on the evaluated set (document frequencies from its references).`,
+      `  ${input.corpusDependentColumns.map((c) => metricLabel(c)).join(', ')}: per-item values depend on the evaluated set (document frequencies from its references).`,
     );
   }
   lines.push(...listItems('Failed captioning', failed));

@@ -1,46 +1,14 @@
 import type { JournalLine } from '../../core/journal-types.js';
+import type { MetricColumn } from '../../metrics/columns.js';
 import type { CaptionRow } from '../captions-csv.js';
 
-/** Metric columns the report knows, in display order (SPEC §6). */
-export const METRIC_COLUMNS = Object.freeze([
-  'bleu_1',
-  'bleu_2',
-  'bleu_3',
-  'bleu_4',
-  'rouge_l',
-  'meteor',
-  'cider',
-  'rouge_1',
-  'rouge_2',
-  'bertscore_precision',
-  'bertscore_recall',
-  'bertscore_f1',
-] as const);
-
-export type MetricColumn = (typeof METRIC_COLUMNS)[number];
-
-export const METRIC_LABELS: Readonly<Record<MetricColumn, string>> = Object.freeze({
-  bleu_1: 'BLEU-1',
-  bleu_2: 'BLEU-2',
-  bleu_3: 'BLEU-3',
-  bleu_4: 'BLEU-4',
-  rouge_l: 'ROUGE-L',
-  meteor: 'METEOR',
-  cider: 'CIDEr-D',
-  rouge_1: 'ROUGE-1',
-  rouge_2: 'ROUGE-2',
-  bertscore_precision: 'BERTScore P',
-  bertscore_recall: 'BERTScore R',
-  bertscore_f1: 'BERTScore F1',
-});
-
-export function isMetricColumn(name: string): name is MetricColumn {
-  return (METRIC_COLUMNS as readonly string[]).includes(name);
-}
-
-export function metricLabel(name: string): string {
-  return isMetricColumn(name) ? METRIC_LABELS[name] : name;
-}
+export {
+  isMetricColumn,
+  METRIC_COLUMNS,
+  METRIC_LABELS,
+  type MetricColumn,
+  metricLabel,
+} from '../../metrics/columns.js';
 
 /** One metric's entry in `medical_{split}_aggregate.json`. */
 export interface AggregateMetric {
