@@ -1,3 +1,5 @@
+import { seededRandom } from '../metrics/statistics.js';
+
 /**
  * Synthetic, medical-looking grey-scale images for the bundled sample data: Shepp–Logan
  * head phantoms (CT-like), chest films and ultrasound fans. Everything is deterministic:
@@ -9,18 +11,6 @@ export interface Grey {
   height: number;
   /** Row-major intensities in [0, 1]. */
   data: Float32Array;
-}
-
-/** mulberry32: a small, fast, seedable PRNG. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function canvas(width: number, height: number, value = 0): Grey {
@@ -124,7 +114,7 @@ export function sheppLogan(
     const { x, y, r, bright } = options.lesion;
     ellipse(img, x, y, r, r * 0.8, 20, bright ? 0.45 : -0.15);
   }
-  addNoise(img, random(options.seed), 0.06);
+  addNoise(img, seededRandom(options.seed), 0.06);
   return blur(img, 1);
 }
 
@@ -153,7 +143,7 @@ export function chestFilm(
     const side = options.effusion === 'right' ? -0.42 : 0.42;
     ellipse(img, side, -0.42, 0.32, 0.2, 0, 0.55, true);
   }
-  addNoise(img, random(options.seed), 0.05);
+  addNoise(img, seededRandom(options.seed), 0.05);
   return blur(img, 2);
 }
 
@@ -165,7 +155,7 @@ export function ultrasoundFan(
   },
 ): Grey {
   const img = canvas(options.width, options.height, 0);
-  const rng = random(options.seed);
+  const rng = seededRandom(options.seed);
   const apexX = options.width / 2;
   const apexY = options.height * 0.04;
   const maxR = options.height * 0.92;

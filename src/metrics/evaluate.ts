@@ -21,6 +21,7 @@ import {
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, scoreCaptions } from './score.js';
+import { mode } from './statistics.js';
 import type { Metric } from './types.js';
 
 export interface EvaluationPaths {
@@ -126,21 +127,6 @@ function readJournal(path: string): JournalLine[] {
   return out;
 }
 
-function mostCommon<T>(values: readonly T[]): T | null {
-  const counts = new Map<T, number>();
-  let best: T | null = null;
-  let bestCount = 0;
-  for (const v of values) {
-    const c = (counts.get(v) ?? 0) + 1;
-    counts.set(v, c);
-    if (c > bestCount) {
-      best = v;
-      bestCount = c;
-    }
-  }
-  return best;
-}
-
 /** Run facts from the journal next to the captions file, else from the captions rows. */
 export function runFacts(
   captionsPath: string,
@@ -177,11 +163,11 @@ export function runFacts(
       end?.wallTimeS ?? (firstStart !== undefined ? (lastTime - firstStart) / 1000 : null);
     const rss = journal.flatMap((l) => (l.kind === 'memory' ? [l.rssBytes] : []));
     return {
-      engine: start?.engine ?? mostCommon(items.map((i) => i.engine)),
-      model: start?.model ?? mostCommon(items.map((i) => i.model)),
+      engine: start?.engine ?? mode(items.map((i) => i.engine)) ?? null,
+      model: start?.model ?? mode(items.map((i) => i.model)) ?? null,
       device: start?.device ?? null,
       dtype: start?.dtype ?? null,
-      batchSize: start?.batchSize ?? mostCommon(items.map((i) => i.batchSize)),
+      batchSize: start?.batchSize ?? mode(items.map((i) => i.batchSize)) ?? null,
       images,
       failed,
       wallTimeS,
@@ -208,10 +194,10 @@ export function runFacts(
   }
   const times = rows.map((r) => r.processingTimeS).filter((t) => Number.isFinite(t));
   const wall = times.length > 0 ? times.reduce((a, b) => a + b, 0) : null;
-  const batch = mostCommon(rows.map((r) => r.batchSize).filter((b) => Number.isFinite(b)));
+  const batch = mode(rows.map((r) => r.batchSize).filter((b) => Number.isFinite(b))) ?? null;
   return {
-    engine: mostCommon(known.map((r) => r.engine)),
-    model: mostCommon(known.map((r) => r.model)),
+    engine: mode(known.map((r) => r.engine)) ?? null,
+    model: mode(known.map((r) => r.model)) ?? null,
     device: null,
     dtype: null,
     batchSize: batch,

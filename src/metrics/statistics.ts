@@ -60,3 +60,19 @@ export function describe(values: ArrayLike<number>): Distribution {
     max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
   };
 }
+
+/** The most common value (first seen wins a tie); undefined for an empty list. */
+export function mode<T>(values: Iterable<T>): T | undefined {
+  const counts = new Map<T, number>();
+  let best: T | undefined;
+  let bestCount = 0;
+  for (const v of values) {
+    const c = (counts.get(v) ?? 0) + 1;
+    counts.set(v, c);
+    if (c > bestCount) {
+      best = v;
+      bestCount = c;
+    }
+  }
+  return best;
+}

@@ -83,18 +83,4 @@ export function wordCount(text: string): number {
   return count;
 }
 
-/** The most common value (first seen wins a tie); undefined for an empty list. */
-export function mode<T>(values: Iterable<T>): T | undefined {
-  const counts = new Map<T, number>();
-  let best: T | undefined;
-  let bestCount = 0;
-  for (const v of values) {
-    const c = (counts.get(v) ?? 0) + 1;
-    counts.set(v, c);
-    if (c > bestCount) {
-      best = v;
-      bestCount = c;
-    }
-  }
-  return best;
-}
+export { mode } from '../../metrics/statistics.js';
