@@ -179,39 +179,37 @@ function step1c(word: string): string {
   return stem.length > 1 && isConsonant(stem, stem.length - 1) ? stem + 'i' : word;
 }
 
-function step2Rules(word: string): readonly Rule[] {
-  return [
-    ['ational', 'ate', positiveMeasure],
-    ['tional', 'tion', positiveMeasure],
-    ['enci', 'ence', positiveMeasure],
-    ['anci', 'ance', positiveMeasure],
-    ['izer', 'ize', positiveMeasure],
-    ['bli', 'ble', positiveMeasure],
-    ['alli', 'al', positiveMeasure],
-    ['entli', 'ent', positiveMeasure],
-    ['eli', 'e', positiveMeasure],
-    ['ousli', 'ous', positiveMeasure],
-    ['ization', 'ize', positiveMeasure],
-    ['ation', 'ate', positiveMeasure],
-    ['ator', 'ate', positiveMeasure],
-    ['alism', 'al', positiveMeasure],
-    ['iveness', 'ive', positiveMeasure],
-    ['fulness', 'ful', positiveMeasure],
-    ['ousness', 'ous', positiveMeasure],
-    ['aliti', 'al', positiveMeasure],
-    ['iviti', 'ive', positiveMeasure],
-    ['biliti', 'ble', positiveMeasure],
-    ['fulli', 'ful', positiveMeasure],
-    // The "l" of "logi" stays with the stem when measuring.
-    ['logi', 'log', () => measure(word.slice(0, word.length - 3)) > 0],
-  ];
-}
+const STEP2_RULES: readonly Rule[] = [
+  ['ational', 'ate', positiveMeasure],
+  ['tional', 'tion', positiveMeasure],
+  ['enci', 'ence', positiveMeasure],
+  ['anci', 'ance', positiveMeasure],
+  ['izer', 'ize', positiveMeasure],
+  ['bli', 'ble', positiveMeasure],
+  ['alli', 'al', positiveMeasure],
+  ['entli', 'ent', positiveMeasure],
+  ['eli', 'e', positiveMeasure],
+  ['ousli', 'ous', positiveMeasure],
+  ['ization', 'ize', positiveMeasure],
+  ['ation', 'ate', positiveMeasure],
+  ['ator', 'ate', positiveMeasure],
+  ['alism', 'al', positiveMeasure],
+  ['iveness', 'ive', positiveMeasure],
+  ['fulness', 'ful', positiveMeasure],
+  ['ousness', 'ous', positiveMeasure],
+  ['aliti', 'al', positiveMeasure],
+  ['iviti', 'ive', positiveMeasure],
+  ['biliti', 'ble', positiveMeasure],
+  ['fulli', 'ful', positiveMeasure],
+  // The "l" of "logi" stays with the stem when measuring: stem + "l".
+  ['logi', 'log', (stem) => measure(stem + 'l') > 0],
+];
 
 function step2(word: string): string {
   if (word.endsWith('alli') && measure(word.slice(0, word.length - 4)) > 0) {
     return step2(word.slice(0, word.length - 4) + 'al');
   }
-  return applyRules(word, step2Rules(word));
+  return applyRules(word, STEP2_RULES);
 }
 
 const STEP3_RULES: readonly Rule[] = [

@@ -84,8 +84,10 @@ export class MeteorScorer {
 
   /** Lower-cased word → its Porter stem. */
   private stems = new Map<string, string>();
-  /** Stem → lemma names of its synsets. */
-  private synonymSets = new Map<string, Set<string>>();
+  /** Hypothesis stem → keys of its synsets (WordNet.synsetKeys). */
+  private stemSynsets = new Map<string, readonly number[]>();
+  /** Reference stem → keys of the synsets it is a lemma name of (WordNet.synsetsNamed). */
+  private namedSynsets = new Map<string, readonly number[]>();
 
   // Scratch space reused by every pair (grown on demand).
   private hypothesisWords: string[] = [];
@@ -94,6 +96,7 @@ export class MeteorScorer {
   private referenceStems: string[] = [];
   private matchOf = new Int32Array(64);
   private referenceUsed = new Uint8Array(64);
+  private referenceNamed: (readonly number[])[] = [];
 
   constructor(options: MeteorScorerOptions) {
     this.loadWordNet = options.loadWordNet;
@@ -128,7 +131,8 @@ export class MeteorScorer {
   /** Forget every cached stem and synonym set (the WordNet data stays loaded). */
   clearCache(): void {
     this.stems = new Map();
-    this.synonymSets = new Map();
+    this.stemSynsets = new Map();
+    this.namedSynsets = new Map();
   }
 
   private stemOf(word: string): string {
@@ -140,14 +144,27 @@ export class MeteorScorer {
     return stem;
   }
 
-  private synonymsOf(stem: string): Set<string> {
-    let synonyms = this.synonymSets.get(stem);
-    if (synonyms === undefined) {
-      if (this.wordnet === undefined) this.wordnet = this.loadWordNet();
-      synonyms = this.wordnet.synonyms(stem);
-      this.synonymSets.set(stem, synonyms);
+  private wordNet(): WordNet {
+    if (this.wordnet === undefined) this.wordnet = this.loadWordNet();
+    return this.wordnet;
+  }
+
+  private synsetsOf(stem: string): readonly number[] {
+    let keys = this.stemSynsets.get(stem);
+    if (keys === undefined) {
+      keys = this.wordNet().synsetKeys(stem);
+      this.stemSynsets.set(stem, keys);
     }
-    return synonyms;
+    return keys;
+  }
+
+  private synsetsNamedBy(stem: string): readonly number[] {
+    let keys = this.namedSynsets.get(stem);
+    if (keys === undefined) {
+      keys = this.wordNet().synsetsNamed(stem);
+      this.namedSynsets.set(stem, keys);
+    }
+    return keys;
   }
 
   /** Scores hypothesisWords[0..hypothesisLength) against referenceWords[0..referenceLength). */
@@ -204,23 +221,37 @@ export class MeteorScorer {
         }
       }
 
-      // Stage 3: WordNet synonyms of the hypothesis stem against the reference stems.
+      // Stage 3: a reference stem that is a lemma name of a synset of the hypothesis stem
+      // (NLTK: `reference word in {lemma names of wordnet.synsets(hypothesis word)}`).
+      // Tested as "the two share a synset": the synsets of the hypothesis stem against
+      // the synsets the reference stem names (WordNet.synsetsNamed), so no synonym list
+      // is built. Only references that name some synset can match at all.
+      // (An unmatched hypothesis stem never equals an unmatched reference stem here:
+      // stage 2 would have paired them, so NLTK's "the word itself" adds nothing.)
       if (matches < hypothesisLength && matches < referenceLength) {
-        for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
+        const referenceNamed = this.referenceNamed;
+        let candidates = 0;
+        for (let j = 0; j < referenceLength; j += 1) {
+          const named =
+            referenceUsed[j] === 0 ? this.synsetsNamedBy(referenceStems[j]!) : NO_SYNSETS;
+          referenceNamed[j] = named;
+          if (named.length > 0) candidates += 1;
+        }
+        for (let i = hypothesisLength - 1; i >= 0 && candidates > 0; i -= 1) {
           if (matchOf[i] !== -1) continue;
-          const stem = hypothesisStems[i]!;
-          const synonyms = this.synonymsOf(stem);
+          const synsets = this.synsetsOf(hypothesisStems[i]!);
+          if (synsets.length === 0) continue;
           for (let j = referenceLength - 1; j >= 0; j -= 1) {
             if (referenceUsed[j] !== 0) continue;
-            const referenceStem = referenceStems[j]!;
-            if (referenceStem === stem || synonyms.has(referenceStem)) {
+            const named = referenceNamed[j]!;
+            if (named.length > 0 && shareAny(synsets, named)) {
               matchOf[i] = j;
               referenceUsed[j] = 1;
               matches += 1;
+              candidates -= 1;
               break;
             }
           }
-          if (matches === referenceLength) break;
         }
       }
     }
@@ -246,6 +277,16 @@ export class MeteorScorer {
     const penalty = this.gamma * power(fragmentation, this.beta);
     return (1 - penalty) * fmean;
   }
+}
+
+const NO_SYNSETS: readonly number[] = [];
+
+function shareAny(left: readonly number[], right: readonly number[]): boolean {
+  for (let a = 0; a < left.length; a += 1) {
+    const key = left[a]!;
+    for (let b = 0; b < right.length; b += 1) if (right[b] === key) return true;
+  }
+  return false;
 }
 
 /** Python's str.lower and JavaScript's toLowerCase agree (full Unicode mappings). */

@@ -47,6 +47,32 @@ describe('WordNet morphy and synsets', () => {
     expect(mismatches).toEqual([]);
   });
 
+  it('answers "is r a synonym of w" through shared synsets exactly as the synonym sets do', () => {
+    const words = fixture.entries.map((entry) => entry.word);
+    const names = new Set<string>(['Mass', 'CT', 'left_lung']);
+    for (const entry of fixture.entries.slice(0, 400)) {
+      for (const name of entry.synonyms.slice(0, 6)) names.add(name);
+      names.add(entry.word);
+    }
+    const namedBy = [...names].map((name) => [name, wordnet.synsetsNamed(name)] as const);
+    let agreements = 0;
+    let positives = 0;
+    const disagreements: string[] = [];
+    for (const word of words) {
+      const synonyms = wordnet.synonyms(word);
+      const keys = wordnet.synsetKeys(word);
+      for (const [name, named] of namedBy) {
+        const shared = keys.some((key) => named.includes(key));
+        if (shared === synonyms.has(name)) agreements += 1;
+        else disagreements.push(`${word} / ${name}`);
+        if (shared) positives += 1;
+      }
+    }
+    expect(disagreements.slice(0, 20)).toEqual([]);
+    expect(agreements).toBe(words.length * names.size);
+    expect(positives).toBeGreaterThan(1000);
+  });
+
   it('uses exception lists and one pass of the substitution rules', () => {
     expect(wordnet.morphy('feet', 'n')).toEqual(['foot']);
     expect(wordnet.morphy('bronchi', 'n')).toEqual(['bronchus']);

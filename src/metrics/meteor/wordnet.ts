@@ -73,31 +73,107 @@ function stripMarker(name: string): string {
   return open !== -1 && open <= name.length - 2 ? name.slice(0, open) : name;
 }
 
-const POS_SLOT: Readonly<Record<WordNetPos, number>> = { n: 0, v: 1, a: 2, r: 3 };
-const NO_LINE = -1;
-
 function isSpace(code: number): boolean {
   return code === 32 || code === 9 || code === 10 || code === 13 || code === 11 || code === 12;
 }
 
+/**
+ * Lemma → start of its line in one index file: an open-addressing hash table over the
+ * file text itself (FNV-1a, linear probing), so that building it allocates no strings
+ * and a lookup compares characters in place. A lemma listed twice keeps its last line,
+ * as NLTK's dictionary does. License lines (leading spaces) are skipped.
+ */
+class LemmaTable {
+  private readonly text: string;
+  /** Line start + 1 per slot; 0 = empty. */
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+
+  constructor(text: string) {
+    this.text = text;
+    let lines = 0;
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines += 1;
+    let size = 1024;
+    while (size < (lines + 1) * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      if (end > start && !isSpace(text.charCodeAt(start))) this.insert(start);
+      start = end + 1;
+    }
+  }
+
+  private insert(start: number): void {
+    const { text, slots, mask } = this;
+    let hash = 0x811c9dc5;
+    let length = 0;
+    for (let k = start; k < text.length && !isSpace(text.charCodeAt(k)); k += 1) {
+      hash = Math.imul(hash ^ text.charCodeAt(k), 0x01000193);
+      length += 1;
+    }
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const stored = slots[slot]!;
+      if (stored === 0 || this.sameLemma(stored - 1, start, length)) {
+        slots[slot] = start + 1;
+        return;
+      }
+    }
+  }
+
+  /** Whether the lemma at `other` is the `length` characters at `start`. */
+  private sameLemma(other: number, start: number, length: number): boolean {
+    const { text } = this;
+    for (let k = 0; k < length; k += 1) {
+      if (text.charCodeAt(other + k) !== text.charCodeAt(start + k)) return false;
+    }
+    const after = other + length;
+    return after >= text.length || isSpace(text.charCodeAt(after));
+  }
+
+  /** Start of the line of `lemma`, or -1. */
+  find(lemma: string): number {
+    const { text, slots, mask } = this;
+    const length = lemma.length;
+    let hash = 0x811c9dc5;
+    for (let k = 0; k < length; k += 1) hash = Math.imul(hash ^ lemma.charCodeAt(k), 0x01000193);
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const stored = slots[slot]!;
+      if (stored === 0) return -1;
+      const start = stored - 1;
+      let k = 0;
+      while (k < length && text.charCodeAt(start + k) === lemma.charCodeAt(k)) k += 1;
+      if (k === length) {
+        const after = start + length;
+        if (after >= text.length || isSpace(text.charCodeAt(after))) return start;
+      }
+    }
+  }
+}
+
+const POS_SLOT: Readonly<Record<WordNetPos, number>> = { n: 0, v: 1, a: 2, r: 3 };
+
 export class WordNet {
   private readonly files: WordNetFiles;
-  /** Every lemma of every index file → its id. */
-  private readonly lemmaIds = new Map<string, number>();
-  /** lineStarts[id * 4 + slot]: start of the lemma's line in index.<pos>, or NO_LINE. */
-  private readonly lineStarts: number[] = [];
+  private readonly lemmaLines: Record<WordNetPos, LemmaTable>;
   private readonly exceptions: Record<WordNetPos, Map<string, readonly string[]>>;
-  /** (id * 4 + slot) → synset offsets. */
-  private readonly offsetCache = new Map<number, readonly number[]>();
+  /** Per part of speech: line start → synset offsets. */
+  private readonly offsetCache: Record<WordNetPos, Map<number, readonly number[]>>;
   private readonly lemmaNameCache: Record<WordNetPos, Map<number, readonly string[]>>;
+  private readonly formsScratch: string[] = [];
 
   constructor(files: WordNetFiles) {
     this.files = files;
+    this.lemmaLines = {} as Record<WordNetPos, LemmaTable>;
     this.exceptions = {} as Record<WordNetPos, Map<string, readonly string[]>>;
+    this.offsetCache = {} as Record<WordNetPos, Map<number, readonly number[]>>;
     this.lemmaNameCache = {} as Record<WordNetPos, Map<number, readonly string[]>>;
     for (const pos of WORDNET_POS) {
-      this.indexLemmas(files.index[pos], POS_SLOT[pos]);
+      this.lemmaLines[pos] = new LemmaTable(files.index[pos]);
       this.exceptions[pos] = exceptionMap(files.exceptions[pos]);
+      this.offsetCache[pos] = new Map();
       this.lemmaNameCache[pos] = new Map();
     }
   }
@@ -106,37 +182,9 @@ export class WordNet {
     return new WordNet(readWordNetFiles(options));
   }
 
-  /** Records where each lemma's line starts (license lines start with spaces). */
-  private indexLemmas(text: string, slot: number): void {
-    const { lemmaIds, lineStarts } = this;
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = text.length;
-      if (end > start && !isSpace(text.charCodeAt(start))) {
-        let space = start;
-        while (space < end && !isSpace(text.charCodeAt(space))) space += 1;
-        const lemma = text.slice(start, space);
-        let id = lemmaIds.get(lemma);
-        if (id === undefined) {
-          id = lemmaIds.size;
-          lemmaIds.set(lemma, id);
-          lineStarts.push(NO_LINE, NO_LINE, NO_LINE, NO_LINE);
-        }
-        lineStarts[id * 4 + slot] = start;
-      }
-      start = end + 1;
-    }
-  }
-
-  private lineStart(lemma: string, pos: WordNetPos): number {
-    const id = this.lemmaIds.get(lemma);
-    return id === undefined ? NO_LINE : this.lineStarts[id * 4 + POS_SLOT[pos]]!;
-  }
-
   /** True when index.<pos> lists `lemma`. */
   hasLemma(lemma: string, pos: WordNetPos): boolean {
-    return this.lineStart(lemma, pos) !== NO_LINE;
+    return this.lemmaLines[pos].find(lemma) !== -1;
   }
 
   /**
@@ -146,34 +194,43 @@ export class WordNet {
    * the index are returned, first occurrence first.
    */
   morphy(form: string, pos: WordNetPos): string[] {
-    const listed = this.exceptions[pos].get(form);
-    const candidates = [form];
-    if (listed !== undefined) {
-      candidates.push(...listed);
-    } else {
-      for (const [suffix, replacement] of SUBSTITUTIONS[pos]) {
-        if (form.endsWith(suffix)) {
-          candidates.push(form.slice(0, form.length - suffix.length) + replacement);
-        }
-      }
-    }
     const found: string[] = [];
-    for (const candidate of candidates) {
-      if (this.hasLemma(candidate, pos) && !found.includes(candidate)) found.push(candidate);
-    }
+    this.collectForms(form, pos, found);
     return found;
+  }
+
+  /** `morphy(form, pos)` appended to the empty array `found`. */
+  private collectForms(form: string, pos: WordNetPos, found: string[]): void {
+    const table = this.lemmaLines[pos];
+    if (table.find(form) !== -1) found.push(form);
+    const listed = this.exceptions[pos].get(form);
+    if (listed !== undefined) {
+      for (let k = 0; k < listed.length; k += 1) {
+        const candidate = listed[k]!;
+        if (!found.includes(candidate) && table.find(candidate) !== -1) found.push(candidate);
+      }
+      return;
+    }
+    const rules = SUBSTITUTIONS[pos];
+    for (let k = 0; k < rules.length; k += 1) {
+      const rule = rules[k]!;
+      const suffix = rule[0];
+      if (!form.endsWith(suffix)) continue;
+      const candidate = form.slice(0, form.length - suffix.length) + rule[1];
+      if (!found.includes(candidate) && table.find(candidate) !== -1) found.push(candidate);
+    }
   }
 
   /** Synset offsets of `lemma` in index.<pos>, in index order (empty when absent). */
   synsetOffsets(lemma: string, pos: WordNetPos): readonly number[] {
-    const id = this.lemmaIds.get(lemma);
-    if (id === undefined) return [];
-    const key = id * 4 + POS_SLOT[pos];
-    const cached = this.offsetCache.get(key);
-    if (cached !== undefined) return cached;
-    const start = this.lineStarts[key]!;
-    const offsets = start === NO_LINE ? [] : parseIndexOffsets(this.files.index[pos], start, pos);
-    this.offsetCache.set(key, offsets);
+    const start = this.lemmaLines[pos].find(lemma);
+    if (start === -1) return [];
+    const cache = this.offsetCache[pos];
+    let offsets = cache.get(start);
+    if (offsets === undefined) {
+      offsets = parseIndexOffsets(this.files.index[pos], start, pos);
+      cache.set(start, offsets);
+    }
     return offsets;
   }
 
@@ -200,121 +257,211 @@ export class WordNet {
   }
 
   /**
+   * `synsets(word)` as numbers (offset * 4 + part-of-speech slot), possibly repeated: the
+   * cheap form of the synonym stage's left-hand side (no synset is parsed).
+   */
+  synsetKeys(word: string): readonly number[] {
+    const lemma = word.toLowerCase();
+    const forms = this.formsScratch;
+    let keys: number[] | undefined;
+    for (const pos of WORDNET_POS) {
+      forms.length = 0;
+      this.collectForms(lemma, pos, forms);
+      const slot = POS_SLOT[pos];
+      for (let f = 0; f < forms.length; f += 1) {
+        const offsets = this.synsetOffsets(forms[f]!, pos);
+        for (let o = 0; o < offsets.length; o += 1) {
+          if (keys === undefined) keys = [];
+          keys.push(offsets[o]! * 4 + slot);
+        }
+      }
+    }
+    return keys ?? NO_KEYS;
+  }
+
+  /**
+   * Keys (as `synsetKeys`) of the synsets that have `name` itself among their lemma names
+   * (names with "_" never count, as in METEOR's synonym sets). Every lemma name,
+   * lower-cased, is indexed with the offsets of all synsets it names, so only the index
+   * entries of `name` need checking. Hence: `synonyms(word).has(name)` exactly when
+   * `synsetKeys(word)` and `synsetsNamed(name)` share a key.
+   */
+  synsetsNamed(name: string): readonly number[] {
+    if (name.includes('_')) return NO_KEYS;
+    const lemma = name.toLowerCase();
+    let keys: number[] | undefined;
+    for (const pos of WORDNET_POS) {
+      const offsets = this.synsetOffsets(lemma, pos);
+      const slot = POS_SLOT[pos];
+      for (let o = 0; o < offsets.length; o += 1) {
+        const offset = offsets[o]!;
+        if (!this.lemmaNames(pos, offset).includes(name)) continue;
+        if (keys === undefined) keys = [];
+        keys.push(offset * 4 + slot);
+      }
+    }
+    return keys ?? NO_KEYS;
+  }
+
+  /**
    * The synonym candidates METEOR takes for a word: lemma names without "_" of every
    * synset that `synsets(word)` finds.
    */
   synonyms(word: string): Set<string> {
-    const names = new Set<string>();
+    return new Set(this.synonymList(word));
+  }
+
+  /** `synonyms(word)` as an array, possibly with repeats (cheaper to build). */
+  synonymList(word: string): readonly string[] {
     const lemma = word.toLowerCase();
+    const forms = this.formsScratch;
+    let names: string[] | undefined;
     for (const pos of WORDNET_POS) {
-      for (const form of this.morphy(lemma, pos)) {
-        for (const offset of this.synsetOffsets(form, pos)) {
-          for (const name of this.lemmaNames(pos, offset)) {
-            if (!name.includes('_')) names.add(name);
+      forms.length = 0;
+      this.collectForms(lemma, pos, forms);
+      for (let f = 0; f < forms.length; f += 1) {
+        const offsets = this.synsetOffsets(forms[f]!, pos);
+        for (let o = 0; o < offsets.length; o += 1) {
+          const synsetNames = this.lemmaNames(pos, offsets[o]!);
+          for (let n = 0; n < synsetNames.length; n += 1) {
+            const name = synsetNames[n]!;
+            if (name.includes('_')) continue;
+            if (names === undefined) names = [];
+            names.push(name);
           }
         }
       }
     }
-    return names;
+    return names ?? NO_NAMES;
   }
 }
 
-/** Reads the whitespace-separated fields of one line, from `start`, without splitting it. */
-class FieldReader {
-  private position: number;
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_KEYS: readonly number[] = Object.freeze([]);
 
-  constructor(
-    private readonly text: string,
-    start: number,
-  ) {
-    this.position = start;
-  }
+// Field scanning in place (no splitting, no closures): a field ends at white space; a
+// line ends at "\n". `-1` = no further field on this line.
 
-  next(): string | undefined {
-    const { text } = this;
-    let position = this.position;
-    while (
-      position < text.length &&
-      text.charCodeAt(position) !== 10 &&
-      isSpace(text.charCodeAt(position))
-    ) {
-      position += 1;
-    }
-    if (position >= text.length || text.charCodeAt(position) === 10) {
-      this.position = position;
-      return undefined;
-    }
-    const begin = position;
-    while (position < text.length && !isSpace(text.charCodeAt(position))) position += 1;
-    this.position = position;
-    return text.slice(begin, position);
+function nextFieldInText(text: string, at: number): number {
+  let position = at;
+  while (position < text.length) {
+    const code = text.charCodeAt(position);
+    if (code === 10) return -1;
+    if (!isSpace(code)) return position;
+    position += 1;
   }
+  return -1;
+}
+
+function fieldEndInText(text: string, start: number): number {
+  let position = start;
+  while (position < text.length && !isSpace(text.charCodeAt(position))) position += 1;
+  return position;
+}
+
+function nextFieldInBytes(data: Buffer, at: number): number {
+  let position = at;
+  while (position < data.length) {
+    const code = data[position]!;
+    if (code === 10) return -1;
+    if (!isSpace(code)) return position;
+    position += 1;
+  }
+  return -1;
+}
+
+function fieldEndInBytes(data: Buffer, start: number): number {
+  let position = start;
+  while (position < data.length && !isSpace(data[position]!)) position += 1;
+  return position;
+}
+
+/** Value of one digit character in `radix` (10 or 16), or -1. */
+function digitValue(c: number, radix: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (radix === 16 && c >= 97 && c <= 102) return c - 87;
+  if (radix === 16 && c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** The number written in text[start, end), or NaN. */
+function numberInText(text: string, start: number, end: number, radix: number): number {
+  if (end <= start) return Number.NaN;
+  let value = 0;
+  for (let k = start; k < end; k += 1) {
+    const digit = digitValue(text.charCodeAt(k), radix);
+    if (digit === -1) return Number.NaN;
+    value = value * radix + digit;
+  }
+  return value;
+}
+
+/** The number written in data[start, end), or NaN. */
+function numberInBytes(data: Buffer, start: number, end: number, radix: number): number {
+  if (end <= start) return Number.NaN;
+  let value = 0;
+  for (let k = start; k < end; k += 1) {
+    const digit = digitValue(data[k]!, radix);
+    if (digit === -1) return Number.NaN;
+    value = value * radix + digit;
+  }
+  return value;
 }
 
 function parseIndexOffsets(text: string, start: number, pos: WordNetPos): number[] {
   // lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt synset_offset...
-  const fields = new FieldReader(text, start);
-  const malformed = () =>
-    new MetricError(`meteor: malformed WordNet index.${pos} line at character ${start}`);
-  fields.next();
-  fields.next();
-  const synsetCount = Number.parseInt(fields.next() ?? '', 10);
-  const pointerCount = Number.parseInt(fields.next() ?? '', 10);
-  if (!(synsetCount > 0) || !(pointerCount >= 0)) throw malformed();
-  for (let k = 0; k < pointerCount + 2; k += 1) fields.next();
-  const offsets: number[] = [];
-  for (let k = 0; k < synsetCount; k += 1) {
-    const offset = Number.parseInt(fields.next() ?? '', 10);
-    if (!Number.isFinite(offset)) throw malformed();
-    offsets.push(offset);
+  const values: number[] = [];
+  let synsetCount = Number.NaN;
+  let pointerCount = Number.NaN;
+  let field = 0;
+  let at = start;
+  while (true) {
+    const begin = nextFieldInText(text, at);
+    if (begin === -1) break;
+    const end = fieldEndInText(text, begin);
+    if (field === 2) synsetCount = numberInText(text, begin, end, 10);
+    else if (field === 3) pointerCount = numberInText(text, begin, end, 10);
+    else if (field >= 4 && field >= 6 + pointerCount) {
+      values.push(numberInText(text, begin, end, 10));
+      if (values.length === synsetCount) break;
+    }
+    field += 1;
+    at = end;
   }
-  return offsets;
+  if (!(synsetCount > 0) || values.length !== synsetCount || values.some(Number.isNaN)) {
+    throw new MetricError(`meteor: malformed WordNet index.${pos} line at character ${start}`);
+  }
+  return values;
 }
 
 function parseSynsetLemmas(data: Buffer, offset: number, pos: WordNetPos, source: string) {
   // offset lex_filenum ss_type w_cnt (word lex_id)... p_cnt ... | gloss
-  // The words come first and some lines run to tens of kilobytes of pointers, so the
-  // first kilobyte is read, and the whole line only where the words go on past it.
-  let end = data.indexOf(10, offset);
-  if (end === -1) end = data.length;
-  const head = Math.min(end, offset + 1024);
-  const names = lemmasOfLine(
-    data.toString('latin1', offset, head),
-    offset,
-    pos,
-    source,
-    head < end,
-  );
-  return names ?? lemmasOfLine(data.toString('latin1', offset, end), offset, pos, source, false)!;
-}
-
-/** undefined when `partial` and the text ends before the last word. */
-function lemmasOfLine(
-  line: string,
-  offset: number,
-  pos: WordNetPos,
-  source: string,
-  partial: boolean,
-): string[] | undefined {
-  const fields = new FieldReader(line, 0);
-  if (Number.parseInt(fields.next() ?? '', 10) !== offset) {
+  // Only the words are decoded; some lines run to tens of kilobytes of pointers.
+  let begin = nextFieldInBytes(data, offset);
+  let end = begin === -1 ? -1 : fieldEndInBytes(data, begin);
+  if (begin !== offset || numberInBytes(data, begin, end, 10) !== offset) {
     throw new MetricError(`meteor: no WordNet synset at data.${pos} offset ${offset} (${source})`);
   }
-  fields.next();
-  fields.next();
-  const count = Number.parseInt(fields.next() ?? '', 16);
+  let count = Number.NaN;
+  for (let field = 1; field <= 3; field += 1) {
+    begin = nextFieldInBytes(data, end);
+    if (begin === -1) break;
+    end = fieldEndInBytes(data, begin);
+    if (field === 3) count = numberInBytes(data, begin, end, 16);
+  }
   if (Number.isNaN(count)) {
     throw new MetricError(`meteor: malformed WordNet synset at data.${pos} offset ${offset}`);
   }
   const names: string[] = [];
   for (let k = 0; k < count; k += 1) {
-    const name = fields.next();
-    const lexId = fields.next();
-    if (name === undefined || lexId === undefined) {
-      if (partial) return undefined;
+    const nameStart = nextFieldInBytes(data, end);
+    const nameEnd = nameStart === -1 ? -1 : fieldEndInBytes(data, nameStart);
+    const lexId = nameStart === -1 ? -1 : nextFieldInBytes(data, nameEnd);
+    if (lexId === -1) {
       throw new MetricError(`meteor: truncated WordNet synset at data.${pos} offset ${offset}`);
     }
-    names.push(stripMarker(name));
+    names.push(stripMarker(data.toString('latin1', nameStart, nameEnd)));
+    end = fieldEndInBytes(data, lexId);
   }
   return names;
 }
