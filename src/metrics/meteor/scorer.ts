@@ -17,6 +17,7 @@
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from './porter.js';
 import type { WordNet } from './wordnet.js';
+import { WORDNET_POS } from './wordnet-files.js';
 
 export interface MeteorParameters {
   /** Relative weight of precision and recall. */
@@ -84,10 +85,10 @@ export class MeteorScorer {
 
   /** Lower-cased word → its Porter stem. */
   private stems = new Map<string, string>();
-  /** Hypothesis stem → keys of its synsets (WordNet.synsetKeys). */
-  private stemSynsets = new Map<string, readonly number[]>();
-  /** Reference stem → keys of the synsets it is a lemma name of (WordNet.synsetsNamed). */
-  private namedSynsets = new Map<string, readonly number[]>();
+  /** Hypothesis stem → Morphy's extra candidates per part of speech (WordNet.morphyExtras). */
+  private stemExtras = new Map<string, readonly (readonly string[])[]>();
+  /** Reference stem → lemma names of the synsets it names (WordNet.namedSynsetLemmas). */
+  private namedLemmas = new Map<string, readonly (readonly string[])[] | null>();
 
   // Scratch space reused by every pair (grown on demand).
   private hypothesisWords: string[] = [];
@@ -96,7 +97,7 @@ export class MeteorScorer {
   private referenceStems: string[] = [];
   private matchOf = new Int32Array(64);
   private referenceUsed = new Uint8Array(64);
-  private referenceNamed: (readonly number[])[] = [];
+  private referenceNamed: (readonly (readonly string[])[] | null)[] = [];
 
   constructor(options: MeteorScorerOptions) {
     this.loadWordNet = options.loadWordNet;
@@ -131,8 +132,8 @@ export class MeteorScorer {
   /** Forget every cached stem and synonym set (the WordNet data stays loaded). */
   clearCache(): void {
     this.stems = new Map();
-    this.stemSynsets = new Map();
-    this.namedSynsets = new Map();
+    this.stemExtras = new Map();
+    this.namedLemmas = new Map();
   }
 
   private stemOf(word: string): string {
@@ -149,22 +150,25 @@ export class MeteorScorer {
     return this.wordnet;
   }
 
-  private synsetsOf(stem: string): readonly number[] {
-    let keys = this.stemSynsets.get(stem);
-    if (keys === undefined) {
-      keys = this.wordNet().synsetKeys(stem);
-      this.stemSynsets.set(stem, keys);
+  private extrasOf(stem: string): readonly (readonly string[])[] {
+    let extras = this.stemExtras.get(stem);
+    if (extras === undefined) {
+      const wordnet = this.wordNet();
+      const lemma = stem.toLowerCase();
+      const perPos = WORDNET_POS.map((pos) => wordnet.morphyExtras(lemma, pos));
+      extras = perPos.every((list) => list.length === 0) ? NO_EXTRAS : perPos;
+      this.stemExtras.set(stem, extras);
     }
-    return keys;
+    return extras;
   }
 
-  private synsetsNamedBy(stem: string): readonly number[] {
-    let keys = this.namedSynsets.get(stem);
-    if (keys === undefined) {
-      keys = this.wordNet().synsetsNamed(stem);
-      this.namedSynsets.set(stem, keys);
+  private namedBy(stem: string): readonly (readonly string[])[] | null {
+    let named = this.namedLemmas.get(stem);
+    if (named === undefined) {
+      named = this.wordNet().namedSynsetLemmas(stem) ?? null;
+      this.namedLemmas.set(stem, named);
     }
-    return keys;
+    return named;
   }
 
   /** Scores hypothesisWords[0..hypothesisLength) against referenceWords[0..referenceLength). */
@@ -222,29 +226,29 @@ export class MeteorScorer {
       }
 
       // Stage 3: a reference stem that is a lemma name of a synset of the hypothesis stem
-      // (NLTK: `reference word in {lemma names of wordnet.synsets(hypothesis word)}`).
-      // Tested as "the two share a synset": the synsets of the hypothesis stem against
-      // the synsets the reference stem names (WordNet.synsetsNamed), so no synonym list
-      // is built. Only references that name some synset can match at all.
-      // (An unmatched hypothesis stem never equals an unmatched reference stem here:
-      // stage 2 would have paired them, so NLTK's "the word itself" adds nothing.)
+      // (NLTK: `reference word in {lemma names of wordnet.synsets(hypothesis word)}`),
+      // decided as WordNet.isSynonym does: from the synsets the reference stem names,
+      // against the hypothesis stem and its Morphy candidates. Only references that
+      // name some synset can match at all. (An unmatched hypothesis stem never equals
+      // an unmatched reference stem here: stage 2 would have paired them, so NLTK's
+      // "the word itself" adds nothing.)
       if (matches < hypothesisLength && matches < referenceLength) {
         const referenceNamed = this.referenceNamed;
         let candidates = 0;
         for (let j = 0; j < referenceLength; j += 1) {
-          const named =
-            referenceUsed[j] === 0 ? this.synsetsNamedBy(referenceStems[j]!) : NO_SYNSETS;
+          const named = referenceUsed[j] === 0 ? this.namedBy(referenceStems[j]!) : null;
           referenceNamed[j] = named;
-          if (named.length > 0) candidates += 1;
+          if (named !== null) candidates += 1;
         }
         for (let i = hypothesisLength - 1; i >= 0 && candidates > 0; i -= 1) {
           if (matchOf[i] !== -1) continue;
-          const synsets = this.synsetsOf(hypothesisStems[i]!);
-          if (synsets.length === 0) continue;
+          const stem = hypothesisStems[i]!;
+          const lemma = stem.toLowerCase();
+          const extras = this.extrasOf(stem);
           for (let j = referenceLength - 1; j >= 0; j -= 1) {
             if (referenceUsed[j] !== 0) continue;
-            const named = referenceNamed[j]!;
-            if (named.length > 0 && shareAny(synsets, named)) {
+            const named = referenceNamed[j];
+            if (named != null && namesAny(named, lemma, extras)) {
               matchOf[i] = j;
               referenceUsed[j] = 1;
               matches += 1;
@@ -279,12 +283,22 @@ export class MeteorScorer {
   }
 }
 
-const NO_SYNSETS: readonly number[] = [];
+const NO_EXTRAS: readonly (readonly string[])[] = [[], [], [], []];
 
-function shareAny(left: readonly number[], right: readonly number[]): boolean {
-  for (let a = 0; a < left.length; a += 1) {
-    const key = left[a]!;
-    for (let b = 0; b < right.length; b += 1) if (right[b] === key) return true;
+/** Whether, for some part of speech, `lemma` or one of its extras is among the names. */
+function namesAny(
+  named: readonly (readonly string[])[],
+  lemma: string,
+  extras: readonly (readonly string[])[],
+): boolean {
+  for (let slot = 0; slot < 4; slot += 1) {
+    const names = named[slot]!;
+    if (names.length === 0) continue;
+    if (names.includes(lemma)) return true;
+    const candidates = extras[slot]!;
+    for (let k = 0; k < candidates.length; k += 1) {
+      if (names.includes(candidates[k]!)) return true;
+    }
   }
   return false;
 }

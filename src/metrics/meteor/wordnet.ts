@@ -3,8 +3,10 @@
  * speech (noun, verb, adjective, adverb, in that order), with Morphy as NLTK 3.9+ runs
  * it (exception list, else one pass of the suffix substitutions; the word itself is
  * always tried first), and the lemma names of each synset (adjective markers such as
- * "(p)" removed, case kept). Index lines are found through a map built once; synsets are
- * parsed from the data files by byte offset on first use and cached.
+ * "(p)" removed, case kept). Index lines are found through a hash table over the index
+ * text, built once; synsets are parsed in place from the data files by byte offset.
+ * For METEOR's "is this reference word a synonym of that hypothesis word" the reader
+ * answers without building synonym sets (isSynonym, namedSynsetLemmas).
  */
 import { MetricError } from '../../core/errors.js';
 import {
@@ -153,14 +155,10 @@ class LemmaTable {
   }
 }
 
-const POS_SLOT: Readonly<Record<WordNetPos, number>> = { n: 0, v: 1, a: 2, r: 3 };
-
 export class WordNet {
   private readonly files: WordNetFiles;
   private readonly lemmaLines: Record<WordNetPos, LemmaTable>;
   private readonly exceptions: Record<WordNetPos, Map<string, readonly string[]>>;
-  /** Per part of speech: line start → synset offsets. */
-  private readonly offsetCache: Record<WordNetPos, Map<number, readonly number[]>>;
   private readonly lemmaNameCache: Record<WordNetPos, Map<number, readonly string[]>>;
   private readonly formsScratch: string[] = [];
 
@@ -168,12 +166,10 @@ export class WordNet {
     this.files = files;
     this.lemmaLines = {} as Record<WordNetPos, LemmaTable>;
     this.exceptions = {} as Record<WordNetPos, Map<string, readonly string[]>>;
-    this.offsetCache = {} as Record<WordNetPos, Map<number, readonly number[]>>;
     this.lemmaNameCache = {} as Record<WordNetPos, Map<number, readonly string[]>>;
     for (const pos of WORDNET_POS) {
       this.lemmaLines[pos] = new LemmaTable(files.index[pos]);
       this.exceptions[pos] = exceptionMap(files.exceptions[pos]);
-      this.offsetCache[pos] = new Map();
       this.lemmaNameCache[pos] = new Map();
     }
   }
@@ -203,20 +199,9 @@ export class WordNet {
   private collectForms(form: string, pos: WordNetPos, found: string[]): void {
     const table = this.lemmaLines[pos];
     if (table.find(form) !== -1) found.push(form);
-    const listed = this.exceptions[pos].get(form);
-    if (listed !== undefined) {
-      for (let k = 0; k < listed.length; k += 1) {
-        const candidate = listed[k]!;
-        if (!found.includes(candidate) && table.find(candidate) !== -1) found.push(candidate);
-      }
-      return;
-    }
-    const rules = SUBSTITUTIONS[pos];
-    for (let k = 0; k < rules.length; k += 1) {
-      const rule = rules[k]!;
-      const suffix = rule[0];
-      if (!form.endsWith(suffix)) continue;
-      const candidate = form.slice(0, form.length - suffix.length) + rule[1];
+    const extras = this.morphyExtras(form, pos);
+    for (let k = 0; k < extras.length; k += 1) {
+      const candidate = extras[k]!;
       if (!found.includes(candidate) && table.find(candidate) !== -1) found.push(candidate);
     }
   }
@@ -224,13 +209,8 @@ export class WordNet {
   /** Synset offsets of `lemma` in index.<pos>, in index order (empty when absent). */
   synsetOffsets(lemma: string, pos: WordNetPos): readonly number[] {
     const start = this.lemmaLines[pos].find(lemma);
-    if (start === -1) return [];
-    const cache = this.offsetCache[pos];
-    let offsets = cache.get(start);
-    if (offsets === undefined) {
-      offsets = parseIndexOffsets(this.files.index[pos], start, pos);
-      cache.set(start, offsets);
-    }
+    const offsets: number[] = [];
+    if (start !== -1) appendIndexOffsets(this.files.index[pos], start, pos, offsets);
     return offsets;
   }
 
@@ -257,50 +237,67 @@ export class WordNet {
   }
 
   /**
-   * `synsets(word)` as numbers (offset * 4 + part-of-speech slot), possibly repeated: the
-   * cheap form of the synonym stage's left-hand side (no synset is parsed).
+   * Morphy's candidates for `form` beyond the form itself, per part of speech, before the
+   * index filter: the exception-list entries where the form has some, else the results
+   * of the suffix substitutions. `morphy(form, pos)` = those of [form, ...extras] that
+   * the index lists.
    */
-  synsetKeys(word: string): readonly number[] {
-    const lemma = word.toLowerCase();
-    const forms = this.formsScratch;
-    let keys: number[] | undefined;
-    for (const pos of WORDNET_POS) {
-      forms.length = 0;
-      this.collectForms(lemma, pos, forms);
-      const slot = POS_SLOT[pos];
-      for (let f = 0; f < forms.length; f += 1) {
-        const offsets = this.synsetOffsets(forms[f]!, pos);
-        for (let o = 0; o < offsets.length; o += 1) {
-          if (keys === undefined) keys = [];
-          keys.push(offsets[o]! * 4 + slot);
-        }
-      }
+  morphyExtras(form: string, pos: WordNetPos): readonly string[] {
+    const listed = this.exceptions[pos].get(form);
+    if (listed !== undefined) return listed;
+    let extras: string[] | undefined;
+    const rules = SUBSTITUTIONS[pos];
+    for (let k = 0; k < rules.length; k += 1) {
+      const rule = rules[k]!;
+      const suffix = rule[0];
+      if (!form.endsWith(suffix)) continue;
+      if (extras === undefined) extras = [];
+      extras.push(form.slice(0, form.length - suffix.length) + rule[1]);
     }
-    return keys ?? NO_KEYS;
+    return extras ?? NO_NAMES;
   }
 
   /**
-   * Keys (as `synsetKeys`) of the synsets that have `name` itself among their lemma names
-   * (names with "_" never count, as in METEOR's synonym sets). Every lemma name,
-   * lower-cased, is indexed with the offsets of all synsets it names, so only the index
-   * entries of `name` need checking. Hence: `synonyms(word).has(name)` exactly when
-   * `synsetKeys(word)` and `synsetsNamed(name)` share a key.
+   * For each part of speech (n, v, a, r), the lower-cased lemma names of the synsets that
+   * have `name` itself among their lemma names; undefined when there are none (names
+   * with "_" never count, as in METEOR's synonym sets).
+   *
+   * In WordNet's files every lemma name, lower-cased, is indexed with exactly the
+   * synsets it names. So `synonyms(word).has(name)` holds exactly when, for some part
+   * of speech, `word` lower-cased or one of its `morphyExtras` is among these names
+   * (see isSynonym): the synonym stage needs neither synonym lists nor the index
+   * entries of the hypothesis word.
    */
-  synsetsNamed(name: string): readonly number[] {
-    if (name.includes('_')) return NO_KEYS;
+  namedSynsetLemmas(name: string): readonly (readonly string[])[] | undefined {
+    if (name.includes('_')) return undefined;
     const lemma = name.toLowerCase();
-    let keys: number[] | undefined;
-    for (const pos of WORDNET_POS) {
-      const offsets = this.synsetOffsets(lemma, pos);
-      const slot = POS_SLOT[pos];
-      for (let o = 0; o < offsets.length; o += 1) {
-        const offset = offsets[o]!;
-        if (!this.lemmaNames(pos, offset).includes(name)) continue;
-        if (keys === undefined) keys = [];
-        keys.push(offset * 4 + slot);
+    let found: string[][] | undefined;
+    for (let slot = 0; slot < WORDNET_POS.length; slot += 1) {
+      const pos = WORDNET_POS[slot]!;
+      for (const offset of this.synsetOffsets(lemma, pos)) {
+        const names = this.lemmaNames(pos, offset);
+        if (!names.includes(name)) continue;
+        if (found === undefined) found = [[], [], [], []];
+        for (const other of names) found[slot]!.push(other.toLowerCase());
       }
     }
-    return keys ?? NO_KEYS;
+    return found;
+  }
+
+  /** Whether `name` is among `synonyms(word)`, without building the synonym set. */
+  isSynonym(word: string, name: string): boolean {
+    const named = this.namedSynsetLemmas(name);
+    if (named === undefined) return false;
+    const lemma = word.toLowerCase();
+    for (let slot = 0; slot < WORDNET_POS.length; slot += 1) {
+      const names = named[slot]!;
+      if (names.length === 0) continue;
+      if (names.includes(lemma)) return true;
+      for (const extra of this.morphyExtras(lemma, WORDNET_POS[slot]!)) {
+        if (names.includes(extra)) return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -337,7 +334,6 @@ export class WordNet {
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
-const NO_KEYS: readonly number[] = Object.freeze([]);
 
 // Field scanning in place (no splitting, no closures): a field ends at white space; a
 // line ends at "\n". `-1` = no further field on this line.
@@ -408,30 +404,32 @@ function numberInBytes(data: Buffer, start: number, end: number, radix: number):
   return value;
 }
 
-function parseIndexOffsets(text: string, start: number, pos: WordNetPos): number[] {
+/** Appends the synset offsets of the index line at `start` to `out`. */
+function appendIndexOffsets(text: string, start: number, pos: WordNetPos, out: number[]): void {
   // lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt synset_offset...
-  const values: number[] = [];
   let synsetCount = Number.NaN;
   let pointerCount = Number.NaN;
+  let appended = 0;
   let field = 0;
   let at = start;
-  while (true) {
+  while (appended < synsetCount || field < 4) {
     const begin = nextFieldInText(text, at);
     if (begin === -1) break;
     const end = fieldEndInText(text, begin);
     if (field === 2) synsetCount = numberInText(text, begin, end, 10);
     else if (field === 3) pointerCount = numberInText(text, begin, end, 10);
     else if (field >= 4 && field >= 6 + pointerCount) {
-      values.push(numberInText(text, begin, end, 10));
-      if (values.length === synsetCount) break;
+      const offset = numberInText(text, begin, end, 10);
+      if (Number.isNaN(offset)) break;
+      out.push(offset);
+      appended += 1;
     }
     field += 1;
     at = end;
   }
-  if (!(synsetCount > 0) || values.length !== synsetCount || values.some(Number.isNaN)) {
+  if (!(synsetCount > 0) || appended !== synsetCount) {
     throw new MetricError(`meteor: malformed WordNet index.${pos} line at character ${start}`);
   }
-  return values;
 }
 
 function parseSynsetLemmas(data: Buffer, offset: number, pos: WordNetPos, source: string) {
