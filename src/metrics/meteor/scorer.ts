@@ -16,8 +16,7 @@
  */
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from './porter.js';
-import type { WordNet } from './wordnet.js';
-import { WORDNET_POS } from './wordnet-files.js';
+import { namesWordOrExtra, type WordNet } from './wordnet.js';
 
 export interface MeteorParameters {
   /** Relative weight of precision and recall. */
@@ -153,10 +152,7 @@ export class MeteorScorer {
   private extrasOf(stem: string): readonly (readonly string[])[] {
     let extras = this.stemExtras.get(stem);
     if (extras === undefined) {
-      const wordnet = this.wordNet();
-      const lemma = stem.toLowerCase();
-      const perPos = WORDNET_POS.map((pos) => wordnet.morphyExtras(lemma, pos));
-      extras = perPos.every((list) => list.length === 0) ? NO_EXTRAS : perPos;
+      extras = this.wordNet().morphyExtrasByPos(stem);
       this.stemExtras.set(stem, extras);
     }
     return extras;
@@ -248,7 +244,7 @@ export class MeteorScorer {
           for (let j = referenceLength - 1; j >= 0; j -= 1) {
             if (referenceUsed[j] !== 0) continue;
             const named = referenceNamed[j];
-            if (named != null && namesAny(named, lemma, extras)) {
+            if (named != null && namesWordOrExtra(named, lemma, extras)) {
               matchOf[i] = j;
               referenceUsed[j] = 1;
               matches += 1;
@@ -281,26 +277,6 @@ export class MeteorScorer {
     const penalty = this.gamma * power(fragmentation, this.beta);
     return (1 - penalty) * fmean;
   }
-}
-
-const NO_EXTRAS: readonly (readonly string[])[] = [[], [], [], []];
-
-/** Whether, for some part of speech, `lemma` or one of its extras is among the names. */
-function namesAny(
-  named: readonly (readonly string[])[],
-  lemma: string,
-  extras: readonly (readonly string[])[],
-): boolean {
-  for (let slot = 0; slot < 4; slot += 1) {
-    const names = named[slot]!;
-    if (names.length === 0) continue;
-    if (names.includes(lemma)) return true;
-    const candidates = extras[slot]!;
-    for (let k = 0; k < candidates.length; k += 1) {
-      if (names.includes(candidates[k]!)) return true;
-    }
-  }
-  return false;
 }
 
 /** Python's str.lower and JavaScript's toLowerCase agree (full Unicode mappings). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MetricError } from '../../core/errors.js';
-import { WordNet } from './wordnet.js';
+import { namesWordOrExtra, WordNet } from './wordnet.js';
 import { readWordNetFiles, WORDNET_POS } from './wordnet-files.js';
 
 interface WordNetFixture {
@@ -57,10 +57,12 @@ describe('WordNet morphy and synsets', () => {
     let agreements = 0;
     let positives = 0;
     const disagreements: string[] = [];
+    const namedBy = [...names].map((name) => [name, wordnet.namedSynsetLemmas(name)] as const);
     for (const word of words) {
       const synonyms = wordnet.synonyms(word);
-      for (const name of names) {
-        const shared = wordnet.isSynonym(word, name);
+      const extras = wordnet.morphyExtrasByPos(word);
+      for (const [name, named] of namedBy) {
+        const shared = named !== undefined && namesWordOrExtra(named, word.toLowerCase(), extras);
         if (shared === synonyms.has(name)) agreements += 1;
         else disagreements.push(`${word} / ${name}`);
         if (shared) positives += 1;
@@ -69,6 +71,10 @@ describe('WordNet morphy and synsets', () => {
     expect(disagreements.slice(0, 20)).toEqual([]);
     expect(agreements).toBe(words.length * names.size);
     expect(positives).toBeGreaterThan(1000);
+    expect(wordnet.isSynonym('tumour', 'neoplasm')).toBe(true);
+    expect(wordnet.isSynonym('neoplasms', 'tumor')).toBe(true);
+    expect(wordnet.isSynonym('tumour', 'lesion')).toBe(false);
+    expect(wordnet.isSynonym('tumour', 'Tumor')).toBe(false);
   });
 
   it('uses exception lists and one pass of the substitution rules', () => {

@@ -284,20 +284,25 @@ export class WordNet {
     return found;
   }
 
+  /** Morphy's extra candidates of `word` (lower-cased) for each part of speech. */
+  morphyExtrasByPos(word: string): readonly (readonly string[])[] {
+    const lemma = word.toLowerCase();
+    const extras = [
+      this.morphyExtras(lemma, 'n'),
+      this.morphyExtras(lemma, 'v'),
+      this.morphyExtras(lemma, 'a'),
+      this.morphyExtras(lemma, 'r'),
+    ];
+    return extras.every((list) => list.length === 0) ? NO_EXTRAS : extras;
+  }
+
   /** Whether `name` is among `synonyms(word)`, without building the synonym set. */
   isSynonym(word: string, name: string): boolean {
     const named = this.namedSynsetLemmas(name);
-    if (named === undefined) return false;
-    const lemma = word.toLowerCase();
-    for (let slot = 0; slot < WORDNET_POS.length; slot += 1) {
-      const names = named[slot]!;
-      if (names.length === 0) continue;
-      if (names.includes(lemma)) return true;
-      for (const extra of this.morphyExtras(lemma, WORDNET_POS[slot]!)) {
-        if (names.includes(extra)) return true;
-      }
-    }
-    return false;
+    return (
+      named !== undefined &&
+      namesWordOrExtra(named, word.toLowerCase(), this.morphyExtrasByPos(word))
+    );
   }
 
   /**
@@ -334,6 +339,33 @@ export class WordNet {
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_EXTRAS: readonly (readonly string[])[] = Object.freeze([
+  NO_NAMES,
+  NO_NAMES,
+  NO_NAMES,
+  NO_NAMES,
+]);
+
+/**
+ * Whether, for some part of speech, `lemma` or one of its Morphy extras is among the
+ * names `namedSynsetLemmas` gave: i.e. whether the name is a synonym of the word.
+ */
+export function namesWordOrExtra(
+  named: readonly (readonly string[])[],
+  lemma: string,
+  extras: readonly (readonly string[])[],
+): boolean {
+  for (let slot = 0; slot < 4; slot += 1) {
+    const names = named[slot]!;
+    if (names.length === 0) continue;
+    if (names.includes(lemma)) return true;
+    const candidates = extras[slot]!;
+    for (let k = 0; k < candidates.length; k += 1) {
+      if (names.includes(candidates[k]!)) return true;
+    }
+  }
+  return false;
+}
 
 // Field scanning in place (no splitting, no closures): a field ends at white space; a
 // line ends at "\n". `-1` = no further field on this line.
