@@ -25,6 +25,8 @@ import { inShard } from './shard.js';
 export const AUTO_BATCH_START = 32;
 /** Warnings about individual dataset rows printed before they are only counted. */
 const MAX_ROW_WARNINGS = 20;
+/** Batches a server engine may have in flight at once (its own limit caps the requests). */
+const SERVER_BATCHES_IN_FLIGHT = 4;
 /** Memory journal lines at most this often (ms). */
 const MEMORY_SAMPLE_MS = 5_000;
 
@@ -146,22 +148,9 @@ export async function caption(
         .then((bytes) => preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)));
     const items = prefetch(plan.samples(), prepare, budget.ahead);
 
-    let interrupted = false;
-    for await (const output of batcher.batches(items)) {
-      if (deps.signal?.aborted) {
-        interrupted = true;
-        logger.warn(
-          `interrupted after ${state.finishedHere} images; run again with --resume to continue`,
-        );
-        break;
-      }
-      const finished =
-        output.kind === 'failed'
-          ? output.items.map((item) => failedRow(item, state, engine))
-          : await captionBatch(output.items, engine, config, state, logger, deps.signal);
-      const lines: JournalLine[] = finished.map((item) => item);
-      const checkpoints = state.record(finished);
-      for (const n of checkpoints) {
+    const finish = async (finished: JournalItem[]) => {
+      const lines: JournalLine[] = [...finished];
+      for (const n of state.record(finished)) {
         await writeFileAtomic(paths.checkpoint(n), formatCaptionsCsv(state.rowsAfter(n)));
         lines.push(await sampleMemory(`checkpoint ${n}`));
         await pruneCheckpoints(out, config.keepCheckpoints, logger);
@@ -170,6 +159,49 @@ export async function caption(
         lines.push(await sampleMemory(undefined));
       await journal.append(lines);
       progress.update(state.finishedHere, state.failedHere);
+    };
+
+    // Server engines keep several batches in flight, so one slow request does not idle the
+    // others; the embedded engine runs one batch at a time (it uses every core already).
+    // Finished batches are recorded one at a time, in the order they finish.
+    const window = engine.batchSize !== undefined ? SERVER_BATCHES_IN_FLIGHT : 1;
+    const inFlight = new Map<number, Promise<{ key: number; finished: JournalItem[] }>>();
+    const outputs = batcher.batches(items)[Symbol.asyncIterator]();
+    let nextKey = 0;
+    let exhausted = false;
+    let interrupted = false;
+    for (;;) {
+      while (!exhausted && inFlight.size < window) {
+        if (deps.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        const next = await outputs.next();
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const output = next.value;
+        const key = nextKey++;
+        const work =
+          output.kind === 'failed'
+            ? Promise.resolve(output.items.map((item) => failedRow(item, state, engine)))
+            : captionBatch(output.items, engine, config, state, logger, deps.signal);
+        inFlight.set(
+          key,
+          work.then((finished) => ({ key, finished })),
+        );
+      }
+      if (inFlight.size === 0) break;
+      const { key, finished } = await Promise.race(inFlight.values());
+      inFlight.delete(key);
+      await finish(finished);
+      if (interrupted && inFlight.size === 0) break;
+    }
+    if (interrupted) {
+      logger.warn(
+        `interrupted after ${state.finishedHere} images; run again with --resume to continue`,
+      );
     }
     progress.finish();
 

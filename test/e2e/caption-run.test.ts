@@ -227,4 +227,22 @@ describe('caption run', () => {
     expect(engine.grids[0]!.length).toBeGreaterThan(1);
     expect(result.rows.map((r) => r.batchSize)).toEqual(Array(12).fill(4));
   });
+
+  it('keeps several server batches in flight, so one slow request does not hold up the rest', async () => {
+    const data = await writeRocov2(join(root, 'slow'), imageSpecs(12));
+    const engine = new FakeEngine({ serverBatchSize: 3, slowId: { id: 'IMG_0002', delayMs: 400 } });
+    const out = join(root, 'slow-out');
+    const result = await caption(captionConfig({ data, out }), { engine });
+    const journal = (await readFile(join(out, 'medical_captions_train.journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; id: string })
+      .filter((line) => line.kind === 'item')
+      .map((line) => line.id);
+    // the batch holding IMG_0002 finished last, after batches that started later
+    expect(journal.slice(0, 3)).toEqual(['IMG_0004', 'IMG_0005', 'IMG_0006']);
+    expect(journal.slice(-3)).toEqual(['IMG_0001', 'IMG_0002', 'IMG_0003']);
+    // and the CSV is still in dataset order
+    expect(result.rows.map((r) => r.imageId)).toEqual(imageSpecs(12).map((s) => s.id));
+  });
 });

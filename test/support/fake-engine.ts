@@ -15,6 +15,8 @@ export interface FakeEngineOptions {
   failIds?: string[];
   /** Act like a server engine: fixed batch size, any mix of image sizes. */
   serverBatchSize?: number;
+  /** Extra milliseconds for a batch that holds this image id. */
+  slowId?: { id: string; delayMs: number };
 }
 
 /**
@@ -48,7 +50,11 @@ export class FakeEngine implements CaptionEngine {
       throw new Error(`batch mixes grids: ${[...sizes].join(', ')}`);
     this.batches.push(batch.length);
     this.grids.push([...sizes]);
-    if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));
+    const slow = this.options.slowId;
+    const delay =
+      (this.options.delayMs ?? 0) +
+      (slow && batch.some((i) => i.id === slow.id) ? slow.delayMs : 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     return batch.map((image) => {
       if (this.options.failIds?.includes(image.id))
         return { ok: false, error: `fake failure for ${image.id}` };
