@@ -37,6 +37,10 @@ export interface CaptionDeps {
   /** Draw a progress bar (stderr is a terminal). */
   interactive?: boolean;
   progressWrite?: (text: string) => void;
+  /**
+   * Stops the run gracefully: batches in flight finish and are journaled (so `--resume`
+   * does not redo them), no new batch starts, and the outputs are written.
+   */
   signal?: AbortSignal;
   memory?: MemoryProbe;
 }
@@ -186,7 +190,7 @@ export async function caption(
         const work =
           output.kind === 'failed'
             ? Promise.resolve(output.items.map((item) => failedRow(item, state, engine)))
-            : captionBatch(output.items, engine, config, state, logger, deps.signal);
+            : captionBatch(output.items, engine, config, state, logger);
         inFlight.set(
           key,
           work.then((finished) => ({ key, finished })),
@@ -313,14 +317,12 @@ async function captionBatch(
   config: CaptionConfig,
   state: RunState,
   logger: Logger,
-  signal: AbortSignal | undefined,
 ): Promise<JournalItem[]> {
   const started = performance.now();
   try {
     const outcomes = await engine.generate(
       items.map((item) => item.image),
       { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
-      signal,
     );
     const perImage = (performance.now() - started) / 1000 / items.length;
     return items.map((item, i) => {
@@ -339,8 +341,8 @@ async function captionBatch(
       logger.warn(
         `out of memory with a batch of ${items.length}; retrying the same images in batches of ${half}`,
       );
-      const first = await captionBatch(items.slice(0, half), engine, config, state, logger, signal);
-      const second = await captionBatch(items.slice(half), engine, config, state, logger, signal);
+      const first = await captionBatch(items.slice(0, half), engine, config, state, logger);
+      const second = await captionBatch(items.slice(half), engine, config, state, logger);
       return [...first, ...second];
     }
     const perImage = (performance.now() - started) / 1000 / items.length;

@@ -197,8 +197,10 @@ describe('caption run', () => {
     const controller = new AbortController();
     const engine = new FakeEngine();
     const generate = engine.generate.bind(engine);
-    engine.generate = async (batch, options) => {
+    engine.generate = async (batch, options, signal) => {
       controller.abort();
+      // an engine that honours its signal would fail the batch in flight: the run must not pass it
+      if (signal?.aborted) throw new Error('aborted mid-batch');
       return generate(batch, options);
     };
     const first = await caption(captionConfig({ data, out, batchSize: 4 }), {
@@ -207,6 +209,7 @@ describe('caption run', () => {
     });
     expect(first.interrupted).toBe(true);
     expect(first.rows).toHaveLength(4);
+    expect(first.rows.every((r) => r.status === 'ok')).toBe(true);
     const second = await caption(captionConfig({ data, out, batchSize: 4, resume: true }), {
       engine: new FakeEngine(),
     });
