@@ -15,11 +15,12 @@ from Debian sid's python3-nltk .deb (needs python3-regex, -joblib, -tqdm, -click
 -defusedxml).
 
   python3 tools/parity/meteor_reference.py scores  test/fixtures/meteor/corpus.jsonl  test/fixtures/meteor/nltk-scores.json
-  python3 tools/parity/meteor_reference.py porter  WORDS.txt  test/fixtures/meteor/porter.json
-  python3 tools/parity/meteor_reference.py wordnet WORDS.txt  test/fixtures/meteor/wordnet.json
+  python3 tools/parity/meteor_reference.py porter  WORDS  test/fixtures/meteor/porter.json
+  python3 tools/parity/meteor_reference.py wordnet WORDS  test/fixtures/meteor/wordnet.json
 
 corpus.jsonl: one JSON object a line, {"id", "candidate": [tokens], "references": [[tokens], ...]}.
-WORDS.txt: one word a line.
+WORDS: one word a line, or an earlier porter.json / wordnet.json (to recompute it with
+another NLTK: give the fixture itself as input).
 """
 
 import argparse
@@ -91,7 +92,13 @@ def provenance(nltk, wordnet, source):
 
 
 def read_words(path):
+    """One word a line, or the words of an earlier output of this script (.json)."""
     with open(path, encoding="utf-8") as handle:
+        if path.endswith(".json"):
+            earlier = json.load(handle)
+            if "words" in earlier:
+                return earlier["words"]
+            return [entry["word"] for entry in earlier["entries"]]
         return [line.rstrip("\n") for line in handle if line.rstrip("\n") != ""]
 
 
