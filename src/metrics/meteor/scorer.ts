@@ -11,8 +11,9 @@
  * divide by zero (empty hypothesis or reference, no match). With several references the
  * best score counts.
  *
- * A word's stem and a stem's synonym set are computed once per scorer and reused for
- * every later pair; working arrays are reused too.
+ * A word's stem, a hypothesis stem's Morphy candidates and the synsets a reference stem
+ * names are computed once per scorer and reused for every later pair; working arrays
+ * are reused too. WordNet is loaded on the first pair that reaches stage 3.
  */
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from './porter.js';
