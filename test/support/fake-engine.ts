@@ -39,6 +39,7 @@ export class FakeEngine implements CaptionEngine {
   async generate(
     batch: readonly PreparedImage[],
     options: GenerateOptions,
+    _signal?: AbortSignal,
   ): Promise<CaptionOutcome[]> {
     if (this.options.oomAbove !== undefined && batch.length > this.options.oomAbove) {
       throw new EngineError(`failed to allocate memory for a batch of ${batch.length}`, {
