@@ -8,7 +8,7 @@ import { readJournal } from './journal.js';
 import type { JournalItem, JournalLine } from './journal-types.js';
 import type { Logger } from './logger.js';
 import { outputPaths } from './paths.js';
-import { journalItemToRow } from './run.js';
+import { journalItemToRow } from './run-state.js';
 
 export interface MergeResult {
   captionsPath: string;

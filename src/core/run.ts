@@ -10,21 +10,18 @@ import type { CaptionEngine, EngineSettings } from '../engines/types.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { type CaptionRow, formatCaptionsCsv } from '../reports/captions-csv.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
-import { ConfigError, describeError, looksLikeOutOfMemory } from './errors.js';
+import { describeError, looksLikeOutOfMemory } from './errors.js';
 import { writeFileAtomic } from './files.js';
-import { JournalWriter, readJournal } from './journal.js';
-import type { JournalItem, JournalLine, JournalStart } from './journal-types.js';
+import { JournalWriter } from './journal.js';
+import type { JournalItem, JournalLine } from './journal-types.js';
 import { type Logger, silentLogger } from './logger.js';
 import { describeMemory, MemoryProbe } from './memory.js';
 import { outputPaths } from './paths.js';
+import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
 import { prefetch } from './prefetch.js';
 import { createProgress, formatDuration } from './progress.js';
-import { inShard } from './shard.js';
+import { RunState } from './run-state.js';
 
-/** `--batch-size auto` starts here and halves on out-of-memory. */
-export const AUTO_BATCH_START = 32;
-/** Warnings about individual dataset rows printed before they are only counted. */
-const MAX_ROW_WARNINGS = 20;
 /** Batches a server engine may have in flight at once (its own limit caps the requests). */
 const SERVER_BATCHES_IN_FLIGHT = 4;
 /** Memory journal lines at most this often (ms). */
@@ -254,63 +251,6 @@ export async function caption(
   }
 }
 
-/** Bookkeeping of finished rows: dataset order, checkpoints, batch size in force. */
-class RunState {
-  private readonly rows = new Map<number, CaptionRow>();
-  /** Row indices in the order they finished, for checkpoints. */
-  private readonly finishOrder: number[] = [];
-  batchSize: number;
-  finishedHere = 0;
-  failedHere = 0;
-
-  constructor(
-    private readonly config: CaptionConfig,
-    previous: Map<number, JournalItem>,
-    readonly alreadyDone: number,
-    engineBatchSize: number | undefined,
-  ) {
-    this.batchSize =
-      engineBatchSize ?? (config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize);
-    for (const item of previous.values()) {
-      this.rows.set(item.index, journalItemToRow(item));
-      this.finishOrder.push(item.index);
-    }
-  }
-
-  get finished(): number {
-    return this.finishOrder.length;
-  }
-
-  /** Records finished items; returns the checkpoint counts crossed. */
-  record(items: readonly JournalItem[]): number[] {
-    const every = this.config.checkpointEvery;
-    const before = this.finishOrder.length;
-    for (const item of items) {
-      if (!this.rows.has(item.index)) this.finishOrder.push(item.index);
-      this.rows.set(item.index, journalItemToRow(item));
-      this.finishedHere += 1;
-      if (item.status === 'error') this.failedHere += 1;
-    }
-    if (every <= 0) return [];
-    const crossed: number[] = [];
-    for (let n = (Math.floor(before / every) + 1) * every; n <= this.finishOrder.length; n += every)
-      crossed.push(n);
-    return crossed;
-  }
-
-  /** The first `n` rows to finish, in dataset order. */
-  rowsAfter(n: number): CaptionRow[] {
-    return this.finishOrder
-      .slice(0, n)
-      .sort((a, b) => a - b)
-      .map((index) => this.rows.get(index)!);
-  }
-
-  rowsInOrder(): CaptionRow[] {
-    return [...this.rows.keys()].sort((a, b) => a - b).map((index) => this.rows.get(index)!);
-  }
-}
-
 async function captionBatch(
   items: ReadyItem[],
   engine: CaptionEngine,
@@ -386,112 +326,6 @@ function itemLine(
 
 function failedRow(item: FailedItem, state: RunState, engine: CaptionEngine): JournalItem {
   return itemLine(item, engine, state, item.prepareTimeS, { ok: false, error: item.error });
-}
-
-export function journalItemToRow(item: JournalItem): CaptionRow {
-  const row: CaptionRow = {
-    imageId: item.id,
-    imagePath: item.path,
-    references: item.references,
-    generatedCaption: item.caption,
-    processingTimeS: item.processingTimeS,
-    batchSize: item.batchSize,
-    engine: item.engine,
-    model: item.model,
-    status: item.status,
-    error: item.error,
-  };
-  if (item.concepts !== undefined) row.concepts = item.concepts;
-  return row;
-}
-
-interface Plan {
-  todo: number;
-  alreadyDone: number;
-  samples: () => AsyncIterable<Sample>;
-}
-
-/**
- * First pass over the dataset index: counts what this run will caption (for the progress
- * bar and ETA) and reports dataset problems up front. The second pass streams the samples.
- */
-async function planRun(
-  loader: DatasetLoader,
-  source: DatasetSource,
-  config: CaptionConfig,
-  done: Map<number, JournalItem>,
-  logger: Logger,
-): Promise<Plan> {
-  const selected = async function* (): AsyncGenerator<Sample> {
-    for await (const sample of loader.load(source)) {
-      if (sample.index >= config.limit) break;
-      if (!inShard(sample.id, config.shard)) continue;
-      yield sample;
-    }
-  };
-  let todo = 0;
-  let alreadyDone = 0;
-  let problems = 0;
-  for await (const sample of selected()) {
-    if (done.has(sample.index)) alreadyDone += 1;
-    else todo += 1;
-    if (sample.problem) {
-      problems += 1;
-      if (problems <= MAX_ROW_WARNINGS) {
-        logger.warn(
-          `dataset: ${sample.problem.message}${sample.problem.fatal ? ' (becomes an error row)' : ''}`,
-        );
-      }
-    }
-  }
-  if (problems > MAX_ROW_WARNINGS) {
-    logger.warn(
-      `dataset: ${problems - MAX_ROW_WARNINGS} more rows with problems (see the error column of the output)`,
-    );
-  }
-  return {
-    todo,
-    alreadyDone,
-    samples: async function* () {
-      for await (const sample of selected()) if (!done.has(sample.index)) yield sample;
-    },
-  };
-}
-
-/** Reads the journal for --resume; refuses to overwrite earlier work without --resume or --overwrite. */
-async function previousWork(
-  journalPath: string,
-  config: CaptionConfig,
-  logger: Logger,
-): Promise<{ items: Map<number, JournalItem>; start?: JournalStart }> {
-  const journal = await readJournal(journalPath);
-  if (!config.resume) {
-    if (journal.items.size > 0 && !config.overwrite) {
-      throw new ConfigError(
-        `--out ${config.out} already holds a journal with ${journal.items.size} captioned images (${journalPath}); ` +
-          `pass --resume to continue it, --overwrite to start again, or choose another --out`,
-      );
-    }
-    return { items: new Map() };
-  }
-  if (journal.tornBytes > 0)
-    logger.warn(`journal: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
-  logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
-  const start = journal.lines.find((line): line is JournalStart => line.kind === 'start');
-  return start ? { items: journal.items, start } : { items: journal.items };
-}
-
-function warnIfEngineChanged(
-  start: JournalStart | undefined,
-  engine: CaptionEngine,
-  logger: Logger,
-): void {
-  if (start && (start.model !== engine.model || start.engine !== engine.id)) {
-    logger.warn(
-      `resume: the journal was written by engine ${start.engine} with model ${start.model}; ` +
-        `this run uses ${engine.id} with ${engine.model}`,
-    );
-  }
 }
 
 function startLine(

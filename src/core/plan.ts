@@ -1,0 +1,100 @@
+import type { CaptionConfig } from '../config/types.js';
+import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
+import type { CaptionEngine } from '../engines/types.js';
+import { ConfigError } from './errors.js';
+import { readJournal } from './journal.js';
+import type { JournalItem, JournalStart } from './journal-types.js';
+import type { Logger } from './logger.js';
+import { inShard } from './shard.js';
+
+/** Warnings about individual dataset rows printed before they are only counted. */
+const MAX_ROW_WARNINGS = 20;
+
+export interface Plan {
+  todo: number;
+  alreadyDone: number;
+  samples: () => AsyncIterable<Sample>;
+}
+
+/**
+ * First pass over the dataset index: counts what this run will caption (for the progress
+ * bar and ETA) and reports dataset problems up front. The second pass streams the samples.
+ */
+export async function planRun(
+  loader: DatasetLoader,
+  source: DatasetSource,
+  config: CaptionConfig,
+  done: Map<number, JournalItem>,
+  logger: Logger,
+): Promise<Plan> {
+  const selected = async function* (): AsyncGenerator<Sample> {
+    for await (const sample of loader.load(source)) {
+      if (sample.index >= config.limit) break;
+      if (!inShard(sample.id, config.shard)) continue;
+      yield sample;
+    }
+  };
+  let todo = 0;
+  let alreadyDone = 0;
+  let problems = 0;
+  for await (const sample of selected()) {
+    if (done.has(sample.index)) alreadyDone += 1;
+    else todo += 1;
+    if (sample.problem) {
+      problems += 1;
+      if (problems <= MAX_ROW_WARNINGS) {
+        logger.warn(
+          `dataset: ${sample.problem.message}${sample.problem.fatal ? ' (becomes an error row)' : ''}`,
+        );
+      }
+    }
+  }
+  if (problems > MAX_ROW_WARNINGS) {
+    logger.warn(
+      `dataset: ${problems - MAX_ROW_WARNINGS} more rows with problems (see the error column of the output)`,
+    );
+  }
+  return {
+    todo,
+    alreadyDone,
+    samples: async function* () {
+      for await (const sample of selected()) if (!done.has(sample.index)) yield sample;
+    },
+  };
+}
+
+/** Reads the journal for --resume; refuses to overwrite earlier work without --resume or --overwrite. */
+export async function previousWork(
+  journalPath: string,
+  config: CaptionConfig,
+  logger: Logger,
+): Promise<{ items: Map<number, JournalItem>; start?: JournalStart }> {
+  const journal = await readJournal(journalPath);
+  if (!config.resume) {
+    if (journal.items.size > 0 && !config.overwrite) {
+      throw new ConfigError(
+        `--out ${config.out} already holds a journal with ${journal.items.size} captioned images (${journalPath}); ` +
+          `pass --resume to continue it, --overwrite to start again, or choose another --out`,
+      );
+    }
+    return { items: new Map() };
+  }
+  if (journal.tornBytes > 0)
+    logger.warn(`journal: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
+  logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
+  const start = journal.lines.find((line): line is JournalStart => line.kind === 'start');
+  return start ? { items: journal.items, start } : { items: journal.items };
+}
+
+export function warnIfEngineChanged(
+  start: JournalStart | undefined,
+  engine: CaptionEngine,
+  logger: Logger,
+): void {
+  if (start && (start.model !== engine.model || start.engine !== engine.id)) {
+    logger.warn(
+      `resume: the journal was written by engine ${start.engine} with model ${start.model}; ` +
+        `this run uses ${engine.id} with ${engine.model}`,
+    );
+  }
+}
