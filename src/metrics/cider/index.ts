@@ -19,7 +19,7 @@ export interface CiderOptions {
 }
 
 interface TfIdf {
-  keys: Float64Array;
+  keys: readonly number[];
   weights: Float64Array;
   norms: number[];
   bigrams: number;

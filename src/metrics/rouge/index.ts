@@ -15,6 +15,7 @@
  */
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from '../meteor/porter.js';
+import { PairTable, sortSmallIntegers } from '../ngrams.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const ROUGE_COLUMNS = ['rouge_l', 'rouge_1', 'rouge_2'] as const;
@@ -72,34 +73,61 @@ export function rougeScoreTokens(text: string, stem: boolean): string[] {
     if (token === '') continue;
     out.push(stem && token.length > 3 ? porterStem(token) : token);
   }
-  // A stem is always [a-z0-9]+ here (the stemmer only drops or rewrites letters).
-  return out.filter((t) => /^[a-z0-9]+$/.test(t));
-}
-
-function ngramCounts(tokens: readonly string[], n: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i + n <= tokens.length; i++) {
-    const key = n === 1 ? tokens[i]! : tokens.slice(i, i + n).join(' ');
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
+  // rouge_score then keeps tokens matching ^[a-z0-9]+$: after the replacement above every
+  // non-empty token does, and a stem of one is still letters and digits.
+  return out;
 }
 
 function fmeasure(precision: number, recall: number): number {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
 }
 
-/** rouge_score's ROUGE-N F-measure of one target against one prediction. */
-export function rougeN(target: Map<string, number>, prediction: Map<string, number>): number {
-  let overlap = 0;
-  let targetCount = 0;
-  let predictionCount = 0;
-  for (const [gram, count] of target) {
-    overlap += Math.min(count, prediction.get(gram) ?? 0);
-    targetCount += count;
+/** Size of the multiset intersection of two ascending id lists (sum of the smaller counts). */
+function overlap(a: readonly number[], b: readonly number[]): number {
+  let i = 0;
+  let j = 0;
+  let shared = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      shared++;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
   }
-  for (const count of prediction.values()) predictionCount += count;
-  return fmeasure(overlap / Math.max(predictionCount, 1), overlap / Math.max(targetCount, 1));
+  return shared;
+}
+
+/** rouge_score's ROUGE-N F-measure from the n-gram id lists of a target and a prediction. */
+export function rougeN(target: readonly number[], prediction: readonly number[]): number {
+  const shared = overlap(target, prediction);
+  return fmeasure(shared / Math.max(prediction.length, 1), shared / Math.max(target.length, 1));
+}
+
+/** Unigrams and bigrams of rouge_score tokens as ascending id lists (one entry per occurrence). */
+class NgramIds {
+  private readonly tokens = new Map<string, number>();
+  private readonly bigrams = new PairTable();
+
+  grams(tokens: readonly string[]): { unigrams: number[]; bigrams: number[] } {
+    const unigrams: number[] = [];
+    for (const token of tokens) {
+      let id = this.tokens.get(token);
+      if (id === undefined) {
+        id = this.tokens.size;
+        this.tokens.set(token, id);
+      }
+      unigrams.push(id);
+    }
+    const bigrams: number[] = [];
+    for (let i = 0; i + 1 < unigrams.length; i++)
+      bigrams.push(this.bigrams.intern(unigrams[i]!, unigrams[i + 1]!));
+    sortSmallIntegers(unigrams);
+    sortSmallIntegers(bigrams);
+    return { unigrams, bigrams };
+  }
 }
 
 class SpaceTokenIds {
@@ -129,6 +157,7 @@ export function createRougeMetric(options: RougeOptions = {}): Metric {
     corpusDependent: false,
     async score(input: MetricInput): Promise<MetricResult> {
       const ids = new SpaceTokenIds();
+      const grams = new NgramIds();
       const perItem = new Map<string, Record<string, number>>();
       const sums = [0, 0, 0];
       input.ids.forEach((id, k) => {
@@ -141,15 +170,13 @@ export function createRougeMetric(options: RougeOptions = {}): Metric {
           ids.encode(input.candidateTokens[k]!),
           refTokens.map((t) => ids.encode(t)),
         );
-        const pred = rougeScoreTokens(input.candidates[k]!, stem);
-        const pred1 = ngramCounts(pred, 1);
-        const pred2 = ngramCounts(pred, 2);
+        const pred = grams.grams(rougeScoreTokens(input.candidates[k]!, stem));
         let best1 = Number.NEGATIVE_INFINITY;
         let best2 = Number.NEGATIVE_INFINITY;
         for (const ref of refTexts) {
-          const target = rougeScoreTokens(ref, stem);
-          const f1 = rougeN(ngramCounts(target, 1), pred1);
-          const f2 = rougeN(ngramCounts(target, 2), pred2);
+          const target = grams.grams(rougeScoreTokens(ref, stem));
+          const f1 = rougeN(target.unigrams, pred.unigrams);
+          const f2 = rougeN(target.bigrams, pred.bigrams);
           if (f1 > best1) best1 = f1;
           if (f2 > best2) best2 = f2;
         }
