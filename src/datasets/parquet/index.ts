@@ -69,7 +69,9 @@ async function* shardSamples(
   }
 }
 
-async function openShard(file: string): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
+export async function openShard(
+  file: string,
+): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
   try {
     const buffer = await asyncBufferFromFile(file);
     const metadata = await parquetMetadataAsync(buffer);
@@ -145,4 +147,13 @@ async function parquetSample(
   const sample = await finishSample(draft, columns.caption !== undefined, async () => true);
   sample.readImage = () => context.images.read(row);
   return sample;
+}
+
+/**
+ * The encoded image of one row, named as the loader names it (`file.parquet#row`), for
+ * readers outside a run (the report's thumbnails).
+ */
+export async function readParquetImage(file: string, row: number): Promise<Uint8Array> {
+  const { buffer, metadata } = await openShard(file);
+  return new ParquetImages(file, buffer, metadata, parquetColumns(metadata, file).image).read(row);
 }

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from '../../core/logger.js';
+import { readImageAt } from '../../datasets/image-at.js';
 
 export interface ThumbnailOptions {
   /** Folder a relative image_path is resolved against first (the current directory). */
@@ -18,7 +19,8 @@ export interface ThumbnailOptions {
 const PIXEL_LIMIT = 1 << 28;
 
 /**
- * Small WebP thumbnails as data: URIs, keyed by image id. An image that cannot be found
+ * Small WebP thumbnails as data: URIs, keyed by image id; DICOM files and parquet rows are
+ * read through the dataset readers. An image that cannot be found
  * or decoded simply gets no thumbnail (the report says "no image").
  */
 export async function makeThumbnails(
@@ -45,14 +47,19 @@ export async function makeThumbnails(
   return out;
 }
 
+/** The file an image_path names, tried against cwd, then the run directory. */
 async function locate(imagePath: string, options: ThumbnailOptions): Promise<string | null> {
   if (imagePath.trim() === '') return null;
-  const candidates = isAbsolute(imagePath)
-    ? [imagePath]
-    : [resolve(options.cwd, imagePath), resolve(options.dir, imagePath)];
+  // `file.parquet#row` names a row of a file: the file must exist.
+  const parquet = /^(.*\.parquet)#(\d+)$/i.exec(imagePath);
+  const file = parquet ? parquet[1]! : imagePath;
+  const candidates = isAbsolute(file)
+    ? [file]
+    : [resolve(options.cwd, file), resolve(options.dir, file)];
   for (const candidate of candidates) {
     try {
-      if ((await stat(candidate)).isFile()) return candidate;
+      if ((await stat(candidate)).isFile())
+        return parquet ? `${candidate}#${parquet[2]}` : candidate;
     } catch {
       // try the next one
     }
@@ -65,7 +72,10 @@ async function thumbnail(imagePath: string, options: ThumbnailOptions): Promise<
   if (!path) return null;
   const size = options.size ?? 224;
   try {
-    const buffer = await sharp(path, { failOn: 'none', limitInputPixels: PIXEL_LIMIT })
+    const buffer = await sharp(await readImageAt(path), {
+      failOn: 'none',
+      limitInputPixels: PIXEL_LIMIT,
+    })
       .rotate()
       .resize(size, size, { fit: 'inside', withoutEnlargement: true })
       .webp({ quality: 60, effort: 4 })
