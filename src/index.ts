@@ -1,3 +1,4 @@
+export { captionConfig, evaluateConfig } from './config/defaults.js';
 export type * from './config/types.js';
 export * from './core/errors.js';
 export type { Logger } from './core/logger.js';
