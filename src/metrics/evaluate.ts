@@ -4,12 +4,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
 import type { JournalLine } from '../core/journal-types.js';
 import type { Logger } from '../core/logger.js';
+import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, readCaptionsCsv } from '../reports/captions-csv.js';
 import {
   type AggregateReport,
@@ -146,7 +147,7 @@ export function runFacts(
   | 'peakRssBytes'
   | 'source'
 > {
-  const journalPath = join(dirname(captionsPath), `medical_captions_${split}.journal.jsonl`);
+  const journalPath = outputPaths(dirname(captionsPath), split).journal;
   const journal = readJournal(journalPath);
   const starts = journal.filter((l) => l.kind === 'start');
   const items = journal.filter((l) => l.kind === 'item');
@@ -229,12 +230,8 @@ export function resolveMetricIds(
 }
 
 export function evaluationPaths(out: string, split: string): EvaluationPaths {
-  return {
-    withMetrics: join(out, `medical_captions_${split}_with_metrics.csv`),
-    detailed: join(out, `medical_${split}_detailed.csv`),
-    aggregate: join(out, `medical_${split}_aggregate.json`),
-    summary: join(out, `medical_${split}_summary.txt`),
-  };
+  const { withMetrics, detailed, aggregate, summary } = outputPaths(out, split);
+  return { withMetrics, detailed, aggregate, summary };
 }
 
 /** Scores a captions file and writes the evaluation files into `config.out`. */

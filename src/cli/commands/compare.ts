@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { outputPaths } from '../../core/paths.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
 import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -14,7 +15,7 @@ export async function readDetailedScores(
   dir: string,
   split: string,
 ): Promise<Map<string, Record<string, number>>> {
-  const path = join(dir, `medical_${split}_detailed.csv`);
+  const path = outputPaths(dir, split).detailed;
   if (!existsSync(path)) {
     throw new DatasetError(
       `${path} not found: run 'medcap evaluate' (or 'medcap run') with --out ${dir} --split ${split} first`,

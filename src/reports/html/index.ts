@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
-import { readRunFiles, resolveSplit, runFileNames } from './load.js';
+import { outputPaths } from '../../core/paths.js';
+import { readRunFiles, resolveSplit } from './load.js';
 import { type BuildOptions, buildReportModel, type ReportLimits } from './model.js';
 import { renderReportPage } from './page.js';
 import { makeThumbnails } from './thumbnails.js';
@@ -13,7 +14,7 @@ export {
   renderComparisonPage,
 } from './compare.js';
 export { escapeHtml } from './escape.js';
-export { findSplits, readRunFiles, resolveSplit, runFileNames } from './load.js';
+export { findSplits, readRunFiles, resolveSplit } from './load.js';
 export { buildReportModel, DEFAULT_LIMITS, type ReportLimits, type ReportModel } from './model.js';
 export { renderReportPage, type Thumbnails } from './page.js';
 
@@ -56,7 +57,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WriteRep
     logger,
   });
   const page = await renderReportPage(model, thumbnails);
-  const path = join(dir, runFileNames(split).report);
+  const path = outputPaths(dir, split).report;
   await writeFileAtomic(path, page);
   const bytes = Buffer.byteLength(page);
   logger.info(`report: wrote ${path} (${(bytes / 1024).toFixed(0)} KiB)`);

@@ -1,24 +1,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
 import type { JournalLine } from '../../core/journal-types.js';
 import type { Logger } from '../../core/logger.js';
+import { outputPaths } from '../../core/paths.js';
 import { readCaptionsCsv } from '../captions-csv.js';
 import { parseCsv } from './csv.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
-
-/** File names of one split's outputs in a run directory (SPEC §6). */
-export function runFileNames(split: string) {
-  return {
-    captions: `medical_captions_${split}.csv`,
-    withMetrics: `medical_captions_${split}_with_metrics.csv`,
-    detailed: `medical_${split}_detailed.csv`,
-    aggregate: `medical_${split}_aggregate.json`,
-    journal: `medical_captions_${split}.journal.jsonl`,
-    report: `medical_${split}_report.html`,
-  };
-}
 
 /** Splits that have a captions CSV in `dir`, sorted. */
 export async function findSplits(dir: string): Promise<string[]> {
@@ -46,7 +35,7 @@ export async function resolveSplit(
   if (splits.length === 1) {
     const only = splits[0]!;
     logger.info(
-      `${dir} has no ${runFileNames(requested).captions}; reporting split '${only}', the only one there`,
+      `${dir} has no ${basename(outputPaths(dir, requested).captions)}; reporting split '${only}', the only one there`,
     );
     return only;
   }
@@ -54,7 +43,7 @@ export async function resolveSplit(
     splits.length === 0
       ? 'no medical_captions_{split}.csv at all'
       : `splits found: ${splits.join(', ')} (pick one with --split)`;
-  throw new DatasetError(`${dir}: no ${runFileNames(requested).captions}; ${found}`);
+  throw new DatasetError(`${dir}: no ${basename(outputPaths(dir, requested).captions)}; ${found}`);
 }
 
 async function assertDirectory(dir: string): Promise<void> {
@@ -77,19 +66,19 @@ async function exists(path: string): Promise<boolean> {
 
 /** Reads every output file of one split that exists in `dir`. Only the captions CSV is required. */
 export async function readRunFiles(dir: string, split: string, logger: Logger): Promise<RunFiles> {
-  const names = runFileNames(split);
+  const paths = outputPaths(dir, split);
   const sources: string[] = [];
-  const captionsPath = join(dir, names.captions);
-  if (!(await exists(captionsPath))) {
-    throw new DatasetError(`${dir}: no ${names.captions} (the report needs the captions CSV)`);
+  if (!(await exists(paths.captions))) {
+    throw new DatasetError(
+      `${dir}: no ${basename(paths.captions)} (the report needs the captions CSV)`,
+    );
   }
-  const captions = await readCaptionsCsv(captionsPath);
-  sources.push(names.captions);
+  const captions = await readCaptionsCsv(paths.captions);
+  sources.push(basename(paths.captions));
 
   let itemMetrics: RunFiles['itemMetrics'] = null;
   let metricColumns: MetricColumn[] = [];
-  for (const name of [names.detailed, names.withMetrics]) {
-    const path = join(dir, name);
+  for (const path of [paths.detailed, paths.withMetrics]) {
     if (!(await exists(path))) continue;
     const read = await readMetricsCsv(path);
     if (read.columns.length === 0) {
@@ -98,22 +87,20 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
     }
     itemMetrics = read.values;
     metricColumns = read.columns;
-    sources.push(name);
+    sources.push(basename(path));
     break;
   }
 
   let aggregate: Aggregate | null = null;
-  const aggregatePath = join(dir, names.aggregate);
-  if (await exists(aggregatePath)) {
-    aggregate = parseAggregate(await readFile(aggregatePath, 'utf8'), aggregatePath);
-    sources.push(names.aggregate);
+  if (await exists(paths.aggregate)) {
+    aggregate = parseAggregate(await readFile(paths.aggregate, 'utf8'), paths.aggregate);
+    sources.push(basename(paths.aggregate));
   }
 
   let journal: JournalLine[] = [];
-  const journalPath = join(dir, names.journal);
-  if (await exists(journalPath)) {
-    journal = parseJournal(await readFile(journalPath, 'utf8'), journalPath, logger);
-    sources.push(names.journal);
+  if (await exists(paths.journal)) {
+    journal = parseJournal(await readFile(paths.journal, 'utf8'), paths.journal, logger);
+    sources.push(basename(paths.journal));
   }
 
   return { dir, split, captions, itemMetrics, metricColumns, aggregate, journal, sources };
