@@ -5,7 +5,7 @@ import { ConfigError } from './errors.js';
 import { readJournal } from './journal.js';
 import type { JournalItem, JournalStart } from './journal-types.js';
 import type { Logger } from './logger.js';
-import { inShard } from './shard.js';
+import { selectedSamples } from './selection.js';
 
 /** Warnings about individual dataset rows printed before they are only counted. */
 const MAX_ROW_WARNINGS = 20;
@@ -27,13 +27,7 @@ export async function planRun(
   done: Map<number, JournalItem>,
   logger: Logger,
 ): Promise<Plan> {
-  const selected = async function* (): AsyncGenerator<Sample> {
-    for await (const sample of loader.load(source)) {
-      if (sample.index >= config.limit) break;
-      if (!inShard(sample.id, config.shard)) continue;
-      yield sample;
-    }
-  };
+  const selected = () => selectedSamples(loader, source, config);
   let todo = 0;
   let alreadyDone = 0;
   let problems = 0;

@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
 import { selectLoader } from '../datasets/registry.js';
-import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
+import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { engineFactory } from '../engines/registry.js';
 import type { CaptionEngine, EngineSettings } from '../engines/types.js';
 import { preprocessImage } from '../images/preprocess.js';
@@ -21,6 +21,7 @@ import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
 import { prefetch } from './prefetch.js';
 import { createProgress, formatDuration } from './progress.js';
 import { RunState } from './run-state.js';
+import { datasetSource, resizePolicy } from './selection.js';
 
 /** Batches a server engine may have in flight at once (its own limit caps the requests). */
 const SERVER_BATCHES_IN_FLIGHT = 4;
@@ -83,11 +84,7 @@ export async function caption(
   const paths = outputPaths(out, config.split);
   await mkdir(out, { recursive: true });
 
-  const source: DatasetSource = {
-    path: config.data,
-    split: config.split,
-    ...(config.window ? { window: config.window } : {}),
-  };
+  const source = datasetSource(config);
   const loader = await selectLoader(config.format, source, logger);
   const previous = await previousWork(paths.journal, config, logger);
   const plan = await planRun(loader, source, config, previous.items, logger);
@@ -366,14 +363,6 @@ function engineSettings(config: CaptionConfig): EngineSettings {
     concurrency: config.concurrency,
     timeoutSeconds: config.timeout,
     retries: config.retries,
-  };
-}
-
-function resizePolicy(config: CaptionConfig) {
-  return {
-    minPixels: config.minPixels,
-    maxPixels: config.maxPixels,
-    ...(config.imageSize !== undefined ? { imageSize: config.imageSize } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CaptionConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
-import { inShard } from '../../core/shard.js';
+import { datasetSource, selectedSamples } from '../../core/selection.js';
 import { selectLoader } from '../../datasets/registry.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../../datasets/types.js';
 
@@ -43,23 +43,9 @@ export async function selectSamples(
   config: CaptionConfig,
   logger: Logger,
 ): Promise<DatasetSelection> {
-  const source: DatasetSource = {
-    path: config.data,
-    split: config.split,
-    ...(config.window ? { window: config.window } : {}),
-  };
+  const source = datasetSource(config);
   const loader = await selectLoader(config.format, source, logger);
-  return {
-    loader,
-    source,
-    samples: async function* () {
-      for await (const sample of loader.load(source)) {
-        if (sample.index >= config.limit) break;
-        if (!inShard(sample.id, config.shard)) continue;
-        yield sample;
-      }
-    },
-  };
+  return { loader, source, samples: () => selectedSamples(loader, source, config) };
 }
 
 /** What export-batch records next to the batch files (`batch_{split}.manifest.json`). */

@@ -7,6 +7,7 @@ import { describeError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { prefetch } from '../../core/prefetch.js';
+import { resizePolicy } from '../../core/selection.js';
 import type { Sample } from '../../datasets/types.js';
 import { preprocessImage } from '../../images/preprocess.js';
 import {
@@ -79,11 +80,12 @@ export async function exportBatch(
   // PNG encoding starts as soon as an image is prepared, so it runs ahead with the rest.
   const encoded = new Map<number, Promise<string>>();
   const prepare = async (sample: Sample) => {
-    const image = await preprocessImage(sample.id, sample.imagePath, await sample.readImage(), {
-      minPixels: config.minPixels,
-      maxPixels: config.maxPixels,
-      ...(config.imageSize !== undefined ? { imageSize: config.imageSize } : {}),
-    });
+    const image = await preprocessImage(
+      sample.id,
+      sample.imagePath,
+      await sample.readImage(),
+      resizePolicy(config),
+    );
     const uri = imageDataUri(image);
     uri.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     encoded.set(sample.index, uri);

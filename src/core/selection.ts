@@ -1,0 +1,35 @@
+import type { CaptionConfig } from '../config/types.js';
+import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
+import type { ResizePolicy } from '../images/resize.js';
+import { inShard } from './shard.js';
+
+/** Where the dataset is, as the loaders take it. */
+export function datasetSource(config: CaptionConfig): DatasetSource {
+  return {
+    path: config.data,
+    split: config.split,
+    ...(config.window ? { window: config.window } : {}),
+  };
+}
+
+/** The items `--limit` and `--shard` select, in dataset order (the same for every command). */
+export async function* selectedSamples(
+  loader: DatasetLoader,
+  source: DatasetSource,
+  config: Pick<CaptionConfig, 'limit' | 'shard'>,
+): AsyncGenerator<Sample> {
+  for await (const sample of loader.load(source)) {
+    if (sample.index >= config.limit) break;
+    if (!inShard(sample.id, config.shard)) continue;
+    yield sample;
+  }
+}
+
+/** How images are sized for the model: a fixed square, or Qwen2-VL's min/max pixels. */
+export function resizePolicy(config: CaptionConfig): ResizePolicy {
+  return {
+    minPixels: config.minPixels,
+    maxPixels: config.maxPixels,
+    ...(config.imageSize !== undefined ? { imageSize: config.imageSize } : {}),
+  };
+}
