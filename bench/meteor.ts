@@ -15,11 +15,13 @@
  *   npx tsx bench/meteor.ts --dump /tmp/pairs.jsonl
  *   PYTHONPATH=<nltk 3.9+> python3 tools/parity/meteor_reference.py scores /tmp/pairs.jsonl /tmp/nltk.json
  */
+
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { createMeteorMetric } from '../src/metrics/meteor/index.js';
 import { WordNet } from '../src/metrics/meteor/wordnet.js';
 import { readWordNetFiles } from '../src/metrics/meteor/wordnet-files.js';
+import { seededRandom } from '../src/metrics/statistics.js';
 import type { MetricInput } from '../src/metrics/types.js';
 
 export interface MeteorBenchResult {
@@ -36,18 +38,6 @@ export interface MeteorBenchResult {
   pairsPerSecond: number;
   corpusMeteor: number;
   peakRssBytes: number;
-}
-
-/** Small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const MODALITIES = [
@@ -159,7 +149,7 @@ export function meteorBenchPairs(
   count: number,
   seed = 1,
 ): { candidate: string[]; reference: string[] }[] {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const extraWords = lemmaSample(rand, 30_000);
   const pairs: { candidate: string[]; reference: string[] }[] = [];
   for (let k = 0; k < count; k += 1) {

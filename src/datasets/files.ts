@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { opendir, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative } from 'node:path';
 import { parse } from 'csv-parse';
 import { DatasetError, ImageError } from '../core/errors.js';
 
@@ -124,4 +124,38 @@ export class DuplicateTracker {
     this.seen.set(id, place);
     return undefined;
   }
+}
+
+/** Files under `dir` (recursive, hidden entries skipped) whose extension is one of `extensions`. */
+export async function* filesWithExtensions(
+  dir: string,
+  extensions: readonly string[],
+): AsyncGenerator<string> {
+  for await (const entry of await opendir(dir)) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* filesWithExtensions(path, extensions);
+    else if (entry.isFile() && extensions.includes(extname(entry.name).toLowerCase())) yield path;
+  }
+}
+
+/**
+ * The files of a folder dataset, sorted by relative path (the same order on every machine),
+ * each with its id: the relative path without extension, with `/` separators.
+ */
+export async function sortedFolderItems(
+  dir: string,
+  extensions: readonly string[],
+): Promise<{ id: string; path: string }[]> {
+  const relativePaths: string[] = [];
+  for await (const path of filesWithExtensions(dir, extensions))
+    relativePaths.push(relative(dir, path));
+  relativePaths.sort();
+  return relativePaths.map((path) => ({
+    id: path
+      .slice(0, path.length - extname(path).length)
+      .split('\\')
+      .join('/'),
+    path: join(dir, path),
+  }));
 }

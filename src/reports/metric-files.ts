@@ -3,17 +3,8 @@
  * per-image detail CSV and the aggregate JSON. Pure functions from results to text.
  */
 import { stringify } from 'csv-stringify/sync';
+import type { ColumnSummary } from '../metrics/score.js';
 import { CAPTION_COLUMNS, type CaptionRow, captionRowToRecord } from './captions-csv.js';
-
-export interface MetricColumnSummary {
-  corpus: number;
-  mean: number;
-  std: number;
-  median: number;
-  min: number;
-  max: number;
-  ci95: [number, number] | null;
-}
 
 /** What is known about the run that produced the captions (journal, CSV) and the evaluation. */
 export interface RunInfo {
@@ -45,7 +36,7 @@ export interface AggregateReport {
   split: string;
   /** Items scored. */
   n: number;
-  metrics: Record<string, MetricColumnSummary>;
+  metrics: Record<string, ColumnSummary>;
   run: RunInfo;
 }
 

@@ -1,7 +1,12 @@
-import { opendir } from 'node:fs/promises';
-import { basename, extname, join, relative } from 'node:path';
+import { basename, extname } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
-import { isDirectory, isFile, readImageFile } from '../files.js';
+import {
+  filesWithExtensions,
+  isDirectory,
+  isFile,
+  readImageFile,
+  sortedFolderItems,
+} from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 import { dicomToPng } from './decode.js';
@@ -21,7 +26,7 @@ export const dicomLoader: DatasetLoader = {
   async detect(source) {
     if (await isFile(source.path)) return isDicomName(source.path);
     if (!(await isDirectory(source.path))) return false;
-    for await (const _ of dicomFiles(source.path)) return true;
+    for await (const _ of filesWithExtensions(source.path, DICOM_EXTENSIONS)) return true;
     return false;
   },
 
@@ -32,16 +37,9 @@ export const dicomLoader: DatasetLoader = {
     }
     if (!(await isDirectory(source.path)))
       throw new DatasetError(`dicom: ${source.path} is not a .dcm file or a folder`);
-    const paths: string[] = [];
-    for await (const path of dicomFiles(source.path)) paths.push(relative(source.path, path));
-    paths.sort();
     let index = 0;
-    for (const path of paths) {
-      const id = path
-        .slice(0, path.length - extname(path).length)
-        .split('\\')
-        .join('/');
-      yield await dicomSample(source, join(source.path, path), id, index);
+    for (const { id, path } of await sortedFolderItems(source.path, DICOM_EXTENSIONS)) {
+      yield await dicomSample(source, path, id, index);
       index += 1;
     }
   },
@@ -64,14 +62,4 @@ async function dicomSample(
 
 function isDicomName(path: string): boolean {
   return DICOM_EXTENSIONS.includes(extname(path).toLowerCase());
-}
-
-async function* dicomFiles(dir: string): AsyncGenerator<string> {
-  const entries = await opendir(dir);
-  for await (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* dicomFiles(path);
-    else if (entry.isFile() && isDicomName(entry.name)) yield path;
-  }
 }
