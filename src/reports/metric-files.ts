@@ -2,9 +2,13 @@
  * Evaluation output files (SPEC §6): the captions CSV with one column per metric, the
  * per-image detail CSV and the aggregate JSON. Pure functions from results to text.
  */
+import { readFile } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
+import { DatasetError } from '../core/errors.js';
+import { METRIC_COLUMNS, type MetricColumn } from '../metrics/columns.js';
 import type { ColumnSummary } from '../metrics/score.js';
 import { CAPTION_COLUMNS, type CaptionRow, captionRowToRecord } from './captions-csv.js';
+import { parseCsv } from './parse-csv.js';
 
 /** What is known about the run that produced the captions (journal, CSV) and the evaluation. */
 export interface RunInfo {
@@ -79,4 +83,50 @@ export function formatDetailedCsv(
 
 export function formatAggregateJson(report: AggregateReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** Reads `image_id` + metric columns from the detailed CSV or the captions-with-metrics CSV. */
+export async function readMetricsCsv(path: string): Promise<{
+  columns: MetricColumn[];
+  values: Map<string, Partial<Record<MetricColumn, number>>>;
+}> {
+  let records: string[][];
+  try {
+    records = parseCsv(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new DatasetError(`${path}: cannot read metrics CSV: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const values = new Map<string, Partial<Record<MetricColumn, number>>>();
+  const header = records[0];
+  if (!header) return { columns: [], values };
+  const idIndex = header.indexOf('image_id');
+  if (idIndex === -1) {
+    throw new DatasetError(`${path}: missing column 'image_id' (has: ${header.join(', ')})`);
+  }
+  const columns = METRIC_COLUMNS.filter((c) => header.includes(c));
+  const indexes = columns.map((c) => header.indexOf(c));
+  for (let r = 1; r < records.length; r += 1) {
+    const record = records[r]!;
+    if (record.length !== header.length) {
+      throw new DatasetError(
+        `${path}: row ${r + 1} has ${record.length} fields, the header has ${header.length}`,
+      );
+    }
+    const scores: Partial<Record<MetricColumn, number>> = {};
+    for (let k = 0; k < columns.length; k += 1) {
+      const text = record[indexes[k]!]!.trim();
+      if (text === '' || /^(nan|null|none)$/i.test(text)) continue;
+      const value = Number(text);
+      if (!Number.isFinite(value)) {
+        throw new DatasetError(
+          `${path}: row ${r + 1}, column '${columns[k]}': expected a number, got '${text.slice(0, 40)}'`,
+        );
+      }
+      scores[columns[k]!] = value;
+    }
+    values.set(record[idIndex]!, scores);
+  }
+  return { columns, values };
 }

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { outputPaths } from '../../core/paths.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
 import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
+import { readMetricsCsv } from '../../reports/metric-files.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 
@@ -21,32 +21,7 @@ export async function readDetailedScores(
       `${path} not found: run 'medcap evaluate' (or 'medcap run') with --out ${dir} --split ${split} first`,
     );
   }
-  let records: Record<string, string>[];
-  try {
-    records = parse(await readFile(path, 'utf8'), {
-      columns: true,
-      bom: true,
-      skip_empty_lines: true,
-    });
-  } catch (error) {
-    throw new DatasetError(`${path}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
-  const scores = new Map<string, Record<string, number>>();
-  records.forEach((record, i) => {
-    const id = record.image_id;
-    if (id === undefined) throw new DatasetError(`${path}: missing column 'image_id'`);
-    const row: Record<string, number> = {};
-    for (const [column, value] of Object.entries(record)) {
-      if (column === 'image_id' || value === '') continue;
-      const number = Number(value);
-      if (!Number.isFinite(number)) {
-        throw new DatasetError(`${path}: row ${i + 2}, column ${column}: not a number: '${value}'`);
-      }
-      row[column] = number;
-    }
-    scores.set(id, row);
-  });
-  return scores;
+  return (await readMetricsCsv(path)).values as Map<string, Record<string, number>>;
 }
 
 /** `medcap compare DIR_A DIR_B`: paired comparison, written to comparison_{split}.json/.txt. */

@@ -4,13 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import {
-  parseAggregate,
-  parseJournal,
-  readMetricsCsv,
-  readRunFiles,
-  resolveSplit,
-} from './load.js';
+import { readMetricsCsv } from '../metric-files.js';
+import { parseAggregate, parseJournal, readRunFiles, resolveSplit } from './load.js';
 
 function recordingLogger() {
   const lines: string[] = [];

@@ -6,7 +6,7 @@ import type { JournalLine } from '../../core/journal-types.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
 import { readCaptionsCsv } from '../captions-csv.js';
-import { parseCsv } from './csv.js';
+import { readMetricsCsv } from '../metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
 /** Splits that have a captions CSV in `dir`, sorted. */
@@ -104,52 +104,6 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
   }
 
   return { dir, split, captions, itemMetrics, metricColumns, aggregate, journal, sources };
-}
-
-/** Reads `image_id` + metric columns from the detailed CSV or the captions-with-metrics CSV. */
-export async function readMetricsCsv(path: string): Promise<{
-  columns: MetricColumn[];
-  values: Map<string, Partial<Record<MetricColumn, number>>>;
-}> {
-  let records: string[][];
-  try {
-    records = parseCsv(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new DatasetError(`${path}: cannot read metrics CSV: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const values = new Map<string, Partial<Record<MetricColumn, number>>>();
-  const header = records[0];
-  if (!header) return { columns: [], values };
-  const idIndex = header.indexOf('image_id');
-  if (idIndex === -1) {
-    throw new DatasetError(`${path}: missing column 'image_id' (has: ${header.join(', ')})`);
-  }
-  const columns = METRIC_COLUMNS.filter((c) => header.includes(c));
-  const indexes = columns.map((c) => header.indexOf(c));
-  for (let r = 1; r < records.length; r += 1) {
-    const record = records[r]!;
-    if (record.length !== header.length) {
-      throw new DatasetError(
-        `${path}: row ${r + 1} has ${record.length} fields, the header has ${header.length}`,
-      );
-    }
-    const scores: Partial<Record<MetricColumn, number>> = {};
-    for (let k = 0; k < columns.length; k += 1) {
-      const text = record[indexes[k]!]!.trim();
-      if (text === '' || /^(nan|null|none)$/i.test(text)) continue;
-      const value = Number(text);
-      if (!Number.isFinite(value)) {
-        throw new DatasetError(
-          `${path}: row ${r + 1}, column '${columns[k]}': expected a number, got '${text.slice(0, 40)}'`,
-        );
-      }
-      scores[columns[k]!] = value;
-    }
-    values.set(record[idIndex]!, scores);
-  }
-  return { columns, values };
 }
 
 const nullableNumber = z

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsv } from './csv.js';
+import { parseCsv } from './parse-csv.js';
 
 describe('parseCsv', () => {
   it('reads plain and quoted fields, doubled quotes, embedded commas and newlines', () => {
