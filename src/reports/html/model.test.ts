@@ -308,7 +308,8 @@ describe('buildReportModel', () => {
     expect(bleu.corpus).toBeNull();
     expect(bleu.mean).toBeCloseTo(0.3, 12);
     expect(bleu.median).toBeCloseTo(0.2, 12);
-    expect(bleu.std).toBeCloseTo(Math.sqrt((0.2 ** 2 + 0.1 ** 2 + 0.3 ** 2) / 2), 12);
+    // population std, as evaluate writes it into the aggregate JSON
+    expect(bleu.std).toBeCloseTo(Math.sqrt((0.2 ** 2 + 0.1 ** 2 + 0.3 ** 2) / 3), 12);
     expect([bleu.min, bleu.max, bleu.n]).toEqual([0.1, 0.6, 3]);
     expect(model.histograms).toHaveLength(2);
     expect(model.histograms[1]!.bins.reduce((a, b) => a + b.count, 0)).toBe(3);

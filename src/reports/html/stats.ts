@@ -1,33 +1,28 @@
 /** Small numeric helpers for the report (pure). */
+import * as statistics from '../../metrics/statistics.js';
+
+// The same definitions evaluate uses (population std, numpy's interpolated percentile),
+// so a report built without the aggregate JSON shows the numbers evaluate would write;
+// null instead of NaN where there is nothing to describe.
 
 export function mean(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
+  return values.length === 0 ? null : statistics.mean(values);
 }
 
-/** Sample standard deviation (n − 1); null below two values. */
+/** Population standard deviation (ddof = 0), as in the aggregate JSON; null when empty. */
 export function std(values: readonly number[]): number | null {
-  if (values.length < 2) return null;
-  const m = mean(values)!;
-  let sum = 0;
-  for (const v of values) sum += (v - m) ** 2;
-  return Math.sqrt(sum / (values.length - 1));
+  return values.length === 0 ? null : statistics.std(values);
 }
 
 /** Linear-interpolated quantile (q in [0, 1]) of already sorted values. */
 export function quantileSorted(sorted: readonly number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  const position = (sorted.length - 1) * Math.min(1, Math.max(0, q));
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  const weight = position - lower;
-  return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
+  return sorted.length === 0
+    ? null
+    : statistics.percentile(sorted, Math.min(1, Math.max(0, q)) * 100);
 }
 
 export function sortedCopy(values: readonly number[]): number[] {
-  return Array.from(Float64Array.from(values).sort());
+  return Array.from(statistics.sortedCopy(values));
 }
 
 export function minMax(values: readonly number[]): [number, number] | null {
