@@ -16,6 +16,7 @@ describe('renderSvg', () => {
       }),
     );
     expect(svg.startsWith('<svg class="chart-svg"')).toBe(true);
+    expect(svg.slice(0, svg.indexOf('>')).match(/ class=/g)).toHaveLength(1);
     const rects = /<g class="mark-rect role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/.exec(svg)![1]!;
     expect(rects.match(/<path/g)).toHaveLength(2);
     expect(svg).toContain('mark-rule');

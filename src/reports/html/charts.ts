@@ -91,7 +91,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new View(parse(vegaSpec), { renderer: 'none', loader: OFFLINE_LOADER });
   try {
     const svg = await view.toSVG();
-    return uniqueIds(svg).replace('<svg ', '<svg class="chart-svg" focusable="false" ');
+    // Our class replaces Vega's on the root element: an element may have one class attribute.
+    const root = uniqueIds(svg).replace(/^<svg\b([^>]*?) class="[^"]*"/, '<svg$1');
+    return root.replace('<svg ', '<svg class="chart-svg" focusable="false" ');
   } finally {
     view.finalize();
   }
