@@ -312,12 +312,9 @@ export async function evaluate(
   await mkdir(resolve(config.out), { recursive: true });
   await writeFileAtomic(
     paths.withMetrics,
-    formatCaptionsWithMetricsCsv(rows, scored.columns, scored.perItem),
+    formatCaptionsWithMetricsCsv(rows, scored.columns, scored),
   );
-  await writeFileAtomic(
-    paths.detailed,
-    formatDetailedCsv(scored.ids, scored.columns, scored.perItem),
-  );
+  await writeFileAtomic(paths.detailed, formatDetailedCsv(scored.columns, scored));
   await writeFileAtomic(paths.aggregate, formatAggregateJson(aggregate));
   await writeFileAtomic(
     paths.summary,

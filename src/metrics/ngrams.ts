@@ -1,35 +1,24 @@
 /**
  * N-gram ids shared by BLEU and CIDEr-D: every n-gram (n = 1..4) of every caption of an
- * evaluation gets a numeric id once, so the metrics count numbers instead of strings.
- * Sentences are split as pycocoevalcap's scorers split them (Python's str.split()).
+ * evaluation gets one integer id, unique across orders, so the metrics count with dense
+ * typed-array tables instead of maps of strings. Sentences are split as pycocoevalcap's
+ * scorers split them (Python's str.split()).
  */
 import { MetricError } from '../core/errors.js';
-import { splitPythonWhitespace } from './tokenize.js';
+import { type EncodedCaptions, pythonSplitCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
 export const MAX_ORDER = 4;
-/** Keys are `id * 8 + order` in an Int32Array, so ids stay below 2^28. */
-const MAX_ID = 2 ** 28;
-
-export interface SentenceNgrams {
-  /** Token count. */
-  length: number;
-  /** Distinct n-gram keys of all orders, ascending (key = id * 8 + order). */
-  keys: readonly number[];
-  /** How often each key occurs. */
-  counts: readonly number[];
-}
 
 export interface NgramIndex {
-  candidates: SentenceNgrams[];
-  references: SentenceNgrams[][];
-  /** Distinct n-grams of each order (index 1..4), for dense per-order tables. */
-  orderSizes: number[];
-}
-
-/** The id (dense within its order) of an n-gram key. */
-export function idOf(key: number): number {
-  return Math.floor(key / 8);
+  captions: EncodedCaptions;
+  /**
+   * grams[n - 1][p]: the id of the n-gram that starts at token position p of
+   * `captions.tokens`, or -1 when it would run past the end of its sentence.
+   */
+  grams: Int32Array[];
+  /** Distinct n-grams of all orders: ids are below this. */
+  size: number;
 }
 
 /**
@@ -78,127 +67,40 @@ export class PairTable {
   }
 }
 
-class Interner {
-  private readonly tokens = new Map<string, number>();
-  private readonly orders: PairTable[] = [];
+const cache = new WeakMap<EncodedCaptions, NgramIndex>();
 
-  constructor() {
-    for (let n = 1; n < MAX_ORDER; n++) this.orders.push(new PairTable());
-  }
-
-  /**
-   * The sentence's n-gram keys and counts. Plain arrays of small integers throughout: a
-   * typed array per sentence costs more to allocate than the whole count.
-   */
-  sentence(tokens: readonly string[]): SentenceNgrams {
-    const words = splitPythonWhitespace(tokens);
-    const length = words.length;
-    const unigram: number[] = [];
-    const ids: number[] = [];
-    for (let i = 0; i < length; i++) {
-      const word = words[i]!;
-      let id = this.tokens.get(word);
-      if (id === undefined) {
-        id = this.tokens.size;
-        this.tokens.set(word, id);
-      }
-      unigram.push(id);
-      ids.push(id * 8 + 1);
-    }
-    // Order n id = intern(order n-1 id at i, unigram at i+n-1).
-    let previous = unigram;
-    for (let n = 2; n <= MAX_ORDER; n++) {
-      const map = this.orders[n - 2]!;
-      const current: number[] = [];
-      for (let i = 0; i + n <= length; i++) {
-        const id = map.intern(previous[i]!, unigram[i + n - 1]!);
-        if (id >= MAX_ID) {
-          throw new MetricError(
-            `more than ${MAX_ID} distinct ${n}-grams: too many for one evaluation`,
-          );
-        }
-        current.push(id);
-        // Tag the order in the low bits so ids of different orders never collide.
-        ids.push(id * 8 + n);
-      }
-      previous = current;
-    }
-    sortSmallIntegers(ids);
-    const keys: number[] = [];
-    const counts: number[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      if (i === 0 || ids[i] !== ids[i - 1]) {
-        keys.push(ids[i]!);
-        counts.push(1);
-      } else {
-        counts[counts.length - 1]! += 1;
-      }
-    }
-    return { length, keys, counts };
-  }
-
-  orderSizes(): number[] {
-    return [0, this.tokens.size, ...this.orders.map((m) => m.size)];
-  }
-}
-
-const cache = new WeakMap<object, NgramIndex>();
-
-/** The n-gram ids of an input's tokens, computed once per input. */
+/** The n-gram ids of an input's captions, computed once per input. */
 export function ngramIndex(input: MetricInput): NgramIndex {
-  const known = cache.get(input.candidateTokens);
-  if (known && cache.get(input.referenceTokens) === known) return known;
-  const interner = new Interner();
-  const candidates = input.candidateTokens.map((tokens) => interner.sentence(tokens));
-  const references = input.referenceTokens.map((refs) => refs.map((t) => interner.sentence(t)));
-  const index: NgramIndex = { candidates, references, orderSizes: interner.orderSizes() };
-  cache.set(input.candidateTokens, index);
-  cache.set(input.referenceTokens, index);
+  const captions = pythonSplitCaptions(input);
+  let index = cache.get(captions);
+  if (index === undefined) {
+    index = buildIndex(captions);
+    cache.set(captions, index);
+  }
   return index;
 }
 
-/** The order (1..4) of an n-gram key. */
-export function orderOf(key: number): number {
-  return key % 8;
-}
-
-/**
- * Per key, the maximum count over several sentences (BLEU's clipping counts over an
- * item's references), as sorted keys + counts.
- */
-export function maxCounts(sentences: readonly SentenceNgrams[]): {
-  keys: readonly number[];
-  counts: readonly number[];
-} {
-  if (sentences.length === 1) return sentences[0]!;
-  const max = new Map<number, number>();
-  for (const s of sentences) {
-    for (let i = 0; i < s.keys.length; i++) {
-      const k = s.keys[i]!;
-      const c = s.counts[i]!;
-      if (c > (max.get(k) ?? 0)) max.set(k, c);
+function buildIndex(captions: EncodedCaptions): NgramIndex {
+  const { tokens, starts, sentences } = captions;
+  // Order 1: the token ids themselves; order n: the pair (n-1-gram at p, token at p+n-1).
+  const grams: Int32Array[] = [tokens];
+  let size = captions.vocabulary.length;
+  for (let n = 2; n <= MAX_ORDER; n++) {
+    const previous = grams[n - 2]!;
+    const current = new Int32Array(tokens.length).fill(-1);
+    const table = new PairTable();
+    const base = size;
+    for (let s = 0; s < sentences; s++) {
+      const end = starts[s + 1]! - n + 1;
+      for (let p = starts[s]!; p < end; p++) {
+        current[p] = base + table.intern(previous[p]!, tokens[p + n - 1]!);
+      }
     }
-  }
-  const keys = [...max.keys()];
-  sortSmallIntegers(keys);
-  const counts = keys.map((k) => max.get(k)!);
-  return { keys, counts };
-}
-
-/** Sorts integers below 2^31 ascending: insertion sort for the short lists of one caption. */
-export function sortSmallIntegers(values: number[]): void {
-  if (values.length > 64) {
-    const sorted = Int32Array.from(values).sort();
-    for (let i = 0; i < values.length; i++) values[i] = sorted[i]!;
-    return;
-  }
-  for (let i = 1; i < values.length; i++) {
-    const value = values[i]!;
-    let j = i - 1;
-    while (j >= 0 && values[j]! > value) {
-      values[j + 1] = values[j]!;
-      j--;
+    size += table.size;
+    if (size >= 2 ** 31) {
+      throw new MetricError(`more than 2^31 distinct n-grams: too many for one evaluation`);
     }
-    values[j + 1] = value;
+    grams.push(current);
   }
+  return { captions, grams, size };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, MetricError } from '../core/errors.js';
+import { rowsOf } from '../testing/metric-rows.js';
 import { compareRuns, pairedRandomizationTest } from './compare.js';
 import { createMetric, orderColumns } from './registry.js';
 import { type CaptionItem, scoreCaptions } from './score.js';
@@ -34,13 +35,14 @@ describe('scoreCaptions', () => {
       'rouge_1',
       'rouge_2',
     ]);
-    expect(scored.perItem.get('img0')).toMatchObject({
+    const perItem = rowsOf(scored.values, scored.ids);
+    expect(perItem.get('img0')).toMatchObject({
       bleu_1: 0,
       rouge_l: 0,
       cider: 0,
       rouge_1: 0,
     });
-    expect(scored.perItem.get('img1')!.bleu_1).toBeGreaterThan(0.5);
+    expect(perItem.get('img1')!.bleu_1).toBeGreaterThan(0.5);
     expect(scored.corpusDependentColumns).toEqual(['cider']);
     expect(scored.summary.rouge_l!.corpus).toBeCloseTo(scored.summary.rouge_l!.mean, 12);
     expect(scored.summary.bleu_1!.corpus).not.toBeCloseTo(scored.summary.bleu_1!.mean, 6);

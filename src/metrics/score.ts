@@ -40,7 +40,8 @@ export interface ScoredCaptions {
   ids: string[];
   /** Metric columns in file order. */
   columns: string[];
-  perItem: Map<string, Record<string, number>>;
+  /** Per column, the value of each item, aligned with `ids` (NaN: not scored). */
+  values: Record<string, Float64Array>;
   summary: Record<string, ColumnSummary>;
   /** Columns whose per-item values depend on the whole item set (CIDEr-D). */
   corpusDependentColumns: string[];
@@ -84,22 +85,30 @@ export async function scoreCaptions(
     results.push({ metric, result: await metric.score(input) });
   }
   const columns = orderColumns(results.flatMap(({ metric }) => metric.columns));
-  const perItem = new Map<string, Record<string, number>>();
-  for (const id of input.ids) perItem.set(id, {});
+  const values: Record<string, Float64Array> = {};
   for (const { metric, result } of results) {
-    for (const [id, row] of result.perItem) {
-      const target = perItem.get(id);
-      if (!target) throw new MetricError(`${metric.id} returned a score for unknown item ${id}`);
-      Object.assign(target, row);
+    for (const column of metric.columns) {
+      const got = result.values[column];
+      if (got === undefined || got.length !== items.length) {
+        throw new MetricError(
+          `${metric.id} returned ${got === undefined ? 'no' : got.length} values for column ` +
+            `${column}, expected one per item (${items.length})`,
+        );
+      }
+      values[column] = got;
     }
   }
 
-  const ci = bootstrapIntervals(results, input.ids, options.bootstrap ?? 0, options.seed ?? 12345);
+  const ci = bootstrapIntervals(
+    results,
+    items.length,
+    options.bootstrap ?? 0,
+    options.seed ?? 12345,
+  );
   const summary: Record<string, ColumnSummary> = {};
   for (const { metric, result } of results) {
     for (const column of metric.columns) {
-      const values = input.ids.map((id) => perItem.get(id)?.[column] ?? Number.NaN);
-      const stats = describe(values);
+      const stats = describe(values[column]!);
       summary[column] = {
         corpus: result.corpus[column] ?? stats.mean,
         ...stats,
@@ -110,7 +119,7 @@ export async function scoreCaptions(
   return {
     ids: [...input.ids],
     columns,
-    perItem,
+    values,
     summary,
     corpusDependentColumns: results
       .filter(({ metric }) => metric.corpusDependent)
@@ -125,12 +134,11 @@ export async function scoreCaptions(
  */
 function bootstrapIntervals(
   results: readonly { metric: Metric; result: MetricResult }[],
-  ids: readonly string[],
+  n: number,
   resamples: number,
   seed: number,
 ): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
-  const n = ids.length;
   if (resamples <= 0 || n === 0) return out;
   const random = seededRandom(seed);
   const columns: { column: string; values: Float64Array; draws: Float64Array }[] = [];
@@ -150,8 +158,7 @@ function bootstrapIntervals(
       continue;
     }
     for (const column of metric.columns) {
-      const values = Float64Array.from(ids, (id) => result.perItem.get(id)?.[column] ?? Number.NaN);
-      columns.push({ column, values, draws: new Float64Array(resamples) });
+      columns.push({ column, values: result.values[column]!, draws: new Float64Array(resamples) });
     }
   }
   const indices = new Uint32Array(n);

@@ -17,8 +17,8 @@ export interface MetricInput {
 export interface MetricResult {
   /** Corpus-level value per column (e.g. bleu_1..bleu_4). */
   corpus: Record<string, number>;
-  /** Per-item values per column, keyed by item id. */
-  perItem: Map<string, Record<string, number>>;
+  /** Per-item values per column, aligned with `MetricInput.ids`. */
+  values: Record<string, Float64Array>;
 }
 
 export interface Metric {

@@ -48,35 +48,38 @@ export function formatMetricValue(value: number | undefined): string {
   return value === undefined || Number.isNaN(value) ? '' : String(value);
 }
 
+/** Per-item metric values: per column, one value per id, aligned with `ids`. */
+export interface ItemScores {
+  ids: readonly string[];
+  values: Readonly<Record<string, ArrayLike<number>>>;
+}
+
 /** `medical_captions_{split}_with_metrics.csv`: every captions row, metric cells empty when unscored. */
 export function formatCaptionsWithMetricsCsv(
   rows: readonly CaptionRow[],
   columns: readonly string[],
-  perItem: ReadonlyMap<string, Record<string, number>>,
+  scores: ItemScores,
 ): string {
+  const indexOf = new Map(scores.ids.map((id, k) => [id, k]));
   const withConcepts = rows.some((row) => row.concepts !== undefined);
   const header: string[] = [...CAPTION_COLUMNS];
   if (withConcepts) header.push('concepts');
   header.push(...columns);
   const records = rows.map((row) => {
-    const scores = row.status === 'ok' ? perItem.get(row.imageId) : undefined;
+    const k = row.status === 'ok' ? indexOf.get(row.imageId) : undefined;
     return [
       ...captionRowToRecord(row, withConcepts),
-      ...columns.map((c) => formatMetricValue(scores?.[c])),
+      ...columns.map((c) => formatMetricValue(k === undefined ? undefined : scores.values[c]?.[k])),
     ];
   });
   return stringify([header, ...records]);
 }
 
 /** `medical_{split}_detailed.csv`: image_id + one column per metric, scored items only. */
-export function formatDetailedCsv(
-  ids: readonly string[],
-  columns: readonly string[],
-  perItem: ReadonlyMap<string, Record<string, number>>,
-): string {
-  const records = ids.map((id) => [
+export function formatDetailedCsv(columns: readonly string[], scores: ItemScores): string {
+  const records = scores.ids.map((id, k) => [
     id,
-    ...columns.map((c) => formatMetricValue(perItem.get(id)?.[c])),
+    ...columns.map((c) => formatMetricValue(scores.values[c]?.[k])),
   ]);
   return stringify([['image_id', ...columns], ...records]);
 }

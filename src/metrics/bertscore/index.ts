@@ -99,7 +99,9 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
       ? idfWeights(referenceIds)
       : uniformWeights(encoder.clsId, encoder.sepId);
 
-    const perItem = new Map<string, Record<string, number>>();
+    const precision = new Float64Array(n);
+    const recall = new Float64Array(n);
+    const f1 = new Float64Array(n);
     const totals = [0, 0, 0];
     let empty = 0;
     let cleared = 0;
@@ -122,11 +124,9 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
           return s;
         });
         const best = bestOf(scores);
-        perItem.set(input.ids[i]!, {
-          bertscore_precision: best.precision,
-          bertscore_recall: best.recall,
-          bertscore_f1: best.f1,
-        });
+        precision[i] = best.precision;
+        recall[i] = best.recall;
+        f1[i] = best.f1;
         totals[0]! += best.precision;
         totals[1]! += best.recall;
         totals[2]! += best.f1;
@@ -149,7 +149,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
         bertscore_recall: mean(totals[1]!),
         bertscore_f1: mean(totals[2]!),
       },
-      perItem,
+      values: { bertscore_precision: precision, bertscore_recall: recall, bertscore_f1: f1 },
     };
   };
 

@@ -6,7 +6,7 @@
  * its smoothing constants (1e-15 / 1e-9).
  */
 import { MetricError } from '../../core/errors.js';
-import { MAX_ORDER, maxCounts, ngramIndex, orderOf } from '../ngrams.js';
+import { MAX_ORDER, type NgramIndex, ngramIndex } from '../ngrams.js';
 import { CORPUS_RESAMPLERS } from '../resample.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
@@ -28,25 +28,89 @@ function closestRefLength(refLengths: readonly number[], testLength: number): nu
   return best;
 }
 
-/** The geometric means for orders 1..4 times the brevity penalty, as pycocoevalcap. */
-function bleuFromCounts(
-  correct: readonly number[],
-  guess: readonly number[],
+/** Writes the geometric means for orders 1..4 times the brevity penalty, as pycocoevalcap. */
+function bleuInto(
+  out: number[],
+  correct: ArrayLike<number>,
+  guess: ArrayLike<number>,
   testLength: number,
   refLength: number,
-): number[] {
-  const out: number[] = [];
+): void {
   let product = 1;
   for (let k = 0; k < MAX_ORDER; k++) {
     product *= (correct[k]! + TINY) / (guess[k]! + SMALL);
-    out.push(product ** (1 / (k + 1)));
+    out[k] = product ** (1 / (k + 1));
   }
   const ratio = (testLength + TINY) / (refLength + SMALL);
   if (ratio < 1) {
     const penalty = Math.exp(1 - 1 / ratio);
     for (let k = 0; k < MAX_ORDER; k++) out[k]! *= penalty;
   }
-  return out;
+}
+
+/**
+ * Clipped n-gram matches of every item, counted with dense tables over the n-gram ids
+ * (`stamp` marks which sentence or item an entry currently belongs to, so nothing is
+ * cleared between items).
+ */
+class ClippedCounter {
+  private readonly count: Int32Array;
+  private readonly countOwner: Int32Array;
+  private readonly max: Int32Array;
+  private readonly maxOwner: Int32Array;
+
+  constructor(private readonly index: NgramIndex) {
+    this.count = new Int32Array(index.size);
+    this.countOwner = new Int32Array(index.size).fill(-1);
+    this.max = new Int32Array(index.size);
+    this.maxOwner = new Int32Array(index.size).fill(-1);
+  }
+
+  /** Adds item k's clipped matches per order (1..4) to `correct[0..3]`. */
+  matches(k: number, correct: Float64Array): void {
+    const { grams, captions } = this.index;
+    const { starts, referenceStarts } = captions;
+    const { count, countOwner, max, maxOwner } = this;
+    // Per n-gram, its largest count in one of the item's references.
+    for (let s = referenceStarts[k]!; s < referenceStarts[k + 1]!; s++) {
+      for (let p = starts[s]!; p < starts[s + 1]!; p++) {
+        for (let n = 0; n < MAX_ORDER; n++) {
+          const g = grams[n]![p]!;
+          if (g < 0) break;
+          if (countOwner[g] !== s) {
+            countOwner[g] = s;
+            count[g] = 0;
+          }
+          const c = ++count[g]!;
+          if (maxOwner[g] !== k) {
+            maxOwner[g] = k;
+            max[g] = c;
+          } else if (c > max[g]!) max[g] = c;
+        }
+      }
+    }
+    // Candidate occurrences beyond that maximum do not count. The candidate is sentence k,
+    // never a reference sentence, so `countOwner` can be reused for it.
+    for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+      for (let n = 0; n < MAX_ORDER; n++) {
+        const g = grams[n]![p]!;
+        if (g < 0) break;
+        if (countOwner[g] !== k) {
+          countOwner[g] = k;
+          count[g] = 0;
+        }
+        if (maxOwner[g] === k && ++count[g]! <= max[g]!) correct[n]! += 1;
+      }
+    }
+  }
+}
+
+function rowOf(values: readonly number[]): Record<string, number> {
+  const row: Record<string, number> = {};
+  BLEU_COLUMNS.forEach((column, n) => {
+    row[column] = values[n]!;
+  });
+  return row;
 }
 
 export function createBleuMetric(): Metric {
@@ -56,64 +120,39 @@ export function createBleuMetric(): Metric {
     corpusDependent: false,
     async score(input: MetricInput): Promise<MetricResult> {
       const index = ngramIndex(input);
-      const perItem = new Map<string, Record<string, number>>();
-      const totalCorrect = [0, 0, 0, 0];
-      const totalGuess = [0, 0, 0, 0];
-      let totalTest = 0;
-      let totalRef = 0;
+      const { starts, referenceStarts } = index.captions;
+      const items = input.ids.length;
+      const counter = new ClippedCounter(index);
+      const columns = BLEU_COLUMNS.map(() => new Float64Array(items));
       // Per item: correct[4], guess[4], test length, reference length (for resampling).
-      const stats = new Float64Array(input.ids.length * 10);
-      input.ids.forEach((id, k) => {
-        const refs = index.references[k]!;
-        if (refs.length === 0) throw new MetricError(`bleu: item ${id} has no reference caption`);
-        const ref = maxCounts(refs);
-        const cand = index.candidates[k]!;
-        const correct = [0, 0, 0, 0];
-        // Clipped matches: merge the two ascending key lists.
-        let i = 0;
-        let j = 0;
-        while (i < cand.keys.length && j < ref.keys.length) {
-          const a = cand.keys[i]!;
-          const b = ref.keys[j]!;
-          if (a === b) {
-            correct[orderOf(a) - 1]! += Math.min(cand.counts[i]!, ref.counts[j]!);
-            i++;
-            j++;
-          } else if (a < b) i++;
-          else j++;
+      const stats = new Float64Array(items * 10);
+      const correct = new Float64Array(MAX_ORDER);
+      const guess = new Float64Array(MAX_ORDER);
+      const refLengths: number[] = [];
+      const values = [0, 0, 0, 0];
+      for (let k = 0; k < items; k++) {
+        const firstRef = referenceStarts[k]!;
+        const endRef = referenceStarts[k + 1]!;
+        if (endRef === firstRef) {
+          throw new MetricError(`bleu: item ${input.ids[k]} has no reference caption`);
         }
-        const guess = [1, 2, 3, 4].map((n) => Math.max(0, cand.length - n + 1));
-        const refLength = closestRefLength(
-          refs.map((r) => r.length),
-          cand.length,
-        );
-        const values = bleuFromCounts(correct, guess, cand.length, refLength);
-        const row: Record<string, number> = {};
-        BLEU_COLUMNS.forEach((column, n) => {
-          row[column] = values[n]!;
-        });
-        perItem.set(id, row);
+        correct.fill(0);
+        counter.matches(k, correct);
+        const length = starts[k + 1]! - starts[k]!;
+        for (let n = 0; n < MAX_ORDER; n++) guess[n] = Math.max(0, length - n);
+        refLengths.length = 0;
+        for (let s = firstRef; s < endRef; s++) refLengths.push(starts[s + 1]! - starts[s]!);
+        const refLength = closestRefLength(refLengths, length);
+        bleuInto(values, correct, guess, length, refLength);
         for (let n = 0; n < MAX_ORDER; n++) {
-          totalCorrect[n]! += correct[n]!;
-          totalGuess[n]! += guess[n]!;
+          columns[n]![k] = values[n]!;
           stats[k * 10 + n] = correct[n]!;
           stats[k * 10 + 4 + n] = guess[n]!;
         }
-        stats[k * 10 + 8] = cand.length;
+        stats[k * 10 + 8] = length;
         stats[k * 10 + 9] = refLength;
-        totalTest += cand.length;
-        totalRef += refLength;
-      });
-      const corpusValues =
-        input.ids.length === 0
-          ? [0, 0, 0, 0]
-          : bleuFromCounts(totalCorrect, totalGuess, totalTest, totalRef);
-      const corpus: Record<string, number> = {};
-      BLEU_COLUMNS.forEach((column, n) => {
-        corpus[column] = corpusValues[n]!;
-      });
-      const result: MetricResult = { corpus, perItem };
-      CORPUS_RESAMPLERS.set(result, (indices) => {
+      }
+      const corpusOf = (indices: ArrayLike<number>): Record<string, number> => {
         const c = [0, 0, 0, 0];
         const g = [0, 0, 0, 0];
         let t = 0;
@@ -127,13 +166,17 @@ export function createBleuMetric(): Metric {
           t += stats[base + 8]!;
           r += stats[base + 9]!;
         }
-        const values = indices.length === 0 ? [0, 0, 0, 0] : bleuFromCounts(c, g, t, r);
-        const out: Record<string, number> = {};
-        BLEU_COLUMNS.forEach((column, n) => {
-          out[column] = values[n]!;
-        });
-        return out;
-      });
+        const out = [0, 0, 0, 0];
+        if (indices.length > 0) bleuInto(out, c, g, t, r);
+        return rowOf(out);
+      };
+      const all = new Uint32Array(items);
+      for (let k = 0; k < items; k++) all[k] = k;
+      const result: MetricResult = {
+        corpus: corpusOf(all),
+        values: Object.fromEntries(BLEU_COLUMNS.map((column, n) => [column, columns[n]!])),
+      };
+      CORPUS_RESAMPLERS.set(result, corpusOf);
       return result;
     },
   };

@@ -8,7 +8,7 @@
  * pycocoevalcap (its counts2vec adds term frequencies when the order index is 1).
  */
 import { MetricError } from '../../core/errors.js';
-import { idOf, MAX_ORDER, ngramIndex, orderOf, type SentenceNgrams } from '../ngrams.js';
+import { MAX_ORDER, ngramIndex } from '../ngrams.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const CIDER_COLUMN = 'cider';
@@ -18,11 +18,19 @@ export interface CiderOptions {
   sigma?: number;
 }
 
-interface TfIdf {
-  keys: readonly number[];
-  weights: Float64Array;
-  norms: number[];
-  bigrams: number;
+/**
+ * Term frequencies of one sentence's n-grams in a dense table over n-gram ids. An entry
+ * is valid while `owner` is the sentence (counted) or `~sentence` (counted and visited).
+ */
+class TermCounts {
+  readonly tf: Int32Array;
+  readonly owner: Int32Array;
+
+  constructor(size: number) {
+    this.tf = new Int32Array(size);
+    // Neither a sentence index nor the complement of one.
+    this.owner = new Int32Array(size).fill(0x7fffffff);
+  }
 }
 
 export function createCiderMetric(options: CiderOptions = {}): Metric {
@@ -33,85 +41,114 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
     corpusDependent: true,
     async score(input: MetricInput): Promise<MetricResult> {
       const index = ngramIndex(input);
-      const n = input.ids.length;
-      // Document frequency: in how many items' reference sets each n-gram occurs
-      // (dense tables per order; `stamp` marks n-grams already counted for this item).
-      const df = index.orderSizes.map((size) => new Int32Array(size));
-      const stamp = index.orderSizes.map((size) => new Int32Array(size).fill(-1));
-      index.references.forEach((refs, k) => {
-        for (const ref of refs) {
-          for (let i = 0; i < ref.keys.length; i++) {
-            const key = ref.keys[i]!;
-            const o = orderOf(key);
-            const id = idOf(key);
-            if (stamp[o]![id] !== k) {
-              stamp[o]![id] = k;
-              df[o]![id]! += 1;
+      const { grams, size } = index;
+      const { starts, referenceStarts } = index.captions;
+      const items = input.ids.length;
+      for (let k = 0; k < items; k++) {
+        if (referenceStarts[k + 1] === referenceStarts[k]) {
+          throw new MetricError(`cider: item ${input.ids[k]} has no reference caption`);
+        }
+      }
+
+      // Document frequency: in how many items' reference sets each n-gram occurs.
+      const df = new Int32Array(size);
+      const seenIn = new Int32Array(size).fill(-1);
+      for (let k = 0; k < items; k++) {
+        const end = starts[referenceStarts[k + 1]!]!;
+        for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
+          for (let n = 0; n < MAX_ORDER; n++) {
+            const g = grams[n]![p]!;
+            if (g < 0) break;
+            if (seenIn[g] !== k) {
+              seenIn[g] = k;
+              df[g]! += 1;
             }
           }
         }
-      });
-      const refLength = Math.log(n);
-      const idf = df.map((counts) =>
-        Float64Array.from(counts, (c) => refLength - Math.log(Math.max(1, c))),
-      );
+      }
+      const refLength = Math.log(items);
+      const idf = new Float64Array(size);
+      for (let g = 0; g < size; g++) idf[g] = refLength - Math.log(Math.max(1, df[g]!));
 
-      const vector = (sentence: SentenceNgrams): TfIdf => {
-        const weights = new Float64Array(sentence.keys.length);
-        const norms = [0, 0, 0, 0];
-        for (let i = 0; i < sentence.keys.length; i++) {
-          const key = sentence.keys[i]!;
-          const o = orderOf(key);
-          const w = sentence.counts[i]! * idf[o]![idOf(key)]!;
-          weights[i] = w;
-          norms[o - 1]! += w ** 2;
-        }
-        return {
-          keys: sentence.keys,
-          weights,
-          norms: norms.map(Math.sqrt),
-          bigrams: Math.max(0, sentence.length - 1),
-        };
-      };
-
-      const perItem = new Map<string, Record<string, number>>();
-      let sum = 0;
-      input.ids.forEach((id, k) => {
-        const refs = index.references[k]!;
-        if (refs.length === 0) throw new MetricError(`cider: item ${id} has no reference caption`);
-        const hyp = vector(index.candidates[k]!);
-        const total = [0, 0, 0, 0];
-        for (const ref of refs) {
-          const vr = vector(ref);
-          const val = [0, 0, 0, 0];
-          let i = 0;
-          let j = 0;
-          while (i < hyp.keys.length && j < vr.keys.length) {
-            const a = hyp.keys[i]!;
-            const b = vr.keys[j]!;
-            if (a === b) {
-              const wh = hyp.weights[i]!;
-              const wr = vr.weights[j]!;
-              val[orderOf(a) - 1]! += Math.min(wh, wr) * wr;
-              i++;
-              j++;
-            } else if (a < b) i++;
-            else j++;
+      const hyp = new TermCounts(size);
+      const ref = new TermCounts(size);
+      const count = (into: TermCounts, s: number) => {
+        const { tf, owner } = into;
+        for (let p = starts[s]!; p < starts[s + 1]!; p++) {
+          for (let n = 0; n < MAX_ORDER; n++) {
+            const g = grams[n]![p]!;
+            if (g < 0) break;
+            if (owner[g] !== s) {
+              owner[g] = s;
+              tf[g] = 0;
+            }
+            tf[g]! += 1;
           }
-          const delta = hyp.bigrams - vr.bigrams;
+        }
+      };
+      const hypNorms = new Float64Array(MAX_ORDER);
+      const refNorms = new Float64Array(MAX_ORDER);
+      const val = new Float64Array(MAX_ORDER);
+      const total = new Float64Array(MAX_ORDER);
+      const scores = new Float64Array(items);
+      let sum = 0;
+      for (let k = 0; k < items; k++) {
+        // The candidate's tf-idf norms per order; its n-grams end up owned by ~k.
+        count(hyp, k);
+        hypNorms.fill(0);
+        for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+          for (let n = 0; n < MAX_ORDER; n++) {
+            const g = grams[n]![p]!;
+            if (g < 0) break;
+            if (hyp.owner[g] !== k) continue;
+            hyp.owner[g] = ~k;
+            const w = hyp.tf[g]! * idf[g]!;
+            hypNorms[n]! += w ** 2;
+          }
+        }
+        for (let n = 0; n < MAX_ORDER; n++) hypNorms[n] = Math.sqrt(hypNorms[n]!);
+        const hypBigrams = Math.max(0, starts[k + 1]! - starts[k]! - 1);
+
+        total.fill(0);
+        const firstRef = referenceStarts[k]!;
+        const endRef = referenceStarts[k + 1]!;
+        for (let s = firstRef; s < endRef; s++) {
+          count(ref, s);
+          refNorms.fill(0);
+          val.fill(0);
+          for (let p = starts[s]!; p < starts[s + 1]!; p++) {
+            for (let n = 0; n < MAX_ORDER; n++) {
+              const g = grams[n]![p]!;
+              if (g < 0) break;
+              if (ref.owner[g] !== s) continue;
+              ref.owner[g] = ~s;
+              const wr = ref.tf[g]! * idf[g]!;
+              refNorms[n]! += wr ** 2;
+              if (hyp.owner[g] === ~k) {
+                const wh = hyp.tf[g]! * idf[g]!;
+                val[n]! += Math.min(wh, wr) * wr;
+              }
+            }
+          }
+          const delta = hypBigrams - Math.max(0, starts[s + 1]! - starts[s]! - 1);
           const penalty = Math.E ** (-(delta ** 2) / (2 * sigma ** 2));
-          for (let o = 0; o < MAX_ORDER; o++) {
-            if (hyp.norms[o] !== 0 && vr.norms[o] !== 0) val[o]! /= hyp.norms[o]! * vr.norms[o]!;
-            total[o]! += val[o]! * penalty;
+          for (let n = 0; n < MAX_ORDER; n++) {
+            const refNorm = Math.sqrt(refNorms[n]!);
+            let v = val[n]!;
+            if (hypNorms[n] !== 0 && refNorm !== 0) v /= hypNorms[n]! * refNorm;
+            total[n]! += v * penalty;
           }
         }
         let value = (total[0]! + total[1]! + total[2]! + total[3]!) / MAX_ORDER;
-        value /= refs.length;
+        value /= endRef - firstRef;
         value *= 10;
+        scores[k] = value;
         sum += value;
-        perItem.set(id, { [CIDER_COLUMN]: value });
-      });
-      return { corpus: { [CIDER_COLUMN]: n === 0 ? 0 : sum / n }, perItem };
+      }
+      return {
+        corpus: { [CIDER_COLUMN]: items === 0 ? 0 : sum / items },
+        values: { [CIDER_COLUMN]: scores },
+      };
     },
   };
 }

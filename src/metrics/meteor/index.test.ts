@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MetricError } from '../../core/errors.js';
+import { rowsOf } from '../../testing/metric-rows.js';
 import type { MetricInput } from '../types.js';
 import { createMeteorMetric, MeteorScorer, WordNet } from './index.js';
 
@@ -36,7 +37,10 @@ describe('meteor metric: parity with NLTK meteor_score', () => {
   it('matches every per-item NLTK value to 1e-6', async () => {
     expect(corpus.length).toBeGreaterThanOrEqual(500);
     expect(reference.nltk_version).toMatch(/^3\.(9|1\d)/);
-    const { perItem } = await metricPromise;
+    const perItem = rowsOf(
+      (await metricPromise).values,
+      corpus.map((item) => item.id),
+    );
     const off: string[] = [];
     for (const item of corpus) {
       const ours = perItem.get(item.id)?.meteor;
@@ -49,7 +53,10 @@ describe('meteor metric: parity with NLTK meteor_score', () => {
   });
 
   it('is bit-identical to NLTK (glibc pow) on the whole fixture', async () => {
-    const { perItem } = await metricPromise;
+    const perItem = rowsOf(
+      (await metricPromise).values,
+      corpus.map((item) => item.id),
+    );
     const inexact = corpus.filter(
       (item) => perItem.get(item.id)?.meteor !== reference.scores[item.id],
     );
@@ -83,15 +90,14 @@ describe('meteor metric: contract', () => {
       candidateTokens: [['a', 'small', 'nodule']],
       referenceTokens: [[['a', 'small', 'nodule']]],
     });
-    expect(result.perItem.get('x')?.meteor).toBeCloseTo(0.9814814814814815, 15);
+    expect(result.values.meteor![0]).toBeCloseTo(0.9814814814814815, 15);
   });
 
   it('takes the best reference, and a per-item value does not depend on the others', async () => {
     const metric = createMeteorMetric();
     const one = await metric.score(inputOf(corpus.slice(0, 1)));
     const many = await metric.score(inputOf(corpus.slice(0, 50)));
-    const id = corpus[0]!.id;
-    expect(one.perItem.get(id)).toEqual(many.perItem.get(id));
+    expect(one.values.meteor![0]).toBe(many.values.meteor![0]);
     const scorer = new MeteorScorer({ loadWordNet: () => WordNet.load() });
     const candidate = ['large', 'liver', 'lesion'];
     const best = scorer.score(candidate, [
@@ -127,7 +133,7 @@ describe('meteor metric: contract', () => {
       candidateTokens: [[], ['a', 'b'], ['a', 'b']],
       referenceTokens: [[['a', 'b']], [[]], [['c', 'd']]],
     });
-    expect([...result.perItem.values()].map((row) => row.meteor)).toEqual([0, 0, 0]);
+    expect([...result.values.meteor!]).toEqual([0, 0, 0]);
     expect(result.corpus.meteor).toBe(0);
   });
 
@@ -159,7 +165,7 @@ describe('meteor metric: contract', () => {
 
   it('gives NaN as the corpus value of an empty set', async () => {
     const result = await createMeteorMetric().score(inputOf([]));
-    expect(result.perItem.size).toBe(0);
+    expect(result.values.meteor).toHaveLength(0);
     expect(Number.isNaN(result.corpus.meteor)).toBe(true);
   });
 

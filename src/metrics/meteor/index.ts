@@ -59,21 +59,20 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
             `${referenceTokens.length} tokenized reference lists`,
         );
       }
-      const perItem = new Map<string, Record<string, number>>();
+      const values = new Float64Array(ids.length);
       let sum = 0;
       for (let k = 0; k < ids.length; k += 1) {
-        const id = ids[k]!;
         const references = referenceTokens[k]!;
         if (references.length === 0) {
-          throw new MetricError(`meteor: item ${id} (row ${k + 1}) has no reference caption`);
+          throw new MetricError(`meteor: item ${ids[k]} (row ${k + 1}) has no reference caption`);
         }
         const value = scorer.score(candidateTokens[k]!, references);
-        perItem.set(id, { meteor: value });
+        values[k] = value;
         sum += value;
       }
       // Mean of nothing is undefined: NaN (written as null in JSON).
       const corpus = { meteor: ids.length === 0 ? Number.NaN : sum / ids.length };
-      return { corpus, perItem };
+      return { corpus, values: { [METEOR_COLUMN]: values } };
     },
     async dispose(): Promise<void> {
       scorer.clearCache();

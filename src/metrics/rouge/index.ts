@@ -15,7 +15,8 @@
  */
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from '../meteor/porter.js';
-import { PairTable, sortSmallIntegers } from '../ngrams.js';
+import { PairTable } from '../ngrams.js';
+import { type EncodedCaptions, encodedCaptions, Vocabulary } from '../token-ids.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const ROUGE_COLUMNS = ['rouge_l', 'rouge_1', 'rouge_2'] as const;
@@ -27,15 +28,26 @@ export interface RougeOptions {
 
 const BETA = 1.2;
 
+/** DP rows for {@link lcsLength}, grown on demand and reused by every call. */
+let rowA = new Int32Array(64);
+let rowB = new Int32Array(64);
+
 /** Length of the longest common subsequence of two id sequences. */
 export function lcsLength(a: Int32Array, b: Int32Array): number {
   const [long, short] = a.length >= b.length ? [a, b] : [b, a];
-  if (short.length === 0) return 0;
-  let prev = new Int32Array(short.length + 1);
-  let curr = new Int32Array(short.length + 1);
-  for (let i = 1; i <= long.length; i++) {
-    const x = long[i - 1]!;
-    for (let j = 1; j <= short.length; j++) {
+  const m = short.length;
+  if (m === 0) return 0;
+  if (rowA.length <= m) {
+    rowA = new Int32Array(2 * m + 2);
+    rowB = new Int32Array(2 * m + 2);
+  }
+  let prev = rowA;
+  let curr = rowB;
+  prev.fill(0, 0, m + 1);
+  curr[0] = 0;
+  for (let i = 0; i < long.length; i++) {
+    const x = long[i]!;
+    for (let j = 1; j <= m; j++) {
       if (x === short[j - 1]) curr[j] = prev[j - 1]! + 1;
       else {
         const up = prev[j]!;
@@ -43,12 +55,17 @@ export function lcsLength(a: Int32Array, b: Int32Array): number {
         curr[j] = Math.max(up, left);
       }
     }
-    [prev, curr] = [curr, prev];
+    const t = prev;
+    prev = curr;
+    curr = t;
   }
-  return prev[short.length]!;
+  return prev[m]!;
 }
 
-/** pycocoevalcap's Rouge.calc_score on space-split token id sequences. */
+/**
+ * pycocoevalcap's Rouge.calc_score: LCS precision and recall against each reference, the
+ * maxima of each, F with beta 1.2.
+ */
 export function rougeL(candidate: Int32Array, references: readonly Int32Array[]): number {
   let precMax = 0;
   let recMax = 0;
@@ -63,90 +80,133 @@ export function rougeL(candidate: Int32Array, references: readonly Int32Array[])
   return ((1 + BETA ** 2) * precMax * recMax) / (recMax + BETA ** 2 * precMax);
 }
 
-const NON_ALNUM = /[^a-z0-9]+/g;
-
-/** rouge_score's default tokenizer. */
-export function rougeScoreTokens(text: string, stem: boolean): string[] {
-  const tokens = text.toLowerCase().replace(NON_ALNUM, ' ').split(/\s+/);
-  const out: string[] = [];
-  for (const token of tokens) {
-    if (token === '') continue;
-    out.push(stem && token.length > 3 ? porterStem(token) : token);
-  }
-  // rouge_score then keeps tokens matching ^[a-z0-9]+$: after the replacement above every
-  // non-empty token does, and a stem of one is still letters and digits.
-  return out;
+/**
+ * The raw captions as rouge_score tokenizes them (lower case; every run of a-z and 0-9 is
+ * a token, everything else separates; optionally the Porter stem of tokens longer than 3
+ * characters), as ids in the {@link EncodedCaptions} layout. rouge_score then keeps only
+ * tokens matching ^[a-z0-9]+$: every run does, and so does a stem of one.
+ */
+export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCaptions {
+  const vocabulary = new Vocabulary();
+  const stemIds: number[] = [];
+  const tokens: number[] = [];
+  const starts: number[] = [];
+  const referenceStarts: number[] = [];
+  const add = (text: string) => {
+    starts.push(tokens.length);
+    const lower = text.toLowerCase();
+    let from = -1;
+    for (let i = 0; i <= lower.length; i++) {
+      const c = i < lower.length ? lower.charCodeAt(i) : 0;
+      const alnum = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+      if (alnum) {
+        if (from < 0) from = i;
+        continue;
+      }
+      if (from < 0) continue;
+      const token = lower.slice(from, i);
+      from = -1;
+      let id = vocabulary.id(token);
+      if (stem && token.length > 3) {
+        let stemId = stemIds[id];
+        if (stemId === undefined) {
+          stemId = vocabulary.id(porterStem(token));
+          stemIds[id] = stemId;
+        }
+        id = stemId;
+      }
+      tokens.push(id);
+    }
+  };
+  for (const candidate of input.candidates) add(candidate);
+  input.references.forEach((refs, k) => {
+    referenceStarts[k] = starts.length;
+    for (const ref of refs) add(ref);
+  });
+  referenceStarts.push(starts.length);
+  const sentences = starts.length;
+  starts.push(tokens.length);
+  return {
+    vocabulary: vocabulary.tokens,
+    tokens: Int32Array.from(tokens),
+    starts: Int32Array.from(starts),
+    referenceStarts: Int32Array.from(referenceStarts),
+    sentences,
+  };
 }
 
 function fmeasure(precision: number, recall: number): number {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
 }
 
-/** Size of the multiset intersection of two ascending id lists (sum of the smaller counts). */
-function overlap(a: readonly number[], b: readonly number[]): number {
-  let i = 0;
-  let j = 0;
-  let shared = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
-    if (x === y) {
-      shared++;
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
-  }
-  return shared;
-}
+/**
+ * rouge_score's ROUGE-1 and ROUGE-2 F-measures of candidate sentences against reference
+ * sentences: n-gram multisets intersected through a dense count table over unigram ids
+ * and (offset past them) bigram ids.
+ */
+class RougeN {
+  private readonly bigrams: Int32Array;
+  private readonly count: Int32Array;
+  private readonly owner: Int32Array;
 
-/** rouge_score's ROUGE-N F-measure from the n-gram id lists of a target and a prediction. */
-export function rougeN(target: readonly number[], prediction: readonly number[]): number {
-  const shared = overlap(target, prediction);
-  return fmeasure(shared / Math.max(prediction.length, 1), shared / Math.max(target.length, 1));
-}
-
-/** Unigrams and bigrams of rouge_score tokens as ascending id lists (one entry per occurrence). */
-class NgramIds {
-  private readonly tokens = new Map<string, number>();
-  private readonly bigrams = new PairTable();
-
-  grams(tokens: readonly string[]): { unigrams: number[]; bigrams: number[] } {
-    const unigrams: number[] = [];
-    for (const token of tokens) {
-      let id = this.tokens.get(token);
-      if (id === undefined) {
-        id = this.tokens.size;
-        this.tokens.set(token, id);
+  constructor(private readonly captions: EncodedCaptions) {
+    const { tokens, starts, sentences, vocabulary } = captions;
+    const table = new PairTable();
+    this.bigrams = new Int32Array(tokens.length).fill(-1);
+    for (let s = 0; s < sentences; s++) {
+      for (let p = starts[s]!; p + 1 < starts[s + 1]!; p++) {
+        this.bigrams[p] = vocabulary.length + table.intern(tokens[p]!, tokens[p + 1]!);
       }
-      unigrams.push(id);
     }
-    const bigrams: number[] = [];
-    for (let i = 0; i + 1 < unigrams.length; i++)
-      bigrams.push(this.bigrams.intern(unigrams[i]!, unigrams[i + 1]!));
-    sortSmallIntegers(unigrams);
-    sortSmallIntegers(bigrams);
-    return { unigrams, bigrams };
+    const size = vocabulary.length + table.size;
+    this.count = new Int32Array(size);
+    this.owner = new Int32Array(size).fill(-1);
+  }
+
+  /** [ROUGE-1 F, ROUGE-2 F] of sentence `candidate` against sentence `reference`. */
+  score(candidate: number, reference: number, out: Float64Array): void {
+    out[0] = this.overlapF(this.captions.tokens, candidate, reference, 0);
+    out[1] = this.overlapF(this.bigrams, candidate, reference, 1);
+  }
+
+  private overlapF(grams: Int32Array, candidate: number, reference: number, skip: number): number {
+    const { starts } = this.captions;
+    const { count, owner } = this;
+    const refEnd = starts[reference + 1]! - skip;
+    const candEnd = starts[candidate + 1]! - skip;
+    const refCount = Math.max(0, refEnd - starts[reference]!);
+    const candCount = Math.max(0, candEnd - starts[candidate]!);
+    for (let p = starts[reference]!; p < refEnd; p++) {
+      const g = grams[p]!;
+      if (owner[g] !== reference) {
+        owner[g] = reference;
+        count[g] = 0;
+      }
+      count[g]! += 1;
+    }
+    let shared = 0;
+    for (let p = starts[candidate]!; p < candEnd; p++) {
+      const g = grams[p]!;
+      if (owner[g] === reference && count[g]! > 0) {
+        count[g]! -= 1;
+        shared++;
+      }
+    }
+    // Counts left behind belong to `reference`; the next call for it must recount.
+    for (let p = starts[reference]!; p < refEnd; p++) owner[grams[p]!] = -1;
+    return fmeasure(shared / Math.max(candCount, 1), shared / Math.max(refCount, 1));
   }
 }
 
-class SpaceTokenIds {
-  private readonly ids = new Map<string, number>();
-
-  /** pycocoevalcap's `' '.join(tokens).split(' ')`: no tokens gives one empty token. */
-  encode(tokens: readonly string[]): Int32Array {
-    const words = tokens.length === 0 ? [''] : tokens;
-    const out = new Int32Array(words.length);
-    words.forEach((w, i) => {
-      let id = this.ids.get(w);
-      if (id === undefined) {
-        id = this.ids.size;
-        this.ids.set(w, id);
-      }
-      out[i] = id;
-    });
-    return out;
-  }
+/** pycocoevalcap's `' '.join(tokens).split(' ')`: no tokens gives one empty token. */
+function sentenceForRougeL(
+  captions: EncodedCaptions,
+  s: number,
+  emptyToken: Int32Array,
+): Int32Array {
+  const start = captions.starts[s]!;
+  const end = captions.starts[s + 1]!;
+  return end === start ? emptyToken : captions.tokens.subarray(start, end);
 }
 
 export function createRougeMetric(options: RougeOptions = {}): Metric {
@@ -156,40 +216,51 @@ export function createRougeMetric(options: RougeOptions = {}): Metric {
     columns: ROUGE_COLUMNS,
     corpusDependent: false,
     async score(input: MetricInput): Promise<MetricResult> {
-      const ids = new SpaceTokenIds();
-      const grams = new NgramIds();
-      const perItem = new Map<string, Record<string, number>>();
+      const items = input.ids.length;
+      const captions = encodedCaptions(input);
+      const rawCaptions = rougeScoreCaptions(input, stem);
+      const raw = new RougeN(rawCaptions);
+      // An id no token has, for the empty token ('' may itself be a token of the input).
+      const emptyIndex = captions.vocabulary.indexOf('');
+      const emptyToken = Int32Array.of(emptyIndex >= 0 ? emptyIndex : -1);
+      const columns = ROUGE_COLUMNS.map(() => new Float64Array(items));
       const sums = [0, 0, 0];
-      input.ids.forEach((id, k) => {
-        const refTokens = input.referenceTokens[k]!;
+      const references: Int32Array[] = [];
+      const pair = new Float64Array(2);
+      for (let k = 0; k < items; k++) {
+        const firstRef = captions.referenceStarts[k]!;
+        const endRef = captions.referenceStarts[k + 1]!;
         const refTexts = input.references[k]!;
-        if (refTokens.length === 0 || refTexts.length === 0) {
-          throw new MetricError(`rouge: item ${id} has no reference caption`);
+        if (endRef === firstRef || refTexts.length === 0) {
+          throw new MetricError(`rouge: item ${input.ids[k]} has no reference caption`);
         }
-        const l = rougeL(
-          ids.encode(input.candidateTokens[k]!),
-          refTokens.map((t) => ids.encode(t)),
-        );
-        const pred = grams.grams(rougeScoreTokens(input.candidates[k]!, stem));
+        references.length = 0;
+        for (let s = firstRef; s < endRef; s++) {
+          references.push(sentenceForRougeL(captions, s, emptyToken));
+        }
+        const l = rougeL(sentenceForRougeL(captions, k, emptyToken), references);
         let best1 = Number.NEGATIVE_INFINITY;
         let best2 = Number.NEGATIVE_INFINITY;
-        for (const ref of refTexts) {
-          const target = grams.grams(rougeScoreTokens(ref, stem));
-          const f1 = rougeN(target.unigrams, pred.unigrams);
-          const f2 = rougeN(target.bigrams, pred.bigrams);
-          if (f1 > best1) best1 = f1;
-          if (f2 > best2) best2 = f2;
+        for (
+          let s = rawCaptions.referenceStarts[k]!;
+          s < rawCaptions.referenceStarts[k + 1]!;
+          s++
+        ) {
+          raw.score(k, s, pair);
+          if (pair[0]! > best1) best1 = pair[0]!;
+          if (pair[1]! > best2) best2 = pair[1]!;
         }
-        perItem.set(id, { rouge_l: l, rouge_1: best1, rouge_2: best2 });
+        columns[0]![k] = l;
+        columns[1]![k] = best1;
+        columns[2]![k] = best2;
         sums[0]! += l;
         sums[1]! += best1;
         sums[2]! += best2;
-      });
-      const n = input.ids.length;
-      const mean = (s: number) => (n === 0 ? 0 : s / n);
+      }
+      const mean = (sum: number) => (items === 0 ? 0 : sum / items);
       return {
         corpus: { rouge_l: mean(sums[0]!), rouge_1: mean(sums[1]!), rouge_2: mean(sums[2]!) },
-        perItem,
+        values: Object.fromEntries(ROUGE_COLUMNS.map((column, i) => [column, columns[i]!])),
       };
     },
   };

@@ -1,0 +1,133 @@
+/**
+ * The tokens of every caption of a metric input as integer ids, laid out back to back in
+ * one typed array, so that metrics compare and count numbers instead of strings and
+ * allocate nothing per caption. Built once per input and shared by the metrics.
+ */
+import type { MetricInput } from './types.js';
+
+/** Python's str.isspace characters, which str.split() breaks on (JavaScript's \s differs). */
+const PY_WHITESPACE =
+  /[\t\n\v\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
+export interface EncodedCaptions {
+  /** Token of each id. */
+  readonly vocabulary: readonly string[];
+  /** Token ids of every sentence, back to back: all candidates, then all references. */
+  readonly tokens: Int32Array;
+  /** Sentence s is tokens[starts[s], starts[s + 1]). Candidate of item k: sentence k. */
+  readonly starts: Int32Array;
+  /** The references of item k: sentences referenceStarts[k] to referenceStarts[k + 1] - 1. */
+  readonly referenceStarts: Int32Array;
+  /** Sentences in all (items + references). */
+  readonly sentences: number;
+}
+
+/** Ids for strings, first come first numbered. */
+export class Vocabulary {
+  private readonly ids = new Map<string, number>();
+  readonly tokens: string[] = [];
+
+  id(token: string): number {
+    let id = this.ids.get(token);
+    if (id === undefined) {
+      id = this.tokens.length;
+      this.ids.set(token, id);
+      this.tokens.push(token);
+    }
+    return id;
+  }
+}
+
+const asGiven = new WeakMap<MetricInput, EncodedCaptions>();
+const pythonSplit = new WeakMap<MetricInput, EncodedCaptions>();
+
+/** The input's tokens as given (ROUGE-L, METEOR). */
+export function encodedCaptions(input: MetricInput): EncodedCaptions {
+  let encoded = asGiven.get(input);
+  if (encoded === undefined) {
+    encoded = encode(input);
+    asGiven.set(input, encoded);
+  }
+  return encoded;
+}
+
+/**
+ * The input's tokens re-split with Python's str.split(), as pycocoevalcap's BLEU and CIDEr
+ * do: this also breaks tokens at the no-break spaces the PTB tokenizer leaves in a few
+ * (`1\u00a01/2`). The same object as {@link encodedCaptions} when no token holds one.
+ */
+export function pythonSplitCaptions(input: MetricInput): EncodedCaptions {
+  let encoded = pythonSplit.get(input);
+  if (encoded === undefined) {
+    encoded = splitAtPythonWhitespace(encodedCaptions(input));
+    pythonSplit.set(input, encoded);
+  }
+  return encoded;
+}
+
+function encode(input: MetricInput): EncodedCaptions {
+  const items = input.candidateTokens.length;
+  let sentences = items;
+  let total = 0;
+  for (let k = 0; k < items; k++) {
+    total += input.candidateTokens[k]!.length;
+    const refs = input.referenceTokens[k] ?? [];
+    sentences += refs.length;
+    for (const ref of refs) total += ref.length;
+  }
+  const vocabulary = new Vocabulary();
+  const tokens = new Int32Array(total);
+  const starts = new Int32Array(sentences + 1);
+  const referenceStarts = new Int32Array(items + 1);
+  let at = 0;
+  let sentence = 0;
+  const add = (words: readonly string[]) => {
+    starts[sentence++] = at;
+    for (let i = 0; i < words.length; i++) tokens[at++] = vocabulary.id(words[i]!);
+  };
+  for (let k = 0; k < items; k++) add(input.candidateTokens[k]!);
+  for (let k = 0; k < items; k++) {
+    referenceStarts[k] = sentence;
+    for (const ref of input.referenceTokens[k] ?? []) add(ref);
+  }
+  referenceStarts[items] = sentence;
+  starts[sentence] = at;
+  return { vocabulary: vocabulary.tokens, tokens, starts, referenceStarts, sentences };
+}
+
+function splitAtPythonWhitespace(encoded: EncodedCaptions): EncodedCaptions {
+  const { vocabulary, tokens, starts, sentences } = encoded;
+  // Pieces of each token that holds white space; none: nothing to do.
+  const pieces = new Map<number, number[]>();
+  const extended = new Vocabulary();
+  for (const token of vocabulary) extended.id(token);
+  vocabulary.forEach((token, id) => {
+    if (!PY_WHITESPACE.test(token)) return;
+    pieces.set(
+      id,
+      token
+        .split(PY_WHITESPACE)
+        .filter((piece) => piece !== '')
+        .map((piece) => extended.id(piece)),
+    );
+  });
+  if (pieces.size === 0) return encoded;
+  const out: number[] = [];
+  const newStarts = new Int32Array(sentences + 1);
+  for (let s = 0; s < sentences; s++) {
+    newStarts[s] = out.length;
+    for (let p = starts[s]!; p < starts[s + 1]!; p++) {
+      const split = pieces.get(tokens[p]!);
+      if (split === undefined) out.push(tokens[p]!);
+      else out.push(...split);
+    }
+  }
+  newStarts[sentences] = out.length;
+  return {
+    vocabulary: extended.tokens,
+    tokens: Int32Array.from(out),
+    starts: newStarts,
+    referenceStarts: encoded.referenceStarts,
+    sentences,
+  };
+}
