@@ -5,6 +5,7 @@
  * `referenceTokens`); corpus value = mean of the per-item values.
  */
 import { MetricError } from '../../core/errors.js';
+import { encodedCaptions } from '../token-ids.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 import { type MeteorParameters, MeteorScorer } from './scorer.js';
 import { WordNet } from './wordnet.js';
@@ -59,6 +60,8 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
             `${referenceTokens.length} tokenized reference lists`,
         );
       }
+      const captions = encodedCaptions(input);
+      const words = scorer.wordIdsOfCaptions(captions);
       const values = new Float64Array(ids.length);
       let sum = 0;
       for (let k = 0; k < ids.length; k += 1) {
@@ -66,7 +69,7 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
         if (references.length === 0) {
           throw new MetricError(`meteor: item ${ids[k]} (row ${k + 1}) has no reference caption`);
         }
-        const value = scorer.score(candidateTokens[k]!, references);
+        const value = scorer.scoreEncoded(captions, words, k);
         values[k] = value;
         sum += value;
       }

@@ -11,11 +11,15 @@
  * divide by zero (empty hypothesis or reference, no match). With several references the
  * best score counts.
  *
- * A word's stem, a hypothesis stem's Morphy candidates and the synsets a reference stem
- * names are computed once per scorer and reused for every later pair; working arrays
- * are reused too. WordNet is loaded on the first pair that reaches stage 3.
+ * Words and stems are numbered once per scorer (lower-cased word → id → stem id), so the
+ * alignment compares integers; a word's stem, a hypothesis stem's Morphy candidates, the
+ * synsets a reference stem names and each synonym verdict are computed once per scorer
+ * and reused for every later pair; working arrays are reused too. WordNet is loaded on
+ * the first pair that reaches stage 3.
  */
 import { MetricError } from '../../core/errors.js';
+import { PairTable } from '../ngrams.js';
+import { type EncodedCaptions, Vocabulary } from '../token-ids.js';
 import { porterStem } from './porter.js';
 import { namesWordOrExtra, type WordNet } from './wordnet.js';
 
@@ -76,6 +80,11 @@ function power(x: number, exponent: number): number {
     : x ** exponent;
 }
 
+type NamedLemmas = readonly (readonly string[])[];
+
+/** No id yet. */
+const UNKNOWN = -1;
+
 export class MeteorScorer {
   private readonly loadWordNet: () => WordNet;
   private wordnet: WordNet | undefined;
@@ -83,21 +92,26 @@ export class MeteorScorer {
   private readonly beta: number;
   private readonly gamma: number;
 
-  /** Lower-cased word → its Porter stem. */
-  private stems = new Map<string, string>();
-  /** Hypothesis stem → Morphy's extra candidates per part of speech (WordNet.morphyExtras). */
-  private stemExtras = new Map<string, readonly (readonly string[])[]>();
-  /** Reference stem → lemma names of the synsets it names (WordNet.namedSynsetLemmas). */
-  private namedLemmas = new Map<string, readonly (readonly string[])[] | null>();
+  /** Lower-cased words. */
+  private words = new Vocabulary();
+  /** Porter stems. */
+  private stems = new Vocabulary();
+  /** Word id → stem id. */
+  private stemOfWord: number[] = [];
+  /** Stem id → lemma names of the synsets the stem names as a reference (null: none). */
+  private namedByStem: (NamedLemmas | null)[] = [];
+  /** Stem id → Morphy's extra candidates per part of speech, as a hypothesis. */
+  private extrasOfStem: NamedLemmas[] = [];
+  /** (hypothesis stem, reference stem) → 1 synonym, 2 not (per pair id of `stemPairs`). */
+  private stemPairs = new PairTable();
+  private synonymVerdicts = new Uint8Array(1024);
 
   // Scratch space reused by every pair (grown on demand).
-  private hypothesisWords: string[] = [];
-  private referenceWords: string[] = [];
-  private hypothesisStems: string[] = [];
-  private referenceStems: string[] = [];
+  private hypothesisStems = new Int32Array(64);
+  private referenceStems = new Int32Array(64);
   private matchOf = new Int32Array(64);
   private referenceUsed = new Uint8Array(64);
-  private referenceNamed: (readonly (readonly string[])[] | null)[] = [];
+  private referenceNamed: (NamedLemmas | null)[] = [];
 
   constructor(options: MeteorScorerOptions) {
     this.loadWordNet = options.loadWordNet;
@@ -112,11 +126,17 @@ export class MeteorScorer {
     if (references.length === 0) {
       throw new MetricError('meteor needs at least one reference per item');
     }
-    lowerInto(hypothesis, this.hypothesisWords);
+    const hypothesisWords = this.wordIdsOf(hypothesis);
     let best = Number.NEGATIVE_INFINITY;
     for (const reference of references) {
-      lowerInto(reference, this.referenceWords);
-      const value = this.scoreLowered(hypothesis.length, reference.length);
+      const value = this.scoreWords(
+        hypothesisWords,
+        0,
+        hypothesis.length,
+        this.wordIdsOf(reference),
+        0,
+        reference.length,
+      );
       if (value > best) best = value;
     }
     return best;
@@ -124,23 +144,69 @@ export class MeteorScorer {
 
   /** NLTK's `single_meteor_score(reference, hypothesis)`. */
   scorePair(hypothesis: readonly string[], reference: readonly string[]): number {
-    lowerInto(hypothesis, this.hypothesisWords);
-    lowerInto(reference, this.referenceWords);
-    return this.scoreLowered(hypothesis.length, reference.length);
+    return this.score(hypothesis, [reference]);
+  }
+
+  /**
+   * The word id of every token of encoded captions (`captions.tokens` mapped), for
+   * {@link scoreEncoded}.
+   */
+  wordIdsOfCaptions(captions: EncodedCaptions): Int32Array {
+    const byToken = Int32Array.from(captions.vocabulary, (token) =>
+      this.words.id(token.toLowerCase()),
+    );
+    const out = new Int32Array(captions.tokens.length);
+    for (let p = 0; p < out.length; p++) out[p] = byToken[captions.tokens[p]!]!;
+    return out;
+  }
+
+  /**
+   * METEOR of item k of encoded captions (`words` from {@link wordIdsOfCaptions}): its
+   * candidate against each of its references, the best.
+   */
+  scoreEncoded(captions: EncodedCaptions, words: Int32Array, k: number): number {
+    const { starts, referenceStarts } = captions;
+    const firstRef = referenceStarts[k]!;
+    const endRef = referenceStarts[k + 1]!;
+    if (endRef === firstRef) throw new MetricError('meteor needs at least one reference per item');
+    let best = Number.NEGATIVE_INFINITY;
+    for (let s = firstRef; s < endRef; s++) {
+      const value = this.scoreWords(
+        words,
+        starts[k]!,
+        starts[k + 1]!,
+        words,
+        starts[s]!,
+        starts[s + 1]!,
+      );
+      if (value > best) best = value;
+    }
+    return best;
   }
 
   /** Forget every cached stem and synonym set (the WordNet data stays loaded). */
   clearCache(): void {
-    this.stems = new Map();
-    this.stemExtras = new Map();
-    this.namedLemmas = new Map();
+    this.words = new Vocabulary();
+    this.stems = new Vocabulary();
+    this.stemOfWord = [];
+    this.namedByStem = [];
+    this.extrasOfStem = [];
+    this.stemPairs = new PairTable();
+    this.synonymVerdicts = new Uint8Array(1024);
   }
 
-  private stemOf(word: string): string {
-    let stem = this.stems.get(word);
+  private wordIdsOf(tokens: readonly string[]): Int32Array {
+    // Lower-cased as Python's str.lower (JavaScript's toLowerCase agrees: full Unicode).
+    const ids = new Int32Array(tokens.length);
+    for (let i = 0; i < tokens.length; i++) ids[i] = this.words.id(tokens[i]!.toLowerCase());
+    return ids;
+  }
+
+  private stemOf(word: number): number {
+    let stem = this.stemOfWord[word];
     if (stem === undefined) {
-      stem = porterStem(word);
-      this.stems.set(word, stem);
+      stem = this.stems.id(porterStem(this.words.tokens[word]!));
+      this.stemOfWord[word] = stem;
     }
     return stem;
   }
@@ -150,35 +216,64 @@ export class MeteorScorer {
     return this.wordnet;
   }
 
-  private extrasOf(stem: string): readonly (readonly string[])[] {
-    let extras = this.stemExtras.get(stem);
-    if (extras === undefined) {
-      extras = this.wordNet().morphyExtrasByPos(stem);
-      this.stemExtras.set(stem, extras);
-    }
-    return extras;
-  }
-
-  private namedBy(stem: string): readonly (readonly string[])[] | null {
-    let named = this.namedLemmas.get(stem);
+  private namedBy(stem: number): NamedLemmas | null {
+    let named = this.namedByStem[stem];
     if (named === undefined) {
-      named = this.wordNet().namedSynsetLemmas(stem) ?? null;
-      this.namedLemmas.set(stem, named);
+      named = this.wordNet().namedSynsetLemmas(this.stems.tokens[stem]!) ?? null;
+      this.namedByStem[stem] = named;
     }
     return named;
   }
 
-  /** Scores hypothesisWords[0..hypothesisLength) against referenceWords[0..referenceLength). */
-  private scoreLowered(hypothesisLength: number, referenceLength: number): number {
-    if (hypothesisLength === 0 || referenceLength === 0) return 0;
-    const hypothesis = this.hypothesisWords;
-    const reference = this.referenceWords;
+  /**
+   * NLTK's stage-3 test: the reference stem is a lemma name of a synset of the hypothesis
+   * stem, decided as WordNet.isSynonym does (from the synsets the reference names).
+   */
+  private isSynonym(hypothesisStem: number, referenceStem: number, named: NamedLemmas): boolean {
+    const pair = this.stemPairs.intern(hypothesisStem, referenceStem);
+    if (pair >= this.synonymVerdicts.length) {
+      const grown = new Uint8Array(this.synonymVerdicts.length * 2);
+      grown.set(this.synonymVerdicts);
+      this.synonymVerdicts = grown;
+    }
+    let verdict = this.synonymVerdicts[pair]!;
+    if (verdict === 0) {
+      let extras = this.extrasOfStem[hypothesisStem];
+      const stem = this.stems.tokens[hypothesisStem]!;
+      if (extras === undefined) {
+        extras = this.wordNet().morphyExtrasByPos(stem);
+        this.extrasOfStem[hypothesisStem] = extras;
+      }
+      verdict = namesWordOrExtra(named, stem.toLowerCase(), extras) ? 1 : 2;
+      this.synonymVerdicts[pair] = verdict;
+    }
+    return verdict === 1;
+  }
+
+  private ensureScratch(hypothesisLength: number, referenceLength: number): void {
     if (this.matchOf.length < hypothesisLength) {
       this.matchOf = new Int32Array(hypothesisLength * 2);
+      this.hypothesisStems = new Int32Array(hypothesisLength * 2);
     }
     if (this.referenceUsed.length < referenceLength) {
       this.referenceUsed = new Uint8Array(referenceLength * 2);
+      this.referenceStems = new Int32Array(referenceLength * 2);
     }
+  }
+
+  /** Scores hypothesis words hw[hs, he) against reference words rw[rs, re). */
+  private scoreWords(
+    hw: Int32Array,
+    hs: number,
+    he: number,
+    rw: Int32Array,
+    rs: number,
+    re: number,
+  ): number {
+    const hypothesisLength = he - hs;
+    const referenceLength = re - rs;
+    if (hypothesisLength === 0 || referenceLength === 0) return 0;
+    this.ensureScratch(hypothesisLength, referenceLength);
     // matchOf[i]: reference position aligned with hypothesis position i, or -1.
     const matchOf = this.matchOf;
     const referenceUsed = this.referenceUsed;
@@ -188,9 +283,9 @@ export class MeteorScorer {
 
     // Stage 1: exact (lower-cased) words.
     for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
-      const word = hypothesis[i];
+      const word = hw[hs + i]!;
       for (let j = referenceLength - 1; j >= 0; j -= 1) {
-        if (referenceUsed[j] === 0 && reference[j] === word) {
+        if (referenceUsed[j] === 0 && rw[rs + j] === word) {
           matchOf[i] = j;
           referenceUsed[j] = 1;
           matches += 1;
@@ -204,10 +299,10 @@ export class MeteorScorer {
       const hypothesisStems = this.hypothesisStems;
       const referenceStems = this.referenceStems;
       for (let i = 0; i < hypothesisLength; i += 1) {
-        hypothesisStems[i] = matchOf[i] === -1 ? this.stemOf(hypothesis[i]!) : '';
+        hypothesisStems[i] = matchOf[i] === -1 ? this.stemOf(hw[hs + i]!) : UNKNOWN;
       }
       for (let j = 0; j < referenceLength; j += 1) {
-        referenceStems[j] = referenceUsed[j] === 0 ? this.stemOf(reference[j]!) : '';
+        referenceStems[j] = referenceUsed[j] === 0 ? this.stemOf(rw[rs + j]!) : UNKNOWN;
       }
       for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
         if (matchOf[i] !== -1) continue;
@@ -223,12 +318,10 @@ export class MeteorScorer {
       }
 
       // Stage 3: a reference stem that is a lemma name of a synset of the hypothesis stem
-      // (NLTK: `reference word in {lemma names of wordnet.synsets(hypothesis word)}`),
-      // decided as WordNet.isSynonym does: from the synsets the reference stem names,
-      // against the hypothesis stem and its Morphy candidates. Only references that
-      // name some synset can match at all. (An unmatched hypothesis stem never equals
-      // an unmatched reference stem here: stage 2 would have paired them, so NLTK's
-      // "the word itself" adds nothing.)
+      // (NLTK: `reference word in {lemma names of wordnet.synsets(hypothesis word)}`).
+      // Only references that name some synset can match at all. (An unmatched hypothesis
+      // stem never equals an unmatched reference stem here: stage 2 would have paired
+      // them, so NLTK's "the word itself" adds nothing.)
       if (matches < hypothesisLength && matches < referenceLength) {
         const referenceNamed = this.referenceNamed;
         let candidates = 0;
@@ -240,12 +333,10 @@ export class MeteorScorer {
         for (let i = hypothesisLength - 1; i >= 0 && candidates > 0; i -= 1) {
           if (matchOf[i] !== -1) continue;
           const stem = hypothesisStems[i]!;
-          const lemma = stem.toLowerCase();
-          const extras = this.extrasOf(stem);
           for (let j = referenceLength - 1; j >= 0; j -= 1) {
             if (referenceUsed[j] !== 0) continue;
             const named = referenceNamed[j];
-            if (named != null && namesWordOrExtra(named, lemma, extras)) {
+            if (named != null && this.isSynonym(stem, referenceStems[j]!, named)) {
               matchOf[i] = j;
               referenceUsed[j] = 1;
               matches += 1;
@@ -278,9 +369,4 @@ export class MeteorScorer {
     const penalty = this.gamma * power(fragmentation, this.beta);
     return (1 - penalty) * fmean;
   }
-}
-
-/** Python's str.lower and JavaScript's toLowerCase agree (full Unicode mappings). */
-function lowerInto(tokens: readonly string[], into: string[]): void {
-  for (let k = 0; k < tokens.length; k += 1) into[k] = tokens[k]!.toLowerCase();
 }
