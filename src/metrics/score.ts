@@ -1,6 +1,6 @@
 import { MetricError } from '../core/errors.js';
 import { orderColumns } from './registry.js';
-import { CORPUS_RESAMPLERS } from './resample.js';
+import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { describe, percentile, seededRandom } from './statistics.js';
 import { getTokenizer, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
@@ -144,7 +144,7 @@ function bootstrapIntervals(
   const columns: { column: string; values: Float64Array; draws: Float64Array }[] = [];
   const resamplers: {
     columns: readonly string[];
-    resample: (i: Uint32Array) => Record<string, number>;
+    resample: CorpusResampler;
     draws: Float64Array[];
   }[] = [];
   for (const { metric, result } of results) {
@@ -161,16 +161,30 @@ function bootstrapIntervals(
       columns.push({ column, values: result.values[column]!, draws: new Float64Array(resamples) });
     }
   }
-  const indices = new Uint32Array(n);
+  // Columns side by side (item-major), so one pass in item order reads all of them.
+  const width = columns.length;
+  const table = new Float64Array(n * width);
+  columns.forEach((c, j) => {
+    for (let k = 0; k < n; k++) table[k * width + j] = c.values[k]!;
+  });
+  const sums = new Float64Array(width);
+  // How many times each item is drawn in a resample.
+  const weights = new Uint32Array(n);
   for (let b = 0; b < resamples; b++) {
-    for (let i = 0; i < n; i++) indices[i] = Math.floor(random() * n);
-    for (const c of columns) {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += c.values[indices[i]!]!;
-      c.draws[b] = sum / n;
+    weights.fill(0);
+    for (let i = 0; i < n; i++) weights[Math.floor(random() * n)]! += 1;
+    sums.fill(0);
+    for (let k = 0; k < n; k++) {
+      const w = weights[k]!;
+      if (w === 0) continue;
+      const base = k * width;
+      for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
     }
+    columns.forEach((c, j) => {
+      c.draws[b] = sums[j]! / n;
+    });
     for (const r of resamplers) {
-      const values = r.resample(indices);
+      const values = r.resample(weights);
       r.columns.forEach((column, j) => {
         r.draws[j]![b] = values[column] ?? Number.NaN;
       });

@@ -12,6 +12,8 @@ import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const BLEU_COLUMNS = ['bleu_1', 'bleu_2', 'bleu_3', 'bleu_4'] as const;
 
+/** Per-item numbers kept for resampling the corpus value. */
+const STATS = 2 * MAX_ORDER + 2;
 const TINY = 1e-15;
 const SMALL = 1e-9;
 
@@ -124,8 +126,9 @@ export function createBleuMetric(): Metric {
       const items = input.ids.length;
       const counter = new ClippedCounter(index);
       const columns = BLEU_COLUMNS.map(() => new Float64Array(items));
-      // Per item: correct[4], guess[4], test length, reference length (for resampling).
-      const stats = new Float64Array(items * 10);
+      // Per item, for resampling: correct and guessed n-grams per order, the candidate's
+      // length and the reference length the brevity penalty used.
+      const stats = new Float64Array(items * STATS);
       const correct = new Float64Array(MAX_ORDER);
       const guess = new Float64Array(MAX_ORDER);
       const refLengths: number[] = [];
@@ -144,36 +147,34 @@ export function createBleuMetric(): Metric {
         for (let s = firstRef; s < endRef; s++) refLengths.push(starts[s + 1]! - starts[s]!);
         const refLength = closestRefLength(refLengths, length);
         bleuInto(values, correct, guess, length, refLength);
+        const base = k * STATS;
         for (let n = 0; n < MAX_ORDER; n++) {
           columns[n]![k] = values[n]!;
-          stats[k * 10 + n] = correct[n]!;
-          stats[k * 10 + 4 + n] = guess[n]!;
+          stats[base + n] = correct[n]!;
+          stats[base + MAX_ORDER + n] = guess[n]!;
         }
-        stats[k * 10 + 8] = length;
-        stats[k * 10 + 9] = refLength;
+        stats[base + 2 * MAX_ORDER] = length;
+        stats[base + 2 * MAX_ORDER + 1] = refLength;
       }
-      const corpusOf = (indices: ArrayLike<number>): Record<string, number> => {
-        const c = [0, 0, 0, 0];
-        const g = [0, 0, 0, 0];
-        let t = 0;
-        let r = 0;
-        for (let i = 0; i < indices.length; i++) {
-          const base = indices[i]! * 10;
-          for (let n = 0; n < MAX_ORDER; n++) {
-            c[n]! += stats[base + n]!;
-            g[n]! += stats[base + 4 + n]!;
-          }
-          t += stats[base + 8]!;
-          r += stats[base + 9]!;
+      const corpusOf = (weights: ArrayLike<number>): Record<string, number> => {
+        const sums = new Float64Array(STATS);
+        for (let k = 0; k < items; k++) {
+          const w = weights[k]!;
+          if (w === 0) continue;
+          const base = k * STATS;
+          for (let j = 0; j < STATS; j++) sums[j]! += w * stats[base + j]!;
         }
         const out = [0, 0, 0, 0];
-        if (indices.length > 0) bleuInto(out, c, g, t, r);
+        if (items > 0) {
+          const correctSums = sums.slice(0, MAX_ORDER);
+          const guessSums = sums.slice(MAX_ORDER, 2 * MAX_ORDER);
+          bleuInto(out, correctSums, guessSums, sums[2 * MAX_ORDER]!, sums[2 * MAX_ORDER + 1]!);
+        }
         return rowOf(out);
       };
-      const all = new Uint32Array(items);
-      for (let k = 0; k < items; k++) all[k] = k;
+      const everyItemOnce = new Uint32Array(items).fill(1);
       const result: MetricResult = {
-        corpus: corpusOf(all),
+        corpus: corpusOf(everyItemOnce),
         values: Object.fromEntries(BLEU_COLUMNS.map((column, n) => [column, columns[n]!])),
       };
       CORPUS_RESAMPLERS.set(result, corpusOf);
