@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { encodedCaptions, pythonSplitCaptions } from './token-ids.js';
+import type { MetricInput } from './types.js';
+
+function input(candidates: string[][], references: string[][][]): MetricInput {
+  return {
+    ids: candidates.map((_, k) => `i${k}`),
+    candidates: candidates.map((c) => c.join(' ')),
+    references: references.map((refs) => refs.map((r) => r.join(' '))),
+    candidateTokens: candidates,
+    referenceTokens: references,
+  };
+}
+
+/** The tokens of sentence s, back as strings. */
+function sentence(encoded: ReturnType<typeof encodedCaptions>, s: number): string[] {
+  const ids = encoded.tokens.subarray(encoded.starts[s], encoded.starts[s + 1]);
+  return [...ids].map((id) => encoded.vocabulary[id]!);
+}
+
+describe('encoded captions', () => {
+  const data = input(
+    [['a', 'mass'], [], ['a', '1\u00a01/2', 'cm']],
+    [
+      [
+        ['a', 'mass'],
+        ['the', 'mass'],
+      ],
+      [['effusion']],
+      [['1', '1/2', 'cm']],
+    ],
+  );
+
+  it('lays out candidates, then each item its references, with shared ids', () => {
+    const encoded = encodedCaptions(data);
+    expect(encoded.sentences).toBe(3 + 4);
+    expect([...encoded.referenceStarts]).toEqual([3, 5, 6, 7]);
+    expect(sentence(encoded, 0)).toEqual(['a', 'mass']);
+    expect(sentence(encoded, 1)).toEqual([]);
+    expect(sentence(encoded, 4)).toEqual(['the', 'mass']);
+    expect(encoded.tokens[encoded.starts[0]!]).toBe(encoded.tokens[encoded.starts[3]!]);
+    expect(encodedCaptions(data)).toBe(encoded);
+  });
+
+  it('re-splits tokens at Python white space for BLEU/CIDEr, and only when needed', () => {
+    const split = pythonSplitCaptions(data);
+    expect(sentence(split, 2)).toEqual(['a', '1', '1/2', 'cm']);
+    expect(sentence(split, 6)).toEqual(['1', '1/2', 'cm']);
+    expect(split.tokens[split.starts[2]! + 1]).toBe(split.tokens[split.starts[6]!]);
+    const plain = input([['a']], [[['b']]]);
+    expect(pythonSplitCaptions(plain)).toBe(encodedCaptions(plain));
+  });
+});
