@@ -58,6 +58,25 @@ describe('coco tokenizer', () => {
     expect(tokenizeCocoBatch(['a No.'])[0]).toEqual(['a', 'no']);
   });
 
+  it('looks past any number of blank captions, as the Java tool does', () => {
+    // `A.` before the start of a sentence gives up its period.
+    expect(tokenizeCocoBatch(['vitamin A.', 'The end'])[0]).toEqual(['vitamin', 'a']);
+    expect(tokenizeCocoBatch(['vitamin A.', '', ' ', '', '\t', 'The end'])[0]).toEqual([
+      'vitamin',
+      'a',
+    ]);
+    expect(tokenizeCocoBatch(['vitamin A.', '', ''])[0]).toEqual(['vitamin', 'a.']);
+    expect(tokenizeCoco('vitamin A.', ['', '', '', 'The end'])).toEqual(['vitamin', 'a']);
+  });
+
+  it('tokenizes each caption of a batch as tokenizeCoco does with the captions after it', () => {
+    const texts = ['a Ct.', '3 cm', "it's e.g.\nNo.", '', 'http://x.org/a\u00a0', 'U.S.', 'The'];
+    const batch = tokenizeCocoBatch(texts);
+    texts.forEach((text, i) => {
+      expect(batch[i]).toEqual(tokenizeCoco(text, texts.slice(i + 1)));
+    });
+  });
+
   it('treats line breaks inside a caption as spaces', () => {
     expect(tokenizeCoco('a\nb')).toEqual(['a', 'b']);
     expect(tokenizeCoco('a\r\nb\u2028c')).toEqual(['a', 'b', 'c']);

@@ -150,29 +150,56 @@ interface NfaState {
   /** Index into the compiled sets, or -1. */
   set: number;
   next: number;
-  /** Rule index when accepting, else -1. */
-  accept: number;
 }
 
 class Nfa {
   readonly states: NfaState[] = [];
   readonly sets: Ranges[] = [];
   private readonly setIds = new Map<string, number>();
+  /** The same ranges object (a pattern used in many places) skips building its key. */
+  private readonly setIdsByObject = new Map<Ranges, number>();
+  /** Closure scratch: states seen in the closure numbered `generation`. */
+  private seen = new Int32Array(0);
+  private generation = 0;
 
   add(): number {
-    this.states.push({ eps: [], set: -1, next: -1, accept: -1 });
+    this.states.push({ eps: [], set: -1, next: -1 });
     return this.states.length - 1;
   }
 
   setId(ranges: Ranges): number {
+    let id = this.setIdsByObject.get(ranges);
+    if (id !== undefined) return id;
     const key = ranges.map(([a, b]) => `${a}-${b}`).join(',');
-    let id = this.setIds.get(key);
+    id = this.setIds.get(key);
     if (id === undefined) {
       id = this.sets.length;
       this.sets.push(ranges);
       this.setIds.set(key, id);
     }
+    this.setIdsByObject.set(ranges, id);
     return id;
+  }
+
+  /**
+   * The states reachable from `seeds` through epsilon moves that read a character or are
+   * in `accepting`, ascending: the others cannot tell two DFA states apart.
+   */
+  closure(seeds: readonly number[], accepting: ReadonlyMap<number, number>): Int32Array {
+    if (this.seen.length < this.states.length) this.seen = new Int32Array(this.states.length);
+    const seen = this.seen;
+    const mark = ++this.generation;
+    const found: number[] = [];
+    const stack = [...seeds];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (seen[s] === mark) continue;
+      seen[s] = mark;
+      const state = this.states[s]!;
+      if (state.set >= 0 || accepting.has(s)) found.push(s);
+      for (const e of state.eps) if (seen[e] !== mark) stack.push(e);
+    }
+    return Int32Array.from(found).sort();
   }
 
   /** Builds `pattern` between fresh states; returns [start, end]. */
@@ -234,198 +261,292 @@ class Nfa {
   }
 }
 
-interface DfaState {
-  nfa: Int32Array;
-  accept: number;
-  /** Per character class: next DFA state, -1 dead, -2 not built yet. */
-  next: Int32Array;
+/** A partition of the code units into classes that no set of an NFA tells apart. */
+interface UnitClasses {
+  readonly classOf: Uint16Array;
+  readonly count: number;
+  /** membership[set][class] is 1 when the class lies inside the set. */
+  readonly membership: readonly Uint8Array[];
 }
 
-/** A compiled set of patterns that finds the longest match at a position. */
-export class LongestMatcher {
-  private readonly nfa: NfaState[];
-  private readonly classOf: Uint16Array;
-  /** membership[set][class] */
-  private readonly membership: Uint8Array[];
-  private readonly classCount: number;
-  private readonly dfa: DfaState[] = [];
-  private readonly dfaIds = new Map<string, number>();
+function unitCount(ranges: Ranges): number {
+  let n = 0;
+  for (const [lo, hi] of ranges) n += hi - lo + 1;
+  return n;
+}
 
-  constructor(patterns: readonly Pattern[]) {
-    const nfa = new Nfa();
-    const start = nfa.add();
-    patterns.forEach((pattern, index) => {
-      const [a, b] = nfa.build(pattern);
-      nfa.states[start]!.eps.push(a);
-      nfa.states[b]!.accept = index;
-    });
-    this.nfa = nfa.states;
-    // Partition the code units into classes that no set tells apart.
-    const bounds = new Set<number>([0]);
-    for (const ranges of nfa.sets) {
-      for (const [lo, hi] of ranges) {
-        bounds.add(lo);
-        if (hi < MAX_UNIT) bounds.add(hi + 1);
+/**
+ * Partitions the code units by refinement over elementary intervals (the stretches between
+ * consecutive range bounds of any set): each set splits every class into the part inside
+ * it and the rest. A set and its complement split alike, so the smaller one is walked (most
+ * sets are "anything but a few characters").
+ */
+function partitionUnits(sets: readonly Ranges[]): UnitClasses {
+  const bounds = new Set<number>([0]);
+  for (const ranges of sets) {
+    for (const [lo, hi] of ranges) {
+      bounds.add(lo);
+      if (hi < MAX_UNIT) bounds.add(hi + 1);
+    }
+  }
+  const starts = Int32Array.from(bounds).sort();
+  const intervalAt = new Map<number, number>();
+  for (let i = 0; i < starts.length; i++) intervalAt.set(starts[i]!, i);
+  const flipped = sets.map((ranges) => unitCount(ranges) > (MAX_UNIT + 1) / 2);
+  const walked = sets.map((ranges, s) => {
+    const side = flipped[s] ? complementRanges(ranges) : ranges;
+    const intervals: number[] = [];
+    for (const [lo, hi] of side) {
+      for (let e = intervalAt.get(lo)!; e < starts.length && starts[e]! <= hi; e++) {
+        intervals.push(e);
       }
     }
-    const starts = [...bounds].sort((a, b) => a - b);
-    const classOf = new Uint16Array(MAX_UNIT + 1);
-    const signatures = new Map<string, number>();
-    const cursors = new Array<number>(nfa.sets.length).fill(0);
-    const classMembers: boolean[][] = [];
-    for (let i = 0; i < starts.length; i++) {
-      const lo = starts[i]!;
-      const hi = i + 1 < starts.length ? starts[i + 1]! - 1 : MAX_UNIT;
-      const member: boolean[] = [];
-      nfa.sets.forEach((ranges, s) => {
-        let c = cursors[s]!;
-        while (c < ranges.length && ranges[c]![1] < lo) c++;
-        cursors[s] = c;
-        member.push(c < ranges.length && ranges[c]![0] <= lo);
-      });
-      const key = member.map((m) => (m ? '1' : '0')).join('');
-      let cls = signatures.get(key);
-      if (cls === undefined) {
-        cls = signatures.size;
-        signatures.set(key, cls);
-        classMembers.push(member);
+    return intervals;
+  });
+
+  // Class ids only grow: refining by set s renames the classes it touches to fresh ids.
+  let fresh = 1;
+  for (const intervals of walked) fresh += intervals.length;
+  const renamedTo = new Int32Array(fresh);
+  const renamedBy = new Int32Array(fresh).fill(-1);
+  const classOfInterval = new Int32Array(starts.length);
+  fresh = 1;
+  walked.forEach((intervals, s) => {
+    for (const e of intervals) {
+      const old = classOfInterval[e]!;
+      if (renamedBy[old] !== s) {
+        renamedBy[old] = s;
+        renamedTo[old] = fresh++;
       }
-      classOf.fill(cls, lo, hi + 1);
+      classOfInterval[e] = renamedTo[old]!;
     }
-    this.classOf = classOf;
-    this.classCount = signatures.size;
-    this.membership = nfa.sets.map((_, s) => {
-      const row = new Uint8Array(this.classCount);
-      classMembers.forEach((member, cls) => {
-        row[cls] = member[s] ? 1 : 0;
-      });
-      return row;
-    });
+  });
+  // Number the classes that survived densely, in order of first appearance.
+  const dense = new Int32Array(fresh).fill(-1);
+  let count = 0;
+  const classOf = new Uint16Array(MAX_UNIT + 1);
+  for (let e = 0; e < starts.length; e++) {
+    const raw = classOfInterval[e]!;
+    if (dense[raw] === -1) dense[raw] = count++;
+    classOfInterval[e] = dense[raw]!;
+    classOf.fill(dense[raw]!, starts[e]!, e + 1 < starts.length ? starts[e + 1] : MAX_UNIT + 1);
+  }
+  const membership = walked.map((intervals, s) => {
+    const row = new Uint8Array(count).fill(flipped[s] ? 1 : 0);
+    for (const e of intervals) row[classOfInterval[e]!] = flipped[s] ? 0 : 1;
+    return row;
+  });
+  return { classOf, count, membership };
+}
+
+const DEAD = -1;
+const NOT_BUILT = -2;
+
+/**
+ * A DFA over an NFA fragment, built state by state as the input asks for it. A state is
+ * the offset of its row in one flat table: `table[state + class]` is the next state (or
+ * DEAD, or NOT_BUILT) and `table[state + classCount]` the least pattern index the state
+ * accepts, or -1. The start state is 0.
+ */
+class LazyDfa {
+  table: Int32Array;
+  /** Row length: one column per class, then the accept column. */
+  private readonly stride: number;
+  private readonly nfaSets: Int32Array[] = [];
+  private readonly ids = new Map<string, number>();
+
+  /** `accepting`: the NFA states that accept, each with its pattern index. */
+  constructor(
+    private readonly nfa: Nfa,
+    private readonly classes: UnitClasses,
+    start: number,
+    private readonly accepting: ReadonlyMap<number, number>,
+  ) {
+    this.stride = classes.count + 1;
+    this.table = new Int32Array(16 * this.stride).fill(NOT_BUILT);
     this.stateFor([start]);
   }
 
-  private closure(seeds: readonly number[]): Int32Array {
-    const seen = new Set<number>();
-    const stack = [...seeds];
-    while (stack.length > 0) {
-      const s = stack.pop()!;
-      if (seen.has(s)) continue;
-      seen.add(s);
-      for (const e of this.nfa[s]!.eps) if (!seen.has(e)) stack.push(e);
-    }
-    return Int32Array.from([...seen].sort((a, b) => a - b));
+  /** The state after `state` on a unit of class `cls` (DEAD when none). */
+  next(state: number, cls: number): number {
+    const next = this.table[state + cls]!;
+    return next === NOT_BUILT ? this.build(state, cls) : next;
   }
 
-  private stateFor(seeds: readonly number[]): number {
-    const set = this.closure(seeds);
-    if (set.length === 0) return -1;
-    const key = set.join(',');
-    const known = this.dfaIds.get(key);
-    if (known !== undefined) return known;
-    let accept = -1;
-    for (const s of set) {
-      const a = this.nfa[s]!.accept;
-      if (a >= 0 && (accept < 0 || a < accept)) accept = a;
-    }
-    const id = this.dfa.length;
-    this.dfa.push({ nfa: set, accept, next: new Int32Array(this.classCount).fill(-2) });
-    this.dfaIds.set(key, id);
-    return id;
+  /** The least pattern index that `state` accepts, or -1. */
+  accepts(state: number): number {
+    return this.table[state + this.classes.count]!;
   }
 
-  private step(state: number, cls: number): number {
-    const d = this.dfa[state]!;
-    let next = d.next[cls]!;
-    if (next !== -2) return next;
+  /** Computes, records and returns a transition not built yet. */
+  build(state: number, cls: number): number {
+    const membership = this.classes.membership;
     const targets: number[] = [];
-    for (const s of d.nfa) {
-      const n = this.nfa[s]!;
-      if (n.set >= 0 && this.membership[n.set]![cls] === 1) targets.push(n.next);
+    const states = this.nfa.states;
+    for (const s of this.nfaSets[state / this.stride]!) {
+      const n = states[s]!;
+      if (n.set >= 0 && membership[n.set]![cls] === 1) targets.push(n.next);
     }
-    next = targets.length === 0 ? -1 : this.stateFor(targets);
-    d.next[cls] = next;
+    const next = targets.length === 0 ? DEAD : this.stateFor(targets);
+    this.table[state + cls] = next;
     return next;
   }
 
-  /**
-   * Longest match starting at `pos` (ending no later than `limit`): sets `lastRule` and
-   * `lastEnd` and returns true, or returns false when no pattern matches a non-empty prefix.
-   */
-  longest(text: string, pos: number, limit = text.length): boolean {
-    let state = 0;
-    let rule = -1;
-    let end = -1;
-    for (let i = pos; i < limit; i++) {
-      state = this.step(state, this.classOf[text.charCodeAt(i)]!);
-      if (state < 0) break;
-      const a = this.dfa[state]!.accept;
-      if (a >= 0) {
-        rule = a;
-        end = i + 1;
-      }
+  private stateFor(seeds: readonly number[]): number {
+    const set = this.nfa.closure(seeds, this.accepting);
+    const key = set.join(',');
+    const known = this.ids.get(key);
+    if (known !== undefined) return known;
+    const state = this.nfaSets.length * this.stride;
+    if (state === this.table.length) this.grow();
+    let accept = -1;
+    for (const s of set) {
+      const a = this.accepting.get(s);
+      if (a !== undefined && (accept < 0 || a < accept)) accept = a;
     }
-    this.lastRule = rule;
-    this.lastEnd = end;
-    return rule >= 0;
+    this.table[state + this.classes.count] = accept;
+    this.nfaSets.push(set);
+    this.ids.set(key, state);
+    return state;
   }
 
-  lastRule = -1;
-  lastEnd = -1;
-
-  /** Every end position (ascending) at which pattern 0 matches text[pos, end), end ≤ limit. */
-  acceptingEnds(text: string, pos: number, limit: number): number[] {
-    const ends: number[] = [];
-    let state = 0;
-    if (this.dfa[0]!.accept === 0) ends.push(pos);
-    for (let i = pos; i < limit; i++) {
-      state = this.step(state, this.classOf[text.charCodeAt(i)]!);
-      if (state < 0) break;
-      if (this.dfa[state]!.accept === 0) ends.push(i + 1);
-    }
-    return ends;
-  }
-
-  /** True when pattern 0 matches exactly text[pos, end). */
-  matchesExactly(text: string, pos: number, end: number): boolean {
-    let state = 0;
-    for (let i = pos; i < end; i++) {
-      state = this.step(state, this.classOf[text.charCodeAt(i)]!);
-      if (state < 0) return false;
-    }
-    return this.dfa[state]!.accept === 0;
+  private grow(): void {
+    const table = new Int32Array(this.table.length * 2).fill(NOT_BUILT);
+    table.set(this.table);
+    this.table = table;
   }
 }
 
-/** A scanner over a rule list: longest match, first rule on ties, trailing context. */
+/**
+ * A scanner over a rule list: longest match, first rule on ties, trailing context. All
+ * automata (the rule race, and each context rule's pattern and context alone) share one
+ * NFA and one partition of the code units.
+ */
 export class RuleScanner<A> {
-  private readonly matcher: LongestMatcher;
-  private readonly heads: (LongestMatcher | null)[];
-  private readonly tails: (LongestMatcher | null)[];
+  /** After {@link match} returned true: the winning rule. */
+  rule = -1;
+  /** After {@link match} returned true: the end of the text the rule consumes. */
+  end = -1;
+  private readonly classOf: Uint16Array;
+  private readonly classCount: number;
+  private readonly race: LazyDfa;
+  private readonly heads: (LazyDfa | null)[];
+  private readonly tails: (LazyDfa | null)[];
+  /** Scratch: the ends at which a context rule's pattern matches. */
+  private headEnds = new Int32Array(64);
 
   constructor(readonly rules: readonly Rule<A>[]) {
-    this.matcher = new LongestMatcher(
-      rules.map((r) => (r.context ? seq(r.pattern, r.context) : r.pattern)),
-    );
-    this.heads = rules.map((r) => (r.context ? new LongestMatcher([r.pattern]) : null));
-    this.tails = rules.map((r) => (r.context ? new LongestMatcher([r.context]) : null));
+    // A context rule's pattern and context are fragments of its alternative in the race;
+    // their own automata start at the fragment and accept at its end.
+    const nfa = new Nfa();
+    const raceStart = nfa.add();
+    const raceAccepts = new Map<number, number>();
+    const heads: [number, number][] = [];
+    const tails: [number, number][] = [];
+    rules.forEach((rule, index) => {
+      const head = nfa.build(rule.pattern);
+      nfa.states[raceStart]!.eps.push(head[0]);
+      if (!rule.context) {
+        raceAccepts.set(head[1], index);
+        return;
+      }
+      const tail = nfa.build(rule.context);
+      nfa.states[head[1]]!.eps.push(tail[0]);
+      raceAccepts.set(tail[1], index);
+      heads[index] = head;
+      tails[index] = tail;
+    });
+    const classes = partitionUnits(nfa.sets);
+    this.classOf = classes.classOf;
+    this.classCount = classes.count;
+    this.race = new LazyDfa(nfa, classes, raceStart, raceAccepts);
+    const fragment = (part: [number, number] | undefined) =>
+      part ? new LazyDfa(nfa, classes, part[0], new Map([[part[1], 0]])) : null;
+    this.heads = rules.map((_, index) => fragment(heads[index]));
+    this.tails = rules.map((_, index) => fragment(tails[index]));
   }
 
   /**
-   * The winning rule at `pos` and the end of the text it consumes (trailing context
-   * excluded), or null when no rule matches.
+   * Finds the winning rule at `pos` (the match may run to the end of `text`): sets
+   * {@link rule} and {@link end} (trailing context excluded) and returns true, or returns
+   * false when no rule matches a non-empty prefix.
    */
-  next(text: string, pos: number): { rule: number; end: number } | null {
-    if (!this.matcher.longest(text, pos)) return null;
-    const rule = this.matcher.lastRule;
-    const fullEnd = this.matcher.lastEnd;
-    const head = this.heads[rule];
-    if (!head) return { rule, end: fullEnd };
-    const tail = this.tails[rule]!;
-    const ends = head.acceptingEnds(text, pos, fullEnd);
-    for (let i = ends.length - 1; i >= 0; i--) {
-      const k = ends[i]!;
-      if (tail.matchesExactly(text, k, fullEnd)) return { rule, end: k };
+  match(text: string, pos: number): boolean {
+    const fullEnd = this.longest(text, pos);
+    if (fullEnd < 0) return false;
+    const head = this.heads[this.rule]!;
+    this.end =
+      head === null ? fullEnd : this.splitContext(head, this.tails[this.rule]!, text, pos, fullEnd);
+    return true;
+  }
+
+  /** The end of the longest rule-race match at `pos` (setting {@link rule}), or -1. */
+  private longest(text: string, pos: number): number {
+    const race = this.race;
+    const classOf = this.classOf;
+    const acceptColumn = this.classCount;
+    let table = race.table;
+    let state = 0;
+    let rule = -1;
+    let end = -1;
+    for (let i = pos; i < text.length; i++) {
+      const cls = classOf[text.charCodeAt(i)]!;
+      let next = table[state + cls]!;
+      if (next === NOT_BUILT) {
+        next = race.build(state, cls);
+        table = race.table;
+      }
+      if (next === DEAD) break;
+      state = next;
+      const accept = table[state + acceptColumn]!;
+      if (accept >= 0) {
+        rule = accept;
+        end = i + 1;
+      }
     }
-    return { rule, end: fullEnd };
+    this.rule = rule;
+    return end;
+  }
+
+  /** The longest split of text[pos, fullEnd) into the rule's pattern, then its context. */
+  private splitContext(
+    head: LazyDfa,
+    tail: LazyDfa,
+    text: string,
+    pos: number,
+    fullEnd: number,
+  ): number {
+    let count = 0;
+    if (head.accepts(0) === 0) count = this.pushHeadEnd(count, pos);
+    let state = 0;
+    for (let i = pos; i < fullEnd; i++) {
+      state = head.next(state, this.classOf[text.charCodeAt(i)]!);
+      if (state === DEAD) break;
+      if (head.accepts(state) === 0) count = this.pushHeadEnd(count, i + 1);
+    }
+    for (let j = count - 1; j >= 0; j--) {
+      const k = this.headEnds[j]!;
+      if (this.matchesExactly(tail, text, k, fullEnd)) return k;
+    }
+    return fullEnd;
+  }
+
+  private pushHeadEnd(count: number, end: number): number {
+    if (count === this.headEnds.length) {
+      const grown = new Int32Array(count * 2);
+      grown.set(this.headEnds);
+      this.headEnds = grown;
+    }
+    this.headEnds[count] = end;
+    return count + 1;
+  }
+
+  private matchesExactly(dfa: LazyDfa, text: string, pos: number, end: number): boolean {
+    let state = 0;
+    for (let i = pos; i < end; i++) {
+      state = dfa.next(state, this.classOf[text.charCodeAt(i)]!);
+      if (state === DEAD) return false;
+    }
+    return dfa.accepts(state) === 0;
   }
 }

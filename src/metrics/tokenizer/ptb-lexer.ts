@@ -531,34 +531,44 @@ const miscSymbol = charClass(
 );
 
 // ---- rules ----------------------------------------------------------------------------
-type Action =
-  | { kind: 'text' }
-  | { kind: 'fixed'; text: string }
+/** Action kinds, numbered: the scan loop switches on them, and a switch over strings is slow. */
+const K = {
+  text: 0,
+  skip: 1,
+  softHyphens: 2,
+  fixed: 3,
   /** Keep the first `keep` characters, re-scan the rest. */
-  | { kind: 'keep'; keep: number }
-  | { kind: 'softHyphens' }
-  | { kind: 'nbsp' }
-  | { kind: 'ampersand' }
-  | { kind: 'quote'; left: boolean }
-  | { kind: 'hyphens' }
-  | { kind: 'parens' }
-  | { kind: 'phone' }
-  | { kind: 'currency' }
-  | { kind: 'fraction' }
-  | { kind: 'acronymBeforeSentence' }
-  | { kind: 'trimTrailingSpace' }
-  | { kind: 'periodTwice' }
-  | { kind: 'skip' };
+  keep: 4,
+  nbsp: 5,
+  ampersand: 6,
+  quote: 7,
+  hyphens: 8,
+  parens: 9,
+  phone: 10,
+  currency: 11,
+  fraction: 12,
+  acronymBeforeSentence: 13,
+  trimTrailingSpace: 14,
+  periodTwice: 15,
+} as const;
+
+type Action =
+  | { kind: typeof K.fixed; text: string }
+  | { kind: typeof K.keep; keep: number }
+  | { kind: typeof K.quote; left: boolean }
+  | {
+      kind: Exclude<(typeof K)[keyof typeof K], typeof K.fixed | typeof K.keep | typeof K.quote>;
+    };
 
 const A = {
-  text: { kind: 'text' } as Action,
-  soft: { kind: 'softHyphens' } as Action,
-  nbsp: { kind: 'nbsp' } as Action,
-  amp: { kind: 'ampersand' } as Action,
-  skip: { kind: 'skip' } as Action,
-  fixed: (text: string): Action => ({ kind: 'fixed', text }),
-  keep: (keep: number): Action => ({ kind: 'keep', keep }),
-  quote: (left: boolean): Action => ({ kind: 'quote', left }),
+  text: { kind: K.text } as Action,
+  soft: { kind: K.softHyphens } as Action,
+  nbsp: { kind: K.nbsp } as Action,
+  amp: { kind: K.ampersand } as Action,
+  skip: { kind: K.skip } as Action,
+  fixed: (text: string): Action => ({ kind: K.fixed, text }),
+  keep: (keep: number): Action => ({ kind: K.keep, keep }),
+  quote: (left: boolean): Action => ({ kind: K.quote, left }),
 };
 
 const rule = (pattern: Pattern, action: Action, context?: Pattern): Rule<Action> =>
@@ -603,42 +613,42 @@ const RULES: Rule<Action>[] = [
   rule(number, A.soft),
   rule(subSupNum, A.text),
   rule(frac, A.nbsp),
-  rule(frac2, { kind: 'fraction' }),
+  rule(frac2, { kind: K.fraction }),
   rule(tbSpec, A.amp),
   rule(thing3, A.text),
   rule(dolSign, A.text),
-  rule(dolSign2, { kind: 'currency' }),
-  rule(acronym, { kind: 'acronymBeforeSentence' }, seq(spaceNls, sentenceStarters, spaceNl)),
-  rule(abbrev3, { kind: 'trimTrailingSpace' }, seq(opt(spaceNl), uDigit)),
+  rule(dolSign2, { kind: K.currency }),
+  rule(acronym, { kind: K.acronymBeforeSentence }, seq(spaceNls, sentenceStarters, spaceNl)),
+  rule(abbrev3, { kind: K.trimTrailingSpace }, seq(opt(spaceNl), uDigit)),
   rule(
     seq(alt(seq('pt', charClass('eyEY')), 'co'), exact('.')),
     A.text,
     seq(space, alt('ltd', 'lim')),
   ),
-  rule(abbrev1, { kind: 'periodTwice' }, seq(spaceNl, alt(spaceNl, uUpper, sgml))),
+  rule(abbrev1, { kind: K.periodTwice }, seq(spaceNl, alt(spaceNl, uUpper, sgml))),
   rule(abbrev1, A.text, seq(anyUnit, anyUnit)),
-  rule(abbrev1, { kind: 'periodTwice' }),
+  rule(abbrev1, { kind: K.periodTwice }),
   rule(abbrev2, A.text),
   rule(abbrev4, A.text, space),
   rule(acro, A.text, spaceNl),
   rule(tbSpec2, A.text, spaceNl),
   rule(filename, A.text, alt(spaceNl, charClass('.?!,'))),
   rule(seq(word, exact('.')), A.soft, inSentP),
-  rule(phone, { kind: 'phone' }),
+  rule(phone, { kind: K.phone }),
   rule(dblQuot, A.quote(true), charClass('A-Za-z0-9$')),
   rule(dblQuot, A.quote(false)),
   rule(exact('\u007f'), A.skip),
   rule(alt(exact('<'), '&lt;'), A.fixed('<')),
   rule(alt(exact('>'), '&gt;'), A.fixed('>')),
-  rule(smiley, { kind: 'parens' }, notClass('A-Za-z0-9')),
-  rule(asianSmiley, { kind: 'parens' }),
+  rule(smiley, { kind: K.parens }, notClass('A-Za-z0-9')),
+  rule(asianSmiley, { kind: K.parens }),
   rule(exact('{'), A.fixed('-LCB-')),
   rule(exact('}'), A.fixed('-RCB-')),
   rule(exact('['), A.fixed('-LSB-')),
   rule(exact(']'), A.fixed('-RSB-')),
   rule(exact('('), A.fixed('-LRB-')),
   rule(exact(')'), A.fixed('-RRB-')),
-  rule(plus(exact('-')), { kind: 'hyphens' }),
+  rule(plus(exact('-')), { kind: K.hyphens }),
   rule(ldots, A.fixed('...')),
   rule(fnMarks, A.text),
   rule(asts, A.text),
@@ -664,6 +674,11 @@ const RULES: Rule<Action>[] = [
   rule(lit('&nbsp;'), A.skip),
 ];
 
+/** The rules' actions, all in one object shape so that the scan loop reads them fast. */
+const ACTIONS: readonly Action[] = RULES.map(({ action }) =>
+  Object.assign({ kind: action.kind, text: '', keep: 0, left: false }, action),
+);
+
 let scanner: RuleScanner<Action> | undefined;
 
 function getScanner(): RuleScanner<Action> {
@@ -672,10 +687,17 @@ function getScanner(): RuleScanner<Action> {
 }
 
 function removeSoftHyphens(text: string): string {
-  if (!text.includes('\u00ad')) return text;
   const out = text.replaceAll('\u00ad', '');
   return out === '' ? '-' : out;
 }
+
+const FRACTIONS: Readonly<Record<string, string>> = {
+  '\u00bc': '1/4',
+  '\u00bd': '1/2',
+  '\u00be': '3/4',
+  '\u2153': '1/3',
+  '\u2154': '2/3',
+};
 
 function latexQuotes(text: string, left: boolean): string {
   let s = text;
@@ -688,105 +710,150 @@ function latexQuotes(text: string, left: boolean): string {
   return s;
 }
 
+/** True when {@link latexQuotes} leaves the right quote text[pos, end) as it is. */
+function isPlainRightQuote(text: string, pos: number, end: number): boolean {
+  for (let i = pos; i < end; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit === 0x22 || unit === 0x26 || unit >= 0x80) return false; // ", &, non-ASCII
+  }
+  return true;
+}
+
 function isSpaceOrNewline(unit: number): boolean {
   return unit === 0x20 || unit === 0x09 || (unit >= 0x0a && unit <= 0x0d) || unit === 0x85;
 }
 
+/** The end of text[pos, end) with spaces and line breaks trimmed off. */
+function trimEnd(text: string, pos: number, end: number): number {
+  let e = end;
+  while (e > pos && isSpaceOrNewline(text.charCodeAt(e - 1))) e -= 1;
+  return e;
+}
+
+function hasSoftHyphen(text: string, pos: number, end: number): boolean {
+  for (let i = pos; i < end; i++) if (text.charCodeAt(i) === 0xad) return true;
+  return false;
+}
+
+/** Receives the tokens of a line, in order. */
+export interface PtbTokenSink {
+  /** A token that is text[pos, end) as it stands. */
+  span(text: string, pos: number, end: number): void;
+  /** A token the lexer rewrote. */
+  token(token: string): void;
+}
+
 /**
- * PTB tokens of one line of text, before lower-casing, as the Stanford tokenizer prints
- * them (brackets as -LRB- etc., quotes as `` and '').
- *
- * `nextLine` is the line that follows in the same run, if any: the Java tokenizer reads
- * all captions as one text, one a line, and a few rules look past the end of a line (an
- * abbreviation such as `No.` or `fig.` keeps its period when the next line starts with a
- * digit; `etc.` is followed by an extra `.` token when the next line starts with a capital
- * or a space). No token spans two lines.
+ * A run of lines (captions) joined by '\n', read as the Java tokenizer reads them: as one
+ * text, one caption a line. Tokens start inside their line, but the matcher reads on past
+ * its end. So rules with trailing context depend on the next lines (an abbreviation such
+ * as `No.` or `fig.` keeps its period when the next line starts with a digit; `etc.` is
+ * followed by an extra `.` token when the next line starts with a capital or a space), and
+ * an SGML tag with a quoted attribute value may even run on into the next lines.
  */
-export function ptbTokens(line: string, nextLine?: string): string[] {
-  const scan = getScanner();
-  const tokens: string[] = [];
-  const stop = line.length;
-  const text = nextLine === undefined ? line : `${line}\n${nextLine}`;
-  let pos = 0;
-  while (pos < stop) {
-    const hit = scan.next(text, pos);
-    if (!hit) {
-      pos += 1; // untokenizable: dropped
-      continue;
+export class PtbRun {
+  private readonly softHyphens: boolean;
+
+  constructor(readonly text: string) {
+    this.softHyphens = text.includes('\u00ad');
+  }
+
+  /**
+   * Passes to `sink` the PTB tokens of the line text[start, stop), before lower-casing, as
+   * the Stanford tokenizer prints them (brackets as -LRB- etc., quotes as `` and '').
+   */
+  scanLine(start: number, stop: number, sink: PtbTokenSink): void {
+    const text = this.text;
+    const scan = getScanner();
+    let pos = start;
+    while (pos < stop) {
+      if (!scan.match(text, pos)) {
+        pos += 1; // untokenizable: dropped
+        continue;
+      }
+      pos = this.emit(ACTIONS[scan.rule]!, pos, scan.end, sink);
     }
-    const action = scan.rules[hit.rule]!.action;
-    let end = hit.end;
-    let raw = text.slice(pos, end);
-    let token: string | null = raw;
+  }
+
+  /** Passes on the token that `action` makes of text[pos, end); returns where to go on. */
+  private emit(action: Action, pos: number, matchEnd: number, sink: PtbTokenSink): number {
+    const text = this.text;
+    let end = matchEnd;
     switch (action.kind) {
-      case 'text':
+      case K.text:
+        sink.span(text, pos, end);
         break;
-      case 'fixed':
-        token = action.text;
+      case K.skip:
         break;
-      case 'keep':
+      case K.softHyphens:
+        if (this.softHyphens && hasSoftHyphen(text, pos, end))
+          sink.token(removeSoftHyphens(text.slice(pos, end)));
+        else sink.span(text, pos, end);
+        break;
+      case K.fixed:
+        sink.token(action.text);
+        break;
+      case K.keep:
         end = pos + action.keep;
-        token = text.slice(pos, end);
+        sink.span(text, pos, end);
         break;
-      case 'softHyphens':
-        token = removeSoftHyphens(raw);
+      case K.nbsp:
+        sink.token(text.slice(pos, end).replaceAll(' ', '\u00a0'));
         break;
-      case 'nbsp':
-        token = raw.replaceAll(' ', '\u00a0');
+      case K.ampersand:
+        sink.token(text.slice(pos, end).replace(/&amp;/gi, '&'));
         break;
-      case 'ampersand':
-        token = raw.replace(/&amp;/gi, '&');
+      case K.quote:
+        if (action.left || !isPlainRightQuote(text, pos, end)) {
+          sink.token(latexQuotes(text.slice(pos, end), action.left));
+        } else sink.span(text, pos, end);
         break;
-      case 'quote':
-        token = latexQuotes(raw, action.left);
+      case K.hyphens:
+        if (end - pos >= 3 && end - pos <= 4) sink.token('--');
+        else sink.span(text, pos, end);
         break;
-      case 'hyphens':
-        token = raw.length >= 3 && raw.length <= 4 ? '--' : raw;
+      case K.phone:
+        sink.token(
+          text
+            .slice(pos, end)
+            .replaceAll(' ', '\u00a0')
+            .replaceAll('(', '-LRB-')
+            .replaceAll(')', '-RRB-'),
+        );
         break;
-      case 'phone':
-        token = raw.replaceAll(' ', '\u00a0').replaceAll('(', '-LRB-').replaceAll(')', '-RRB-');
+      case K.parens:
+        sink.token(text.slice(pos, end).replaceAll('(', '-LRB-').replaceAll(')', '-RRB-'));
         break;
-      case 'parens':
-        token = raw.replaceAll('(', '-LRB-').replaceAll(')', '-RRB-');
+      case K.currency:
+        sink.token(
+          text
+            .slice(pos, end)
+            .replace('\u00a2', 'cents')
+            .replace('\u00a3', '#')
+            .replace(/[\u0080\u00a4\u20a0\u20ac]/, '$'),
+        );
         break;
-      case 'currency':
-        token = raw
-          .replace('\u00a2', 'cents')
-          .replace('\u00a3', '#')
-          .replace(/[\u0080\u00a4\u20a0\u20ac]/, '$');
-        break;
-      case 'fraction':
-        token =
-          { '\u00bc': '1/4', '\u00bd': '1/2', '\u00be': '3/4', '\u2153': '1/3', '\u2154': '2/3' }[
-            raw
-          ] ?? raw;
-        break;
-      case 'acronymBeforeSentence': {
-        while (end > pos && isSpaceOrNewline(text.charCodeAt(end - 1))) end -= 1;
-        raw = text.slice(pos, end);
-        if (raw.length === 2) {
-          end -= 1;
-          token = text.slice(pos, end);
-        } else {
-          token = raw;
-          end -= 1;
-        }
+      case K.fraction: {
+        const raw = text.slice(pos, end);
+        sink.token(FRACTIONS[raw] ?? raw);
         break;
       }
-      case 'trimTrailingSpace':
-        while (end > pos && isSpaceOrNewline(text.charCodeAt(end - 1))) end -= 1;
-        token = text.slice(pos, end);
-        break;
-      case 'periodTwice':
-        token = raw;
+      case K.acronymBeforeSentence:
+        // Its period is scanned again as the end of the sentence; a one-letter acronym
+        // (`A.`) gives it up, a longer one (`U.S.`) also keeps it.
+        end = trimEnd(text, pos, end);
+        sink.span(text, pos, end - pos === 2 ? end - 1 : end);
         end -= 1;
         break;
-      case 'skip':
-        token = null;
+      case K.trimTrailingSpace:
+        end = trimEnd(text, pos, end);
+        sink.span(text, pos, end);
+        break;
+      case K.periodTwice:
+        sink.span(text, pos, end);
+        end -= 1;
         break;
     }
-    if (token !== null) tokens.push(token);
-    pos = end;
+    return end;
   }
-  return tokens;
 }
