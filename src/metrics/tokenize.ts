@@ -106,7 +106,7 @@ function sameUnits(token: string, text: string, pos: number): boolean {
  * also spares the garbage collector from copying millions of small kept ones.
  */
 class CocoForms {
-  private static readonly SLOTS = 1 << 15;
+  private static readonly SLOTS = 1 << 16;
   private static readonly MAX_LENGTH = 40;
   private readonly keys: (string | undefined)[] = new Array(CocoForms.SLOTS).fill(undefined);
   private readonly forms: (string | null)[] = new Array(CocoForms.SLOTS).fill(null);

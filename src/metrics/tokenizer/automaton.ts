@@ -339,6 +339,36 @@ function partitionUnits(sets: readonly Ranges[]): UnitClasses {
   return { classOf, count, membership };
 }
 
+/** A map keyed by lists of integers, compared by content. */
+class IntListMap {
+  private readonly buckets = new Map<number, { key: ArrayLike<number>; value: number }[]>();
+
+  get(key: ArrayLike<number>): number | undefined {
+    const bucket = this.buckets.get(hashList(key));
+    if (bucket) for (const entry of bucket) if (sameList(entry.key, key)) return entry.value;
+    return undefined;
+  }
+
+  set(key: ArrayLike<number>, value: number): void {
+    const hash = hashList(key);
+    const bucket = this.buckets.get(hash);
+    if (bucket) bucket.push({ key, value });
+    else this.buckets.set(hash, [{ key, value }]);
+  }
+}
+
+function hashList(list: ArrayLike<number>): number {
+  let hash = 0x811c9dc5 | 0; // FNV-1a over the items
+  for (let i = 0; i < list.length; i++) hash = Math.imul(hash ^ list[i]!, 0x01000193);
+  return hash;
+}
+
+function sameList(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const DEAD = -1;
 const NOT_BUILT = -2;
 
@@ -353,7 +383,9 @@ class LazyDfa {
   /** Row length: one column per class, then the accept column. */
   private readonly stride: number;
   private readonly nfaSets: Int32Array[] = [];
-  private readonly ids = new Map<string, number>();
+  /** DFA states by their NFA state sets, and by the seeds whose closure they are. */
+  private readonly bySet = new IntListMap();
+  private readonly bySeeds = new IntListMap();
 
   /** `accepting`: the NFA states that accept, each with its pattern index. */
   constructor(
@@ -393,10 +425,16 @@ class LazyDfa {
   }
 
   private stateFor(seeds: readonly number[]): number {
-    const set = this.nfa.closure(seeds, this.accepting);
-    const key = set.join(',');
-    const known = this.ids.get(key);
-    if (known !== undefined) return known;
+    let state = this.bySeeds.get(seeds);
+    if (state === undefined) {
+      const set = this.nfa.closure(seeds, this.accepting);
+      state = this.bySet.get(set) ?? this.add(set);
+      this.bySeeds.set(seeds, state);
+    }
+    return state;
+  }
+
+  private add(set: Int32Array): number {
     const state = this.nfaSets.length * this.stride;
     if (state === this.table.length) this.grow();
     let accept = -1;
@@ -406,7 +444,7 @@ class LazyDfa {
     }
     this.table[state + this.classes.count] = accept;
     this.nfaSets.push(set);
-    this.ids.set(key, state);
+    this.bySet.set(set, state);
     return state;
   }
 
