@@ -12,16 +12,15 @@
  * best score counts.
  *
  * Words and stems are numbered once per scorer (lower-cased word → id → stem id), so the
- * alignment compares integers; a word's stem, a hypothesis stem's Morphy candidates, the
- * synsets a reference stem names and each synonym verdict are computed once per scorer
- * and reused for every later pair; working arrays are reused too. WordNet is loaded on
- * the first pair that reaches stage 3.
+ * alignment compares integers; a word's stem, a hypothesis stem's Morphy candidates and
+ * the lemma names of the synsets a reference stem names (as sets) are computed once per
+ * scorer and reused for every later pair; working arrays are reused too. WordNet is
+ * loaded on the first pair that reaches stage 3.
  */
 import { MetricError } from '../../core/errors.js';
-import { PairTable } from '../ngrams.js';
 import { type EncodedCaptions, Vocabulary } from '../token-ids.js';
 import { porterStem } from './porter.js';
-import { namesWordOrExtra, type WordNet } from './wordnet.js';
+import type { WordNet } from './wordnet.js';
 
 export interface MeteorParameters {
   /** Relative weight of precision and recall. */
@@ -81,6 +80,8 @@ function power(x: number, exponent: number): number {
 }
 
 type NamedLemmas = readonly (readonly string[])[];
+/** NamedLemmas as one set per part of speech (empty where none). */
+type NamedLemmaSets = readonly ReadonlySet<string>[];
 
 /** No id yet. */
 const UNKNOWN = -1;
@@ -99,19 +100,23 @@ export class MeteorScorer {
   /** Word id → stem id. */
   private stemOfWord: number[] = [];
   /** Stem id → lemma names of the synsets the stem names as a reference (null: none). */
-  private namedByStem: (NamedLemmas | null)[] = [];
+  private namedByStem: (NamedLemmaSets | null)[] = [];
   /** Stem id → Morphy's extra candidates per part of speech, as a hypothesis. */
   private extrasOfStem: NamedLemmas[] = [];
-  /** (hypothesis stem, reference stem) → 1 synonym, 2 not (per pair id of `stemPairs`). */
-  private stemPairs = new PairTable();
-  private synonymVerdicts = new Uint8Array(1024);
+  /** Stem id → the stem lower-cased, as a hypothesis. */
+  private lemmaOfStem: string[] = [];
 
   // Scratch space reused by every pair (grown on demand).
   private hypothesisStems = new Int32Array(64);
   private referenceStems = new Int32Array(64);
   private matchOf = new Int32Array(64);
   private referenceUsed = new Uint8Array(64);
-  private referenceNamed: (NamedLemmas | null)[] = [];
+  private referenceNamed: (NamedLemmaSets | null)[] = [];
+  private previousOfKey = new Int32Array(64);
+  // Per word or stem id, for alignEqual: valid while keyOwner[key] is the current stage.
+  private lastOfKey = new Int32Array(0);
+  private keyOwner = new Int32Array(0);
+  private stage = 0;
 
   constructor(options: MeteorScorerOptions) {
     this.loadWordNet = options.loadWordNet;
@@ -191,8 +196,7 @@ export class MeteorScorer {
     this.stemOfWord = [];
     this.namedByStem = [];
     this.extrasOfStem = [];
-    this.stemPairs = new PairTable();
-    this.synonymVerdicts = new Uint8Array(1024);
+    this.lemmaOfStem = [];
   }
 
   private wordIdsOf(tokens: readonly string[]): Int32Array {
@@ -216,10 +220,11 @@ export class MeteorScorer {
     return this.wordnet;
   }
 
-  private namedBy(stem: number): NamedLemmas | null {
+  private namedBy(stem: number): NamedLemmaSets | null {
     let named = this.namedByStem[stem];
     if (named === undefined) {
-      named = this.wordNet().namedSynsetLemmas(this.stems.tokens[stem]!) ?? null;
+      const lists = this.wordNet().namedSynsetLemmas(this.stems.tokens[stem]!);
+      named = lists === undefined ? null : lists.map((names) => new Set(names));
       this.namedByStem[stem] = named;
     }
     return named;
@@ -227,27 +232,81 @@ export class MeteorScorer {
 
   /**
    * NLTK's stage-3 test: the reference stem is a lemma name of a synset of the hypothesis
-   * stem, decided as WordNet.isSynonym does (from the synsets the reference names).
+   * stem. Decided as WordNet.isSynonym does (namesWordOrExtra), from the synsets the
+   * reference names: for some part of speech, the hypothesis stem or one of its Morphy
+   * candidates is among their lemma names.
    */
-  private isSynonym(hypothesisStem: number, referenceStem: number, named: NamedLemmas): boolean {
-    const pair = this.stemPairs.intern(hypothesisStem, referenceStem);
-    if (pair >= this.synonymVerdicts.length) {
-      const grown = new Uint8Array(this.synonymVerdicts.length * 2);
-      grown.set(this.synonymVerdicts);
-      this.synonymVerdicts = grown;
-    }
-    let verdict = this.synonymVerdicts[pair]!;
-    if (verdict === 0) {
-      let extras = this.extrasOfStem[hypothesisStem];
+  private isSynonym(hypothesisStem: number, named: NamedLemmaSets): boolean {
+    let extras = this.extrasOfStem[hypothesisStem];
+    if (extras === undefined) {
       const stem = this.stems.tokens[hypothesisStem]!;
-      if (extras === undefined) {
-        extras = this.wordNet().morphyExtrasByPos(stem);
-        this.extrasOfStem[hypothesisStem] = extras;
-      }
-      verdict = namesWordOrExtra(named, stem.toLowerCase(), extras) ? 1 : 2;
-      this.synonymVerdicts[pair] = verdict;
+      extras = this.wordNet().morphyExtrasByPos(stem);
+      this.extrasOfStem[hypothesisStem] = extras;
+      this.lemmaOfStem[hypothesisStem] = stem.toLowerCase();
     }
-    return verdict === 1;
+    const lemma = this.lemmaOfStem[hypothesisStem]!;
+    for (let slot = 0; slot < 4; slot += 1) {
+      const names = named[slot]!;
+      if (names.size === 0) continue;
+      if (names.has(lemma)) return true;
+      const candidates = extras[slot]!;
+      for (let k = 0; k < candidates.length; k += 1) {
+        if (names.has(candidates[k]!)) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * One greedy stage over equal keys: each hypothesis position, last to first, takes the
+   * last still-unused reference position with the same key (NLTK's nested loops), found
+   * through per-key lists of reference positions instead of a scan. Positions whose key
+   * is UNKNOWN (already aligned) take no part. Returns the number of new matches.
+   */
+  private alignEqual(
+    hypothesisKeys: Int32Array,
+    hypothesisOffset: number,
+    hypothesisLength: number,
+    referenceKeys: Int32Array,
+    referenceOffset: number,
+    referenceLength: number,
+  ): number {
+    const keys = Math.max(this.words.tokens.length, this.stems.tokens.length);
+    if (this.lastOfKey.length < keys) {
+      this.lastOfKey = new Int32Array(keys * 2);
+      this.keyOwner = new Int32Array(keys * 2);
+      this.stage = 0;
+    }
+    if (this.stage === 0x7fffffff) {
+      this.keyOwner.fill(0);
+      this.stage = 0;
+    }
+    const stage = ++this.stage;
+    const { lastOfKey, keyOwner, previousOfKey, matchOf, referenceUsed } = this;
+    // lastOfKey[key]: the highest reference position with the key not yet taken;
+    // previousOfKey[j]: the next lower one.
+    for (let j = 0; j < referenceLength; j += 1) {
+      const key = referenceKeys[referenceOffset + j]!;
+      if (key === UNKNOWN) continue;
+      if (keyOwner[key] !== stage) {
+        keyOwner[key] = stage;
+        lastOfKey[key] = -1;
+      }
+      previousOfKey[j] = lastOfKey[key]!;
+      lastOfKey[key] = j;
+    }
+    let matches = 0;
+    for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
+      const key = hypothesisKeys[hypothesisOffset + i]!;
+      if (key === UNKNOWN || keyOwner[key] !== stage) continue;
+      const j = lastOfKey[key]!;
+      if (j < 0) continue;
+      matchOf[i] = j;
+      referenceUsed[j] = 1;
+      lastOfKey[key] = previousOfKey[j]!;
+      matches += 1;
+    }
+    return matches;
   }
 
   private ensureScratch(hypothesisLength: number, referenceLength: number): void {
@@ -258,6 +317,7 @@ export class MeteorScorer {
     if (this.referenceUsed.length < referenceLength) {
       this.referenceUsed = new Uint8Array(referenceLength * 2);
       this.referenceStems = new Int32Array(referenceLength * 2);
+      this.previousOfKey = new Int32Array(referenceLength * 2);
     }
   }
 
@@ -282,17 +342,7 @@ export class MeteorScorer {
     let matches = 0;
 
     // Stage 1: exact (lower-cased) words.
-    for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
-      const word = hw[hs + i]!;
-      for (let j = referenceLength - 1; j >= 0; j -= 1) {
-        if (referenceUsed[j] === 0 && rw[rs + j] === word) {
-          matchOf[i] = j;
-          referenceUsed[j] = 1;
-          matches += 1;
-          break;
-        }
-      }
-    }
+    matches += this.alignEqual(hw, hs, hypothesisLength, rw, rs, referenceLength);
 
     // Stage 2: Porter stems of what is left.
     if (matches < hypothesisLength && matches < referenceLength) {
@@ -304,18 +354,14 @@ export class MeteorScorer {
       for (let j = 0; j < referenceLength; j += 1) {
         referenceStems[j] = referenceUsed[j] === 0 ? this.stemOf(rw[rs + j]!) : UNKNOWN;
       }
-      for (let i = hypothesisLength - 1; i >= 0; i -= 1) {
-        if (matchOf[i] !== -1) continue;
-        const stem = hypothesisStems[i];
-        for (let j = referenceLength - 1; j >= 0; j -= 1) {
-          if (referenceUsed[j] === 0 && referenceStems[j] === stem) {
-            matchOf[i] = j;
-            referenceUsed[j] = 1;
-            matches += 1;
-            break;
-          }
-        }
-      }
+      matches += this.alignEqual(
+        hypothesisStems,
+        0,
+        hypothesisLength,
+        referenceStems,
+        0,
+        referenceLength,
+      );
 
       // Stage 3: a reference stem that is a lemma name of a synset of the hypothesis stem
       // (NLTK: `reference word in {lemma names of wordnet.synsets(hypothesis word)}`).
@@ -336,7 +382,7 @@ export class MeteorScorer {
           for (let j = referenceLength - 1; j >= 0; j -= 1) {
             if (referenceUsed[j] !== 0) continue;
             const named = referenceNamed[j];
-            if (named != null && this.isSynonym(stem, referenceStems[j]!, named)) {
+            if (named != null && this.isSynonym(stem, named)) {
               matchOf[i] = j;
               referenceUsed[j] = 1;
               matches += 1;
