@@ -19,17 +19,17 @@ export interface CiderOptions {
 }
 
 /**
- * Term frequencies of one sentence's n-grams in a dense table over n-gram ids. An entry
- * is valid while `owner` is the sentence (counted) or `~sentence` (counted and visited).
+ * Term frequencies of one sentence's n-grams in a dense table over n-gram ids: per id an
+ * (owner, tf) pair side by side, so that a look-up touches one cache line. An entry is
+ * valid while its owner is the sentence (counted) or `~sentence` (counted and visited).
  */
 class TermCounts {
-  readonly tf: Int32Array;
-  readonly owner: Int32Array;
+  readonly table: Int32Array;
 
   constructor(size: number) {
-    this.tf = new Int32Array(size);
-    // Neither a sentence index nor the complement of one.
-    this.owner = new Int32Array(size).fill(0x7fffffff);
+    this.table = new Int32Array(size * 2);
+    // Owners: neither a sentence index nor the complement of one.
+    for (let g = 0; g < size; g++) this.table[2 * g] = 0x7fffffff;
   }
 }
 
@@ -72,17 +72,19 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
 
       const hyp = new TermCounts(size);
       const ref = new TermCounts(size);
+      const hypTable = hyp.table;
+      const refTable = ref.table;
       const count = (into: TermCounts, s: number) => {
-        const { tf, owner } = into;
+        const { table } = into;
         for (let p = starts[s]!; p < starts[s + 1]!; p++) {
           for (let n = 0; n < MAX_ORDER; n++) {
             const g = grams[n]![p]!;
             if (g < 0) break;
-            if (owner[g] !== s) {
-              owner[g] = s;
-              tf[g] = 0;
+            if (table[2 * g] !== s) {
+              table[2 * g] = s;
+              table[2 * g + 1] = 0;
             }
-            tf[g]! += 1;
+            table[2 * g + 1]! += 1;
           }
         }
       };
@@ -100,9 +102,9 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
           for (let n = 0; n < MAX_ORDER; n++) {
             const g = grams[n]![p]!;
             if (g < 0) break;
-            if (hyp.owner[g] !== k) continue;
-            hyp.owner[g] = ~k;
-            const w = hyp.tf[g]! * idf[g]!;
+            if (hypTable[2 * g] !== k) continue;
+            hypTable[2 * g] = ~k;
+            const w = hypTable[2 * g + 1]! * idf[g]!;
             hypNorms[n]! += w ** 2;
           }
         }
@@ -120,12 +122,12 @@ export function createCiderMetric(options: CiderOptions = {}): Metric {
             for (let n = 0; n < MAX_ORDER; n++) {
               const g = grams[n]![p]!;
               if (g < 0) break;
-              if (ref.owner[g] !== s) continue;
-              ref.owner[g] = ~s;
-              const wr = ref.tf[g]! * idf[g]!;
+              if (refTable[2 * g] !== s) continue;
+              refTable[2 * g] = ~s;
+              const wr = refTable[2 * g + 1]! * idf[g]!;
               refNorms[n]! += wr ** 2;
-              if (hyp.owner[g] === ~k) {
-                const wh = hyp.tf[g]! * idf[g]!;
+              if (hypTable[2 * g] === ~k) {
+                const wh = hypTable[2 * g + 1]! * idf[g]!;
                 val[n]! += Math.min(wh, wr) * wr;
               }
             }
