@@ -288,7 +288,11 @@ export async function evaluate(
   } finally {
     for (const metric of metrics) await metric.dispose?.();
   }
-  logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  const threads =
+    scored.workerMetrics.length > 0
+      ? ` (${scored.workerMetrics.join(', ')} in a second thread)`
+      : '';
+  logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 
   const run: RunInfo = {
     ...runFacts(captionsPath, config.split, rows),

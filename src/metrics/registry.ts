@@ -7,7 +7,7 @@ import { createCiderMetric } from './cider/index.js';
 import { METRIC_COLUMNS } from './columns.js';
 import { createMeteorMetric } from './meteor/index.js';
 import { createRougeMetric } from './rouge/index.js';
-import type { Metric } from './types.js';
+import type { Metric, MetricRecipe } from './types.js';
 
 /** What the factories may need; each takes only its own part. */
 export interface MetricFactoryOptions {
@@ -55,7 +55,19 @@ export async function createMetric(
   if (!isMetricId(id)) {
     throw new ConfigError(`unknown metric '${id}' (valid: ${METRIC_REGISTRY_IDS.join(', ')})`);
   }
-  return await METRIC_FACTORIES[id](options);
+  const metric = await METRIC_FACTORIES[id](options);
+  if (!PURE_METRICS.has(id)) return metric;
+  const recipe: MetricRecipe =
+    id === 'rouge' ? { id, rougeStemmer: options.rougeStemmer ?? false } : { id };
+  return { ...metric, recipe };
+}
+
+/** Metrics that compute on the input alone (no model or device), so a worker can run them. */
+const PURE_METRICS: ReadonlySet<MetricId> = new Set(['bleu', 'rouge', 'meteor', 'cider']);
+
+/** The same metric as `recipe` describes, built anew (in a worker thread). */
+export function metricFromRecipe(recipe: MetricRecipe): Promise<Metric> {
+  return createMetric(recipe.id, { rougeStemmer: recipe.rougeStemmer ?? false });
 }
 
 /** Sorts columns into file order; unknown columns go last, in their given order. */

@@ -1,4 +1,6 @@
-import { MetricError } from '../core/errors.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
+import { startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { describe, percentile, seededRandom } from './statistics.js';
@@ -21,6 +23,11 @@ export interface ScoreOptions {
   bootstrap?: number;
   /** Seed of the bootstrap (default 12345). */
   seed?: number;
+  /**
+   * Score ROUGE and METEOR (built by the registry) in a worker thread, in parallel with the
+   * other metrics. Default: when there are at least 5,000 items and a second core.
+   */
+  parallel?: boolean;
 }
 
 export interface ColumnSummary {
@@ -45,11 +52,64 @@ export interface ScoredCaptions {
   summary: Record<string, ColumnSummary>;
   /** Columns whose per-item values depend on the whole item set (CIDEr-D). */
   corpusDependentColumns: string[];
+  /** Metrics that were scored in a worker thread (see ScoreOptions.parallel). */
+  workerMetrics: string[];
 }
 
 /**
- * Scores captions against their references with the given metrics. Text is tokenized once
- * (references and candidates each as one run, in item order, as pycocoevalcap does).
+ * What the metrics score: the items' text, tokenized once (references and candidates each
+ * as one run, in item order, as pycocoevalcap does).
+ */
+export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerId): MetricInput {
+  const tokenize = getTokenizer(tokenizer);
+  const refTokensFlat = tokenize(items.flatMap((item) => item.references));
+  const referenceTokens: string[][][] = [];
+  let at = 0;
+  for (const item of items) {
+    referenceTokens.push(refTokensFlat.slice(at, at + item.references.length));
+    at += item.references.length;
+  }
+  return {
+    ids: items.map((item) => item.id),
+    candidates: items.map((item) => item.candidate),
+    references: items.map((item) => item.references),
+    candidateTokens: tokenize(items.map((item) => item.candidate)),
+    referenceTokens,
+  };
+}
+
+/** Items from which a second thread repays its start-up and its own tokenization. */
+const WORKER_MIN_ITEMS = 5000;
+/** The metrics worth moving: they need no n-gram index (BLEU and CIDEr-D share one). */
+const WORKER_METRICS: ReadonlySet<string> = new Set(['rouge', 'meteor']);
+
+/** The metrics to score in a worker thread (none when it would not pay). */
+function workerShare(
+  metrics: readonly Metric[],
+  items: number,
+  parallel: boolean | undefined,
+): Metric[] {
+  if (parallel === false) return [];
+  if (parallel === undefined && (items < WORKER_MIN_ITEMS || availableParallelism() < 2)) {
+    return [];
+  }
+  const movable = metrics.filter((m) => m.recipe !== undefined && WORKER_METRICS.has(m.recipe.id));
+  // Both threads tokenize: leave this one some metric to score meanwhile.
+  if (movable.length === metrics.length) movable.pop();
+  return movable;
+}
+
+/** The worker's failure as the error class it had there. */
+function asToolError(error: Error): Error {
+  if (error.name === 'ConfigError') return new ConfigError(error.message);
+  if (error.name === 'DatasetError') return new DatasetError(error.message);
+  return new MetricError(error.message);
+}
+
+/**
+ * Scores captions against their references with the given metrics (see metricInput). With
+ * enough items and a second core, ROUGE and METEOR run in a worker thread meanwhile; the
+ * results are the same either way.
  */
 export async function scoreCaptions(
   items: readonly CaptionItem[],
@@ -63,27 +123,36 @@ export async function scoreCaptions(
     if (seen.has(item.id)) throw new MetricError(`item id ${item.id} appears twice`);
     seen.add(item.id);
   });
-  const tokenize = getTokenizer(options.tokenizer ?? 'coco');
-  const refsFlat = items.flatMap((item) => item.references);
-  const refTokensFlat = tokenize(refsFlat);
-  const referenceTokens: string[][][] = [];
-  let at = 0;
-  for (const item of items) {
-    referenceTokens.push(refTokensFlat.slice(at, at + item.references.length));
-    at += item.references.length;
+  const tokenizer = options.tokenizer ?? 'coco';
+  const inWorker = workerShare(options.metrics, items.length, options.parallel);
+  const job =
+    inWorker.length === 0
+      ? undefined
+      : startWorkerJob({
+          ids: items.map((item) => item.id),
+          candidates: items.map((item) => item.candidate),
+          references: items.map((item) => item.references),
+          tokenizer,
+          recipes: inWorker.map((metric) => metric.recipe!),
+        });
+  const byMetric = new Map<Metric, MetricResult>();
+  const workerMetrics: string[] = [];
+  try {
+    const input = metricInput(items, tokenizer);
+    for (const metric of options.metrics) {
+      if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
+    }
+    const fromWorker = job === undefined ? [] : await job.results;
+    if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
+    for (const [k, metric] of inWorker.entries()) {
+      const result = fromWorker?.[k];
+      if (result !== undefined) workerMetrics.push(metric.id);
+      byMetric.set(metric, result ?? (await metric.score(input)));
+    }
+  } finally {
+    job?.stop();
   }
-  const input: MetricInput = {
-    ids: items.map((item) => item.id),
-    candidates: items.map((item) => item.candidate),
-    references: items.map((item) => item.references),
-    candidateTokens: tokenize(items.map((item) => item.candidate)),
-    referenceTokens,
-  };
-
-  const results: { metric: Metric; result: MetricResult }[] = [];
-  for (const metric of options.metrics) {
-    results.push({ metric, result: await metric.score(input) });
-  }
+  const results = options.metrics.map((metric) => ({ metric, result: byMetric.get(metric)! }));
   const columns = orderColumns(results.flatMap(({ metric }) => metric.columns));
   const values: Record<string, Float64Array> = {};
   for (const { metric, result } of results) {
@@ -117,13 +186,14 @@ export async function scoreCaptions(
     }
   }
   return {
-    ids: [...input.ids],
+    ids: items.map((item) => item.id),
     columns,
     values,
     summary,
     corpusDependentColumns: results
       .filter(({ metric }) => metric.corpusDependent)
       .flatMap(({ metric }) => [...metric.columns]),
+    workerMetrics,
   };
 }
 

@@ -21,8 +21,20 @@ export interface MetricResult {
   values: Record<string, Float64Array>;
 }
 
+/**
+ * How to build a metric again from the registry, in a worker thread: set on the built-in
+ * metrics that are pure computation on the input (no model, no device).
+ */
+export interface MetricRecipe {
+  readonly id: MetricId;
+  /** ROUGE-1/2 Porter stemming (the only option of these metrics). */
+  readonly rougeStemmer?: boolean;
+}
+
 export interface Metric {
   readonly id: MetricId;
+  /** Present when the metric may run in a worker thread (see scoreCaptions). */
+  readonly recipe?: MetricRecipe;
   /** Output columns this metric fills, named as in SPEC §6. */
   readonly columns: readonly string[];
   /**
