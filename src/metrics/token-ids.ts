@@ -38,6 +38,61 @@ export class Vocabulary {
   }
 }
 
+/**
+ * Ids for substrings of texts, ASCII letters lower-cased, looked up in place: a span seen
+ * before costs a hash over its characters and a comparison, no new string.
+ */
+export class AsciiLowerSpanVocabulary {
+  readonly tokens: string[] = [];
+  private hashes = new Int32Array(1 << 12);
+  private ids = new Int32Array(1 << 12).fill(-1);
+
+  id(text: string, start: number, end: number): number {
+    let hash = 0x811c9dc5 | 0;
+    for (let i = start; i < end; i++)
+      hash = Math.imul(hash ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
+    const mask = this.ids.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const id = this.ids[slot]!;
+      if (id === -1) {
+        const created = this.tokens.length;
+        this.tokens.push(text.slice(start, end).toLowerCase());
+        this.hashes[slot] = hash;
+        this.ids[slot] = created;
+        if (this.tokens.length * 2 > this.ids.length) this.grow();
+        return created;
+      }
+      if (this.hashes[slot] === hash && sameLowered(this.tokens[id]!, text, start, end)) return id;
+    }
+  }
+
+  private grow(): void {
+    const { hashes, ids } = this;
+    this.hashes = new Int32Array(ids.length * 2);
+    this.ids = new Int32Array(ids.length * 2).fill(-1);
+    const mask = this.ids.length - 1;
+    for (let old = 0; old < ids.length; old++) {
+      if (ids[old] === -1) continue;
+      let slot = hashes[old]! & mask;
+      while (this.ids[slot] !== -1) slot = (slot + 1) & mask;
+      this.hashes[slot] = hashes[old]!;
+      this.ids[slot] = ids[old]!;
+    }
+  }
+}
+
+function lowerAscii(unit: number): number {
+  return unit >= 65 && unit <= 90 ? unit + 32 : unit;
+}
+
+function sameLowered(token: string, text: string, start: number, end: number): boolean {
+  if (token.length !== end - start) return false;
+  for (let i = 0; i < token.length; i++) {
+    if (token.charCodeAt(i) !== lowerAscii(text.charCodeAt(start + i))) return false;
+  }
+  return true;
+}
+
 const asGiven = new WeakMap<MetricInput, EncodedCaptions>();
 const pythonSplit = new WeakMap<MetricInput, EncodedCaptions>();
 

@@ -16,7 +16,7 @@
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from '../meteor/porter.js';
 import { PairTable } from '../ngrams.js';
-import { type EncodedCaptions, encodedCaptions, Vocabulary } from '../token-ids.js';
+import { AsciiLowerSpanVocabulary, type EncodedCaptions, encodedCaptions } from '../token-ids.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const ROUGE_COLUMNS = ['rouge_l', 'rouge_1', 'rouge_2'] as const;
@@ -87,30 +87,33 @@ export function rougeL(candidate: Int32Array, references: readonly Int32Array[])
  * tokens matching ^[a-z0-9]+$: every run does, and so does a stem of one.
  */
 export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCaptions {
-  const vocabulary = new Vocabulary();
+  const vocabulary = new AsciiLowerSpanVocabulary();
   const stemIds: number[] = [];
   const tokens: number[] = [];
   const starts: number[] = [];
   const referenceStarts: number[] = [];
-  const add = (text: string) => {
+  const add = (caption: string) => {
     starts.push(tokens.length);
-    const lower = text.toLowerCase();
+    // Python's lower() first. Only a non-ASCII character can lower to an ASCII letter (the
+    // Kelvin sign to k, say); otherwise lower-casing A-Z as we go is the same.
+    const text = NON_ASCII.test(caption) ? caption.toLowerCase() : caption;
     let from = -1;
-    for (let i = 0; i <= lower.length; i++) {
-      const c = i < lower.length ? lower.charCodeAt(i) : 0;
-      const alnum = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+    for (let i = 0; i <= text.length; i++) {
+      const unit = i < text.length ? text.charCodeAt(i) : 0;
+      const alnum =
+        (unit >= 97 && unit <= 122) || (unit >= 65 && unit <= 90) || (unit >= 48 && unit <= 57);
       if (alnum) {
         if (from < 0) from = i;
         continue;
       }
       if (from < 0) continue;
-      const token = lower.slice(from, i);
+      let id = vocabulary.id(text, from, i);
       from = -1;
-      let id = vocabulary.id(token);
-      if (stem && token.length > 3) {
+      if (stem && vocabulary.tokens[id]!.length > 3) {
         let stemId = stemIds[id];
         if (stemId === undefined) {
-          stemId = vocabulary.id(porterStem(token));
+          const stemmed = porterStem(vocabulary.tokens[id]!);
+          stemId = vocabulary.id(stemmed, 0, stemmed.length);
           stemIds[id] = stemId;
         }
         id = stemId;
@@ -134,6 +137,8 @@ export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCa
     sentences,
   };
 }
+
+const NON_ASCII = /[^\0-\x7f]/;
 
 function fmeasure(precision: number, recall: number): number {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
