@@ -56,52 +56,52 @@ function bleuInto(
  * cleared between items).
  */
 class ClippedCounter {
-  private readonly count: Int32Array;
-  private readonly countOwner: Int32Array;
-  private readonly max: Int32Array;
-  private readonly maxOwner: Int32Array;
+  /**
+   * Per n-gram id, four ints side by side (one cache line per look-up): the sentence
+   * whose count this is, the count, the item whose maximum this is, the maximum.
+   */
+  private readonly table: Int32Array;
 
   constructor(private readonly index: NgramIndex) {
-    this.count = new Int32Array(index.size);
-    this.countOwner = new Int32Array(index.size).fill(-1);
-    this.max = new Int32Array(index.size);
-    this.maxOwner = new Int32Array(index.size).fill(-1);
+    this.table = new Int32Array(index.size * 4).fill(-1);
   }
 
   /** Adds item k's clipped matches per order (1..4) to `correct[0..3]`. */
   matches(k: number, correct: Float64Array): void {
     const { grams, captions } = this.index;
     const { starts, referenceStarts } = captions;
-    const { count, countOwner, max, maxOwner } = this;
+    const table = this.table;
     // Per n-gram, its largest count in one of the item's references.
     for (let s = referenceStarts[k]!; s < referenceStarts[k + 1]!; s++) {
       for (let p = starts[s]!; p < starts[s + 1]!; p++) {
         for (let n = 0; n < MAX_ORDER; n++) {
           const g = grams[n]![p]!;
           if (g < 0) break;
-          if (countOwner[g] !== s) {
-            countOwner[g] = s;
-            count[g] = 0;
+          const at = 4 * g;
+          if (table[at] !== s) {
+            table[at] = s;
+            table[at + 1] = 0;
           }
-          const c = ++count[g]!;
-          if (maxOwner[g] !== k) {
-            maxOwner[g] = k;
-            max[g] = c;
-          } else if (c > max[g]!) max[g] = c;
+          const c = ++table[at + 1]!;
+          if (table[at + 2] !== k) {
+            table[at + 2] = k;
+            table[at + 3] = c;
+          } else if (c > table[at + 3]!) table[at + 3] = c;
         }
       }
     }
     // Candidate occurrences beyond that maximum do not count. The candidate is sentence k,
-    // never a reference sentence, so `countOwner` can be reused for it.
+    // never a reference sentence, so the count slot can be reused for it.
     for (let p = starts[k]!; p < starts[k + 1]!; p++) {
       for (let n = 0; n < MAX_ORDER; n++) {
         const g = grams[n]![p]!;
         if (g < 0) break;
-        if (countOwner[g] !== k) {
-          countOwner[g] = k;
-          count[g] = 0;
+        const at = 4 * g;
+        if (table[at] !== k) {
+          table[at] = k;
+          table[at + 1] = 0;
         }
-        if (maxOwner[g] === k && ++count[g]! <= max[g]!) correct[n]! += 1;
+        if (table[at + 2] === k && ++table[at + 1]! <= table[at + 3]!) correct[n]! += 1;
       }
     }
   }
