@@ -77,6 +77,37 @@ describe('coco tokenizer', () => {
     });
   });
 
+  it('gives a chunk seen before the tokens that its context gives it (the chunk cache)', () => {
+    const cases: [string[], string[]][] = [
+      [
+        ['a No.', '3 cm'],
+        ['a', 'no.'],
+      ],
+      [
+        ['a No.', 'the cm'],
+        ['a', 'no'],
+      ],
+      [
+        ['see fig. 3 and fig.', '4'],
+        ['see', 'fig.', '3', 'and', 'fig.'],
+      ],
+      [['12 x 8 mm, 1 1/2 cm'], ['12', 'x', '8', 'mm', '1\u00a01/2', 'cm']],
+      [
+        ['vitamin A.', 'The end'],
+        ['vitamin', 'a'],
+      ],
+      [
+        ['vitamin A.', 'the end'],
+        ['vitamin', 'a.'],
+      ],
+      [['http://x.org/a\u00a0', 'x'], ['http://x.org/a']],
+      [["cannot, patient's don't"], ['can', 'not', 'patient', "'s", 'do', "n't"]],
+    ];
+    for (const [run, want] of [...cases, ...cases.reverse(), ...cases]) {
+      expect(tokenizeCocoBatch(run)[0]).toEqual(want);
+    }
+  });
+
   it('treats line breaks inside a caption as spaces', () => {
     expect(tokenizeCoco('a\nb')).toEqual(['a', 'b']);
     expect(tokenizeCoco('a\r\nb\u2028c')).toEqual(['a', 'b', 'c']);

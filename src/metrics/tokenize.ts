@@ -64,7 +64,7 @@ export function tokenizeCocoBatch(texts: readonly string[]): string[][] {
   const out: string[][] = [];
   let start = 0;
   for (let i = 0; i < texts.length; i++) {
-    const stop = i + 1 < texts.length ? run.text.indexOf('\n', start) : run.text.length;
+    const stop = start + texts[i]!.length; // joinLines keeps the lengths
     out.push(cocoLine.scan(run, start, stop));
     start = stop + 1;
   }
@@ -84,121 +84,222 @@ function cocoForm(token: string): string | null {
 }
 
 /**
- * A fresh copy of text[pos, end). The memo below outlives the run, and V8 may keep a slice
- * as a view into the string it was cut from.
+ * A fresh copy of text[pos, end). Tokens outlive the run, and V8 may keep a slice as a
+ * view into the string it was cut from. Longer tokens (rare) are sliced.
  */
 function copyOf(text: string, pos: number, end: number): string {
+  if (end - pos > MAX_COPY_LENGTH) return text.slice(pos, end);
   const units: number[] = [];
   for (let i = pos; i < end; i++) units.push(text.charCodeAt(i));
   return String.fromCharCode(...units);
 }
 
-function sameUnits(token: string, text: string, pos: number): boolean {
-  for (let i = 0; i < token.length; i++) {
-    if (token.charCodeAt(i) !== text.charCodeAt(pos + i)) return false;
-  }
-  return true;
+const MAX_COPY_LENGTH = 64;
+const SPACE = 0x20;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+
+function fnvStep(hash: number, unit: number): number {
+  return Math.imul(hash ^ unit, 0x01000193);
 }
 
 /**
- * A bounded memo of {@link cocoForm}, looked up by a span of the text so that a token seen
- * before costs no new string: captions repeat a small vocabulary, and sharing its strings
- * also spares the garbage collector from copying millions of small kept ones.
+ * Lines are read chunk by chunk: a chunk is text[pos, end) where the spaces at pos and
+ * then the non-spaces after them run up to `end`, the next space or the line end. The
+ * lexer is deterministic, so when its tokens that start in a chunk end exactly at `end`
+ * and it looked no further than text[end] for them, they depend on text[pos, end] alone
+ * (see PtbRun.scanTokens): such chunks are cached here by that content, their "key", and
+ * found again instead of scanned again. Captions repeat their words, so most chunks are
+ * found. Sharing the strings of a chunk's tokens also spares the garbage collector from
+ * copying millions of small kept ones.
+ *
+ * Laid out for few cache misses: open addressing over an Int32Array of (hash, record + 1)
+ * pairs; a record holds a chunk's key and where its coco tokens lie in {@link forms}, and
+ * records lie in order of first sight, so that the frequent chunks lie together. It grows
+ * with the vocabulary up to {@link MAX_RECORDS}, then starts over.
  */
-class CocoForms {
-  private static readonly SLOTS = 1 << 16;
-  private static readonly MAX_LENGTH = 40;
-  private readonly keys: (string | undefined)[] = new Array(CocoForms.SLOTS).fill(undefined);
-  private readonly forms: (string | null)[] = new Array(CocoForms.SLOTS).fill(null);
-  private readonly hashes = new Int32Array(CocoForms.SLOTS);
+class ChunkCache {
+  private static readonly MAX_RECORDS = 1 << 18;
+  /** Record: key length, first token, token count * 2 + (1 if any PTB token), key units. */
+  private static readonly HEADER = 3;
+  private slots: Int32Array = new Int32Array(1 << 13);
+  private records: Int32Array = new Int32Array(1 << 14);
+  /** The records seen as UTF-16 code units, for the keys. */
+  private units: Uint16Array = new Uint16Array(this.records.buffer);
+  private used = 0;
   private count = 0;
-  private readonly byToken = new Map<string, string | null>();
+  /** The coco tokens of all records. */
+  private forms: string[] = [];
 
-  ofSpan(text: string, pos: number, end: number): string | null {
-    const length = end - pos;
-    if (length > CocoForms.MAX_LENGTH) return cocoForm(text.slice(pos, end));
-    let hash = 0x811c9dc5 | 0; // FNV-1a over the code units
-    for (let i = pos; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-    const mask = CocoForms.SLOTS - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const key = this.keys[slot];
-      if (key === undefined) return this.add(slot, hash, copyOf(text, pos, end));
-      if (this.hashes[slot] === hash && key.length === length && sameUnits(key, text, pos)) {
-        return this.forms[slot]!;
-      }
+  /** The record of text[pos, end] (`end` included), with this hash, or -1. */
+  find(text: string, pos: number, end: number, hash: number): number {
+    const { slots, records, units } = this;
+    const mask = slots.length - 2;
+    const length = end + 1 - pos;
+    for (let slot = (hash << 1) & mask; ; slot = (slot + 2) & mask) {
+      const record = slots[slot + 1]! - 1;
+      if (record < 0) return -1;
+      if (slots[slot] !== hash || records[record] !== length) continue;
+      const offset = (record + ChunkCache.HEADER) * 2 - pos;
+      let i = pos;
+      while (i <= end && units[offset + i] === text.charCodeAt(i)) i += 1;
+      if (i > end) return record;
     }
   }
 
-  ofToken(token: string): string | null {
-    if (token.length > CocoForms.MAX_LENGTH) return cocoForm(token);
-    let form = this.byToken.get(token);
-    if (form === undefined) {
-      const key = copyOf(token, 0, token.length);
-      form = cocoForm(key);
-      if (this.byToken.size >= CocoForms.SLOTS / 2) this.byToken.clear();
-      this.byToken.set(key, form);
-    }
-    return form;
+  /** Appends the coco tokens of `record` to out[count...]; returns the new count. */
+  appendForms(record: number, out: string[], count: number): number {
+    const first = this.records[record + 1]!;
+    const stop = first + (this.records[record + 2]! >> 1);
+    const forms = this.forms;
+    let n = count;
+    for (let f = first; f < stop; f++) out[n++] = forms[f]!;
+    return n;
   }
 
-  private add(free: number, hash: number, token: string): string | null {
-    let slot = free;
-    // Kept at most half full: a vocabulary larger than that starts over.
-    if (this.count >= CocoForms.SLOTS / 2) {
-      this.keys.fill(undefined);
-      this.count = 0;
-      slot = hash & (CocoForms.SLOTS - 1);
-    }
-    const form = cocoForm(token);
-    this.keys[slot] = token;
-    this.forms[slot] = form;
-    this.hashes[slot] = hash;
+  /** Whether the chunk of `record` holds a PTB token (kept or dropped). */
+  hasToken(record: number): boolean {
+    return (this.records[record + 2]! & 1) === 1;
+  }
+
+  /** Caches text[pos, end] (`end` included) as yielding tokens[first, stop). */
+  add(
+    text: string,
+    pos: number,
+    end: number,
+    hash: number,
+    tokens: readonly string[],
+    first: number,
+    stop: number,
+    hasToken: boolean,
+  ): void {
+    const length = end + 1 - pos;
+    if (length > MAX_COPY_LENGTH) return;
+    if (this.count === ChunkCache.MAX_RECORDS) this.clear();
+    const size = ChunkCache.HEADER + ((length + 1) >> 1);
+    if (this.used + size > this.records.length) this.growRecords(size);
+    const record = this.used;
+    this.records[record] = length;
+    this.records[record + 1] = this.forms.length;
+    this.records[record + 2] = ((stop - first) << 1) | (hasToken ? 1 : 0);
+    const offset = (record + ChunkCache.HEADER) * 2;
+    for (let i = 0; i < length; i++) this.units[offset + i] = text.charCodeAt(pos + i);
+    for (let f = first; f < stop; f++) this.forms.push(tokens[f]!);
+    this.used += size;
     this.count += 1;
-    return form;
+    putSlot(this.slots, hash, record + 1);
+    // Kept at most half full.
+    if (this.count * 4 > this.slots.length) this.slots = rehashed(this.slots);
+  }
+
+  private growRecords(size: number): void {
+    const records = new Int32Array(Math.max(this.records.length * 2, this.used + size));
+    records.set(this.records);
+    this.records = records;
+    this.units = new Uint16Array(records.buffer);
+  }
+
+  private clear(): void {
+    this.slots = new Int32Array(1 << 13);
+    this.used = 0;
+    this.count = 0;
+    this.forms = [];
   }
 }
 
-const cocoForms = new CocoForms();
+function putSlot(slots: Int32Array, hash: number, value: number): void {
+  const mask = slots.length - 2;
+  let slot = (hash << 1) & mask;
+  while (slots[slot + 1] !== 0) slot = (slot + 2) & mask;
+  slots[slot] = hash;
+  slots[slot + 1] = value;
+}
+
+function rehashed(old: Int32Array): Int32Array {
+  const slots = new Int32Array(old.length * 2);
+  for (let i = 0; i < old.length; i += 2) {
+    if (old[i + 1] !== 0) putSlot(slots, old[i]!, old[i + 1]!);
+  }
+  return slots;
+}
+
+const chunkCache = new ChunkCache();
 
 /** Collects the coco tokens of one line from the PTB lexer. */
 class CocoLine implements PtbTokenSink {
   /** Scratch: the line's coco tokens are tokens[0, count). */
   private readonly tokens: string[] = [];
   private count = 0;
-  /** The last PTB token: text[lastPos, lastEnd) of the run, or `lastToken` unless null. */
-  private lastPos = 0;
-  private lastEnd = 0;
-  private lastToken: string | null = null;
+  /** PTB tokens seen so far on the line. */
+  private ptbTokens = 0;
+  /** Whether the last PTB token ends in Python white space, and then the token itself. */
+  private endsInSpace = false;
+  private lastToken = '';
 
   span(text: string, pos: number, end: number): void {
-    this.lastPos = pos;
-    this.lastEnd = end;
-    this.lastToken = null;
-    this.add(cocoForms.ofSpan(text, pos, end));
+    this.collect(copyOf(text, pos, end));
   }
 
   token(token: string): void {
-    this.lastToken = token;
-    this.add(cocoForms.ofToken(token));
+    this.collect(copyOf(token, 0, token.length));
+  }
+
+  private collect(token: string): void {
+    this.ptbTokens += 1;
+    this.endsInSpace = token.length > 0 && isPythonWhitespace(token.charCodeAt(token.length - 1));
+    if (this.endsInSpace) this.lastToken = token;
+    this.add(cocoForm(token));
   }
 
   scan(run: PtbRun, start: number, stop: number): string[] {
     this.count = 0;
-    this.lastToken = ''; // none yet
-    run.scanLine(start, stop, this);
-    if (isPythonWhitespace(this.lastUnit(run.text))) this.stripLast(run.text);
+    this.endsInSpace = false;
+    const text = run.text;
+    let pos = start;
+    while (pos < stop) {
+      let end = pos;
+      let hash = FNV_OFFSET;
+      while (end < stop && text.charCodeAt(end) === SPACE) {
+        hash = fnvStep(hash, SPACE);
+        end += 1;
+      }
+      while (end < stop) {
+        const unit = text.charCodeAt(end);
+        if (unit === SPACE) break;
+        hash = fnvStep(hash, unit);
+        end += 1;
+      }
+      if (end === text.length) {
+        pos = run.scanTokens(pos, stop, this); // the last chunk of the run: nothing follows
+        continue;
+      }
+      hash = fnvStep(hash, text.charCodeAt(end));
+      const entry = chunkCache.find(text, pos, end, hash);
+      if (entry < 0) {
+        pos = this.scanChunk(run, pos, end, hash);
+        continue;
+      }
+      this.count = chunkCache.appendForms(entry, this.tokens, this.count);
+      if (chunkCache.hasToken(entry)) this.endsInSpace = false;
+      pos = end;
+    }
+    if (this.endsInSpace) this.stripLast();
     return this.tokens.slice(0, this.count);
+  }
+
+  /** Scans text[pos, end) and caches what it yields when that depends on text[pos, end] only. */
+  private scanChunk(run: PtbRun, pos: number, end: number, hash: number): number {
+    const count = this.count;
+    const ptbTokens = this.ptbTokens;
+    const next = run.scanTokens(pos, end, this);
+    if (next === end && run.lastRead <= end && !this.endsInSpace) {
+      const hasToken = this.ptbTokens > ptbTokens;
+      chunkCache.add(run.text, pos, end, hash, this.tokens, count, this.count, hasToken);
+    }
+    return next;
   }
 
   private add(form: string | null): void {
     if (form !== null) this.tokens[this.count++] = form;
-  }
-
-  /** The last code unit of the last PTB token, or -1. */
-  private lastUnit(text: string): number {
-    const token = this.lastToken;
-    if (token !== null) return token.length > 0 ? token.charCodeAt(token.length - 1) : -1;
-    return this.lastEnd > this.lastPos ? text.charCodeAt(this.lastEnd - 1) : -1;
   }
 
   /**
@@ -206,11 +307,10 @@ class CocoLine implements PtbTokenSink {
    * token can end in a no-break space. Such a token was kept (no dropped punctuation ends
    * in white space), so it is the last one collected.
    */
-  private stripLast(text: string): void {
-    const last = this.lastToken ?? text.slice(this.lastPos, this.lastEnd);
+  private stripLast(): void {
     this.count -= 1;
-    const stripped = last.replace(PY_WHITESPACE_END, '');
-    if (stripped !== '') this.add(cocoForms.ofToken(stripped));
+    const stripped = this.lastToken.replace(PY_WHITESPACE_END, '');
+    if (stripped !== '') this.add(cocoForm(stripped));
   }
 }
 

@@ -383,6 +383,8 @@ class LazyDfa {
   /** Row length: one column per class, then the accept column. */
   private readonly stride: number;
   private readonly nfaSets: Int32Array[] = [];
+  /** By state number: whether no NFA state of the set reads a unit. */
+  private readonly finals: boolean[] = [];
   /** DFA states by their NFA state sets, and by the seeds whose closure they are. */
   private readonly bySet = new IntListMap();
   private readonly bySeeds = new IntListMap();
@@ -408,6 +410,11 @@ class LazyDfa {
   /** The least pattern index that `state` accepts, or -1. */
   accepts(state: number): number {
     return this.table[state + this.classes.count]!;
+  }
+
+  /** Whether every move from `state` is DEAD, whatever the next unit. */
+  isFinal(state: number): boolean {
+    return this.finals[state / this.stride]!;
   }
 
   /** Computes, records and returns a transition not built yet. */
@@ -443,6 +450,8 @@ class LazyDfa {
       if (a !== undefined && (accept < 0 || a < accept)) accept = a;
     }
     this.table[state + this.classes.count] = accept;
+    const states = this.nfa.states;
+    this.finals.push(set.every((s) => states[s]!.set < 0));
     this.nfaSets.push(set);
     this.bySet.set(set, state);
     return state;
@@ -465,6 +474,11 @@ export class RuleScanner<A> {
   rule = -1;
   /** After {@link match} returned true: the end of the text the rule consumes. */
   end = -1;
+  /**
+   * After {@link match}: the last index it looked at (text.length when it read to the
+   * end). The result of a match depends on text[pos, lastRead] only.
+   */
+  lastRead = -1;
   private readonly classOf: Uint16Array;
   private readonly classCount: number;
   private readonly race: LazyDfa;
@@ -527,7 +541,8 @@ export class RuleScanner<A> {
     let state = 0;
     let rule = -1;
     let end = -1;
-    for (let i = pos; i < text.length; i++) {
+    let i = pos;
+    for (; i < text.length; i++) {
       const cls = classOf[text.charCodeAt(i)]!;
       let next = table[state + cls]!;
       if (next === NOT_BUILT) {
@@ -543,6 +558,7 @@ export class RuleScanner<A> {
       }
     }
     this.rule = rule;
+    this.lastRead = race.isFinal(state) ? i - 1 : i;
     return end;
   }
 

@@ -753,26 +753,38 @@ export interface PtbTokenSink {
  */
 export class PtbRun {
   private readonly softHyphens: boolean;
+  /**
+   * After {@link scanTokens}: the last index of the text that it looked at. Its tokens
+   * depend on text[start, lastRead] only (and on nothing before start).
+   */
+  lastRead = -1;
 
   constructor(readonly text: string) {
     this.softHyphens = text.includes('\u00ad');
   }
 
   /**
-   * Passes to `sink` the PTB tokens of the line text[start, stop), before lower-casing, as
-   * the Stanford tokenizer prints them (brackets as -LRB- etc., quotes as `` and '').
+   * Passes to `sink` the PTB tokens that start in text[start, stop), before lower-casing,
+   * as the Stanford tokenizer prints them (brackets as -LRB- etc., quotes as `` and ''),
+   * from a token start. Returns the end of the last token (stop or past it). A line's
+   * tokens are those that start in it.
    */
-  scanLine(start: number, stop: number, sink: PtbTokenSink): void {
+  scanTokens(start: number, stop: number, sink: PtbTokenSink): number {
     const text = this.text;
     const scan = getScanner();
     let pos = start;
+    let lastRead = start;
     while (pos < stop) {
-      if (!scan.match(text, pos)) {
+      const matched = scan.match(text, pos);
+      if (scan.lastRead > lastRead) lastRead = scan.lastRead;
+      if (!matched) {
         pos += 1; // untokenizable: dropped
         continue;
       }
       pos = this.emit(ACTIONS[scan.rule]!, pos, scan.end, sink);
     }
+    this.lastRead = lastRead;
+    return pos;
   }
 
   /** Passes on the token that `action` makes of text[pos, end); returns where to go on. */
