@@ -84,11 +84,12 @@ function cocoForm(token: string): string | null {
 }
 
 /**
- * A fresh copy of text[pos, end). Tokens outlive the run, and V8 may keep a slice as a
- * view into the string it was cut from. Longer tokens (rare) are sliced.
+ * A fresh copy of text[pos, end). Tokens outlive the run, and V8 keeps a slice of 13 or
+ * more units as a view into the string it was cut from (shorter ones are copies). Longer
+ * tokens (rare) are sliced.
  */
 function copyOf(text: string, pos: number, end: number): string {
-  if (end - pos > MAX_COPY_LENGTH) return text.slice(pos, end);
+  if (end - pos < 13 || end - pos > MAX_COPY_LENGTH) return text.slice(pos, end);
   const units: number[] = [];
   for (let i = pos; i < end; i++) units.push(text.charCodeAt(i));
   return String.fromCharCode(...units);
@@ -97,6 +98,8 @@ function copyOf(text: string, pos: number, end: number): string {
 const MAX_COPY_LENGTH = 64;
 const SPACE = 0x20;
 const FNV_OFFSET = 0x811c9dc5 | 0;
+/** The token range of a chunk record whose tokens depend on what follows it. */
+const READS_ON = -1;
 
 function fnvStep(hash: number, unit: number): number {
   return Math.imul(hash ^ unit, 0x01000193);
@@ -119,7 +122,10 @@ function fnvStep(hash: number, unit: number): number {
  */
 class ChunkCache {
   private static readonly MAX_RECORDS = 1 << 18;
-  /** Record: key length, first token, token count * 2 + (1 if any PTB token), key units. */
+  /**
+   * Record: key length, first token, token count * 2 + (1 if any PTB token) or
+   * READS_ON, key units.
+   */
   private static readonly HEADER = 3;
   private slots: Int32Array = new Int32Array(1 << 13);
   private records: Int32Array = new Int32Array(1 << 14);
@@ -161,7 +167,15 @@ class ChunkCache {
     return (this.records[record + 2]! & 1) === 1;
   }
 
-  /** Caches text[pos, end] (`end` included) as yielding tokens[first, stop). */
+  /** Whether the tokens of `record`'s key depend on what follows: look up a longer key. */
+  readsOn(record: number): boolean {
+    return this.records[record + 2] === READS_ON;
+  }
+
+  /**
+   * Caches text[pos, end] (`end` included) as yielding tokens[first, stop), or as one
+   * whose tokens depend on what follows.
+   */
   add(
     text: string,
     pos: number,
@@ -171,6 +185,7 @@ class ChunkCache {
     first: number,
     stop: number,
     hasToken: boolean,
+    readsOn = false,
   ): void {
     const length = end + 1 - pos;
     if (length > MAX_COPY_LENGTH) return;
@@ -180,7 +195,7 @@ class ChunkCache {
     const record = this.used;
     this.records[record] = length;
     this.records[record + 1] = this.forms.length;
-    this.records[record + 2] = ((stop - first) << 1) | (hasToken ? 1 : 0);
+    this.records[record + 2] = readsOn ? READS_ON : ((stop - first) << 1) | (hasToken ? 1 : 0);
     const offset = (record + ChunkCache.HEADER) * 2;
     for (let i = 0; i < length; i++) this.units[offset + i] = text.charCodeAt(pos + i);
     for (let f = first; f < stop; f++) this.forms.push(tokens[f]!);
@@ -234,6 +249,8 @@ class CocoLine implements PtbTokenSink {
   /** Whether the last PTB token ends in Python white space, and then the token itself. */
   private endsInSpace = false;
   private lastToken = '';
+  /** Scratch: the hash that {@link chunkEnd} carried on. */
+  private hash = 0;
 
   span(text: string, pos: number, end: number): void {
     this.collect(copyOf(text, pos, end));
@@ -253,47 +270,69 @@ class CocoLine implements PtbTokenSink {
   scan(run: PtbRun, start: number, stop: number): string[] {
     this.count = 0;
     this.endsInSpace = false;
-    const text = run.text;
     let pos = start;
-    while (pos < stop) {
-      let end = pos;
-      let hash = FNV_OFFSET;
-      while (end < stop && text.charCodeAt(end) === SPACE) {
-        hash = fnvStep(hash, SPACE);
-        end += 1;
-      }
-      while (end < stop) {
-        const unit = text.charCodeAt(end);
-        if (unit === SPACE) break;
-        hash = fnvStep(hash, unit);
-        end += 1;
-      }
-      if (end === text.length) {
-        pos = run.scanTokens(pos, stop, this); // the last chunk of the run: nothing follows
-        continue;
-      }
-      hash = fnvStep(hash, text.charCodeAt(end));
-      const entry = chunkCache.find(text, pos, end, hash);
-      if (entry < 0) {
-        pos = this.scanChunk(run, pos, end, hash);
-        continue;
-      }
-      this.count = chunkCache.appendForms(entry, this.tokens, this.count);
-      if (chunkCache.hasToken(entry)) this.endsInSpace = false;
-      pos = end;
-    }
+    while (pos < stop) pos = this.scanChunk(run, pos, stop);
     if (this.endsInSpace) this.stripLast();
     return this.tokens.slice(0, this.count);
   }
 
-  /** Scans text[pos, end) and caches what it yields when that depends on text[pos, end] only. */
-  private scanChunk(run: PtbRun, pos: number, end: number, hash: number): number {
+  /**
+   * Collects the tokens of the chunk at `pos`, or of it and the chunks after it on the
+   * line where its tokens depend on them; returns where to go on.
+   */
+  private scanChunk(run: PtbRun, pos: number, stop: number): number {
+    const text = run.text;
+    let end = this.chunkEnd(text, pos, stop, FNV_OFFSET);
+    for (;;) {
+      if (end === text.length) return run.scanTokens(pos, stop, this); // nothing follows
+      const hash = fnvStep(this.hash, text.charCodeAt(end));
+      const record = chunkCache.find(text, pos, end, hash);
+      if (record < 0) return this.scanAndCache(run, pos, end, hash);
+      if (!chunkCache.readsOn(record)) {
+        this.count = chunkCache.appendForms(record, this.tokens, this.count);
+        if (chunkCache.hasToken(record)) this.endsInSpace = false;
+        return end;
+      }
+      if (end === stop || end - pos >= MAX_COPY_LENGTH) return run.scanTokens(pos, end, this);
+      end = this.chunkEnd(text, end, stop, this.hash);
+    }
+  }
+
+  /**
+   * The end of the chunk at `pos`: past the spaces there, then up to the next space or
+   * `stop`. Sets {@link hash} to `hash` carried on over text[pos, end).
+   */
+  private chunkEnd(text: string, pos: number, stop: number, hash: number): number {
+    let end = pos;
+    let h = hash;
+    while (end < stop && text.charCodeAt(end) === SPACE) {
+      h = fnvStep(h, SPACE);
+      end += 1;
+    }
+    while (end < stop) {
+      const unit = text.charCodeAt(end);
+      if (unit === SPACE) break;
+      h = fnvStep(h, unit);
+      end += 1;
+    }
+    this.hash = h;
+    return end;
+  }
+
+  /**
+   * Scans text[pos, end) and caches what it yields when that depends on text[pos, end]
+   * only; otherwise notes that the key reads on into the next chunk.
+   */
+  private scanAndCache(run: PtbRun, pos: number, end: number, hash: number): number {
     const count = this.count;
     const ptbTokens = this.ptbTokens;
     const next = run.scanTokens(pos, end, this);
-    if (next === end && run.lastRead <= end && !this.endsInSpace) {
+    if (this.endsInSpace) return next;
+    if (next === end && run.lastRead <= end) {
       const hasToken = this.ptbTokens > ptbTokens;
       chunkCache.add(run.text, pos, end, hash, this.tokens, count, this.count, hasToken);
+    } else {
+      chunkCache.add(run.text, pos, end, hash, this.tokens, count, count, false, true);
     }
     return next;
   }

@@ -382,9 +382,8 @@ class LazyDfa {
   table: Int32Array;
   /** Row length: one column per class, then the accept column. */
   private readonly stride: number;
-  private readonly nfaSets: Int32Array[] = [];
-  /** By state number: whether no NFA state of the set reads a unit. */
-  private readonly finals: boolean[] = [];
+  /** By state number: the (set, next) pairs of its NFA states that read a unit, flat. */
+  private readonly moves: Int32Array[] = [];
   /** DFA states by their NFA state sets, and by the seeds whose closure they are. */
   private readonly bySet = new IntListMap();
   private readonly bySeeds = new IntListMap();
@@ -414,17 +413,21 @@ class LazyDfa {
 
   /** Whether every move from `state` is DEAD, whatever the next unit. */
   isFinal(state: number): boolean {
-    return this.finals[state / this.stride]!;
+    return this.moves[this.numberOf(state)]!.length === 0;
+  }
+
+  /** States are numbered in order of creation. */
+  private numberOf(state: number): number {
+    return (state / this.stride) | 0;
   }
 
   /** Computes, records and returns a transition not built yet. */
   build(state: number, cls: number): number {
     const membership = this.classes.membership;
+    const moves = this.moves[this.numberOf(state)]!;
     const targets: number[] = [];
-    const states = this.nfa.states;
-    for (const s of this.nfaSets[state / this.stride]!) {
-      const n = states[s]!;
-      if (n.set >= 0 && membership[n.set]![cls] === 1) targets.push(n.next);
+    for (let i = 0; i < moves.length; i += 2) {
+      if (membership[moves[i]!]![cls] === 1) targets.push(moves[i + 1]!);
     }
     const next = targets.length === 0 ? DEAD : this.stateFor(targets);
     this.table[state + cls] = next;
@@ -442,7 +445,7 @@ class LazyDfa {
   }
 
   private add(set: Int32Array): number {
-    const state = this.nfaSets.length * this.stride;
+    const state = this.moves.length * this.stride;
     if (state === this.table.length) this.grow();
     let accept = -1;
     for (const s of set) {
@@ -450,9 +453,12 @@ class LazyDfa {
       if (a !== undefined && (accept < 0 || a < accept)) accept = a;
     }
     this.table[state + this.classes.count] = accept;
-    const states = this.nfa.states;
-    this.finals.push(set.every((s) => states[s]!.set < 0));
-    this.nfaSets.push(set);
+    const moves: number[] = [];
+    for (const s of set) {
+      const n = this.nfa.states[s]!;
+      if (n.set >= 0) moves.push(n.set, n.next);
+    }
+    this.moves.push(Int32Array.from(moves));
     this.bySet.set(set, state);
     return state;
   }
