@@ -6,7 +6,7 @@
  * tokenization + BLEU-1..4, ROUGE-L (+ ROUGE-1/2), CIDEr-D and METEOR (when available),
  * all through the metric registry, in one process.
  *
- *   npx tsx bench/metrics.ts [pairs] [--dump pairs.jsonl] [--no-meteor]
+ *   npx tsx bench/metrics.ts [pairs] [--dump pairs.jsonl] [--no-meteor] [--serial]
  *
  * `--dump` writes the pairs as {"id","candidate","references"} lines, the input of
  * tools/parity/time_reference.py, which times pycocoevalcap (and NLTK's METEOR) on the
@@ -260,7 +260,14 @@ export function metricsBenchItems(count: number, seed = 7): CaptionItem[] {
 }
 
 export async function benchMetrics(
-  options: { pairs?: number; dump?: string; meteor?: boolean; log?: (line: string) => void } = {},
+  options: {
+    pairs?: number;
+    dump?: string;
+    meteor?: boolean;
+    /** ScoreOptions.parallel (default: automatic). */
+    parallel?: boolean;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<MetricsBenchResult> {
   const count = options.pairs ?? 60_000;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -280,7 +287,11 @@ export async function benchMetrics(
   }
   // Timed cold, as one `medcap evaluate` run is: nothing has been compiled or cached yet.
   const t1 = performance.now();
-  const scored = await scoreCaptions(items, { metrics, tokenizer: 'coco' });
+  const scored = await scoreCaptions(items, {
+    metrics,
+    tokenizer: 'coco',
+    ...(options.parallel === undefined ? {} : { parallel: options.parallel }),
+  });
   const totalSeconds = (performance.now() - t1) / 1000;
 
   const t0 = performance.now();
@@ -297,8 +308,12 @@ export async function benchMetrics(
     pairsPerSecond: count / totalSeconds,
     corpus,
   };
+  const threads =
+    scored.workerMetrics.length > 0
+      ? `${scored.workerMetrics.join(' + ')} in a worker thread`
+      : 'one thread';
   log(
-    `metrics: ${count} pairs, ${result.metrics.join(' + ')} (coco tokens): ` +
+    `metrics: ${count} pairs, ${result.metrics.join(' + ')} (coco tokens, ${threads}): ` +
       `${totalSeconds.toFixed(2)} s, ${Math.round(result.pairsPerSecond)} pairs/s ` +
       `(tokenizing the same captions again, warm: ${tokenizeSeconds.toFixed(2)} s)`,
   );
@@ -320,5 +335,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     ...(pairs === undefined ? {} : { pairs }),
     ...(dump === undefined ? {} : { dump }),
     meteor: !args.includes('--no-meteor'),
+    ...(args.includes('--serial') ? { parallel: false } : {}),
   });
 }

@@ -13,6 +13,10 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
     name: 'metrics (60,000 pairs: tokenize + BLEU + ROUGE + CIDEr-D + METEOR)',
     run: () => benchMetrics(),
   },
+  {
+    name: 'single-thread metrics (the same, with the worker thread off)',
+    run: () => benchMetrics({ parallel: false }),
+  },
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },
 ];
