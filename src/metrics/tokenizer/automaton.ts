@@ -89,12 +89,20 @@ export function setOf(ranges: Ranges): Pattern {
 
 export const anyUnit: Pattern = { kind: 'set', ranges: [[0, MAX_UNIT]] };
 
+/** By character: its case variants. One object per character also spares Nfa.setId a key. */
+const caseVariantsOf = new Map<string, Ranges>();
+
 function caseVariants(ch: string): Ranges {
-  const units = new Set<number>([ch.charCodeAt(0)]);
-  for (const variant of [ch.toLowerCase(), ch.toUpperCase()]) {
-    if (variant.length === 1) units.add(variant.charCodeAt(0));
+  let ranges = caseVariantsOf.get(ch);
+  if (ranges === undefined) {
+    const units = new Set<number>([ch.charCodeAt(0)]);
+    for (const variant of [ch.toLowerCase(), ch.toUpperCase()]) {
+      if (variant.length === 1) units.add(variant.charCodeAt(0));
+    }
+    ranges = normalizeRanges([...units].map((u) => [u, u] as [number, number]));
+    caseVariantsOf.set(ch, ranges);
   }
-  return normalizeRanges([...units].map((u) => [u, u] as [number, number]));
+  return ranges;
 }
 
 /** A literal string, matched case-insensitively (letter by letter). */
