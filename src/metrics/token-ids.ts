@@ -38,6 +38,30 @@ export class Vocabulary {
   }
 }
 
+/** An Int32Array that grows as values are pushed (no boxed numbers, little garbage). */
+export class IntList {
+  private data: Int32Array;
+  length = 0;
+
+  constructor(capacity = 1024) {
+    this.data = new Int32Array(capacity);
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+
+  /** The values as an array of their own. */
+  toArray(): Int32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
 /**
  * Ids for substrings of texts, ASCII letters lower-cased, looked up in place: a span seen
  * before costs a hash over its characters and a comparison, no new string.

@@ -16,7 +16,12 @@
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from '../meteor/porter.js';
 import { PairTable } from '../ngrams.js';
-import { AsciiLowerSpanVocabulary, type EncodedCaptions, encodedCaptions } from '../token-ids.js';
+import {
+  AsciiLowerSpanVocabulary,
+  type EncodedCaptions,
+  encodedCaptions,
+  IntList,
+} from '../token-ids.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
 export const ROUGE_COLUMNS = ['rouge_l', 'rouge_1', 'rouge_2'] as const;
@@ -31,12 +36,58 @@ const BETA = 1.2;
 /** DP rows for {@link lcsLength}, grown on demand and reused by every call. */
 let rowA = new Int32Array(64);
 let rowB = new Int32Array(64);
+/** Per token id + 1: the positions where it occurs in the shorter sequence, as bits. */
+let positionBits = new Int32Array(1024);
+/** Per token id + 1: the call whose bits positionBits holds. */
+let bitsOwner = new Int32Array(1024);
+let lcsCall = 0;
 
-/** Length of the longest common subsequence of two id sequences. */
+/** Length of the longest common subsequence of two id sequences (ids ≥ -1). */
 export function lcsLength(a: Int32Array, b: Int32Array): number {
   const [long, short] = a.length >= b.length ? [a, b] : [b, a];
+  if (short.length === 0) return 0;
+  return short.length <= 31 ? lcsBitParallel(long, short) : lcsTable(long, short);
+}
+
+/**
+ * The LCS length with the shorter sequence as the bits of one integer (Allison and Dix;
+ * Hyyrö): a zero bit of V marks where the LCS so far can grow; each token of the longer
+ * sequence updates all of them at once.
+ */
+function lcsBitParallel(long: Int32Array, short: Int32Array): number {
+  let largest = 0;
+  for (let j = 0; j < short.length; j++) largest = Math.max(largest, short[j]! + 1);
+  for (let i = 0; i < long.length; i++) largest = Math.max(largest, long[i]! + 1);
+  if (positionBits.length <= largest) {
+    positionBits = new Int32Array(2 * largest + 2);
+    bitsOwner = new Int32Array(2 * largest + 2);
+    lcsCall = 0;
+  }
+  const call = ++lcsCall;
+  for (let j = 0; j < short.length; j++) {
+    const key = short[j]! + 1;
+    if (bitsOwner[key] !== call) {
+      bitsOwner[key] = call;
+      positionBits[key] = 0;
+    }
+    positionBits[key]! |= 1 << j;
+  }
+  const mask = short.length === 31 ? 0x7fffffff : (1 << short.length) - 1;
+  let v = mask;
+  for (let i = 0; i < long.length; i++) {
+    const key = long[i]! + 1;
+    if (bitsOwner[key] !== call) continue;
+    const u = v & positionBits[key]!;
+    v = ((v + u) | (v - u)) & mask;
+  }
+  let unmatched = 0;
+  for (let bits = v; bits !== 0; bits &= bits - 1) unmatched++;
+  return short.length - unmatched;
+}
+
+/** The LCS length by the textbook table, one row at a time. */
+function lcsTable(long: Int32Array, short: Int32Array): number {
   const m = short.length;
-  if (m === 0) return 0;
   if (rowA.length <= m) {
     rowA = new Int32Array(2 * m + 2);
     rowB = new Int32Array(2 * m + 2);
@@ -89,7 +140,7 @@ export function rougeL(candidate: Int32Array, references: readonly Int32Array[])
 export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCaptions {
   const vocabulary = new AsciiLowerSpanVocabulary();
   const stemIds: number[] = [];
-  const tokens: number[] = [];
+  const tokens = new IntList(1 << 16);
   const starts: number[] = [];
   const referenceStarts: number[] = [];
   const add = (caption: string) => {
@@ -131,7 +182,7 @@ export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCa
   starts.push(tokens.length);
   return {
     vocabulary: vocabulary.tokens,
-    tokens: Int32Array.from(tokens),
+    tokens: tokens.toArray(),
     starts: Int32Array.from(starts),
     referenceStarts: Int32Array.from(referenceStarts),
     sentences,
