@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { MetricError } from '../core/errors.js';
 import { startWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, scoreCaptions } from './score.js';
+import { type CaptionItem, metricInput, scoreCaptions } from './score.js';
+import { encodedCaptions } from './token-ids.js';
 
 const corpus = fileURLToPath(new URL('../../test/fixtures/parity/corpus.jsonl', import.meta.url));
 const items: CaptionItem[] = readFileSync(corpus, 'utf8')
@@ -30,29 +31,37 @@ describe('metrics in a worker thread', () => {
   });
 
   it('really starts a worker and moves the columns back', async () => {
+    const some = items.slice(0, 20);
     const job = startWorkerJob({
-      ids: items.slice(0, 20).map((item) => item.id),
-      candidates: items.slice(0, 20).map((item) => item.candidate),
-      references: items.slice(0, 20).map((item) => item.references),
-      tokenizer: 'coco',
+      ids: some.map((item) => item.id),
+      candidates: some.map((item) => item.candidate),
+      references: some.map((item) => item.references),
       recipes: [{ id: 'rouge', rougeStemmer: true }, { id: 'meteor' }],
     });
+    const input = metricInput(some, 'coco');
+    job.sendTokens(encodedCaptions(input));
     const results = await job.results;
     expect(Array.isArray(results)).toBe(true);
     const [rouge, meteor] = results as { values: Record<string, Float64Array> }[];
     expect(Object.keys(rouge!.values).sort()).toEqual(['rouge_1', 'rouge_2', 'rouge_l']);
     expect(meteor!.values.meteor).toBeInstanceOf(Float64Array);
     expect(meteor!.values.meteor).toHaveLength(20);
+    const here = await (await createMetric('meteor')).score(input);
+    expect([...meteor!.values.meteor!]).toEqual([...here.values.meteor!]);
   });
 
   it("reports a metric's failure in the worker as that error, naming the item", async () => {
+    const broken = [
+      { id: 'fine', candidate: 'a mass', references: ['a mass'] },
+      { id: 'img-9', candidate: 'a mass', references: [] },
+    ];
     const job = startWorkerJob({
-      ids: ['fine', 'img-9'],
-      candidates: ['a mass', 'a mass'],
-      references: [['a mass'], []],
-      tokenizer: 'coco',
+      ids: broken.map((item) => item.id),
+      candidates: broken.map((item) => item.candidate),
+      references: broken.map((item) => item.references),
       recipes: [{ id: 'meteor' }],
     });
+    job.sendTokens(encodedCaptions(metricInput(broken, 'coco')));
     const results = await job.results;
     expect(results).toMatchObject({ failed: { name: 'MetricError' } });
     expect((results as { failed: Error }).failed.message).toMatch(/img-9/);

@@ -1,17 +1,17 @@
 /**
- * Runs some of an evaluation's metrics in a worker thread while the others run here: the
- * worker tokenizes the same captions itself (cheaper than copying millions of token
- * strings across) and sends back only its column arrays, moved, not copied.
+ * Runs some of an evaluation's metrics in a worker thread while the others run here. The
+ * worker starts at once (loading its modules meanwhile), then gets the captions' token ids
+ * from this thread as soon as they exist (typed arrays, cheap to copy, unlike millions of
+ * token strings) and sends back only its column arrays, moved, not copied.
  */
 import { Worker } from 'node:worker_threads';
-import type { TokenizerId } from './tokenize.js';
+import type { EncodedCaptions } from './token-ids.js';
 import type { MetricRecipe, MetricResult } from './types.js';
 
 export interface WorkerJob {
   ids: string[];
   candidates: string[];
   references: (readonly string[])[];
-  tokenizer: TokenizerId;
   recipes: MetricRecipe[];
 }
 
@@ -20,6 +20,8 @@ export type WorkerReply =
   | { ok: false; name: string; message: string };
 
 export interface RunningJob {
+  /** Hands the worker the captions' tokens (encodedCaptions of the same items). */
+  sendTokens(encoded: EncodedCaptions): void;
   /** The recipes' results in order; null when no worker could run them (score them here). */
   readonly results: Promise<MetricResult[] | { failed: Error } | null>;
   stop(): void;
@@ -38,7 +40,7 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
   try {
     worker = new Worker(bootCode(), { eval: true, workerData: job });
   } catch {
-    return { results: Promise.resolve(null), stop: () => {} };
+    return { sendTokens: () => {}, results: Promise.resolve(null), stop: () => {} };
   }
   const results = new Promise<MetricResult[] | { failed: Error } | null>((resolve) => {
     worker.once('message', (reply: WorkerReply) => {
@@ -54,5 +56,9 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
     worker.once('error', () => resolve(null));
     worker.once('exit', () => resolve(null));
   });
-  return { results, stop: () => void worker.terminate() };
+  return {
+    sendTokens: (encoded) => worker.postMessage(encoded),
+    results,
+    stop: () => void worker.terminate(),
+  };
 }

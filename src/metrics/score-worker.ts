@@ -1,23 +1,22 @@
-/** Worker-thread side of metric-worker.ts: tokenizes, scores the recipes, replies. */
+/** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerJob, WorkerReply } from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
-import { metricInput } from './score.js';
-import type { MetricResult } from './types.js';
+import { type EncodedCaptions, inputFromEncoded } from './token-ids.js';
+import type { Metric, MetricResult } from './types.js';
 
 const job = workerData as WorkerJob;
 
 async function run(): Promise<WorkerReply> {
   try {
-    const items = job.ids.map((id, k) => ({
-      id,
-      candidate: job.candidates[k]!,
-      references: job.references[k]!,
-    }));
-    const input = metricInput(items, job.tokenizer);
+    const metrics: Metric[] = [];
+    for (const recipe of job.recipes) metrics.push(await metricFromRecipe(recipe));
+    const encoded = await new Promise<EncodedCaptions>((resolve) => {
+      parentPort!.once('message', resolve);
+    });
+    const input = inputFromEncoded(job, encoded);
     const results: MetricResult[] = [];
-    for (const recipe of job.recipes) {
-      const metric = await metricFromRecipe(recipe);
+    for (const metric of metrics) {
       const { corpus, values } = await metric.score(input);
       results.push({ corpus, values });
       await metric.dispose?.();

@@ -4,6 +4,7 @@ import { startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { describe, percentile, seededRandom } from './statistics.js';
+import { encodedCaptions } from './token-ids.js';
 import { getTokenizer, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
@@ -78,7 +79,7 @@ export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerI
   };
 }
 
-/** Items from which a second thread repays its start-up and its own tokenization. */
+/** Items from which a second thread repays its start-up. */
 const WORKER_MIN_ITEMS = 5000;
 /** The metrics worth moving: they need no n-gram index (BLEU and CIDEr-D share one). */
 const WORKER_METRICS: ReadonlySet<string> = new Set(['rouge', 'meteor']);
@@ -108,8 +109,8 @@ function asToolError(error: Error): Error {
 
 /**
  * Scores captions against their references with the given metrics (see metricInput). With
- * enough items and a second core, ROUGE and METEOR run in a worker thread meanwhile; the
- * results are the same either way.
+ * enough items and a second core, ROUGE and METEOR run in a worker thread on the same
+ * tokens meanwhile; the results are the same either way.
  */
 export async function scoreCaptions(
   items: readonly CaptionItem[],
@@ -132,13 +133,13 @@ export async function scoreCaptions(
           ids: items.map((item) => item.id),
           candidates: items.map((item) => item.candidate),
           references: items.map((item) => item.references),
-          tokenizer,
           recipes: inWorker.map((metric) => metric.recipe!),
         });
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
     const input = metricInput(items, tokenizer);
+    job?.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }

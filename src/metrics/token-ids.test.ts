@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodedCaptions, pythonSplitCaptions } from './token-ids.js';
+import { encodedCaptions, inputFromEncoded, pythonSplitCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
 function input(candidates: string[][], references: string[][][]): MetricInput {
@@ -49,5 +49,13 @@ describe('encoded captions', () => {
     expect(split.tokens[split.starts[2]! + 1]).toBe(split.tokens[split.starts[6]!]);
     const plain = input([['a']], [[['b']]]);
     expect(pythonSplitCaptions(plain)).toBe(encodedCaptions(plain));
+  });
+
+  it('rebuilds an input from encoded captions, token strings on demand', () => {
+    const encoded = encodedCaptions(data);
+    const rebuilt = inputFromEncoded(data, encoded);
+    expect(encodedCaptions(rebuilt)).toBe(encoded);
+    expect(rebuilt.candidateTokens).toEqual(data.candidateTokens);
+    expect(rebuilt.referenceTokens).toEqual(data.referenceTokens);
   });
 });

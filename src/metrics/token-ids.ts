@@ -144,6 +144,43 @@ export function pythonSplitCaptions(input: MetricInput): EncodedCaptions {
   return encoded;
 }
 
+/**
+ * A MetricInput over captions already encoded (in another thread, say): the string token
+ * arrays are built only if a metric asks for them; encodedCaptions() returns `encoded`.
+ */
+export function inputFromEncoded(
+  text: Pick<MetricInput, 'ids' | 'candidates' | 'references'>,
+  encoded: EncodedCaptions,
+): MetricInput {
+  const sentence = (s: number) =>
+    Array.from(encoded.tokens.subarray(encoded.starts[s], encoded.starts[s + 1]), (id) => {
+      return encoded.vocabulary[id]!;
+    });
+  let candidateTokens: string[][] | undefined;
+  let referenceTokens: string[][][] | undefined;
+  const input: MetricInput = {
+    ids: text.ids,
+    candidates: text.candidates,
+    references: text.references,
+    get candidateTokens() {
+      candidateTokens ??= text.ids.map((_, k) => sentence(k));
+      return candidateTokens;
+    },
+    get referenceTokens() {
+      referenceTokens ??= text.ids.map((_, k) => {
+        const refs: string[][] = [];
+        for (let s = encoded.referenceStarts[k]!; s < encoded.referenceStarts[k + 1]!; s++) {
+          refs.push(sentence(s));
+        }
+        return refs;
+      });
+      return referenceTokens;
+    },
+  };
+  asGiven.set(input, encoded);
+  return input;
+}
+
 function encode(input: MetricInput): EncodedCaptions {
   const items = input.candidateTokens.length;
   let sentences = items;

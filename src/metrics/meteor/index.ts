@@ -53,20 +53,18 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
     columns: [METEOR_COLUMN],
     corpusDependent: false,
     async score(input: MetricInput): Promise<MetricResult> {
-      const { ids, candidateTokens, referenceTokens } = input;
-      if (candidateTokens.length !== ids.length || referenceTokens.length !== ids.length) {
+      const { ids } = input;
+      const captions = encodedCaptions(input);
+      if (captions.referenceStarts.length !== ids.length + 1) {
         throw new MetricError(
-          `meteor: ${ids.length} ids but ${candidateTokens.length} tokenized candidates and ` +
-            `${referenceTokens.length} tokenized reference lists`,
+          `meteor: ${ids.length} ids but ${captions.referenceStarts.length - 1} tokenized items`,
         );
       }
-      const captions = encodedCaptions(input);
       const words = scorer.wordIdsOfCaptions(captions);
       const values = new Float64Array(ids.length);
       let sum = 0;
       for (let k = 0; k < ids.length; k += 1) {
-        const references = referenceTokens[k]!;
-        if (references.length === 0) {
+        if (captions.referenceStarts[k + 1] === captions.referenceStarts[k]) {
           throw new MetricError(`meteor: item ${ids[k]} (row ${k + 1}) has no reference caption`);
         }
         const value = scorer.scoreEncoded(captions, words, k);
