@@ -4,8 +4,8 @@ import { startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { describe, percentile, seededRandom } from './statistics.js';
-import { encodedCaptions } from './token-ids.js';
-import { getTokenizer, type TokenizerId } from './tokenize.js';
+import { encodedCaptions, IntList, inputFromEncoded, Vocabulary } from './token-ids.js';
+import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
 /** One caption to score. */
@@ -58,25 +58,48 @@ export interface ScoredCaptions {
 }
 
 /**
- * What the metrics score: the items' text, tokenized once (references and candidates each
- * as one run, in item order, as pycocoevalcap does).
+ * What the metrics score: the items' text, tokenized once (all candidates, then all
+ * references, each as one run in item order, as pycocoevalcap does) straight into token
+ * ids; the string token arrays are built only if a metric asks for them.
  */
 export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerId): MetricInput {
-  const tokenize = getTokenizer(tokenizer);
-  const refTokensFlat = tokenize(items.flatMap((item) => item.references));
-  const referenceTokens: string[][][] = [];
-  let at = 0;
-  for (const item of items) {
-    referenceTokens.push(refTokensFlat.slice(at, at + item.references.length));
-    at += item.references.length;
-  }
-  return {
+  const vocabulary = new Vocabulary();
+  const tokens = new IntList(1 << 16);
+  const starts = new IntList(2 * items.length + 1);
+  const take = (words: readonly string[], count: number) => {
+    starts.push(tokens.length);
+    for (let i = 0; i < count; i++) tokens.push(vocabulary.id(words[i]!));
+  };
+  forEachTokenized(
+    tokenizer,
+    items.map((item) => item.candidate),
+    take,
+  );
+  const referenceStarts = new Int32Array(items.length + 1);
+  let sentence = items.length;
+  items.forEach((item, k) => {
+    referenceStarts[k] = sentence;
+    sentence += item.references.length;
+  });
+  referenceStarts[items.length] = sentence;
+  forEachTokenized(
+    tokenizer,
+    items.flatMap((item) => item.references),
+    take,
+  );
+  starts.push(tokens.length);
+  const text = {
     ids: items.map((item) => item.id),
     candidates: items.map((item) => item.candidate),
     references: items.map((item) => item.references),
-    candidateTokens: tokenize(items.map((item) => item.candidate)),
-    referenceTokens,
   };
+  return inputFromEncoded(text, {
+    vocabulary: vocabulary.tokens,
+    tokens: tokens.toArray(),
+    starts: starts.toArray(),
+    referenceStarts,
+    sentences: sentence,
+  });
 }
 
 /** Items from which a second thread repays its start-up. */

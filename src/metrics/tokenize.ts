@@ -60,15 +60,27 @@ export function tokenizeCoco(text: string, following?: readonly string[]): strin
  * only into the next few captions.
  */
 export function tokenizeCocoBatch(texts: readonly string[]): string[][] {
-  const run = new PtbRun(joinLines(texts));
   const out: string[][] = [];
+  forEachCocoTokens(texts, (tokens, count) => out.push(tokens.slice(0, count)));
+  return out;
+}
+
+/**
+ * {@link tokenizeCocoBatch} without an array per caption: hands each caption's tokens, in
+ * order, to `take` as tokens[0, count) of a scratch array that the next caption reuses.
+ */
+export function forEachCocoTokens(
+  texts: readonly string[],
+  take: (tokens: readonly string[], count: number) => void,
+): void {
+  const run = new PtbRun(joinLines(texts));
   let start = 0;
   for (let i = 0; i < texts.length; i++) {
     const stop = start + texts[i]!.length; // joinLines keeps the lengths
-    out.push(cocoLine.scan(run, start, stop));
+    const count = cocoLine.scanInto(run, start, stop);
+    take(cocoLine.tokens, count);
     start = stop + 1;
   }
-  return out;
 }
 
 /** The captions as one text, one a line (a line break inside a caption becomes a space). */
@@ -242,7 +254,7 @@ const chunkCache = new ChunkCache();
 /** Collects the coco tokens of one line from the PTB lexer. */
 class CocoLine implements PtbTokenSink {
   /** Scratch: the line's coco tokens are tokens[0, count). */
-  private readonly tokens: string[] = [];
+  readonly tokens: string[] = [];
   private count = 0;
   /** PTB tokens seen so far on the line. */
   private ptbTokens = 0;
@@ -268,12 +280,17 @@ class CocoLine implements PtbTokenSink {
   }
 
   scan(run: PtbRun, start: number, stop: number): string[] {
+    return this.tokens.slice(0, this.scanInto(run, start, stop));
+  }
+
+  /** Collects the line's coco tokens into `tokens`; returns how many there are. */
+  scanInto(run: PtbRun, start: number, stop: number): number {
     this.count = 0;
     this.endsInSpace = false;
     let pos = start;
     while (pos < stop) pos = this.scanChunk(run, pos, stop);
     if (this.endsInSpace) this.stripLast();
-    return this.tokens.slice(0, this.count);
+    return this.count;
   }
 
   /**
@@ -428,6 +445,26 @@ export function splitPythonWhitespace(tokens: readonly string[]): readonly strin
     for (const piece of token.split(PY_WHITESPACE)) if (piece !== '') out.push(piece);
   }
   return out;
+}
+
+/**
+ * Tokenizes a run of texts with the tokenizer `id`, handing each text's tokens to `take`
+ * as tokens[0, count) (a scratch array: copy what must outlive the call).
+ */
+export function forEachTokenized(
+  id: TokenizerId,
+  texts: readonly string[],
+  take: (tokens: readonly string[], count: number) => void,
+): void {
+  if (id === 'coco') {
+    forEachCocoTokens(texts, take);
+    return;
+  }
+  const tokenize = getTokenizer(id);
+  for (const text of texts) {
+    const [tokens] = tokenize([text]);
+    take(tokens!, tokens!.length);
+  }
 }
 
 export function getTokenizer(id: TokenizerId): TokenizeBatch {
