@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Times the reference toolkits on a JSONL of {"id", "candidate", "references"} lines (e.g.
 from `npx tsx bench/metrics.ts --dump pairs.jsonl`), for comparison with `npm run bench`:
-pycocoevalcap's PTBTokenizer + Bleu(4) + Rouge + Cider, and, with --meteor, NLTK's
-meteor_score on the PTB tokens (needs NLTK with its WordNet corpus installed).
+pycocoevalcap's PTBTokenizer + Bleu(4) + Rouge + Cider; with --rouge-score, rouge_score's
+ROUGE-1/2 (score_multi over each item's references, no stemmer); with --meteor, NLTK's
+meteor_score on the PTB tokens (needs NLTK with its WordNet corpus installed;
+meteor_reference.py sets that up itself and times the same loop).
 
-Usage: PYTHONPATH=... python3 tools/parity/time_reference.py pairs.jsonl [--meteor]
+Usage: PYTHONPATH=... python3 tools/parity/time_reference.py pairs.jsonl [--rouge-score] [--meteor]
 """
 import json
 import sys
@@ -36,6 +38,13 @@ def main():
         else:
             scorer.compute_score(gts_t, res_t)
         timings[name] = time.perf_counter() - t
+    if "--rouge-score" in sys.argv:
+        from rouge_score import rouge_scorer
+        t = time.perf_counter()
+        scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
+        for it in items:
+            scorer.score_multi(it["references"], it["candidate"])
+        timings["rouge_score"] = time.perf_counter() - t
     if "--meteor" in sys.argv:
         from nltk.translate.meteor_score import meteor_score
         t = time.perf_counter()
