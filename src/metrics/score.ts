@@ -118,7 +118,7 @@ function workerShare(
     return [];
   }
   const movable = metrics.filter((m) => m.recipe !== undefined && WORKER_METRICS.has(m.recipe.id));
-  // Both threads tokenize: leave this one some metric to score meanwhile.
+  // Moving every metric would leave this thread idle: keep one here.
   if (movable.length === metrics.length) movable.pop();
   return movable;
 }
