@@ -6,7 +6,8 @@
  * its smoothing constants (1e-15 / 1e-9).
  */
 import { MetricError } from '../../core/errors.js';
-import { MAX_ORDER, type NgramIndex, ngramIndex } from '../ngrams.js';
+import { ngramStats } from '../ngram-stats.js';
+import { MAX_ORDER } from '../ngrams.js';
 import { CORPUS_RESAMPLERS } from '../resample.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
@@ -50,63 +51,6 @@ function bleuInto(
   }
 }
 
-/**
- * Clipped n-gram matches of every item, counted with dense tables over the n-gram ids
- * (`stamp` marks which sentence or item an entry currently belongs to, so nothing is
- * cleared between items).
- */
-class ClippedCounter {
-  /**
-   * Per n-gram id, four ints side by side (one cache line per look-up): the sentence
-   * whose count this is, the count, the item whose maximum this is, the maximum.
-   */
-  private readonly table: Int32Array;
-
-  constructor(private readonly index: NgramIndex) {
-    this.table = new Int32Array(index.size * 4).fill(-1);
-  }
-
-  /** Adds item k's clipped matches per order (1..4) to `correct[0..3]`. */
-  matches(k: number, correct: Float64Array): void {
-    const { grams, captions } = this.index;
-    const { starts, referenceStarts } = captions;
-    const table = this.table;
-    // Per n-gram, its largest count in one of the item's references.
-    for (let s = referenceStarts[k]!; s < referenceStarts[k + 1]!; s++) {
-      for (let p = starts[s]!; p < starts[s + 1]!; p++) {
-        for (let n = 0; n < MAX_ORDER; n++) {
-          const g = grams[n]![p]!;
-          if (g < 0) break;
-          const at = 4 * g;
-          if (table[at] !== s) {
-            table[at] = s;
-            table[at + 1] = 0;
-          }
-          const c = ++table[at + 1]!;
-          if (table[at + 2] !== k) {
-            table[at + 2] = k;
-            table[at + 3] = c;
-          } else if (c > table[at + 3]!) table[at + 3] = c;
-        }
-      }
-    }
-    // Candidate occurrences beyond that maximum do not count. The candidate is sentence k,
-    // never a reference sentence, so the count slot can be reused for it.
-    for (let p = starts[k]!; p < starts[k + 1]!; p++) {
-      for (let n = 0; n < MAX_ORDER; n++) {
-        const g = grams[n]![p]!;
-        if (g < 0) break;
-        const at = 4 * g;
-        if (table[at] !== k) {
-          table[at] = k;
-          table[at + 1] = 0;
-        }
-        if (table[at + 2] === k && ++table[at + 1]! <= table[at + 3]!) correct[n]! += 1;
-      }
-    }
-  }
-}
-
 function rowOf(values: readonly number[]): Record<string, number> {
   const row: Record<string, number> = {};
   BLEU_COLUMNS.forEach((column, n) => {
@@ -121,10 +65,9 @@ export function createBleuMetric(): Metric {
     columns: BLEU_COLUMNS,
     corpusDependent: false,
     async score(input: MetricInput): Promise<MetricResult> {
-      const index = ngramIndex(input);
-      const { starts, referenceStarts } = index.captions;
+      const { captions, clipped } = ngramStats(input);
+      const { starts, referenceStarts } = captions;
       const items = input.ids.length;
-      const counter = new ClippedCounter(index);
       const columns = BLEU_COLUMNS.map(() => new Float64Array(items));
       // Per item, for resampling: correct and guessed n-grams per order, the candidate's
       // length and the reference length the brevity penalty used.
@@ -139,8 +82,7 @@ export function createBleuMetric(): Metric {
         if (endRef === firstRef) {
           throw new MetricError(`bleu: item ${input.ids[k]} has no reference caption`);
         }
-        correct.fill(0);
-        counter.matches(k, correct);
+        for (let n = 0; n < MAX_ORDER; n++) correct[n] = clipped[k * MAX_ORDER + n]!;
         const length = starts[k + 1]! - starts[k]!;
         for (let n = 0; n < MAX_ORDER; n++) guess[n] = Math.max(0, length - n);
         refLengths.length = 0;

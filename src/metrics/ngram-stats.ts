@@ -1,0 +1,158 @@
+/**
+ * One pass over every item's n-grams (n = 1..4) that serves both BLEU and CIDEr-D, as
+ * pycocoevalcap computes them: BLEU's clipped matches (candidate counts clipped by the
+ * largest count in one reference) and CIDEr-D's tf-idf pieces (document frequencies from
+ * all items' references; per candidate and per reference the vector norm per order; per
+ * reference the clipped dot product Σ min(w_hyp, w_ref)·w_ref). Computed once per input
+ * and shared, since walking millions of n-grams through large tables is most of the cost.
+ */
+import { MAX_ORDER, ngramIndex } from './ngrams.js';
+import type { EncodedCaptions } from './token-ids.js';
+import type { MetricInput } from './types.js';
+
+export interface NgramStats {
+  captions: EncodedCaptions;
+  /** clipped[4k + n]: BLEU's clipped matches of order n + 1 in item k's candidate. */
+  clipped: Int32Array;
+  /** hypNorm[4k + n]: the norm of item k's candidate tf-idf vector of order n + 1. */
+  hypNorm: Float64Array;
+  /** refNorm[4s + n], for reference sentence s (a sentence index of `captions`). */
+  refNorm: Float64Array;
+  /** dot[4s + n]: Σ over n-grams of both of min(candidate weight, reference weight) × reference weight. */
+  dot: Float64Array;
+}
+
+// Per n-gram id, a row of 8 ints (one 32-byte cache line per look-up):
+const DF_ITEM = 0; // the last item whose references counted towards DF
+const DF = 1; // document frequency: in how many items' reference sets the n-gram occurs
+const HYP_OWNER = 2; // item k whose candidate HYP_TF counts (~k once its norm is added)
+const HYP_TF = 3;
+const REF_OWNER = 4; // sentence s whose count REF_TF is (~s once visited)
+const REF_TF = 5;
+const MAX_OWNER = 6; // item k whose references MAX_REF is the largest count in
+const MAX_REF = 7;
+const ROW = 8;
+/** Neither an index nor the complement of one. */
+const NOBODY = 0x7fffffff;
+
+const cache = new WeakMap<EncodedCaptions, NgramStats>();
+
+export function ngramStats(input: MetricInput): NgramStats {
+  const index = ngramIndex(input);
+  let stats = cache.get(index.captions);
+  if (stats === undefined) {
+    stats = compute(index.captions, index.grams, index.size);
+    cache.set(index.captions, stats);
+  }
+  return stats;
+}
+
+function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): NgramStats {
+  const { starts, referenceStarts, sentences } = captions;
+  const items = referenceStarts.length - 1;
+  const table = new Int32Array(size * ROW);
+  for (let at = 0; at < table.length; at += ROW) {
+    table[at + DF_ITEM] = -1;
+    table[at + HYP_OWNER] = NOBODY;
+    table[at + REF_OWNER] = NOBODY;
+    table[at + MAX_OWNER] = -1;
+  }
+
+  let maxDf = 0;
+  for (let k = 0; k < items; k++) {
+    const end = starts[referenceStarts[k + 1]!]!;
+    for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
+      for (let n = 0; n < MAX_ORDER; n++) {
+        const g = grams[n]![p]!;
+        if (g < 0) break;
+        const at = g * ROW;
+        if (table[at + DF_ITEM] !== k) {
+          table[at + DF_ITEM] = k;
+          maxDf = Math.max(maxDf, ++table[at + DF]!);
+        }
+      }
+    }
+  }
+  // CIDEr-D's idf = log(items) - log(max(1, df)); the logarithms of the few df values
+  // come from a small table rather than one double per n-gram.
+  const logItems = Math.log(items);
+  const logOf = new Float64Array(maxDf + 1);
+  for (let d = 1; d <= maxDf; d++) logOf[d] = Math.log(d);
+  const idfAt = (at: number) => logItems - logOf[Math.max(1, table[at + DF]!)]!;
+
+  const clipped = new Int32Array(items * MAX_ORDER);
+  const hypNorm = new Float64Array(items * MAX_ORDER);
+  const refNorm = new Float64Array(sentences * MAX_ORDER);
+  const dot = new Float64Array(sentences * MAX_ORDER);
+  for (let k = 0; k < items; k++) {
+    for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+      for (let n = 0; n < MAX_ORDER; n++) {
+        const g = grams[n]![p]!;
+        if (g < 0) break;
+        const at = g * ROW;
+        if (table[at + HYP_OWNER] !== k) {
+          table[at + HYP_OWNER] = k;
+          table[at + HYP_TF] = 0;
+        }
+        table[at + HYP_TF]! += 1;
+      }
+    }
+    for (let s = referenceStarts[k]!; s < referenceStarts[k + 1]!; s++) {
+      for (let p = starts[s]!; p < starts[s + 1]!; p++) {
+        for (let n = 0; n < MAX_ORDER; n++) {
+          const g = grams[n]![p]!;
+          if (g < 0) break;
+          const at = g * ROW;
+          if (table[at + REF_OWNER] !== s) {
+            table[at + REF_OWNER] = s;
+            table[at + REF_TF] = 0;
+          }
+          const c = ++table[at + REF_TF]!;
+          if (table[at + MAX_OWNER] !== k) {
+            table[at + MAX_OWNER] = k;
+            table[at + MAX_REF] = c;
+          } else if (c > table[at + MAX_REF]!) table[at + MAX_REF] = c;
+        }
+      }
+      // Each distinct n-gram of the reference once: its weight, and the dot product.
+      for (let p = starts[s]!; p < starts[s + 1]!; p++) {
+        for (let n = 0; n < MAX_ORDER; n++) {
+          const g = grams[n]![p]!;
+          if (g < 0) break;
+          const at = g * ROW;
+          if (table[at + REF_OWNER] !== s) continue;
+          table[at + REF_OWNER] = ~s;
+          const idf = idfAt(at);
+          const wr = table[at + REF_TF]! * idf;
+          refNorm[s * MAX_ORDER + n]! += wr ** 2;
+          if (table[at + HYP_OWNER] === k) {
+            const wh = table[at + HYP_TF]! * idf;
+            dot[s * MAX_ORDER + n]! += Math.min(wh, wr) * wr;
+          }
+        }
+      }
+      for (let n = 0; n < MAX_ORDER; n++) {
+        refNorm[s * MAX_ORDER + n] = Math.sqrt(refNorm[s * MAX_ORDER + n]!);
+      }
+    }
+    // Each distinct n-gram of the candidate once: its weight, and its clipped count.
+    for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+      for (let n = 0; n < MAX_ORDER; n++) {
+        const g = grams[n]![p]!;
+        if (g < 0) break;
+        const at = g * ROW;
+        if (table[at + HYP_OWNER] !== k) continue;
+        table[at + HYP_OWNER] = ~k;
+        const w = table[at + HYP_TF]! * idfAt(at);
+        hypNorm[k * MAX_ORDER + n]! += w ** 2;
+        if (table[at + MAX_OWNER] === k) {
+          clipped[k * MAX_ORDER + n]! += Math.min(table[at + HYP_TF]!, table[at + MAX_REF]!);
+        }
+      }
+    }
+    for (let n = 0; n < MAX_ORDER; n++) {
+      hypNorm[k * MAX_ORDER + n] = Math.sqrt(hypNorm[k * MAX_ORDER + n]!);
+    }
+  }
+  return { captions, clipped, hypNorm, refNorm, dot };
+}
