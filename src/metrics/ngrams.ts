@@ -27,9 +27,15 @@ export interface NgramIndex {
  * is three adjacent ints (first, second, id), so a probe touches one cache line.
  */
 export class PairTable {
-  private slots = new Int32Array(3 << 12).fill(-1);
-  private capacity = 1 << 12;
+  private capacity: number;
+  private slots: Int32Array;
   size = 0;
+
+  /** `expected`: about how many pairs will be interned (the table grows past it). */
+  constructor(expected = 1 << 11) {
+    this.capacity = 1 << Math.ceil(Math.log2(Math.max(2 * expected, 1 << 12)));
+    this.slots = new Int32Array(3 * this.capacity).fill(-1);
+  }
 
   /** The id of (a, b), assigning the next id when the pair is new. */
   intern(a: number, b: number): number {
@@ -87,10 +93,13 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
   // Order 1: the token ids themselves; order n: the pair (n-1-gram at p, token at p+n-1).
   const grams: Int32Array[] = [tokens];
   let size = captions.vocabulary.length;
+  // An order has at least about as many distinct n-grams as the one before: sizing each
+  // table for that (twice the vocabulary for bigrams) spares most of its growing.
+  let expected = 2 * captions.vocabulary.length;
   for (let n = 2; n <= MAX_ORDER; n++) {
     const previous = grams[n - 2]!;
     const current = new Int32Array(tokens.length).fill(-1);
-    const table = new PairTable();
+    const table = new PairTable(expected);
     const base = size;
     for (let s = 0; s < sentences; s++) {
       const end = starts[s + 1]! - n + 1;
@@ -99,6 +108,7 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
       }
     }
     size += table.size;
+    expected = table.size;
     if (size >= 2 ** 31) {
       throw new MetricError(`more than 2^31 distinct n-grams: too many for one evaluation`);
     }
