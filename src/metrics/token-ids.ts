@@ -72,9 +72,13 @@ export class AsciiLowerSpanVocabulary {
   private ids = new Int32Array(1 << 12).fill(-1);
 
   id(text: string, start: number, end: number): number {
-    let hash = 0x811c9dc5 | 0;
-    for (let i = start; i < end; i++)
-      hash = Math.imul(hash ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
+    let hash = SPAN_HASH_START;
+    for (let i = start; i < end; i++) hash = spanHashStep(hash, text.charCodeAt(i));
+    return this.idWithHash(text, start, end, hash);
+  }
+
+  /** {@link id} for a caller that hashed the span as it read it (spanHashStep). */
+  idWithHash(text: string, start: number, end: number, hash: number): number {
     const mask = this.ids.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const id = this.ids[slot]!;
@@ -103,6 +107,13 @@ export class AsciiLowerSpanVocabulary {
       this.ids[slot] = ids[old]!;
     }
   }
+}
+
+/** FNV-1a over ASCII-lower-cased code units: the hash AsciiLowerSpanVocabulary uses. */
+export const SPAN_HASH_START = 0x811c9dc5 | 0;
+
+export function spanHashStep(hash: number, unit: number): number {
+  return Math.imul(hash ^ lowerAscii(unit), 0x01000193);
 }
 
 function lowerAscii(unit: number): number {

@@ -21,6 +21,8 @@ import {
   type EncodedCaptions,
   encodedCaptions,
   IntList,
+  SPAN_HASH_START,
+  spanHashStep,
 } from '../token-ids.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 
@@ -149,16 +151,21 @@ export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCa
     // Kelvin sign to k, say); otherwise lower-casing A-Z as we go is the same.
     const text = NON_ASCII.test(caption) ? caption.toLowerCase() : caption;
     let from = -1;
+    let hash = SPAN_HASH_START;
     for (let i = 0; i <= text.length; i++) {
       const unit = i < text.length ? text.charCodeAt(i) : 0;
       const alnum =
         (unit >= 97 && unit <= 122) || (unit >= 65 && unit <= 90) || (unit >= 48 && unit <= 57);
       if (alnum) {
-        if (from < 0) from = i;
+        if (from < 0) {
+          from = i;
+          hash = SPAN_HASH_START;
+        }
+        hash = spanHashStep(hash, unit);
         continue;
       }
       if (from < 0) continue;
-      let id = vocabulary.id(text, from, i);
+      let id = vocabulary.idWithHash(text, from, i, hash);
       from = -1;
       if (stem && vocabulary.tokens[id]!.length > 3) {
         let stemId = stemIds[id];
