@@ -9,5 +9,13 @@ export { DATASET_LOADERS } from './datasets/registry.js';
 export type * from './datasets/types.js';
 export type * from './engines/types.js';
 export { type EvaluationResult, evaluate } from './metrics/evaluate.js';
-export { type CaptionItem, type ScoredCaptions, scoreCaptions } from './metrics/score.js';
+export { createMetric, type MetricFactoryOptions } from './metrics/registry.js';
+export {
+  type CaptionItem,
+  type ColumnSummary,
+  type ScoredCaptions,
+  type ScoreOptions,
+  scoreCaptions,
+} from './metrics/score.js';
+export type { Metric, MetricInput, MetricRecipe, MetricResult } from './metrics/types.js';
 export * from './reports/captions-csv.js';

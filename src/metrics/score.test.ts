@@ -120,3 +120,25 @@ describe('compare', () => {
     expect(again).toEqual(c);
   });
 });
+
+describe('the library entry point', () => {
+  it('scores in-memory captions with registry metrics, as the README shows', async () => {
+    const medcap = await import('../index.js');
+    const metrics = await Promise.all(
+      ['bleu', 'rouge', 'cider', 'meteor'].map((id) => medcap.createMetric(id)),
+    );
+    const scored = await medcap.scoreCaptions(
+      [
+        {
+          id: 'img1',
+          candidate: 'Axial CT shows a mass.',
+          references: ['Axial CT showing a liver mass.'],
+        },
+      ],
+      { metrics, bootstrap: 0 },
+    );
+    expect(scored.ids).toEqual(['img1']);
+    expect(scored.values.meteor![0]).toBeGreaterThan(0.4);
+    expect(scored.summary.meteor!.corpus).toBe(scored.values.meteor![0]);
+  });
+});
