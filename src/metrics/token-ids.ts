@@ -44,7 +44,7 @@ export class IntList {
   length = 0;
 
   constructor(capacity = 1024) {
-    this.data = new Int32Array(capacity);
+    this.data = new Int32Array(Math.max(4, capacity));
   }
 
   push(value: number): void {
