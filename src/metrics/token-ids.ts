@@ -3,11 +3,8 @@
  * one typed array, so that metrics compare and count numbers instead of strings and
  * allocate nothing per caption. Built once per input and shared by the metrics.
  */
+import { splitPythonWhitespace } from './tokenize.js';
 import type { MetricInput } from './types.js';
-
-/** Python's str.isspace characters, which str.split() breaks on (JavaScript's \s differs). */
-const PY_WHITESPACE =
-  /[\t\n\v\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 export interface EncodedCaptions {
   /** Token of each id. */
@@ -224,29 +221,25 @@ function encode(input: MetricInput): EncodedCaptions {
 
 function splitAtPythonWhitespace(encoded: EncodedCaptions): EncodedCaptions {
   const { vocabulary, tokens, starts, sentences } = encoded;
-  // Pieces of each token that holds white space; none: nothing to do.
-  const pieces = new Map<number, number[]>();
+  // The pieces of each token that holds white space; none: nothing to do.
+  const split = new Map<number, readonly string[]>();
+  vocabulary.forEach((token, id) => {
+    const parts = splitPythonWhitespace([token]);
+    if (parts.length !== 1 || parts[0] !== token) split.set(id, parts);
+  });
+  if (split.size === 0) return encoded;
   const extended = new Vocabulary();
   for (const token of vocabulary) extended.id(token);
-  vocabulary.forEach((token, id) => {
-    if (!PY_WHITESPACE.test(token)) return;
-    pieces.set(
-      id,
-      token
-        .split(PY_WHITESPACE)
-        .filter((piece) => piece !== '')
-        .map((piece) => extended.id(piece)),
-    );
-  });
-  if (pieces.size === 0) return encoded;
+  const pieces = new Map<number, number[]>();
+  for (const [id, parts] of split) pieces.set(id, parts.map((part) => extended.id(part)));
   const out: number[] = [];
   const newStarts = new Int32Array(sentences + 1);
   for (let s = 0; s < sentences; s++) {
     newStarts[s] = out.length;
     for (let p = starts[s]!; p < starts[s + 1]!; p++) {
-      const split = pieces.get(tokens[p]!);
-      if (split === undefined) out.push(tokens[p]!);
-      else out.push(...split);
+      const parts = pieces.get(tokens[p]!);
+      if (parts === undefined) out.push(tokens[p]!);
+      else out.push(...parts);
     }
   }
   newStarts[sentences] = out.length;
