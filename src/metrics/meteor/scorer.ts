@@ -20,7 +20,7 @@
 import { MetricError } from '../../core/errors.js';
 import { type EncodedCaptions, Vocabulary } from '../token-ids.js';
 import { porterStem } from './porter.js';
-import type { WordNet } from './wordnet.js';
+import { type NamedLemmas, namesWordOrExtra, type WordNet } from './wordnet.js';
 
 export interface MeteorParameters {
   /** Relative weight of precision and recall. */
@@ -79,9 +79,8 @@ function power(x: number, exponent: number): number {
     : x ** exponent;
 }
 
-type NamedLemmas = readonly (readonly string[])[];
-/** NamedLemmas as one set per part of speech (empty where none). */
-type NamedLemmaSets = readonly ReadonlySet<string>[];
+/** Morphy's extra candidates per part of speech. */
+type MorphyExtras = readonly (readonly string[])[];
 
 /** No id yet. */
 const UNKNOWN = -1;
@@ -100,9 +99,9 @@ export class MeteorScorer {
   /** Word id → stem id. */
   private stemOfWord: number[] = [];
   /** Stem id → lemma names of the synsets the stem names as a reference (null: none). */
-  private namedByStem: (NamedLemmaSets | null)[] = [];
+  private namedByStem: (NamedLemmas | null)[] = [];
   /** Stem id → Morphy's extra candidates per part of speech, as a hypothesis. */
-  private extrasOfStem: NamedLemmas[] = [];
+  private extrasOfStem: MorphyExtras[] = [];
   /** Stem id → the stem lower-cased, as a hypothesis. */
   private lemmaOfStem: string[] = [];
 
@@ -111,7 +110,7 @@ export class MeteorScorer {
   private referenceStems = new Int32Array(64);
   private matchOf = new Int32Array(64);
   private referenceUsed = new Uint8Array(64);
-  private referenceNamed: (NamedLemmaSets | null)[] = [];
+  private referenceNamed: (NamedLemmas | null)[] = [];
   private previousOfKey = new Int32Array(64);
   // Per word or stem id, for alignEqual: valid while keyOwner[key] is the current stage.
   private lastOfKey = new Int32Array(0);
@@ -220,11 +219,10 @@ export class MeteorScorer {
     return this.wordnet;
   }
 
-  private namedBy(stem: number): NamedLemmaSets | null {
+  private namedBy(stem: number): NamedLemmas | null {
     let named = this.namedByStem[stem];
     if (named === undefined) {
-      const lists = this.wordNet().namedSynsetLemmas(this.stems.tokens[stem]!);
-      named = lists === undefined ? null : lists.map((names) => new Set(names));
+      named = this.wordNet().namedSynsetLemmas(this.stems.tokens[stem]!) ?? null;
       this.namedByStem[stem] = named;
     }
     return named;
@@ -232,11 +230,9 @@ export class MeteorScorer {
 
   /**
    * NLTK's stage-3 test: the reference stem is a lemma name of a synset of the hypothesis
-   * stem. Decided as WordNet.isSynonym does (namesWordOrExtra), from the synsets the
-   * reference names: for some part of speech, the hypothesis stem or one of its Morphy
-   * candidates is among their lemma names.
+   * stem, decided as WordNet.isSynonym does, from the synsets the reference names.
    */
-  private isSynonym(hypothesisStem: number, named: NamedLemmaSets): boolean {
+  private isSynonym(hypothesisStem: number, named: NamedLemmas): boolean {
     let extras = this.extrasOfStem[hypothesisStem];
     if (extras === undefined) {
       const stem = this.stems.tokens[hypothesisStem]!;
@@ -244,17 +240,7 @@ export class MeteorScorer {
       this.extrasOfStem[hypothesisStem] = extras;
       this.lemmaOfStem[hypothesisStem] = stem.toLowerCase();
     }
-    const lemma = this.lemmaOfStem[hypothesisStem]!;
-    for (let slot = 0; slot < 4; slot += 1) {
-      const names = named[slot]!;
-      if (names.size === 0) continue;
-      if (names.has(lemma)) return true;
-      const candidates = extras[slot]!;
-      for (let k = 0; k < candidates.length; k += 1) {
-        if (names.has(candidates[k]!)) return true;
-      }
-    }
-    return false;
+    return namesWordOrExtra(named, this.lemmaOfStem[hypothesisStem]!, extras);
   }
 
   /**

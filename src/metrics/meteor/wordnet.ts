@@ -19,6 +19,9 @@ import {
 
 export type { WordNetPos } from './wordnet-files.js';
 
+/** Per part of speech (n, v, a, r), lower-cased lemma names (see namedSynsetLemmas). */
+export type NamedLemmas = readonly ReadonlySet<string>[];
+
 /** Morphy's suffix substitutions ([suffix, replacement]), in Morphy's order. */
 const SUBSTITUTIONS: Readonly<Record<WordNetPos, readonly (readonly [string, string])[]>> = {
   n: [
@@ -268,17 +271,17 @@ export class WordNet {
    * (see isSynonym): the synonym stage needs neither synonym lists nor the index
    * entries of the hypothesis word.
    */
-  namedSynsetLemmas(name: string): readonly (readonly string[])[] | undefined {
+  namedSynsetLemmas(name: string): NamedLemmas | undefined {
     if (name.includes('_')) return undefined;
     const lemma = name.toLowerCase();
-    let found: string[][] | undefined;
+    let found: Set<string>[] | undefined;
     for (let slot = 0; slot < WORDNET_POS.length; slot += 1) {
       const pos = WORDNET_POS[slot]!;
       for (const offset of this.synsetOffsets(lemma, pos)) {
         const names = this.lemmaNames(pos, offset);
         if (!names.includes(name)) continue;
-        if (found === undefined) found = [[], [], [], []];
-        for (const other of names) found[slot]!.push(other.toLowerCase());
+        if (found === undefined) found = [new Set(), new Set(), new Set(), new Set()];
+        for (const other of names) found[slot]!.add(other.toLowerCase());
       }
     }
     return found;
@@ -351,17 +354,17 @@ const NO_EXTRAS: readonly (readonly string[])[] = Object.freeze([
  * names `namedSynsetLemmas` gave: i.e. whether the name is a synonym of the word.
  */
 export function namesWordOrExtra(
-  named: readonly (readonly string[])[],
+  named: NamedLemmas,
   lemma: string,
   extras: readonly (readonly string[])[],
 ): boolean {
   for (let slot = 0; slot < 4; slot += 1) {
     const names = named[slot]!;
-    if (names.length === 0) continue;
-    if (names.includes(lemma)) return true;
+    if (names.size === 0) continue;
+    if (names.has(lemma)) return true;
     const candidates = extras[slot]!;
     for (let k = 0; k < candidates.length; k += 1) {
-      if (names.includes(candidates[k]!)) return true;
+      if (names.has(candidates[k]!)) return true;
     }
   }
   return false;
