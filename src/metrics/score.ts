@@ -62,7 +62,11 @@ export interface ScoredCaptions {
  * references, each as one run in item order, as pycocoevalcap does) straight into token
  * ids; the string token arrays are built only if a metric asks for them.
  */
-export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerId): MetricInput {
+export function metricInput(
+  items: readonly CaptionItem[],
+  tokenizer: TokenizerId,
+  text: CaptionText = captionText(items),
+): MetricInput {
   const vocabulary = new Vocabulary();
   const tokens = new IntList(1 << 16);
   const starts = new IntList(2 * items.length + 1);
@@ -70,11 +74,7 @@ export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerI
     starts.push(tokens.length);
     for (let i = 0; i < count; i++) tokens.push(vocabulary.id(words[i]!));
   };
-  forEachTokenized(
-    tokenizer,
-    items.map((item) => item.candidate),
-    take,
-  );
+  forEachTokenized(tokenizer, text.candidates, take);
   const referenceStarts = new Int32Array(items.length + 1);
   let sentence = items.length;
   items.forEach((item, k) => {
@@ -88,11 +88,6 @@ export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerI
     take,
   );
   starts.push(tokens.length);
-  const text = {
-    ids: items.map((item) => item.id),
-    candidates: items.map((item) => item.candidate),
-    references: items.map((item) => item.references),
-  };
   return inputFromEncoded(text, {
     vocabulary: vocabulary.tokens,
     tokens: tokens.toArray(),
@@ -100,6 +95,21 @@ export function metricInput(items: readonly CaptionItem[], tokenizer: TokenizerI
     referenceStarts,
     sentences: sentence,
   });
+}
+
+/** The items' ids and text as the parallel arrays a MetricInput holds. */
+interface CaptionText {
+  ids: string[];
+  candidates: string[];
+  references: (readonly string[])[];
+}
+
+function captionText(items: readonly CaptionItem[]): CaptionText {
+  return {
+    ids: items.map((item) => item.id),
+    candidates: items.map((item) => item.candidate),
+    references: items.map((item) => item.references),
+  };
 }
 
 /** Items from which a second thread repays its start-up. */
@@ -148,20 +158,16 @@ export async function scoreCaptions(
     seen.add(item.id);
   });
   const tokenizer = options.tokenizer ?? 'coco';
+  const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
   const job =
     inWorker.length === 0
       ? undefined
-      : startWorkerJob({
-          ids: items.map((item) => item.id),
-          candidates: items.map((item) => item.candidate),
-          references: items.map((item) => item.references),
-          recipes: inWorker.map((metric) => metric.recipe!),
-        });
+      : startWorkerJob({ ...text, recipes: inWorker.map((metric) => metric.recipe!) });
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
-    const input = metricInput(items, tokenizer);
+    const input = metricInput(items, tokenizer, text);
     job?.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
@@ -210,7 +216,7 @@ export async function scoreCaptions(
     }
   }
   return {
-    ids: items.map((item) => item.id),
+    ids: text.ids,
     columns,
     values,
     summary,
