@@ -66,6 +66,19 @@ async function* csvRows(path: string): AsyncGenerator<ManifestRow> {
   }
 }
 
+/** A JSONL line with no fields to read, and why. */
+function unreadableRow(place: string, problem: string): ManifestRow {
+  return {
+    place,
+    image: undefined,
+    id: undefined,
+    caption: undefined,
+    references: undefined,
+    concepts: undefined,
+    problem,
+  };
+}
+
 async function* jsonlRows(path: string): AsyncGenerator<ManifestRow> {
   const lines = createInterface({
     input: createReadStream(path, 'utf8'),
@@ -81,27 +94,11 @@ async function* jsonlRows(path: string): AsyncGenerator<ManifestRow> {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      yield {
-        place,
-        image: undefined,
-        id: undefined,
-        caption: undefined,
-        references: undefined,
-        concepts: undefined,
-        problem: `not valid JSON (${(error as Error).message})`,
-      };
+      yield unreadableRow(place, `not valid JSON (${(error as Error).message})`);
       continue;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      yield {
-        place,
-        image: undefined,
-        id: undefined,
-        caption: undefined,
-        references: undefined,
-        concepts: undefined,
-        problem: 'expected a JSON object',
-      };
+      yield unreadableRow(place, 'expected a JSON object');
       continue;
     }
     const fields = value as Record<string, unknown>;
