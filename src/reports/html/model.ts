@@ -71,16 +71,9 @@ export interface RunSummary {
   extra: Array<[string, string]>;
 }
 
-export interface MetricRow {
+export interface MetricRow extends AggregateMetric {
   column: string;
   label: string;
-  corpus: number | null;
-  mean: number | null;
-  std: number | null;
-  median: number | null;
-  min: number | null;
-  max: number | null;
-  ci95: [number, number] | null;
   /** Items with a value (from the per-item CSV), or the aggregate's n. */
   n: number | null;
 }
