@@ -4,7 +4,7 @@ import { startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { describe, percentile, seededRandom } from './statistics.js';
-import { encodedCaptions, IntList, inputFromEncoded, Vocabulary } from './token-ids.js';
+import { CaptionEncoder, encodedCaptions, inputFromEncoded } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
@@ -67,34 +67,15 @@ export function metricInput(
   tokenizer: TokenizerId,
   text: CaptionText = captionText(items),
 ): MetricInput {
-  const vocabulary = new Vocabulary();
-  const tokens = new IntList(1 << 16);
-  const starts = new IntList(2 * items.length + 1);
-  const take = (words: readonly string[], count: number) => {
-    starts.push(tokens.length);
-    for (let i = 0; i < count; i++) tokens.push(vocabulary.id(words[i]!));
-  };
-  forEachTokenized(tokenizer, text.candidates, take);
-  const referenceStarts = new Int32Array(items.length + 1);
-  let sentence = items.length;
-  items.forEach((item, k) => {
-    referenceStarts[k] = sentence;
-    sentence += item.references.length;
-  });
-  referenceStarts[items.length] = sentence;
+  const encoder = new CaptionEncoder();
+  const add = (words: readonly string[], count: number) => encoder.add(words, count);
+  forEachTokenized(tokenizer, text.candidates, add);
   forEachTokenized(
     tokenizer,
     items.flatMap((item) => item.references),
-    take,
+    add,
   );
-  starts.push(tokens.length);
-  return inputFromEncoded(text, {
-    vocabulary: vocabulary.tokens,
-    tokens: tokens.toArray(),
-    starts: starts.toArray(),
-    referenceStarts,
-    sentences: sentence,
-  });
+  return inputFromEncoded(text, encoder.finish(items.map((item) => item.references.length)));
 }
 
 /** The items' ids and text as the parallel arrays a MetricInput holds. */

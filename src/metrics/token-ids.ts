@@ -3,6 +3,7 @@
  * one typed array, so that metrics compare and count numbers instead of strings and
  * allocate nothing per caption. Built once per input and shared by the metrics.
  */
+import { InternalError } from '../core/errors.js';
 import { splitPythonWhitespace } from './tokenize.js';
 import type { MetricInput } from './types.js';
 
@@ -189,34 +190,56 @@ export function inputFromEncoded(
   return input;
 }
 
+/**
+ * Builds EncodedCaptions sentence by sentence: every item's candidate first, then the
+ * references, item by item.
+ */
+export class CaptionEncoder {
+  private readonly vocabulary = new Vocabulary();
+  private readonly tokens = new IntList(1 << 16);
+  private readonly starts = new IntList();
+
+  /** Adds the next sentence, words[0, count). */
+  add(words: readonly string[], count = words.length): void {
+    this.starts.push(this.tokens.length);
+    for (let i = 0; i < count; i++) this.tokens.push(this.vocabulary.id(words[i]!));
+  }
+
+  /** The captions, given how many references each item has. */
+  finish(referenceCounts: ArrayLike<number>): EncodedCaptions {
+    const items = referenceCounts.length;
+    const referenceStarts = new Int32Array(items + 1);
+    let sentence = items;
+    for (let k = 0; k < items; k++) {
+      referenceStarts[k] = sentence;
+      sentence += referenceCounts[k]!;
+    }
+    referenceStarts[items] = sentence;
+    if (this.starts.length !== sentence) {
+      throw new InternalError(`${this.starts.length} sentences added for ${sentence} captions`);
+    }
+    this.starts.push(this.tokens.length);
+    return {
+      vocabulary: this.vocabulary.tokens,
+      tokens: this.tokens.toArray(),
+      starts: this.starts.toArray(),
+      referenceStarts,
+      sentences: sentence,
+    };
+  }
+}
+
 function encode(input: MetricInput): EncodedCaptions {
   const items = input.candidateTokens.length;
-  let sentences = items;
-  let total = 0;
+  const encoder = new CaptionEncoder();
+  for (let k = 0; k < items; k++) encoder.add(input.candidateTokens[k]!);
+  const referenceCounts = new Int32Array(items);
   for (let k = 0; k < items; k++) {
-    total += input.candidateTokens[k]!.length;
     const refs = input.referenceTokens[k] ?? [];
-    sentences += refs.length;
-    for (const ref of refs) total += ref.length;
+    referenceCounts[k] = refs.length;
+    for (const ref of refs) encoder.add(ref);
   }
-  const vocabulary = new Vocabulary();
-  const tokens = new Int32Array(total);
-  const starts = new Int32Array(sentences + 1);
-  const referenceStarts = new Int32Array(items + 1);
-  let at = 0;
-  let sentence = 0;
-  const add = (words: readonly string[]) => {
-    starts[sentence++] = at;
-    for (let i = 0; i < words.length; i++) tokens[at++] = vocabulary.id(words[i]!);
-  };
-  for (let k = 0; k < items; k++) add(input.candidateTokens[k]!);
-  for (let k = 0; k < items; k++) {
-    referenceStarts[k] = sentence;
-    for (const ref of input.referenceTokens[k] ?? []) add(ref);
-  }
-  referenceStarts[items] = sentence;
-  starts[sentence] = at;
-  return { vocabulary: vocabulary.tokens, tokens, starts, referenceStarts, sentences };
+  return encoder.finish(referenceCounts);
 }
 
 function splitAtPythonWhitespace(encoded: EncodedCaptions): EncodedCaptions {
@@ -231,7 +254,11 @@ function splitAtPythonWhitespace(encoded: EncodedCaptions): EncodedCaptions {
   const extended = new Vocabulary();
   for (const token of vocabulary) extended.id(token);
   const pieces = new Map<number, number[]>();
-  for (const [id, parts] of split) pieces.set(id, parts.map((part) => extended.id(part)));
+  for (const [id, parts] of split)
+    pieces.set(
+      id,
+      parts.map((part) => extended.id(part)),
+    );
   const out: number[] = [];
   const newStarts = new Int32Array(sentences + 1);
   for (let s = 0; s < sentences; s++) {
