@@ -9,24 +9,14 @@ import {
   loadTransformersModel,
   PromptIds,
 } from '../../src/engines/transformers/index.js';
-import type { EngineSettings } from '../../src/engines/types.js';
 import {
   loadReference,
   referenceImage,
-  TINY_MODEL_DIR,
+  TINY_MODEL_SETTINGS,
 } from '../fixtures/tiny-qwen2-vl/reference.js';
 
 const ref = loadReference();
-const settings: EngineSettings = {
-  model: TINY_MODEL_DIR,
-  device: 'cpu',
-  dtype: undefined,
-  offline: true,
-  endpoints: [],
-  concurrency: 1,
-  timeoutSeconds: 60,
-  retries: 0,
-};
+const settings = TINY_MODEL_SETTINGS;
 
 let loaded: LoadedModel;
 let prompts: PromptIds;

@@ -12,9 +12,9 @@ import {
   type LoadedModel,
   loadTransformersModel,
 } from '../../src/engines/transformers/index.js';
-import type { CaptionEngine, EngineSettings, PreparedImage } from '../../src/engines/types.js';
+import type { CaptionEngine, PreparedImage } from '../../src/engines/types.js';
 import { readCaptionsCsv } from '../../src/reports/captions-csv.js';
-import { TINY_MODEL_DIR } from '../fixtures/tiny-qwen2-vl/reference.js';
+import { TINY_MODEL_DIR, TINY_MODEL_SETTINGS } from '../fixtures/tiny-qwen2-vl/reference.js';
 import { captionConfig } from '../support/config.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
@@ -30,16 +30,7 @@ const MIXED: [number, number][] = [
 const N = 14;
 const MAX_NEW_TOKENS = 16;
 
-const settings: EngineSettings = {
-  model: TINY_MODEL_DIR,
-  device: 'cpu',
-  dtype: undefined,
-  offline: true,
-  endpoints: [],
-  concurrency: 1,
-  timeoutSeconds: 60,
-  retries: 0,
-};
+const settings = TINY_MODEL_SETTINGS;
 
 let root: string;
 let data: string;

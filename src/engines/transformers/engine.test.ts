@@ -3,26 +3,17 @@ import {
   loadReference,
   referenceImage,
   TINY_MODEL_DIR,
+  TINY_MODEL_SETTINGS,
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
 import { EngineError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { runEngineContract } from '../../testing/engine-contract.js';
-import type { EngineSettings } from '../types.js';
 import { createEngineFromModel, toEngineError } from './engine.js';
 import { createTransformersEngine } from './index.js';
 import { loadTransformersModel } from './load.js';
 
 const ref = loadReference();
-const settings: EngineSettings = {
-  model: TINY_MODEL_DIR,
-  device: 'cpu',
-  dtype: undefined,
-  offline: true,
-  endpoints: [],
-  concurrency: 1,
-  timeoutSeconds: 60,
-  retries: 0,
-};
+const settings = TINY_MODEL_SETTINGS;
 
 runEngineContract({
   name: 'transformers (tiny Qwen2-VL)',

@@ -2,24 +2,17 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_MODEL_DIR } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
+import {
+  TINY_MODEL_DIR,
+  TINY_MODEL_SETTINGS,
+} from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
-import type { EngineSettings } from '../types.js';
 import { cudaProviderPath, hasVulkanLoader } from './devices.js';
 import { loadTransformersModel } from './load.js';
 
-const settings: EngineSettings = {
-  model: TINY_MODEL_DIR,
-  device: 'cpu',
-  dtype: undefined,
-  offline: true,
-  endpoints: [],
-  concurrency: 1,
-  timeoutSeconds: 60,
-  retries: 0,
-};
+const settings = TINY_MODEL_SETTINGS;
 
 let root: string;
 beforeAll(async () => {
