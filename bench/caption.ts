@@ -14,9 +14,9 @@ import { DEMO_CAPTION_MODEL } from '../src/cli/commands/demo.js';
 import { loadConfig } from '../src/config/load.js';
 import { CAPTION_OPTIONS, COMMON_OPTIONS } from '../src/config/schema.js';
 import type { CaptionConfig } from '../src/config/types.js';
-import { caption } from '../src/core/run.js';
 import { writeDemoDataset } from '../src/demo/sample-data.js';
 import type { CaptionEngine, CaptionOutcome, PreparedImage } from '../src/engines/types.js';
+import { caption } from '../src/pipeline/run.js';
 
 /** Answers at once: measures everything but the model. */
 const instantEngine: CaptionEngine = {

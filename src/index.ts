@@ -3,11 +3,10 @@ export type * from './config/types.js';
 export * from './core/errors.js';
 export type { Logger } from './core/logger.js';
 export { createStreamLogger, silentLogger } from './core/logger.js';
-export { mergeRuns } from './core/merge.js';
-export { type CaptionDeps, type CaptionRunResult, caption } from './core/run.js';
 export { DATASET_LOADERS } from './datasets/registry.js';
 export type * from './datasets/types.js';
 export type * from './engines/types.js';
+export * from './formats/captions-csv.js';
 export { type EvaluationResult, evaluate } from './metrics/evaluate.js';
 export { createMetric, type MetricFactoryOptions } from './metrics/registry.js';
 export {
@@ -18,4 +17,5 @@ export {
   scoreCaptions,
 } from './metrics/score.js';
 export type { Metric, MetricInput, MetricRecipe, MetricResult } from './metrics/types.js';
-export * from './reports/captions-csv.js';
+export { mergeRuns } from './pipeline/merge.js';
+export { type CaptionDeps, type CaptionRunResult, caption } from './pipeline/run.js';

@@ -8,17 +8,17 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
-import type { JournalLine } from '../core/journal-types.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
-import { type CaptionRow, readCaptionsCsv } from '../reports/captions-csv.js';
+import { type CaptionRow, readCaptionsCsv } from '../formats/captions-csv.js';
+import type { JournalLine } from '../formats/journal-types.js';
 import {
   type AggregateReport,
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
   type RunInfo,
-} from '../reports/metric-files.js';
+} from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, scoreCaptions } from './score.js';

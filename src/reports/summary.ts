@@ -1,6 +1,7 @@
 /** `medical_{split}_summary.txt`: a plain-text summary that reads well in a terminal. */
+
+import type { AggregateReport } from '../formats/metric-files.js';
 import { metricLabel } from '../metrics/columns.js';
-import type { AggregateReport } from './metric-files.js';
 
 export interface ExcludedItem {
   id: string;

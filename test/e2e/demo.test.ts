@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { readCaptionsCsv } from '../../src/reports/captions-csv.js';
+import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 
 let root: string;
 beforeAll(async () => {

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { caption } from '../../src/core/run.js';
 import {
   createEngineFromModel,
   type LoadedModel,
   loadTransformersModel,
 } from '../../src/engines/transformers/index.js';
 import type { CaptionEngine, PreparedImage } from '../../src/engines/types.js';
-import { readCaptionsCsv } from '../../src/reports/captions-csv.js';
+import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
+import { caption } from '../../src/pipeline/run.js';
 import { TINY_MODEL_DIR, TINY_MODEL_SETTINGS } from '../fixtures/tiny-qwen2-vl/reference.js';
 import { captionConfig } from '../support/config.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';

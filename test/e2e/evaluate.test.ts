@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { type CaptionRow, formatCaptionsCsv } from '../../src/reports/captions-csv.js';
+import { type CaptionRow, formatCaptionsCsv } from '../../src/formats/captions-csv.js';
 
 let dir: string;
 

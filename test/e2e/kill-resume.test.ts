@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readJournal } from '../../src/core/journal.js';
-import { readCaptionsCsv } from '../../src/reports/captions-csv.js';
+import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
+import { readJournal } from '../../src/pipeline/journal.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
 const CHILD = join(import.meta.dirname, '../support/caption-child.ts');

@@ -6,8 +6,8 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { JournalLine } from '../../src/core/journal-types.js';
-import { type CaptionRow, formatCaptionsCsv } from '../../src/reports/captions-csv.js';
+import { type CaptionRow, formatCaptionsCsv } from '../../src/formats/captions-csv.js';
+import type { JournalLine } from '../../src/formats/journal-types.js';
 
 export interface SyntheticRunOptions {
   rows: number;

@@ -1,6 +1,6 @@
 // Runs one captioning job with the fake engine in its own process, so a test can kill -9 it.
 // Usage: node --import tsx test/support/caption-child.ts '<json CaptionConfig flags>' <delayMs>
-import { caption } from '../../src/core/run.js';
+import { caption } from '../../src/pipeline/run.js';
 import { captionConfig } from './config.js';
 import { FakeEngine } from './fake-engine.js';
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
-import { exportBatch } from '../../engines/openai/batch-export.js';
-import { importBatch } from '../../engines/openai/batch-import.js';
+import { exportBatch } from '../../pipeline/batch-files/batch-export.js';
+import { importBatch } from '../../pipeline/batch-files/batch-import.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { captionSettings } from './caption.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
-import { caption } from '../../core/run.js';
+import { caption } from '../../pipeline/run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 

@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { outputPaths } from '../../core/paths.js';
+import { readMetricsCsv } from '../../formats/metric-files.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
 import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
-import { readMetricsCsv } from '../../reports/metric-files.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 

@@ -1,4 +1,4 @@
-import { mergeRuns } from '../../core/merge.js';
+import { mergeRuns } from '../../pipeline/merge.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 

@@ -1,8 +1,8 @@
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
-import { type CaptionRunResult, caption } from '../../core/run.js';
 import type { CaptionEngine } from '../../engines/types.js';
 import { evaluate } from '../../metrics/evaluate.js';
+import { type CaptionRunResult, caption } from '../../pipeline/run.js';
 import { writeReport } from '../../reports/html/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';

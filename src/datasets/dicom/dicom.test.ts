@@ -7,8 +7,8 @@ import { type DicomSpec, dicomFile } from '../../../test/fixtures/dicom/write.js
 import { captionConfig } from '../../../test/support/config.js';
 import { FakeEngine } from '../../../test/support/fake-engine.js';
 import { ImageError } from '../../core/errors.js';
-import { caption } from '../../core/run.js';
-import { readCaptionsCsv } from '../../reports/captions-csv.js';
+import { readCaptionsCsv } from '../../formats/captions-csv.js';
+import { caption } from '../../pipeline/run.js';
 import type { Sample } from '../types.js';
 import { renderDicom } from './decode.js';
 import { dicomLoader } from './index.js';

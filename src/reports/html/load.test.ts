@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { readMetricsCsv } from '../metric-files.js';
+import { readMetricsCsv } from '../../formats/metric-files.js';
 import { parseAggregate, parseJournal, readRunFiles, resolveSplit } from './load.js';
 
 function recordingLogger() {

@@ -2,11 +2,11 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
-import type { JournalLine } from '../../core/journal-types.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
-import { readCaptionsCsv } from '../captions-csv.js';
-import { readMetricsCsv } from '../metric-files.js';
+import { readCaptionsCsv } from '../../formats/captions-csv.js';
+import type { JournalLine } from '../../formats/journal-types.js';
+import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
 /** Splits that have a captions CSV in `dir`, sorted. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { JournalLine } from '../../core/journal-types.js';
-import type { CaptionRow } from '../captions-csv.js';
+import type { CaptionRow } from '../../formats/captions-csv.js';
+import type { JournalLine } from '../../formats/journal-types.js';
 import {
   buildReportModel,
   conceptBreakdowns,

@@ -1,11 +1,11 @@
+import type { CaptionRow } from '../../formats/captions-csv.js';
 import type {
   JournalEnd,
   JournalItem,
   JournalLine,
   JournalMemory,
   JournalStart,
-} from '../../core/journal-types.js';
-import type { CaptionRow } from '../captions-csv.js';
+} from '../../formats/journal-types.js';
 import {
   type Bin,
   binValues,

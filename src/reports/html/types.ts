@@ -1,6 +1,6 @@
-import type { JournalLine } from '../../core/journal-types.js';
+import type { CaptionRow } from '../../formats/captions-csv.js';
+import type { JournalLine } from '../../formats/journal-types.js';
 import type { MetricColumn } from '../../metrics/columns.js';
-import type { CaptionRow } from '../captions-csv.js';
 
 export {
   isMetricColumn,

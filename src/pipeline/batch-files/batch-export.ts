@@ -6,10 +6,13 @@ import type { CaptionConfig } from '../../config/types.js';
 import { describeError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
-import { prefetch } from '../../core/prefetch.js';
-import { resizePolicy } from '../../core/selection.js';
 import type { Sample } from '../../datasets/types.js';
+import { imageDataUri } from '../../engines/openai/image-uri.js';
+import { DEFAULT_MODEL_ID } from '../../engines/openai/models.js';
+import { chatRequestBody } from '../../engines/openai/request.js';
 import { preprocessImage } from '../../images/preprocess.js';
+import { prefetch } from '../prefetch.js';
+import { resizePolicy } from '../selection.js';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_REQUESTS,
@@ -18,9 +21,6 @@ import {
   batchPaths,
   selectSamples,
 } from './batch-common.js';
-import { imageDataUri } from './image-uri.js';
-import { DEFAULT_MODEL_ID } from './models.js';
-import { chatRequestBody } from './request.js';
 
 /** Model named in batch requests when `--model` was left at the embedded engine's ONNX default. */
 export const BATCH_DEFAULT_MODEL = 'Qwen/Qwen2-VL-2B-Instruct';

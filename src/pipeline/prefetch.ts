@@ -1,6 +1,6 @@
+import { describeError } from '../core/errors.js';
 import type { Sample } from '../datasets/types.js';
 import type { PreparedImage } from '../engines/types.js';
-import { describeError } from './errors.js';
 
 /** A sample after preprocessing: its image, or the reason it has none. */
 export type PreparedItem =

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../reports/captions-csv.js';
-import { ConfigError } from './errors.js';
-import { writeFileAtomic } from './files.js';
+import { ConfigError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/files.js';
+import type { Logger } from '../core/logger.js';
+import { outputPaths } from '../core/paths.js';
+import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
+import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { readJournal } from './journal.js';
-import type { JournalItem, JournalLine } from './journal-types.js';
-import type { Logger } from './logger.js';
-import { outputPaths } from './paths.js';
 import { journalItemToRow } from './run-state.js';
 
 export interface MergeResult {

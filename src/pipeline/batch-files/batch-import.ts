@@ -7,9 +7,9 @@ import { DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
-import { type CaptionRow, formatCaptionsCsv } from '../../reports/captions-csv.js';
+import { captionFromCompletion } from '../../engines/openai/request.js';
+import { type CaptionRow, formatCaptionsCsv } from '../../formats/captions-csv.js';
 import { BATCH_ENGINE_ID, type BatchManifest, batchPaths, selectSamples } from './batch-common.js';
-import { captionFromCompletion } from './request.js';
 
 /** Problems with single result lines warned about before they are only counted. */
 const MAX_LINE_WARNINGS = 20;

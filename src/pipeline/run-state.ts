@@ -1,6 +1,6 @@
 import type { CaptionConfig } from '../config/types.js';
-import type { CaptionRow } from '../reports/captions-csv.js';
-import type { JournalItem } from './journal-types.js';
+import type { CaptionRow } from '../formats/captions-csv.js';
+import type { JournalItem } from '../formats/journal-types.js';
 
 /** `--batch-size auto` starts here and halves on out-of-memory. */
 export const AUTO_BATCH_START = 32;

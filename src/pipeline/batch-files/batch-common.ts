@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { CaptionConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
-import { datasetSource, selectedSamples } from '../../core/selection.js';
 import { selectLoader } from '../../datasets/registry.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../../datasets/types.js';
+import { datasetSource, selectedSamples } from '../selection.js';
 
 /** OpenAI Batch API limits per input file. */
 export const BATCH_MAX_REQUESTS = 50_000;

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
-import type { JournalItem, JournalLine } from './journal-types.js';
+import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 
 export interface JournalContents {
   lines: JournalLine[];

@@ -1,10 +1,10 @@
 import type { CaptionConfig } from '../config/types.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
 import type { CaptionEngine } from '../engines/types.js';
-import { ConfigError } from './errors.js';
+import type { JournalItem, JournalStart } from '../formats/journal-types.js';
 import { readJournal } from './journal.js';
-import type { JournalItem, JournalStart } from './journal-types.js';
-import type { Logger } from './logger.js';
 import { selectedSamples } from './selection.js';
 
 /** Warnings about individual dataset rows printed before they are only counted. */

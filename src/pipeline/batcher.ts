@@ -1,7 +1,7 @@
 import { formatBytes } from '../config/size.js';
+import type { Logger } from '../core/logger.js';
 import type { PreparedImage } from '../engines/types.js';
 import { preparedBytes } from '../images/preprocess.js';
-import type { Logger } from './logger.js';
 import type { PreparedItem } from './prefetch.js';
 
 export type ReadyItem = PreparedItem & { image: PreparedImage };
