@@ -15,3 +15,4 @@ fi
 npm run typecheck
 npm run lint
 npx vitest run
+npm run test:faults
