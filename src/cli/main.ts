@@ -11,6 +11,7 @@ import { CaptionToolError, ConfigError, describeError, InternalError } from '../
 import { createStreamLogger, type Logger } from '../core/logger.js';
 import type { CaptionEngine } from '../engines/types.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { optionHelp } from './help.js';
 
 export interface CliDeps {
   env?: NodeJS.ProcessEnv;
@@ -174,14 +175,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
 }
 
 function addOption(command: Command, spec: OptionSpec): void {
-  const option = new Option(
-    spec.flag,
-    spec.description + (spec.allowed ? ` (${spec.allowed})` : ''),
-  );
-  if (spec.default !== undefined && typeof spec.default !== 'boolean') {
-    // Shown in help only: defaults are applied by loadConfig so that env and file can win.
-    option.default(undefined, JSON.stringify(spec.default));
-  }
+  const option = new Option(spec.flag, optionHelp(spec));
   if (spec.repeatable) {
     option.argParser((value: string, previous: string[] | undefined) => [
       ...(previous ?? []),
