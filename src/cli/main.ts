@@ -106,6 +106,12 @@ const COMMANDS: CommandSpec[] = [
     load: async () => (await import('./commands/batch-files.js')).importBatchCommand,
   },
   {
+    name: 'doctor',
+    summary: 'what this machine can run, and the fix for what is missing',
+    options: COMMON_OPTIONS.filter((o) => o.key === 'out' || o.key === 'config'),
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
+  {
     name: 'demo',
     summary: 'the whole pipeline on the bundled sample data, offline',
     options: [

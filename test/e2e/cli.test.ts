@@ -27,6 +27,7 @@ describe('medcap CLI', () => {
       'merge',
       'export-batch',
       'import-batch',
+      'doctor',
       'demo',
     ]) {
       expect(out).toMatch(new RegExp(`\\n\\s+${command}\\b`));
@@ -41,7 +42,16 @@ describe('medcap CLI', () => {
     expect(flat).toMatch(/--batch-size <n> (?:(?! --).)*\(default: 8\)/);
     expect(flat).toMatch(/--cache-memory <size> (?:(?! --).)*\(default: 9GB\)/);
     expect(flat).toMatch(/--limit <n> (?:(?! --).)*\(default: 1000\)/);
-    for (const command of ['run', 'caption', 'evaluate', 'report', 'compare', 'merge', 'demo']) {
+    for (const command of [
+      'run',
+      'caption',
+      'evaluate',
+      'report',
+      'compare',
+      'merge',
+      'doctor',
+      'demo',
+    ]) {
       const { code, out } = await cli([command, '--help']);
       expect(code).toBe(0);
       const help = out.replace(/\s+/g, ' ');
