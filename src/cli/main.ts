@@ -11,6 +11,7 @@ import { CaptionToolError, ConfigError, describeError, InternalError } from '../
 import { createStreamLogger, type Logger } from '../core/logger.js';
 import type { CaptionEngine } from '../engines/types.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { optionHelp } from './help.js';
 
 export interface CliDeps {
   env?: NodeJS.ProcessEnv;
@@ -105,6 +106,12 @@ const COMMANDS: CommandSpec[] = [
     load: async () => (await import('./commands/batch-files.js')).importBatchCommand,
   },
   {
+    name: 'doctor',
+    summary: 'what this machine can run, and the fix for what is missing',
+    options: COMMON_OPTIONS.filter((o) => o.key === 'out' || o.key === 'config'),
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
+  {
     name: 'demo',
     summary: 'the whole pipeline on the bundled sample data, offline',
     options: [
@@ -174,14 +181,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
 }
 
 function addOption(command: Command, spec: OptionSpec): void {
-  const option = new Option(
-    spec.flag,
-    spec.description + (spec.allowed ? ` (${spec.allowed})` : ''),
-  );
-  if (spec.default !== undefined && typeof spec.default !== 'boolean') {
-    // Shown in help only: defaults are applied by loadConfig so that env and file can win.
-    option.default(undefined, JSON.stringify(spec.default));
-  }
+  const option = new Option(spec.flag, optionHelp(spec));
   if (spec.repeatable) {
     option.argParser((value: string, previous: string[] | undefined) => [
       ...(previous ?? []),

@@ -35,6 +35,23 @@ export interface CaptionRow {
   concepts?: string[];
 }
 
+/** The `error` cell's warning on an `ok` row whose generated caption is empty. */
+export const EMPTY_CAPTION_WARNING = 'empty caption';
+
+/**
+ * The `error` cell of a captioned (`ok`) row: the dataset's warning, if any, and
+ * "empty caption" when the model said nothing; the row stays `ok` (SPEC §2).
+ */
+export function okRowWarnings(caption: string, datasetWarning: string): string {
+  const warnings = [datasetWarning, caption.trim() === '' ? EMPTY_CAPTION_WARNING : ''];
+  return warnings.filter(Boolean).join('; ');
+}
+
+/** An `ok` row whose generated caption is empty (or only white space). */
+export function hasEmptyCaption(row: Pick<CaptionRow, 'status' | 'generatedCaption'>): boolean {
+  return row.status === 'ok' && row.generatedCaption.trim() === '';
+}
+
 /** Several references share one CSV cell, separated by this. */
 export const REFERENCE_SEPARATOR = ' ||| ';
 

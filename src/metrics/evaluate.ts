@@ -10,7 +10,7 @@ import { ConfigError, DatasetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
-import { type CaptionRow, readCaptionsCsv } from '../formats/captions-csv.js';
+import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
 import type { JournalLine } from '../formats/journal-types.js';
 import {
   type AggregateReport,
@@ -39,6 +39,7 @@ export interface EvaluationResult {
   failed: ExcludedItem[];
   /** Rows without a reference caption, not scored. */
   unreferenced: ExcludedItem[];
+  emptyCaptions: ExcludedItem[];
 }
 
 export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'> &
@@ -244,6 +245,7 @@ export async function evaluate(
   const rows = await readRows(captionsPath);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
+  const emptyCaptions: ExcludedItem[] = [];
   const items: CaptionItem[] = [];
   const seen = new Set<string>();
   for (const row of rows) {
@@ -255,6 +257,7 @@ export async function evaluate(
     else if (row.references.length === 0) unreferenced.push({ id: row.imageId, reason: '' });
     else
       items.push({ id: row.imageId, candidate: row.generatedCaption, references: row.references });
+    if (hasEmptyCaption(row)) emptyCaptions.push({ id: row.imageId, reason: '' });
   }
   const metricIds = resolveMetricIds(config);
   const tokenizer = config.tokenizer ?? 'coco';
@@ -266,6 +269,9 @@ export async function evaluate(
   if (failed.length > 0) logger.warn(`${failed.length} rows with status=error are not scored`);
   if (unreferenced.length > 0) {
     logger.warn(`${unreferenced.length} rows have no reference caption and are not scored`);
+  }
+  if (emptyCaptions.length > 0) {
+    logger.warn(`${emptyCaptions.length} rows have an empty generated caption (scored as empty)`);
   }
   const metrics =
     deps.metrics ??
@@ -326,8 +332,9 @@ export async function evaluate(
       report: aggregate,
       failed,
       unreferenced,
+      emptyCaptions,
       corpusDependentColumns: scored.corpusDependentColumns,
     }),
   );
-  return { aggregate, paths, failed, unreferenced };
+  return { aggregate, paths, failed, unreferenced, emptyCaptions };
 }
