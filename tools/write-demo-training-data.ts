@@ -3,10 +3,14 @@
 //   heldout.{jsonl,bin}    JPEGs from held-out seeds 1.. (the demo's seeds 1-8 among them)
 //   reference.{jsonl,bin}  lossless PNGs of a few demo studies, for the greedy-token reference
 //
-//   npx tsx tools/write-demo-training-data.ts --out DIR [--train-per-kind 2000] [--heldout-per-kind 100]
+// With --rocov2 DIR, the held-out studies are also written as a ROCOv2 dataset that
+// `medcap run --data DIR` captions and scores.
+//
+//   npx tsx tools/write-demo-training-data.ts --out DIR [--train-per-kind 2000] [--heldout-per-kind 100] [--rocov2 DIR]
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { TRAINING_SEED_START } from '../src/demo/cases.js';
+import { writeDemoDataset } from '../src/demo/sample-data.js';
 import { studiesFrom, writeStudyPack } from '../src/demo/study-pack.js';
 
 /** Seeds of the reference studies (demo seeds 1 and 2 of every kind). */
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'train-per-kind': { type: 'string' },
       'heldout-per-kind': { type: 'string' },
+      rocov2: { type: 'string' },
     },
   });
   if (!values.out) throw new Error('--out DIR is required');
@@ -46,6 +51,14 @@ async function main(): Promise<void> {
     console.log(
       `${set.name}: ${entries.length} studies, ${(bytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
+  }
+  if (values.rocov2) {
+    const { count } = await writeDemoDataset(
+      values.rocov2,
+      'train',
+      studiesFrom(1, heldoutPerKind),
+    );
+    console.log(`ROCOv2 layout: ${count} held-out studies in ${values.rocov2}`);
   }
 }
 

@@ -25,15 +25,17 @@ export async function studyJpeg(study: SyntheticStudy): Promise<Buffer> {
 export const DEMO_IMAGE_COUNT = 24;
 
 /**
- * Writes the sample dataset in ROCOv2 layout (`train_captions.csv`, `train_concepts.csv`,
- * `train/*.jpg`) into `dir`. Deterministic: the same bytes every time.
+ * Writes the sample dataset (or the given studies) in ROCOv2 layout (`train_captions.csv`,
+ * `train_concepts.csv`, `train/*.jpg`) into `dir`. Deterministic: the same bytes every time.
  */
 export async function writeDemoDataset(
   dir: string,
   split = 'train',
+  studies: readonly SyntheticStudy[] = demoStudies(),
 ): Promise<{ dir: string; count: number }> {
-  const all = demoStudies().map((study, i) => ({
-    id: `DEMO_${String(i + 1).padStart(3, '0')}`,
+  const width = Math.max(3, String(studies.length).length);
+  const all = studies.map((study, i) => ({
+    id: `DEMO_${String(i + 1).padStart(width, '0')}`,
     caption: study.caption,
     cuis: study.cuis,
     study,

@@ -11,11 +11,7 @@ import {
   loadTransformersModel,
   PromptIds,
 } from '../../src/engines/transformers/index.js';
-import {
-  loadDemoReference,
-  referenceStudy,
-  sha256,
-} from '../fixtures/demo-captioner/reference.js';
+import { loadDemoReference, referenceStudy, sha256 } from '../fixtures/demo-captioner/reference.js';
 import { TINY_MODEL_SETTINGS } from '../fixtures/tiny-qwen2-vl/reference.js';
 
 const ref = loadDemoReference();
