@@ -36,22 +36,27 @@ export async function* readCsvRecords(
   path: string,
   options: { requiredColumns: readonly string[] },
 ): AsyncGenerator<CsvRecord> {
+  // The last line of the last record parsed, kept as records are parsed (the stream may
+  // fail before it hands out the records ahead of the bad one): a bad record starts after it.
+  let lastLine = 0;
   const parser = parse({
     bom: true,
     skip_empty_lines: true,
     relax_column_count: true,
     info: true,
+    on_record: (record, context) => {
+      lastLine = context.lines;
+      return record;
+    },
   });
   pipeline(createReadStream(path), utf8Guard(path), parser, () => {});
   let header: string[] | undefined;
-  let lastLine = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
       info: { lines: number };
     }>) {
       const line = info.lines - record.reduce((sum, cell) => sum + newlines(cell), 0);
-      lastLine = info.lines;
       if (!header) {
         header = checkedHeader(path, record, options.requiredColumns);
         continue;
