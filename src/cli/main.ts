@@ -174,9 +174,10 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
 }
 
 function addOption(command: Command, spec: OptionSpec): void {
+  const showAllowed = spec.type.kind !== 'text' && spec.type.kind !== 'boolean';
   const option = new Option(
     spec.flag,
-    spec.description + (spec.allowed ? ` (${spec.allowed})` : ''),
+    spec.description + (showAllowed ? ` (${spec.allowed})` : ''),
   );
   if (spec.default !== undefined && typeof spec.default !== 'boolean') {
     // Shown in help only: defaults are applied by loadConfig so that env and file can win.
