@@ -190,7 +190,8 @@ function addOption(command: Command, spec: OptionSpec): void {
     ]);
   }
   command.addOption(option);
-  if (typeof spec.default === 'boolean' && spec.default === true) {
+  // Every switch can be turned off on the command line, over an environment or file setting.
+  if (spec.type.kind === 'boolean') {
     command.addOption(new Option(`--no-${flagName(spec).slice(2)}`, `turn ${flagName(spec)} off`));
   }
 }

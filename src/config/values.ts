@@ -97,7 +97,7 @@ function integer(type: Extract<ValueType, { kind: 'integer' }>) {
 function number(type: Extract<ValueType, { kind: 'number' }>) {
   return z.unknown().transform((value, ctx) => {
     const text = scalarText(value);
-    if (text === undefined || !/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text))
+    if (text === undefined || !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text))
       return fail(ctx, 'not a number');
     const n = Number(text);
     if (!(n > type.above)) return fail(ctx, `must be more than ${type.above}`);
