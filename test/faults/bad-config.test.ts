@@ -355,3 +355,19 @@ describe('the config file itself, and options that disagree', () => {
     expect(result.code, result.err).toBe(0);
   });
 });
+
+describe('log settings', () => {
+  it('quiet and logFormat from the config file or any true word apply to the log', async () => {
+    const cwd = join(root, 'log-settings');
+    await mkdir(cwd, { recursive: true });
+    await writeFile(join(cwd, 'medcap.config.json'), JSON.stringify({ logFormat: 'json' }));
+    const json = await cli(['caption', '--data', data, '--out', join(cwd, 'a')], { cwd });
+    expect(json.code).toBe(0);
+    for (const line of json.err.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const quiet = await cli(['caption', '--data', data, '--out', join(cwd, 'b')], {
+      env: { MEDCAP_QUIET: 'true' },
+    });
+    expect(quiet.code).toBe(0);
+    expect(quiet.err).toBe('');
+  });
+});
