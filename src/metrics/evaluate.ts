@@ -261,6 +261,12 @@ export async function evaluate(
     else
       items.push({ id: row.imageId, candidate: row.generatedCaption, references: row.references });
   }
+  if (items.length === 0) {
+    // Scores of nothing would print as 0.0000 and read like a result.
+    throw new DatasetError(
+      `${captionsPath}: nothing to score (${rows.length} rows: ${failed.length} with status=error, ${unreferenced.length} without a reference caption)`,
+    );
+  }
   const metricIds = resolveMetricIds(config);
   const tokenizer = config.tokenizer ?? 'coco';
   const bootstrap = config.bootstrap ?? 0;

@@ -519,6 +519,13 @@ describe("evaluate's captions file", () => {
       latin1(`${HEADER}\nA,ref,gen,ok,\nB,Lésion,gen,ok,\n`),
       /captions\.csv:3: not UTF-8 text \(byte 0xE9\)/,
     ],
+    ['empty', '', /captions\.csv: empty file/],
+    ['only a header', `${HEADER}\n`, /captions\.csv: nothing to score \(0 rows/],
+    [
+      'no row to score',
+      `${HEADER}\nA,,gen,ok,\nB,ref,,error,boom\n`,
+      /captions\.csv: nothing to score \(2 rows: 1 with status=error, 1 without a reference caption\)/,
+    ],
   ])('CSV, %s: exit 2 naming file and line, no output', async (_name, body, message) => {
     const run = await evaluateFile('csv', 'captions.csv', body);
     expect(run.code).toBe(2);
@@ -555,6 +562,7 @@ describe("evaluate's captions file", () => {
       latin1(`${jsonl('A', 'gen', ['ref'])}\n${jsonl('B', 'é', ['ref'])}\n`),
       /captions\.jsonl:2: not UTF-8 text \(byte 0xE9\)/,
     ],
+    ['empty', '\n', /captions\.jsonl: nothing to score \(0 rows/],
   ])('JSONL, %s: exit 2 naming file and line, no output', async (_name, body, message) => {
     const run = await evaluateFile('jsonl', 'captions.jsonl', body);
     expect(run.code).toBe(2);
