@@ -440,6 +440,22 @@ describe('parquet', () => {
     }
   });
 
+  it('a corrupt caption page (footer intact): exit 2 naming the rows it could not read', async () => {
+    const rows = [];
+    for (let i = 0; i < 4; i++)
+      rows.push({ id: `id${i}`, caption: `caption number ${i} `.repeat(10), image: await image() });
+    const bytes = Buffer.from(hfShard(rows, { codec: 'UNCOMPRESSED' }));
+    const at = bytes.indexOf('caption number 2');
+    expect(at).toBeGreaterThan(0);
+    bytes.fill(0xff, at - 20, at + 20);
+    const dir = await folder('corrupt-page');
+    await writeFile(join(dir, 'train.parquet'), bytes);
+    const run = await captionRun(dir);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/train\.parquet: cannot read rows 0-3 \(/);
+    expect(run.rows).toEqual([]);
+  });
+
   it('duplicate ids and a 10 MB caption: error rows naming the row; an empty caption: a warning', async () => {
     const { dir } = await shardFile('rows', [
       { id: 'a', caption: 'one', image: await image() },
