@@ -43,20 +43,20 @@ export async function* readCsvRecords(
     bom: true,
     skip_empty_lines: true,
     relax_column_count: true,
-    info: true,
-    on_record: (record, context) => {
+    // Hands out each record with the line it ends on (cheaper than `info: true`).
+    on_record: ((record: string[], context: { lines: number }) => {
       lastLine = context.lines;
-      return record;
-    },
+      return { record, lines: context.lines };
+    }) as unknown as (record: string[]) => string[],
   });
   pipeline(createReadStream(path), utf8Guard(path), parser, () => {});
   let header: string[] | undefined;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{
+    for await (const { record, lines } of parser as AsyncIterable<{
       record: string[];
-      info: { lines: number };
+      lines: number;
     }>) {
-      const line = info.lines - record.reduce((sum, cell) => sum + newlines(cell), 0);
+      const line = lines - record.reduce((sum, cell) => sum + newlines(cell), 0);
       if (!header) {
         header = checkedHeader(path, record, options.requiredColumns);
         continue;
