@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { CaptionToolError, ConfigError } from '../core/errors.js';
+import { decodeUtf8 } from '../core/utf8.js';
 import { ALL_OPTIONS, envName, flagName, type OptionSpec, OTHER_ENV_VARS } from './schema.js';
 import { didYouMean } from './suggest.js';
 
@@ -107,8 +108,9 @@ function readConfigFile(
   }
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = decodeUtf8(readFileSync(path), path).replace(/^\uFEFF/, '');
   } catch (error) {
+    if (error instanceof CaptionToolError) throw new ConfigError(error.message, { cause: error });
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`--config: cannot read ${path} (${code ?? String(error)})`, {
       cause: error,

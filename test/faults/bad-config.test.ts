@@ -299,6 +299,19 @@ describe('the config file itself, and options that disagree', () => {
     expect(result.err).toMatch(message);
   });
 
+  it('a config file saved with a BOM is read; one in Latin-1 exits 1 naming the line', async () => {
+    const cwd = join(root, 'file-encoding');
+    await mkdir(cwd, { recursive: true });
+    const path = join(cwd, 'medcap.config.json');
+    await writeFile(path, `\uFEFF${JSON.stringify({ batchSize: 2 })}`);
+    const bom = await cli(['caption', '--data', data, '--out', join(cwd, 'out')], { cwd });
+    expect(bom.code, bom.err).toBe(0);
+    await writeFile(path, Buffer.from('{\n  "prompt": "Décrivez"\n}', 'latin1'));
+    const latin1 = await cli(['caption', '--data', data], { cwd });
+    expect(latin1.code).toBe(1);
+    expect(latin1.err).toMatch(/medcap\.config\.json:2: not UTF-8 text \(byte 0xE9\)/);
+  });
+
   it('--config (or MEDCAP_CONFIG) naming a missing file or a folder exits 1', async () => {
     const missing = await cli(['caption', '--data', data, '--config', 'nope.json']);
     expect(missing.code).toBe(1);
