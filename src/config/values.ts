@@ -53,17 +53,17 @@ export function allowedText(type: ValueType): string {
     case 'boolean':
       return `true or false (also ${[...TRUE_WORDS, ...FALSE_WORDS].filter((w) => w !== 'true' && w !== 'false').join(', ')})`;
     case 'size':
-      return 'a size such as 9GB, 512MB or 1.5GiB (units B, KB, MB, GB, TB; binary)';
+      return 'a size such as 9GB, 512MB or 1.5GiB';
     case 'text':
       return type.like ?? 'a non-empty text';
     case 'urls':
-      return 'http:// or https:// URLs (repeat the flag, or separate them with commas)';
+      return 'http:// or https:// URLs';
     case 'shard':
       return 'I/N with 0 <= I < N (e.g. 0/4)';
     case 'window':
       return 'CENTER,WIDTH with WIDTH > 0 (e.g. 40,400)';
     case 'dtype':
-      return `${type.values.join(', ')}; or per graph, e.g. vision=fp16,decoder=q4f16`;
+      return `${type.values.join(', ')}; or GRAPH=PRECISION,…`;
   }
 }
 
