@@ -19,16 +19,35 @@ describe('shownDefault', () => {
 });
 
 describe('optionHelp', () => {
+  const device = {
+    key: 'device',
+    flag: '--device <device>',
+    description: 'where it runs',
+    type: { kind: 'choice', values: ['cpu', 'webgpu'] } as const,
+    schema: z.string(),
+    default: 'cpu',
+    allowed: 'cpu, webgpu',
+  };
+
   it('puts the allowed values before the default', () => {
-    const spec = {
-      key: 'device',
-      flag: '--device <device>',
-      description: 'where it runs',
-      schema: z.string(),
-      default: 'cpu',
-      allowed: 'cpu, webgpu',
+    expect(optionHelp(device)).toBe('where it runs (cpu, webgpu) (default: cpu)');
+    expect(optionHelp({ ...device, default: undefined })).toBe('where it runs (cpu, webgpu)');
+  });
+
+  it('leaves out the allowed text of free text and switches', () => {
+    const prompt = {
+      ...device,
+      type: { kind: 'text' } as const,
+      allowed: 'text',
+      default: undefined,
     };
-    expect(optionHelp(spec)).toBe('where it runs (cpu, webgpu) (default: cpu)');
-    expect(optionHelp({ ...spec, default: undefined, allowed: undefined })).toBe('where it runs');
+    expect(optionHelp(prompt)).toBe('where it runs');
+    const offline = {
+      ...device,
+      type: { kind: 'boolean' } as const,
+      allowed: 'true or false',
+      default: false,
+    };
+    expect(optionHelp(offline)).toBe('where it runs');
   });
 });

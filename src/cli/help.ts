@@ -7,7 +7,8 @@ import type { OptionSpec } from '../config/schema.js';
  */
 export function optionHelp(spec: OptionSpec): string {
   const parts = [spec.description];
-  if (spec.allowed) parts.push(`(${spec.allowed})`);
+  const showAllowed = spec.type.kind !== 'text' && spec.type.kind !== 'boolean';
+  if (showAllowed) parts.push(`(${spec.allowed})`);
   const shown = shownDefault(spec.default);
   if (shown !== undefined) parts.push(`(default: ${shown})`);
   return parts.join(' ');

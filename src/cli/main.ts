@@ -145,15 +145,15 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       const cmd = actionArgs.at(-1) as Command;
       const positional = cmd.args;
       const flags = cmd.opts();
-      const logFormat = (flags.logFormat ?? env.MEDCAP_LOG_FORMAT) === 'json';
-      const quiet = flags.quiet === true || env.MEDCAP_QUIET === '1';
-      const logger = createStreamLogger({
-        write: writeErr,
-        json: logFormat,
-        level: quiet ? 'warn' : 'info',
+      // Until the configuration is read (its errors need a logger), flags and environment
+      // decide the log format; then the resolved settings, config file included, do.
+      let logger = createLogger(writeErr, {
+        logFormat: flags.logFormat ?? env.MEDCAP_LOG_FORMAT,
+        quiet: flags.quiet ?? env.MEDCAP_QUIET,
       });
       try {
         const config = loadConfig({ specs: spec.options, flags, env, cwd });
+        logger = createLogger(writeErr, config);
         const handler = await spec.load();
         exitCode = await handler(config, positional, {
           logger,
@@ -180,6 +180,19 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
   return exitCode;
 }
 
+function createLogger(
+  write: (text: string) => void,
+  settings: { logFormat?: unknown; quiet?: unknown },
+): Logger {
+  const quietSpec = COMMON_OPTIONS.find((o) => o.key === 'quiet');
+  const quiet = quietSpec?.schema.safeParse(settings.quiet ?? false).data === true;
+  return createStreamLogger({
+    write,
+    json: settings.logFormat === 'json',
+    level: quiet ? 'warn' : 'info',
+  });
+}
+
 function addOption(command: Command, spec: OptionSpec): void {
   const option = new Option(spec.flag, optionHelp(spec));
   if (spec.repeatable) {
@@ -189,7 +202,8 @@ function addOption(command: Command, spec: OptionSpec): void {
     ]);
   }
   command.addOption(option);
-  if (typeof spec.default === 'boolean' && spec.default === true) {
+  // Every switch can be turned off on the command line, over an environment or file setting.
+  if (spec.type.kind === 'boolean') {
     command.addOption(new Option(`--no-${flagName(spec).slice(2)}`, `turn ${flagName(spec)} off`));
   }
 }
