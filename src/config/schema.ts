@@ -396,7 +396,7 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     flag: '--bertscore-model <id-or-path>',
     description: 'BERTScore model',
     schema: z.string().min(1),
-    default: 'Xenova/roberta-large',
+    default: 'FacebookAI/roberta-large',
   },
   {
     key: 'bertscoreLayer',
@@ -404,6 +404,14 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     description:
       'hidden layer BERTScore matches (0 = embeddings; default: the layer bert_score tuned for known models, e.g. 17 for roberta-large, else the last)',
     schema: nonNegativeInt,
+  },
+  {
+    key: 'bertscoreDevice',
+    flag: '--bertscore-device <device>',
+    description: 'where the BERTScore encoder runs (auto: cuda, webgpu, then cpu, as --device)',
+    schema: z.enum(DEVICES),
+    default: 'cpu',
+    allowed: DEVICES.join(', '),
   },
   {
     key: 'bertscoreIdf',

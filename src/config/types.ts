@@ -53,6 +53,8 @@ export interface EvaluateConfig extends CommonConfig {
   bootstrap: number;
   bertscoreModel: string;
   bertscoreIdf: boolean;
+  /** Where the BERTScore encoder runs. */
+  bertscoreDevice: 'cpu' | 'webgpu' | 'cuda' | 'auto';
   /** Hidden layer for BERTScore (bert_score's num_layers); unset: the model's default. */
   bertscoreLayer?: number;
   rougeStemmer: boolean;

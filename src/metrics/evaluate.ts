@@ -52,6 +52,7 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
       | 'bertscoreModel'
       | 'bertscoreIdf'
       | 'bertscoreLayer'
+      | 'bertscoreDevice'
       | 'rougeStemmer'
       | 'seed'
     >
@@ -276,6 +277,9 @@ export async function evaluate(
           ...(config.bertscoreModel === undefined ? {} : { bertscoreModel: config.bertscoreModel }),
           bertscoreIdf: config.bertscoreIdf ?? false,
           ...(config.bertscoreLayer === undefined ? {} : { bertscoreLayer: config.bertscoreLayer }),
+          ...(config.bertscoreDevice === undefined
+            ? {}
+            : { bertscoreDevice: config.bertscoreDevice }),
           offline: config.offline ?? false,
           logger,
         }),

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MetricError } from '../../core/errors.js';
+import { describeError, MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import {
+  type DeviceChoice,
+  deviceHint,
+  type EngineDevice,
+  loadOnDevice,
+} from '../../engines/transformers/devices.js';
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { type OnnxGraph, readOnnxGraph, writePrunedModel } from './onnx-graph.js';
@@ -22,6 +28,8 @@ export interface EncoderOptions {
   /** Model cache (Hub downloads) and home of pruned copies. */
   cacheDir: string;
   cwd: string;
+  /** Where the encoder runs; `auto` as the embedded engine resolves it. */
+  device: DeviceChoice;
   /** Sentences per forward pass. */
   batchSize: number;
   /** Most tokens (padding included) per forward pass. */
@@ -32,6 +40,8 @@ export interface EncoderOptions {
 export interface Encoder {
   /** Model folder the encoder reads. */
   readonly folder: string;
+  /** The device it runs on (`auto` resolved). */
+  readonly device: EngineDevice;
   readonly layer: number;
   readonly numLayers: number;
   readonly clsId: number;
@@ -219,22 +229,40 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
 
   const tf = await transformers();
   let tokenizer: Tokenizer;
-  let model: Awaited<ReturnType<TransformersModule['AutoModel']['from_pretrained']>>;
   try {
     tokenizer = await tf.AutoTokenizer.from_pretrained(folder, { local_files_only: true });
-    model = await tf.AutoModel.from_pretrained(modelFolder, {
-      local_files_only: true,
-      dtype: 'fp32',
-      device: 'cpu',
-      subfolder,
-      ...(graph.externalData.length > 0 ? { use_external_data_format: true } : {}),
-    });
   } catch (error) {
     throw new MetricError(
-      `BERTScore model ${options.model} (${folder}) could not be loaded: ${String(error)}`,
+      `BERTScore model ${options.model} (${folder}): its tokenizer could not be loaded: ${String(error)}`,
       { cause: error },
     );
   }
+  const { value: model, device } = await loadOnDevice(
+    options.device,
+    (candidate) =>
+      tf.AutoModel.from_pretrained(modelFolder, {
+        local_files_only: true,
+        dtype: 'fp32',
+        device: candidate,
+        subfolder,
+        session_options: { logSeverityLevel: 3 },
+        ...(graph.externalData.length > 0 ? { use_external_data_format: true } : {}),
+      }),
+    {
+      onSkip: (candidate, error, next) =>
+        logger.warn(
+          `--bertscore-device auto: ${candidate} is not usable here (${describeError(error).split('\n')[0]}); trying ${next}`,
+        ),
+      onFailure: (candidate, error) => {
+        const hint = deviceHint(candidate);
+        return new MetricError(
+          `--bertscore-device ${options.device}: cannot run BERTScore model ${options.model} ` +
+            `(${folder}) on ${candidate}: ${describeError(error).split('\n')[0]}${hint ? `. ${hint}` : ''}`,
+          { cause: error },
+        );
+      },
+    },
+  );
 
   const tokenizerConfig = (tokenizer.config ?? {}) as Record<string, unknown>;
   const tokenizerClass = String(tokenizerConfig.tokenizer_class ?? '').replace(/Fast$/, '');
@@ -264,7 +292,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   logger.info(
     `BERTScore: ${options.model}, hidden layer ${layer} of ${numLayers}` +
       (options.layer === undefined && defaultLayer !== undefined ? " (bert_score's default)" : '') +
-      `, sequences up to ${maxLength} tokens`,
+      `, sequences up to ${maxLength} tokens, on ${device}`,
   );
 
   const encode = (sentence: string): number[] => {
@@ -337,6 +365,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
 
   return {
     folder,
+    device,
     layer,
     numLayers,
     clsId,

@@ -1,8 +1,10 @@
 import { MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { DeviceChoice } from '../../engines/transformers/devices.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 import { loadEncoder } from './encoder.js';
 import { defaultModelCache, isOffline } from './model-source.js';
+import { planChunks } from './plan.js';
 import {
   bestOf,
   type Embedded,
@@ -15,6 +17,8 @@ import {
 export interface BertScoreOptions {
   /** Model id or local folder. */
   model: string;
+  /** Where the encoder runs. @default 'cpu' */
+  device?: DeviceChoice;
   /** idf weights from the references. */
   idf: boolean;
   offline: boolean;
@@ -38,8 +42,11 @@ export const BERTSCORE_COLUMNS = Object.freeze([
   'bertscore_f1',
 ] as const);
 
-/** Items whose sentences are embedded together (bounds the memory the embeddings take). */
-const ITEMS_PER_CHUNK = 256;
+/** The Hub model BERTScore uses unless told otherwise (its ONNX export is at the repo root). */
+export const DEFAULT_BERTSCORE_MODEL = 'FacebookAI/roberta-large';
+
+/** Items whose new sentences are embedded together (bounds the memory the embeddings take). */
+const ITEMS_PER_CHUNK = 512;
 const MAX_BATCH_TOKENS = 16_384;
 
 /**
@@ -63,6 +70,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
   const encoder = await loadEncoder({
     model: options.model,
     ...(options.layer === undefined ? {} : { layer: options.layer }),
+    device: options.device ?? 'cpu',
     offline: isOffline(options.offline),
     cacheDir: options.cacheDir ?? defaultModelCache(),
     cwd: options.cwd ?? process.cwd(),
@@ -85,19 +93,36 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
       }
     });
 
-    const ids = new Map<string, number[]>();
-    const encode = (sentence: string): number[] => {
-      let found = ids.get(sentence);
-      if (!found) {
-        found = encoder.encode(sentence);
-        ids.set(sentence, found);
+    // Each distinct token sequence once: equal strings are tokenized once, and strings that
+    // tokenize alike (e.g. differing in outer whitespace) share one embedding.
+    const sequences: number[][] = [];
+    const byIds = new Map<string, number>();
+    const byText = new Map<string, number>();
+    const sequenceOf = (sentence: string): number => {
+      let index = byText.get(sentence);
+      if (index === undefined) {
+        const ids = encoder.encode(sentence);
+        const key = ids.join(',');
+        index = byIds.get(key);
+        if (index === undefined) {
+          index = sequences.length;
+          sequences.push(ids);
+          byIds.set(key, index);
+        }
+        byText.set(sentence, index);
       }
-      return found;
+      return index;
     };
-    const referenceIds = input.references.flatMap((refs) => refs.map(encode));
+    const candidateOf = input.candidates.map(sequenceOf);
+    const referencesOf = input.references.map((refs) => refs.map(sequenceOf));
+    byText.clear();
+    byIds.clear();
     const weights = options.idf
-      ? idfWeights(referenceIds)
+      ? idfWeights(referencesOf.flatMap((refs) => refs.map((r) => sequences[r]!)))
       : uniformWeights(encoder.clsId, encoder.sepId);
+    logger.debug(
+      `BERTScore: ${n} items, ${sequences.length} distinct sentences to embed on ${encoder.device}`,
+    );
 
     const precision = new Float64Array(n);
     const recall = new Float64Array(n);
@@ -105,33 +130,40 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     const totals = [0, 0, 0];
     let empty = 0;
     let cleared = 0;
-    for (let start = 0; start < n; start += ITEMS_PER_CHUNK) {
-      const end = Math.min(n, start + ITEMS_PER_CHUNK);
-      const sentences = new Set<string>();
-      for (let i = start; i < end; i++) {
-        sentences.add(input.candidates[i]!);
-        for (const r of input.references[i]!) sentences.add(r);
+    const chunks = planChunks(
+      candidateOf.map((c, i) => [c, ...referencesOf[i]!]),
+      ITEMS_PER_CHUNK,
+    );
+    const store = new Map<number, Embedded>();
+    const embedChunk = (k: number) => encoder.embed(chunks[k]!.embed.map((s) => sequences[s]!));
+    // The next chunk is encoded (by ONNX Runtime, off the JS thread) while this one is scored.
+    let pending: Promise<Embedded[]> | undefined = chunks.length > 0 ? embedChunk(0) : undefined;
+    try {
+      for (const [k, chunk] of chunks.entries()) {
+        const embedded = await pending!;
+        chunk.embed.forEach((s, j) => store.set(s, embedded[j]!));
+        pending = k + 1 < chunks.length ? embedChunk(k + 1) : undefined;
+        for (let i = chunk.start; i < chunk.end; i++) {
+          const candidate = store.get(candidateOf[i]!)!;
+          if (candidate.ids.length === 2) empty++;
+          const scores: Prf[] = referencesOf[i]!.map((r) => {
+            const s = scorePair(candidate, store.get(r)!, weights);
+            if (s.undefinedCleared) cleared++;
+            return s;
+          });
+          const best = bestOf(scores);
+          precision[i] = best.precision;
+          recall[i] = best.recall;
+          f1[i] = best.f1;
+          totals[0]! += best.precision;
+          totals[1]! += best.recall;
+          totals[2]! += best.f1;
+        }
+        for (const s of chunk.release) store.delete(s);
+        logger.debug(`BERTScore: ${chunk.end} of ${n} items scored`);
       }
-      const list = [...sentences];
-      const embedded = await encoder.embed(list.map(encode));
-      const bySentence = new Map<string, Embedded>(list.map((s, k) => [s, embedded[k]!]));
-      for (let i = start; i < end; i++) {
-        const candidate = bySentence.get(input.candidates[i]!)!;
-        if (candidate.ids.length === 2) empty++;
-        const scores: Prf[] = input.references[i]!.map((r) => {
-          const s = scorePair(candidate, bySentence.get(r)!, weights);
-          if (s.undefinedCleared) cleared++;
-          return s;
-        });
-        const best = bestOf(scores);
-        precision[i] = best.precision;
-        recall[i] = best.recall;
-        f1[i] = best.f1;
-        totals[0]! += best.precision;
-        totals[1]! += best.recall;
-        totals[2]! += best.f1;
-      }
-      logger.debug(`BERTScore: ${end} of ${n} items scored`);
+    } finally {
+      pending?.catch(() => undefined);
     }
     if (empty > 0) {
       logger.warn(`BERTScore: ${empty} empty candidate caption(s) scored 0, as bert_score does`);
