@@ -141,7 +141,9 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     try {
       for (const [k, chunk] of chunks.entries()) {
         const embedded = await pending!;
-        chunk.embed.forEach((s, j) => store.set(s, embedded[j]!));
+        chunk.embed.forEach((s, j) => {
+          store.set(s, embedded[j]!);
+        });
         pending = k + 1 < chunks.length ? embedChunk(k + 1) : undefined;
         for (let i = chunk.start; i < chunk.end; i++) {
           const candidate = store.get(candidateOf[i]!)!;
