@@ -10,9 +10,10 @@ import {
   type Embedded,
   idfWeights,
   type Prf,
-  scorePair,
+  scoreFromMatches,
   uniformWeights,
 } from './scoring.js';
+import { createMatcher } from './similarity.js';
 
 export interface BertScoreOptions {
   /** Model id or local folder. */
@@ -78,6 +79,8 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     maxBatchTokens: MAX_BATCH_TOKENS,
     logger,
   });
+
+  const matcher = await createMatcher();
 
   const score = async (input: MetricInput): Promise<MetricResult> => {
     const n = input.ids.length;
@@ -145,11 +148,25 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
           store.set(s, embedded[j]!);
         });
         pending = k + 1 < chunks.length ? embedChunk(k + 1) : undefined;
+        const pairs: [Embedded, Embedded][] = [];
+        for (let i = chunk.start; i < chunk.end; i++) {
+          const candidate = store.get(candidateOf[i]!)!;
+          for (const r of referencesOf[i]!) pairs.push([candidate, store.get(r)!]);
+        }
+        const matches = await matcher.match(pairs);
+        let pair = 0;
         for (let i = chunk.start; i < chunk.end; i++) {
           const candidate = store.get(candidateOf[i]!)!;
           if (candidate.ids.length === 2) empty++;
           const scores: Prf[] = referencesOf[i]!.map((r) => {
-            const s = scorePair(candidate, store.get(r)!, weights);
+            const m = matches[pair++]!;
+            const s = scoreFromMatches(
+              candidate.ids,
+              store.get(r)!.ids,
+              m.candidate,
+              m.reference,
+              weights,
+            );
             if (s.undefinedCleared) cleared++;
             return s;
           });
@@ -192,6 +209,8 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     columns: BERTSCORE_COLUMNS,
     corpusDependent: options.idf,
     score,
-    dispose: () => encoder.dispose(),
+    dispose: async () => {
+      await Promise.all([encoder.dispose(), matcher.dispose()]);
+    },
   };
 }

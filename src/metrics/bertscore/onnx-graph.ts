@@ -308,7 +308,7 @@ function readTensorName(
   return name;
 }
 
-function encodeVarint(value: number): Buffer {
+export function encodeVarint(value: number): Buffer {
   const bytes: number[] = [];
   let v = value;
   while (v >= 128) {
@@ -319,7 +319,7 @@ function encodeVarint(value: number): Buffer {
   return Buffer.from(bytes);
 }
 
-function lengthDelimited(field: number, payload: Buffer): Buffer {
+export function lengthDelimited(field: number, payload: Buffer): Buffer {
   return Buffer.concat([encodeVarint(field * 8 + WIRE_LEN), encodeVarint(payload.length), payload]);
 }
 
