@@ -31,6 +31,8 @@ export interface BertScoreOptions {
   layer?: number;
   /** Sentences per forward pass. @default 64 */
   batchSize?: number;
+  /** Items whose new sentences are embedded together (bounds memory). @default 512 */
+  itemsPerChunk?: number;
   /** Where Hub models are downloaded and pruned copies kept. @default defaultModelCache() */
   cacheDir?: string;
   /** Base for a relative model folder. @default process.cwd() */
@@ -135,7 +137,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     let cleared = 0;
     const chunks = planChunks(
       candidateOf.map((c, i) => [c, ...referencesOf[i]!]),
-      ITEMS_PER_CHUNK,
+      options.itemsPerChunk ?? ITEMS_PER_CHUNK,
     );
     const store = new Map<number, Embedded>();
     const embedChunk = (k: number) => encoder.embed(chunks[k]!.embed.map((s) => sequences[s]!));
