@@ -43,7 +43,7 @@ log "node $("$APP/node" --version); GPU: $GPU; CPU cores: $(nproc)"
 
 log "build: roberta-large-shaped random encoder"
 t=$(now)
-PYTHONUNBUFFERED=1 timeout 300 python3 "$CARRY/tools/bertscore_bench.py" build --out "$W/model" $SMALL \
+PYTHONUNBUFFERED=1 timeout 180 python3 "$CARRY/tools/bertscore_bench.py" build --out "$W/model" $SMALL \
   --tokenizer-corpus "$W/pairs.jsonl" 2>&1 | tee -a "$LOG"
 log "build took $(secs "$t" "$(now)") s"
 MODEL="$W/model/roberta-large"
@@ -58,13 +58,13 @@ medcap() { # PAIRS_FILE OUTDIR LOGFILE
 export W APP MODEL DEVICE
 head -"$CAL" "$W/pairs.jsonl" > "$W/pcal.jsonl"
 log "medcap calibration, $CAL pairs (writes the pruned copy once)"
-t=$(now); timeout 300 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
+t=$(now); timeout 150 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
 CAL_RC=$?
 CAL_WALL=$(secs "$t" "$(now)"); tee -a "$LOG" < "$OUT/medcap-calibration.log"
-if [ "$CAL_RC" != 0 ] && [ -d "$W/model/tiny-tokenizer" ]; then
+if [ "$CAL_RC" != 0 ] && [ -d "$W/model/tiny-tokenizer" ] && grep -qi tokeniz "$OUT/medcap-calibration.log"; then
   log "calibration failed (exit $CAL_RC): back to the tiny tokenizer, once more"
   cp "$W/model/tiny-tokenizer/"* "$MODEL/" && cp "$W/model/tiny-tokenizer/"* "$W/model/torch/"
-  t=$(now); timeout 300 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
+  t=$(now); timeout 150 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
   CAL_WALL=$(secs "$t" "$(now)"); tee -a "$LOG" < "$OUT/medcap-calibration.log"
 fi
 CAL_SCORED=$(grep -o 'scored in [0-9.]*' "$OUT/medcap-calibration.log" | grep -o '[0-9.]*$')
@@ -90,7 +90,7 @@ log "medcap: $N pairs, wall $MEDCAP_WALL s (exit $MEDCAP_RC)"
 for dtype in fp16 fp32; do
   log "pytorch $dtype, $N pairs"
   t=$(now)
-  PYTHONUNBUFFERED=1 timeout 300 python3 "$CARRY/tools/bertscore_bench.py" score --model "$W/model" \
+  PYTHONUNBUFFERED=1 timeout 150 python3 "$CARRY/tools/bertscore_bench.py" score --model "$W/model" \
     --pairs "$W/pN.jsonl" --dtype $dtype --out "$W/torch-$dtype.json" 2>&1 | tee -a "$LOG"
   secs "$t" "$(now)" > "$W/torch-$dtype.process_s"
   log "pytorch $dtype process wall (imports and CUDA start included) $(cat "$W/torch-$dtype.process_s") s"
