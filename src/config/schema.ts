@@ -19,6 +19,7 @@ export const DTYPES = Object.freeze([
   'bnb4',
   'q4f16',
 ] as const);
+export const BERTSCORE_DTYPES = Object.freeze(['auto', 'fp32', 'fp16'] as const);
 export const FORMATS = Object.freeze([
   'auto',
   'rocov2',
@@ -412,6 +413,14 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     schema: z.enum(DEVICES),
     default: 'cpu',
     allowed: DEVICES.join(', '),
+  },
+  {
+    key: 'bertscoreDtype',
+    flag: '--bertscore-dtype <dtype>',
+    description: 'BERTScore matrix products: auto (fp16 on webgpu/cuda, fp32 on cpu), fp32, fp16',
+    schema: z.enum(BERTSCORE_DTYPES),
+    default: 'auto',
+    allowed: BERTSCORE_DTYPES.join(', '),
   },
   {
     key: 'bertscoreIdf',

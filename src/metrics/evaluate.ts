@@ -53,6 +53,7 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
       | 'bertscoreIdf'
       | 'bertscoreLayer'
       | 'bertscoreDevice'
+      | 'bertscoreDtype'
       | 'rougeStemmer'
       | 'seed'
     >
@@ -280,6 +281,7 @@ export async function evaluate(
           ...(config.bertscoreDevice === undefined
             ? {}
             : { bertscoreDevice: config.bertscoreDevice }),
+          ...(config.bertscoreDtype === undefined ? {} : { bertscoreDtype: config.bertscoreDtype }),
           offline: config.offline ?? false,
           logger,
         }),

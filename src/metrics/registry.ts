@@ -21,6 +21,7 @@ export interface MetricFactoryOptions {
   bertscoreIdf?: boolean;
   bertscoreLayer?: number;
   bertscoreDevice?: BertScoreOptions['device'];
+  bertscoreDtype?: BertScoreOptions['dtype'];
   offline?: boolean;
   logger?: Logger;
 }
@@ -37,6 +38,7 @@ export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Objec
       model: o.bertscoreModel ?? DEFAULT_BERTSCORE_MODEL,
       idf: o.bertscoreIdf ?? false,
       device: o.bertscoreDevice ?? 'cpu',
+      dtype: o.bertscoreDtype ?? 'auto',
       offline: o.offline ?? false,
       logger: o.logger ?? silentLogger,
     };

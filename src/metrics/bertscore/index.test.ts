@@ -426,3 +426,33 @@ describe('--bertscore-device', () => {
     },
   );
 });
+
+describe('--bertscore-dtype', () => {
+  it('auto stays fp32 on the CPU; fp16 (asked for) scores within 1e-2 of fp32', async () => {
+    const pairs = reference.pairs;
+    const make = (dtype: 'auto' | 'fp16') =>
+      createBertScoreMetric({
+        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+        idf: true,
+        layer: 2,
+        dtype,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+      });
+    const expected = reference.models['tiny-roberta']!.results.find((r) => r.layer === 2 && r.idf)!;
+    const [auto, half] = [await make('auto'), await make('fp16')];
+    try {
+      const [a, h] = [await auto.score(inputOf(pairs)), await half.score(inputOf(pairs))];
+      let differs = false;
+      pairs.forEach((pair, i) => {
+        expect(Math.abs(a.values.bertscore_f1![i]! - expected.F[i]!), pair.id).toBeLessThan(1e-5);
+        expect(Math.abs(h.values.bertscore_f1![i]! - expected.F[i]!), pair.id).toBeLessThan(1e-2);
+        if (h.values.bertscore_f1![i] !== a.values.bertscore_f1![i]) differs = true;
+      });
+      expect(differs).toBe(true);
+    } finally {
+      await Promise.all([auto.dispose?.(), half.dispose?.()]);
+    }
+  });
+});

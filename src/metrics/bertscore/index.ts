@@ -2,7 +2,7 @@ import { MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeviceChoice } from '../../engines/transformers/devices.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
-import { loadEncoder } from './encoder.js';
+import { type BertScoreDtype, loadEncoder } from './encoder.js';
 import { defaultModelCache, isOffline } from './model-source.js';
 import { planChunks } from './plan.js';
 import {
@@ -20,6 +20,8 @@ export interface BertScoreOptions {
   model: string;
   /** Where the encoder runs. @default 'cpu' */
   device?: DeviceChoice;
+  /** Precision of the matrix products (auto: fp16 on a GPU, fp32 on the CPU). @default 'auto' */
+  dtype?: BertScoreDtype;
   /** idf weights from the references. */
   idf: boolean;
   offline: boolean;
@@ -74,6 +76,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     model: options.model,
     ...(options.layer === undefined ? {} : { layer: options.layer }),
     device: options.device ?? 'cpu',
+    dtype: options.dtype ?? 'auto',
     offline: isOffline(options.offline),
     cacheDir: options.cacheDir ?? defaultModelCache(),
     cwd: options.cwd ?? process.cwd(),

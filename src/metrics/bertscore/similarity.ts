@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { encodeVarint, lengthDelimited } from './onnx-graph.js';
+import { encodeVarint, lengthDelimited } from './protobuf.js';
 import type { Embedded } from './scoring.js';
 
 /**
