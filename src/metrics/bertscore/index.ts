@@ -66,6 +66,12 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new MetricError(`BERTScore batch size must be a whole number >= 1, got ${batchSize}`);
   }
+  const itemsPerChunk = options.itemsPerChunk ?? ITEMS_PER_CHUNK;
+  if (!Number.isInteger(itemsPerChunk) || itemsPerChunk < 1) {
+    throw new MetricError(
+      `BERTScore items per chunk must be a whole number >= 1, got ${itemsPerChunk}`,
+    );
+  }
   if (options.layer !== undefined && (!Number.isInteger(options.layer) || options.layer < 0)) {
     throw new MetricError(
       `--bertscore-layer must be a whole number >= 0 (0 = embeddings), got ${options.layer}`,
@@ -85,7 +91,10 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     logger,
   });
 
-  const matcher = await createMatcher();
+  const matcher = await createMatcher().catch(async (error: unknown) => {
+    await encoder.dispose();
+    throw error;
+  });
 
   const score = async (input: MetricInput): Promise<MetricResult> => {
     const n = input.ids.length;
@@ -140,7 +149,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     let cleared = 0;
     const chunks = planChunks(
       candidateOf.map((c, i) => [c, ...referencesOf[i]!]),
-      options.itemsPerChunk ?? ITEMS_PER_CHUNK,
+      itemsPerChunk,
     );
     const store = new Map<number, Embedded>();
     const embedChunk = (k: number) => encoder.embed(chunks[k]!.embed.map((s) => sequences[s]!));
