@@ -19,6 +19,7 @@ WANT=${3:-60000}
 BUDGET=${4:-150}
 CAL=${BENCH_CALIBRATION_PAIRS:-2000}
 DEVICE=${BENCH_DEVICE:-webgpu}
+DTYPE=${BENCH_DTYPE:-fp32} # the recorded run (2026-12-06) was fp32; fp16 is --bertscore-dtype auto's choice on a GPU
 SMALL=${BENCH_SMALL:+--small} # a hidden-64 encoder, to try this script on a CPU
 export CARRY
 APP=${BENCH_APP:-/opt/medcap}
@@ -52,10 +53,10 @@ MODEL="$W/model/roberta-large"
 medcap() { # PAIRS_FILE OUTDIR LOGFILE
   MEDCAP_MODEL_CACHE="$W/cache" HF_HUB_OFFLINE=1 "$APP/node" "$APP/dist/cli/bin.js" evaluate \
     --captions "$1" --out "$2" --metrics bertscore --bertscore-model "$MODEL" \
-    --bertscore-device "$DEVICE" --bertscore-layer 17 --bootstrap 0 > "$3" 2>&1
+    --bertscore-device "$DEVICE" --bertscore-dtype "$DTYPE" --bertscore-layer 17 --bootstrap 0 > "$3" 2>&1
 }
 
-export W APP MODEL DEVICE
+export W APP MODEL DEVICE DTYPE
 head -"$CAL" "$W/pairs.jsonl" > "$W/pcal.jsonl"
 log "medcap calibration, $CAL pairs (writes the pruned copy once)"
 t=$(now); timeout 150 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
@@ -96,13 +97,13 @@ for dtype in fp16 fp32; do
   log "pytorch $dtype process wall (imports and CUDA start included) $(cat "$W/torch-$dtype.process_s") s"
 done
 
-python3 - "$OUT" "$N" "$MEDCAP_WALL" "$MEDCAP_RC" "$CAL_WALL" "${CAL_SCORED:-0}" "$GPU" "$W" "$CAL" "$DEVICE" <<'EOF' 2>&1 | tee -a "$LOG"
+python3 - "$OUT" "$N" "$MEDCAP_WALL" "$MEDCAP_RC" "$CAL_WALL" "${CAL_SCORED:-0}" "$GPU" "$W" "$CAL" "$DEVICE" "$DTYPE" <<'EOF' 2>&1 | tee -a "$LOG"
 import json, os, sys, datetime
 sys.path.insert(0, os.path.join(os.environ.get("CARRY", ".dev-h-bertscore"), "tools"))
-out, n, mwall, mrc, cwall, cscored, gpu, w, cal, device = sys.argv[1:11]
+out, n, mwall, mrc, cwall, cscored, gpu, w, cal, device, dtype = sys.argv[1:12]
 n = int(n)
 res = {"pairs": n, "medcap_s": float(mwall), "medcap_exit": int(mrc), "device": gpu,
-       "medcap_device": device + " (ONNX Runtime 1.30 through Transformers.js), fp32",
+       "medcap_device": device + " (ONNX Runtime 1.30 through Transformers.js), " + dtype,
        "calibration": {"pairs": int(cal), "wall_s": float(cwall), "scoring_s": float(cscored)},
        "date": datetime.date.today().isoformat(), "layer": 17, "batch_size": 64, "idf": False,
        "pytorch_s": {}}
