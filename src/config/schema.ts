@@ -19,6 +19,7 @@ export const DTYPES = Object.freeze([
   'bnb4',
   'q4f16',
 ] as const);
+export const BERTSCORE_DTYPES = Object.freeze(['auto', 'fp32', 'fp16'] as const);
 export const FORMATS = Object.freeze([
   'auto',
   'rocov2',
@@ -356,7 +357,7 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     flag: '--bertscore-model <id-or-path>',
     description: 'BERTScore model',
     type: TEXT,
-    default: 'Xenova/roberta-large',
+    default: 'FacebookAI/roberta-large',
   }),
   option({
     key: 'bertscoreLayer',
@@ -364,6 +365,20 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     description:
       'hidden layer BERTScore matches (0 = embeddings; default: the layer bert_score tuned for known models, e.g. 17 for roberta-large, else the last)',
     type: nonNegative(128),
+  }),
+  option({
+    key: 'bertscoreDevice',
+    flag: '--bertscore-device <device>',
+    description: 'where the BERTScore encoder runs (auto: cuda, webgpu, then cpu, as --device)',
+    type: { kind: 'choice', values: DEVICES },
+    default: 'cpu',
+  }),
+  option({
+    key: 'bertscoreDtype',
+    flag: '--bertscore-dtype <dtype>',
+    description: 'BERTScore matrix products: fp32 (bert_score\'s own), fp16, or auto (fp16 on webgpu/cuda, fp32 on cpu)',
+    type: { kind: 'choice', values: BERTSCORE_DTYPES },
+    default: 'fp32',
   }),
   option({
     key: 'bertscoreIdf',

@@ -53,6 +53,10 @@ export interface EvaluateConfig extends CommonConfig {
   bootstrap: number;
   bertscoreModel: string;
   bertscoreIdf: boolean;
+  /** Where the BERTScore encoder runs. */
+  bertscoreDevice: 'cpu' | 'webgpu' | 'cuda' | 'auto';
+  /** Precision of the BERTScore encoder's matrix products (auto: fp16 on a GPU). */
+  bertscoreDtype: 'auto' | 'fp32' | 'fp16';
   /** Hidden layer for BERTScore (bert_score's num_layers); unset: the model's default. */
   bertscoreLayer?: number;
   rougeStemmer: boolean;

@@ -54,6 +54,8 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
       | 'bertscoreModel'
       | 'bertscoreIdf'
       | 'bertscoreLayer'
+      | 'bertscoreDevice'
+      | 'bertscoreDtype'
       | 'rougeStemmer'
       | 'seed'
     >
@@ -293,6 +295,10 @@ export async function evaluate(
           ...(config.bertscoreModel === undefined ? {} : { bertscoreModel: config.bertscoreModel }),
           bertscoreIdf: config.bertscoreIdf ?? false,
           ...(config.bertscoreLayer === undefined ? {} : { bertscoreLayer: config.bertscoreLayer }),
+          ...(config.bertscoreDevice === undefined
+            ? {}
+            : { bertscoreDevice: config.bertscoreDevice }),
+          ...(config.bertscoreDtype === undefined ? {} : { bertscoreDtype: config.bertscoreDtype }),
           offline: config.offline ?? false,
           logger,
         }),

@@ -1,7 +1,11 @@
 import type { MetricId } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
-import { type BertScoreOptions, createBertScoreMetric } from './bertscore/index.js';
+import {
+  type BertScoreOptions,
+  createBertScoreMetric,
+  DEFAULT_BERTSCORE_MODEL,
+} from './bertscore/index.js';
 import { createBleuMetric } from './bleu/index.js';
 import { createCiderMetric } from './cider/index.js';
 import { METRIC_COLUMNS } from './columns.js';
@@ -16,6 +20,8 @@ export interface MetricFactoryOptions {
   bertscoreModel?: string;
   bertscoreIdf?: boolean;
   bertscoreLayer?: number;
+  bertscoreDevice?: BertScoreOptions['device'];
+  bertscoreDtype?: BertScoreOptions['dtype'];
   offline?: boolean;
   logger?: Logger;
 }
@@ -29,8 +35,10 @@ export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Objec
   cider: () => createCiderMetric(),
   bertscore: (o: MetricFactoryOptions) => {
     const options: BertScoreOptions & { layer?: number } = {
-      model: o.bertscoreModel ?? 'Xenova/roberta-large',
+      model: o.bertscoreModel ?? DEFAULT_BERTSCORE_MODEL,
       idf: o.bertscoreIdf ?? false,
+      device: o.bertscoreDevice ?? 'cpu',
+      dtype: o.bertscoreDtype ?? 'auto',
       offline: o.offline ?? false,
       logger: o.logger ?? silentLogger,
     };

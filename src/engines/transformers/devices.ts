@@ -103,3 +103,39 @@ export function deviceHint(device: EngineDevice): string {
       return '';
   }
 }
+
+/** A device as the user names it: one device, or `auto`. */
+export type DeviceChoice = EngineDevice | 'auto';
+
+export interface DeviceAttempts {
+  /** Failures no other device would fix (a missing file, a bad model): thrown at once. */
+  fatal?: (error: unknown) => Error | undefined;
+  /** `auto` moves on from `device`, which failed, to `next`. */
+  onSkip?: (device: EngineDevice, error: unknown, next: EngineDevice) => void;
+  /** The error to throw when the last device tried failed. */
+  onFailure: (device: EngineDevice, error: unknown) => Error;
+}
+
+/**
+ * Loads something on the device the user chose or, for `auto`, on the first of
+ * autoDeviceOrder() that works: the one place where a device choice is resolved.
+ */
+export async function loadOnDevice<T>(
+  choice: DeviceChoice,
+  load: (device: EngineDevice) => Promise<T>,
+  attempts: DeviceAttempts,
+): Promise<{ value: T; device: EngineDevice }> {
+  const devices: EngineDevice[] = choice === 'auto' ? autoDeviceOrder() : [choice];
+  for (const [i, device] of devices.entries()) {
+    try {
+      return { value: await load(device), device };
+    } catch (error) {
+      const fatal = attempts.fatal?.(error);
+      if (fatal) throw fatal;
+      const next = devices[i + 1];
+      if (!next) throw attempts.onFailure(device, error);
+      attempts.onSkip?.(device, error, next);
+    }
+  }
+  throw new Error('no device to try');
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AutoConfig, AutoModelForImageTextToText, AutoProcessor } from '@huggingface/transformers';
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { EngineDeps, EngineSettings } from '../types.js';
-import { autoDeviceOrder, deviceHint, type EngineDevice } from './devices.js';
+import { deviceHint, type EngineDevice, loadOnDevice } from './devices.js';
 import { type DtypeSetting, describeDtype, parseDtype } from './dtype.js';
 import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './model-source.js';
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
@@ -248,35 +248,34 @@ async function loadFrom(
     );
   }
 
-  const devices: EngineDevice[] =
-    settings.device === 'auto' ? autoDeviceOrder() : [settings.device];
-  for (const [i, candidate] of devices.entries()) {
-    try {
-      const model = (await AutoModelForImageTextToText.from_pretrained(target, {
+  const { value: model, device } = await loadOnDevice(
+    settings.device,
+    async (candidate) =>
+      (await AutoModelForImageTextToText.from_pretrained(target, {
         ...pretrained,
         config: config as never,
         device: candidate,
         ...(dtype === undefined ? {} : { dtype: dtype as never }),
         session_options: { logSeverityLevel: 3 },
-      })) as unknown as VlModel;
-      return { config, processor, tokenizer, pixelConfig, model, device: candidate };
-    } catch (error) {
-      const mapped = loadError(settings.model, error);
-      if (mapped instanceof ConfigError) throw mapped;
-      const next = devices[i + 1];
-      if (next) {
+      })) as unknown as VlModel,
+    {
+      fatal: (error) => {
+        const mapped = loadError(settings.model, error);
+        return mapped instanceof ConfigError ? mapped : undefined;
+      },
+      onSkip: (candidate, error, next) =>
         logger.warn(
           `--device auto: ${candidate} is not usable here (${describeError(error).split('\n')[0]}); trying ${next}`,
+        ),
+      onFailure: (candidate, error) => {
+        const hint = deviceHint(candidate);
+        return new ConfigError(
+          `--device ${settings.device}: cannot run model ${settings.model} on ${candidate}: ` +
+            `${describeError(error).split('\n')[0]}${hint ? `. ${hint}` : ''}`,
+          { cause: error },
         );
-        continue;
-      }
-      const hint = deviceHint(candidate);
-      throw new ConfigError(
-        `--device ${settings.device}: cannot run model ${settings.model} on ${candidate}: ` +
-          `${describeError(error).split('\n')[0]}${hint ? `. ${hint}` : ''}`,
-        { cause: error },
-      );
-    }
-  }
-  throw new ConfigError(`--device ${settings.device}: no device could load the model`);
+      },
+    },
+  );
+  return { config, processor, tokenizer, pixelConfig, model, device };
 }

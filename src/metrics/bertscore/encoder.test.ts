@@ -32,6 +32,7 @@ afterAll(async () => {
 async function encoderFor(name: string): Promise<Encoder> {
   const e = await loadEncoder({
     model: join(ROOT, reference.models[name]!.path),
+    device: 'cpu',
     offline: true,
     cacheDir,
     cwd: ROOT,

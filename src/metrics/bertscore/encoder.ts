@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MetricError } from '../../core/errors.js';
+import { describeError, MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import {
+  type DeviceChoice,
+  deviceHint,
+  type EngineDevice,
+  loadOnDevice,
+} from '../../engines/transformers/devices.js';
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { type OnnxGraph, readOnnxGraph, writePrunedModel } from './onnx-graph.js';
@@ -14,6 +20,8 @@ import { type Embedded, unitRows } from './scoring.js';
  * unit-length contextual embeddings of one hidden layer.
  */
 
+export type BertScoreDtype = 'auto' | 'fp32' | 'fp16';
+
 export interface EncoderOptions {
   model: string;
   /** bert_score's num_layers; undefined: its default for known models, else the last layer. */
@@ -22,6 +30,13 @@ export interface EncoderOptions {
   /** Model cache (Hub downloads) and home of pruned copies. */
   cacheDir: string;
   cwd: string;
+  /** Where the encoder runs; `auto` as the embedded engine resolves it. */
+  device: DeviceChoice;
+  /**
+   * Precision of the matrix products: `auto` is fp16 on a GPU (webgpu, cuda) and fp32 on the
+   * CPU. @default 'fp32', as bert_score computes
+   */
+  dtype?: BertScoreDtype;
   /** Sentences per forward pass. */
   batchSize: number;
   /** Most tokens (padding included) per forward pass. */
@@ -32,6 +47,10 @@ export interface EncoderOptions {
 export interface Encoder {
   /** Model folder the encoder reads. */
   readonly folder: string;
+  /** The device it runs on (`auto` resolved). */
+  readonly device: EngineDevice;
+  /** Precision of its matrix products (`auto` resolved). */
+  readonly dtype: 'fp32' | 'fp16';
   readonly layer: number;
   readonly numLayers: number;
   readonly clsId: number;
@@ -134,26 +153,30 @@ async function prunedModelFolder(
   layer: number,
   cacheDir: string,
   logger: Logger,
+  half: boolean,
 ): Promise<string> {
   const source = await realpath(graph.path);
   const info = await stat(source);
   const key = createHash('sha256')
-    .update(JSON.stringify(['v1', source, info.size, info.mtimeMs, tensor]))
+    .update(JSON.stringify(['v1', source, info.size, info.mtimeMs, tensor, half ? 'fp16' : 'fp32']))
     .digest('hex')
     .slice(0, 16);
-  const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}-${key}`;
+  const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}${half ? '-fp16' : ''}-${key}`;
   const target = join(cacheDir, '.medcap-derived', 'bertscore', name);
   if (await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined)) return target;
 
   logger.info(
-    `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer} (once)`,
+    `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer}` +
+      `${half ? ', with fp16 matrix weights,' : ''} (once)`,
   );
   const building = `${target}.tmp-${process.pid}-${Date.now()}`;
   try {
     await mkdir(join(building, 'onnx'), { recursive: true });
     await copyFile(join(folder, 'config.json'), join(building, 'config.json'));
     const elemType = graph.outputs[0]?.elemType ?? 1;
-    await writePrunedModel(graph, tensor, elemType, join(building, 'onnx', 'model.onnx'));
+    await writePrunedModel(graph, tensor, elemType, join(building, 'onnx', 'model.onnx'), {
+      halfMatMulWeights: half,
+    });
     for (const data of graph.externalData) {
       const from = join(dirname(source), data);
       const to = join(building, 'onnx', data);
@@ -212,29 +235,77 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
       { cause: error },
     );
   }
-  const modelFolder = location.isGraphOutput
-    ? folder
-    : await prunedModelFolder(folder, graph, location.tensor, layer, options.cacheDir, logger);
-  const subfolder = location.isGraphOutput ? onnx.subfolder : 'onnx';
+  /** The model to load: fp32 as exported (or pruned), or a pruned copy with fp16 MatMuls. */
+  const modelFor = async (half: boolean): Promise<{ folder: string; subfolder: string }> =>
+    location.isGraphOutput && !half
+      ? { folder, subfolder: onnx.subfolder }
+      : {
+          folder: await prunedModelFolder(
+            folder,
+            graph,
+            location.tensor,
+            layer,
+            options.cacheDir,
+            logger,
+            half,
+          ),
+          subfolder: 'onnx',
+        };
 
   const tf = await transformers();
   let tokenizer: Tokenizer;
-  let model: Awaited<ReturnType<TransformersModule['AutoModel']['from_pretrained']>>;
   try {
     tokenizer = await tf.AutoTokenizer.from_pretrained(folder, { local_files_only: true });
-    model = await tf.AutoModel.from_pretrained(modelFolder, {
-      local_files_only: true,
-      dtype: 'fp32',
-      device: 'cpu',
-      subfolder,
-      ...(graph.externalData.length > 0 ? { use_external_data_format: true } : {}),
-    });
   } catch (error) {
     throw new MetricError(
-      `BERTScore model ${options.model} (${folder}) could not be loaded: ${String(error)}`,
+      `BERTScore model ${options.model} (${folder}): its tokenizer could not be loaded: ${String(error)}`,
       { cause: error },
     );
   }
+  const loadOn = async (candidate: EngineDevice, half: boolean) => {
+    const { folder: at, subfolder } = await modelFor(half);
+    return tf.AutoModel.from_pretrained(at, {
+      local_files_only: true,
+      dtype: 'fp32',
+      device: candidate,
+      subfolder,
+      session_options: { logSeverityLevel: 3 },
+      ...(graph.externalData.length > 0 ? { use_external_data_format: true } : {}),
+    });
+  };
+  const dtype = options.dtype ?? 'fp32';
+  const {
+    value: { model, half },
+    device,
+  } = await loadOnDevice(
+    options.device,
+    async (candidate) => {
+      const half = dtype === 'fp16' || (dtype === 'auto' && candidate !== 'cpu');
+      if (!half || dtype === 'fp16') return { model: await loadOn(candidate, half), half };
+      try {
+        return { model: await loadOn(candidate, true), half: true };
+      } catch (error) {
+        logger.warn(
+          `BERTScore: fp16 is not usable on ${candidate} (${describeError(error).split('\n')[0]}); using fp32`,
+        );
+        return { model: await loadOn(candidate, false), half: false };
+      }
+    },
+    {
+      onSkip: (candidate, error, next) =>
+        logger.warn(
+          `--bertscore-device auto: ${candidate} is not usable here (${describeError(error).split('\n')[0]}); trying ${next}`,
+        ),
+      onFailure: (candidate, error) => {
+        const hint = deviceHint(candidate);
+        return new MetricError(
+          `--bertscore-device ${options.device}: cannot run BERTScore model ${options.model} ` +
+            `(${folder}) on ${candidate}: ${describeError(error).split('\n')[0]}${hint ? `. ${hint}` : ''}`,
+          { cause: error },
+        );
+      },
+    },
+  );
 
   const tokenizerConfig = (tokenizer.config ?? {}) as Record<string, unknown>;
   const tokenizerClass = String(tokenizerConfig.tokenizer_class ?? '').replace(/Fast$/, '');
@@ -264,7 +335,8 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   logger.info(
     `BERTScore: ${options.model}, hidden layer ${layer} of ${numLayers}` +
       (options.layer === undefined && defaultLayer !== undefined ? " (bert_score's default)" : '') +
-      `, sequences up to ${maxLength} tokens`,
+      `, sequences up to ${maxLength} tokens, on ${device}` +
+      (half ? ' (matrix products in fp16)' : ' (fp32)'),
   );
 
   const encode = (sentence: string): number[] => {
@@ -337,6 +409,8 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
 
   return {
     folder,
+    device,
+    dtype: half ? 'fp16' : 'fp32',
     layer,
     numLayers,
     clsId,

@@ -1,12 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
+import { hasVulkanLoader } from '../../engines/transformers/devices.js';
 import { rowsOf } from '../../testing/metric-rows.js';
 import type { MetricInput, MetricResult } from '../types.js';
+import { loadEncoder } from './encoder.js';
 import { createBertScoreMetric } from './index.js';
+import { bestOf, idfWeights, scorePair, uniformWeights } from './scoring.js';
 
 /**
  * BERTScore on the tiny test models against the PyTorch reference written by
@@ -245,5 +248,211 @@ describe('createBertScoreMetric offline', () => {
         cacheDir,
       }),
     ).rejects.toThrow(/layer 3 is out of range: .* has layers 0\.\.2/);
+  });
+});
+
+/**
+ * The unbatched computation: every sentence embedded alone (no padding), every pair matched
+ * by the plain loop of scorePair.
+ */
+async function unbatched(
+  modelPath: string,
+  layer: number,
+  idf: boolean,
+  pairs: Pair[],
+): Promise<number[][]> {
+  const encoder = await loadEncoder({
+    model: modelPath,
+    layer,
+    device: 'cpu',
+    offline: true,
+    cacheDir,
+    cwd: ROOT,
+    batchSize: 1,
+    maxBatchTokens: 1_000_000,
+    logger: silentLogger,
+  });
+  try {
+    const references = pairs.flatMap((p) => p.references.map((r) => encoder.encode(r)));
+    const weights = idf ? idfWeights(references) : uniformWeights(encoder.clsId, encoder.sepId);
+    const rows: number[][] = [];
+    for (const pair of pairs) {
+      const [candidate] = await encoder.embed([encoder.encode(pair.candidate)]);
+      const scores = [];
+      for (const r of pair.references) {
+        const [reference] = await encoder.embed([encoder.encode(r)]);
+        scores.push(scorePair(candidate!, reference!, weights));
+      }
+      const best = bestOf(scores);
+      rows.push([best.precision, best.recall, best.f1]);
+    }
+    return rows;
+  } finally {
+    await encoder.dispose();
+  }
+}
+
+describe('batched BERTScore equals the unbatched computation', () => {
+  // The reference pairs (empty and blank candidates, captions past the 64-token limit, up to
+  // three references), then the same pairs again in another order with swapped roles, so that
+  // sentences recur across chunks and some are a candidate in one item and a reference in
+  // another.
+  const corpus = (): Pair[] => {
+    const base = reference.pairs;
+    const again = [...base].reverse().map((p, k) => ({
+      id: `again-${k}`,
+      candidate: p.references[0]!,
+      references: [p.candidate, ...p.references.slice(1)],
+    }));
+    return [...base, ...again];
+  };
+  const cases: [string, string, number, boolean][] = [
+    ['tiny-bert', 'models/tiny-bert', 2, false],
+    ['tiny-bert', 'models/tiny-bert', 1, true],
+    ['tiny-roberta', 'test/fixtures/bertscore/tiny-roberta', 1, false],
+    ['tiny-roberta', 'test/fixtures/bertscore/tiny-roberta', 2, true],
+  ];
+
+  it.each(cases)(
+    '%s (%s), layer %i, idf %s: batch sizes 1, 3, 64 and small chunks, to 1e-5',
+    async (_name, path, layer, idf) => {
+      const pairs = corpus();
+      const want = await unbatched(join(ROOT, path), layer, idf, pairs);
+      expect(pairs.some((p) => p.references.length > 1)).toBe(true);
+      for (const [batchSize, itemsPerChunk] of [
+        [1, 512],
+        [3, 7],
+        [64, 5],
+      ] as const) {
+        const metric = await createBertScoreMetric({
+          model: join(ROOT, path),
+          idf,
+          layer,
+          offline: true,
+          logger: silentLogger,
+          cacheDir,
+          batchSize,
+          itemsPerChunk,
+        });
+        try {
+          const result = await metric.score(inputOf(pairs));
+          const got = perItem(result, pairs);
+          pairs.forEach((pair, i) => {
+            const row = got.get(pair.id)!;
+            const have = [row.bertscore_precision!, row.bertscore_recall!, row.bertscore_f1!];
+            have.forEach((value, k) => {
+              expect(
+                Math.abs(value - want[i]![k]!),
+                `${pair.id} ${'PRF'[k]} batch ${batchSize}`,
+              ).toBeLessThan(1e-5);
+            });
+          });
+        } finally {
+          await metric.dispose?.();
+        }
+      }
+    },
+  );
+});
+
+describe('BERTScore models laid out as on the Hub', () => {
+  it('loads a repo with model.onnx at its root (FacebookAI/roberta-large style) offline from a filled cache', async () => {
+    const fixture = join(ROOT, 'test/fixtures/bertscore/tiny-roberta');
+    const repo = join(cacheDir, 'example-org', 'roberta-root');
+    await mkdir(repo, { recursive: true });
+    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+      await copyFile(join(fixture, file), join(repo, file));
+    }
+    await copyFile(join(fixture, 'onnx', 'model.onnx'), join(repo, 'model.onnx'));
+    const expected = reference.models['tiny-roberta']!.results.find(
+      (r) => r.layer === 1 && !r.idf,
+    )!;
+    const metric = await createBertScoreMetric({
+      model: 'example-org/roberta-root',
+      idf: false,
+      layer: 1,
+      offline: true,
+      logger: silentLogger,
+      cacheDir,
+    });
+    try {
+      const result = await metric.score(inputOf(reference.pairs));
+      reference.pairs.forEach((pair, i) => {
+        const got = perItem(result, reference.pairs).get(pair.id)!;
+        expect(Math.abs(got.bertscore_f1! - expected.F[i]!), pair.id).toBeLessThan(1e-5);
+      });
+    } finally {
+      await metric.dispose?.();
+    }
+  });
+});
+
+describe('--bertscore-device', () => {
+  it('auto settles on a device that works here and scores as on the CPU', async () => {
+    const pairs = reference.pairs.slice(0, 6);
+    const make = (device: 'auto' | 'cpu') =>
+      createBertScoreMetric({
+        model: join(ROOT, 'models/tiny-bert'),
+        idf: false,
+        device,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+      });
+    const [auto, cpu] = [await make('auto'), await make('cpu')];
+    try {
+      const [a, b] = [await auto.score(inputOf(pairs)), await cpu.score(inputOf(pairs))];
+      a.values.bertscore_f1!.forEach((value, k) => {
+        expect(Math.abs(value - b.values.bertscore_f1![k]!)).toBeLessThan(1e-4);
+      });
+    } finally {
+      await Promise.all([auto.dispose?.(), cpu.dispose?.()]);
+    }
+  });
+
+  it.runIf(!hasVulkanLoader())(
+    'names the option and what is missing when WebGPU cannot be used',
+    async () => {
+      await expect(
+        createBertScoreMetric({
+          model: join(ROOT, 'models/tiny-bert'),
+          idf: false,
+          device: 'webgpu',
+          offline: true,
+          logger: silentLogger,
+          cacheDir,
+        }),
+      ).rejects.toThrow(/--bertscore-device webgpu: cannot run BERTScore model .*docs\/GPU\.md/);
+    },
+  );
+});
+
+describe('--bertscore-dtype', () => {
+  it('auto stays fp32 on the CPU; fp16 (asked for) scores within 1e-2 of fp32', async () => {
+    const pairs = reference.pairs;
+    const make = (dtype: 'auto' | 'fp16') =>
+      createBertScoreMetric({
+        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+        idf: true,
+        layer: 2,
+        dtype,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+      });
+    const expected = reference.models['tiny-roberta']!.results.find((r) => r.layer === 2 && r.idf)!;
+    const [auto, half] = [await make('auto'), await make('fp16')];
+    try {
+      const [a, h] = [await auto.score(inputOf(pairs)), await half.score(inputOf(pairs))];
+      let differs = false;
+      pairs.forEach((pair, i) => {
+        expect(Math.abs(a.values.bertscore_f1![i]! - expected.F[i]!), pair.id).toBeLessThan(1e-5);
+        expect(Math.abs(h.values.bertscore_f1![i]! - expected.F[i]!), pair.id).toBeLessThan(1e-2);
+        if (h.values.bertscore_f1![i] !== a.values.bertscore_f1![i]) differs = true;
+      });
+      expect(differs).toBe(true);
+    } finally {
+      await Promise.all([auto.dispose?.(), half.dispose?.()]);
+    }
   });
 });

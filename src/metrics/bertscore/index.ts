@@ -1,20 +1,27 @@
 import { MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { DeviceChoice } from '../../engines/transformers/devices.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
-import { loadEncoder } from './encoder.js';
+import { type BertScoreDtype, loadEncoder } from './encoder.js';
 import { defaultModelCache, isOffline } from './model-source.js';
+import { planChunks } from './plan.js';
 import {
   bestOf,
   type Embedded,
   idfWeights,
   type Prf,
-  scorePair,
+  scoreFromMatches,
   uniformWeights,
 } from './scoring.js';
+import { createMatcher } from './similarity.js';
 
 export interface BertScoreOptions {
   /** Model id or local folder. */
   model: string;
+  /** Where the encoder runs. @default 'cpu' */
+  device?: DeviceChoice;
+  /** Precision of the matrix products (auto: fp16 on a GPU, fp32 on the CPU). @default 'fp32' */
+  dtype?: BertScoreDtype;
   /** idf weights from the references. */
   idf: boolean;
   offline: boolean;
@@ -26,6 +33,8 @@ export interface BertScoreOptions {
   layer?: number;
   /** Sentences per forward pass. @default 64 */
   batchSize?: number;
+  /** Items whose new sentences are embedded together (bounds memory). @default 512 */
+  itemsPerChunk?: number;
   /** Where Hub models are downloaded and pruned copies kept. @default defaultModelCache() */
   cacheDir?: string;
   /** Base for a relative model folder. @default process.cwd() */
@@ -38,8 +47,11 @@ export const BERTSCORE_COLUMNS = Object.freeze([
   'bertscore_f1',
 ] as const);
 
-/** Items whose sentences are embedded together (bounds the memory the embeddings take). */
-const ITEMS_PER_CHUNK = 256;
+/** The Hub model BERTScore uses unless told otherwise (its ONNX export is at the repo root). */
+export const DEFAULT_BERTSCORE_MODEL = 'FacebookAI/roberta-large';
+
+/** Items whose new sentences are embedded together (bounds the memory the embeddings take). */
+const ITEMS_PER_CHUNK = 512;
 const MAX_BATCH_TOKENS = 16_384;
 
 /**
@@ -54,6 +66,12 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new MetricError(`BERTScore batch size must be a whole number >= 1, got ${batchSize}`);
   }
+  const itemsPerChunk = options.itemsPerChunk ?? ITEMS_PER_CHUNK;
+  if (!Number.isInteger(itemsPerChunk) || itemsPerChunk < 1) {
+    throw new MetricError(
+      `BERTScore items per chunk must be a whole number >= 1, got ${itemsPerChunk}`,
+    );
+  }
   if (options.layer !== undefined && (!Number.isInteger(options.layer) || options.layer < 0)) {
     throw new MetricError(
       `--bertscore-layer must be a whole number >= 0 (0 = embeddings), got ${options.layer}`,
@@ -63,12 +81,19 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
   const encoder = await loadEncoder({
     model: options.model,
     ...(options.layer === undefined ? {} : { layer: options.layer }),
+    device: options.device ?? 'cpu',
+    dtype: options.dtype ?? 'fp32',
     offline: isOffline(options.offline),
     cacheDir: options.cacheDir ?? defaultModelCache(),
     cwd: options.cwd ?? process.cwd(),
     batchSize,
     maxBatchTokens: MAX_BATCH_TOKENS,
     logger,
+  });
+
+  const matcher = await createMatcher().catch(async (error: unknown) => {
+    await encoder.dispose();
+    throw error;
   });
 
   const score = async (input: MetricInput): Promise<MetricResult> => {
@@ -85,19 +110,36 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
       }
     });
 
-    const ids = new Map<string, number[]>();
-    const encode = (sentence: string): number[] => {
-      let found = ids.get(sentence);
-      if (!found) {
-        found = encoder.encode(sentence);
-        ids.set(sentence, found);
+    // Each distinct token sequence once: equal strings are tokenized once, and strings that
+    // tokenize alike (e.g. differing in outer whitespace) share one embedding.
+    const sequences: number[][] = [];
+    const byIds = new Map<string, number>();
+    const byText = new Map<string, number>();
+    const sequenceOf = (sentence: string): number => {
+      let index = byText.get(sentence);
+      if (index === undefined) {
+        const ids = encoder.encode(sentence);
+        const key = ids.join(',');
+        index = byIds.get(key);
+        if (index === undefined) {
+          index = sequences.length;
+          sequences.push(ids);
+          byIds.set(key, index);
+        }
+        byText.set(sentence, index);
       }
-      return found;
+      return index;
     };
-    const referenceIds = input.references.flatMap((refs) => refs.map(encode));
+    const candidateOf = input.candidates.map(sequenceOf);
+    const referencesOf = input.references.map((refs) => refs.map(sequenceOf));
+    byText.clear();
+    byIds.clear();
     const weights = options.idf
-      ? idfWeights(referenceIds)
+      ? idfWeights(referencesOf.flatMap((refs) => refs.map((r) => sequences[r]!)))
       : uniformWeights(encoder.clsId, encoder.sepId);
+    logger.debug(
+      `BERTScore: ${n} items, ${sequences.length} distinct sentences to embed on ${encoder.device}`,
+    );
 
     const precision = new Float64Array(n);
     const recall = new Float64Array(n);
@@ -105,33 +147,56 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     const totals = [0, 0, 0];
     let empty = 0;
     let cleared = 0;
-    for (let start = 0; start < n; start += ITEMS_PER_CHUNK) {
-      const end = Math.min(n, start + ITEMS_PER_CHUNK);
-      const sentences = new Set<string>();
-      for (let i = start; i < end; i++) {
-        sentences.add(input.candidates[i]!);
-        for (const r of input.references[i]!) sentences.add(r);
-      }
-      const list = [...sentences];
-      const embedded = await encoder.embed(list.map(encode));
-      const bySentence = new Map<string, Embedded>(list.map((s, k) => [s, embedded[k]!]));
-      for (let i = start; i < end; i++) {
-        const candidate = bySentence.get(input.candidates[i]!)!;
-        if (candidate.ids.length === 2) empty++;
-        const scores: Prf[] = input.references[i]!.map((r) => {
-          const s = scorePair(candidate, bySentence.get(r)!, weights);
-          if (s.undefinedCleared) cleared++;
-          return s;
+    const chunks = planChunks(
+      candidateOf.map((c, i) => [c, ...referencesOf[i]!]),
+      itemsPerChunk,
+    );
+    const store = new Map<number, Embedded>();
+    const embedChunk = (k: number) => encoder.embed(chunks[k]!.embed.map((s) => sequences[s]!));
+    // The next chunk is encoded (by ONNX Runtime, off the JS thread) while this one is scored.
+    let pending: Promise<Embedded[]> | undefined = chunks.length > 0 ? embedChunk(0) : undefined;
+    try {
+      for (const [k, chunk] of chunks.entries()) {
+        const embedded = await pending!;
+        chunk.embed.forEach((s, j) => {
+          store.set(s, embedded[j]!);
         });
-        const best = bestOf(scores);
-        precision[i] = best.precision;
-        recall[i] = best.recall;
-        f1[i] = best.f1;
-        totals[0]! += best.precision;
-        totals[1]! += best.recall;
-        totals[2]! += best.f1;
+        pending = k + 1 < chunks.length ? embedChunk(k + 1) : undefined;
+        const pairs: [Embedded, Embedded][] = [];
+        for (let i = chunk.start; i < chunk.end; i++) {
+          const candidate = store.get(candidateOf[i]!)!;
+          for (const r of referencesOf[i]!) pairs.push([candidate, store.get(r)!]);
+        }
+        const matches = await matcher.match(pairs);
+        let pair = 0;
+        for (let i = chunk.start; i < chunk.end; i++) {
+          const candidate = store.get(candidateOf[i]!)!;
+          if (candidate.ids.length === 2) empty++;
+          const scores: Prf[] = referencesOf[i]!.map((r) => {
+            const m = matches[pair++]!;
+            const s = scoreFromMatches(
+              candidate.ids,
+              store.get(r)!.ids,
+              m.candidate,
+              m.reference,
+              weights,
+            );
+            if (s.undefinedCleared) cleared++;
+            return s;
+          });
+          const best = bestOf(scores);
+          precision[i] = best.precision;
+          recall[i] = best.recall;
+          f1[i] = best.f1;
+          totals[0]! += best.precision;
+          totals[1]! += best.recall;
+          totals[2]! += best.f1;
+        }
+        for (const s of chunk.release) store.delete(s);
+        logger.debug(`BERTScore: ${chunk.end} of ${n} items scored`);
       }
-      logger.debug(`BERTScore: ${end} of ${n} items scored`);
+    } finally {
+      pending?.catch(() => undefined);
     }
     if (empty > 0) {
       logger.warn(`BERTScore: ${empty} empty candidate caption(s) scored 0, as bert_score does`);
@@ -158,6 +223,8 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     columns: BERTSCORE_COLUMNS,
     corpusDependent: options.idf,
     score,
-    dispose: () => encoder.dispose(),
+    dispose: async () => {
+      await Promise.all([encoder.dispose(), matcher.dispose()]);
+    },
   };
 }

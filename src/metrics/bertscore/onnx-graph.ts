@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { halfMatMulNodes, halfWeightTensor } from './half-precision.js';
+import { encodeVarint, lengthDelimited } from './protobuf.js';
 
 /**
  * Just enough of the ONNX protobuf format (onnx.proto field numbers) to read a model's node
@@ -39,7 +41,7 @@ export interface OnnxValue {
 }
 
 /** A field of GraphProto: where its bytes lie in the file (tag included). */
-interface FieldSpan {
+export interface FieldSpan {
   field: number;
   start: number;
   end: number;
@@ -308,21 +310,6 @@ function readTensorName(
   return name;
 }
 
-function encodeVarint(value: number): Buffer {
-  const bytes: number[] = [];
-  let v = value;
-  while (v >= 128) {
-    bytes.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  bytes.push(v);
-  return Buffer.from(bytes);
-}
-
-function lengthDelimited(field: number, payload: Buffer): Buffer {
-  return Buffer.concat([encodeVarint(field * 8 + WIRE_LEN), encodeVarint(payload.length), payload]);
-}
-
 /** ValueInfoProto {name, type: {tensor_type: {elem_type}}}; the shape is left to inference. */
 function encodeOutput(name: string, elemType: number): Buffer {
   const tensorType = Buffer.concat([encodeVarint(1 * 8 + WIRE_VARINT), encodeVarint(elemType)]);
@@ -358,6 +345,7 @@ export async function writePrunedModel(
   tensor: string,
   elemType: number,
   destination: string,
+  options: { halfMatMulWeights?: boolean } = {},
 ): Promise<void> {
   const needed = nodesNeededFor(graph, tensor);
   if (needed.size === 0) throw new Error(`no node of ${graph.path} produces ${tensor}`);
@@ -382,15 +370,28 @@ export async function writePrunedModel(
     }
     return true;
   });
+  const src = openSync(graph.path, 'r');
+  let replaced: Map<FieldSpan, Buffer[]>;
+  try {
+    replaced = options.halfMatMulWeights
+      ? halfPrecisionFields(graph, needed, keep, src)
+      : new Map<FieldSpan, Buffer[]>();
+  } catch (error) {
+    closeSync(src);
+    throw error;
+  }
   const output = lengthDelimited(GRAPH_OUTPUT, encodeOutput(tensor, elemType));
-  const contentLength = keep.reduce((n, f) => n + (f.end - f.start), 0) + output.length;
+  const contentLength =
+    keep.reduce((n, f) => {
+      const parts = replaced.get(f);
+      return n + (parts ? parts.reduce((m, b) => m + b.length, 0) : f.end - f.start);
+    }, 0) + output.length;
   const graphHeader = Buffer.concat([
     encodeVarint(MODEL_GRAPH * 8 + WIRE_LEN),
     encodeVarint(contentLength),
   ]);
 
   const temporary = `${destination}.tmp-${process.pid}-${Date.now()}`;
-  const src = openSync(graph.path, 'r');
   const dst = openSync(temporary, 'w');
   try {
     const chunk = Buffer.alloc(8 << 20);
@@ -404,7 +405,11 @@ export async function writePrunedModel(
     };
     copy(0, graph.layout.graphStart);
     writeAll(dst, graphHeader);
-    for (const f of keep) copy(f.start, f.end);
+    for (const f of keep) {
+      const parts = replaced.get(f);
+      if (parts) for (const part of parts) writeAll(dst, part);
+      else copy(f.start, f.end);
+    }
     writeAll(dst, output);
     copy(graph.layout.graphEnd, graph.fileSize);
     closeSync(dst);
@@ -420,6 +425,84 @@ export async function writePrunedModel(
   } finally {
     closeSync(src);
   }
+}
+
+function readRange(fd: number, start: number, end: number, path: string): Buffer {
+  const out = Buffer.alloc(end - start);
+  for (let done = 0; done < out.length; ) {
+    const n = readSync(fd, out, done, out.length - done, start + done);
+    if (n <= 0) throw new OnnxFormatError(path, `short read at byte ${start + done}`);
+    done += n;
+  }
+  return out;
+}
+
+/** The payload of a length-delimited field's bytes (tag and length skipped). */
+function payloadOf(field: Buffer): Buffer {
+  let pos = 0;
+  while (field[pos]! & 0x80) pos++; // tag
+  pos++;
+  let length = 0;
+  let scale = 1;
+  for (;;) {
+    const b = field[pos++]!;
+    length += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) break;
+  }
+  return field.subarray(pos, pos + length);
+}
+
+/**
+ * The fields that change when the MatMul weights go to fp16: each MatMul (of the kept nodes)
+ * whose right operand is a 2-D float32 initializer becomes three nodes, and its weight an
+ * fp16 copy (the fp32 one stays only where another node still reads it).
+ */
+function halfPrecisionFields(
+  graph: OnnxGraph,
+  needed: Set<number>,
+  keep: readonly FieldSpan[],
+  fd: number,
+): Map<FieldSpan, Buffer[]> {
+  const initializers = new Map<string, FieldSpan>();
+  for (const f of keep) if (f.field === GRAPH_INITIALIZER && f.name) initializers.set(f.name, f);
+  const readers = new Map<string, number[]>();
+  for (const i of needed) {
+    for (const input of graph.nodes[i]!.inputs) {
+      if (initializers.has(input)) readers.set(input, [...(readers.get(input) ?? []), i]);
+    }
+  }
+  const out = new Map<FieldSpan, Buffer[]>();
+  const converted = new Map<string, string>();
+  for (const [name, span] of initializers) {
+    const users = readers.get(name) ?? [];
+    const asWeight = users.filter((i) => {
+      const node = graph.nodes[i]!;
+      return node.opType === 'MatMul' && node.inputs[1] === name && node.inputs[0] !== name;
+    });
+    if (asWeight.length === 0) continue;
+    const half = halfWeightTensor(payloadOf(readRange(fd, span.start, span.end, graph.path)));
+    if (!half) continue;
+    const parts = [lengthDelimited(GRAPH_INITIALIZER, half.bytes)];
+    if (asWeight.length < users.length)
+      parts.unshift(readRange(fd, span.start, span.end, graph.path));
+    out.set(span, parts);
+    converted.set(name, half.name);
+  }
+  for (const f of keep) {
+    if (f.field !== GRAPH_NODE || f.node === undefined) continue;
+    const node = graph.nodes[f.node]!;
+    const weight16 = node.opType === 'MatMul' ? converted.get(node.inputs[1] ?? '') : undefined;
+    if (!weight16 || node.outputs.length !== 1) continue;
+    const name = node.name || `${node.outputs[0]}/MatMul`;
+    out.set(
+      f,
+      halfMatMulNodes(name, node.inputs[0]!, weight16, node.outputs[0]!).map((n) =>
+        lengthDelimited(GRAPH_NODE, n),
+      ),
+    );
+  }
+  return out;
 }
 
 function writeAll(fd: number, data: Buffer): void {

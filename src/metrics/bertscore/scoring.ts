@@ -83,7 +83,11 @@ export function unitRows(
   return out;
 }
 
-function weightedMean(values: Float64Array, ids: readonly number[], weights: TokenWeights): number {
+function weightedMean(
+  values: ArrayLike<number>,
+  ids: readonly number[],
+  weights: TokenWeights,
+): number {
   let total = 0;
   let sum = 0;
   for (let i = 0; i < ids.length; i++) {
@@ -118,10 +122,30 @@ export function scorePair(
       if (dot > bestForReference[j]!) bestForReference[j] = dot;
     }
   }
-  let precision = weightedMean(bestForCandidate, candidate.ids, weights);
-  let recall = weightedMean(bestForReference, reference.ids, weights);
+  return scoreFromMatches(
+    candidate.ids,
+    reference.ids,
+    bestForCandidate,
+    bestForReference,
+    weights,
+  );
+}
+
+/**
+ * P, R and F1 from the greedy matches: the best cosine of each candidate token with a
+ * reference token, and of each reference token with a candidate token.
+ */
+export function scoreFromMatches(
+  candidateIds: readonly number[],
+  referenceIds: readonly number[],
+  bestForCandidate: ArrayLike<number>,
+  bestForReference: ArrayLike<number>,
+  weights: TokenWeights,
+): PairScore {
+  let precision = weightedMean(bestForCandidate, candidateIds, weights);
+  let recall = weightedMean(bestForReference, referenceIds, weights);
   let f1 = (2 * precision * recall) / (precision + recall);
-  if (nc === 2 || nr === 2) {
+  if (candidateIds.length === 2 || referenceIds.length === 2) {
     // empty candidate or reference: bert_score sets its raw scores to 0
     precision = 0;
     recall = 0;

@@ -1,0 +1,139 @@
+#!/bin/bash
+# BERTScore at scale on the lent GPU machine, in one command (docs/PERFORMANCE.md, "BERTScore
+# at scale"). Run from the repository root with the carried folder CARRY holding gl/*.deb (the
+# Vulkan loader), node.xz, app.tar.xz (medcap built, with its production node_modules),
+# pairs60k.jsonl.xz (npx tsx bench/metrics.ts 60000 --dump ...) and tools/ (bertscore_bench.py
+# and make_tiny_bert.py); see docs/GPU.md for how those are made.
+#
+#   bash bench/bertscore-gpu.sh OUTDIR [CARRY] [PAIRS] [MEDCAP_BUDGET_S]
+#
+# Stages: build the roberta-large-shaped encoder; medcap on 2,000 pairs (calibration, also
+# writes the pruned layer-17 copy once); medcap on PAIRS pairs (fewer if the calibration says
+# they would take longer than MEDCAP_BUDGET_S); the bert_score computation in PyTorch, fp16
+# and fp32, on the same pairs; the values compared. Each stage has its own time limit, and
+# what is done is written to OUTDIR as it goes.
+set -uo pipefail
+OUT=${1:?outdir}
+CARRY=${2:-.dev-h-bertscore}
+WANT=${3:-60000}
+BUDGET=${4:-150}
+CAL=${BENCH_CALIBRATION_PAIRS:-2000}
+DEVICE=${BENCH_DEVICE:-webgpu}
+DTYPE=${BENCH_DTYPE:-fp32} # the recorded run (2026-12-06) was fp32; fp16 is --bertscore-dtype auto's choice on a GPU
+SMALL=${BENCH_SMALL:+--small} # a hidden-64 encoder, to try this script on a CPU
+export CARRY
+APP=${BENCH_APP:-/opt/medcap}
+W=/tmp/bertscore-bench
+mkdir -p "$OUT" "$APP" "$W"
+LOG="$OUT/bench.log"
+log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
+now() { date +%s.%N; }
+secs() { python3 -c "print(round($2 - $1, 2))"; }
+
+if [ -d /usr/local/nvidia ]; then
+  for f in "$CARRY"/gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$ICD" ] && export VK_DRIVER_FILES=$ICD
+[ -x "$APP/node" ] || { xz -dc "$CARRY/node.xz" > "$APP/node"; chmod +x "$APP/node"; }
+[ -f "$APP/dist/cli/bin.js" ] || xz -dc "$CARRY/app.tar.xz" | tar -x -C "$APP"
+xz -dc "$CARRY/pairs60k.jsonl.xz" > "$W/pairs.jsonl"
+GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+log "node $("$APP/node" --version); GPU: $GPU; CPU cores: $(nproc)"
+
+log "build: roberta-large-shaped random encoder"
+t=$(now)
+PYTHONUNBUFFERED=1 timeout 180 python3 "$CARRY/tools/bertscore_bench.py" build --out "$W/model" $SMALL \
+  --tokenizer-corpus "$W/pairs.jsonl" 2>&1 | tee -a "$LOG"
+log "build took $(secs "$t" "$(now)") s"
+MODEL="$W/model/roberta-large"
+[ -f "$MODEL/model.onnx" ] || { log "no model, stopping"; exit 1; }
+
+medcap() { # PAIRS_FILE OUTDIR LOGFILE
+  MEDCAP_MODEL_CACHE="$W/cache" HF_HUB_OFFLINE=1 "$APP/node" "$APP/dist/cli/bin.js" evaluate \
+    --captions "$1" --out "$2" --metrics bertscore --bertscore-model "$MODEL" \
+    --bertscore-device "$DEVICE" --bertscore-dtype "$DTYPE" --bertscore-layer 17 --bootstrap 0 > "$3" 2>&1
+}
+
+export W APP MODEL DEVICE DTYPE
+head -"$CAL" "$W/pairs.jsonl" > "$W/pcal.jsonl"
+log "medcap calibration, $CAL pairs (writes the pruned copy once)"
+t=$(now); timeout 150 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
+CAL_RC=$?
+CAL_WALL=$(secs "$t" "$(now)"); tee -a "$LOG" < "$OUT/medcap-calibration.log"
+if [ "$CAL_RC" != 0 ] && [ -d "$W/model/tiny-tokenizer" ] && grep -qi tokeniz "$OUT/medcap-calibration.log"; then
+  log "calibration failed (exit $CAL_RC): back to the tiny tokenizer, once more"
+  cp "$W/model/tiny-tokenizer/"* "$MODEL/" && cp "$W/model/tiny-tokenizer/"* "$W/model/torch/"
+  t=$(now); timeout 150 bash -c "$(declare -f medcap); medcap $W/pcal.jsonl $W/ocal $OUT/medcap-calibration.log"
+  CAL_WALL=$(secs "$t" "$(now)"); tee -a "$LOG" < "$OUT/medcap-calibration.log"
+fi
+CAL_SCORED=$(grep -o 'scored in [0-9.]*' "$OUT/medcap-calibration.log" | grep -o '[0-9.]*$')
+log "calibration: wall $CAL_WALL s, scoring ${CAL_SCORED:-?} s"
+N=$(python3 -c "
+s=float('${CAL_SCORED:-0}' or 0); w=float('$CAL_WALL'); want=$WANT; budget=$BUDGET; cal=$CAL
+if s<=0: print(cal)
+else:
+  load=max(0.0,w-s); rate=cal/s
+  n=int(min(want, max(cal, (budget-load)*rate))); print(n - n % 1000 if n>=4000 else n)")
+log "full run: $N pairs (wanted $WANT; budget $BUDGET s)"
+head -"$N" "$W/pairs.jsonl" > "$W/pN.jsonl"
+
+nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits -lms 500 > "$W/smi.csv" 2>/dev/null &
+SMI=$!
+t=$(now); timeout $((BUDGET + 120)) bash -c "$(declare -f medcap); medcap $W/pN.jsonl $W/oN $OUT/medcap-full.log"
+MEDCAP_RC=$?
+MEDCAP_WALL=$(secs "$t" "$(now)")
+kill "$SMI" 2>/dev/null
+tee -a "$LOG" < "$OUT/medcap-full.log"
+log "medcap: $N pairs, wall $MEDCAP_WALL s (exit $MEDCAP_RC)"
+
+for dtype in fp16 fp32; do
+  log "pytorch $dtype, $N pairs"
+  t=$(now)
+  PYTHONUNBUFFERED=1 timeout 150 python3 "$CARRY/tools/bertscore_bench.py" score --model "$W/model" \
+    --pairs "$W/pN.jsonl" --dtype $dtype --out "$W/torch-$dtype.json" 2>&1 | tee -a "$LOG"
+  secs "$t" "$(now)" > "$W/torch-$dtype.process_s"
+  log "pytorch $dtype process wall (imports and CUDA start included) $(cat "$W/torch-$dtype.process_s") s"
+done
+
+python3 - "$OUT" "$N" "$MEDCAP_WALL" "$MEDCAP_RC" "$CAL_WALL" "${CAL_SCORED:-0}" "$GPU" "$W" "$CAL" "$DEVICE" "$DTYPE" <<'EOF' 2>&1 | tee -a "$LOG"
+import json, os, sys, datetime
+sys.path.insert(0, os.path.join(os.environ.get("CARRY", ".dev-h-bertscore"), "tools"))
+out, n, mwall, mrc, cwall, cscored, gpu, w, cal, device, dtype = sys.argv[1:12]
+n = int(n)
+res = {"pairs": n, "medcap_s": float(mwall), "medcap_exit": int(mrc), "device": gpu,
+       "medcap_device": device + " (ONNX Runtime 1.30 through Transformers.js), " + dtype,
+       "calibration": {"pairs": int(cal), "wall_s": float(cwall), "scoring_s": float(cscored)},
+       "date": datetime.date.today().isoformat(), "layer": 17, "batch_size": 64, "idf": False,
+       "pytorch_s": {}}
+for dt in ("fp16", "fp32"):
+    p = os.path.join(w, f"torch-{dt}.json")
+    if os.path.exists(p):
+        r = json.load(open(p))
+        res["pytorch_s"][dt] = round(r["wall_s"], 2)
+        res.setdefault("pytorch_detail", {})[dt] = {k: r[k] for k in ("load_s", "embed_s", "match_s", "sentences", "tokens", "torch", "gpu")}
+        res["pytorch_detail"][dt]["process_s"] = float(open(os.path.join(w, f"torch-{dt}.process_s")).read())
+if res["pytorch_s"]:
+    res["ratio"] = {dt: round(s / res["medcap_s"], 3) for dt, s in res["pytorch_s"].items()}
+try:
+    import bertscore_bench as bb
+    csv_path = os.path.join(w, "oN", "medical_train_detailed.csv")
+    ref = os.path.join(w, "torch-fp32.json")
+    if os.path.exists(csv_path) and os.path.exists(ref):
+        res["values_vs_pytorch_fp32"] = bb.compare(csv_path, ref)
+    ref16 = os.path.join(w, "torch-fp16.json")
+    if os.path.exists(csv_path) and os.path.exists(ref16):
+        res["values_vs_pytorch_fp16"] = bb.compare(csv_path, ref16)
+except Exception as e:
+    res["compare_error"] = repr(e)
+try:
+    mem = [float(l.split(",")[0]) for l in open(os.path.join(w, "smi.csv")) if l.strip() and l[0].isdigit()]
+    util = [float(l.split(",")[1]) for l in open(os.path.join(w, "smi.csv")) if l.strip() and l[0].isdigit()]
+    res["medcap_gpu_memory_peak_mib"] = max(mem) if mem else None
+    res["medcap_gpu_util_mean_pct"] = round(sum(util) / len(util), 1) if util else None
+except Exception as e:
+    res["smi_error"] = repr(e)
+json.dump(res, open(os.path.join(out, "bertscore-result.json"), "w"), indent=1)
+print(json.dumps({k: v for k, v in res.items() if k != "pytorch_detail"}, indent=1))
+EOF

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import { COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../config/schema.js';
+import { DEFAULT_BERTSCORE_MODEL } from './index.js';
+
+const specs = [...COMMON_OPTIONS, ...EVALUATE_OPTIONS];
+const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) =>
+  loadConfig({ specs, flags, env, cwd: '/nonexistent' });
+
+describe('BERTScore options', () => {
+  it('runs on the CPU with FacebookAI/roberta-large unless told otherwise', () => {
+    const config = load({});
+    expect(config.bertscoreDevice).toBe('cpu');
+    expect(config.bertscoreModel).toBe(DEFAULT_BERTSCORE_MODEL);
+    expect(DEFAULT_BERTSCORE_MODEL).toBe('FacebookAI/roberta-large');
+  });
+
+  it('takes --bertscore-device from the flag, else MEDCAP_BERTSCORE_DEVICE', () => {
+    expect(load({}, { MEDCAP_BERTSCORE_DEVICE: 'auto' }).bertscoreDevice).toBe('auto');
+    expect(
+      load({ bertscoreDevice: 'webgpu' }, { MEDCAP_BERTSCORE_DEVICE: 'auto' }).bertscoreDevice,
+    ).toBe('webgpu');
+  });
+
+  it('names the option and the devices allowed for a bad value', () => {
+    expect(() => load({ bertscoreDevice: 'tpu' })).toThrow(
+      /--bertscore-device from the command line: .*allowed: cpu, webgpu, cuda, auto/,
+    );
+  });
+});
