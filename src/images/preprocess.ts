@@ -72,7 +72,9 @@ export async function preprocessImage(
       );
     }
     // The header was read, the data was not: say what the file claimed to be.
-    const what = format ? `${format.toUpperCase()} image data; the file is corrupt or truncated` : 'image';
+    const what = format
+      ? `${format.toUpperCase()} image data; the file is corrupt or truncated`
+      : 'image';
     throw new ImageError(`${path}: cannot decode ${what} (${distinctLines(message)})`, {
       code: 'IMAGE_CORRUPT',
       cause: error,

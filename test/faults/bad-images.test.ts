@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { CaptionOutcome, GenerateOptions, PreparedImage } from '../../src/engines/types.js';
 import { type CaptionRow, readCaptionsCsv } from '../../src/formats/captions-csv.js';
-import { writeBadImages } from '../fixtures/bad-images.js';
+import { solid, writeBadImages } from '../fixtures/bad-images.js';
 import { dicomFile } from '../fixtures/dicom/write.js';
 import { hfShard } from '../fixtures/parquet/write.js';
 import { FakeEngine } from '../support/fake-engine.js';
@@ -156,5 +156,112 @@ describe('bad images in a folder dataset', () => {
       expect([image.originalWidth, image.originalHeight]).toEqual([64, 64]);
     }
     expect(hits).toEqual([]);
+  });
+});
+
+describe('bad images in other datasets', () => {
+  it('manifest: a directory where a file is expected, a name with quotes and commas, a missing file', async () => {
+    const dir = join(root, 'manifest');
+    await mkdir(join(dir, 'images', 'folder.png'), { recursive: true });
+    const good = await solid(20, 220, 20).png().toBuffer();
+    await writeFile(join(dir, 'images', 'a "quoted", name.png'), good);
+    await writeFile(join(dir, 'images', 'plain.png'), good);
+    await writeFile(
+      join(dir, 'manifest.csv'),
+      [
+        'id,image,caption',
+        'quoted,"images/a ""quoted"", name.png",a quoted name',
+        'folder,images/folder.png,a directory where a file is expected',
+        'missing,images/nowhere.png,a file that is not there',
+        'plain,images/plain.png,a plain one',
+        '',
+      ].join('\n'),
+    );
+    const { code, rows, engine } = await captionRun(join(dir, 'manifest.csv'));
+    expect(code).toBe(3);
+    expect(rows.map((r) => [r.imageId, r.status])).toEqual([
+      ['quoted', 'ok'],
+      ['folder', 'error'],
+      ['missing', 'error'],
+      ['plain', 'ok'],
+    ]);
+    expect(rows[0]!.imagePath).toMatch(/a "quoted", name\.png$/);
+    expect(rows[1]!.error).toMatch(
+      /manifest\.csv:3: image file is not a regular file \(a directory\): .*folder\.png/,
+    );
+    expect(rows[2]!.error).toMatch(/manifest\.csv:4: image file not found: .*nowhere\.png/);
+    expect(meanColour(engine.seen.get('quoted')!)[1]).toBeGreaterThan(200);
+  });
+
+  it('dicom: a transfer syntax medcap cannot decode is one error row; the rest are captioned', async () => {
+    const dir = join(root, 'dicom');
+    await mkdir(dir, { recursive: true });
+    const ct = { rows: 8, columns: 8, values: Array.from({ length: 64 }, (_, i) => i * 60) };
+    await writeFile(join(dir, '1-plain.dcm'), dicomFile(ct));
+    // High-Throughput JPEG 2000: no decoder bundled.
+    await writeFile(
+      join(dir, '2-htj2k.dcm'),
+      dicomFile({
+        ...ct,
+        values: undefined,
+        transferSyntax: '1.2.840.10008.1.2.4.201',
+        fragments: [new Uint8Array([0xff, 0x4f, 0xff, 0x51, 0, 0])],
+      }),
+    );
+    // MPEG-4 video: not an image codec at all.
+    await writeFile(
+      join(dir, '3-mpeg4.dcm'),
+      dicomFile({
+        ...ct,
+        values: undefined,
+        transferSyntax: '1.2.840.10008.1.2.4.102',
+        fragments: [new Uint8Array(16)],
+      }),
+    );
+    await writeFile(join(dir, '4-plain.dcm'), dicomFile(ct));
+    const { code, rows } = await captionRun(dir, ['--format', 'dicom']);
+    expect(code).toBe(3);
+    expect(rows.map((r) => [r.imageId, r.status])).toEqual([
+      ['1-plain', 'ok'],
+      ['2-htj2k', 'error'],
+      ['3-mpeg4', 'error'],
+      ['4-plain', 'ok'],
+    ]);
+    expect(rows[1]!.error).toMatch(
+      /2-htj2k\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.201 \(High-Throughput JPEG 2000 .*\) is not supported; .*gdcmconv --raw/,
+    );
+    expect(rows[2]!.error).toMatch(
+      /3-mpeg4\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.102 .* is not supported/,
+    );
+  });
+
+  it('parquet: a row whose image bytes are corrupt is one error row naming file and row', async () => {
+    const dir = join(root, 'parquet');
+    await mkdir(dir, { recursive: true });
+    const good = await solid(220, 220, 220).jpeg().toBuffer();
+    const corrupt = Buffer.concat([good.subarray(0, 200), Buffer.from('garbage')]);
+    await writeFile(
+      join(dir, 'train-00000-of-00001.parquet'),
+      hfShard([
+        { id: 'r0', caption: 'first', image: good },
+        { id: 'r1', caption: 'corrupt', image: corrupt },
+        { id: 'r2', caption: 'text', image: Buffer.from('not an image at all') },
+        { id: 'r3', caption: 'last', image: good },
+      ]),
+    );
+    const { code, rows } = await captionRun(dir, ['--format', 'parquet']);
+    expect(code).toBe(3);
+    expect(rows.map((r) => [r.imageId, r.status])).toEqual([
+      ['r0', 'ok'],
+      ['r1', 'error'],
+      ['r2', 'error'],
+      ['r3', 'ok'],
+    ]);
+    expect(rows[1]!.error).toMatch(
+      /train-00000-of-00001\.parquet#1: cannot decode image \(Input buffer has corrupt header/,
+    );
+    expect(rows[2]!.error).toMatch(
+      /train-00000-of-00001\.parquet#2: cannot decode image \(.*unsupported image format/,
+    );
   });
 });
