@@ -1,7 +1,7 @@
 // §2 of the fault suite: hostile and unusual image files. Each is captioned with the right
 // pixels or is one error row naming the file; the run ends with exit 3 and every other
 // image captioned. Runs go through the CLI (main) with an instant fake engine.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -198,16 +198,8 @@ describe('bad images in other datasets', () => {
     await mkdir(dir, { recursive: true });
     const ct = { rows: 8, columns: 8, values: Array.from({ length: 64 }, (_, i) => i * 60) };
     await writeFile(join(dir, '1-plain.dcm'), dicomFile(ct));
-    // High-Throughput JPEG 2000: no decoder bundled.
-    await writeFile(
-      join(dir, '2-htj2k.dcm'),
-      dicomFile({
-        ...ct,
-        values: undefined,
-        transferSyntax: '1.2.840.10008.1.2.4.201',
-        fragments: [new Uint8Array([0xff, 0x4f, 0xff, 0x51, 0, 0])],
-      }),
-    );
+    // Extended 12-bit JPEG, written by DCMTK (dcmcjpeg +ee): no 12-bit JPEG decoder bundled.
+    await copyFile('test/fixtures/dicom/compressed/ct12.extended12.dcm', join(dir, '2-jpeg12.dcm'));
     // MPEG-4 video: not an image codec at all.
     await writeFile(
       join(dir, '3-mpeg4.dcm'),
@@ -223,12 +215,12 @@ describe('bad images in other datasets', () => {
     expect(code).toBe(3);
     expect(rows.map((r) => [r.imageId, r.status])).toEqual([
       ['1-plain', 'ok'],
-      ['2-htj2k', 'error'],
+      ['2-jpeg12', 'error'],
       ['3-mpeg4', 'error'],
       ['4-plain', 'ok'],
     ]);
     expect(rows[1]!.error).toMatch(
-      /2-htj2k\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.201 \(High-Throughput JPEG 2000 .*\) is not supported; .*gdcmconv --raw/,
+      /2-jpeg12\.dcm: JPEG with 12-bit samples is not supported \(8-bit only\); decompress the file first/,
     );
     expect(rows[2]!.error).toMatch(
       /3-mpeg4\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.102 .* is not supported/,

@@ -114,6 +114,14 @@ describe('dicom: compressed pixel data written by DCMTK and GDCM', () => {
     }
   });
 
+  it('HTJ2K lossy (ojph_compress -qstep 0.01): near the original', async () => {
+    const values = await storedValues(await fixture('ct12.htj2k-lossy.dcm'), 'ct12.htj2k-lossy');
+    const original = originalValues('ct12');
+    const mean = values.reduce((sum, v, i) => sum + Math.abs(v - original[i]!), 0) / values.length;
+    expect(mean).toBeLessThan(20);
+    expect(mean).toBeGreaterThan(0); // it is lossy: the test reads what the file holds
+  });
+
   it('baseline JPEG (dcmcjpeg +eb): grey and YBR_FULL_422 colour within 3 levels of DCMTK decoding', async () => {
     for (const name of ['mono8.baseline', 'rgb8.baseline']) {
       const ours = await renderDicom(await fixture(`${name}.dcm`), name);

@@ -10,7 +10,7 @@ export type PixelEncoding =
   | 'jpeg-lossless'
   /** JPEG-LS lossless or near-lossless, decoded by CharLS (WASM). */
   | 'jpeg-ls'
-  /** JPEG 2000, decoded by OpenJPEG (WASM). */
+  /** JPEG 2000 and High-Throughput JPEG 2000, decoded by OpenJPEG (WASM). */
   | 'jpeg2000'
   /** RLE Lossless (PS3.5 Annex G), decoded by medcap itself. */
   | 'rle'
@@ -61,17 +61,17 @@ const SYNTAXES: readonly TransferSyntax[] = Object.freeze([
   {
     uid: '1.2.840.10008.1.2.4.201',
     name: 'High-Throughput JPEG 2000 Image Compression (Lossless Only)',
-    encoding: 'unsupported',
+    encoding: 'jpeg2000',
   },
   {
     uid: '1.2.840.10008.1.2.4.202',
     name: 'High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)',
-    encoding: 'unsupported',
+    encoding: 'jpeg2000',
   },
   {
     uid: '1.2.840.10008.1.2.4.203',
     name: 'High-Throughput JPEG 2000 Image Compression',
-    encoding: 'unsupported',
+    encoding: 'jpeg2000',
   },
   {
     uid: '1.2.840.10008.1.2.4.100',
