@@ -124,6 +124,8 @@ describe('bad images in a folder dataset', () => {
       text: /text\.jpg: cannot decode image \(.*unsupported image format/i,
       'bad-crc': /bad-crc\.png: cannot decode PNG image data; the file is corrupt or truncated/,
       bomb: /bomb\.png: image is larger than the pixel limit of \d+ pixels \(possible decompression bomb\); refused/,
+      'bomb-jpeg':
+        /bomb-jpeg\.jpg: image is larger than the pixel limit of \d+ pixels \(possible decompression bomb\); refused/,
       external: /external\.png: SVG images are not accepted/,
       loop: /loop\.jpg: .*symbolic link loop/,
       fifo: /fifo\.jpg: .*not a regular file \(a FIFO\)/,
