@@ -7,7 +7,8 @@ import { ORIGINALS } from '../../../test/fixtures/dicom/compressed/originals.js'
 import { dicomFile } from '../../../test/fixtures/dicom/write.js';
 import { ImageError } from '../../core/errors.js';
 import { decodeRle } from './codecs/rle.js';
-import { renderDicom, storedValues } from './decode.js';
+import { dicomToPng, renderDicom, storedValues } from './decode.js';
+import { dicomToPngInWorker } from './decode-pool.js';
 
 // Files written by DCMTK and GDCM from the originals: test/fixtures/dicom/compressed/make.sh.
 const DIR = 'test/fixtures/dicom/compressed';
@@ -294,5 +295,39 @@ describe('dicom: RLE decoder (PS3.5 Annex G)', () => {
       ),
     ).toThrow(/RLE segment 2 decodes to 2 bytes; 2x2 needs 4/);
     expect(() => decodeRle(new Uint8Array(10), shape)).toThrow(/shorter than its 64-byte header/);
+  });
+});
+
+describe('dicom: decoding in worker threads', () => {
+  it('gives the same PNG as decoding here, many files at once, and the same errors', async () => {
+    const names = [
+      'ct12.jpls.dcm',
+      'ct12.j2k.dcm',
+      'rgb8.sv1.dcm',
+      'multiframe.rle.dcm',
+      'mono8.baseline.dcm',
+    ];
+    const files = await Promise.all(names.map(fixture));
+    const options = { window: [40, 400] as [number, number] };
+    const [here, there] = await Promise.all([
+      Promise.all(files.map((bytes, i) => dicomToPng(bytes, names[i]!, options))),
+      Promise.all(files.map((bytes, i) => dicomToPngInWorker(bytes, names[i]!, options))),
+    ]);
+    for (let i = 0; i < names.length; i++)
+      expect({
+        name: names[i],
+        same: Buffer.from(there[i]!).equals(Buffer.from(here[i]!)),
+      }).toEqual({
+        name: names[i],
+        same: true,
+      });
+    const error = await dicomToPngInWorker(await fixture('ct12.extended12.dcm'), 'e.dcm').catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as ImageError).message).toMatch(
+      /^e\.dcm: JPEG with 12-bit samples is not supported/,
+    );
+    expect((error as ImageError).code).toBe('DICOM_UNSUPPORTED');
   });
 });
