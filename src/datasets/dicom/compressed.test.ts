@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { DataSet } from 'dicom-parser';
 import { describe, expect, it } from 'vitest';
 import { ORIGINALS } from '../../../test/fixtures/dicom/compressed/originals.js';
@@ -8,7 +9,7 @@ import { dicomFile } from '../../../test/fixtures/dicom/write.js';
 import { ImageError } from '../../core/errors.js';
 import { decodeRle } from './codecs/rle.js';
 import { dicomToPng, renderDicom, storedValues } from './decode.js';
-import { dicomToPngInWorker } from './decode-pool.js';
+import { DecodePool, dicomToPngInWorker, startDecodeWorker } from './decode-pool.js';
 
 // Files written by DCMTK and GDCM from the originals: test/fixtures/dicom/compressed/make.sh.
 const DIR = 'test/fixtures/dicom/compressed';
@@ -329,5 +330,37 @@ describe('dicom: decoding in worker threads', () => {
       /^e\.dcm: JPEG with 12-bit samples is not supported/,
     );
     expect((error as ImageError).code).toBe('DICOM_UNSUPPORTED');
+  });
+
+  it('a worker that dies fails only the file it was decoding; the others are decoded', async () => {
+    // The first worker dies as soon as it is given a file; the ones after it are real.
+    let started = 0;
+    const pool = new DecodePool(1, () =>
+      started++ === 0
+        ? new Worker(
+            "require('node:worker_threads').parentPort.on('message', () => process.exit(7))",
+            {
+              eval: true,
+            },
+          )
+        : startDecodeWorker(),
+    );
+    const names = ['ct12.rle.dcm', 'ct12.jpls.dcm', 'ct12.j2k.dcm'];
+    const results = await Promise.allSettled(
+      (await Promise.all(names.map(fixture))).map((bytes, i) => pool.decode(bytes, names[i]!)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    const reason = (results[0] as PromiseRejectedResult).reason as ImageError;
+    expect(reason).toBeInstanceOf(ImageError);
+    expect(reason.message).toBe(
+      'ct12.rle.dcm: the DICOM decoder stopped on this file (exit code 7)',
+    );
+    const expected = await dicomToPng(await fixture('ct12.jpls.dcm'), 'x');
+    expect(
+      Buffer.from((results[1] as PromiseFulfilledResult<Uint8Array>).value).equals(
+        Buffer.from(expected),
+      ),
+    ).toBe(true);
+    expect(started).toBe(2);
   });
 });

@@ -2,8 +2,9 @@
  * Decodes DICOM files in worker threads. The codecs (CharLS, OpenJPEG in WASM, the lossless
  * JPEG decoder in JavaScript) are synchronous: in the main thread a JPEG 2000 slice would
  * stop everything else (journal writes, server requests) for tens of milliseconds, and only
- * one core would decode. Jobs go to the least busy of a few workers; a worker that dies fails
- * only its own jobs and is replaced. Where no worker can start, files decode in this thread.
+ * one core would decode. Jobs go to the least busy of a few workers. A worker that dies
+ * fails the file it was decoding (an error row) and its other files go to the others; where
+ * no worker can start, files decode in this thread.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -22,7 +23,7 @@ export type DecodeReply =
   | { id: number; ok: false; message: string; code: string };
 
 interface Pending {
-  path: string;
+  job: DecodeJob;
   resolve(png: Uint8Array): void;
   reject(error: Error): void;
 }
@@ -35,75 +36,107 @@ function bootCode(): string {
   return `(async () => { ${register} await import(${JSON.stringify(entry)}); })();`;
 }
 
-class DecoderWorker {
-  readonly pending = new Map<number, Pending>();
-  private readonly worker: Worker;
+export function startDecodeWorker(): Worker {
+  return new Worker(bootCode(), { eval: true });
+}
 
-  constructor(onExit: (worker: DecoderWorker) => void) {
-    this.worker = new Worker(bootCode(), { eval: true });
-    this.worker.unref();
-    this.worker.on('message', (reply: DecodeReply) => {
-      const job = this.pending.get(reply.id);
-      if (!job) return;
+class PoolWorker {
+  /** Jobs sent and not answered, oldest first (the worker decodes them in this order). */
+  readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly worker: Worker,
+    onDeath: (gone: PoolWorker, reason: string) => void,
+  ) {
+    worker.unref();
+    worker.on('message', (reply: DecodeReply) => {
+      const entry = this.pending.get(reply.id);
+      if (!entry) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) this.worker.unref();
-      if (reply.ok) job.resolve(reply.png);
-      else job.reject(new ImageError(reply.message, { code: reply.code }));
+      if (this.pending.size === 0) worker.unref();
+      if (reply.ok) entry.resolve(reply.png);
+      else entry.reject(new ImageError(reply.message, { code: reply.code }));
     });
-    const fail = (reason: string) => {
-      onExit(this);
-      for (const job of this.pending.values())
-        job.reject(
-          new ImageError(`${job.path}: the DICOM decoder stopped (${reason})`, {
-            code: 'DICOM_DECODER',
-          }),
-        );
-      this.pending.clear();
+    let dead = false;
+    const die = (reason: string) => {
+      if (dead) return;
+      dead = true;
+      onDeath(this, reason);
     };
-    this.worker.on('error', (error) => fail(error.message));
-    this.worker.on('exit', (code) => fail(`exit code ${code}`));
+    worker.on('error', (error) => die(error.message));
+    worker.on('exit', (code) => die(`exit code ${code}`));
   }
 
-  decode(job: DecodeJob, pending: Pending): void {
-    this.pending.set(job.id, pending);
+  send(entry: Pending): void {
+    this.pending.set(entry.job.id, entry);
     // A worker with work keeps the process alive until the work is done.
     this.worker.ref();
-    this.worker.postMessage(job);
+    this.worker.postMessage(entry.job);
   }
 }
 
-const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism() - 1));
-const workers: DecoderWorker[] = [];
-let nextId = 0;
-let workersUnavailable = false;
+export class DecodePool {
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 0;
+  private unavailable = false;
 
-function leastBusy(): DecoderWorker | undefined {
-  if (workersUnavailable) return undefined;
-  if (workers.length < POOL_SIZE) {
-    try {
-      const worker = new DecoderWorker((gone) => {
-        const at = workers.indexOf(gone);
-        if (at >= 0) workers.splice(at, 1);
-      });
-      workers.push(worker);
-      return worker;
-    } catch {
-      workersUnavailable = true;
-      return undefined;
+  constructor(
+    private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1)),
+    private readonly start: () => Worker = startDecodeWorker,
+  ) {}
+
+  /** dicomToPng in a worker thread (or here, where workers are not available). */
+  decode(bytes: Uint8Array, path: string, options: DicomRenderOptions = {}): Promise<Uint8Array> {
+    const job: DecodeJob = { id: this.nextId++, bytes, path, window: options.window };
+    return new Promise((resolve, reject) => this.dispatch({ job, resolve, reject }));
+  }
+
+  private dispatch(entry: Pending): void {
+    const worker = this.leastBusy();
+    if (worker) worker.send(entry);
+    else
+      dicomToPng(entry.job.bytes, entry.job.path, { window: entry.job.window }).then(
+        entry.resolve,
+        entry.reject,
+      );
+  }
+
+  private leastBusy(): PoolWorker | undefined {
+    if (this.unavailable) return undefined;
+    if (this.workers.length < this.size) {
+      try {
+        const worker = new PoolWorker(this.start(), (gone, reason) => this.bury(gone, reason));
+        this.workers.push(worker);
+        return worker;
+      } catch {
+        this.unavailable = true;
+        return undefined;
+      }
     }
+    return this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   }
-  return workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+
+  private bury(gone: PoolWorker, reason: string): void {
+    this.workers.splice(this.workers.indexOf(gone), 1);
+    const [first, ...rest] = gone.pending.values();
+    gone.pending.clear();
+    first?.reject(
+      new ImageError(`${first.job.path}: the DICOM decoder stopped on this file (${reason})`, {
+        code: 'DICOM_DECODER',
+      }),
+    );
+    for (const entry of rest) this.dispatch(entry);
+  }
 }
 
-/** dicomToPng in a worker thread (or here, where workers are not available). */
+let shared: DecodePool | undefined;
+
+/** dicomToPng in the process's shared pool of decoder workers. */
 export function dicomToPngInWorker(
   bytes: Uint8Array,
   path: string,
   options: DicomRenderOptions = {},
 ): Promise<Uint8Array> {
-  const worker = leastBusy();
-  if (!worker) return dicomToPng(bytes, path, options);
-  return new Promise((resolve, reject) => {
-    worker.decode({ id: nextId++, bytes, path, window: options.window }, { path, resolve, reject });
-  });
+  shared ??= new DecodePool();
+  return shared.decode(bytes, path, options);
 }
