@@ -98,7 +98,10 @@ function fileKind(info: Stats): string {
 export async function missingFileReason(path: string): Promise<string> {
   try {
     const info = await stat(path);
-    return info.isFile() ? 'exists' : `is not a regular file (${fileKind(info)})`;
+    // A file that exists now was missing from the folder listing taken earlier.
+    return info.isFile()
+      ? 'not found when the folder was listed'
+      : `is not a regular file (${fileKind(info)})`;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {

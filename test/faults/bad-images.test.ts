@@ -128,6 +128,7 @@ describe('bad images in a folder dataset', () => {
         /bomb-jpeg\.jpg: image is larger than the pixel limit of \d+ pixels \(possible decompression bomb\); refused/,
       external: /external\.png: SVG images are not accepted/,
       loop: /loop\.jpg: .*symbolic link loop/,
+      dangling: /dangling\.jpg: image file is a dangling symbolic link/,
       fifo: /fifo\.jpg: .*not a regular file \(a FIFO\)/,
     };
     if (!asRoot) errors['no-permission'] = /no-permission\.jpg: cannot read file \(EACCES\)/;
