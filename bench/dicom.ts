@@ -22,6 +22,7 @@ const SYNTAXES: [string, string, string[]][] = [
   ['JPEG-LS lossless', 'dcmcjpls', []],
   ['RLE', 'dcmcrle', []],
   ['lossless JPEG SV1', 'dcmcjpeg', ['+e1']],
+  ['JPEG 12-bit lossy', 'dcmcjpeg', ['+ee']],
   ['JPEG 2000 lossless', 'gdcmconv', ['--j2k']],
 ];
 

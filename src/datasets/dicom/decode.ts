@@ -52,8 +52,8 @@ interface PixelInfo {
  * Decodes a DICOM file to 8-bit display pixels: modality LUT (rescale slope/intercept), VOI
  * window (`--window`, else the file's first window, else the frame's min/max), MONOCHROME1
  * inversion, RGB/YBR_FULL colour, middle frame of a multi-frame image. Uncompressed transfer
- * syntaxes, 8-bit JPEG, lossless JPEG, JPEG-LS, JPEG 2000 and RLE are decoded; anything else
- * is an ImageError naming the syntax.
+ * syntaxes, JPEG (8- and 12-bit, lossless), JPEG-LS, JPEG 2000, HTJ2K and RLE are decoded;
+ * anything else is an ImageError naming the syntax.
  */
 export async function renderDicom(
   bytes: Uint8Array,
@@ -66,7 +66,7 @@ export async function renderDicom(
   if (syntax.encoding === 'unsupported') {
     throw new ImageError(
       `${path}: transfer syntax ${syntax.uid} (${syntax.name}) is not supported; medcap decodes ` +
-        'uncompressed, JPEG (8-bit and lossless), JPEG-LS, JPEG 2000 and RLE pixel data ' +
+        'uncompressed, JPEG (8-bit, 12-bit and lossless), JPEG-LS, JPEG 2000 and RLE pixel data ' +
         '(convert the file first, e.g. with gdcmconv --raw)',
       { code: 'DICOM_UNSUPPORTED' },
     );
@@ -82,11 +82,11 @@ export async function renderDicom(
       { code: 'DICOM_INVALID' },
     );
   }
+  const encoding = pixelEncoding(syntax.encoding, info);
   let rendered: Rendered;
-  if (syntax.encoding === 'jpeg')
-    rendered = await renderJpeg(dataSet, pixel, info, frame, path, options);
-  else if (isCodecEncoding(syntax.encoding)) {
-    const words = await compressedWords(dataSet, pixel, info, frame, syntax.encoding, path);
+  if (encoding === 'jpeg') rendered = await renderJpeg(dataSet, pixel, info, frame, path, options);
+  else if (isCodecEncoding(encoding)) {
+    const words = await compressedWords(dataSet, pixel, info, frame, encoding, path);
     rendered = renderWords(words, options);
   } else rendered = renderNative(dataSet, pixel, info, frame, syntax.encoding, path, options);
   return { ...rendered, frame, frames: info.frames };
@@ -100,18 +100,24 @@ export async function storedValues(bytes: Uint8Array, path: string): Promise<Int
   const dataSet = parseDataSet(bytes, path);
   const info = pixelInfo(dataSet, path);
   const syntax = transferSyntax(info.transferSyntaxUid);
+  const encoding = pixelEncoding(syntax.encoding, info);
   const pixel = dataSet.elements.x7fe00010;
-  if (!pixel || !isCodecEncoding(syntax.encoding))
+  if (!pixel || !isCodecEncoding(encoding))
     throw new ImageError(`${path}: not compressed pixel data this decoder reads`);
   const { words, storedOf } = await compressedWords(
     dataSet,
     pixel,
     info,
     Math.floor(info.frames / 2),
-    syntax.encoding,
+    encoding,
     path,
   );
   return Int32Array.from(words, storedOf);
+}
+
+/** JPEG of more than 8 bits goes to medcap's 12-bit decoder; sharp reads 8-bit JPEG. */
+function pixelEncoding(encoding: PixelEncoding, info: PixelInfo): PixelEncoding | CodecEncoding {
+  return encoding === 'jpeg' && info.bitsAllocated > 8 ? 'jpeg12' : encoding;
 }
 
 /** The DICOM file rendered as a PNG, for the rest of the pipeline to read like any image. */
@@ -513,7 +519,7 @@ function byte(value: number): number {
   return value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value);
 }
 
-/** JPEG baseline/extended (8-bit): sharp decodes the frame; grey output goes through the VOI path. */
+/** JPEG baseline/extended with 8 bits: sharp decodes the frame; grey output goes through the VOI path. */
 async function renderJpeg(
   dataSet: DataSet,
   pixel: Element,
@@ -522,11 +528,6 @@ async function renderJpeg(
   path: string,
   options: DicomRenderOptions,
 ): Promise<Rendered> {
-  if (info.bitsAllocated !== 8)
-    throw new ImageError(
-      `${path}: JPEG with ${info.bitsStored}-bit samples is not supported (8-bit only); decompress the file first, e.g. with dcmdjpeg or gdcmconv --raw`,
-      { code: 'DICOM_UNSUPPORTED' },
-    );
   let jpeg: Uint8Array;
   try {
     jpeg = encapsulatedFrame(dataSet, pixel, frame, info.frames);
