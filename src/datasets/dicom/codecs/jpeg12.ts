@@ -223,7 +223,7 @@ class Jpeg12Decoder {
             let sum = 0;
             for (let v = 0; v < 8; v++) sum += COS[y * 8 + v]! * rows[v * 8 + x]!;
             const value = Math.round(sum) + shift;
-            samples[row * width + column] = value < 0 ? 0 : value > max ? max : value;
+            samples[row * width + column] = Math.max(0, Math.min(value, max));
           }
         }
       }
