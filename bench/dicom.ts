@@ -60,8 +60,8 @@ export async function benchDicom(
       }),
     );
     const files: [string, string][] = [['uncompressed', original]];
-    for (const [name, tool, args] of SYNTAXES) {
-      const out = join(dir, `${tool}.dcm`);
+    for (const [index, [name, tool, args]] of SYNTAXES.entries()) {
+      const out = join(dir, `${index}-${tool}.dcm`);
       try {
         execFileSync(tool, [...args, original, out], { stdio: 'ignore' });
         files.push([name, out]);
