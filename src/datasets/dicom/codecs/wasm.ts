@@ -60,7 +60,11 @@ class LazyModule<T extends EmscriptenModule> {
   constructor(private readonly load: (print: (text: string) => void) => Promise<T>) {}
 
   async use<R>(work: (module: T) => R): Promise<R> {
-    this.module ??= this.load((text) => this.printed.push(text));
+    // A module that failed to start is tried again on the next call.
+    this.module ??= this.load((text) => this.printed.push(text)).catch((error: unknown) => {
+      this.module = undefined;
+      throw error;
+    });
     const module = await this.module;
     this.printed.length = 0;
     try {
