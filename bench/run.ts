@@ -3,6 +3,7 @@
  * BENCHMARKS (each prints its own results).
  */
 import { benchCaption } from './caption.js';
+import { benchDicom } from './dicom.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
 import { benchReport } from './report.js';
@@ -19,6 +20,7 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   },
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },
+  { name: 'dicom (decode time per transfer syntax, 512x512 CT)', run: () => benchDicom() },
 ];
 
 const only = process.argv.slice(2);

@@ -376,7 +376,8 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
   option({
     key: 'bertscoreDtype',
     flag: '--bertscore-dtype <dtype>',
-    description: 'BERTScore matrix products: fp32 (bert_score\'s own), fp16, or auto (fp16 on webgpu/cuda, fp32 on cpu)',
+    description:
+      "BERTScore matrix products: fp32 (bert_score's own), fp16, or auto (fp16 on webgpu/cuda, fp32 on cpu)",
     type: { kind: 'choice', values: BERTSCORE_DTYPES },
     default: 'fp32',
   }),

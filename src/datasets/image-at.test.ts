@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,10 @@ describe('readImageAt', () => {
     expect(await sizes(dicom)).toEqual([30, 20]);
     expect(await sizes(`${parquet}#2`)).toEqual([30, 12]);
     await expect(readImageAt(`${parquet}#7`)).rejects.toThrow(/#7: no such row/);
+    // A FIFO named like an image is refused, not waited on forever (the report reads these).
+    const fifo = join(root, 'fifo.jpg');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readImageAt(fifo)).rejects.toThrow(/fifo\.jpg: not a regular file \(a FIFO\)/);
 
     const thumbnails = await makeThumbnails(
       [

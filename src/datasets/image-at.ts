@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { dicomToPng } from './dicom/decode.js';
+import { readImageFile } from './files.js';
 import { readParquetImage } from './parquet/index.js';
 
 /**
@@ -9,7 +9,7 @@ import { readParquetImage } from './parquet/index.js';
 export async function readImageAt(imagePath: string): Promise<Uint8Array> {
   const parquet = /^(.*\.parquet)#(\d+)$/i.exec(imagePath);
   if (parquet) return readParquetImage(parquet[1]!, Number(parquet[2]));
-  const bytes = await readFile(imagePath);
+  const bytes = await readImageFile(imagePath);
   if (/\.(dcm|dicom)$/i.test(imagePath)) return dicomToPng(bytes, imagePath);
   return bytes;
 }

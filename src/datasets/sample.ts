@@ -1,4 +1,4 @@
-import { isFile, readImageFile } from './files.js';
+import { isFile, missingFileReason, readImageFile } from './files.js';
 import type { Sample } from './types.js';
 
 export interface SampleDraft {
@@ -44,7 +44,7 @@ export async function finishSample(
   }
   if (!(await exists(draft.imagePath))) {
     problems.push({
-      message: `${draft.place}: image file not found: ${draft.imagePath}`,
+      message: `${draft.place}: image file ${await missingFileReason(draft.imagePath)}: ${draft.imagePath}`,
       fatal: true,
     });
   }

@@ -23,7 +23,9 @@ export async function preprocessImage(
 ): Promise<PreparedImage> {
   if (bytes.byteLength === 0)
     throw new ImageError(`${path}: empty file (0 bytes)`, { code: 'IMAGE_EMPTY' });
+  if (looksLikeSvg(bytes)) throw svgRefused(path);
   const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  let format: string | undefined;
   try {
     const image = sharp(bytes, {
       limitInputPixels: limit,
@@ -31,6 +33,8 @@ export async function preprocessImage(
       sequentialRead: true,
     }).autoOrient();
     const meta = await image.metadata();
+    if (meta.format === 'svg') throw svgRefused(path);
+    format = meta.format;
     if (!meta.width || !meta.height)
       throw new ImageError(`${path}: image has no size`, { code: 'IMAGE_CORRUPT' });
     // Size after EXIF rotation, which is what the model will see.
@@ -67,11 +71,48 @@ export async function preprocessImage(
         },
       );
     }
-    throw new ImageError(`${path}: cannot decode image (${message})`, {
+    // The header was read, the data was not: say what the file claimed to be.
+    const what = format
+      ? `${format.toUpperCase()} image data; the file is corrupt or truncated`
+      : 'image';
+    throw new ImageError(`${path}: cannot decode ${what} (${distinctLines(message)})`, {
       code: 'IMAGE_CORRUPT',
       cause: error,
     });
   }
+}
+
+/**
+ * SVG is refused, not rendered: an SVG can reference other files and URLs, which a
+ * captioning run must never read or fetch, and no medical image is a vector drawing.
+ */
+function svgRefused(path: string): ImageError {
+  return new ImageError(
+    `${path}: SVG images are not accepted (an SVG can reference other files and URLs); convert it to PNG first`,
+    { code: 'IMAGE_UNSUPPORTED' },
+  );
+}
+
+/** XML or SVG text (after an optional BOM and white space), checked before any decoder sees it. */
+function looksLikeSvg(bytes: Uint8Array): boolean {
+  const head = new TextDecoder('utf-8', { fatal: false })
+    .decode(bytes.subarray(0, 512))
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
+  return head.startsWith('<?xml') || head.startsWith('<svg') || head.startsWith('<!doctype svg');
+}
+
+/** libvips repeats a warning once per attempt; each line is said once. */
+function distinctLines(message: string): string {
+  return [
+    ...new Set(
+      message
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean),
+    ),
+  ].join('; ');
 }
 
 /** Bytes an image holds in memory (pixels plus a small object overhead). */

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
+import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
 import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   type PixelEncoding,
@@ -51,7 +52,8 @@ interface PixelInfo {
  * Decodes a DICOM file to 8-bit display pixels: modality LUT (rescale slope/intercept), VOI
  * window (`--window`, else the file's first window, else the frame's min/max), MONOCHROME1
  * inversion, RGB/YBR_FULL colour, middle frame of a multi-frame image. Uncompressed transfer
- * syntaxes and 8-bit JPEG are decoded; anything else is an ImageError naming the syntax.
+ * syntaxes, JPEG (8- and 12-bit, lossless), JPEG-LS, JPEG 2000, HTJ2K and RLE are decoded;
+ * anything else is an ImageError naming the syntax.
  */
 export async function renderDicom(
   bytes: Uint8Array,
@@ -64,7 +66,8 @@ export async function renderDicom(
   if (syntax.encoding === 'unsupported') {
     throw new ImageError(
       `${path}: transfer syntax ${syntax.uid} (${syntax.name}) is not supported; medcap decodes ` +
-        'uncompressed and 8-bit JPEG pixel data (convert the file first, e.g. with gdcmconv --raw or dcmdjpeg)',
+        'uncompressed, JPEG (8-bit, 12-bit and lossless), JPEG-LS, JPEG 2000 and RLE pixel data ' +
+        '(convert the file first, e.g. with gdcmconv --raw)',
       { code: 'DICOM_UNSUPPORTED' },
     );
   }
@@ -79,11 +82,42 @@ export async function renderDicom(
       { code: 'DICOM_INVALID' },
     );
   }
-  const rendered =
-    syntax.encoding === 'jpeg'
-      ? await renderJpeg(dataSet, pixel, info, frame, path, options)
-      : renderNative(dataSet, pixel, info, frame, syntax.encoding, path, options);
+  const encoding = pixelEncoding(syntax.encoding, info);
+  let rendered: Rendered;
+  if (encoding === 'jpeg') rendered = await renderJpeg(dataSet, pixel, info, frame, path, options);
+  else if (isCodecEncoding(encoding)) {
+    const words = await compressedWords(dataSet, pixel, info, frame, encoding, path);
+    rendered = renderWords(words, options);
+  } else rendered = renderNative(dataSet, pixel, info, frame, syntax.encoding, path, options);
   return { ...rendered, frame, frames: info.frames };
+}
+
+/**
+ * The stored values of the rendered frame (before the modality LUT), sample by sample,
+ * pixel-interleaved, for compressed transfer syntaxes: what a lossless codec must give back.
+ */
+export async function storedValues(bytes: Uint8Array, path: string): Promise<Int32Array> {
+  const dataSet = parseDataSet(bytes, path);
+  const info = pixelInfo(dataSet, path);
+  const syntax = transferSyntax(info.transferSyntaxUid);
+  const encoding = pixelEncoding(syntax.encoding, info);
+  const pixel = dataSet.elements.x7fe00010;
+  if (!pixel || !isCodecEncoding(encoding))
+    throw new ImageError(`${path}: not compressed pixel data this decoder reads`);
+  const { words, storedOf } = await compressedWords(
+    dataSet,
+    pixel,
+    info,
+    Math.floor(info.frames / 2),
+    encoding,
+    path,
+  );
+  return Int32Array.from(words, storedOf);
+}
+
+/** JPEG of more than 8 bits goes to medcap's 12-bit decoder; sharp reads 8-bit JPEG. */
+function pixelEncoding(encoding: PixelEncoding, info: PixelInfo): PixelEncoding | CodecEncoding {
+  return encoding === 'jpeg' && info.bitsAllocated > 8 ? 'jpeg12' : encoding;
 }
 
 /** The DICOM file rendered as a PNG, for the rest of the pipeline to read like any image. */
@@ -297,6 +331,91 @@ function checkPhotometric(info: PixelInfo, path: string): void {
   );
 }
 
+/** Samples of one frame with what turns them into stored values, ready to render. */
+interface FrameWords {
+  words: Uint8Array | Uint16Array;
+  storedOf: (raw: number) => number;
+  /** The pixel attributes that apply to `words` (colour is pixel-interleaved). */
+  info: PixelInfo;
+}
+
+function renderWords(frame: FrameWords, options: DicomRenderOptions): Rendered {
+  const { words, storedOf, info } = frame;
+  if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
+  return renderColour(words.length / 3, (i) => storedOf(words[i]!), info);
+}
+
+/** Refuse frames above this many pixels before a codec allocates them (the same 16k x 16k as for plain images). */
+const MAX_COMPRESSED_FRAME_PIXELS = 16384 * 16384;
+
+/**
+ * Decodes one encapsulated frame (lossless JPEG, JPEG-LS, JPEG 2000, RLE) into samples that
+ * go through the same modality LUT and VOI window as uncompressed pixels.
+ */
+async function compressedWords(
+  dataSet: DataSet,
+  pixel: Element,
+  info: PixelInfo,
+  frame: number,
+  encoding: CodecEncoding,
+  path: string,
+): Promise<FrameWords> {
+  const codec = CODEC_NAMES[encoding];
+  if (info.bitsAllocated !== 8 && info.bitsAllocated !== 16)
+    throw new ImageError(
+      `${path}: ${codec} with Bits Allocated ${info.bitsAllocated} is not supported (8 or 16)`,
+      { code: 'DICOM_UNSUPPORTED' },
+    );
+  if (info.bitsStored < 1 || info.bitsStored > info.bitsAllocated)
+    throw new ImageError(
+      `${path}: inconsistent Bits Stored ${info.bitsStored} / Bits Allocated ${info.bitsAllocated}`,
+      { code: 'DICOM_INVALID' },
+    );
+  // The codec has undone JPEG 2000's colour transform, and gives interleaved samples.
+  const decodedInfo: PixelInfo = {
+    ...info,
+    photometric:
+      info.photometric === 'YBR_RCT' || info.photometric === 'YBR_ICT' ? 'RGB' : info.photometric,
+    planarConfiguration: 0,
+  };
+  checkPhotometric(decodedInfo, path);
+  if (info.rows * info.columns > MAX_COMPRESSED_FRAME_PIXELS)
+    throw new ImageError(
+      `${path}: a ${info.columns}x${info.rows} frame is larger than the pixel limit of ${MAX_COMPRESSED_FRAME_PIXELS} pixels; refused`,
+      { code: 'IMAGE_TOO_LARGE' },
+    );
+  let bytes: Uint8Array;
+  try {
+    bytes = encapsulatedFrame(dataSet, pixel, frame, info.frames);
+  } catch (error) {
+    throw new ImageError(
+      `${path}: cannot find ${codec} frame ${frame + 1} of ${info.frames} in the pixel data (${thrownMessage(error)})`,
+      { code: 'DICOM_INVALID', cause: error },
+    );
+  }
+  let decoded: Awaited<ReturnType<typeof decodeFrame>>;
+  try {
+    decoded = await decodeFrame(encoding, bytes, info);
+  } catch (error) {
+    throw new ImageError(
+      `${path}: cannot decode the ${codec} frame ${frame + 1} of ${info.frames} (${thrownMessage(error)})`,
+      { code: 'DICOM_INVALID', cause: error },
+    );
+  }
+  // RLE keeps the words as stored; the JPEG family gives the value in the low bits.
+  const highBit = encoding === 'rle' ? info.highBit : info.bitsStored - 1;
+  if (highBit + 1 < info.bitsStored || highBit >= info.bitsAllocated)
+    throw new ImageError(
+      `${path}: inconsistent Bits Stored ${info.bitsStored} / High Bit ${info.highBit} / Bits Allocated ${info.bitsAllocated}`,
+      { code: 'DICOM_INVALID' },
+    );
+  return {
+    words: decoded.samples,
+    storedOf: storedValue(info.bitsStored, highBit, info.signed),
+    info: decodedInfo,
+  };
+}
+
 function chosenWindow(info: PixelInfo, options: DicomRenderOptions): VoiWindow | undefined {
   if (options.window)
     return { center: options.window[0], width: options.window[1], function: 'LINEAR' };
@@ -400,7 +519,7 @@ function byte(value: number): number {
   return value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value);
 }
 
-/** JPEG baseline/extended (8-bit): sharp decodes the frame; grey output goes through the VOI path. */
+/** JPEG baseline/extended with 8 bits: sharp decodes the frame; grey output goes through the VOI path. */
 async function renderJpeg(
   dataSet: DataSet,
   pixel: Element,
@@ -409,11 +528,6 @@ async function renderJpeg(
   path: string,
   options: DicomRenderOptions,
 ): Promise<Rendered> {
-  if (info.bitsAllocated !== 8)
-    throw new ImageError(
-      `${path}: JPEG with ${info.bitsStored}-bit samples is not supported (8-bit only)`,
-      { code: 'DICOM_UNSUPPORTED' },
-    );
   let jpeg: Uint8Array;
   try {
     jpeg = encapsulatedFrame(dataSet, pixel, frame, info.frames);

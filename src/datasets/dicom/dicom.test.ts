@@ -208,17 +208,17 @@ describe('dicom: errors', () => {
     );
   });
 
-  it('names an unsupported compressed transfer syntax', async () => {
-    const j2k = await failure(
+  it('names an unsupported compressed transfer syntax, and a compressed frame it cannot read', async () => {
+    const video = await failure(
       render({
         rows: 2,
         columns: 2,
-        transferSyntax: '1.2.840.10008.1.2.4.90',
-        fragments: [new Uint8Array([0xff, 0x4f, 0xff, 0x51, 1, 2])],
+        transferSyntax: '1.2.840.10008.1.2.4.102',
+        fragments: [new Uint8Array(16)],
       }),
     );
-    expect(j2k).toMatch(
-      /^x\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90 \(JPEG 2000 Image Compression \(Lossless Only\)\) is not supported/,
+    expect(video).toMatch(
+      /^x\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.102 \(MPEG-4 AVC\/H\.264 High Profile\) is not supported/,
     );
     const rle = await failure(
       render({
@@ -228,7 +228,9 @@ describe('dicom: errors', () => {
         fragments: [new Uint8Array(8)],
       }),
     );
-    expect(rle).toMatch(/1\.2\.840\.10008\.1\.2\.5 \(RLE Lossless\) is not supported/);
+    expect(rle).toMatch(
+      /^x\.dcm: cannot decode the RLE frame 1 of 1 \(RLE frame is 8 bytes, shorter than its 64-byte header\)/,
+    );
   });
 
   it('says when a file is not DICOM or its photometric interpretation is not supported', async () => {
@@ -360,7 +362,7 @@ describe('dicom: loader', () => {
     ]);
     expect(rows[1]!.error).toMatch(/2-cut\.dcm: .*truncated/);
     expect(rows[2]!.error).toMatch(
-      /3-j2k\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.91 \(JPEG 2000/,
+      /3-j2k\.dcm: cannot decode the JPEG 2000 frame 1 of 1 \(not a JPEG 2000 codestream/,
     );
     // The fake engine's caption says whether the image is bright: the file's window 40/400
     // leaves this CT dark (mean 118), --window -600,1500 makes it bright (mean 212).

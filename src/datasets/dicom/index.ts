@@ -9,15 +9,15 @@ import {
 } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
-import { dicomToPng } from './decode.js';
+import { dicomToPngInWorker } from './decode-pool.js';
 
 const DICOM_EXTENSIONS = Object.freeze(['.dcm', '.dicom']);
 
 /**
  * DICOM files: a folder (searched recursively, sorted by relative path) or one file. No
  * references (caption only). The id is the relative path without extension. `readImage`
- * decodes the file (modality LUT, VOI window or `--window`, MONOCHROME1, middle frame) and
- * returns a PNG, so the rest of the pipeline reads it like any image; a file that cannot be
+ * decodes the file in a worker thread (modality LUT, VOI window or `--window`, MONOCHROME1,
+ * middle frame) and returns a PNG, so the rest of the pipeline reads it like any image; a file that cannot be
  * decoded becomes an error row naming the file and the reason.
  */
 export const dicomLoader: DatasetLoader = {
@@ -56,7 +56,7 @@ async function dicomSample(
     false,
   );
   const options = { window: source.window };
-  sample.readImage = async () => dicomToPng(await readImageFile(path), path, options);
+  sample.readImage = async () => dicomToPngInWorker(await readImageFile(path), path, options);
   return sample;
 }
 

@@ -1,5 +1,11 @@
 import { DatasetError } from '../../core/errors.js';
-import { filesWithExtensions, IMAGE_EXTENSIONS, isDirectory, sortedFolderItems } from '../files.js';
+import {
+  DuplicateTracker,
+  filesWithExtensions,
+  IMAGE_EXTENSIONS,
+  isDirectory,
+  sortedFolderItems,
+} from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader } from '../types.js';
 
@@ -21,9 +27,15 @@ export const folderLoader: DatasetLoader = {
     if (!(await isDirectory(source.path)))
       throw new DatasetError(`folder: ${source.path} is not a folder`);
     let index = 0;
+    // `a.png` and `a.jpg` both have the id `a`: the second is an error row, not a silent twin.
+    const duplicates = new DuplicateTracker();
     for (const { id, path } of await sortedFolderItems(source.path, IMAGE_EXTENSIONS)) {
+      const first = duplicates.check(id, path);
+      const problems = first
+        ? [{ message: `${path}: duplicate id '${id}' (first at ${first})`, fatal: true }]
+        : [];
       yield await finishSample(
-        { index, id, imagePath: path, references: [], place: path, problems: [] },
+        { index, id, imagePath: path, references: [], place: path, problems },
         false,
       );
       index += 1;

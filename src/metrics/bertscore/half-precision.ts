@@ -96,7 +96,10 @@ export function parseFloatTensor(bytes: Buffer): FloatTensor | undefined {
         for (let p = 0; p + 4 <= value.length; p += 4) floats.push(value.readFloatLE(p));
       } else if (field === 13) return undefined; // external data
     } else if (wire === 5) {
-      if (field === 4) (floats ??= []).push(bytes.readFloatLE(pos));
+      if (field === 4) {
+        floats ??= [];
+        floats.push(bytes.readFloatLE(pos));
+      }
       pos += 4;
     } else if (wire === 1) pos += 8;
     else return undefined;
