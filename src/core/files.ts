@@ -1,24 +1,87 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ConfigError, OutputError } from './errors.js';
+
+/** What the user can do something about when a write fails, by errno code. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'the file size limit is reached (ulimit -f)',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file of that name is in the way',
+};
+
+/** Why writing failed, in words, or undefined for an error that is not about the disk. */
+export function writeFailureReason(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : WRITE_FAILURES[code];
+  return reason === undefined ? undefined : `${reason} (${code})`;
+}
+
+/** An OutputError naming `path` for disk errors; any other error unchanged. */
+export function asOutputError(error: unknown, path: string): unknown {
+  const reason = writeFailureReason(error);
+  if (reason === undefined || error instanceof OutputError) return error;
+  return new OutputError(`cannot write ${path}: ${reason}`, { cause: error });
+}
+
+/** Names of the temp files `writeFileAtomic` writes beside its target. */
+const TEMP_NAME = /^\..+\.[0-9a-f]{8}\.tmp$/;
 
 /**
  * Write a file atomically: write a temp file in the same folder, fsync it, rename it over
- * the target. A reader never sees a half-written file, even after kill -9.
+ * the target. A reader never sees a half-written file, even after kill -9. A failed write
+ * (disk full) leaves no temp file behind and throws an OutputError naming the file.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+    await rm(temp, { force: true }).catch(() => {});
+    throw asOutputError(error, path);
+  }
+}
+
+/** Removes temp files left in `dir` by writes that a kill -9 cut short. */
+export async function removeStaleTempFiles(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (TEMP_NAME.test(name)) await rm(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Creates `dir` if needed and proves it writable by writing and removing a small file, so
+ * a bad output folder stops the job before any work, with a message naming the option.
+ */
+export async function ensureWritableDir(dir: string, option: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    const probe = join(dir, `.medcap-write-test.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await open(probe, 'wx');
+    try {
+      await handle.write('ok\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+      await rm(probe, { force: true });
+    }
+  } catch (error) {
+    const reason = writeFailureReason(error);
+    if (reason === undefined) throw error;
+    throw new ConfigError(`${option} ${dir}: the output folder is not writable: ${reason}`, {
+      cause: error,
+    });
   }
 }

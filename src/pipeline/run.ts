@@ -1,17 +1,17 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
-import { describeError, looksLikeOutOfMemory } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { describeError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
+import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { engineFactory } from '../engines/registry.js';
 import type { CaptionEngine, EngineSettings } from '../engines/types.js';
-import { type CaptionRow, formatCaptionsCsv } from '../formats/captions-csv.js';
+import type { CaptionRow } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
@@ -27,6 +27,11 @@ import { datasetSource, resizePolicy } from './selection.js';
 const SERVER_BATCHES_IN_FLIGHT = 4;
 /** Memory journal lines at most this often (ms). */
 const MEMORY_SAMPLE_MS = 5_000;
+/**
+ * After the stop signal, batches in flight get this long to finish and be journaled; then
+ * they are cancelled and left for `--resume`, so a stop never waits on a slow batch.
+ */
+export const STOP_GRACE_MS = 3_000;
 
 export interface CaptionDeps {
   logger?: Logger;
@@ -36,8 +41,9 @@ export interface CaptionDeps {
   interactive?: boolean;
   progressWrite?: (text: string) => void;
   /**
-   * Stops the run gracefully: batches in flight finish and are journaled (so `--resume`
-   * does not redo them), no new batch starts, and the outputs are written.
+   * Stops the run gracefully: no new batch starts, batches in flight get STOP_GRACE_MS to
+   * finish and be journaled (later ones are cancelled; `--resume` redoes them), and the
+   * outputs are written.
    */
   signal?: AbortSignal;
   memory?: MemoryProbe;
@@ -82,7 +88,8 @@ export async function caption(
   const started = performance.now();
   const out = resolve(config.out);
   const paths = outputPaths(out, config.split);
-  await mkdir(out, { recursive: true });
+  await ensureWritableDir(out, '--out');
+  await removeStaleTempFiles(out);
 
   const source = datasetSource(config);
   const loader = await selectLoader(config.format, source, logger);
@@ -97,7 +104,13 @@ export async function caption(
   const engine =
     deps.engine ?? (await engineFactory(config.engine)(engineSettings(config), { logger }));
   const journal = await JournalWriter.open(paths.journal, { fresh: !config.resume });
-  const state = new RunState(config, previous.items, plan.alreadyDone, engine.batchSize);
+  const state = new RunState(
+    config,
+    previous.items,
+    plan.alreadyDone,
+    engine.batchSize,
+    await missingCheckpoints(out, config, previous.items.size),
+  );
   const budget = memoryBudget(config);
   const batcher = new Batcher({
     batchSize: () => state.batchSize,
@@ -112,6 +125,7 @@ export async function caption(
     logger,
     ...(deps.progressWrite ? { write: deps.progressWrite } : {}),
   });
+  const stop = stopControl(deps.signal);
   let lastMemorySample = 0;
   const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {
     const snapshot = await memory.snapshot();
@@ -139,6 +153,10 @@ export async function caption(
     if (memory.hasGpuInfo === false)
       logger.info('memory: no nvidia-smi found; GPU memory is not reported');
     await journal.append([startLine(config, engine, loader, plan.todo), startMemory]);
+    for (const checkpoint of state.rebuiltCheckpoints.splice(0)) {
+      await writeFileAtomic(paths.checkpoint(checkpoint.n), checkpoint.text);
+      logger.info(`resume: wrote checkpoint_${checkpoint.n}.csv, missing after the crash`);
+    }
 
     const prepare = (sample: Sample) =>
       sample
@@ -148,8 +166,8 @@ export async function caption(
 
     const finish = async (finished: JournalItem[]) => {
       const lines: JournalLine[] = [...finished];
-      for (const n of state.record(finished)) {
-        await writeFileAtomic(paths.checkpoint(n), formatCaptionsCsv(state.rowsAfter(n)));
+      for (const { n, text } of state.record(finished)) {
+        await writeFileAtomic(paths.checkpoint(n), text);
         lines.push(await sampleMemory(`checkpoint ${n}`));
         await pruneCheckpoints(out, config.keepCheckpoints, logger);
       }
@@ -163,7 +181,7 @@ export async function caption(
     // others; the embedded engine runs one batch at a time (it uses every core already).
     // Finished batches are recorded one at a time, in the order they finish.
     const window = engine.batchSize !== undefined ? SERVER_BATCHES_IN_FLIGHT : 1;
-    const inFlight = new Map<number, Promise<{ key: number; finished: JournalItem[] }>>();
+    const inFlight = new Map<number, Promise<{ key: number; finished: JournalItem[] | null }>>();
     const outputs = batcher.batches(items)[Symbol.asyncIterator]();
     let nextKey = 0;
     let exhausted = false;
@@ -184,27 +202,35 @@ export async function caption(
         const work =
           output.kind === 'failed'
             ? Promise.resolve(output.items.map((item) => failedRow(item, state, engine)))
-            : captionBatch(output.items, engine, config, state, logger);
+            : captionBatch(output.items, engine, config, state, logger, stop.engineSignal);
         inFlight.set(
           key,
           work.then((finished) => ({ key, finished })),
         );
       }
       if (inFlight.size === 0) break;
-      const { key, finished } = await Promise.race(inFlight.values());
-      inFlight.delete(key);
-      await finish(finished);
+      const next = await Promise.race([...inFlight.values(), stop.graceOver]);
+      if (next === 'grace-over') {
+        logger.warn(
+          `interrupt: cancelled ${inFlight.size} batch${inFlight.size === 1 ? '' : 'es'} still running; --resume redoes ${inFlight.size === 1 ? 'it' : 'them'}`,
+        );
+        inFlight.clear();
+        break;
+      }
+      inFlight.delete(next.key);
+      if (next.finished) await finish(next.finished);
       if (interrupted && inFlight.size === 0) break;
     }
     if (interrupted) {
       logger.warn(
-        `interrupted after ${state.finishedHere} images; run again with --resume to continue`,
+        `interrupted after ${state.finishedHere} images (${state.finished} in the journal ${paths.journal}); ` +
+          'run the same command again with --resume to continue',
       );
     }
     progress.finish();
 
     const rows = state.rowsInOrder();
-    await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
+    await writeFileAtomic(paths.captions, state.captionsCsv());
     const endMemory = await sampleMemory('end');
     const wallTimeS = (performance.now() - started) / 1000;
     await journal.append([
@@ -242,7 +268,17 @@ export async function caption(
         `${result.failed} failed; wrote ${paths.captions}`,
     );
     return result;
+  } catch (error) {
+    if (error instanceof OutputError) {
+      throw new OutputError(
+        `${error.message}. The journal ${paths.journal} holds the ${state.finished} images finished so far: ` +
+          'make room, then run the same command again with --resume to finish the job',
+        { cause: error },
+      );
+    }
+    throw error;
   } finally {
+    stop.dispose();
     await journal.close();
     if (!deps.engine) await engine.dispose();
   }
@@ -254,12 +290,14 @@ async function captionBatch(
   config: CaptionConfig,
   state: RunState,
   logger: Logger,
-): Promise<JournalItem[]> {
+  signal: AbortSignal,
+): Promise<JournalItem[] | null> {
   const started = performance.now();
   try {
     const outcomes = await engine.generate(
       items.map((item) => item.image),
       { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
+      signal,
     );
     const perImage = (performance.now() - started) / 1000 / items.length;
     return items.map((item, i) => {
@@ -272,15 +310,17 @@ async function captionBatch(
       return itemLine(item, engine, state, perImage, outcome);
     });
   } catch (error) {
+    // Cancelled by a stop: not journaled, so --resume captions these images.
+    if (signal.aborted) return null;
     if (looksLikeOutOfMemory(error) && items.length > 1) {
       const half = Math.ceil(items.length / 2);
       state.batchSize = Math.min(state.batchSize, half);
       logger.warn(
         `out of memory with a batch of ${items.length}; retrying the same images in batches of ${half}`,
       );
-      const first = await captionBatch(items.slice(0, half), engine, config, state, logger);
-      const second = await captionBatch(items.slice(half), engine, config, state, logger);
-      return [...first, ...second];
+      const first = await captionBatch(items.slice(0, half), engine, config, state, logger, signal);
+      const second = await captionBatch(items.slice(half), engine, config, state, logger, signal);
+      return first && second ? [...first, ...second] : null;
     }
     const perImage = (performance.now() - started) / 1000 / items.length;
     const reason = looksLikeOutOfMemory(error)
@@ -384,15 +424,64 @@ export function memoryBudget(config: CaptionConfig): { cache: number; ahead: num
   return { cache, ahead };
 }
 
+/** The checkpoint files in `dir`, newest first. */
+async function checkpointFiles(dir: string): Promise<{ name: string; n: number }[]> {
+  const names = (await readdir(dir)).filter((name) => /^checkpoint_\d+\.csv$/.test(name));
+  return names.map((name) => ({ name, n: Number(/\d+/.exec(name)![0]) })).sort((a, b) => b.n - a.n);
+}
+
 /** Keeps the newest `keep` checkpoint files (0 keeps all). */
 async function pruneCheckpoints(dir: string, keep: number, logger: Logger): Promise<void> {
   if (keep <= 0) return;
-  const names = (await readdir(dir)).filter((name) => /^checkpoint_\d+\.csv$/.test(name));
-  const byCount = names
-    .map((name) => ({ name, n: Number(/\d+/.exec(name)![0]) }))
-    .sort((a, b) => b.n - a.n);
-  for (const { name } of byCount.slice(keep)) {
+  for (const { name } of (await checkpointFiles(dir)).slice(keep)) {
     await rm(join(dir, name), { force: true });
     logger.debug(`removed old checkpoint ${basename(name)}`);
   }
+}
+
+/**
+ * Checkpoints that the journaled images crossed but whose files a crash kept from being
+ * written (it came between the journal and the checkpoint): those newer than the newest
+ * file, at most `--keep-checkpoints` of them.
+ */
+async function missingCheckpoints(
+  dir: string,
+  config: CaptionConfig,
+  journaled: number,
+): Promise<Set<number>> {
+  const every = config.checkpointEvery;
+  if (!config.resume || every <= 0) return new Set();
+  const newest = (await checkpointFiles(dir))[0]?.n ?? 0;
+  const missing: number[] = [];
+  for (let n = Math.floor(journaled / every) * every; n > newest; n -= every) missing.push(n);
+  return new Set(config.keepCheckpoints > 0 ? missing.slice(0, config.keepCheckpoints) : missing);
+}
+
+/**
+ * The grace period after the stop signal: `graceOver` resolves STOP_GRACE_MS after it,
+ * when `engineSignal` cancels the batches still running.
+ */
+function stopControl(signal: AbortSignal | undefined) {
+  const engineAbort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let startGrace = () => {};
+  const graceOver = new Promise<'grace-over'>((resolve) => {
+    startGrace = () => {
+      timer = setTimeout(() => {
+        engineAbort.abort();
+        resolve('grace-over');
+      }, STOP_GRACE_MS);
+      timer.unref();
+    };
+  });
+  if (signal?.aborted) startGrace();
+  else signal?.addEventListener('abort', startGrace, { once: true });
+  return {
+    engineSignal: engineAbort.signal,
+    graceOver,
+    dispose() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', startGrace);
+    },
+  };
 }
