@@ -3,11 +3,11 @@
  * `{"id", "candidate", "references": [...]}`), scores it and writes the SPEC §6 files.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, readCaptionsCsv } from '../formats/captions-csv.js';
@@ -241,6 +241,8 @@ export async function evaluate(
 ): Promise<EvaluationResult> {
   const { logger } = deps;
   const captionsPath = resolve(config.captions);
+  // Before the scoring, so a bad --out costs no time.
+  await ensureWritableDir(resolve(config.out), '--out');
   const rows = await readRows(captionsPath);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
@@ -313,7 +315,7 @@ export async function evaluate(
     run,
   };
   const paths = evaluationPaths(resolve(config.out), config.split);
-  await mkdir(resolve(config.out), { recursive: true });
+  await removeStaleTempFiles(resolve(config.out));
   await writeFileAtomic(
     paths.withMetrics,
     formatCaptionsWithMetricsCsv(rows, scored.columns, scored),

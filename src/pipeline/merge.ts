@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
@@ -80,7 +79,8 @@ export async function mergeRuns(
     ...items.map(journalItemToRow),
     ...[...csvOnly.values()].filter((r) => !journaledIds.has(r.imageId)),
   ];
-  await mkdir(resolve(out), { recursive: true });
+  await ensureWritableDir(resolve(out), '--out');
+  await removeStaleTempFiles(resolve(out));
   const paths = outputPaths(resolve(out), split);
   const lines: JournalLine[] = items;
   await writeFileAtomic(paths.journal, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { captionConfig } from '../../test/support/config.js';
 import { type CaptionRow, formatCaptionsCsv } from '../formats/captions-csv.js';
 import type { JournalItem } from '../formats/journal-types.js';
+import { seededRandom } from '../metrics/statistics.js';
 import { journalItemToRow, RunState } from './run-state.js';
 
 /**
@@ -20,18 +21,6 @@ function referenceCheckpoint(finishOrder: readonly JournalItem[], n: number): st
     .sort((a, b) => a - b)
     .map((index) => latest.get(index)!);
   return formatCaptionsCsv(rows);
-}
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const AWKWARD_TEXT = [
@@ -74,7 +63,7 @@ function finishOrder(
   seed: number,
   concepts: 'none' | 'all' | 'late',
 ): JournalItem[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const indices = Array.from({ length: count }, (_, i) => i);
   for (let start = 0; start < count; start += 40) {
     for (let i = Math.min(count, start + 40) - 1; i > start; i--) {
