@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, OutputError } from './errors.js';
 
@@ -37,12 +37,16 @@ const TEMP_NAME = /^\..+\.[0-9a-f]{8}\.tmp$/;
  * the target. A reader never sees a half-written file, even after kill -9. A failed write
  * (disk full) leaves no temp file behind and throws an OutputError naming the file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(data);
+      if (Array.isArray(data)) await writeParts(handle, data);
+      else await handle.writeFile(data as string | Uint8Array);
       await handle.sync();
     } finally {
       await handle.close();
@@ -51,6 +55,20 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (error) {
     await rm(temp, { force: true }).catch(() => {});
     throw asOutputError(error, path);
+  }
+}
+
+/** Writes the pieces in order with as few system calls as the kernel allows. */
+async function writeParts(handle: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let pending = parts.filter((part) => part.length > 0);
+  while (pending.length > 0) {
+    let { bytesWritten } = await handle.writev(pending);
+    // A short write (file size limit, nearly full disk): go on after what was written.
+    while (pending.length > 0 && bytesWritten >= pending[0]!.length) {
+      bytesWritten -= pending[0]!.length;
+      pending = pending.slice(1);
+    }
+    if (bytesWritten > 0) pending = [pending[0]!.subarray(bytesWritten), ...pending.slice(1)];
   }
 }
 

@@ -3,7 +3,9 @@ import { captionConfig } from '../../test/support/config.js';
 import { type CaptionRow, formatCaptionsCsv } from '../formats/captions-csv.js';
 import type { JournalItem } from '../formats/journal-types.js';
 import { seededRandom } from '../metrics/statistics.js';
-import { journalItemToRow, RunState } from './run-state.js';
+import { type Checkpoint, journalItemToRow, RunState } from './run-state.js';
+
+const text = (checkpoint: { parts: Buffer[] }) => Buffer.concat(checkpoint.parts).toString('utf8');
 
 /**
  * The checkpoint as medcap wrote it before checkpoints became incremental: the first `n`
@@ -57,16 +59,17 @@ function item(index: number, next: () => number, withConcepts: boolean): Journal
   return line;
 }
 
-/** `count` items in a shuffled-in-windows finish order (as grid buckets finish them). */
+/** `count` items in a finish order shuffled within windows (as grid buckets finish them). */
 function finishOrder(
   count: number,
   seed: number,
   concepts: 'none' | 'all' | 'late',
+  window = 40,
 ): JournalItem[] {
   const next = seededRandom(seed);
   const indices = Array.from({ length: count }, (_, i) => i);
-  for (let start = 0; start < count; start += 40) {
-    for (let i = Math.min(count, start + 40) - 1; i > start; i--) {
+  for (let start = 0; start < count; start += window) {
+    for (let i = Math.min(count, start + window) - 1; i > start; i--) {
       const j = start + Math.floor(next() * (i - start + 1));
       [indices[i], indices[j]] = [indices[j]!, indices[i]!];
     }
@@ -83,24 +86,34 @@ function batches<T>(items: readonly T[], size: number): T[][] {
 }
 
 describe('checkpoints', () => {
-  for (const [label, concepts, batchSize, every] of [
-    ['no concepts, batch 8, every 100', 'none', 8, 100],
-    ['concepts on every row, batch 7, every 50', 'all', 7, 50],
-    ['concepts appear half-way, batch 33, every 20 (several per batch)', 'late', 33, 20],
+  for (const [label, concepts, batchSize, every, count, window] of [
+    ['no concepts, batch 8, every 100', 'none', 8, 100, 700, 40],
+    ['concepts on every row, batch 7, every 50', 'all', 7, 50, 700, 40],
+    ['concepts appear half-way, batch 33, every 20 (several per batch)', 'late', 33, 20, 700, 40],
+    [
+      '3,000 rows in any order (blocks fill and split), batch 16, every 100',
+      'late',
+      16,
+      100,
+      3000,
+      3000,
+    ],
   ] as const) {
     it(`are byte-identical to the full re-format (${label})`, () => {
-      const order = finishOrder(700, 17, concepts);
+      const order = finishOrder(count, 17, concepts, window);
       const state = new RunState(captionConfig({ checkpointEvery: every }), new Map(), 0, 8);
-      const written: { n: number; text: Buffer }[] = [];
+      const written: Checkpoint[] = [];
       for (const batch of batches(order, batchSize)) written.push(...state.record(batch));
       const expectedCounts = Array.from(
-        { length: Math.floor(700 / every) },
+        { length: Math.floor(count / every) },
         (_, i) => (i + 1) * every,
       );
       expect(written.map((c) => c.n)).toEqual(expectedCounts);
-      for (const { n, text } of written)
-        expect(text.toString('utf8'), `checkpoint_${n}`).toBe(referenceCheckpoint(order, n));
-      expect(state.captionsCsv().toString('utf8')).toBe(referenceCheckpoint(order, order.length));
+      for (const checkpoint of written)
+        expect(text(checkpoint), `checkpoint_${checkpoint.n}`).toBe(
+          referenceCheckpoint(order, checkpoint.n),
+        );
+      expect(text({ parts: state.captionsCsv() })).toBe(referenceCheckpoint(order, order.length));
     });
   }
 
@@ -115,13 +128,11 @@ describe('checkpoints', () => {
       new Set([200]),
     );
     expect(state.rebuiltCheckpoints.map((c) => c.n)).toEqual([200]);
-    expect(state.rebuiltCheckpoints[0]!.text.toString('utf8')).toBe(
-      referenceCheckpoint(order, 200),
-    );
+    expect(text(state.rebuiltCheckpoints[0]!)).toBe(referenceCheckpoint(order, 200));
     const written = batches(order.slice(230), 8).flatMap((batch) => state.record(batch));
     expect(written.map((c) => c.n)).toEqual([300, 400]);
-    for (const { n, text } of written)
-      expect(text.toString('utf8')).toBe(referenceCheckpoint(order, n));
+    for (const checkpoint of written)
+      expect(text(checkpoint)).toBe(referenceCheckpoint(order, checkpoint.n));
   });
 
   it('a row finished again replaces the earlier one without counting twice', () => {
@@ -131,12 +142,12 @@ describe('checkpoints', () => {
     const state = new RunState(captionConfig({ checkpointEvery: 100 }), new Map(), 0, 8);
     const written = batches(withRetry, 1).flatMap((batch) => state.record(batch));
     expect(written.map((c) => c.n)).toEqual([100]);
-    expect(written[0]!.text.toString('utf8')).toBe(referenceCheckpoint(withRetry, 100));
-    expect(state.captionsCsv().toString('utf8')).toContain('second try');
+    expect(text(written[0]!)).toBe(referenceCheckpoint(withRetry, 100));
+    expect(text({ parts: state.captionsCsv() })).toContain('second try');
   });
 
   it('an empty run writes the header only, as before', () => {
     const state = new RunState(captionConfig({}), new Map(), 0, 8);
-    expect(state.captionsCsv().toString('utf8')).toBe(formatCaptionsCsv([]));
+    expect(text({ parts: state.captionsCsv() })).toBe(formatCaptionsCsv([]));
   });
 });

@@ -6,10 +6,10 @@ import type { JournalItem } from '../formats/journal-types.js';
 /** `--batch-size auto` starts here and halves on out-of-memory. */
 export const AUTO_BATCH_START = 32;
 
-/** A checkpoint crossed: `checkpoint_{n}.csv` and its bytes. */
+/** A checkpoint crossed: `checkpoint_{n}.csv` and its bytes, in pieces. */
 export interface Checkpoint {
   n: number;
-  text: Buffer;
+  parts: Buffer[];
 }
 
 /** Bookkeeping of finished rows: dataset order, checkpoints, batch size in force. */
@@ -40,7 +40,7 @@ export class RunState {
     for (const item of previous.values()) {
       this.add(item);
       if (rebuild.has(this.finishedCount))
-        this.rebuiltCheckpoints.push({ n: this.finishedCount, text: this.csv.toBuffer() });
+        this.rebuiltCheckpoints.push({ n: this.finishedCount, parts: this.csv.toParts() });
     }
   }
 
@@ -60,7 +60,7 @@ export class RunState {
       this.finishedHere += 1;
       if (item.status === 'error') this.failedHere += 1;
       if (isNew && every > 0 && this.finishedCount % every === 0)
-        crossed.push({ n: this.finishedCount, text: this.csv.toBuffer() });
+        crossed.push({ n: this.finishedCount, parts: this.csv.toParts() });
     }
     return crossed;
   }
@@ -70,8 +70,8 @@ export class RunState {
   }
 
   /** The captions CSV of every row, in dataset order. */
-  captionsCsv(): Buffer {
-    return this.csv.toBuffer();
+  captionsCsv(): Buffer[] {
+    return this.csv.toParts();
   }
 
   private add(item: JournalItem): boolean {

@@ -1,6 +1,5 @@
-import { readdir, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
 import { describeError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
@@ -15,6 +14,7 @@ import type { CaptionRow } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
+import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
 import { JournalWriter } from './journal.js';
 import { describeMemory, MemoryProbe } from './memory.js';
 import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
@@ -126,6 +126,7 @@ export async function caption(
     ...(deps.progressWrite ? { write: deps.progressWrite } : {}),
   });
   const stop = stopControl(deps.signal);
+  const checkpoints = new CheckpointWriter(out, config.split, config.keepCheckpoints, logger);
   let lastMemorySample = 0;
   const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {
     const snapshot = await memory.snapshot();
@@ -154,8 +155,8 @@ export async function caption(
       logger.info('memory: no nvidia-smi found; GPU memory is not reported');
     await journal.append([startLine(config, engine, loader, plan.todo), startMemory]);
     for (const checkpoint of state.rebuiltCheckpoints.splice(0)) {
-      await writeFileAtomic(paths.checkpoint(checkpoint.n), checkpoint.text);
-      logger.info(`resume: wrote checkpoint_${checkpoint.n}.csv, missing after the crash`);
+      await checkpoints.add(checkpoint);
+      logger.info(`resume: rewriting checkpoint_${checkpoint.n}.csv, missing after the crash`);
     }
 
     const prepare = (sample: Sample) =>
@@ -166,10 +167,9 @@ export async function caption(
 
     const finish = async (finished: JournalItem[]) => {
       const lines: JournalLine[] = [...finished];
-      for (const { n, text } of state.record(finished)) {
-        await writeFileAtomic(paths.checkpoint(n), text);
-        lines.push(await sampleMemory(`checkpoint ${n}`));
-        await pruneCheckpoints(out, config.keepCheckpoints, logger);
+      for (const checkpoint of state.record(finished)) {
+        await checkpoints.add(checkpoint);
+        lines.push(await sampleMemory(`checkpoint ${checkpoint.n}`));
       }
       if (performance.now() - lastMemorySample > MEMORY_SAMPLE_MS)
         lines.push(await sampleMemory(undefined));
@@ -229,6 +229,7 @@ export async function caption(
     }
     progress.finish();
 
+    await checkpoints.drain();
     const rows = state.rowsInOrder();
     await writeFileAtomic(paths.captions, state.captionsCsv());
     const endMemory = await sampleMemory('end');
@@ -279,6 +280,7 @@ export async function caption(
     throw error;
   } finally {
     stop.dispose();
+    await checkpoints.drain().catch(() => {});
     await journal.close();
     if (!deps.engine) await engine.dispose();
   }
@@ -422,39 +424,6 @@ export function memoryBudget(config: CaptionConfig): { cache: number; ahead: num
       cache = Math.max(0, Math.min(cache, config.memoryLimit - ahead * largestImage));
   }
   return { cache, ahead };
-}
-
-/** The checkpoint files in `dir`, newest first. */
-async function checkpointFiles(dir: string): Promise<{ name: string; n: number }[]> {
-  const names = (await readdir(dir)).filter((name) => /^checkpoint_\d+\.csv$/.test(name));
-  return names.map((name) => ({ name, n: Number(/\d+/.exec(name)![0]) })).sort((a, b) => b.n - a.n);
-}
-
-/** Keeps the newest `keep` checkpoint files (0 keeps all). */
-async function pruneCheckpoints(dir: string, keep: number, logger: Logger): Promise<void> {
-  if (keep <= 0) return;
-  for (const { name } of (await checkpointFiles(dir)).slice(keep)) {
-    await rm(join(dir, name), { force: true });
-    logger.debug(`removed old checkpoint ${basename(name)}`);
-  }
-}
-
-/**
- * Checkpoints that the journaled images crossed but whose files a crash kept from being
- * written (it came between the journal and the checkpoint): those newer than the newest
- * file, at most `--keep-checkpoints` of them.
- */
-async function missingCheckpoints(
-  dir: string,
-  config: CaptionConfig,
-  journaled: number,
-): Promise<Set<number>> {
-  const every = config.checkpointEvery;
-  if (!config.resume || every <= 0) return new Set();
-  const newest = (await checkpointFiles(dir))[0]?.n ?? 0;
-  const missing: number[] = [];
-  for (let n = Math.floor(journaled / every) * every; n > newest; n -= every) missing.push(n);
-  return new Set(config.keepCheckpoints > 0 ? missing.slice(0, config.keepCheckpoints) : missing);
 }
 
 /**
