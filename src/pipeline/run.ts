@@ -215,6 +215,7 @@ export async function caption(
           `interrupt: cancelled ${inFlight.size} batch${inFlight.size === 1 ? '' : 'es'} still running; --resume redoes ${inFlight.size === 1 ? 'it' : 'them'}`,
         );
         inFlight.clear();
+        interrupted = true;
         break;
       }
       inFlight.delete(next.key);

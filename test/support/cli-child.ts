@@ -12,7 +12,7 @@
 //     journal:K       half-way through the K-th journal append (a torn line)
 //     write:NAME      half-way through writing the temp file of NAME (an atomic write)
 //     rename:NAME     after the temp file of NAME is written, before it is renamed over NAME
-//     ready           once the first batch is journaled (for signal tests)
+//     started:K       (no pause) announced when the K-th engine call starts, for signal tests
 import type { FileHandle } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
@@ -106,15 +106,12 @@ if (pauseKind === 'write' || pauseKind === 'journal') {
 syncBuiltinESMExports();
 
 class HookedEngine extends FakeEngine {
-  private readonly hit = nth(pauseKind === 'generate' ? pauseArg : '0');
-  private calls = 0;
+  private readonly hit = nth(pauseKind === 'generate' || pauseKind === 'started' ? pauseArg : '0');
 
   override async generate(...args: Parameters<FakeEngine['generate']>) {
     if (pauseKind === 'generate' && this.hit()) await pause(pauseAt);
-    const result = await super.generate(...args);
-    if (pauseKind === 'ready' && ++this.calls === 1)
-      setImmediate(() => process.stderr.write('@@paused ready\n'));
-    return result;
+    if (pauseKind === 'started' && this.hit()) process.stderr.write(`@@paused ${pauseAt}\n`);
+    return super.generate(...args);
   }
 }
 
