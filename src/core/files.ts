@@ -80,12 +80,26 @@ export async function removeStaleTempFiles(dir: string): Promise<void> {
 }
 
 /**
+ * `mkdir -p`, but failing with the real reason: a recursive mkdir reports ENOENT when a
+ * folder cannot be created on a read-only file system, so retry the first missing level.
+ */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    await makeFolder(dirname(dir));
+    await mkdir(dir);
+  }
+}
+
+/**
  * Creates `dir` if needed and proves it writable by writing and removing a small file, so
  * a bad output folder stops the job before any work, with a message naming the option.
  */
 export async function ensureWritableDir(dir: string, option: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
     const probe = join(dir, `.medcap-write-test.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(probe, 'wx');
     try {

@@ -31,6 +31,7 @@ export async function mergeRuns(
   logger: Logger,
 ): Promise<MergeResult> {
   if (dirs.length === 0) throw new ConfigError('merge: name at least one run folder');
+  await ensureWritableDir(resolve(out), '--out');
   const byIndex = new Map<number, JournalItem>();
   const csvOnly = new Map<string, CaptionRow>();
   let duplicates = 0;
@@ -79,7 +80,6 @@ export async function mergeRuns(
     ...items.map(journalItemToRow),
     ...[...csvOnly.values()].filter((r) => !journaledIds.has(r.imageId)),
   ];
-  await ensureWritableDir(resolve(out), '--out');
   await removeStaleTempFiles(resolve(out));
   const paths = outputPaths(resolve(out), split);
   const lines: JournalLine[] = items;
