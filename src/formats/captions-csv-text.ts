@@ -9,7 +9,8 @@ interface Block {
   /** Dataset indices, ascending. */
   indices: number[];
   rows: CaptionRow[];
-  texts: string[];
+  /** Each row's CSV text; dropped once a full block is joined (rebuilt from `rows` if needed). */
+  texts: string[] | undefined;
   /** The block's rows as one piece of CSV text; rebuilt after a change. */
   joined: Buffer | undefined;
 }
@@ -35,22 +36,23 @@ export class CaptionsCsvText {
       // The concepts column appears: every row already held gains a cell.
       this.withConcepts = true;
       for (const block of this.blocks) {
-        block.texts = block.rows.map((held) => formatRow(held, true));
+        block.texts = undefined;
         block.joined = undefined;
       }
     }
     const text = formatRow(row, this.withConcepts);
     const block = this.blockFor(index);
     const at = insertionPoint(block.indices, index);
+    const texts = this.textsOf(block);
     block.joined = undefined;
     if (block.indices[at] === index) {
       block.rows[at] = row;
-      block.texts[at] = text;
+      texts[at] = text;
       return;
     }
     block.indices.splice(at, 0, index);
     block.rows.splice(at, 0, row);
-    block.texts.splice(at, 0, text);
+    texts.splice(at, 0, text);
     this.count += 1;
     if (block.indices.length >= 2 * BLOCK_ROWS) this.split(block);
   }
@@ -59,7 +61,11 @@ export class CaptionsCsvText {
   toParts(): Buffer[] {
     const parts: Buffer[] = [Buffer.from(stringify([captionsCsvHeader(this.withConcepts)]))];
     for (const block of this.blocks) {
-      block.joined ??= Buffer.from(block.texts.join(''));
+      if (block.joined === undefined) {
+        block.joined = Buffer.from(this.textsOf(block).join(''));
+        // A full block rarely changes again: keep its bytes only.
+        if (block.indices.length >= BLOCK_ROWS) block.texts = undefined;
+      }
       parts.push(block.joined);
     }
     return parts;
@@ -89,12 +95,17 @@ export class CaptionsCsvText {
     return this.blocks[low]!;
   }
 
+  private textsOf(block: Block): string[] {
+    block.texts ??= block.rows.map((row) => formatRow(row, this.withConcepts));
+    return block.texts;
+  }
+
   private split(block: Block): void {
     const half = block.indices.length >> 1;
     const tail: Block = {
       indices: block.indices.splice(half),
       rows: block.rows.splice(half),
-      texts: block.texts.splice(half),
+      texts: this.textsOf(block).splice(half),
       joined: undefined,
     };
     block.joined = undefined;
