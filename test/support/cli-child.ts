@@ -75,6 +75,20 @@ if (pauseKind === 'write' || pauseKind === 'journal') {
   const proto = Object.getPrototypeOf(probe) as FileHandle;
   await probe.close();
   if (pauseKind === 'write') {
+    // writeFileAtomic writes a string or buffer with writeFile and pieces with writev.
+    const writev = proto.writev;
+    proto.writev = async function (this: FileHandle, buffers: NodeJS.ArrayBufferView[]) {
+      const target = atomicTarget(paths.get(this) ?? '');
+      if (target === pauseArg) {
+        const bytes = Buffer.concat(
+          buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+        );
+        await this.write(bytes.subarray(0, bytes.length >> 1));
+        await this.sync();
+        await pause(pauseAt);
+      }
+      return writev.call(this, buffers);
+    } as typeof writev;
     const writeFile = proto.writeFile;
     proto.writeFile = async function (this: FileHandle, data: unknown, ...rest: unknown[]) {
       const target = atomicTarget(paths.get(this) ?? '');
