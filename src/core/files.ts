@@ -29,8 +29,9 @@ export function asOutputError(error: unknown, path: string): unknown {
   return new OutputError(`cannot write ${path}: ${reason}`, { cause: error });
 }
 
-/** Names of the temp files `writeFileAtomic` writes beside its target. */
-const TEMP_NAME = /^\..+\.[0-9a-f]{8}\.tmp$/;
+/** Temp files of `writeFileAtomic` (`.NAME.1234abcd.tmp`, beside NAME): NAME. */
+const TEMP_NAME = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
+const PROBE_NAME = 'medcap-write-test';
 
 /**
  * Write a file atomically: write a temp file in the same folder, fsync it, rename it over
@@ -72,10 +73,18 @@ async function writeParts(handle: FileHandle, parts: readonly Uint8Array[]): Pro
   }
 }
 
-/** Removes temp files left in `dir` by writes that a kill -9 cut short. */
-export async function removeStaleTempFiles(dir: string): Promise<void> {
+/**
+ * Removes temp files that writes cut short by a kill -9 left in `dir`, for the files this
+ * command writes (`ownsFile(NAME)`) only: another command may be writing into the folder.
+ */
+export async function removeStaleTempFiles(
+  dir: string,
+  ownsFile: (name: string) => boolean,
+): Promise<void> {
   for (const name of await readdir(dir)) {
-    if (TEMP_NAME.test(name)) await rm(join(dir, name), { force: true });
+    const target = TEMP_NAME.exec(name)?.[1];
+    if (target !== undefined && (target === PROBE_NAME || ownsFile(target)))
+      await rm(join(dir, name), { force: true });
   }
 }
 
@@ -100,7 +109,7 @@ async function makeFolder(dir: string): Promise<void> {
 export async function ensureWritableDir(dir: string, option: string): Promise<void> {
   try {
     await makeFolder(dir);
-    const probe = join(dir, `.medcap-write-test.${randomBytes(4).toString('hex')}.tmp`);
+    const probe = join(dir, `.${PROBE_NAME}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(probe, 'wx');
     try {
       await handle.write('ok\n');

@@ -315,7 +315,8 @@ export async function evaluate(
     run,
   };
   const paths = evaluationPaths(resolve(config.out), config.split);
-  await removeStaleTempFiles(resolve(config.out));
+  const ownFiles = new Set(Object.values(paths).map((path) => basename(path)));
+  await removeStaleTempFiles(resolve(config.out), (name) => ownFiles.has(name));
   await writeFileAtomic(
     paths.withMetrics,
     formatCaptionsWithMetricsCsv(rows, scored.columns, scored),

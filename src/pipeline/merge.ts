@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
@@ -80,8 +80,9 @@ export async function mergeRuns(
     ...items.map(journalItemToRow),
     ...[...csvOnly.values()].filter((r) => !journaledIds.has(r.imageId)),
   ];
-  await removeStaleTempFiles(resolve(out));
   const paths = outputPaths(resolve(out), split);
+  const ownFiles = new Set([basename(paths.journal), basename(paths.captions)]);
+  await removeStaleTempFiles(resolve(out), (name) => ownFiles.has(name));
   const lines: JournalLine[] = items;
   await writeFileAtomic(paths.journal, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));

@@ -1,5 +1,5 @@
 import { cpus, totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
 import { describeError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
@@ -89,7 +89,11 @@ export async function caption(
   const out = resolve(config.out);
   const paths = outputPaths(out, config.split);
   await ensureWritableDir(out, '--out');
-  await removeStaleTempFiles(out);
+  const ownFiles = new Set([basename(paths.captions)]);
+  await removeStaleTempFiles(
+    out,
+    (name) => ownFiles.has(name) || /^checkpoint_\d+\.csv$/.test(name),
+  );
 
   const source = datasetSource(config);
   const loader = await selectLoader(config.format, source, logger);
