@@ -3,6 +3,7 @@
  * BENCHMARKS (each prints its own results).
  */
 import { benchCaption } from './caption.js';
+import { benchCheckpoints } from './checkpoints.js';
 import { benchDicom } from './dicom.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
@@ -10,6 +11,10 @@ import { benchReport } from './report.js';
 
 const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'caption (pipeline ceiling and tiny-model batching)', run: () => benchCaption() },
+  {
+    name: 'checkpoints (60,000 images, --checkpoint-every 100 vs none, alternating)',
+    run: () => benchCheckpoints(),
+  },
   {
     name: 'metrics (60,000 pairs: tokenize + BLEU + ROUGE + CIDEr-D + METEOR)',
     run: () => benchMetrics(),

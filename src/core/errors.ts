@@ -56,6 +56,13 @@ export class MetricError extends CaptionToolError {
   }
 }
 
+/** An output file or folder cannot be written (disk full, file size limit, read-only). */
+export class OutputError extends CaptionToolError {
+  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, { code: options.code ?? 'OUTPUT', cause: options.cause });
+  }
+}
+
 /** A bug in medcap, not in the user's input. */
 export class InternalError extends CaptionToolError {
   constructor(message: string, options: { cause?: unknown } = {}) {

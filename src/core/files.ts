@@ -1,24 +1,128 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ConfigError, OutputError } from './errors.js';
+
+/** What the user can do something about when a write fails, by errno code. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'the file size limit is reached (ulimit -f)',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file of that name is in the way',
+};
+
+/** Why writing failed, in words, or undefined for an error that is not about the disk. */
+export function writeFailureReason(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : WRITE_FAILURES[code];
+  return reason === undefined ? undefined : `${reason} (${code})`;
+}
+
+/** An OutputError naming `path` for disk errors; any other error unchanged. */
+export function asOutputError(error: unknown, path: string): unknown {
+  const reason = writeFailureReason(error);
+  if (reason === undefined || error instanceof OutputError) return error;
+  return new OutputError(`cannot write ${path}: ${reason}`, { cause: error });
+}
+
+/** Temp files of `writeFileAtomic` (`.NAME.1234abcd.tmp`, beside NAME): NAME. */
+const TEMP_NAME = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
+const PROBE_NAME = 'medcap-write-test';
 
 /**
  * Write a file atomically: write a temp file in the same folder, fsync it, rename it over
- * the target. A reader never sees a half-written file, even after kill -9.
+ * the target. A reader never sees a half-written file, even after kill -9. A failed write
+ * (disk full) leaves no temp file behind and throws an OutputError naming the file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temp, 'w');
+    try {
+      if (Array.isArray(data)) await writeParts(handle, data);
+      else await handle.writeFile(data as string | Uint8Array);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+    await rm(temp, { force: true }).catch(() => {});
+    throw asOutputError(error, path);
+  }
+}
+
+/** Writes the pieces in order with as few system calls as the kernel allows. */
+async function writeParts(handle: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let pending = parts.filter((part) => part.length > 0);
+  while (pending.length > 0) {
+    let { bytesWritten } = await handle.writev(pending);
+    // A short write (file size limit, nearly full disk): go on after what was written.
+    while (pending.length > 0 && bytesWritten >= pending[0]!.length) {
+      bytesWritten -= pending[0]!.length;
+      pending = pending.slice(1);
+    }
+    if (bytesWritten > 0) pending = [pending[0]!.subarray(bytesWritten), ...pending.slice(1)];
+  }
+}
+
+/**
+ * Removes temp files that writes cut short by a kill -9 left in `dir`, for the files this
+ * command writes (`ownsFile(NAME)`) only: another command may be writing into the folder.
+ */
+export async function removeStaleTempFiles(
+  dir: string,
+  ownsFile: (name: string) => boolean,
+): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const target = TEMP_NAME.exec(name)?.[1];
+    if (target !== undefined && (target === PROBE_NAME || ownsFile(target)))
+      await rm(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * `mkdir -p`, but failing with the real reason: a recursive mkdir reports ENOENT when a
+ * folder cannot be created on a read-only file system, so retry the first missing level.
+ */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    await makeFolder(dirname(dir));
+    await mkdir(dir);
+  }
+}
+
+/**
+ * Creates `dir` if needed and proves it writable by writing and removing a small file, so
+ * a bad output folder stops the job before any work, with a message naming the option.
+ */
+export async function ensureWritableDir(dir: string, option: string): Promise<void> {
+  try {
+    await makeFolder(dir);
+    const probe = join(dir, `.${PROBE_NAME}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await open(probe, 'wx');
+    try {
+      await handle.write('ok\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+      await rm(probe, { force: true });
+    }
+  } catch (error) {
+    const reason = writeFailureReason(error);
+    if (reason === undefined) throw error;
+    throw new ConfigError(`${option} ${dir}: the output folder is not writable: ${reason}`, {
+      cause: error,
+    });
   }
 }

@@ -75,12 +75,20 @@ function formatSeconds(seconds: number): string {
   return Number.isFinite(seconds) ? seconds.toFixed(4) : '';
 }
 
+/** The header record; the `concepts` column appears when any row carries concepts. */
+export function captionsCsvHeader(withConcepts: boolean): string[] {
+  const header: string[] = [...CAPTION_COLUMNS];
+  if (withConcepts) header.push('concepts');
+  return header;
+}
+
 /** The whole captions CSV as text (header + rows), RFC 4180 quoting. */
 export function formatCaptionsCsv(rows: readonly CaptionRow[]): string {
   const withConcepts = rows.some((row) => row.concepts !== undefined);
-  const header: string[] = [...CAPTION_COLUMNS];
-  if (withConcepts) header.push('concepts');
-  return stringify([header, ...rows.map((row) => captionRowToRecord(row, withConcepts))]);
+  return stringify([
+    captionsCsvHeader(withConcepts),
+    ...rows.map((row) => captionRowToRecord(row, withConcepts)),
+  ]);
 }
 
 /**

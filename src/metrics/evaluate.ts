@@ -3,11 +3,11 @@
  * `{"id", "candidate", "references": [...]}`), scores it and writes the SPEC §6 files.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { decodeUtf8 } from '../core/utf8.js';
@@ -254,6 +254,7 @@ export async function evaluate(
 ): Promise<EvaluationResult> {
   const { logger } = deps;
   const captionsPath = resolve(config.captions);
+  // Before the scoring, so a bad --out costs no time.
   const rows = await readRows(captionsPath);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
@@ -272,6 +273,7 @@ export async function evaluate(
       `${captionsPath}: nothing to score (${rows.length} rows: ${failed.length} with status=error, ${unreferenced.length} without a reference caption)`,
     );
   }
+  await ensureWritableDir(resolve(config.out), '--out');
   const metricIds = resolveMetricIds(config);
   const tokenizer = config.tokenizer ?? 'coco';
   const bootstrap = config.bootstrap ?? 0;
@@ -336,7 +338,8 @@ export async function evaluate(
     run,
   };
   const paths = evaluationPaths(resolve(config.out), config.split);
-  await mkdir(resolve(config.out), { recursive: true });
+  const ownFiles = new Set(Object.values(paths).map((path) => basename(path)));
+  await removeStaleTempFiles(resolve(config.out), (name) => ownFiles.has(name));
   await writeFileAtomic(
     paths.withMetrics,
     formatCaptionsWithMetricsCsv(rows, scored.columns, scored),

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import { asOutputError } from '../core/files.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 
 export interface JournalContents {
@@ -43,36 +44,66 @@ export async function readJournal(path: string): Promise<JournalContents> {
   return { lines, items, tornBytes };
 }
 
-/** Append-only writer; every `append` ends with fsync, so a finished batch survives kill -9. */
+/**
+ * Append-only writer; every `append` ends with fsync, so a finished batch survives kill -9.
+ * An append that fails (disk full) is cut back off, so the journal holds whole lines only,
+ * and the writer refuses further appends.
+ */
 export class JournalWriter {
-  private constructor(private readonly handle: FileHandle) {}
+  private failed: unknown;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly path: string,
+    private size: number,
+  ) {}
 
   /**
    * Opens the journal for appending. With `fresh`, an existing journal is emptied; otherwise
    * a torn last line is cut off first so the next line starts clean.
    */
   static async open(path: string, options: { fresh: boolean }): Promise<JournalWriter> {
-    if (!options.fresh) {
-      const { tornBytes } = await readJournal(path);
-      if (tornBytes > 0) {
-        const handle = await open(path, 'r');
-        const { size } = await handle.stat();
-        await handle.close();
-        await truncate(path, size - tornBytes);
+    try {
+      if (!options.fresh) {
+        const { tornBytes } = await readJournal(path);
+        if (tornBytes > 0) {
+          const handle = await open(path, 'r');
+          const { size } = await handle.stat();
+          await handle.close();
+          await truncate(path, size - tornBytes);
+        }
       }
+      const flags =
+        constants.O_WRONLY |
+        constants.O_CREAT |
+        constants.O_APPEND |
+        (options.fresh ? constants.O_TRUNC : 0);
+      const handle = await open(path, flags, 0o644);
+      return new JournalWriter(handle, path, (await handle.stat()).size);
+    } catch (error) {
+      throw asOutputError(error, path);
     }
-    const flags =
-      constants.O_WRONLY |
-      constants.O_CREAT |
-      constants.O_APPEND |
-      (options.fresh ? constants.O_TRUNC : 0);
-    return new JournalWriter(await open(path, flags, 0o644));
   }
 
   async append(lines: readonly JournalLine[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.handle.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
-    await this.handle.sync();
+    if (this.failed !== undefined) throw this.failed;
+    const bytes = Buffer.from(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    try {
+      // A write may be cut short (file size limit, disk nearly full): write the rest, which
+      // either succeeds or says why not.
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, written);
+        written += bytesWritten;
+      }
+      await this.handle.sync();
+      this.size += bytes.length;
+    } catch (error) {
+      this.failed = asOutputError(error, this.path);
+      await this.handle.truncate(this.size).catch(() => {});
+      throw this.failed;
+    }
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
@@ -32,6 +31,7 @@ export async function mergeRuns(
   logger: Logger,
 ): Promise<MergeResult> {
   if (dirs.length === 0) throw new ConfigError('merge: name at least one run folder');
+  await ensureWritableDir(resolve(out), '--out');
   const byIndex = new Map<number, JournalItem>();
   const csvOnly = new Map<string, CaptionRow>();
   let duplicates = 0;
@@ -80,8 +80,9 @@ export async function mergeRuns(
     ...items.map(journalItemToRow),
     ...[...csvOnly.values()].filter((r) => !journaledIds.has(r.imageId)),
   ];
-  await mkdir(resolve(out), { recursive: true });
   const paths = outputPaths(resolve(out), split);
+  const ownFiles = new Set([basename(paths.journal), basename(paths.captions)]);
+  await removeStaleTempFiles(resolve(out), (name) => ownFiles.has(name));
   const lines: JournalLine[] = items;
   await writeFileAtomic(paths.journal, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));

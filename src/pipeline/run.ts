@@ -1,25 +1,20 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
-import { describeError, looksLikeOutOfMemory } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { describeError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
+import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { engineFactory } from '../engines/registry.js';
 import type { CaptionEngine, EngineSettings } from '../engines/types.js';
-import {
-  type CaptionRow,
-  formatCaptionsCsv,
-  hasEmptyCaption,
-  okRowWarnings,
-} from '../formats/captions-csv.js';
+import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
+import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
 import { JournalWriter } from './journal.js';
 import { describeMemory, MemoryProbe } from './memory.js';
 import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
@@ -32,6 +27,11 @@ import { datasetSource, resizePolicy } from './selection.js';
 const SERVER_BATCHES_IN_FLIGHT = 4;
 /** Memory journal lines at most this often (ms). */
 const MEMORY_SAMPLE_MS = 5_000;
+/**
+ * After the stop signal, batches in flight get this long to finish and be journaled; then
+ * they are cancelled and left for `--resume`, so a stop never waits on a slow batch.
+ */
+export const STOP_GRACE_MS = 3_000;
 
 export interface CaptionDeps {
   logger?: Logger;
@@ -41,8 +41,9 @@ export interface CaptionDeps {
   interactive?: boolean;
   progressWrite?: (text: string) => void;
   /**
-   * Stops the run gracefully: batches in flight finish and are journaled (so `--resume`
-   * does not redo them), no new batch starts, and the outputs are written.
+   * Stops the run gracefully: no new batch starts, batches in flight get STOP_GRACE_MS to
+   * finish and be journaled (later ones are cancelled; `--resume` redoes them), and the
+   * outputs are written.
    */
   signal?: AbortSignal;
   memory?: MemoryProbe;
@@ -89,7 +90,12 @@ export async function caption(
   const started = performance.now();
   const out = resolve(config.out);
   const paths = outputPaths(out, config.split);
-  await mkdir(out, { recursive: true });
+  await ensureWritableDir(out, '--out');
+  const ownFiles = new Set([basename(paths.captions)]);
+  await removeStaleTempFiles(
+    out,
+    (name) => ownFiles.has(name) || /^checkpoint_\d+\.csv$/.test(name),
+  );
 
   const source = datasetSource(config);
   const loader = await selectLoader(config.format, source, logger);
@@ -104,7 +110,13 @@ export async function caption(
   const engine =
     deps.engine ?? (await engineFactory(config.engine)(engineSettings(config), { logger }));
   const journal = await JournalWriter.open(paths.journal, { fresh: !config.resume });
-  const state = new RunState(config, previous.items, plan.alreadyDone, engine.batchSize);
+  const state = new RunState(
+    config,
+    previous.items,
+    plan.alreadyDone,
+    engine.batchSize,
+    await missingCheckpoints(out, config, previous.items.size),
+  );
   const budget = memoryBudget(config);
   const batcher = new Batcher({
     batchSize: () => state.batchSize,
@@ -119,6 +131,8 @@ export async function caption(
     logger,
     ...(deps.progressWrite ? { write: deps.progressWrite } : {}),
   });
+  const stop = stopControl(deps.signal);
+  const checkpoints = new CheckpointWriter(out, config.split, config.keepCheckpoints, logger);
   let lastMemorySample = 0;
   const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {
     const snapshot = await memory.snapshot();
@@ -146,6 +160,10 @@ export async function caption(
     if (memory.hasGpuInfo === false)
       logger.info('memory: no nvidia-smi found; GPU memory is not reported');
     await journal.append([startLine(config, engine, loader, plan.todo), startMemory]);
+    for (const checkpoint of state.rebuiltCheckpoints.splice(0)) {
+      await checkpoints.add(checkpoint);
+      logger.info(`resume: rewriting checkpoint_${checkpoint.n}.csv, missing after the crash`);
+    }
 
     const prepare = (sample: Sample) =>
       sample
@@ -155,10 +173,9 @@ export async function caption(
 
     const finish = async (finished: JournalItem[]) => {
       const lines: JournalLine[] = [...finished];
-      for (const n of state.record(finished)) {
-        await writeFileAtomic(paths.checkpoint(n), formatCaptionsCsv(state.rowsAfter(n)));
-        lines.push(await sampleMemory(`checkpoint ${n}`));
-        await pruneCheckpoints(out, config.keepCheckpoints, logger);
+      for (const checkpoint of state.record(finished)) {
+        await checkpoints.add(checkpoint);
+        lines.push(await sampleMemory(`checkpoint ${checkpoint.n}`));
       }
       if (performance.now() - lastMemorySample > MEMORY_SAMPLE_MS)
         lines.push(await sampleMemory(undefined));
@@ -170,7 +187,7 @@ export async function caption(
     // others; the embedded engine runs one batch at a time (it uses every core already).
     // Finished batches are recorded one at a time, in the order they finish.
     const window = engine.batchSize !== undefined ? SERVER_BATCHES_IN_FLIGHT : 1;
-    const inFlight = new Map<number, Promise<{ key: number; finished: JournalItem[] }>>();
+    const inFlight = new Map<number, Promise<{ key: number; finished: JournalItem[] | null }>>();
     const outputs = batcher.batches(items)[Symbol.asyncIterator]();
     let nextKey = 0;
     let exhausted = false;
@@ -191,27 +208,37 @@ export async function caption(
         const work =
           output.kind === 'failed'
             ? Promise.resolve(output.items.map((item) => failedRow(item, state, engine)))
-            : captionBatch(output.items, engine, config, state, logger);
+            : captionBatch(output.items, engine, config, state, logger, stop.engineSignal);
         inFlight.set(
           key,
           work.then((finished) => ({ key, finished })),
         );
       }
       if (inFlight.size === 0) break;
-      const { key, finished } = await Promise.race(inFlight.values());
-      inFlight.delete(key);
-      await finish(finished);
+      const next = await Promise.race([...inFlight.values(), stop.graceOver]);
+      if (next === 'grace-over') {
+        logger.warn(
+          `interrupt: cancelled ${inFlight.size} batch${inFlight.size === 1 ? '' : 'es'} still running; --resume redoes ${inFlight.size === 1 ? 'it' : 'them'}`,
+        );
+        inFlight.clear();
+        interrupted = true;
+        break;
+      }
+      inFlight.delete(next.key);
+      if (next.finished) await finish(next.finished);
       if (interrupted && inFlight.size === 0) break;
     }
     if (interrupted) {
       logger.warn(
-        `interrupted after ${state.finishedHere} images; run again with --resume to continue`,
+        `interrupted after ${state.finishedHere} images (${state.finished} in the journal ${paths.journal}); ` +
+          'run the same command again with --resume to continue',
       );
     }
     progress.finish();
 
+    await checkpoints.drain();
     const rows = state.rowsInOrder();
-    await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
+    await writeFileAtomic(paths.captions, state.captionsCsv());
     const endMemory = await sampleMemory('end');
     const wallTimeS = (performance.now() - started) / 1000;
     await journal.append([
@@ -250,7 +277,18 @@ export async function caption(
         `${result.failed} failed, ${result.emptyCaptions} with an empty caption; wrote ${paths.captions}`,
     );
     return result;
+  } catch (error) {
+    if (error instanceof OutputError) {
+      throw new OutputError(
+        `${error.message}. The journal ${paths.journal} holds the ${state.finished} images finished so far: ` +
+          'make room, then run the same command again with --resume to finish the job',
+        { cause: error },
+      );
+    }
+    throw error;
   } finally {
+    stop.dispose();
+    await checkpoints.drain().catch(() => {});
     await journal.close();
     if (!deps.engine) await engine.dispose();
   }
@@ -262,12 +300,14 @@ async function captionBatch(
   config: CaptionConfig,
   state: RunState,
   logger: Logger,
-): Promise<JournalItem[]> {
+  signal: AbortSignal,
+): Promise<JournalItem[] | null> {
   const started = performance.now();
   try {
     const outcomes = await engine.generate(
       items.map((item) => item.image),
       { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
+      signal,
     );
     const perImage = (performance.now() - started) / 1000 / items.length;
     return items.map((item, i) => {
@@ -280,15 +320,17 @@ async function captionBatch(
       return itemLine(item, engine, state, perImage, outcome);
     });
   } catch (error) {
+    // Cancelled by a stop: not journaled, so --resume captions these images.
+    if (signal.aborted) return null;
     if (looksLikeOutOfMemory(error) && items.length > 1) {
       const half = Math.ceil(items.length / 2);
       state.batchSize = Math.min(state.batchSize, half);
       logger.warn(
         `out of memory with a batch of ${items.length}; retrying the same images in batches of ${half}`,
       );
-      const first = await captionBatch(items.slice(0, half), engine, config, state, logger);
-      const second = await captionBatch(items.slice(half), engine, config, state, logger);
-      return [...first, ...second];
+      const first = await captionBatch(items.slice(0, half), engine, config, state, logger, signal);
+      const second = await captionBatch(items.slice(half), engine, config, state, logger, signal);
+      return first && second ? [...first, ...second] : null;
     }
     const perImage = (performance.now() - started) / 1000 / items.length;
     const reason = looksLikeOutOfMemory(error)
@@ -392,15 +434,31 @@ export function memoryBudget(config: CaptionConfig): { cache: number; ahead: num
   return { cache, ahead };
 }
 
-/** Keeps the newest `keep` checkpoint files (0 keeps all). */
-async function pruneCheckpoints(dir: string, keep: number, logger: Logger): Promise<void> {
-  if (keep <= 0) return;
-  const names = (await readdir(dir)).filter((name) => /^checkpoint_\d+\.csv$/.test(name));
-  const byCount = names
-    .map((name) => ({ name, n: Number(/\d+/.exec(name)![0]) }))
-    .sort((a, b) => b.n - a.n);
-  for (const { name } of byCount.slice(keep)) {
-    await rm(join(dir, name), { force: true });
-    logger.debug(`removed old checkpoint ${basename(name)}`);
-  }
+/**
+ * The grace period after the stop signal: `graceOver` resolves STOP_GRACE_MS after it,
+ * when `engineSignal` cancels the batches still running.
+ */
+function stopControl(signal: AbortSignal | undefined) {
+  const engineAbort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let startGrace = () => {};
+  const graceOver = new Promise<'grace-over'>((resolve) => {
+    startGrace = () => {
+      timer = setTimeout(() => {
+        engineAbort.abort();
+        resolve('grace-over');
+      }, STOP_GRACE_MS);
+      timer.unref();
+    };
+  });
+  if (signal?.aborted) startGrace();
+  else signal?.addEventListener('abort', startGrace, { once: true });
+  return {
+    engineSignal: engineAbort.signal,
+    graceOver,
+    dispose() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', startGrace);
+    },
+  };
 }

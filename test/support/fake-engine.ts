@@ -41,7 +41,7 @@ export class FakeEngine implements CaptionEngine {
   async generate(
     batch: readonly PreparedImage[],
     options: GenerateOptions,
-    _signal?: AbortSignal,
+    signal?: AbortSignal,
   ): Promise<CaptionOutcome[]> {
     if (this.options.oomAbove !== undefined && batch.length > this.options.oomAbove) {
       throw new EngineError(`failed to allocate memory for a batch of ${batch.length}`, {
@@ -57,7 +57,15 @@ export class FakeEngine implements CaptionEngine {
     const delay =
       (this.options.delayMs ?? 0) +
       (slow && batch.some((i) => i.id === slow.id) ? slow.delayMs : 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (delay > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, delay);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new Error('generate cancelled'));
+        });
+      });
+    }
     return batch.map((image) => {
       if (this.options.failIds?.includes(image.id))
         return { ok: false, error: `fake failure for ${image.id}` };

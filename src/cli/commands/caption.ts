@@ -13,7 +13,7 @@ export async function captionCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
-  const result = await withInterrupt(ctx, (signal) =>
+  const { value: result, stoppedBy } = await withInterrupt(ctx, (signal) =>
     caption(settings, {
       logger: ctx.logger,
       interactive: ctx.interactive,
@@ -21,35 +21,51 @@ export async function captionCommand(
       ...(ctx.engine ? { engine: ctx.engine } : {}),
     }),
   );
-  if (result.interrupted) return EXIT.interrupted;
+  if (result.interrupted) return interruptedExit(stoppedBy);
   return result.failed > 0 ? EXIT.partial : EXIT.ok;
 }
 
+type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** 130 after Ctrl-C (SIGINT), 143 after SIGTERM: 128 + the signal's number, as shells report. */
+export function interruptedExit(stoppedBy: StopSignal | undefined): ExitCode {
+  return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
+
 /**
- * The first Ctrl-C finishes the batch in flight, writes the outputs and stops (the journal
- * makes `--resume` pick up from there); a second one stops at once.
+ * The first Ctrl-C (or SIGTERM, as schedulers send before killing a job) lets the batches
+ * in flight finish for a few seconds, writes the outputs and stops; the journal makes
+ * `--resume` pick up from there. A second signal stops at once (the journal stays valid).
  */
 export async function withInterrupt<T>(
   ctx: CommandContext,
   work: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
+): Promise<{ value: T; stoppedBy: StopSignal | undefined }> {
   const controller = new AbortController();
-  const onSignal = () => {
+  let stoppedBy: StopSignal | undefined;
+  const remove = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const onSignal = (signal: StopSignal) => {
     if (controller.signal.aborted) {
-      process.off('SIGINT', onSignal);
-      process.kill(process.pid, 'SIGINT');
+      remove();
+      process.kill(process.pid, signal);
       return;
     }
+    stoppedBy = signal;
     ctx.logger.warn(
-      'interrupt: finishing the current batch and writing outputs (Ctrl-C again to stop at once)',
+      `${signal === 'SIGINT' ? 'interrupt (Ctrl-C)' : 'SIGTERM'}: finishing the batches in flight and writing outputs ` +
+        '(send it again to stop at once)',
     );
     controller.abort();
   };
   process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    return await work(controller.signal);
+    return { value: await work(controller.signal), stoppedBy };
   } finally {
-    process.off('SIGINT', onSignal);
+    remove();
   }
 }
 

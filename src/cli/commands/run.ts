@@ -6,7 +6,7 @@ import { type CaptionRunResult, caption } from '../../pipeline/run.js';
 import { writeReport } from '../../reports/html/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { captionSettings, withInterrupt } from './caption.js';
+import { captionSettings, interruptedExit, withInterrupt } from './caption.js';
 
 export async function runCommand(
   config: Record<string, unknown>,
@@ -14,7 +14,7 @@ export async function runCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
-  const result = await withInterrupt(ctx, (signal) =>
+  const { value: result, stoppedBy } = await withInterrupt(ctx, (signal) =>
     runPipeline(settings, evaluateSettings(config, settings), {
       logger: ctx.logger,
       interactive: ctx.interactive,
@@ -22,7 +22,7 @@ export async function runCommand(
       ...(ctx.engine ? { engine: ctx.engine } : {}),
     }),
   );
-  if (result.caption.interrupted) return EXIT.interrupted;
+  if (result.caption.interrupted) return interruptedExit(stoppedBy);
   return result.caption.failed > 0 ? EXIT.partial : EXIT.ok;
 }
 

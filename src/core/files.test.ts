@@ -1,0 +1,65 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutputError } from './errors.js';
+import { asOutputError, removeStaleTempFiles, writeFileAtomic } from './files.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'medcap-files-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('writeFileAtomic', () => {
+  it('writes a string, bytes, or pieces in order', async () => {
+    const path = join(dir, 'pieces.csv');
+    await writeFileAtomic(path, [Buffer.from('a,b\n'), Buffer.alloc(0), Buffer.from('1,2\n')]);
+    expect(await readFile(path, 'utf8')).toBe('a,b\n1,2\n');
+    await writeFileAtomic(path, 'x\n');
+    expect(await readFile(path, 'utf8')).toBe('x\n');
+  });
+
+  it('leaves no temp file behind when the write fails', async () => {
+    const folder = join(dir, 'in-the-way');
+    await mkdir(join(folder, 'target.csv'), { recursive: true });
+    await expect(writeFileAtomic(join(folder, 'target.csv'), 'data')).rejects.toThrow();
+    expect(await readdir(folder)).toEqual(['target.csv']);
+  });
+});
+
+describe('asOutputError', () => {
+  it('names the file and the reason for disk errors, and leaves other errors alone', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    const wrapped = asOutputError(full, '/data/out/x.csv');
+    expect(wrapped).toBeInstanceOf(OutputError);
+    expect((wrapped as Error).message).toBe(
+      'cannot write /data/out/x.csv: the disk is full (ENOSPC)',
+    );
+    const other = new Error('something else');
+    expect(asOutputError(other, '/data/out/x.csv')).toBe(other);
+  });
+});
+
+describe('removeStaleTempFiles', () => {
+  it("removes this command's leftover temp files and write probes, nobody else's", async () => {
+    const folder = join(dir, 'stale');
+    await mkdir(folder);
+    for (const name of [
+      '.checkpoint_8.csv.0a1b2c3d.tmp',
+      '.medical_train_summary.txt.0a1b2c3d.tmp',
+      '.medcap-write-test.0a1b2c3d.tmp',
+      'checkpoint_8.csv',
+      '.hidden-but-not-ours',
+    ])
+      await writeFile(join(folder, name), 'x');
+    await removeStaleTempFiles(folder, (name) => name.startsWith('checkpoint_'));
+    expect((await readdir(folder)).sort()).toEqual([
+      '.hidden-but-not-ours',
+      '.medical_train_summary.txt.0a1b2c3d.tmp',
+      'checkpoint_8.csv',
+    ]);
+  });
+});
