@@ -3,6 +3,7 @@
  * BENCHMARKS (each prints its own results).
  */
 import { benchCaption } from './caption.js';
+import { benchEvaluate } from './evaluate.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
 import { benchReport } from './report.js';
@@ -16,6 +17,10 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   {
     name: 'single-thread metrics (the same, with the worker thread off)',
     run: () => benchMetrics({ parallel: false }),
+  },
+  {
+    name: 'evaluate (the whole CLI, default settings, 60,000 pairs; needs npm run build)',
+    run: () => benchEvaluate({ save: true }),
   },
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },
