@@ -17,11 +17,12 @@ import {
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
+  metricCellsText,
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, scoreCaptions } from './score.js';
+import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
 import { mode } from './statistics.js';
 import type { Metric } from './types.js';
 
@@ -282,18 +283,34 @@ export async function evaluate(
       ),
     ));
   const started = performance.now();
-  let scored: Awaited<ReturnType<typeof scoreCaptions>>;
+  let staged: StagedScores;
   try {
-    scored = await scoreCaptions(items, { metrics, tokenizer, bootstrap, seed });
+    staged = await scoreCaptionsStaged(items, { metrics, tokenizer, bootstrap, seed });
   } finally {
     for (const metric of metrics) await metric.dispose?.();
   }
   const threads =
-    scored.workerMetrics.length > 0
-      ? ` (${scored.workerMetrics.join(', ')} in a second thread)`
+    staged.workerMetrics.length > 0
+      ? ` (${staged.workerMetrics.join(', ')} in a second thread)`
       : '';
   logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 
+  const paths = evaluationPaths(resolve(config.out), config.split);
+  await mkdir(resolve(config.out), { recursive: true });
+  // The per-item files need no summary: they are written while the bootstrap runs.
+  const scored = await staged.summarize(async () => {
+    // Each file's disk write and fsync overlap the formatting of the next.
+    const cells = metricCellsText(staged.columns, staged);
+    const withMetrics = writeFileAtomic(
+      paths.withMetrics,
+      formatCaptionsWithMetricsCsv(rows, staged.columns, staged, cells),
+    );
+    const detailed = writeFileAtomic(
+      paths.detailed,
+      formatDetailedCsv(staged.columns, staged, cells),
+    );
+    await Promise.all([withMetrics, detailed]);
+  });
   const run: RunInfo = {
     ...runFacts(captionsPath, config.split, rows),
     tokenizer,
@@ -312,13 +329,6 @@ export async function evaluate(
     metrics: metricsSummary,
     run,
   };
-  const paths = evaluationPaths(resolve(config.out), config.split);
-  await mkdir(resolve(config.out), { recursive: true });
-  await writeFileAtomic(
-    paths.withMetrics,
-    formatCaptionsWithMetricsCsv(rows, scored.columns, scored),
-  );
-  await writeFileAtomic(paths.detailed, formatDetailedCsv(scored.columns, scored));
   await writeFileAtomic(paths.aggregate, formatAggregateJson(aggregate));
   await writeFileAtomic(
     paths.summary,

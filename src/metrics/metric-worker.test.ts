@@ -18,14 +18,25 @@ async function metrics() {
 }
 
 describe('metrics in a worker thread', () => {
-  it('runs ROUGE and METEOR there and gives exactly the single-thread scores', async () => {
-    const serial = await scoreCaptions(items, { metrics: await metrics(), parallel: false });
-    const parallel = await scoreCaptions(items, { metrics: await metrics(), parallel: true });
+  it('runs ROUGE and METEOR there and gives exactly the single-thread scores and intervals', async () => {
+    const options = { bootstrap: 300, seed: 3 };
+    const serial = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    const parallel = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+    });
     expect(serial.workerMetrics).toEqual([]);
     expect(parallel.workerMetrics).toEqual(['rouge', 'meteor']);
     expect(parallel.columns).toEqual(serial.columns);
     for (const column of serial.columns) {
       expect([...parallel.values[column]!], column).toEqual([...serial.values[column]!]);
+      // The worker took part in the bootstrap: the intervals are the same.
+      expect(parallel.summary[column]!.ci95).not.toBeNull();
       expect(parallel.summary[column]).toEqual(serial.summary[column]);
     }
   });

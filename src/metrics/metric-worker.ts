@@ -5,6 +5,7 @@
  * token strings) and sends back only its column arrays, moved, not copied.
  */
 import { Worker } from 'node:worker_threads';
+import type { ResampleJob } from './bootstrap.js';
 import type { EncodedCaptions } from './token-ids.js';
 import type { MetricRecipe, MetricResult } from './types.js';
 
@@ -15,6 +16,9 @@ export interface WorkerJob {
   recipes: MetricRecipe[];
 }
 
+/** After the token ids (EncodedCaptions), what the worker may be sent. */
+export type ToWorker = { resample: ResampleJob };
+
 export type WorkerReply =
   | { ok: true; results: MetricResult[] }
   | { ok: false; name: string; message: string };
@@ -24,6 +28,11 @@ export interface RunningJob {
   sendTokens(encoded: EncodedCaptions): void;
   /** The recipes' results in order; null when no worker could run them (score them here). */
   readonly results: Promise<MetricResult[] | { failed: Error } | null>;
+  /**
+   * Once the results are in, has the worker take part in a bootstrap (runResamples);
+   * resolves when it has no more resamples to claim, false if it could not help.
+   */
+  resample(job: ResampleJob): Promise<boolean>;
   stop(): void;
 }
 
@@ -40,25 +49,52 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
   try {
     worker = new Worker(bootCode(), { eval: true, workerData: job });
   } catch {
-    return { sendTokens: () => {}, results: Promise.resolve(null), stop: () => {} };
+    return {
+      sendTokens: () => {},
+      results: Promise.resolve(null),
+      resample: async () => false,
+      stop: () => {},
+    };
   }
+  let alive = true;
+  const ended = new Promise<void>((resolve) => {
+    worker.once('exit', () => {
+      alive = false;
+      resolve();
+    });
+  });
   const results = new Promise<MetricResult[] | { failed: Error } | null>((resolve) => {
     worker.once('message', (reply: WorkerReply) => {
-      if (reply.ok) resolve(reply.results);
-      else {
+      if (reply.ok) {
+        // It stays for the bootstrap, without holding the process open meanwhile.
+        worker.unref();
+        resolve(reply.results);
+      } else {
         const failed = new Error(reply.message);
         failed.name = reply.name;
         resolve({ failed });
+        void worker.terminate();
       }
-      void worker.terminate();
     });
     // The worker could not start or died: the caller scores those metrics itself.
     worker.once('error', () => resolve(null));
-    worker.once('exit', () => resolve(null));
+    void ended.then(() => resolve(null));
   });
   return {
     sendTokens: (encoded) => worker.postMessage(encoded),
     results,
+    async resample(job) {
+      if (!alive || !Array.isArray(await results)) return false;
+      worker.ref();
+      const done = new Promise<boolean>((resolve) => {
+        worker.once('message', () => resolve(true));
+        void ended.then(() => resolve(false));
+      });
+      worker.postMessage({ resample: job } satisfies ToWorker);
+      const helped = await done;
+      worker.unref();
+      return helped;
+    },
     stop: () => void worker.terminate(),
   };
 }

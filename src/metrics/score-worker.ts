@@ -1,6 +1,7 @@
 /** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WorkerJob, WorkerReply } from './metric-worker.js';
+import { runResamples } from './bootstrap.js';
+import type { ToWorker, WorkerJob, WorkerReply } from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
 import { type EncodedCaptions, inputFromEncoded } from './token-ids.js';
 import type { Metric, MetricResult } from './types.js';
@@ -34,3 +35,10 @@ const buffers = reply.ok
   ? reply.results.flatMap((r) => Object.values(r.values).map((column) => column.buffer))
   : [];
 parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
+// Then it helps with the bootstrap, in shared memory, until the main thread ends it.
+if (reply.ok) {
+  parentPort!.on('message', (message: ToWorker) => {
+    runResamples(message.resample);
+    parentPort!.postMessage('resampled');
+  });
+}

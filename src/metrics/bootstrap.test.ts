@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { createResampleJob, runResamples } from './bootstrap.js';
+import { seededRandom } from './statistics.js';
+
+/** The bootstrap as one loop: one random stream through all resamples, in order. */
+function referenceSums(
+  table: Float64Array,
+  n: number,
+  width: number,
+  resamples: number,
+  seed: number,
+) {
+  const random = seededRandom(seed);
+  const out = new Float64Array(resamples * width);
+  for (let b = 0; b < resamples; b++) {
+    const weights = new Uint32Array(n);
+    for (let i = 0; i < n; i++) weights[Math.floor(random() * n)]! += 1;
+    for (let k = 0; k < n; k++) {
+      for (let j = 0; j < width; j++) out[b * width + j]! += weights[k]! * table[k * width + j]!;
+    }
+  }
+  return out;
+}
+
+function filledJob(n: number, width: number, resamples: number, seed: number) {
+  const job = createResampleJob(n, width, resamples, seed);
+  const random = seededRandom(seed + 1);
+  for (let i = 0; i < job.table.length; i++) job.table[i] = i % 5 === 0 ? 0 : random() * 7;
+  return job;
+}
+
+describe('bootstrap resampling', () => {
+  it('gives the sums of one sequential random stream, resample by resample', () => {
+    for (const [n, width, resamples, seed] of [
+      [257, 3, 37, 12345],
+      [1, 1, 5, 0],
+      [1000, 12, 64, 0xffffffff],
+    ] as const) {
+      const job = filledJob(n, width, resamples, seed);
+      runResamples(job);
+      expect([...job.sums]).toEqual([...referenceSums(job.table, n, width, resamples, seed)]);
+    }
+  });
+
+  it('finishes the chunks a helper claimed and left undone', () => {
+    const job = filledJob(300, 4, 50, 7);
+    // A helper claimed the first two chunks, then died.
+    job.claims[0] = 2;
+    runResamples(job);
+    expect(job.sums.subarray(0, 4).every((v) => v === 0)).toBe(true);
+    runResamples(job, true);
+    expect([...job.sums]).toEqual([...referenceSums(job.table, 300, 4, 50, 7)]);
+  });
+});

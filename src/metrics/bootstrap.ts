@@ -1,0 +1,101 @@
+/**
+ * Bootstrap resampling of per-item numbers, in chunks that several threads can share.
+ *
+ * Resample b draws `items` item indexes with the seeded mulberry32 stream of
+ * statistics.ts, continuing where resample b - 1 stopped, and sums each of the table's
+ * `width` numbers weighted by how often its item was drawn, in item order. Because the
+ * stream's state after m draws is `seed + m * step`, any thread can start resample b on
+ * its own: the sums are the same whichever thread computes which resample.
+ */
+
+/** mulberry32's state increment (statistics.ts seededRandom). */
+const STEP = 0x6d2b79f5;
+/** Resamples per claim: small enough to balance two threads, large enough to be cheap. */
+const CHUNK = 8;
+
+/** One bootstrap, in shared memory so that a worker thread can take part. */
+export interface ResampleJob {
+  items: number;
+  /** Numbers per item. */
+  width: number;
+  resamples: number;
+  seed: number;
+  /** Per item, `width` numbers side by side (item-major). */
+  table: Float64Array;
+  /** Per resample, the `width` weighted sums (resample-major). */
+  sums: Float64Array;
+  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  claims: Int32Array;
+}
+
+function shared<T>(
+  Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  return new Type(new SharedArrayBuffer(Math.max(1, length) * Type.BYTES_PER_ELEMENT));
+}
+
+/** A job with an empty table (fill `table`, then run it). */
+export function createResampleJob(
+  items: number,
+  width: number,
+  resamples: number,
+  seed: number,
+): ResampleJob {
+  const chunks = Math.ceil(resamples / CHUNK);
+  return {
+    items,
+    width,
+    resamples,
+    seed,
+    table: shared(Float64Array, items * width),
+    sums: shared(Float64Array, resamples * width),
+    claims: shared(Int32Array, 1 + chunks),
+  };
+}
+
+/**
+ * Claims and computes chunks until none is left to claim. With `leftovers`, instead
+ * computes every chunk not yet done (after a helper thread stopped partway).
+ */
+export function runResamples(job: ResampleJob, leftovers = false): void {
+  const chunks = Math.ceil(job.resamples / CHUNK);
+  const weights = new Uint32Array(job.items);
+  const sums = new Float64Array(job.width);
+  for (let c = 0; c < chunks; c++) {
+    if (leftovers) {
+      if (Atomics.load(job.claims, 1 + c) === 1) continue;
+    } else {
+      c = Atomics.add(job.claims, 0, 1);
+      if (c >= chunks) return;
+    }
+    const end = Math.min(job.resamples, (c + 1) * CHUNK);
+    for (let b = c * CHUNK; b < end; b++) {
+      resampleOnce(job, b, weights, sums);
+      job.sums.set(sums, b * job.width);
+    }
+    Atomics.store(job.claims, 1 + c, 1);
+  }
+}
+
+/** Draws resample b's item weights into `weights` and its weighted sums into `sums`. */
+function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: Float64Array): void {
+  const { items: n, width, table } = job;
+  weights.fill(0);
+  // The stream's state after b * n draws (mod 2^32).
+  let state = ((job.seed >>> 0) + Math.imul((b * n) | 0, STEP)) >>> 0;
+  for (let i = 0; i < n; i++) {
+    state = (state + STEP) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    weights[Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)]! += 1;
+  }
+  sums.fill(0);
+  for (let k = 0; k < n; k++) {
+    const w = weights[k]!;
+    if (w === 0) continue;
+    const base = k * width;
+    for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
+  }
+}
