@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createResampleJob, runResamples } from './bootstrap.js';
+import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
 import { seededRandom } from './statistics.js';
 
 /** The bootstrap as one loop: one random stream through all resamples, in order. */
@@ -42,13 +42,21 @@ describe('bootstrap resampling', () => {
     }
   });
 
+  it('computes a chunk at a time when asked, and says when none is left', () => {
+    const job = filledJob(100, 2, 20, 3);
+    expect(runResamples(job, 1)).toBe(false);
+    expect(runResamples(job, 1)).toBe(false);
+    expect(runResamples(job, 5)).toBe(true);
+    expect([...job.sums]).toEqual([...referenceSums(job.table, 100, 2, 20, 3)]);
+  });
+
   it('finishes the chunks a helper claimed and left undone', () => {
     const job = filledJob(300, 4, 50, 7);
     // A helper claimed the first two chunks, then died.
     job.claims[0] = 2;
     runResamples(job);
     expect(job.sums.subarray(0, 4).every((v) => v === 0)).toBe(true);
-    runResamples(job, true);
+    runLeftoverResamples(job);
     expect([...job.sums]).toEqual([...referenceSums(job.table, 300, 4, 50, 7)]);
   });
 });

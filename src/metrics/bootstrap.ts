@@ -55,27 +55,47 @@ export function createResampleJob(
 }
 
 /**
- * Claims and computes chunks until none is left to claim. With `leftovers`, instead
- * computes every chunk not yet done (after a helper thread stopped partway).
+ * Claims and computes chunks until none is left to claim, or `limit` chunks were done;
+ * true once none is left.
  */
-export function runResamples(job: ResampleJob, leftovers = false): void {
-  const chunks = Math.ceil(job.resamples / CHUNK);
-  const weights = new Uint32Array(job.items);
-  const sums = new Float64Array(job.width);
-  for (let c = 0; c < chunks; c++) {
-    if (leftovers) {
-      if (Atomics.load(job.claims, 1 + c) === 1) continue;
-    } else {
-      c = Atomics.add(job.claims, 0, 1);
-      if (c >= chunks) return;
-    }
-    const end = Math.min(job.resamples, (c + 1) * CHUNK);
-    for (let b = c * CHUNK; b < end; b++) {
-      resampleOnce(job, b, weights, sums);
-      job.sums.set(sums, b * job.width);
-    }
-    Atomics.store(job.claims, 1 + c, 1);
+export function runResamples(job: ResampleJob, limit = Number.POSITIVE_INFINITY): boolean {
+  const chunks = chunkCount(job);
+  const scratch = scratchFor(job);
+  for (let done = 0; done < limit; done++) {
+    const c = Atomics.add(job.claims, 0, 1);
+    if (c >= chunks) return true;
+    runChunk(job, c, scratch);
   }
+  return Atomics.load(job.claims, 0) >= chunks;
+}
+
+/** Computes the chunks claimed but not done (by a helper thread that stopped partway). */
+export function runLeftoverResamples(job: ResampleJob): void {
+  const scratch = scratchFor(job);
+  for (let c = 0; c < chunkCount(job); c++) {
+    if (Atomics.load(job.claims, 1 + c) !== 1) runChunk(job, c, scratch);
+  }
+}
+
+const chunkCount = (job: ResampleJob) => Math.ceil(job.resamples / CHUNK);
+
+interface Scratch {
+  weights: Uint32Array;
+  sums: Float64Array;
+}
+
+const scratchFor = (job: ResampleJob): Scratch => ({
+  weights: new Uint32Array(job.items),
+  sums: new Float64Array(job.width),
+});
+
+function runChunk(job: ResampleJob, c: number, { weights, sums }: Scratch): void {
+  const end = Math.min(job.resamples, (c + 1) * CHUNK);
+  for (let b = c * CHUNK; b < end; b++) {
+    resampleOnce(job, b, weights, sums);
+    job.sums.set(sums, b * job.width);
+  }
+  Atomics.store(job.claims, 1 + c, 1);
 }
 
 /** Draws resample b's item weights into `weights` and its weighted sums into `sums`. */

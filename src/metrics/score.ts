@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
-import { createResampleJob, runResamples } from './bootstrap.js';
+import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
 import { type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
@@ -126,8 +126,8 @@ function asToolError(error: Error): Error {
 export interface StagedScores extends Omit<ScoredCaptions, 'summary'> {
   /**
    * Computes the summary. The bootstrap's resamples are shared with the worker thread
-   * when there is one; `meanwhile` runs here while the worker starts on them, and this
-   * thread then takes the resamples still unclaimed.
+   * when there is one; `meanwhile` starts here while the worker starts on them, and this
+   * thread takes the resamples still unclaimed as soon as `meanwhile` first waits.
    */
   summarize(meanwhile?: () => Promise<void>): Promise<ScoredCaptions>;
 }
@@ -288,11 +288,16 @@ async function bootstrapIntervals(
     }
   }
   const helped = helper?.resample(job) ?? Promise.resolve(false);
-  await meanwhile?.();
-  runResamples(job);
+  // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread
+  // resamples while that wait lasts.
+  const sideWork = meanwhile?.() ?? Promise.resolve();
+  sideWork.catch(() => {});
+  // A chunk at a time, so that the side work's I/O callbacks run in between.
+  while (!runResamples(job, 1)) await new Promise((resolve) => setImmediate(resolve));
   await helped;
   // Chunks a helper claimed but did not finish (it died): compute them here.
-  runResamples(job, true);
+  runLeftoverResamples(job);
+  await sideWork;
 
   const interval = (draws: Float64Array): [number, number] => {
     const sorted = draws.sort();
