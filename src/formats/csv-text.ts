@@ -16,3 +16,36 @@ export function csvLine(fields: readonly string[]): string {
   for (let i = 1; i < fields.length; i++) line += `,${csvField(fields[i]!)}`;
   return line;
 }
+
+/**
+ * UTF-8 text appended to one growing buffer. A large file's rows are written into it as
+ * they are made, so their many small strings die young instead of being kept (and copied
+ * by the garbage collector) until one giant string is done.
+ */
+export class Utf8Buffer {
+  private buffer = Buffer.allocUnsafe(1 << 16);
+  length = 0;
+
+  write(text: string): void {
+    this.reserve(text.length * 3);
+    this.length += this.buffer.write(text, this.length);
+  }
+
+  append(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+}

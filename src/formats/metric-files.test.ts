@@ -2,12 +2,12 @@ import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../metrics/statistics.js';
 import { type CaptionRow, captionRowToRecord } from './captions-csv.js';
-import { csvLine } from './csv-text.js';
+import { csvLine, Utf8Buffer } from './csv-text.js';
 import {
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
   formatMetricValue,
-  metricCellsText,
+  metricCells,
 } from './metric-files.js';
 
 /** Text with every character that decides CSV quoting, in random places. */
@@ -95,8 +95,8 @@ describe('per-item metric files', () => {
         ];
       }),
     ]);
-    expect(formatCaptionsWithMetricsCsv(rows, columns, scores)).toBe(expected);
-    expect(formatDetailedCsv(columns, scores)).toBe(
+    expect(formatCaptionsWithMetricsCsv(rows, columns, scores).toString('utf8')).toBe(expected);
+    expect(formatDetailedCsv(columns, scores).toString('utf8')).toBe(
       stringify([
         ['image_id', ...columns],
         ...scores.ids.map((id, k) => [
@@ -109,12 +109,24 @@ describe('per-item metric files', () => {
 
   it('take shared metric cells, formatting each number once', () => {
     const { rows, scores } = fixture(50);
-    const cells = metricCellsText(columns, scores);
-    expect(cells).toHaveLength(scores.ids.length);
-    expect(formatDetailedCsv(columns, scores, cells)).toBe(formatDetailedCsv(columns, scores));
-    expect(formatCaptionsWithMetricsCsv(rows, columns, scores, cells)).toBe(
+    const cells = metricCells(columns, scores);
+    expect(cells.offsets).toHaveLength(scores.ids.length + 1);
+    expect(formatDetailedCsv(columns, scores, cells)).toEqual(formatDetailedCsv(columns, scores));
+    expect(formatCaptionsWithMetricsCsv(rows, columns, scores, cells)).toEqual(
       formatCaptionsWithMetricsCsv(rows, columns, scores),
     );
+  });
+
+  it('grow their buffer past its first size, keeping every byte', () => {
+    const out = new Utf8Buffer();
+    let expected = '';
+    for (let i = 0; i < 5000; i++) {
+      const piece = `row ${i}, é → "x"\n`;
+      if (i % 2) out.write(piece);
+      else out.append(Buffer.from(piece));
+      expected += piece;
+    }
+    expect(out.bytes().toString('utf8')).toBe(expected);
   });
 
   it('quote fields as csv-stringify does', () => {

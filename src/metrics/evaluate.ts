@@ -17,7 +17,7 @@ import {
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
-  metricCellsText,
+  metricCells,
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
@@ -300,7 +300,7 @@ export async function evaluate(
   // The per-item files need no summary: they are written while the bootstrap runs.
   const scored = await staged.summarize(async () => {
     // Each file's disk write and fsync overlap the formatting of the next.
-    const cells = metricCellsText(staged.columns, staged);
+    const cells = metricCells(staged.columns, staged);
     const withMetrics = writeFileAtomic(
       paths.withMetrics,
       formatCaptionsWithMetricsCsv(rows, staged.columns, staged, cells),
