@@ -12,6 +12,8 @@ async function run(): Promise<WorkerReply> {
   try {
     const metrics: Metric[] = [];
     for (const recipe of job.recipes) metrics.push(await metricFromRecipe(recipe));
+    // While the main thread tokenizes: what needs only the raw text.
+    for (const metric of metrics) metric.prepare?.(job);
     const encoded = await new Promise<EncodedCaptions>((resolve) => {
       parentPort!.once('message', resolve);
     });
