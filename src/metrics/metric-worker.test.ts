@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MetricError } from '../core/errors.js';
-import { startWorkerJob } from './metric-worker.js';
+import { packWorkerJob, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, metricInput, scoreCaptions } from './score.js';
 import { encodedCaptions } from './token-ids.js';
@@ -39,6 +39,18 @@ describe('metrics in a worker thread', () => {
       expect(parallel.summary[column]!.ci95).not.toBeNull();
       expect(parallel.summary[column]).toEqual(serial.summary[column]);
     }
+  });
+
+  it('sends the texts packed into one string and unpacks exactly the same arrays', () => {
+    const job = {
+      ids: ['a', '', 'c\u{1F600}', '4'],
+      candidates: ['', 'x\ny', '\ud800 lone', 'é'],
+      references: [['r1', ''], ['only'], [], ['p', 'q', 'r']],
+      recipes: [{ id: 'meteor' as const }],
+    };
+    const packed = packWorkerJob(job);
+    expect(typeof packed.text).toBe('string');
+    expect(unpackWorkerJob(structuredClone(packed))).toEqual(job);
   });
 
   it('really starts a worker and moves the columns back', async () => {

@@ -1,12 +1,17 @@
 /** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runResamples } from './bootstrap.js';
-import type { ToWorker, WorkerJob, WorkerReply } from './metric-worker.js';
+import {
+  type PackedWorkerJob,
+  type ToWorker,
+  unpackWorkerJob,
+  type WorkerReply,
+} from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
 import { type EncodedCaptions, inputFromEncoded } from './token-ids.js';
 import type { Metric, MetricResult } from './types.js';
 
-const job = workerData as WorkerJob;
+const job = unpackWorkerJob(workerData as PackedWorkerJob);
 
 async function run(): Promise<WorkerReply> {
   try {
