@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
+import {
+  createDraws,
+  createResampleJob,
+  drawAhead,
+  runLeftoverResamples,
+  runResamples,
+} from './bootstrap.js';
 import { seededRandom } from './statistics.js';
 
 /** The bootstrap as one loop: one random stream through all resamples, in order. */
@@ -58,5 +64,32 @@ describe('bootstrap resampling', () => {
     expect(job.sums.subarray(0, 4).every((v) => v === 0)).toBe(true);
     runLeftoverResamples(job);
     expect([...job.sums]).toEqual([...referenceSums(job.table, 300, 4, 50, 7)]);
+  });
+
+  it('reads weights drawn ahead where they are ready, and draws the others itself', () => {
+    for (const items of [301, 300]) {
+      const job = filledJob(items, 3, 40, 11);
+      // Room for 25 of the 40 resamples; 0-9 and 15-19 drawn ahead, the rest not.
+      const draws = createDraws(items, 40, 11, 25 * Math.ceil(items / 2));
+      expect(draws.count).toBe(25);
+      const weights = new Uint32Array(items);
+      for (let b = 0; b < 20; b++) if (b < 10 || b >= 15) drawAhead(draws, b, weights);
+      expect(draws.ready[12]).toBe(0);
+      expect(draws.ready[17]).toBe(1);
+      job.draws = draws;
+      runResamples(job);
+      expect([...job.sums]).toEqual([...referenceSums(job.table, items, 3, 40, 11)]);
+    }
+  });
+
+  it('really takes the weights drawn ahead (here: emptied by hand) for a ready resample', () => {
+    const job = filledJob(50, 2, 8, 4);
+    const draws = createDraws(50, 8, 4);
+    drawAhead(draws, 3, new Uint32Array(50));
+    draws.packed.fill(0, 3 * 25, 4 * 25);
+    job.draws = draws;
+    runResamples(job);
+    expect([...job.sums.subarray(6, 8)]).toEqual([0, 0]);
+    expect(job.sums[4]).toBeGreaterThan(0);
   });
 });

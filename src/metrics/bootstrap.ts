@@ -6,6 +6,10 @@
  * `width` numbers weighted by how often its item was drawn, in item order. Because the
  * stream's state after m draws is `seed + m * step`, any thread can start resample b on
  * its own: the sums are the same whichever thread computes which resample.
+ *
+ * Drawing is about half the work, and needs no values: a thread with nothing else to do
+ * (the metric worker, while the main thread finishes its metrics) can draw resamples
+ * ahead into PrecomputedDraws, which the job then reads instead of drawing again.
  */
 
 /** mulberry32's state increment (statistics.ts seededRandom). */
@@ -26,6 +30,54 @@ export interface ResampleJob {
   sums: Float64Array;
   /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
   claims: Int32Array;
+  /** Weights drawn ahead, for the same items, seed and resamples. */
+  draws?: PrecomputedDraws;
+}
+
+/**
+ * Resample weights drawn ahead, two items a byte (4 bits each), in shared memory. A
+ * resample is ready once its flag is 1; one with a weight above 15 (as good as never
+ * drawn) is left not ready and drawn again when it is summed.
+ */
+export interface PrecomputedDraws {
+  items: number;
+  seed: number;
+  /** Resamples there is room for: 0 to count - 1. */
+  count: number;
+  packed: Uint8Array;
+  ready: Int32Array;
+}
+
+/** Room for the first resamples' weights, within `budgetBytes`. */
+export function createDraws(
+  items: number,
+  resamples: number,
+  seed: number,
+  budgetBytes = 32 * 2 ** 20,
+): PrecomputedDraws {
+  const rowBytes = Math.ceil(items / 2);
+  const count = Math.max(0, Math.min(resamples, Math.floor(budgetBytes / Math.max(1, rowBytes))));
+  return {
+    items,
+    seed,
+    count,
+    packed: shared(Uint8Array, count * rowBytes),
+    ready: shared(Int32Array, count),
+  };
+}
+
+/** Draws resample b's weights into `draws` (b < draws.count); `weights` is scratch. */
+export function drawAhead(draws: PrecomputedDraws, b: number, weights: Uint32Array): void {
+  drawWeights(draws.items, draws.seed, b, weights);
+  const rowBytes = Math.ceil(draws.items / 2);
+  const row = b * rowBytes;
+  for (let p = 0; p < rowBytes; p++) {
+    const low = weights[2 * p]!;
+    const high = 2 * p + 1 < draws.items ? weights[2 * p + 1]! : 0;
+    if (low > 15 || high > 15) return;
+    draws.packed[row + p] = low | (high << 4);
+  }
+  Atomics.store(draws.ready, b, 1);
 }
 
 function shared<T>(
@@ -98,12 +150,11 @@ function runChunk(job: ResampleJob, c: number, { weights, sums }: Scratch): void
   Atomics.store(job.claims, 1 + c, 1);
 }
 
-/** Draws resample b's item weights into `weights` and its weighted sums into `sums`. */
-function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: Float64Array): void {
-  const { items: n, width, table } = job;
+/** Resample b's weights: how many times each item is drawn. */
+function drawWeights(n: number, seed: number, b: number, weights: Uint32Array): void {
   weights.fill(0);
   // The stream's state after b * n draws (mod 2^32).
-  let state = ((job.seed >>> 0) + Math.imul((b * n) | 0, STEP)) >>> 0;
+  let state = ((seed >>> 0) + Math.imul((b * n) | 0, STEP)) >>> 0;
   for (let i = 0; i < n; i++) {
     state = (state + STEP) >>> 0;
     let t = state;
@@ -111,7 +162,32 @@ function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: F
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     weights[Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)]! += 1;
   }
+}
+
+/** Resample b's weighted sums into `sums` (in item order); `weights` is scratch. */
+function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: Float64Array): void {
+  const { items: n, width, table, draws } = job;
   sums.fill(0);
+  if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
+    const rowBytes = Math.ceil(n / 2);
+    const row = b * rowBytes;
+    for (let p = 0; p < rowBytes; p++) {
+      const pair = draws.packed[row + p]!;
+      if (pair === 0) continue;
+      const low = pair & 15;
+      if (low !== 0) {
+        const base = 2 * p * width;
+        for (let j = 0; j < width; j++) sums[j]! += low * table[base + j]!;
+      }
+      const high = pair >> 4;
+      if (high !== 0) {
+        const base = (2 * p + 1) * width;
+        for (let j = 0; j < width; j++) sums[j]! += high * table[base + j]!;
+      }
+    }
+    return;
+  }
+  drawWeights(n, job.seed, b, weights);
   for (let k = 0; k < n; k++) {
     const w = weights[k]!;
     if (w === 0) continue;

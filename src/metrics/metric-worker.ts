@@ -5,7 +5,7 @@
  * token strings) and sends back only its column arrays, moved, not copied.
  */
 import { Worker } from 'node:worker_threads';
-import type { ResampleJob } from './bootstrap.js';
+import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
 import type { EncodedCaptions } from './token-ids.js';
 import type { MetricRecipe, MetricResult } from './types.js';
 
@@ -14,13 +14,15 @@ export interface WorkerJob {
   candidates: string[];
   references: (readonly string[])[];
   recipes: MetricRecipe[];
+  /** The bootstrap to come: once done scoring, the worker draws its resamples ahead. */
+  bootstrap?: { resamples: number; seed: number };
 }
 
 /** After the token ids (EncodedCaptions), what the worker may be sent. */
 export type ToWorker = { resample: ResampleJob };
 
 export type WorkerReply =
-  | { ok: true; results: MetricResult[] }
+  | { ok: true; results: MetricResult[]; draws?: PrecomputedDraws }
   | { ok: false; name: string; message: string };
 
 export interface RunningJob {
@@ -33,6 +35,8 @@ export interface RunningJob {
    * resolves when it has no more resamples to claim, false if it could not help.
    */
   resample(job: ResampleJob): Promise<boolean>;
+  /** The resamples the worker draws ahead once its results are in (see WorkerJob.bootstrap). */
+  drawsAhead(): PrecomputedDraws | undefined;
   stop(): void;
 }
 
@@ -54,6 +58,7 @@ export interface PackedWorkerJob {
   ends: Uint32Array;
   referenceCounts: Uint32Array;
   recipes: MetricRecipe[];
+  bootstrap?: WorkerJob['bootstrap'];
 }
 
 export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
@@ -68,7 +73,13 @@ export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
   });
   const referenceCounts = new Uint32Array(items);
   for (let k = 0; k < items; k++) referenceCounts[k] = job.references[k]!.length;
-  return { text: parts.join(''), ends, referenceCounts, recipes: job.recipes };
+  return {
+    text: parts.join(''),
+    ends,
+    referenceCounts,
+    recipes: job.recipes,
+    ...(job.bootstrap === undefined ? {} : { bootstrap: job.bootstrap }),
+  };
 }
 
 export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
@@ -79,7 +90,13 @@ export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
   const ids = Array.from({ length: items }, next);
   const candidates = Array.from({ length: items }, next);
   const references = Array.from(referenceCounts, (count) => Array.from({ length: count }, next));
-  return { ids, candidates, references, recipes: packed.recipes };
+  return {
+    ids,
+    candidates,
+    references,
+    recipes: packed.recipes,
+    ...(packed.bootstrap === undefined ? {} : { bootstrap: packed.bootstrap }),
+  };
 }
 
 export function startWorkerJob(job: WorkerJob): RunningJob {
@@ -91,10 +108,12 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
       sendTokens: () => {},
       results: Promise.resolve(null),
       resample: async () => false,
+      drawsAhead: () => undefined,
       stop: () => {},
     };
   }
   let alive = true;
+  let drawsAhead: PrecomputedDraws | undefined;
   const ended = new Promise<void>((resolve) => {
     worker.once('exit', () => {
       alive = false;
@@ -104,6 +123,7 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
   const results = new Promise<MetricResult[] | { failed: Error } | null>((resolve) => {
     worker.once('message', (reply: WorkerReply) => {
       if (reply.ok) {
+        drawsAhead = reply.draws;
         // It stays for the bootstrap, without holding the process open meanwhile.
         worker.unref();
         resolve(reply.results);
@@ -133,6 +153,7 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
       worker.unref();
       return helped;
     },
+    drawsAhead: () => drawsAhead,
     stop: () => void worker.terminate(),
   };
 }

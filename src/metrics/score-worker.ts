@@ -1,6 +1,6 @@
 /** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runResamples } from './bootstrap.js';
+import { createDraws, drawAhead, runResamples } from './bootstrap.js';
 import {
   type PackedWorkerJob,
   type ToWorker,
@@ -37,15 +37,31 @@ async function run(): Promise<WorkerReply> {
 }
 
 const reply = await run();
+const { bootstrap } = job;
+const draws =
+  reply.ok && bootstrap !== undefined && bootstrap.resamples > 0
+    ? createDraws(job.ids.length, bootstrap.resamples, bootstrap.seed)
+    : undefined;
 // The column arrays move to the main thread instead of being copied.
 const buffers = reply.ok
   ? reply.results.flatMap((r) => Object.values(r.values).map((column) => column.buffer))
   : [];
-parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
-// Then it helps with the bootstrap, in shared memory, until the main thread ends it.
+parentPort!.postMessage(reply.ok ? { ...reply, draws } : reply, buffers as ArrayBuffer[]);
+// Then it helps with the bootstrap, in shared memory, until the main thread ends it:
+// drawing resamples ahead while the main thread scores, then taking resamples as it does.
 if (reply.ok) {
+  let resampling = false;
   parentPort!.on('message', (message: ToWorker) => {
+    resampling = true;
     runResamples(message.resample);
     parentPort!.postMessage('resampled');
   });
+  if (draws !== undefined) {
+    const weights = new Uint32Array(job.ids.length);
+    for (let b = 0; b < draws.count && !resampling; b++) {
+      drawAhead(draws, b, weights);
+      // Now and then, let the bootstrap's start in.
+      if (b % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
 }

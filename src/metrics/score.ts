@@ -163,7 +163,11 @@ export async function scoreCaptionsStaged(
   const job =
     inWorker.length === 0
       ? undefined
-      : startWorkerJob({ ...text, recipes: inWorker.map((metric) => metric.recipe!) });
+      : startWorkerJob({
+          ...text,
+          recipes: inWorker.map((metric) => metric.recipe!),
+          bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
+        });
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
@@ -277,6 +281,8 @@ async function bootstrapIntervals(
     }
   }
   const job = createResampleJob(n, width, resamples, seed);
+  const draws = helper?.drawsAhead();
+  if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
   const { table } = job;
   for (const { values, offset } of means) {
     for (let k = 0; k < n; k++) table[k * width + offset] = values[k]!;
