@@ -41,10 +41,12 @@ describe('bootstrap resampling', () => {
       [257, 3, 37, 12345],
       [1, 1, 5, 0],
       [1000, 12, 64, 0xffffffff],
+      [777, 15, 30, 99],
+      [500, 16, 17, 5],
     ] as const) {
       const job = filledJob(n, width, resamples, seed);
       runResamples(job);
-      expect([...job.sums]).toEqual([...referenceSums(job.table, n, width, resamples, seed)]);
+      expect([...job.sums]).toEqual([...referenceSums(job.table, n, job.width, resamples, seed)]);
     }
   });
 
@@ -53,7 +55,7 @@ describe('bootstrap resampling', () => {
     expect(runResamples(job, 1)).toBe(false);
     expect(runResamples(job, 1)).toBe(false);
     expect(runResamples(job, 5)).toBe(true);
-    expect([...job.sums]).toEqual([...referenceSums(job.table, 100, 2, 20, 3)]);
+    expect([...job.sums]).toEqual([...referenceSums(job.table, 100, job.width, 20, 3)]);
   });
 
   it('finishes the chunks a helper claimed and left undone', () => {
@@ -61,9 +63,9 @@ describe('bootstrap resampling', () => {
     // A helper claimed the first two chunks, then died.
     job.claims[0] = 2;
     runResamples(job);
-    expect(job.sums.subarray(0, 4).every((v) => v === 0)).toBe(true);
+    expect(job.sums.subarray(0, 2 * 8 * job.width).every((v) => v === 0)).toBe(true);
     runLeftoverResamples(job);
-    expect([...job.sums]).toEqual([...referenceSums(job.table, 300, 4, 50, 7)]);
+    expect([...job.sums]).toEqual([...referenceSums(job.table, 300, job.width, 50, 7)]);
   });
 
   it('reads weights drawn ahead where they are ready, and draws the others itself', () => {
@@ -78,7 +80,7 @@ describe('bootstrap resampling', () => {
       expect(draws.ready[17]).toBe(1);
       job.draws = draws;
       runResamples(job);
-      expect([...job.sums]).toEqual([...referenceSums(job.table, items, 3, 40, 11)]);
+      expect([...job.sums]).toEqual([...referenceSums(job.table, items, job.width, 40, 11)]);
     }
   });
 

@@ -16,11 +16,13 @@
 const STEP = 0x6d2b79f5;
 /** Resamples per claim: small enough to balance two threads, large enough to be cheap. */
 const CHUNK = 8;
+/** Tables of 9 to 16 columns are padded to this width (with zeros) for sumSixteen. */
+const WIDE = 16;
 
 /** One bootstrap, in shared memory so that a worker thread can take part. */
 export interface ResampleJob {
   items: number;
-  /** Numbers per item. */
+  /** Numbers per item: the columns asked for; 9 to 16 are padded to 16 (zeros). */
   width: number;
   resamples: number;
   seed: number;
@@ -87,14 +89,15 @@ function shared<T>(
   return new Type(new SharedArrayBuffer(Math.max(1, length) * Type.BYTES_PER_ELEMENT));
 }
 
-/** A job with an empty table (fill `table`, then run it). */
+/** A job with an empty table of `columns` numbers per item (fill `table`, then run it). */
 export function createResampleJob(
   items: number,
-  width: number,
+  columns: number,
   resamples: number,
   seed: number,
 ): ResampleJob {
   const chunks = Math.ceil(resamples / CHUNK);
+  const width = columns > 8 && columns <= WIDE ? WIDE : columns;
   return {
     items,
     width,
@@ -167,31 +170,69 @@ function drawWeights(n: number, seed: number, b: number, weights: Uint32Array): 
 /** Resample b's weighted sums into `sums` (in item order); `weights` is scratch. */
 function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: Float64Array): void {
   const { items: n, width, table, draws } = job;
-  sums.fill(0);
   if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
-    const rowBytes = Math.ceil(n / 2);
-    const row = b * rowBytes;
-    for (let p = 0; p < rowBytes; p++) {
-      const pair = draws.packed[row + p]!;
-      if (pair === 0) continue;
-      const low = pair & 15;
-      if (low !== 0) {
-        const base = 2 * p * width;
-        for (let j = 0; j < width; j++) sums[j]! += low * table[base + j]!;
-      }
-      const high = pair >> 4;
-      if (high !== 0) {
-        const base = (2 * p + 1) * width;
-        for (let j = 0; j < width; j++) sums[j]! += high * table[base + j]!;
-      }
+    const row = b * Math.ceil(n / 2);
+    for (let k = 0; k < n; k++) {
+      const pair = draws.packed[row + (k >> 1)]!;
+      weights[k] = k & 1 ? pair >> 4 : pair & 15;
     }
+  } else {
+    drawWeights(n, job.seed, b, weights);
+  }
+  if (width === WIDE) {
+    sumSixteen(n, weights, table, sums);
     return;
   }
-  drawWeights(n, job.seed, b, weights);
+  sums.fill(0);
   for (let k = 0; k < n; k++) {
     const w = weights[k]!;
     if (w === 0) continue;
     const base = k * width;
     for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
   }
+}
+
+/**
+ * The weighted sums of a 16-wide table, each kept in a local while the items are read
+ * (about twice as fast as sums in an array): the same additions in the same order.
+ */
+function sumSixteen(n: number, weights: Uint32Array, t: Float64Array, sums: Float64Array): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  let s6 = 0;
+  let s7 = 0;
+  let s8 = 0;
+  let s9 = 0;
+  let s10 = 0;
+  let s11 = 0;
+  let s12 = 0;
+  let s13 = 0;
+  let s14 = 0;
+  let s15 = 0;
+  for (let k = 0; k < n; k++) {
+    const w = weights[k]!;
+    if (w === 0) continue;
+    const i = k * WIDE;
+    s0 += w * t[i]!;
+    s1 += w * t[i + 1]!;
+    s2 += w * t[i + 2]!;
+    s3 += w * t[i + 3]!;
+    s4 += w * t[i + 4]!;
+    s5 += w * t[i + 5]!;
+    s6 += w * t[i + 6]!;
+    s7 += w * t[i + 7]!;
+    s8 += w * t[i + 8]!;
+    s9 += w * t[i + 9]!;
+    s10 += w * t[i + 10]!;
+    s11 += w * t[i + 11]!;
+    s12 += w * t[i + 12]!;
+    s13 += w * t[i + 13]!;
+    s14 += w * t[i + 14]!;
+    s15 += w * t[i + 15]!;
+  }
+  sums.set([s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15]);
 }

@@ -267,20 +267,21 @@ async function bootstrapIntervals(
   const means: { column: string; values: Float64Array; offset: number }[] = [];
   const resamplers: { columns: readonly string[]; resampler: CorpusResampler; offset: number }[] =
     [];
-  let width = 0;
+  let columns = 0;
   for (const { metric, result } of results) {
     const resampler = CORPUS_RESAMPLERS.get(result);
     if (resampler) {
-      resamplers.push({ columns: metric.columns, resampler, offset: width });
-      width += resampler.width;
+      resamplers.push({ columns: metric.columns, resampler, offset: columns });
+      columns += resampler.width;
       continue;
     }
     for (const column of metric.columns) {
-      means.push({ column, values: result.values[column]!, offset: width });
-      width += 1;
+      means.push({ column, values: result.values[column]!, offset: columns });
+      columns += 1;
     }
   }
-  const job = createResampleJob(n, width, resamples, seed);
+  const job = createResampleJob(n, columns, resamples, seed);
+  const { width } = job;
   const draws = helper?.drawsAhead();
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
   const { table } = job;
