@@ -18,7 +18,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type CaptionRow, formatCaptionsCsv } from '../src/formats/captions-csv.js';
@@ -37,6 +37,8 @@ export interface EvaluateRound {
   /** The CLI's own "scored in" figure. */
   scoredSeconds: number | null;
   peakRssBytes: number;
+  /** The machine's 1-minute load average as the round ended (others' work slows it). */
+  loadAverage: number;
 }
 
 export interface EvaluateBenchResult {
@@ -44,6 +46,7 @@ export interface EvaluateBenchResult {
   command: string;
   rounds: EvaluateRound[];
   node: string;
+  cpus: number;
   date: string;
 }
 
@@ -103,7 +106,12 @@ function runCli(captions: string, out: string): EvaluateRound {
   const scored = /scored in ([0-9.]+) s/.exec(child.stderr);
   const peakRssBytes = Number(readFileSync(rssFile, 'utf8'));
   rmSync(rssFile);
-  return { wallSeconds, scoredSeconds: scored ? Number(scored[1]) : null, peakRssBytes };
+  return {
+    wallSeconds,
+    scoredSeconds: scored ? Number(scored[1]) : null,
+    peakRssBytes,
+    loadAverage: loadavg()[0]!,
+  };
 }
 
 /** Names of the files that differ between two output folders (or are missing from one). */
@@ -141,7 +149,7 @@ export async function benchEvaluate(
     log(
       `evaluate: ${pairs} pairs, default settings: ${round.wallSeconds.toFixed(2)} s wall ` +
         `(scored in ${round.scoredSeconds?.toFixed(2) ?? '?'} s), ` +
-        `peak RSS ${(round.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        `peak RSS ${(round.peakRssBytes / 2 ** 20).toFixed(0)} MiB, load average ${round.loadAverage.toFixed(1)}`,
     );
   }
   const kept = options.keepOutputs ?? options.check;
@@ -167,6 +175,7 @@ export async function benchEvaluate(
     command: 'medcap evaluate --captions pairs.jsonl --out DIR (default settings)',
     rounds,
     node: process.version,
+    cpus: cpus().length,
     date: new Date().toISOString(),
   };
   if (options.save) {

@@ -296,6 +296,7 @@ export async function evaluate(
   logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 
   const paths = evaluationPaths(resolve(config.out), config.split);
+  const summarizing = performance.now();
   await mkdir(resolve(config.out), { recursive: true });
   // The per-item files need no summary: they are written while the bootstrap runs.
   const scored = await staged.summarize(async () => {
@@ -338,6 +339,10 @@ export async function evaluate(
       unreferenced,
       corpusDependentColumns: scored.corpusDependentColumns,
     }),
+  );
+  logger.info(
+    `wrote the files${bootstrap > 0 ? ` and ${bootstrap} bootstrap resamples` : ''} in ` +
+      `${((performance.now() - summarizing) / 1000).toFixed(2)} s`,
   );
   return { aggregate, paths, failed, unreferenced };
 }
