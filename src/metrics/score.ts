@@ -4,7 +4,7 @@ import { createResampleJob, runLeftoverResamples, runResamples } from './bootstr
 import { type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
-import { describe, percentile } from './statistics.js';
+import { type Distribution, describe, percentile } from './statistics.js';
 import { CaptionEncoder, encodedCaptions, inputFromEncoded } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
@@ -215,6 +215,12 @@ export async function scoreCaptionsStaged(
   return {
     ...scores,
     async summarize(meanwhile) {
+      // Also done while the worker resamples: each column's distribution.
+      const distributions = new Map<string, Distribution>();
+      const describeThenMeanwhile = async () => {
+        for (const column of columns) distributions.set(column, describe(values[column]!));
+        await meanwhile?.();
+      };
       let ci: Map<string, [number, number]>;
       try {
         ci = await bootstrapIntervals(
@@ -223,7 +229,7 @@ export async function scoreCaptionsStaged(
           options.bootstrap ?? 0,
           options.seed ?? 12345,
           job,
-          meanwhile,
+          describeThenMeanwhile,
         );
       } finally {
         job?.stop();
@@ -231,7 +237,7 @@ export async function scoreCaptionsStaged(
       const summary: Record<string, ColumnSummary> = {};
       for (const { metric, result } of results) {
         for (const column of metric.columns) {
-          const stats = describe(values[column]!);
+          const stats = distributions.get(column)!;
           summary[column] = {
             corpus: result.corpus[column] ?? stats.mean,
             ...stats,
