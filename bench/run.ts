@@ -5,6 +5,7 @@
 import { benchCaption } from './caption.js';
 import { benchCheckpoints } from './checkpoints.js';
 import { benchDicom } from './dicom.js';
+import { benchEvaluate } from './evaluate.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
 import { benchReport } from './report.js';
@@ -22,6 +23,10 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   {
     name: 'single-thread metrics (the same, with the worker thread off)',
     run: () => benchMetrics({ parallel: false }),
+  },
+  {
+    name: 'evaluate (the whole CLI, default settings, 60,000 pairs; needs npm run build)',
+    run: () => benchEvaluate({ save: true }),
   },
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },

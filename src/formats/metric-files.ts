@@ -3,11 +3,11 @@
  * per-image detail CSV and the aggregate JSON. Pure functions from results to text.
  */
 import { readFile } from 'node:fs/promises';
-import { stringify } from 'csv-stringify/sync';
 import { DatasetError } from '../core/errors.js';
 import { METRIC_COLUMNS, type MetricColumn } from '../metrics/columns.js';
 import type { ColumnSummary } from '../metrics/score.js';
 import { CAPTION_COLUMNS, type CaptionRow, captionRowToRecord } from './captions-csv.js';
+import { csvField, csvLine, Utf8Buffer } from './csv-text.js';
 import { parseCsv } from './parse-csv.js';
 
 /** What is known about the run that produced the captions (journal, CSV) and the evaluation. */
@@ -54,34 +54,70 @@ export interface ItemScores {
   values: Readonly<Record<string, ArrayLike<number>>>;
 }
 
+/**
+ * Per item (aligned with `scores.ids`), its metric cells as CSV text, `,v1,v2,...` in
+ * `columns` order: item k's are `bytes[offsets[k], offsets[k + 1])`. Both per-item files
+ * take them, so each number is formatted once.
+ */
+export interface MetricCells {
+  bytes: Buffer;
+  offsets: Uint32Array;
+}
+
+export function metricCells(columns: readonly string[], scores: ItemScores): MetricCells {
+  const columnValues = columns.map((c) => scores.values[c]);
+  const out = new Utf8Buffer();
+  const offsets = new Uint32Array(scores.ids.length + 1);
+  for (let k = 0; k < scores.ids.length; k++) {
+    let cells = '';
+    for (const values of columnValues) cells += `,${formatMetricValue(values?.[k])}`;
+    out.write(cells);
+    offsets[k + 1] = out.length;
+  }
+  return { bytes: out.bytes(), offsets };
+}
+
 /** `medical_captions_{split}_with_metrics.csv`: every captions row, metric cells empty when unscored. */
 export function formatCaptionsWithMetricsCsv(
   rows: readonly CaptionRow[],
   columns: readonly string[],
   scores: ItemScores,
-): string {
+  cells: MetricCells = metricCells(columns, scores),
+): Buffer {
   const indexOf = new Map(scores.ids.map((id, k) => [id, k]));
   const withConcepts = rows.some((row) => row.concepts !== undefined);
   const header: string[] = [...CAPTION_COLUMNS];
   if (withConcepts) header.push('concepts');
   header.push(...columns);
-  const records = rows.map((row) => {
+  const unscored = `${','.repeat(columns.length)}\n`;
+  const out = new Utf8Buffer();
+  out.write(`${csvLine(header)}\n`);
+  for (const row of rows) {
     const k = row.status === 'ok' ? indexOf.get(row.imageId) : undefined;
-    return [
-      ...captionRowToRecord(row, withConcepts),
-      ...columns.map((c) => formatMetricValue(k === undefined ? undefined : scores.values[c]?.[k])),
-    ];
-  });
-  return stringify([header, ...records]);
+    out.write(csvLine(captionRowToRecord(row, withConcepts)));
+    if (k === undefined) out.write(unscored);
+    else {
+      out.append(cells.bytes.subarray(cells.offsets[k], cells.offsets[k + 1]));
+      out.write('\n');
+    }
+  }
+  return out.bytes();
 }
 
 /** `medical_{split}_detailed.csv`: image_id + one column per metric, scored items only. */
-export function formatDetailedCsv(columns: readonly string[], scores: ItemScores): string {
-  const records = scores.ids.map((id, k) => [
-    id,
-    ...columns.map((c) => formatMetricValue(scores.values[c]?.[k])),
-  ]);
-  return stringify([['image_id', ...columns], ...records]);
+export function formatDetailedCsv(
+  columns: readonly string[],
+  scores: ItemScores,
+  cells: MetricCells = metricCells(columns, scores),
+): Buffer {
+  const out = new Utf8Buffer();
+  out.write(`${csvLine(['image_id', ...columns])}\n`);
+  scores.ids.forEach((id, k) => {
+    out.write(csvField(id));
+    out.append(cells.bytes.subarray(cells.offsets[k], cells.offsets[k + 1]));
+    out.write('\n');
+  });
+  return out.bytes();
 }
 
 export function formatAggregateJson(report: AggregateReport): string {

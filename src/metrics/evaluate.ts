@@ -18,11 +18,12 @@ import {
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
+  metricCells,
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, scoreCaptions } from './score.js';
+import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
 import { mode } from './statistics.js';
 import type { Metric } from './types.js';
 
@@ -307,18 +308,36 @@ export async function evaluate(
       ),
     ));
   const started = performance.now();
-  let scored: Awaited<ReturnType<typeof scoreCaptions>>;
+  let staged: StagedScores;
   try {
-    scored = await scoreCaptions(items, { metrics, tokenizer, bootstrap, seed });
+    staged = await scoreCaptionsStaged(items, { metrics, tokenizer, bootstrap, seed });
   } finally {
     for (const metric of metrics) await metric.dispose?.();
   }
   const threads =
-    scored.workerMetrics.length > 0
-      ? ` (${scored.workerMetrics.join(', ')} in a second thread)`
+    staged.workerMetrics.length > 0
+      ? ` (${staged.workerMetrics.join(', ')} in a second thread)`
       : '';
   logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 
+  const paths = evaluationPaths(resolve(config.out), config.split);
+  const ownFiles = new Set(Object.values(paths).map((path) => basename(path)));
+  await removeStaleTempFiles(resolve(config.out), (name) => ownFiles.has(name));
+  const summarizing = performance.now();
+  // The per-item files need no summary: they are written while the bootstrap runs.
+  const scored = await staged.summarize(async () => {
+    // Each file's disk write and fsync overlap the formatting of the next.
+    const cells = metricCells(staged.columns, staged);
+    const withMetrics = writeFileAtomic(
+      paths.withMetrics,
+      formatCaptionsWithMetricsCsv(rows, staged.columns, staged, cells),
+    );
+    const detailed = writeFileAtomic(
+      paths.detailed,
+      formatDetailedCsv(staged.columns, staged, cells),
+    );
+    await Promise.all([withMetrics, detailed]);
+  });
   const run: RunInfo = {
     ...runFacts(captionsPath, config.split, rows),
     tokenizer,
@@ -337,14 +356,6 @@ export async function evaluate(
     metrics: metricsSummary,
     run,
   };
-  const paths = evaluationPaths(resolve(config.out), config.split);
-  const ownFiles = new Set(Object.values(paths).map((path) => basename(path)));
-  await removeStaleTempFiles(resolve(config.out), (name) => ownFiles.has(name));
-  await writeFileAtomic(
-    paths.withMetrics,
-    formatCaptionsWithMetricsCsv(rows, scored.columns, scored),
-  );
-  await writeFileAtomic(paths.detailed, formatDetailedCsv(scored.columns, scored));
   await writeFileAtomic(paths.aggregate, formatAggregateJson(aggregate));
   await writeFileAtomic(
     paths.summary,
@@ -355,6 +366,10 @@ export async function evaluate(
       emptyCaptions,
       corpusDependentColumns: scored.corpusDependentColumns,
     }),
+  );
+  logger.info(
+    `wrote the files${bootstrap > 0 ? ` and ${bootstrap} bootstrap resamples` : ''} in ` +
+      `${((performance.now() - summarizing) / 1000).toFixed(2)} s`,
   );
   return { aggregate, paths, failed, unreferenced, emptyCaptions };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MetricError } from '../core/errors.js';
-import { startWorkerJob } from './metric-worker.js';
+import { packWorkerJob, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, metricInput, scoreCaptions } from './score.js';
 import { encodedCaptions } from './token-ids.js';
@@ -18,16 +18,39 @@ async function metrics() {
 }
 
 describe('metrics in a worker thread', () => {
-  it('runs ROUGE and METEOR there and gives exactly the single-thread scores', async () => {
-    const serial = await scoreCaptions(items, { metrics: await metrics(), parallel: false });
-    const parallel = await scoreCaptions(items, { metrics: await metrics(), parallel: true });
+  it('runs ROUGE and METEOR there and gives exactly the single-thread scores and intervals', async () => {
+    const options = { bootstrap: 300, seed: 3 };
+    const serial = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    const parallel = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+    });
     expect(serial.workerMetrics).toEqual([]);
     expect(parallel.workerMetrics).toEqual(['rouge', 'meteor']);
     expect(parallel.columns).toEqual(serial.columns);
     for (const column of serial.columns) {
       expect([...parallel.values[column]!], column).toEqual([...serial.values[column]!]);
+      // The worker took part in the bootstrap: the intervals are the same.
+      expect(parallel.summary[column]!.ci95).not.toBeNull();
       expect(parallel.summary[column]).toEqual(serial.summary[column]);
     }
+  });
+
+  it('sends the texts packed into one string and unpacks exactly the same arrays', () => {
+    const job = {
+      ids: ['a', '', 'c\u{1F600}', '4'],
+      candidates: ['', 'x\ny', '\ud800 lone', 'é'],
+      references: [['r1', ''], ['only'], [], ['p', 'q', 'r']],
+      recipes: [{ id: 'meteor' as const }],
+    };
+    const packed = packWorkerJob(job);
+    expect(typeof packed.text).toBe('string');
+    expect(unpackWorkerJob(structuredClone(packed))).toEqual(job);
   });
 
   it('really starts a worker and moves the columns back', async () => {

@@ -1,16 +1,24 @@
 /** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WorkerJob, WorkerReply } from './metric-worker.js';
+import { createDraws, drawAhead, runResamples } from './bootstrap.js';
+import {
+  type PackedWorkerJob,
+  type ToWorker,
+  unpackWorkerJob,
+  type WorkerReply,
+} from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
 import { type EncodedCaptions, inputFromEncoded } from './token-ids.js';
 import type { Metric, MetricResult } from './types.js';
 
-const job = workerData as WorkerJob;
+const job = unpackWorkerJob(workerData as PackedWorkerJob);
 
 async function run(): Promise<WorkerReply> {
   try {
     const metrics: Metric[] = [];
     for (const recipe of job.recipes) metrics.push(await metricFromRecipe(recipe));
+    // While the main thread tokenizes: what needs only the raw text.
+    for (const metric of metrics) metric.prepare?.(job);
     const encoded = await new Promise<EncodedCaptions>((resolve) => {
       parentPort!.once('message', resolve);
     });
@@ -29,8 +37,31 @@ async function run(): Promise<WorkerReply> {
 }
 
 const reply = await run();
+const { bootstrap } = job;
+const draws =
+  reply.ok && bootstrap !== undefined && bootstrap.resamples > 0
+    ? createDraws(job.ids.length, bootstrap.resamples, bootstrap.seed)
+    : undefined;
 // The column arrays move to the main thread instead of being copied.
 const buffers = reply.ok
   ? reply.results.flatMap((r) => Object.values(r.values).map((column) => column.buffer))
   : [];
-parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
+parentPort!.postMessage(reply.ok ? { ...reply, draws } : reply, buffers as ArrayBuffer[]);
+// Then it helps with the bootstrap, in shared memory, until the main thread ends it:
+// drawing resamples ahead while the main thread scores, then taking resamples as it does.
+if (reply.ok) {
+  let resampling = false;
+  parentPort!.on('message', (message: ToWorker) => {
+    resampling = true;
+    runResamples(message.resample);
+    parentPort!.postMessage('resampled');
+  });
+  if (draws !== undefined) {
+    const weights = new Uint32Array(job.ids.length);
+    for (let b = 0; b < draws.count && !resampling; b++) {
+      drawAhead(draws, b, weights);
+      // Now and then, let the bootstrap's start in.
+      if (b % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}

@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
-import { startWorkerJob } from './metric-worker.js';
+import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
+import { type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
-import { describe, percentile, seededRandom } from './statistics.js';
+import { type Distribution, describe, percentile } from './statistics.js';
 import { CaptionEncoder, encodedCaptions, inputFromEncoded } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
@@ -121,6 +122,16 @@ function asToolError(error: Error): Error {
   return new MetricError(error.message);
 }
 
+/** Scores whose summary (statistics and bootstrap intervals) is still to be computed. */
+export interface StagedScores extends Omit<ScoredCaptions, 'summary'> {
+  /**
+   * Computes the summary. The bootstrap's resamples are shared with the worker thread
+   * when there is one; `meanwhile` starts here while the worker starts on them, and this
+   * thread takes the resamples still unclaimed as soon as `meanwhile` first waits.
+   */
+  summarize(meanwhile?: () => Promise<void>): Promise<ScoredCaptions>;
+}
+
 /**
  * Scores captions against their references with the given metrics (see metricInput). With
  * enough items and a second core, ROUGE and METEOR run in a worker thread on the same
@@ -130,6 +141,14 @@ export async function scoreCaptions(
   items: readonly CaptionItem[],
   options: ScoreOptions,
 ): Promise<ScoredCaptions> {
+  return (await scoreCaptionsStaged(items, options)).summarize();
+}
+
+/** scoreCaptions in two steps: the per-item values, then (summarize) the summary. */
+export async function scoreCaptionsStaged(
+  items: readonly CaptionItem[],
+  options: ScoreOptions,
+): Promise<StagedScores> {
   const seen = new Set<string>();
   items.forEach((item, i) => {
     if (item.references.length === 0) {
@@ -144,7 +163,11 @@ export async function scoreCaptions(
   const job =
     inWorker.length === 0
       ? undefined
-      : startWorkerJob({ ...text, recipes: inWorker.map((metric) => metric.recipe!) });
+      : startWorkerJob({
+          ...text,
+          recipes: inWorker.map((metric) => metric.recipe!),
+          bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
+        });
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
@@ -160,8 +183,9 @@ export async function scoreCaptions(
       if (result !== undefined) workerMetrics.push(metric.id);
       byMetric.set(metric, result ?? (await metric.score(input)));
     }
-  } finally {
+  } catch (error) {
     job?.stop();
+    throw error;
   }
   const results = options.metrics.map((metric) => ({ metric, result: byMetric.get(metric)! }));
   const columns = orderColumns(results.flatMap(({ metric }) => metric.columns));
@@ -170,6 +194,7 @@ export async function scoreCaptions(
     for (const column of metric.columns) {
       const got = result.values[column];
       if (got === undefined || got.length !== items.length) {
+        job?.stop();
         throw new MetricError(
           `${metric.id} returned ${got === undefined ? 'no' : got.length} values for column ` +
             `${column}, expected one per item (${items.length})`,
@@ -178,108 +203,136 @@ export async function scoreCaptions(
       values[column] = got;
     }
   }
-
-  const ci = bootstrapIntervals(
-    results,
-    items.length,
-    options.bootstrap ?? 0,
-    options.seed ?? 12345,
-  );
-  const summary: Record<string, ColumnSummary> = {};
-  for (const { metric, result } of results) {
-    for (const column of metric.columns) {
-      const stats = describe(values[column]!);
-      summary[column] = {
-        corpus: result.corpus[column] ?? stats.mean,
-        ...stats,
-        ci95: ci.get(column) ?? null,
-      };
-    }
-  }
-  return {
+  const scores = {
     ids: text.ids,
     columns,
     values,
-    summary,
     corpusDependentColumns: results
       .filter(({ metric }) => metric.corpusDependent)
       .flatMap(({ metric }) => [...metric.columns]),
     workerMetrics,
   };
+  return {
+    ...scores,
+    async summarize(meanwhile) {
+      // Also done while the worker resamples: each column's distribution.
+      const distributions = new Map<string, Distribution>();
+      const describeThenMeanwhile = async () => {
+        for (const column of columns) distributions.set(column, describe(values[column]!));
+        await meanwhile?.();
+      };
+      let ci: Map<string, [number, number]>;
+      try {
+        ci = await bootstrapIntervals(
+          results,
+          items.length,
+          options.bootstrap ?? 0,
+          options.seed ?? 12345,
+          job,
+          describeThenMeanwhile,
+        );
+      } finally {
+        job?.stop();
+      }
+      const summary: Record<string, ColumnSummary> = {};
+      for (const { metric, result } of results) {
+        for (const column of metric.columns) {
+          const stats = distributions.get(column)!;
+          summary[column] = {
+            corpus: result.corpus[column] ?? stats.mean,
+            ...stats,
+            ci95: ci.get(column) ?? null,
+          };
+        }
+      }
+      return { ...scores, summary };
+    },
+  };
 }
 
 /**
  * 95% percentile intervals of each column's corpus value over `resamples` resamples of the
- * items (with replacement, seeded). Per-item values are held fixed (CIDEr-D's document
- * frequencies are not re-estimated); BLEU's corpus value is recomputed from counts.
+ * items (with replacement, seeded; see bootstrap.ts). Per-item values are held fixed
+ * (CIDEr-D's document frequencies are not re-estimated); BLEU's corpus value is recomputed
+ * from counts. The worker thread, when there is one, takes resamples as this thread does.
  */
-function bootstrapIntervals(
+async function bootstrapIntervals(
   results: readonly { metric: Metric; result: MetricResult }[],
   n: number,
   resamples: number,
   seed: number,
-): Map<string, [number, number]> {
+  helper: RunningJob | undefined,
+  meanwhile: (() => Promise<void>) | undefined,
+): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
-  if (resamples <= 0 || n === 0) return out;
-  const random = seededRandom(seed);
-  const columns: { column: string; values: Float64Array; draws: Float64Array }[] = [];
-  const resamplers: {
-    columns: readonly string[];
-    resample: CorpusResampler;
-    draws: Float64Array[];
-  }[] = [];
+  if (resamples <= 0 || n === 0) {
+    await meanwhile?.();
+    return out;
+  }
+  // Per item, the columns averaged, then each resampler's numbers, side by side.
+  const means: { column: string; values: Float64Array; offset: number }[] = [];
+  const resamplers: { columns: readonly string[]; resampler: CorpusResampler; offset: number }[] =
+    [];
+  let columns = 0;
   for (const { metric, result } of results) {
-    const resample = CORPUS_RESAMPLERS.get(result);
-    if (resample) {
-      resamplers.push({
-        columns: metric.columns,
-        resample,
-        draws: metric.columns.map(() => new Float64Array(resamples)),
-      });
+    const resampler = CORPUS_RESAMPLERS.get(result);
+    if (resampler) {
+      resamplers.push({ columns: metric.columns, resampler, offset: columns });
+      columns += resampler.width;
       continue;
     }
     for (const column of metric.columns) {
-      columns.push({ column, values: result.values[column]!, draws: new Float64Array(resamples) });
+      means.push({ column, values: result.values[column]!, offset: columns });
+      columns += 1;
     }
   }
-  // Columns side by side (item-major), so one pass in item order reads all of them.
-  const width = columns.length;
-  const table = new Float64Array(n * width);
-  columns.forEach((c, j) => {
-    for (let k = 0; k < n; k++) table[k * width + j] = c.values[k]!;
-  });
-  const sums = new Float64Array(width);
-  // How many times each item is drawn in a resample.
-  const weights = new Uint32Array(n);
-  for (let b = 0; b < resamples; b++) {
-    weights.fill(0);
-    for (let i = 0; i < n; i++) weights[Math.floor(random() * n)]! += 1;
-    sums.fill(0);
+  const job = createResampleJob(n, columns, resamples, seed);
+  const { width } = job;
+  const draws = helper?.drawsAhead();
+  if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
+  const { table } = job;
+  for (const { values, offset } of means) {
+    for (let k = 0; k < n; k++) table[k * width + offset] = values[k]!;
+  }
+  for (const { resampler, offset } of resamplers) {
+    const { stats, width: w } = resampler;
     for (let k = 0; k < n; k++) {
-      const w = weights[k]!;
-      if (w === 0) continue;
-      const base = k * width;
-      for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
-    }
-    columns.forEach((c, j) => {
-      c.draws[b] = sums[j]! / n;
-    });
-    for (const r of resamplers) {
-      const values = r.resample(weights);
-      r.columns.forEach((column, j) => {
-        r.draws[j]![b] = values[column] ?? Number.NaN;
-      });
+      for (let j = 0; j < w; j++) table[k * width + offset + j] = stats[k * w + j]!;
     }
   }
+  const helped = helper?.resample(job) ?? Promise.resolve(false);
+  // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread
+  // resamples while that wait lasts.
+  const sideWork = meanwhile?.() ?? Promise.resolve();
+  sideWork.catch(() => {});
+  // A chunk at a time, so that the side work's I/O callbacks run in between.
+  while (!runResamples(job, 1)) await new Promise((resolve) => setImmediate(resolve));
+  await helped;
+  // Chunks a helper claimed but did not finish (it died): compute them here.
+  runLeftoverResamples(job);
+  await sideWork;
+
   const interval = (draws: Float64Array): [number, number] => {
-    const sorted = draws.slice().sort();
+    const sorted = draws.sort();
     return [percentile(sorted, 2.5), percentile(sorted, 97.5)];
   };
-  for (const c of columns) out.set(c.column, interval(c.draws));
-  for (const r of resamplers) {
-    r.columns.forEach((column, j) => {
-      out.set(column, interval(r.draws[j]!));
-    });
+  for (const { column, offset } of means) {
+    const draws = new Float64Array(resamples);
+    for (let b = 0; b < resamples; b++) draws[b] = job.sums[b * width + offset]! / n;
+    out.set(column, interval(draws));
+  }
+  for (const { columns, resampler, offset } of resamplers) {
+    const corpora = Array.from({ length: resamples }, (_, b) =>
+      resampler.corpusOf(
+        job.sums.subarray(b * width + offset, b * width + offset + resampler.width),
+      ),
+    );
+    for (const column of columns) {
+      out.set(
+        column,
+        interval(Float64Array.from(corpora, (corpus) => corpus[column] ?? Number.NaN)),
+      );
+    }
   }
   return out;
 }

@@ -14,6 +14,9 @@ export interface MetricInput {
   referenceTokens: readonly (readonly (readonly string[])[])[];
 }
 
+/** The raw text of a metric input, before any tokenization. */
+export type RawCaptions = Pick<MetricInput, 'ids' | 'candidates' | 'references'>;
+
 export interface MetricResult {
   /** Corpus-level value per column (e.g. bleu_1..bleu_4). */
   corpus: Record<string, number>;
@@ -43,5 +46,11 @@ export interface Metric {
    */
   readonly corpusDependent: boolean;
   score(input: MetricInput): Promise<MetricResult>;
+  /**
+   * Work that needs only the raw text, done ahead of score() (a worker thread does it
+   * while the main thread tokenizes); score() of an input with the same text arrays then
+   * reuses it. The results are the same with or without it.
+   */
+  prepare?(text: RawCaptions): void;
   dispose?(): Promise<void>;
 }

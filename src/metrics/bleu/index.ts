@@ -98,28 +98,25 @@ export function createBleuMetric(): Metric {
         stats[base + 2 * MAX_ORDER] = length;
         stats[base + 2 * MAX_ORDER + 1] = refLength;
       }
-      const corpusOf = (weights: ArrayLike<number>): Record<string, number> => {
-        const sums = new Float64Array(STATS);
-        for (let k = 0; k < items; k++) {
-          const w = weights[k]!;
-          if (w === 0) continue;
-          const base = k * STATS;
-          for (let j = 0; j < STATS; j++) sums[j]! += w * stats[base + j]!;
-        }
+      const corpusOf = (sums: ArrayLike<number>): Record<string, number> => {
         const out = [0, 0, 0, 0];
         if (items > 0) {
-          const correctSums = sums.slice(0, MAX_ORDER);
-          const guessSums = sums.slice(MAX_ORDER, 2 * MAX_ORDER);
+          const correctSums = Array.from({ length: MAX_ORDER }, (_, n) => sums[n]!);
+          const guessSums = Array.from({ length: MAX_ORDER }, (_, n) => sums[MAX_ORDER + n]!);
           bleuInto(out, correctSums, guessSums, sums[2 * MAX_ORDER]!, sums[2 * MAX_ORDER + 1]!);
         }
         return rowOf(out);
       };
-      const everyItemOnce = new Uint32Array(items).fill(1);
+      // Every item once (counts are integers: the sums are exact in any order).
+      const totals = new Float64Array(STATS);
+      for (let k = 0; k < items; k++) {
+        for (let j = 0; j < STATS; j++) totals[j]! += stats[k * STATS + j]!;
+      }
       const result: MetricResult = {
-        corpus: corpusOf(everyItemOnce),
+        corpus: corpusOf(totals),
         values: Object.fromEntries(BLEU_COLUMNS.map((column, n) => [column, columns[n]!])),
       };
-      CORPUS_RESAMPLERS.set(result, corpusOf);
+      CORPUS_RESAMPLERS.set(result, { width: STATS, stats, corpusOf });
       return result;
     },
   };

@@ -35,16 +35,17 @@ function sharedDefaultWordNet(): WordNet {
 
 export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
   let wordnet = options.wordnet;
+  const loadWordNet = () => {
+    if (wordnet === undefined) {
+      wordnet =
+        options.wordnetDir === undefined
+          ? sharedDefaultWordNet()
+          : WordNet.load({ dir: options.wordnetDir });
+    }
+    return wordnet;
+  };
   const scorer = new MeteorScorer({
-    loadWordNet: () => {
-      if (wordnet === undefined) {
-        wordnet =
-          options.wordnetDir === undefined
-            ? sharedDefaultWordNet()
-            : WordNet.load({ dir: options.wordnetDir });
-      }
-      return wordnet;
-    },
+    loadWordNet,
     ...(options.parameters === undefined ? {} : { parameters: options.parameters }),
   });
 
@@ -52,6 +53,9 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
     id: 'meteor',
     columns: [METEOR_COLUMN],
     corpusDependent: false,
+    prepare() {
+      loadWordNet();
+    },
     async score(input: MetricInput): Promise<MetricResult> {
       const { ids } = input;
       const captions = encodedCaptions(input);

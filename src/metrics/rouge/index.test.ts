@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runMetricContract } from '../../testing/metric-contract.js';
+import { metricInput } from '../score.js';
 import { seededRandom } from '../statistics.js';
 import { createRougeMetric, lcsLength } from './index.js';
 
@@ -43,4 +44,32 @@ describe('lcsLength', () => {
     expect(lcsLength(a, b)).toBe(lcsOracle([...a], [...b]));
     expect(lcsLength(a, a)).toBe(31);
   });
+});
+
+describe('rouge prepare', () => {
+  const text = {
+    ids: ['a', 'b', 'c'],
+    candidates: ['Axial CT shows a mass.', '', 'Left kidney cyst, 2 cm'],
+    references: [
+      ['A mass on axial CT.', 'CT: mass'],
+      ['Normal chest.'],
+      ['Cyst of the left kidney'],
+    ],
+  };
+
+  it('gives the same scores as scoring without it, and is redone for other text', async () => {
+    const plain = await createRougeMetric().score(metricInput(text.ids.map(itemOf), 'coco'));
+    const metric = createRougeMetric();
+    metric.prepare!(text);
+    const input = { ...metricInput(text.ids.map(itemOf), 'coco'), ...text };
+    expect(await metric.score(input)).toEqual(plain);
+    // Different arrays (here: other candidates) are not taken for the prepared ones.
+    const other = { ...input, candidates: ['', '', ''] };
+    const otherScores = await metric.score(other);
+    expect([...otherScores.values.rouge_1!]).toEqual([0, 0, 0]);
+  });
+
+  function itemOf(id: string, k: number) {
+    return { id, candidate: text.candidates[k]!, references: text.references[k]! };
+  }
 });

@@ -24,7 +24,7 @@ import {
   SPAN_HASH_START,
   spanHashStep,
 } from '../token-ids.js';
-import type { Metric, MetricInput, MetricResult } from '../types.js';
+import type { Metric, MetricResult, RawCaptions } from '../types.js';
 
 export const ROUGE_COLUMNS = ['rouge_l', 'rouge_1', 'rouge_2'] as const;
 
@@ -139,7 +139,7 @@ export function rougeL(candidate: Int32Array, references: readonly Int32Array[])
  * characters), as ids in the {@link EncodedCaptions} layout. rouge_score then keeps only
  * tokens matching ^[a-z0-9]+$: every run does, and so does a stem of one.
  */
-export function rougeScoreCaptions(input: MetricInput, stem: boolean): EncodedCaptions {
+export function rougeScoreCaptions(input: RawCaptions, stem: boolean): EncodedCaptions {
   const vocabulary = new AsciiLowerSpanVocabulary();
   const stemIds: number[] = [];
   const tokens = new IntList(1 << 16);
@@ -272,24 +272,64 @@ function sentenceForRougeL(
   return end === start ? emptyToken : captions.tokens.subarray(start, end);
 }
 
+/** Per item, the best ROUGE-1 and ROUGE-2 F over its references (-Infinity: none). */
+interface RougeNColumns {
+  rouge1: Float64Array;
+  rouge2: Float64Array;
+}
+
+function rougeNColumns(text: RawCaptions, stem: boolean): RougeNColumns {
+  const rawCaptions = rougeScoreCaptions(text, stem);
+  const raw = new RougeN(rawCaptions);
+  const items = text.ids.length;
+  const rouge1 = new Float64Array(items);
+  const rouge2 = new Float64Array(items);
+  const pair = new Float64Array(2);
+  for (let k = 0; k < items; k++) {
+    let best1 = Number.NEGATIVE_INFINITY;
+    let best2 = Number.NEGATIVE_INFINITY;
+    for (let s = rawCaptions.referenceStarts[k]!; s < rawCaptions.referenceStarts[k + 1]!; s++) {
+      raw.score(k, s, pair);
+      if (pair[0]! > best1) best1 = pair[0]!;
+      if (pair[1]! > best2) best2 = pair[1]!;
+    }
+    rouge1[k] = best1;
+    rouge2[k] = best2;
+  }
+  return { rouge1, rouge2 };
+}
+
 export function createRougeMetric(options: RougeOptions = {}): Metric {
   const stem = options.stemmer ?? false;
+  // ROUGE-1/2 need no tokens: prepare() computes them ahead for score() of the same text.
+  let prepared: { text: RawCaptions; columns: RougeNColumns } | undefined;
+  const rougeN = (text: RawCaptions): RougeNColumns => {
+    if (
+      prepared === undefined ||
+      prepared.text.candidates !== text.candidates ||
+      prepared.text.references !== text.references
+    ) {
+      prepared = { text, columns: rougeNColumns(text, stem) };
+    }
+    return prepared.columns;
+  };
   return {
     id: 'rouge',
     columns: ROUGE_COLUMNS,
     corpusDependent: false,
-    async score(input: MetricInput): Promise<MetricResult> {
+    prepare(text) {
+      rougeN(text);
+    },
+    async score(input): Promise<MetricResult> {
       const items = input.ids.length;
       const captions = encodedCaptions(input);
-      const rawCaptions = rougeScoreCaptions(input, stem);
-      const raw = new RougeN(rawCaptions);
+      const { rouge1, rouge2 } = rougeN(input);
       // An id no token has, for the empty token ('' may itself be a token of the input).
       const emptyIndex = captions.vocabulary.indexOf('');
       const emptyToken = Int32Array.of(emptyIndex >= 0 ? emptyIndex : -1);
-      const columns = ROUGE_COLUMNS.map(() => new Float64Array(items));
+      const lColumn = new Float64Array(items);
       const sums = [0, 0, 0];
       const references: Int32Array[] = [];
-      const pair = new Float64Array(2);
       for (let k = 0; k < items; k++) {
         const firstRef = captions.referenceStarts[k]!;
         const endRef = captions.referenceStarts[k + 1]!;
@@ -302,25 +342,13 @@ export function createRougeMetric(options: RougeOptions = {}): Metric {
           references.push(sentenceForRougeL(captions, s, emptyToken));
         }
         const l = rougeL(sentenceForRougeL(captions, k, emptyToken), references);
-        let best1 = Number.NEGATIVE_INFINITY;
-        let best2 = Number.NEGATIVE_INFINITY;
-        for (
-          let s = rawCaptions.referenceStarts[k]!;
-          s < rawCaptions.referenceStarts[k + 1]!;
-          s++
-        ) {
-          raw.score(k, s, pair);
-          if (pair[0]! > best1) best1 = pair[0]!;
-          if (pair[1]! > best2) best2 = pair[1]!;
-        }
-        columns[0]![k] = l;
-        columns[1]![k] = best1;
-        columns[2]![k] = best2;
+        lColumn[k] = l;
         sums[0]! += l;
-        sums[1]! += best1;
-        sums[2]! += best2;
+        sums[1]! += rouge1[k]!;
+        sums[2]! += rouge2[k]!;
       }
       const mean = (sum: number) => (items === 0 ? 0 : sum / items);
+      const columns = [lColumn, rouge1, rouge2];
       return {
         corpus: { rouge_l: mean(sums[0]!), rouge_1: mean(sums[1]!), rouge_2: mean(sums[2]!) },
         values: Object.fromEntries(ROUGE_COLUMNS.map((column, i) => [column, columns[i]!])),
