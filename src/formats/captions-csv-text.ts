@@ -1,5 +1,5 @@
-import { stringify } from 'csv-stringify/sync';
 import { type CaptionRow, captionRowToRecord, captionsCsvHeader } from './captions-csv.js';
+import { csvLine } from './csv-text.js';
 
 /** Rows per block: small enough that rebuilding one block is cheap, large enough that a
  * 60,000-row file is a few hundred pieces. */
@@ -59,7 +59,7 @@ export class CaptionsCsvText {
 
   /** Header + every row held, in dataset order, as a few large pieces (for a vectored write). */
   toParts(): Buffer[] {
-    const parts: Buffer[] = [Buffer.from(stringify([captionsCsvHeader(this.withConcepts)]))];
+    const parts: Buffer[] = [Buffer.from(`${csvLine(captionsCsvHeader(this.withConcepts))}\n`)];
     for (const block of this.blocks) {
       if (block.joined === undefined) {
         block.joined = Buffer.from(this.textsOf(block).join(''));
@@ -114,7 +114,7 @@ export class CaptionsCsvText {
 }
 
 function formatRow(row: CaptionRow, withConcepts: boolean): string {
-  return stringify([captionRowToRecord(row, withConcepts)]);
+  return `${csvLine(captionRowToRecord(row, withConcepts))}\n`;
 }
 
 /** Where `index` goes in the ascending `sorted`; try the end first. */
