@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMAGE_ENCODINGS } from '../engines/types.js';
 import { parseSize } from './size.js';
 
 /**
@@ -351,6 +352,15 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     description: 'retries on 429/5xx/network errors',
     schema: nonNegativeInt,
     default: 4,
+  },
+  {
+    key: 'imageEncoding',
+    flag: '--image-encoding <how>',
+    description:
+      'how images travel to the server: auto (the file itself when preprocessing would not change it, else PNG), png (lossless), jpeg (quality 95)',
+    schema: z.enum(IMAGE_ENCODINGS),
+    default: 'auto',
+    allowed: IMAGE_ENCODINGS.join(', '),
   },
 ];
 
