@@ -5,6 +5,7 @@
 import { benchCaption } from './caption.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
+import { benchOpenAI } from './openai.js';
 import { benchReport } from './report.js';
 
 const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
@@ -19,6 +20,10 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   },
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },
+  {
+    name: 'openai client (the real CLI against a local instant server, 60,000 images)',
+    run: () => benchOpenAI(),
+  },
 ];
 
 const only = process.argv.slice(2);
