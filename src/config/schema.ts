@@ -349,9 +349,9 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
   {
     key: 'retries',
     flag: '--retries <n>',
-    description: 'retries on 429/5xx/network errors',
+    description: 'retries on 429/5xx/network errors (the default 8 wait 60-121 s in all)',
     schema: nonNegativeInt,
-    default: 4,
+    default: 8,
   },
   {
     key: 'imageEncoding',
