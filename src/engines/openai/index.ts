@@ -13,13 +13,20 @@ import type {
   PreparedImage,
 } from '../types.js';
 import { apiKeyFromEnv, createClient, type FetchLike, keyRedactor } from './client.js';
-import { EndpointPool, normalizeEndpoint } from './endpoints.js';
+import { EndpointPool, type EndpointState, normalizeEndpoint } from './endpoints.js';
 import { createHttpFetch } from './http-fetch.js';
 import { imageDataUri } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, servedModels } from './models.js';
 import { type ChatRequestBody, captionFromCompletion, chatRequestBody } from './request.js';
-import { type RequestFailure, type RetryHooks, realRetryHooks, withRetries } from './retry.js';
+import {
+  backoffBudget,
+  classifyError,
+  type RequestFailure,
+  type RetryHooks,
+  realRetryHooks,
+  withRetries,
+} from './retry.js';
 import { Semaphore } from './semaphore.js';
 
 export { chatRequestBody } from './request.js';
@@ -243,10 +250,10 @@ class OpenAIChatEngine implements OpenAIEngine {
             const completion = await this.clients
               .get(endpoint.url)!
               .chat.completions.create(body, signal ? { signal } : undefined);
-            this.pool.release(endpoint, 'answered');
+            this.release(endpoint, 'answered');
             return completion;
           } catch (error) {
-            this.pool.release(endpoint, releaseOutcome(error));
+            this.release(endpoint, releaseOutcome(error), error);
             throw error;
           } finally {
             this.inFlight.end();
@@ -278,6 +285,26 @@ class OpenAIChatEngine implements OpenAIEngine {
       return { ok: false, error };
     } finally {
       this.slots.release();
+    }
+  }
+
+  /** Ends a request on an endpoint, saying when the endpoint stops or starts answering. */
+  private release(
+    endpoint: EndpointState,
+    outcome: 'answered' | 'network' | 'aborted',
+    error?: unknown,
+  ): void {
+    const wasDown = endpoint.consecutiveFailures > 0;
+    this.pool.release(endpoint, outcome);
+    if (outcome === 'network' && !wasDown) {
+      const { reason } = classifyError(error, this.settings.timeoutSeconds);
+      const { maxMs } = backoffBudget(this.settings.retries);
+      this.logger.warn(
+        `openai: ${endpoint.url} stopped answering (${this.redact(reason)}); each request is retried ` +
+          `with backoff for up to ${Math.round(maxMs / 1000)} s before its image fails`,
+      );
+    } else if (outcome === 'answered' && wasDown) {
+      this.logger.info(`openai: ${endpoint.url} answers again`);
     }
   }
 
