@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { DEMO_CAPTION_MODEL } from '../src/cli/commands/demo.js';
+import { TINY_CAPTION_MODEL } from '../src/cli/commands/demo.js';
 import { loadConfig } from '../src/config/load.js';
 import { CAPTION_OPTIONS, COMMON_OPTIONS } from '../src/config/schema.js';
 import type { CaptionConfig } from '../src/config/types.js';
@@ -98,7 +98,7 @@ export async function benchCaption(): Promise<void> {
           config({
             data: small,
             out: join(root, 'out-tiny'),
-            model: DEMO_CAPTION_MODEL,
+            model: TINY_CAPTION_MODEL,
             offline: true,
             maxNewTokens: 24,
             ...flags,

@@ -187,7 +187,8 @@ def make_image(k: int, width: int, height: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def build_tokenizer(vocab_size: int):
+def build_tokenizer(vocab_size: int, corpus: list[str] | None = None):
+    """Byte-level BPE with the Qwen2 split pattern, trained on `corpus` (default: CORPUS)."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
@@ -206,7 +207,7 @@ def build_tokenizer(vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(CORPUS * 3, trainer=trainer)
+    tok.train_from_iterator(CORPUS * 3 if corpus is None else corpus, trainer=trainer)
     for name, idx in TOK.items():
         assert tok.token_to_id(name) == idx, (name, tok.token_to_id(name))
     return tok
@@ -322,10 +323,11 @@ def rope_index(ids: np.ndarray, grids: np.ndarray) -> tuple[np.ndarray, np.ndarr
 # --------------------------------------------------------------------------------------
 
 
-def make_config(vocab_size: int, legacy_rope: bool):
+def make_config(vocab_size: int, legacy_rope: bool, text_config=None, vision_config=None, mrope_section=None):
     from transformers import Qwen2VLConfig
 
-    text = dict(TEXT_CONFIG)
+    mrope_section = mrope_section or MROPE_SECTION
+    text = dict(text_config or TEXT_CONFIG)
     text.update(
         vocab_size=vocab_size,
         bos_token_id=TOK["<|endoftext|>"],
@@ -333,20 +335,43 @@ def make_config(vocab_size: int, legacy_rope: bool):
         pad_token_id=TOK["<|endoftext|>"],
     )
     if legacy_rope:
-        text.update(rope_theta=ROPE_THETA, rope_scaling={"type": "mrope", "mrope_section": MROPE_SECTION})
+        text.update(rope_theta=ROPE_THETA, rope_scaling={"type": "mrope", "mrope_section": mrope_section})
     else:
         text.update(
-            rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA, "mrope_section": MROPE_SECTION}
+            rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA, "mrope_section": mrope_section}
         )
     return Qwen2VLConfig(
         text_config=text,
-        vision_config=dict(VISION_CONFIG),
+        vision_config=dict(vision_config or VISION_CONFIG),
         image_token_id=TOK["<|image_pad|>"],
         video_token_id=TOK["<|video_pad|>"],
         vision_start_token_id=TOK["<|vision_start|>"],
         vision_end_token_id=TOK["<|vision_end|>"],
         tie_word_embeddings=False,
     )
+
+
+def qwen2vl_config(vocab_size: int, text_config=None, vision_config=None, mrope_section=None):
+    """A Qwen2VLConfig whose M-RoPE sections took (new `rope_parameters`, else the legacy field)."""
+    want = list(mrope_section or MROPE_SECTION)
+    config = None
+    for legacy in (False, True):
+        config = make_config(vocab_size, legacy, text_config, vision_config, want)
+        if find_mrope_section_in(config) == want:
+            return config
+    raise RuntimeError(f"mrope_section did not take: {find_mrope_section_in(config)}")
+
+
+def set_greedy_generation(model) -> None:
+    """Greedy decoding that stops at <|im_end|> or <|endoftext|>, as medcap's engine does."""
+    gc = model.generation_config
+    gc.eos_token_id = [TOK["<|im_end|>"], TOK["<|endoftext|>"]]
+    gc.pad_token_id = TOK["<|endoftext|>"]
+    gc.bos_token_id = TOK["<|endoftext|>"]
+    gc.do_sample = False
+    for key in ("temperature", "top_p", "top_k"):
+        if hasattr(gc, key):
+            setattr(gc, key, None)
 
 
 def build_model(vocab_size: int, seed: int, std: float, quiet_tokens: list[int]):
@@ -358,13 +383,7 @@ def build_model(vocab_size: int, seed: int, std: float, quiet_tokens: list[int])
     import torch
     from transformers import Qwen2VLForConditionalGeneration
 
-    config = None
-    for legacy in (False, True):
-        config = make_config(vocab_size, legacy)
-        if find_mrope_section_in(config) == MROPE_SECTION:
-            break
-    else:
-        raise RuntimeError(f"mrope_section did not take: {find_mrope_section_in(config)}")
+    config = qwen2vl_config(vocab_size)
     torch.manual_seed(seed)
     model = Qwen2VLForConditionalGeneration(config).float().eval()
     try:
@@ -388,14 +407,7 @@ def build_model(vocab_size: int, seed: int, std: float, quiet_tokens: list[int])
         head = model.lm_head.weight
         head[quiet_tokens] = 0
         head[TOK["<|im_end|>"]] *= 1.3
-    gc = model.generation_config
-    gc.eos_token_id = [TOK["<|im_end|>"], TOK["<|endoftext|>"]]
-    gc.pad_token_id = TOK["<|endoftext|>"]
-    gc.bos_token_id = TOK["<|endoftext|>"]
-    gc.do_sample = False
-    for key in ("temperature", "top_p", "top_k"):
-        if hasattr(gc, key):
-            setattr(gc, key, None)
+    set_greedy_generation(model)
     return model
 
 
@@ -457,6 +469,7 @@ def make_wrappers(model, mrope_section):
     from torch import nn
 
     visual, lm, lm_head = parts(model)
+    vc = model.config.vision_config
     tc = model.config.text_config
     n_heads = tc.num_attention_heads
     n_kv = tc.num_key_value_heads
@@ -476,7 +489,7 @@ def make_wrappers(model, mrope_section):
 
         def forward(self, pixel_values, grid_thw):
             v = self.visual
-            m = getattr(v, "spatial_merge_size", None) or VISION_CONFIG["spatial_merge_size"]
+            m = getattr(v, "spatial_merge_size", None) or vc.spatial_merge_size
             x = v.patch_embed(pixel_values)
             n_images = grid_thw.shape[0]
             h = grid_thw[0, 1]
@@ -495,7 +508,7 @@ def make_wrappers(model, mrope_section):
             sin = emb.sin()[:, None, :]
             for blk in v.blocks:
                 a = blk.attn
-                nh = getattr(a, "num_heads", None) or VISION_CONFIG["num_heads"]
+                nh = getattr(a, "num_heads", None) or vc.num_heads
                 hs = blk.norm1(x)
                 n = hs.shape[0]
                 qkv = a.qkv(hs).reshape(n, 3, nh, -1).permute(1, 0, 2, 3)
@@ -539,7 +552,7 @@ def make_wrappers(model, mrope_section):
             qpos = qidx + kpos[:, -1:] - qidx[:, -1:]
             allowed = (kpos[:, None, :] <= qpos[:, :, None]) & (attention_mask[:, None, :] > 0)
             allowed = allowed[:, None, :, :]
-            neg = torch.tensor(torch.finfo(torch.float32).min, dtype=torch.float32)
+            neg = torch.tensor(torch.finfo(torch.float32).min, dtype=torch.float32, device=inputs_embeds.device)
 
             cos, sin = self.rotary(inputs_embeds, position_ids)
             if cos.dim() == 4:  # [3, b, s, d]: pick the t/h/w sections
@@ -829,6 +842,51 @@ def pixel_stats(pv: np.ndarray) -> dict:
     }
 
 
+def write_model_configs(model, out: str, vocab_size: int, about: dict) -> dict:
+    """config.json and generation_config.json for Transformers.js; returns the generation config.
+
+    Text settings are repeated at the top level, as the published Qwen2-VL ONNX configs have them.
+    `about` is recorded under "medcap_tiny_model".
+    """
+    cfg = model.config.to_dict()
+    text_cfg = dict(cfg.get("text_config") or {})
+    for key, value in text_cfg.items():
+        if key not in ("model_type", "architectures") and key not in cfg:
+            cfg[key] = value
+    cfg["model_type"] = "qwen2_vl"
+    cfg["architectures"] = ["Qwen2VLForConditionalGeneration"]
+    cfg["image_token_id"] = TOK["<|image_pad|>"]
+    cfg["video_token_id"] = TOK["<|video_pad|>"]
+    cfg["vision_start_token_id"] = TOK["<|vision_start|>"]
+    cfg["vision_end_token_id"] = TOK["<|vision_end|>"]
+    cfg["vocab_size"] = vocab_size
+    cfg["use_cache"] = True
+    cfg["transformers.js_config"] = {"dtype": "fp32"}
+    cfg["medcap_tiny_model"] = about
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, default=str)
+    gen_cfg = {
+        "bos_token_id": TOK["<|endoftext|>"],
+        "eos_token_id": [TOK["<|im_end|>"], TOK["<|endoftext|>"]],
+        "pad_token_id": TOK["<|endoftext|>"],
+        "do_sample": False,
+    }
+    with open(os.path.join(out, "generation_config.json"), "w") as f:
+        json.dump(gen_cfg, f, indent=2)
+    return gen_cfg
+
+
+def write_tokenizer_files(tok, out: str) -> None:
+    """tokenizer.json, tokenizer_config.json, chat_template.jinja and preprocessor_config.json."""
+    tok.save(os.path.join(out, "tokenizer.json"))
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump(tokenizer_config(), f, indent=2)
+    with open(os.path.join(out, "chat_template.jinja"), "w") as f:
+        f.write(CHAT_TEMPLATE)
+    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:
+        json.dump(preprocessor_config(), f, indent=2)
+
+
 def write_readme(out: str, report: dict, vocab_size: int) -> None:
     v = report["versions"]
     text = f"""# tiny-qwen2-vl
@@ -898,13 +956,7 @@ def main():
     # 1. Tokenizer and processor files.
     tok = build_tokenizer(args.vocab_size)
     vocab_size = tok.get_vocab_size()
-    tok.save(os.path.join(out, "tokenizer.json"))
-    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
-        json.dump(tokenizer_config(), f, indent=2)
-    with open(os.path.join(out, "chat_template.jinja"), "w") as f:
-        f.write(CHAT_TEMPLATE)
-    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:
-        json.dump(preprocessor_config(), f, indent=2)
+    write_tokenizer_files(tok, out)
     log("tokenizer vocab", vocab_size)
     sample = render_chat(DEFAULT_PROMPT)
     log("chat text:", json.dumps(sample))
@@ -949,37 +1001,17 @@ def main():
     model = build_model(vocab_size, seed, std, quiet)
     report["mrope_section_in_config"] = find_mrope_section_in(model.config)
 
-    # 3. Config files for Transformers.js (text settings also at the top level, as the
-    #    published Qwen2-VL ONNX configs have them).
-    cfg = model.config.to_dict()
-    text_cfg = dict(cfg.get("text_config") or {})
-    for key, value in text_cfg.items():
-        if key not in ("model_type", "architectures") and key not in cfg:
-            cfg[key] = value
-    cfg["model_type"] = "qwen2_vl"
-    cfg["architectures"] = ["Qwen2VLForConditionalGeneration"]
-    cfg["image_token_id"] = TOK["<|image_pad|>"]
-    cfg["video_token_id"] = TOK["<|video_pad|>"]
-    cfg["vision_start_token_id"] = TOK["<|vision_start|>"]
-    cfg["vision_end_token_id"] = TOK["<|vision_end|>"]
-    cfg["vocab_size"] = vocab_size
-    cfg["use_cache"] = True
-    cfg["transformers.js_config"] = {"dtype": "fp32"}
-    cfg["medcap_tiny_model"] = {
-        "note": "random weights, for tests and demos only; made by tools/make_tiny_qwen2vl.py",
-        "seed": seed,
-        "std": std,
-    }
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, default=str)
-    gen_cfg = {
-        "bos_token_id": TOK["<|endoftext|>"],
-        "eos_token_id": [TOK["<|im_end|>"], TOK["<|endoftext|>"]],
-        "pad_token_id": TOK["<|endoftext|>"],
-        "do_sample": False,
-    }
-    with open(os.path.join(out, "generation_config.json"), "w") as f:
-        json.dump(gen_cfg, f, indent=2)
+    # 3. Config files for Transformers.js.
+    gen_cfg = write_model_configs(
+        model,
+        out,
+        vocab_size,
+        {
+            "note": "random weights, for tests and demos only; made by tools/make_tiny_qwen2vl.py",
+            "seed": seed,
+            "std": std,
+        },
+    )
 
     # 4. The transformers processor over the files just written (falls back to the manual path).
     processor = None

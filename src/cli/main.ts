@@ -11,6 +11,7 @@ import { CaptionToolError, ConfigError, describeError, InternalError } from '../
 import { createStreamLogger, type Logger } from '../core/logger.js';
 import type { CaptionEngine } from '../engines/types.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { optionHelp } from './help.js';
 
 export interface CliDeps {
   env?: NodeJS.ProcessEnv;
@@ -105,6 +106,12 @@ const COMMANDS: CommandSpec[] = [
     load: async () => (await import('./commands/batch-files.js')).importBatchCommand,
   },
   {
+    name: 'doctor',
+    summary: 'what this machine can run, and the fix for what is missing',
+    options: COMMON_OPTIONS.filter((o) => o.key === 'out' || o.key === 'config'),
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
+  {
     name: 'demo',
     summary: 'the whole pipeline on the bundled sample data, offline',
     options: [
@@ -138,15 +145,15 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       const cmd = actionArgs.at(-1) as Command;
       const positional = cmd.args;
       const flags = cmd.opts();
-      const logFormat = (flags.logFormat ?? env.MEDCAP_LOG_FORMAT) === 'json';
-      const quiet = flags.quiet === true || env.MEDCAP_QUIET === '1';
-      const logger = createStreamLogger({
-        write: writeErr,
-        json: logFormat,
-        level: quiet ? 'warn' : 'info',
+      // Until the configuration is read (its errors need a logger), flags and environment
+      // decide the log format; then the resolved settings, config file included, do.
+      let logger = createLogger(writeErr, {
+        logFormat: flags.logFormat ?? env.MEDCAP_LOG_FORMAT,
+        quiet: flags.quiet ?? env.MEDCAP_QUIET,
       });
       try {
         const config = loadConfig({ specs: spec.options, flags, env, cwd });
+        logger = createLogger(writeErr, config);
         const handler = await spec.load();
         exitCode = await handler(config, positional, {
           logger,
@@ -173,15 +180,21 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
   return exitCode;
 }
 
+function createLogger(
+  write: (text: string) => void,
+  settings: { logFormat?: unknown; quiet?: unknown },
+): Logger {
+  const quietSpec = COMMON_OPTIONS.find((o) => o.key === 'quiet');
+  const quiet = quietSpec?.schema.safeParse(settings.quiet ?? false).data === true;
+  return createStreamLogger({
+    write,
+    json: settings.logFormat === 'json',
+    level: quiet ? 'warn' : 'info',
+  });
+}
+
 function addOption(command: Command, spec: OptionSpec): void {
-  const option = new Option(
-    spec.flag,
-    spec.description + (spec.allowed ? ` (${spec.allowed})` : ''),
-  );
-  if (spec.default !== undefined && typeof spec.default !== 'boolean') {
-    // Shown in help only: defaults are applied by loadConfig so that env and file can win.
-    option.default(undefined, JSON.stringify(spec.default));
-  }
+  const option = new Option(spec.flag, optionHelp(spec));
   if (spec.repeatable) {
     option.argParser((value: string, previous: string[] | undefined) => [
       ...(previous ?? []),
@@ -189,7 +202,8 @@ function addOption(command: Command, spec: OptionSpec): void {
     ]);
   }
   command.addOption(option);
-  if (typeof spec.default === 'boolean' && spec.default === true) {
+  // Every switch can be turned off on the command line, over an environment or file setting.
+  if (spec.type.kind === 'boolean') {
     command.addOption(new Option(`--no-${flagName(spec).slice(2)}`, `turn ${flagName(spec)} off`));
   }
 }

@@ -47,12 +47,12 @@ describe('loadConfig', () => {
       /--batch-size from the command line: .*"lots".*allowed: a whole number 1\.\.4096, or auto/,
     );
     expect(message).toMatch(
-      /--cache-memory from environment variable MEDCAP_CACHE_MEMORY: expected a size/,
+      /--cache-memory from environment variable MEDCAP_CACHE_MEMORY: not a size; got "nine" \(allowed: a size such as 9GB/,
     );
     expect(message).toMatch(
       /--device from .*medcap\.config\.json.*allowed: cpu, webgpu, cuda, auto/,
     );
-    expect(message).toMatch(/unknown key 'bogus'/);
+    expect(message).toMatch(/unknown key 'bogus': not a medcap option/);
   });
 
   it('parses shards, limits and sizes', () => {

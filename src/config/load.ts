@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from '../core/errors.js';
-import { envName, flagName, type OptionSpec } from './schema.js';
+import { CaptionToolError, ConfigError } from '../core/errors.js';
+import { decodeUtf8 } from '../core/utf8.js';
+import { ALL_OPTIONS, envName, flagName, type OptionSpec, OTHER_ENV_VARS } from './schema.js';
+import { didYouMean } from './suggest.js';
 
 export const CONFIG_FILE = 'medcap.config.json';
 
@@ -13,23 +15,22 @@ export interface LoadConfigInput {
   cwd?: string;
 }
 
+/** Keys the config file may hold: every command's options (one file serves them all). */
+const FILE_KEYS = new Set(ALL_OPTIONS.filter((s) => s.key !== 'config').map((s) => s.key));
+const ENV_NAMES = new Set([...ALL_OPTIONS.map((s) => envName(s.key)), ...OTHER_ENV_VARS]);
+
 /**
  * Resolves every option as flag > environment > config file > default, validates each one,
  * and throws one ConfigError listing every problem (each naming its flag, its source and
- * what is allowed) before anything runs.
+ * what is allowed) before anything runs. Unknown config-file keys and unknown MEDCAP_*
+ * environment variables are problems too; the options of other commands are not (one
+ * config file and one environment serve every command).
  */
 export function loadConfig(input: LoadConfigInput): Record<string, unknown> {
   const env = input.env ?? process.env;
   const cwd = input.cwd ?? process.cwd();
   const file = readConfigFile(input.flags.config ?? env[envName('config')], cwd);
-  const knownKeys = new Set(input.specs.map((s) => s.key));
-  const problems: string[] = [];
-
-  for (const key of Object.keys(file.values)) {
-    if (!knownKeys.has(key) && key !== '$schema') {
-      problems.push(`${file.path}: unknown key '${key}'`);
-    }
-  }
+  const problems: string[] = [...unknownNames(file, env)];
 
   const config: Record<string, unknown> = {};
   for (const spec of input.specs) {
@@ -40,16 +41,45 @@ export function loadConfig(input: LoadConfigInput): Record<string, unknown> {
       config[spec.key] = parsed.data;
     } else {
       const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
-      const allowed = spec.allowed ? ` (allowed: ${spec.allowed})` : '';
       problems.push(
-        `${flagName(spec)} from ${source}: ${reason}; got ${JSON.stringify(raw)}${allowed}`,
+        `${flagName(spec)} from ${source}: ${reason}; got ${JSON.stringify(raw)} (allowed: ${spec.allowed})`,
       );
     }
   }
+  problems.push(...crossChecks(config));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return config;
+}
+
+function unknownNames(
+  file: { path: string; values: Record<string, unknown> },
+  env: NodeJS.ProcessEnv,
+): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(file.values)) {
+    if (key === '$schema' || FILE_KEYS.has(key)) continue;
+    const reason =
+      key === 'config' ? 'a config file cannot name another one' : 'not a medcap option';
+    problems.push(`${file.path}: unknown key '${key}': ${reason}${didYouMean(key, FILE_KEYS)}`);
+  }
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('MEDCAP_') || ENV_NAMES.has(name)) continue;
+    problems.push(
+      `environment variable ${name}: not a medcap setting${didYouMean(name, ENV_NAMES)}; unset it or fix its name`,
+    );
+  }
+  return problems;
+}
+
+/** Problems no single option shows. */
+function crossChecks(config: Record<string, unknown>): string[] {
+  const { minPixels, maxPixels } = config;
+  if (typeof minPixels === 'number' && typeof maxPixels === 'number' && minPixels > maxPixels) {
+    return [`--min-pixels (${minPixels}) is larger than --max-pixels (${maxPixels})`];
+  }
+  return [];
 }
 
 function pick(
@@ -62,7 +92,8 @@ function pick(
   const name = envName(spec.key);
   const fromEnv = env[name];
   if (fromEnv !== undefined && fromEnv !== '') return [fromEnv, `environment variable ${name}`];
-  if (file.values[spec.key] !== undefined) return [file.values[spec.key], file.path];
+  if (spec.key !== 'config' && Object.hasOwn(file.values, spec.key))
+    return [file.values[spec.key], `key '${spec.key}' of ${file.path}`];
   return [spec.default, 'the default'];
 }
 
@@ -75,9 +106,19 @@ function readConfigFile(
     if (typeof explicit === 'string') throw new ConfigError(`--config: file not found: ${path}`);
     return { path, values: {} };
   }
+  let text: string;
+  try {
+    text = decodeUtf8(readFileSync(path), path).replace(/^\uFEFF/, '');
+  } catch (error) {
+    if (error instanceof CaptionToolError) throw new ConfigError(error.message, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--config: cannot read ${path} (${code ?? String(error)})`, {
+      cause: error,
+    });
+  }
   let values: unknown;
   try {
-    values = JSON.parse(readFileSync(path, 'utf8'));
+    values = JSON.parse(text);
   } catch (error) {
     throw new ConfigError(`${path}: not valid JSON: ${(error as Error).message}`, { cause: error });
   }

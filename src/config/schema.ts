@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { IMAGE_ENCODINGS } from '../engines/types.js';
-import { parseSize } from './size.js';
+import { allowedText, type ValueType, valueSchema } from './values.js';
 
 /**
  * Every option, once: its flag, its config-file key (camelCase), its environment variable
@@ -33,409 +33,368 @@ export const ENGINES = Object.freeze(['transformers', 'openai'] as const);
 export const METRIC_IDS = Object.freeze(['bleu', 'rouge', 'meteor', 'cider', 'bertscore'] as const);
 export const TOKENIZERS = Object.freeze(['coco', 'whitespace'] as const);
 
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().nonnegative();
-const bool = z.union([
-  z.boolean(),
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), {
-      message: 'expected true or false',
-    })
-    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v)),
-]);
-const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const bytes = parseSize(value);
-  if (bytes === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a size such as 9GB or 512MB, got '${value}'`,
-    });
-    return z.NEVER;
-  }
-  return bytes;
-});
-const list = z.union([
-  z.array(z.string()),
-  z.string().transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ),
-]);
-const batchSize = z.union([
-  z.literal('auto'),
-  positiveInt.refine((n) => n <= 4096, { message: 'expected at most 4096' }),
-]);
-const limit = z.union([
-  z.literal('all').transform(() => Number.POSITIVE_INFINITY),
-  nonNegativeInt.transform((n) => (n === 0 ? Number.POSITIVE_INFINITY : n)),
-]);
-const shard = z.string().transform((value, ctx) => {
-  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
-  const index = match ? Number(match[1]) : Number.NaN;
-  const count = match ? Number(match[2]) : Number.NaN;
-  if (!match || count < 1 || index < 0 || index >= count) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected I/N with 0 <= I < N (e.g. 0/4), got '${value}'`,
-    });
-    return z.NEVER;
-  }
-  return { index, count };
-});
-const windowSpec = z.string().transform((value, ctx) => {
-  const parts = value.split(',').map(Number);
-  if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n)) || parts[1]! <= 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected CENTER,WIDTH (e.g. 40,400), got '${value}'`,
-    });
-    return z.NEVER;
-  }
-  return [parts[0]!, parts[1]!] as [number, number];
-});
-
-export interface OptionSpec {
+export interface OptionDefinition {
   /** camelCase config key. */
   key: string;
   /** Commander flag syntax, e.g. `--batch-size <n>`. */
   flag: string;
   description: string;
-  schema: z.ZodType;
+  /** What values the option takes: its validator and its "allowed" text come from this. */
+  type: ValueType;
   default?: unknown;
-  /** Shown in help and in errors: what values are allowed. */
-  allowed?: string;
   /** Repeatable flag (collects into an array). */
   repeatable?: boolean;
 }
+
+export interface OptionSpec extends OptionDefinition {
+  schema: z.ZodType;
+  /** Shown in help and in errors: what values are allowed. */
+  allowed: string;
+}
+
+function option(definition: OptionDefinition): OptionSpec {
+  return {
+    ...definition,
+    schema: valueSchema(definition.type),
+    allowed: allowedText(definition.type),
+  };
+}
+
+/** Whole numbers from 1 (or 0) up. */
+const positive = (max?: number): ValueType =>
+  max === undefined ? { kind: 'integer', min: 1 } : { kind: 'integer', min: 1, max };
+const nonNegative = (max?: number): ValueType =>
+  max === undefined ? { kind: 'integer', min: 0 } : { kind: 'integer', min: 0, max };
+const BOOLEAN: ValueType = { kind: 'boolean' };
+const TEXT: ValueType = { kind: 'text' };
+
+/**
+ * Qwen2-VL's processor allows at most 12,845,056 pixels (3584 x 3584) by default; a larger
+ * image is a mistake, and its tokens would not fit a batch anyway.
+ */
+const QWEN2VL_MAX_PIXELS = 3584 * 3584;
 
 const DEFAULT_PROMPT =
   'Describe this medical image in one concise sentence, as a radiology figure caption: the imaging modality, the body region and the main finding.';
 
 export const COMMON_OPTIONS: OptionSpec[] = [
-  {
+  option({
     key: 'config',
     flag: '--config <file>',
     description: 'config file (default: ./medcap.config.json if present)',
-    schema: z.string(),
-  },
-  {
+    type: TEXT,
+  }),
+  option({
     key: 'out',
     flag: '--out <dir>',
     description: 'output folder',
-    schema: z.string().min(1),
+    type: TEXT,
     default: 'results_medical',
-  },
-  {
+  }),
+  option({
     key: 'split',
     flag: '--split <name>',
     description: 'dataset split',
-    schema: z.string().regex(/^[\w.-]+$/, 'expected a split name such as train, valid or test'),
+    type: {
+      kind: 'text',
+      pattern: /^[\w.-]+$/,
+      like: 'a split name such as train, valid or test (letters, digits, _ . -)',
+    },
     default: 'train',
-  },
-  {
+  }),
+  option({
     key: 'logFormat',
     flag: '--log-format <format>',
     description: 'log lines on stderr',
-    schema: z.enum(['text', 'json']),
+    type: { kind: 'choice', values: ['text', 'json'] },
     default: 'text',
-    allowed: 'text, json',
-  },
-  {
+  }),
+  option({
     key: 'quiet',
     flag: '--quiet',
     description: 'only warnings and errors on stderr',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
+  }),
 ];
 
 export const CAPTION_OPTIONS: OptionSpec[] = [
-  {
+  option({
     key: 'data',
     flag: '--data <path>',
     description: 'dataset folder or manifest file',
-    schema: z.string().min(1),
-  },
-  {
+    type: TEXT,
+  }),
+  option({
     key: 'format',
     flag: '--format <format>',
     description: 'dataset layout',
-    schema: z.enum(FORMATS),
+    type: { kind: 'choice', values: FORMATS },
     default: 'auto',
-    allowed: FORMATS.join(', '),
-  },
-  {
+  }),
+  option({
     key: 'limit',
     flag: '--limit <n>',
     description: 'caption the first N items (0 or "all": every item)',
-    schema: limit,
+    type: {
+      kind: 'integer',
+      min: 0,
+      words: { all: Number.POSITIVE_INFINITY },
+      zero: Number.POSITIVE_INFINITY,
+    },
     default: 1000,
-    allowed: 'a whole number, or all',
-  },
-  {
+  }),
+  option({
     key: 'engine',
     flag: '--engine <id>',
     description: 'captioning engine',
-    schema: z.enum(ENGINES),
+    type: { kind: 'choice', values: ENGINES },
     default: 'transformers',
-    allowed: ENGINES.join(', '),
-  },
-  {
+  }),
+  option({
     key: 'model',
     flag: '--model <id-or-path>',
     description: 'model id or local folder',
-    schema: z.string().min(1),
+    type: TEXT,
     default: 'onnx-community/Qwen2-VL-2B-Instruct',
-  },
-  {
+  }),
+  option({
     key: 'device',
     flag: '--device <device>',
     description: 'where the embedded model runs',
-    schema: z.enum(DEVICES),
+    type: { kind: 'choice', values: DEVICES },
     default: 'cpu',
-    allowed: DEVICES.join(', '),
-  },
-  {
+  }),
+  option({
     key: 'dtype',
     flag: '--dtype <dtype>',
     description: 'weights precision; per file as vision=fp16,decoder=q4f16',
-    schema: z.string().regex(/^[\w=,]+$/),
-    allowed: DTYPES.join(', '),
-  },
-  {
+    type: { kind: 'dtype', values: DTYPES },
+  }),
+  option({
     key: 'offline',
     flag: '--offline',
     description: 'never download (also HF_HUB_OFFLINE=1)',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
-  {
+  }),
+  option({
     key: 'batchSize',
     flag: '--batch-size <n>',
     description: 'images per generate call, or auto (halve on out-of-memory)',
-    schema: batchSize,
+    type: { kind: 'integer', min: 1, max: 4096, words: { auto: 'auto' } },
     default: 8,
-    allowed: 'a whole number 1..4096, or auto',
-  },
-  {
+  }),
+  option({
     key: 'maxNewTokens',
     flag: '--max-new-tokens <n>',
     description: 'longest caption in tokens',
-    schema: positiveInt,
+    type: positive(32_768),
     default: 128,
-  },
-  {
+  }),
+  option({
     key: 'prompt',
     flag: '--prompt <text>',
     description: 'instruction sent with each image (@FILE reads it from a file)',
-    schema: z.string().min(1),
+    type: TEXT,
     default: DEFAULT_PROMPT,
-  },
-  {
+  }),
+  option({
     key: 'imageSize',
     flag: '--image-size <px>',
     description: 'resize every image to PX x PX (rounded to a multiple of 28)',
-    schema: positiveInt,
-  },
-  {
+    type: positive(3584),
+  }),
+  option({
     key: 'minPixels',
     flag: '--min-pixels <n>',
     description: 'Qwen2-VL min_pixels',
-    schema: positiveInt,
+    type: positive(QWEN2VL_MAX_PIXELS),
     default: 56 * 56,
-  },
-  {
+  }),
+  option({
     key: 'maxPixels',
     flag: '--max-pixels <n>',
     description: 'Qwen2-VL max_pixels',
-    schema: positiveInt,
+    type: positive(QWEN2VL_MAX_PIXELS),
     default: 448 * 448,
-  },
-  {
+  }),
+  option({
     key: 'cache',
     flag: '--cache',
     description: 'keep preprocessed images in memory (--no-cache streams)',
-    schema: bool,
+    type: BOOLEAN,
     default: true,
-  },
-  {
+  }),
+  option({
     key: 'cacheMemory',
     flag: '--cache-memory <size>',
     description: 'memory budget of the preprocessing cache',
-    schema: size,
+    type: { kind: 'size' },
     default: '9GB',
-  },
-  {
+  }),
+  option({
     key: 'memoryLimit',
     flag: '--memory-limit <size>',
     description: 'cap for the cache plus the prefetch queue',
-    schema: size,
-  },
-  {
+    type: { kind: 'size' },
+  }),
+  option({
     key: 'prefetch',
     flag: '--prefetch <n>',
     description: 'images preprocessed ahead of the engine',
-    schema: positiveInt,
+    type: positive(65_536),
     default: 32,
-  },
-  {
+  }),
+  option({
     key: 'checkpointEvery',
     flag: '--checkpoint-every <n>',
     description: 'write checkpoint_{n}.csv every N images (0: never)',
-    schema: nonNegativeInt,
+    type: nonNegative(),
     default: 100,
-  },
-  {
+  }),
+  option({
     key: 'keepCheckpoints',
     flag: '--keep-checkpoints <n>',
     description: 'keep the newest N checkpoint files (0: all)',
-    schema: nonNegativeInt,
+    type: nonNegative(),
     default: 3,
-  },
-  {
+  }),
+  option({
     key: 'overwrite',
     flag: '--overwrite',
     description: 'start again in an --out that already holds a journal',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
-  {
+  }),
+  option({
     key: 'resume',
     flag: '--resume',
     description: 'continue from the journal in --out',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
-  {
+  }),
+  option({
     key: 'shard',
     flag: '--shard <i/n>',
     description: 'caption shard I of N (stable by image id)',
-    schema: shard,
-    allowed: 'I/N with 0 <= I < N',
-  },
-  {
+    type: { kind: 'shard' },
+  }),
+  option({
     key: 'window',
     flag: '--window <c,w>',
     description: 'DICOM VOI window center,width',
-    schema: windowSpec,
-  },
-  {
+    type: { kind: 'window' },
+  }),
+  option({
     key: 'endpoint',
     flag: '--endpoint <url>',
     description: 'OpenAI-compatible server (repeat for several)',
-    schema: list,
+    type: { kind: 'urls' },
     repeatable: true,
     default: [],
-  },
-  {
+  }),
+  option({
     key: 'concurrency',
     flag: '--concurrency <n>',
     description: 'requests in flight (openai engine)',
-    schema: positiveInt,
+    type: positive(1024),
     default: 8,
-  },
-  {
+  }),
+  option({
     key: 'timeout',
     flag: '--timeout <s>',
     description: 'request timeout in seconds',
-    schema: z.coerce.number().positive(),
+    type: { kind: 'number', above: 0, max: 86_400, unit: 'seconds' },
     default: 120,
-  },
-  {
+  }),
+  option({
     key: 'retries',
     flag: '--retries <n>',
     description: 'retries on 429/5xx/network errors (the default 8 wait 60-121 s in all)',
-    schema: nonNegativeInt,
+    type: nonNegative(100),
     default: 8,
-  },
-  {
+  }),
+  option({
     key: 'imageEncoding',
     flag: '--image-encoding <how>',
     description:
       'how images travel to the server: auto (the file itself when preprocessing would not change it, else PNG), png (lossless), jpeg (quality 95)',
-    schema: z.enum(IMAGE_ENCODINGS),
+    type: { kind: 'choice', values: IMAGE_ENCODINGS },
     default: 'auto',
-    allowed: IMAGE_ENCODINGS.join(', '),
-  },
+  }),
 ];
 
 export const EVALUATE_OPTIONS: OptionSpec[] = [
-  {
+  option({
     key: 'captions',
     flag: '--captions <file>',
     description: 'captions CSV or JSONL to score',
-    schema: z.string().min(1),
-  },
-  {
+    type: TEXT,
+  }),
+  option({
     key: 'metrics',
     flag: '--metrics <list>',
     description: 'metrics to compute',
-    schema: list.pipe(z.array(z.enum(METRIC_IDS)).min(1)),
+    type: { kind: 'choices', values: METRIC_IDS },
     default: ['bleu', 'rouge', 'meteor', 'cider'],
-    allowed: METRIC_IDS.join(','),
-  },
-  {
+  }),
+  option({
     key: 'bertscore',
     flag: '--bertscore',
     description: 'add BERTScore to --metrics',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
-  {
+  }),
+  option({
     key: 'tokenizer',
     flag: '--tokenizer <id>',
     description: 'tokenizer for BLEU/ROUGE-L/METEOR/CIDEr',
-    schema: z.enum(TOKENIZERS),
+    type: { kind: 'choice', values: TOKENIZERS },
     default: 'coco',
-    allowed: TOKENIZERS.join(', '),
-  },
-  {
+  }),
+  option({
     key: 'bootstrap',
     flag: '--bootstrap <n>',
     description: 'bootstrap resamples for 95% confidence intervals (0: none)',
-    schema: nonNegativeInt,
+    type: nonNegative(1_000_000),
     default: 1000,
-  },
-  {
+  }),
+  option({
     key: 'bertscoreModel',
     flag: '--bertscore-model <id-or-path>',
     description: 'BERTScore model',
-    schema: z.string().min(1),
+    type: TEXT,
     default: 'Xenova/roberta-large',
-  },
-  {
+  }),
+  option({
     key: 'bertscoreLayer',
     flag: '--bertscore-layer <n>',
     description:
       'hidden layer BERTScore matches (0 = embeddings; default: the layer bert_score tuned for known models, e.g. 17 for roberta-large, else the last)',
-    schema: nonNegativeInt,
-  },
-  {
+    type: nonNegative(128),
+  }),
+  option({
     key: 'bertscoreIdf',
     flag: '--bertscore-idf',
     description: 'idf weighting from the references',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
-  {
+  }),
+  option({
     key: 'rougeStemmer',
     flag: '--rouge-stemmer',
     description: 'Porter stemming in ROUGE-1/2',
-    schema: bool,
+    type: BOOLEAN,
     default: false,
-  },
-  {
+  }),
+  option({
     key: 'seed',
     flag: '--seed <n>',
     description: 'seed for bootstrap and randomization tests',
-    schema: nonNegativeInt,
+    type: nonNegative(4_294_967_295),
     default: 12345,
-  },
+  }),
 ];
 
 /** The key's environment variable: batchSize → MEDCAP_BATCH_SIZE. */
@@ -453,3 +412,10 @@ export const ALL_OPTIONS: OptionSpec[] = [
   ...CAPTION_OPTIONS,
   ...EVALUATE_OPTIONS,
 ];
+
+/**
+ * MEDCAP_* environment variables that are not options (secrets and machine paths, read where
+ * they are used). Any other MEDCAP_* name that is not an option's variable is refused, so a
+ * typo such as MEDCAP_BATCHSIZE cannot pass unnoticed.
+ */
+export const OTHER_ENV_VARS = Object.freeze(['MEDCAP_API_KEY', 'MEDCAP_MODEL_CACHE']);

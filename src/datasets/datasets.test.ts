@@ -85,11 +85,11 @@ describe('rocov2', () => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'train_captions.csv'), 'Id,Text\nA,b\n');
     await expect(collect(rocov2Loader, { path: dir, split: 'train' })).rejects.toThrow(
-      /train_captions\.csv: missing columns? 'ID'/,
+      /train_captions\.csv:1: missing columns 'ID', 'Caption' \(the header has: Id, Text\); 'Id' must be spelled 'ID'/,
     );
     await writeFile(join(dir, 'test_captions.csv'), 'ID,Caption\nA,"unterminated\n');
     await expect(collect(rocov2Loader, { path: dir, split: 'test' })).rejects.toThrow(
-      /test_captions\.csv: malformed CSV/,
+      /test_captions\.csv:2: unbalanced quote/,
     );
   });
 

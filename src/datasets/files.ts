@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { opendir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import { parse } from 'csv-parse';
-import { DatasetError, ImageError } from '../core/errors.js';
+import { ImageError } from '../core/errors.js';
 
 /** Image file extensions sharp decodes (plus DICOM, handled by its own loader). */
 export const IMAGE_EXTENSIONS = Object.freeze([
@@ -63,55 +61,7 @@ export async function readImageFile(path: string): Promise<Uint8Array> {
   }
 }
 
-export interface CsvRecord {
-  /** 1-based line number of the record's first line in the file (header is line 1). */
-  line: number;
-  fields: Record<string, string>;
-}
-
-/**
- * Streams a CSV file with a header row, record by record: quotes, commas and newlines inside
- * fields, a UTF-8 BOM and CRLF line ends are all handled. Errors name the file and line.
- */
-export async function* readCsvRecords(
-  path: string,
-  options: { requiredColumns: readonly string[]; delimiter?: string },
-): AsyncGenerator<CsvRecord> {
-  const parser = createReadStream(path).pipe(
-    parse({
-      bom: true,
-      columns: (header: string[]) => header.map((name) => name.trim()),
-      delimiter: options.delimiter ?? ',',
-      skip_empty_lines: true,
-      relax_column_count: true,
-      info: true,
-      trim: false,
-    }),
-  );
-  let checkedHeader = false;
-  try {
-    for await (const chunk of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number; line?: number };
-    }>) {
-      if (!checkedHeader) {
-        const missing = options.requiredColumns.filter((column) => !(column in chunk.record));
-        if (missing.length > 0) {
-          throw new DatasetError(
-            `${path}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} (found: ${Object.keys(chunk.record).join(', ')})`,
-          );
-        }
-        checkedHeader = true;
-      }
-      yield { line: chunk.info.line ?? chunk.info.lines, fields: chunk.record };
-    }
-  } catch (error) {
-    if (error instanceof DatasetError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DatasetError(`${path}: file not found`, { cause: error });
-    throw new DatasetError(`${path}: malformed CSV: ${(error as Error).message}`, { cause: error });
-  }
-}
+export { type CsvRecord, readCsvRecords } from '../formats/csv-records.js';
 
 /** Tracks ids already seen so a duplicate is reported with the row of its first use. */
 export class DuplicateTracker {

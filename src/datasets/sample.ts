@@ -14,6 +14,12 @@ export interface SampleDraft {
 }
 
 /**
+ * The longest reference caption taken (characters). Real captions and reports are a few
+ * thousand; one far longer is a broken row, and would slow every metric that reads it.
+ */
+export const MAX_REFERENCE_CHARS = 100_000;
+
+/**
  * Finishes a sample read from an index file: checks that the image exists (a missing file
  * is a fatal problem of this item, not of the run) and that it has a reference.
  */
@@ -29,6 +35,13 @@ export async function finishSample(
       fatal: false,
     });
   }
+  const longest = Math.max(0, ...draft.references.map((r) => r.length));
+  if (longest > MAX_REFERENCE_CHARS) {
+    problems.push({
+      message: `${draft.place}: reference caption of ${longest.toLocaleString('en-US')} characters (the limit is ${MAX_REFERENCE_CHARS.toLocaleString('en-US')}): a broken row?`,
+      fatal: true,
+    });
+  }
   if (!(await exists(draft.imagePath))) {
     problems.push({
       message: `${draft.place}: image file not found: ${draft.imagePath}`,
@@ -39,7 +52,8 @@ export async function finishSample(
     id: draft.id,
     index: draft.index,
     imagePath: draft.imagePath,
-    references: draft.references.filter((r) => r.trim() !== ''),
+    // An over-long reference is left out of the error row too (the message says why).
+    references: draft.references.filter((r) => r.trim() !== '' && r.length <= MAX_REFERENCE_CHARS),
     readImage: () => readImageFile(draft.imagePath),
   };
   if (draft.concepts !== undefined) sample.concepts = draft.concepts;

@@ -92,10 +92,16 @@ export interface PhantomOptions {
   seed: number;
 }
 
-/** Modified Shepp–Logan head phantom (Toft's contrast), optionally with a lesion. */
-export function sheppLogan(
-  options: PhantomOptions & { lesion?: { x: number; y: number; r: number; bright: boolean } },
-): Grey {
+/** A round finding in normalised coordinates ([-1, 1], y up) that adds `contrast` to the image. */
+export interface Spot {
+  x: number;
+  y: number;
+  r: number;
+  contrast: number;
+}
+
+/** Modified Shepp–Logan head phantom (Toft's contrast), with any number of lesions. */
+export function sheppLogan(options: PhantomOptions & { lesions?: readonly Spot[] }): Grey {
   const img = canvas(options.width, options.height);
   const rows: [number, number, number, number, number, number][] = [
     [1, 0.69, 0.92, 0, 0, 0],
@@ -110,9 +116,8 @@ export function sheppLogan(
     [0.1, 0.023, 0.046, 0.06, -0.605, 0],
   ];
   for (const [value, a, b, x, y, angle] of rows) ellipse(img, x, y, a, b, angle, value);
-  if (options.lesion) {
-    const { x, y, r, bright } = options.lesion;
-    ellipse(img, x, y, r, r * 0.8, 20, bright ? 0.45 : -0.15);
+  for (const { x, y, r, contrast } of options.lesions ?? []) {
+    ellipse(img, x, y, r, r * 0.8, 20, contrast);
   }
   addNoise(img, seededRandom(options.seed), 0.06);
   return blur(img, 1);
@@ -121,7 +126,7 @@ export function sheppLogan(
 /** A frontal chest film: dark lungs in a bright body, spine, ribs, heart; optional findings. */
 export function chestFilm(
   options: PhantomOptions & {
-    nodule?: { x: number; y: number };
+    nodules?: readonly Spot[];
     effusion?: 'left' | 'right';
     cardiomegaly?: boolean;
   },
@@ -138,21 +143,29 @@ export function chestFilm(
   ellipse(img, 0, 0, 0.07, 1.0, 0, 0.3); // spine
   const heart = options.cardiomegaly ? 0.4 : 0.26;
   ellipse(img, 0.1, -0.28, heart, heart * 0.85, -15, 0.42, true); // heart shadow
-  if (options.nodule) ellipse(img, options.nodule.x, options.nodule.y, 0.06, 0.06, 0, 0.35);
+  for (const { x, y, r, contrast } of options.nodules ?? []) {
+    ellipse(img, x, y, r, r * (options.width / options.height), 0, contrast);
+  }
   if (options.effusion) {
     const side = options.effusion === 'right' ? -0.42 : 0.42;
     ellipse(img, side, -0.42, 0.32, 0.2, 0, 0.55, true);
   }
   addNoise(img, seededRandom(options.seed), 0.05);
-  return blur(img, 2);
+  return blur(img, options.width < 240 ? 1 : 2);
 }
 
-/** A B-mode ultrasound fan with speckle; an anechoic cyst or an echogenic mass. */
+/** A focal finding in an ultrasound fan: where (fraction of the fan's depth, degrees off the axis), how big. */
+export interface FanFinding {
+  kind: 'cyst' | 'mass';
+  depth: number;
+  angle: number;
+  /** Radius as a fraction of the image height. */
+  size: number;
+}
+
+/** A B-mode ultrasound fan with speckle; anechoic cysts and echogenic masses. */
 export function ultrasoundFan(
-  options: PhantomOptions & {
-    finding: 'cyst' | 'mass' | 'none';
-    at: { depth: number; angle: number };
-  },
+  options: PhantomOptions & { findings?: readonly FanFinding[] },
 ): Grey {
   const img = canvas(options.width, options.height, 0);
   const rng = seededRandom(options.seed);
@@ -160,11 +173,16 @@ export function ultrasoundFan(
   const apexY = options.height * 0.04;
   const maxR = options.height * 0.92;
   const halfAngle = (35 * Math.PI) / 180;
-  const findingR = maxR * options.at.depth;
-  const findingTheta = (options.at.angle * Math.PI) / 180;
-  const fx = apexX + findingR * Math.sin(findingTheta);
-  const fy = apexY + findingR * Math.cos(findingTheta);
-  const size = options.height * 0.09;
+  const spots = (options.findings ?? []).map((f) => {
+    const theta = (f.angle * Math.PI) / 180;
+    return {
+      kind: f.kind,
+      x: apexX + maxR * f.depth * Math.sin(theta),
+      y: apexY + maxR * f.depth * Math.cos(theta),
+      size: options.height * f.size,
+    };
+  });
+  const bandScale = 28 / options.height; // speckle bands at the same relative spacing at any size
   for (let y = 0; y < options.height; y++) {
     for (let x = 0; x < options.width; x++) {
       const dx = x - apexX;
@@ -173,13 +191,15 @@ export function ultrasoundFan(
       const theta = Math.atan2(dx, dy);
       if (r < maxR * 0.08 || r > maxR || Math.abs(theta) > halfAngle) continue;
       const depthGain = 1 - (r / maxR) * 0.55;
-      const layers = 0.35 + 0.15 * Math.sin(r / 9) + (r > maxR * 0.6 ? 0.15 : 0);
+      const layers = 0.35 + 0.15 * Math.sin(r * bandScale) + (r > maxR * 0.6 ? 0.15 : 0);
       let value = layers * depthGain * (0.5 + rng());
-      const d = Math.hypot(x - fx, (y - fy) * 1.2);
-      if (options.finding === 'cyst' && d < size) value *= 0.08;
-      if (options.finding === 'cyst' && d >= size && y > fy && Math.abs(x - fx) < size * 0.8)
-        value *= 1.5; // acoustic enhancement
-      if (options.finding === 'mass' && d < size) value = 0.55 + 0.35 * rng();
+      for (const s of spots) {
+        const d = Math.hypot(x - s.x, (y - s.y) * 1.2);
+        if (s.kind === 'cyst' && d < s.size) value *= 0.08;
+        else if (s.kind === 'cyst' && y > s.y && Math.abs(x - s.x) < s.size * 0.8)
+          value *= 1.5; // acoustic enhancement
+        else if (s.kind === 'mass' && d < s.size) value = 0.55 + 0.35 * rng();
+      }
       img.data[y * options.width + x] = value;
     }
   }

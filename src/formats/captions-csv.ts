@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { DatasetError } from '../core/errors.js';
+import { readCsvRecords } from './csv-records.js';
 
 /** Columns of `medical_captions_{split}.csv`, in order (SPEC §6). */
 export const CAPTION_COLUMNS = [
@@ -33,6 +32,23 @@ export interface CaptionRow {
   status: CaptionStatus;
   error: string;
   concepts?: string[];
+}
+
+/** The `error` cell's warning on an `ok` row whose generated caption is empty. */
+export const EMPTY_CAPTION_WARNING = 'empty caption';
+
+/**
+ * The `error` cell of a captioned (`ok`) row: the dataset's warning, if any, and
+ * "empty caption" when the model said nothing; the row stays `ok` (SPEC §2).
+ */
+export function okRowWarnings(caption: string, datasetWarning: string): string {
+  const warnings = [datasetWarning, caption.trim() === '' ? EMPTY_CAPTION_WARNING : ''];
+  return warnings.filter(Boolean).join('; ');
+}
+
+/** An `ok` row whose generated caption is empty (or only white space). */
+export function hasEmptyCaption(row: Pick<CaptionRow, 'status' | 'generatedCaption'>): boolean {
+  return row.status === 'ok' && row.generatedCaption.trim() === '';
 }
 
 /** Several references share one CSV cell, separated by this. */
@@ -67,35 +83,37 @@ export function formatCaptionsCsv(rows: readonly CaptionRow[]): string {
   return stringify([header, ...rows.map((row) => captionRowToRecord(row, withConcepts))]);
 }
 
-/** Reads a captions CSV written by `medcap caption` (or by hand with the same columns). */
-export async function readCaptionsCsv(path: string): Promise<CaptionRow[]> {
+/**
+ * Reads a captions CSV written by `medcap caption` (or by hand with the same columns). Any
+ * row medcap cannot take as written (a cell too many or too few, an unknown status, with
+ * `unique` a repeated image id) is an error naming the file and line: scoring a table with a
+ * row silently left out or cut short would publish wrong numbers.
+ */
+export async function readCaptionsCsv(
+  path: string,
+  options: { unique?: boolean } = {},
+): Promise<CaptionRow[]> {
   const rows: CaptionRow[] = [];
-  const parser = createReadStream(path).pipe(
-    parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: false }),
-  );
-  let line = 1;
-  try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
-      line += 1;
-      if (rows.length === 0 && line === 2) {
-        for (const column of ['image_id', 'generated_caption'] as const) {
-          if (!(column in record)) {
-            throw new DatasetError(
-              `${path}: missing column '${column}' (has: ${Object.keys(record).join(', ')})`,
-            );
-          }
-        }
-      }
-      rows.push(recordToCaptionRow(record));
+  const lines = new Map<string, number>();
+  for await (const { line, fields, problem } of readCsvRecords(path, {
+    requiredColumns: ['image_id', 'generated_caption'],
+  })) {
+    if (problem) throw new DatasetError(`${path}:${line}: ${problem}`);
+    const status = fields.status ?? '';
+    if (status !== '' && status !== 'ok' && status !== 'error') {
+      throw new DatasetError(`${path}:${line}: status must be ok or error, got '${status}'`);
     }
-  } catch (error) {
-    if (error instanceof DatasetError) throw error;
-    throw new DatasetError(
-      `${path}: cannot read captions CSV near row ${line}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    const row = recordToCaptionRow(fields);
+    if (options.unique) {
+      const first = lines.get(row.imageId);
+      if (first !== undefined) {
+        throw new DatasetError(
+          `${path}:${line}: image id '${row.imageId}' appears again (first at line ${first})`,
+        );
+      }
+      lines.set(row.imageId, line);
+    }
+    rows.push(row);
   }
   return rows;
 }

@@ -10,7 +10,8 @@ import { ConfigError, DatasetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
-import { type CaptionRow, readCaptionsCsv } from '../formats/captions-csv.js';
+import { decodeUtf8 } from '../core/utf8.js';
+import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
 import type { JournalLine } from '../formats/journal-types.js';
 import {
   type AggregateReport,
@@ -39,6 +40,7 @@ export interface EvaluationResult {
   failed: ExcludedItem[];
   /** Rows without a reference caption, not scored. */
   unreferenced: ExcludedItem[];
+  emptyCaptions: ExcludedItem[];
 }
 
 export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'> &
@@ -57,50 +59,59 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
     >
   > & { offline?: boolean };
 
-/** Reads `{"id", "candidate", "references"}` lines; a bad line is an error naming it. */
+/** Reads `{"id", "candidate", "references"}` lines; a bad or repeated line is an error naming it. */
 export function parseCaptionsJsonl(text: string, path: string): CaptionRow[] {
   const rows: CaptionRow[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '') return;
-    const where = `${path}:${i + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`, {
-        cause: error,
+  const lines = new Map<string, number>();
+  text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === '') return;
+      const where = `${path}:${i + 1}`;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
+      }
+      const record = value as Record<string, unknown>;
+      const id = record.id;
+      if (typeof id !== 'string' && typeof id !== 'number') {
+        throw new DatasetError(`${where}: "id" must be a string or a number`);
+      }
+      const first = lines.get(String(id));
+      if (first !== undefined) {
+        throw new DatasetError(`${where}: id '${id}' appears again (first at line ${first})`);
+      }
+      lines.set(String(id), i + 1);
+      const candidate = record.candidate ?? '';
+      if (typeof candidate !== 'string') {
+        throw new DatasetError(`${where}: "candidate" must be a string`);
+      }
+      const references = record.references;
+      if (!Array.isArray(references) || references.some((r) => typeof r !== 'string')) {
+        throw new DatasetError(`${where}: "references" must be an array of strings`);
+      }
+      rows.push({
+        imageId: String(id),
+        imagePath: '',
+        references: references as string[],
+        generatedCaption: candidate,
+        processingTimeS: Number.NaN,
+        batchSize: Number.NaN,
+        engine: '',
+        model: '',
+        status: 'ok',
+        error: '',
       });
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
-    }
-    const record = value as Record<string, unknown>;
-    const id = record.id;
-    if (typeof id !== 'string' && typeof id !== 'number') {
-      throw new DatasetError(`${where}: "id" must be a string or a number`);
-    }
-    const candidate = record.candidate ?? '';
-    if (typeof candidate !== 'string') {
-      throw new DatasetError(`${where}: "candidate" must be a string`);
-    }
-    const references = record.references;
-    if (!Array.isArray(references) || references.some((r) => typeof r !== 'string')) {
-      throw new DatasetError(`${where}: "references" must be an array of strings`);
-    }
-    rows.push({
-      imageId: String(id),
-      imagePath: '',
-      references: references as string[],
-      generatedCaption: candidate,
-      processingTimeS: Number.NaN,
-      batchSize: Number.NaN,
-      engine: '',
-      model: '',
-      status: 'ok',
-      error: '',
     });
-  });
   return rows;
 }
 
@@ -108,9 +119,9 @@ async function readRows(path: string): Promise<CaptionRow[]> {
   if (!existsSync(path)) throw new DatasetError(`--captions: file not found: ${path}`);
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
-    return parseCaptionsJsonl(await readFile(path, 'utf8'), path);
+    return parseCaptionsJsonl(decodeUtf8(await readFile(path), path), path);
   }
-  if (ext === '.csv') return readCaptionsCsv(path);
+  if (ext === '.csv') return readCaptionsCsv(path, { unique: true });
   throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);
 }
 
@@ -244,17 +255,20 @@ export async function evaluate(
   const rows = await readRows(captionsPath);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
+  const emptyCaptions: ExcludedItem[] = [];
   const items: CaptionItem[] = [];
-  const seen = new Set<string>();
   for (const row of rows) {
-    if (seen.has(row.imageId)) {
-      throw new DatasetError(`${captionsPath}: image id '${row.imageId}' appears more than once`);
-    }
-    seen.add(row.imageId);
     if (row.status === 'error') failed.push({ id: row.imageId, reason: row.error });
     else if (row.references.length === 0) unreferenced.push({ id: row.imageId, reason: '' });
     else
       items.push({ id: row.imageId, candidate: row.generatedCaption, references: row.references });
+    if (hasEmptyCaption(row)) emptyCaptions.push({ id: row.imageId, reason: '' });
+  }
+  if (items.length === 0) {
+    // Scores of nothing would print as 0.0000 and read like a result.
+    throw new DatasetError(
+      `${captionsPath}: nothing to score (${rows.length} rows: ${failed.length} with status=error, ${unreferenced.length} without a reference caption)`,
+    );
   }
   const metricIds = resolveMetricIds(config);
   const tokenizer = config.tokenizer ?? 'coco';
@@ -266,6 +280,9 @@ export async function evaluate(
   if (failed.length > 0) logger.warn(`${failed.length} rows with status=error are not scored`);
   if (unreferenced.length > 0) {
     logger.warn(`${unreferenced.length} rows have no reference caption and are not scored`);
+  }
+  if (emptyCaptions.length > 0) {
+    logger.warn(`${emptyCaptions.length} rows have an empty generated caption (scored as empty)`);
   }
   const metrics =
     deps.metrics ??
@@ -326,8 +343,9 @@ export async function evaluate(
       report: aggregate,
       failed,
       unreferenced,
+      emptyCaptions,
       corpusDependentColumns: scored.corpusDependentColumns,
     }),
   );
-  return { aggregate, paths, failed, unreferenced };
+  return { aggregate, paths, failed, unreferenced, emptyCaptions };
 }

@@ -11,7 +11,12 @@ import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { engineFactory } from '../engines/registry.js';
 import type { CaptionEngine, EngineSettings } from '../engines/types.js';
-import { type CaptionRow, formatCaptionsCsv } from '../formats/captions-csv.js';
+import {
+  type CaptionRow,
+  formatCaptionsCsv,
+  hasEmptyCaption,
+  okRowWarnings,
+} from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { prepareEncodedImage } from '../images/encoded.js';
 import { preprocessImage } from '../images/preprocess.js';
@@ -55,6 +60,8 @@ export interface CaptionRunResult {
   /** Images that were already done in the journal (--resume). */
   resumed: number;
   failed: number;
+  /** Rows that are ok but whose generated caption is empty (warned in their `error` cell). */
+  emptyCaptions: number;
   wallTimeS: number;
   imagesPerS: number;
   peakRssBytes: number;
@@ -233,6 +240,7 @@ export async function caption(
       processed: state.finishedHere,
       resumed: plan.alreadyDone,
       failed: rows.filter((r) => r.status === 'error').length,
+      emptyCaptions: rows.filter(hasEmptyCaption).length,
       wallTimeS,
       imagesPerS: state.finishedHere / wallTimeS,
       peakRssBytes: memory.peakRssBytes,
@@ -246,7 +254,7 @@ export async function caption(
     };
     logger.info(
       `done: ${state.finishedHere} images in ${formatDuration(wallTimeS)} (${result.imagesPerS.toFixed(2)} img/s), ` +
-        `${result.failed} failed; wrote ${paths.captions}`,
+        `${result.failed} failed, ${result.emptyCaptions} with an empty caption; wrote ${paths.captions}`,
     );
     return result;
   } finally {
@@ -317,7 +325,7 @@ function itemLine(
     references: sample.references,
     caption: outcome.ok ? outcome.caption : '',
     status: outcome.ok ? 'ok' : 'error',
-    error: outcome.ok ? warning : outcome.error,
+    error: outcome.ok ? okRowWarnings(outcome.caption, warning) : outcome.error,
     processingTimeS,
     batchSize: state.batchSize,
     engine: engine.id,

@@ -14,6 +14,8 @@ export interface SummaryInput {
   failed: readonly ExcludedItem[];
   /** Rows without any reference caption (not scored). */
   unreferenced: readonly ExcludedItem[];
+  /** Rows that are ok but whose generated caption is empty (scored as they are). */
+  emptyCaptions: readonly ExcludedItem[];
   corpusDependentColumns: readonly string[];
 }
 
@@ -45,9 +47,9 @@ function table(rows: string[][]): string[] {
   );
 }
 
-function listItems(title: string, items: readonly ExcludedItem[]): string[] {
+function listItems(title: string, items: readonly ExcludedItem[], note = 'not scored'): string[] {
   if (items.length === 0) return [];
-  const lines = ['', `${title} (${items.length}, not scored):`];
+  const lines = ['', `${title} (${items.length}, ${note}):`];
   for (const item of items.slice(0, LIST_LIMIT)) {
     lines.push(`  ${item.id}${item.reason ? `: ${item.reason.replace(/\s+/g, ' ')}` : ''}`);
   }
@@ -56,13 +58,14 @@ function listItems(title: string, items: readonly ExcludedItem[]): string[] {
 }
 
 export function formatSummary(input: SummaryInput): string {
-  const { report, failed, unreferenced } = input;
+  const { report, failed, unreferenced, emptyCaptions } = input;
   const run = report.run;
   const lines: string[] = [];
   lines.push(`medcap evaluation: split ${report.split}`);
   lines.push(`  captions   ${run.evaluatedFile}`);
   lines.push(
-    `  items      ${report.n} scored, ${failed.length} failed captioning, ${unreferenced.length} without a reference`,
+    `  items      ${report.n} scored, ${failed.length} failed captioning, ${unreferenced.length} without a reference, ` +
+      `${emptyCaptions.length} with an empty caption`,
   );
   lines.push(
     `  settings   tokenizer ${run.tokenizer}, metrics ${run.metrics.join(',')}, ` +
@@ -112,5 +115,6 @@ export function formatSummary(input: SummaryInput): string {
   }
   lines.push(...listItems('Failed captioning', failed));
   lines.push(...listItems('Without a reference caption', unreferenced));
+  lines.push(...listItems('Empty generated caption', emptyCaptions, 'scored as empty'));
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { shownDefault } from '../../src/cli/help.js';
 import { main } from '../../src/cli/main.js';
+import { CAPTION_OPTIONS, COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../src/config/schema.js';
 
 async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const err: string[] = [];
@@ -25,9 +27,40 @@ describe('medcap CLI', () => {
       'merge',
       'export-batch',
       'import-batch',
+      'doctor',
       'demo',
     ]) {
       expect(out).toMatch(new RegExp(`\\n\\s+${command}\\b`));
+    }
+  });
+
+  it("shows each option's default in every command's help", async () => {
+    const specs = [...COMMON_OPTIONS, ...CAPTION_OPTIONS, ...EVALUATE_OPTIONS];
+    const caption = await cli(['caption', '--help']);
+    const flat = caption.out.replace(/\s+/g, ' ');
+    expect(flat).toContain('--batch-size <n> images per generate call');
+    expect(flat).toMatch(/--batch-size <n> (?:(?! --).)*\(default: 8\)/);
+    expect(flat).toMatch(/--cache-memory <size> (?:(?! --).)*\(default: 9GB\)/);
+    expect(flat).toMatch(/--limit <n> (?:(?! --).)*\(default: 1000\)/);
+    for (const command of [
+      'run',
+      'caption',
+      'evaluate',
+      'report',
+      'compare',
+      'merge',
+      'doctor',
+      'demo',
+    ]) {
+      const { code, out } = await cli([command, '--help']);
+      expect(code).toBe(0);
+      const help = out.replace(/\s+/g, ' ');
+      for (const spec of specs) {
+        const shown = shownDefault(spec.default);
+        if (shown === undefined || !help.includes(`${spec.flag} `)) continue;
+        const expected = command === 'demo' && spec.key === 'out' ? 'results_demo' : shown;
+        expect(help, `${command} ${spec.flag}`).toContain(`(default: ${expected})`);
+      }
     }
   });
 

@@ -13,6 +13,8 @@ export interface FakeEngineOptions {
   oomAbove?: number;
   /** Image ids whose outcome is an error. */
   failIds?: string[];
+  /** Image ids whose caption comes back empty (a model that says nothing). */
+  emptyIds?: string[];
   /** Act like a server engine: fixed batch size, any mix of image sizes. */
   serverBatchSize?: number;
   /** Extra milliseconds for a batch that holds this image id. */
@@ -59,6 +61,7 @@ export class FakeEngine implements CaptionEngine {
     return batch.map((image) => {
       if (this.options.failIds?.includes(image.id))
         return { ok: false, error: `fake failure for ${image.id}` };
+      if (this.options.emptyIds?.includes(image.id)) return { ok: true, caption: '' };
       let sum = 0;
       for (let i = 0; i < image.pixels.length; i += 97) sum += image.pixels[i]!;
       const tone = sum / Math.ceil(image.pixels.length / 97) > 127 ? 'bright' : 'dark';

@@ -9,14 +9,20 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { runPipeline } from './run.js';
 
-/** The bundled tiny random-weight models (made by tools/, committed under models/). */
-export const DEMO_CAPTION_MODEL = join(PACKAGE_ROOT, 'models', 'tiny-qwen2-vl');
+/**
+ * The bundled models (made by tools/, committed under models/): a small Qwen2-VL trained on the
+ * demo generator's studies (tools/train_tiny_captioner.py, docs/DEMO-MODEL.md), the tiny
+ * random-weight Qwen2-VL the tests and benchmarks use, and a tiny BERT for BERTScore.
+ */
+export const DEMO_CAPTION_MODEL = join(PACKAGE_ROOT, 'models', 'demo-captioner');
+export const TINY_CAPTION_MODEL = join(PACKAGE_ROOT, 'models', 'tiny-qwen2-vl');
 export const DEMO_BERTSCORE_MODEL = join(PACKAGE_ROOT, 'models', 'tiny-bert');
 
 /**
  * `medcap demo`: writes the bundled sample dataset into `<out>/sample_data` and runs the
- * whole pipeline on it with the bundled tiny model, offline. The captions are nonsense (the
- * model's weights are random); the point is that every stage runs and every file is written.
+ * whole pipeline on it with the bundled demo captioner, offline. The 24 studies are held out
+ * from the captioner's training data, so its scores are honest held-out scores for this toy
+ * task; the same on every run.
  */
 export async function demoCommand(
   config: Record<string, unknown>,

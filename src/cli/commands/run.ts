@@ -55,7 +55,10 @@ export async function runPipeline(
   }
   const report = await writeReport({ dir: captioned.out, split: captionConfig.split, logger });
   pipeline.reportPath = report.path;
-  logger.info(`report: ${report.path}`);
+  logger.info(
+    `done: ${captioned.rows.length} images, ${captioned.failed} failed, ` +
+      `${captioned.emptyCaptions} with an empty caption; report: ${report.path}`,
+  );
   return pipeline;
 }
 

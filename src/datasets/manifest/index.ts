@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
+import { readUtf8Stream } from '../../core/utf8.js';
 import { DuplicateTracker, isFile, readCsvRecords } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, Sample } from '../types.js';
@@ -43,14 +43,15 @@ interface ManifestRow {
 }
 
 async function* csvRows(path: string): AsyncGenerator<ManifestRow> {
-  for await (const { line, fields } of readCsvRecords(path, { requiredColumns: ['image'] })) {
+  for await (const record of readCsvRecords(path, { requiredColumns: ['image'] })) {
+    const { line, fields } = record;
     let references: unknown = fields.references;
-    let problem: string | undefined;
+    let problem = record.problem;
     if (typeof references === 'string' && references.trim().startsWith('[')) {
       try {
         references = JSON.parse(references);
       } catch {
-        problem = `'references' is not a JSON array of strings`;
+        problem ??= `'references' is not a JSON array of strings`;
       }
     }
     const row: ManifestRow = {
@@ -81,7 +82,7 @@ function unreadableRow(place: string, problem: string): ManifestRow {
 
 async function* jsonlRows(path: string): AsyncGenerator<ManifestRow> {
   const lines = createInterface({
-    input: createReadStream(path, 'utf8'),
+    input: readUtf8Stream(path),
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   let lineNumber = 0;

@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
+import { readUtf8Stream } from '../../core/utf8.js';
 import { DuplicateTracker, folderIndex, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource } from '../types.js';
@@ -25,7 +25,7 @@ export const rocoLoader: DatasetLoader = {
     const duplicates = new DuplicateTracker();
     const exists = folderIndex(imageDir);
     const lines = createInterface({
-      input: createReadStream(captions, 'utf8'),
+      input: readUtf8Stream(captions),
       crlfDelay: Number.POSITIVE_INFINITY,
     });
     let lineNumber = 0;
@@ -36,10 +36,13 @@ export const rocoLoader: DatasetLoader = {
       if (line.trim() === '') continue;
       const place = `${captions}:${lineNumber}`;
       const tab = line.indexOf('\t');
+      if (tab === -1 && index === 0) throw new DatasetError(noTabMessage(place, line));
       const id = (tab === -1 ? line : line.slice(0, tab)).trim();
       const caption = tab === -1 ? '' : line.slice(tab + 1).trim();
       const problems: { message: string; fatal: boolean }[] = [];
-      const first = duplicates.check(id, place);
+      if (tab === -1) problems.push({ message: noTabMessage(place, line), fatal: true });
+      if (id === '') problems.push({ message: `${place}: empty ID`, fatal: true });
+      const first = id === '' ? undefined : duplicates.check(id, place);
       if (first)
         problems.push({
           message: `${place}: duplicate ID '${id}' (first at ${first})`,
@@ -48,7 +51,7 @@ export const rocoLoader: DatasetLoader = {
       yield await finishSample(
         {
           index,
-          id,
+          id: id === '' ? `row-${lineNumber}` : id,
           imagePath: join(imageDir, `${id}.jpg`),
           references: [caption],
           place,
@@ -61,6 +64,13 @@ export const rocoLoader: DatasetLoader = {
     }
   },
 };
+
+/** A line with no TAB: on the first line the whole file is in another layout. */
+function noTabMessage(place: string, line: string): string {
+  const other = [',', ';', '|'].find((d) => line.includes(d));
+  const hint = other ? ` (the file looks '${other}'-separated)` : '';
+  return `${place}: expected ID<TAB>caption, found no TAB${hint}`;
+}
 
 function captionsFile(source: DatasetSource): string {
   return join(source.path, source.split, 'radiology', 'captions.txt');

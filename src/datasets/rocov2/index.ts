@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
-import { DuplicateTracker, folderIndex, isFile, readCsvRecords } from '../files.js';
+import { type CsvRecord, DuplicateTracker, folderIndex, isFile, readCsvRecords } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 
@@ -27,10 +27,10 @@ export const rocov2Loader: DatasetLoader = {
     const duplicates = new DuplicateTracker();
     const exists = folderIndex(imageDir);
     let index = 0;
-    for await (const { line, fields } of readCsvRecords(captions, {
+    for await (const record of readCsvRecords(captions, {
       requiredColumns: ['ID', 'Caption'],
     })) {
-      yield await rocov2Sample(index, line, fields, {
+      yield await rocov2Sample(index, record, {
         captions,
         imageDir,
         concepts,
@@ -48,8 +48,7 @@ function captionsFile(source: DatasetSource): string {
 
 async function rocov2Sample(
   index: number,
-  line: number,
-  fields: Record<string, string>,
+  { line, fields, problem }: CsvRecord,
   context: {
     captions: string;
     imageDir: string;
@@ -61,6 +60,7 @@ async function rocov2Sample(
   const place = `${context.captions}:${line}`;
   const id = (fields.ID ?? '').trim();
   const problems: { message: string; fatal: boolean }[] = [];
+  if (problem) problems.push({ message: `${place}: ${problem}`, fatal: true });
   if (id === '') problems.push({ message: `${place}: empty ID`, fatal: true });
   const first = id === '' ? undefined : context.duplicates.check(id, place);
   if (first)
@@ -77,16 +77,31 @@ async function rocov2Sample(
   return finishSample(draft, true, context.exists);
 }
 
-/** The concepts file is small (ids and CUIs only), so it is read into a map. */
+/**
+ * The concepts file is small (ids and CUIs only), so it is read into a map. A bad row here is
+ * an error for the whole file: it is read before anything runs, and a guess would put the
+ * wrong CUIs into every output.
+ */
 async function readConcepts(path: string): Promise<Map<string, string[]> | undefined> {
   if (!(await isFile(path))) return undefined;
   const concepts = new Map<string, string[]>();
-  for await (const { fields } of readCsvRecords(path, { requiredColumns: ['ID', 'CUIs'] })) {
+  const lines = new Map<string, number>();
+  for await (const { line, fields, problem } of readCsvRecords(path, {
+    requiredColumns: ['ID', 'CUIs'],
+  })) {
+    const id = (fields.ID ?? '').trim();
+    if (problem)
+      throw new DatasetError(`${path}:${line}: ${problem} (CUIs go in one cell, separated by ';')`);
+    if (id === '') throw new DatasetError(`${path}:${line}: empty ID`);
+    const first = lines.get(id);
+    if (first !== undefined)
+      throw new DatasetError(`${path}:${line}: duplicate ID '${id}' (first at line ${first})`);
+    lines.set(id, line);
     const cuis = (fields.CUIs ?? '')
       .split(';')
       .map((c) => c.trim())
       .filter(Boolean);
-    concepts.set((fields.ID ?? '').trim(), cuis);
+    concepts.set(id, cuis);
   }
   return concepts;
 }

@@ -77,3 +77,76 @@ export function describeDtype(setting: DtypeSetting | undefined): string {
   if (typeof setting === 'string') return setting;
   return MODEL_FILES.map((file) => `${file}=${setting[file]}`).join(',');
 }
+
+/** A precision after `auto` is resolved. */
+export type ConcreteDtype = Exclude<Dtype, 'auto'>;
+
+/** The ONNX file-name suffix of each precision (Transformers.js' naming: `_quantized` is q8). */
+export const DTYPE_SUFFIX: Readonly<Record<ConcreteDtype, string>> = Object.freeze({
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  bnb4: '_bnb4',
+  q4f16: '_q4f16',
+});
+
+/** The part of a model's config.json that decides which ONNX files load. */
+export interface TransformersJsConfig {
+  /** The model's own precision: one for all graphs, or one per graph. */
+  dtype?: string | Readonly<Record<string, string>>;
+  /** Graphs whose weights sit in `<file>.onnx_data` (or that many chunks `_data_1`, ...). */
+  use_external_data_format?: boolean | number | Readonly<Record<string, boolean | number>>;
+}
+
+function isConcrete(value: unknown): value is ConcreteDtype {
+  return typeof value === 'string' && value !== 'auto' && value in DTYPE_SUFFIX;
+}
+
+/**
+ * The precision one graph loads with, decided as Transformers.js decides it on cpu, webgpu
+ * and cuda: the setting; for `auto` or no setting, the model's `transformers.js_config.dtype`;
+ * else fp32.
+ */
+export function graphDtype(
+  setting: DtypeSetting | undefined,
+  file: ModelFile,
+  config: TransformersJsConfig = {},
+): ConcreteDtype {
+  const asked = setting === undefined || typeof setting === 'string' ? setting : setting[file];
+  if (isConcrete(asked)) return asked;
+  const own = typeof config.dtype === 'string' ? config.dtype : config.dtype?.[file];
+  return isConcrete(own) ? own : 'fp32';
+}
+
+function externalDataChunks(
+  config: TransformersJsConfig,
+  onnxName: string,
+  file: ModelFile,
+): number {
+  const setting = config.use_external_data_format;
+  if (setting === undefined || setting === false) return 0;
+  if (typeof setting !== 'object') return Number(setting);
+  return Number(setting[onnxName] ?? setting[file] ?? 0);
+}
+
+/**
+ * The ONNX files (paths inside the model folder) that loading with `--dtype setting` reads:
+ * per graph `onnx/<graph><suffix>.onnx`, plus its external-data chunks where config.json
+ * says the weights are stored outside the graph.
+ */
+export function onnxFilesFor(
+  setting: DtypeSetting | undefined,
+  config: TransformersJsConfig = {},
+): string[] {
+  const files: string[] = [];
+  for (const file of MODEL_FILES) {
+    const name = `${file}${DTYPE_SUFFIX[graphDtype(setting, file, config)]}.onnx`;
+    files.push(`onnx/${name}`);
+    const chunks = externalDataChunks(config, name, file);
+    for (let i = 0; i < chunks; i += 1) files.push(`onnx/${name}_data${i === 0 ? '' : `_${i}`}`);
+  }
+  return files;
+}

@@ -27,6 +27,8 @@ export interface LoadedModel {
   pixelConfig: PixelConfig;
   imageTokenId: number;
   eosTokenIds: ReadonlySet<number>;
+  /** Files read from the model folder, in the order Transformers.js finished them. */
+  files: string[];
 }
 
 export interface LoadOptions {
@@ -42,11 +44,22 @@ function ids(value: unknown): number[] {
   return [];
 }
 
-/** Logs download progress of large files (every 25 %), for first runs that fetch gigabytes. */
-function progressLogger(logger: EngineDeps['logger']): (info: unknown) => void {
+/**
+ * Records each file Transformers.js finishes reading (local or downloaded) and, for
+ * downloads, logs the progress of large files (every 25 %), for first runs that fetch gigabytes.
+ */
+function fileProgress(
+  logger: EngineDeps['logger'],
+  files: string[],
+  logDownloads: boolean,
+): (info: unknown) => void {
   const reported = new Map<string, number>();
   return (info) => {
     const event = info as { status?: string; file?: string; loaded?: number; total?: number };
+    if (event.status === 'done' && event.file && !files.includes(event.file)) {
+      files.push(event.file);
+    }
+    if (!logDownloads) return;
     if (event.status !== 'progress' || !event.file || !event.total || event.total < 50e6) return;
     const quarter = Math.floor((4 * (event.loaded ?? 0)) / event.total);
     if (quarter <= (reported.get(event.file) ?? 0)) return;
@@ -117,20 +130,21 @@ export async function loadTransformersModel(
     cacheDir: options.cacheDir ?? defaultModelCacheDir(),
     cwd: options.cwd ?? process.cwd(),
   });
+  const files: string[] = [];
+  const local = { local_files_only: true, progress_callback: fileProgress(logger, files, false) };
   const attempts: Attempt[] = [];
   if (source.kind === 'folder') {
-    attempts.push({ target: source.path, pretrained: { local_files_only: true } });
+    attempts.push({ target: source.path, pretrained: local });
   } else {
     const cached = await exists(join(source.cachedPath, 'config.json'));
-    if (cached)
-      attempts.push({ target: source.cachedPath, pretrained: { local_files_only: true } });
+    if (cached) attempts.push({ target: source.cachedPath, pretrained: local });
     if (!settings.offline) {
       attempts.push({
         target: source.id,
         pretrained: {
           local_files_only: false,
           cache_dir: source.cacheDir,
-          progress_callback: progressLogger(logger),
+          progress_callback: fileProgress(logger, files, true),
         },
       });
     }
@@ -174,6 +188,9 @@ export async function loadTransformersModel(
     `model ${settings.model} (${modelType}) on ${device}, dtype ${describeDtype(dtype)}, ` +
       `loaded in ${seconds} s from ${source.kind === 'folder' ? source.path : source.cachedPath}`,
   );
+  logger.info(
+    `model files: ${files.filter((f) => f.endsWith('.onnx') || f.includes('.onnx_data')).join(', ')}`,
+  );
   return {
     model,
     processor,
@@ -185,6 +202,7 @@ export async function loadTransformersModel(
     pixelConfig,
     imageTokenId,
     eosTokenIds,
+    files,
   };
 }
 

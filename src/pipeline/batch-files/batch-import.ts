@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
 import { captionFromCompletion } from '../../engines/openai/request.js';
-import { type CaptionRow, formatCaptionsCsv } from '../../formats/captions-csv.js';
+import { type CaptionRow, formatCaptionsCsv, okRowWarnings } from '../../formats/captions-csv.js';
 import { BATCH_ENGINE_ID, type BatchManifest, batchPaths, selectSamples } from './batch-common.js';
 
 /** Problems with single result lines warned about before they are only counted. */
@@ -84,7 +84,7 @@ export async function importBatch(
       engine: BATCH_ENGINE_ID,
       model: result?.model ?? manifest?.model ?? config.model,
       status: outcome.ok ? 'ok' : 'error',
-      error: outcome.ok ? warning : outcome.error,
+      error: outcome.ok ? okRowWarnings(outcome.caption, warning) : outcome.error,
     };
     if (sample.concepts !== undefined) row.concepts = sample.concepts;
     rows.push(row);

@@ -1,4 +1,4 @@
-import type { CaptionRow } from '../../formats/captions-csv.js';
+import { type CaptionRow, hasEmptyCaption } from '../../formats/captions-csv.js';
 import type {
   JournalEnd,
   JournalItem,
@@ -58,6 +58,8 @@ export interface RunSummary {
   host: string | null;
   images: number;
   failed: number;
+  /** Rows that are ok but whose generated caption is empty. */
+  emptyCaptions: number;
   wallTimeS: number | null;
   /** Where the wall time came from; `captions` means the sum of per-image times (approximate). */
   wallTimeSource: 'aggregate' | 'journal' | 'captions' | null;
@@ -682,6 +684,7 @@ export function summarizeRun(files: RunFiles): RunSummary {
     host,
     images,
     failed,
+    emptyCaptions: rows.filter(hasEmptyCaption).length,
     wallTimeS,
     wallTimeSource,
     imagesPerS,

@@ -135,7 +135,14 @@ function summarySection(model: ReportModel): Html {
     tile(
       'Images',
       formatInteger(s.images),
-      s.failed > 0 ? `${formatInteger(s.failed)} failed` : 'none failed',
+      [
+        s.failed > 0 ? `${formatInteger(s.failed)} failed` : 'none failed',
+        s.emptyCaptions > 0
+          ? `${formatInteger(s.emptyCaptions)} empty caption${s.emptyCaptions === 1 ? '' : 's'}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join(' · '),
     ),
     tile('Wall time', formatDuration(s.wallTimeS), wallNote),
     tile(

@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../cli/main.js';
+import { vulkanLoaderPath } from '../engines/transformers/devices.js';
+import { type Check, defaultPathWorks, formatChecks, runChecks, vulkanIcdFiles } from './checks.js';
+import { type SystemProbe, systemProbe } from './probe.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-doctor-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const MODEL = 'onnx-community/Qwen2-VL-2B-Instruct';
+
+function byName(checks: readonly Check[], name: string): Check {
+  const check = checks.find((c) => c.name === name);
+  if (!check) throw new Error(`no check '${name}' in ${checks.map((c) => c.name).join(', ')}`);
+  return check;
+}
+
+function hasNvidiaSmi(): boolean {
+  try {
+    execFileSync('nvidia-smi', ['-L'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** This machine, with a few answers replaced. */
+function probeWith(overrides: Partial<SystemProbe>, env: NodeJS.ProcessEnv = {}): SystemProbe {
+  return { ...systemProbe({ ...process.env, ...env }), ...overrides };
+}
+
+describe('medcap doctor on this machine', () => {
+  it('reports what is really here and exits 0 when the CPU path works', async () => {
+    const out: string[] = [];
+    const code = await main(['doctor', '--out', join(root, 'out')], {
+      env: { ...process.env, MEDCAP_MODEL_CACHE: join(root, 'empty-cache') },
+      writeOut: (t) => out.push(t),
+      writeErr: () => {},
+    });
+    const text = out.join('');
+    expect(code).toBe(0);
+    expect(text).toMatch(new RegExp(`^ok +node +Node ${process.versions.node}, npm \\d+\\.`, 'm'));
+    expect(text).toContain(`libvips ${sharp.versions.vips}`);
+    expect(text).toMatch(/^ok +onnxruntime +onnxruntime-node \d+\.\d+\.\d+, providers cpu/m);
+    expect(text).toMatch(/^ok +device cpu /m);
+    const loader = vulkanLoaderPath();
+    expect(text).toMatch(
+      loader ? new RegExp(`^ok +vulkan loader +${loader}`, 'm') : /^missing vulkan loader .*fix: /m,
+    );
+    expect(text).toMatch(hasNvidiaSmi() ? /^ok +nvidia-smi /m : /^info +nvidia-smi +not found/m);
+    expect(text).toContain(`${join(root, 'empty-cache')} (MEDCAP_MODEL_CACHE): no models yet`);
+    expect(text).toMatch(/^ok +out +.* is writable \(will be created\)$/m);
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(/can caption and evaluate here on the CPU/);
+    expect(existsSync(join(root, 'out'))).toBe(false);
+  });
+});
+
+describe('medcap doctor with a faked machine', () => {
+  const icdDir = () => join(root, 'icd.d');
+  const loaderDir = () => join(root, 'lib');
+
+  beforeAll(async () => {
+    await mkdir(icdDir(), { recursive: true });
+    await writeFile(join(icdDir(), 'nvidia_icd.json'), '{}');
+    await mkdir(loaderDir(), { recursive: true });
+    await writeFile(join(loaderDir(), 'libvulkan.so.1'), '');
+  });
+
+  const gpuMachine = (env: NodeJS.ProcessEnv = {}) =>
+    probeWith(
+      {
+        platform: 'linux',
+        nvidiaGpus: async () => [{ name: 'NVIDIA H100 80GB HBM3', memoryBytes: 81559 * 2 ** 20 }],
+      },
+      { LD_LIBRARY_PATH: loaderDir(), VK_DRIVER_FILES: join(icdDir(), 'nvidia_icd.json'), ...env },
+    );
+  const options = () => ({ out: join(root, 'out'), cwd: root, defaultModel: MODEL });
+
+  it('finds the Vulkan loader and the ICD file it is pointed at', async () => {
+    const checks = await runChecks(gpuMachine(), options());
+    expect(byName(checks, 'vulkan loader')).toMatchObject({
+      status: 'ok',
+      detail: join(loaderDir(), 'libvulkan.so.1'),
+    });
+    expect(byName(checks, 'vulkan icd')).toMatchObject({
+      status: 'ok',
+      detail: join(icdDir(), 'nvidia_icd.json'),
+    });
+    expect(byName(checks, 'device webgpu').status).toBe('ok');
+    expect(byName(checks, 'nvidia-smi')).toMatchObject({
+      status: 'ok',
+      detail: 'NVIDIA H100 80GB HBM3 (79.6 GiB)',
+    });
+  });
+
+  it('says what to install when the Vulkan loader is missing, and still exits 0', async () => {
+    const noLoader = gpuMachine();
+    const exists = noLoader.exists;
+    noLoader.exists = (path) => !path.endsWith('libvulkan.so.1') && exists(path);
+    const checks = await runChecks(noLoader, options());
+    const loader = byName(checks, 'vulkan loader');
+    expect(loader.status).toBe('missing');
+    expect(loader.detail).toMatch(/libvulkan\.so\.1 not found/);
+    expect(loader.fix).toMatch(/apt-get install libvulkan1/);
+    expect(byName(checks, 'device webgpu')).toMatchObject({ status: 'missing' });
+    expect(defaultPathWorks(checks)).toBe(true);
+    const text = formatChecks(checks);
+    expect(text).toMatch(
+      /^missing vulkan loader +libvulkan\.so\.1 not found.* -> fix: sudo apt-get/m,
+    );
+    expect(text).toMatch(/^missing device webgpu /m);
+  });
+
+  it('gives the VK_DRIVER_FILES hint when no driver manifest is found', async () => {
+    const probe = gpuMachine({ VK_DRIVER_FILES: join(root, 'nowhere.json') });
+    const icd = byName(await runChecks(probe, options()), 'vulkan icd');
+    expect(icd.status).toBe('missing');
+    expect(icd.detail).toContain('nowhere.json');
+    expect(icd.fix).toMatch(/export VK_DRIVER_FILES=\/usr\/local\/nvidia\/share\/vulkan\/icd\.d/);
+  });
+
+  it('reads ICD folders from VK_ADD_DRIVER_FILES and the XDG data folders', () => {
+    const probe = probeWith({}, { XDG_DATA_DIRS: root, VK_ADD_DRIVER_FILES: icdDir() });
+    expect(vulkanIcdFiles(probe)).toContain(join(icdDir(), 'nvidia_icd.json'));
+  });
+
+  it('calls CUDA usable only with both provider libraries and a driver', async () => {
+    const withLibs = gpuMachine();
+    const exists = withLibs.exists;
+    withLibs.exists = (path) =>
+      /libonnxruntime_providers_(cuda|shared)\.so$/.test(path) || exists(path);
+    expect(byName(await runChecks(withLibs, options()), 'device cuda').status).toBe('ok');
+    const without = byName(await runChecks(gpuMachine(), options()), 'device cuda');
+    expect(without.status).toBe('missing');
+    expect(without.fix).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node .*script\/install/);
+  });
+
+  it('lists cached models with their sizes', async () => {
+    const cache = join(root, 'cache');
+    await mkdir(join(cache, 'onnx-community', 'Qwen2-VL-2B-Instruct', 'onnx'), { recursive: true });
+    await writeFile(join(cache, 'onnx-community', 'Qwen2-VL-2B-Instruct', 'config.json'), '{}');
+    await writeFile(
+      join(cache, 'onnx-community', 'Qwen2-VL-2B-Instruct', 'onnx', 'x.onnx'),
+      Buffer.alloc(2048),
+    );
+    const checks = await runChecks(probeWith({}, { MEDCAP_MODEL_CACHE: cache }), options());
+    expect(byName(checks, 'model cache').detail).toMatch(
+      new RegExp(`^${cache} \\(MEDCAP_MODEL_CACHE\\): ${MODEL} \\(2\\.0 KiB\\); .* free$`),
+    );
+    expect(checks.some((c) => c.name === 'default model')).toBe(false);
+  });
+
+  it('fails the default path when sharp or the output folder is unusable', async () => {
+    const broken = probeWith({
+      sharp: async () => new Error('Could not load the "sharp" module'),
+      writable: () => false,
+    });
+    const checks = await runChecks(broken, options());
+    expect(byName(checks, 'sharp')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/npm ci/),
+    });
+    expect(byName(checks, 'out')).toMatchObject({ status: 'fail' });
+    expect(defaultPathWorks(checks)).toBe(false);
+    expect(formatChecks(checks)).toMatch(/cannot run its default path here/);
+  });
+});

@@ -1,0 +1,386 @@
+/**
+ * Bad configuration (issue #11 §4), generated from the option table itself: for every option
+ * in src/config/schema.ts, bad values of its kind, given as a flag, as its MEDCAP_*
+ * environment variable and as its medcap.config.json key. Each must exit 1 before anything
+ * runs, naming the option, where the value came from, and what is allowed. A new option gets
+ * these cases without a line of test code.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import {
+  ALL_OPTIONS,
+  CAPTION_OPTIONS,
+  COMMON_OPTIONS,
+  envName,
+  flagName,
+  type OptionSpec,
+} from '../../src/config/schema.js';
+import type { ValueType } from '../../src/config/values.js';
+import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import { FakeEngine } from '../support/fake-engine.js';
+
+type Source = 'flag' | 'env' | 'file';
+
+/** A bad value; `json` values can only be written in the config file. */
+interface BadValue {
+  value: unknown;
+  json?: boolean;
+}
+
+const text = (...values: string[]): BadValue[] => values.map((value) => ({ value }));
+const json = (...values: unknown[]): BadValue[] => values.map((value) => ({ value, json: true }));
+
+/** Bad values for one kind of option: wrong type, out of range, malformed. */
+function badValues(type: ValueType): BadValue[] {
+  switch (type.kind) {
+    case 'integer':
+      return [
+        ...text('many', '1.5', '-1', '0x10', '1e3', ' ', '99999999999999999999'),
+        ...(type.min > 0 ? text(String(type.min - 1)) : []),
+        ...(type.max !== undefined ? text(String(type.max + 1)) : []),
+        ...json(true, null, [], {}, 2.5, -1),
+      ];
+    case 'number':
+      return [
+        ...text('soon', String(type.above), '-1', String(type.max + 1), 'Infinity', 'NaN', '1,5'),
+        ...json(true, null, [30], type.above),
+      ];
+    case 'choice':
+      return [
+        ...text('bogus', ' '),
+        ...(type.values[0] !== type.values[0]!.toUpperCase()
+          ? text(type.values[0]!.toUpperCase())
+          : []),
+        ...json(1, true, null, [type.values[0]]),
+      ];
+    case 'choices':
+      return [...text('bogus', `${type.values[0]},bogus`, ','), ...json([1], [], true, null)];
+    case 'boolean':
+      return [...text('maybe', '2', 'tru'), ...json(1, null, [])];
+    case 'size':
+      return [...text('9XB', 'lots', '-1GB', '1.5.2GB', 'GB'), ...json(true, -1, null, [])];
+    case 'text':
+      return [
+        ...text(''),
+        ...(type.pattern ? text('a/b', 'train split') : []),
+        ...json(5, true, null, []),
+      ];
+    case 'urls':
+      return [...text('not a url', 'ftp://host/v1', 'localhost:8000'), ...json([1], 5, null)];
+    case 'shard':
+      return [...text('3/2', '2/2', '1/0', 'a/b', '-1/2', '1.5/2', '1'), ...json(3, [0, 2], null)];
+    case 'window':
+      return [...text('40', '40,0', '40,-5', 'a,b', '1,2,3'), ...json(40, [40, 400], null)];
+    case 'dtype':
+      return [...text('fp64', 'vision=fp64', 'FP16', ''), ...json(16, null)];
+  }
+}
+
+/** Which sources can carry a value: booleans take none on the command line, "" unsets a variable. */
+function sourcesFor(spec: OptionSpec, bad: BadValue): Source[] {
+  if (bad.json) return ['file'];
+  const sources: Source[] = ['file'];
+  if (spec.type.kind !== 'boolean') sources.push('flag');
+  if (bad.value !== '') sources.push('env');
+  return sources;
+}
+
+/** The config option names a file; its own bad values are tested below, by name. */
+const OPTIONS = ALL_OPTIONS.filter(
+  (spec, i) => spec.key !== 'config' && ALL_OPTIONS.findIndex((s) => s.key === spec.key) === i,
+);
+const CAPTION_KEYS = new Set([...COMMON_OPTIONS, ...CAPTION_OPTIONS].map((s) => s.key));
+
+let root: string;
+let data: string;
+let captions: string;
+let counter = 0;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-bad-config-'));
+  data = await writeRocov2(join(root, 'data'), imageSpecs(2));
+  captions = join(root, 'captions.jsonl');
+  await writeFile(
+    captions,
+    `${JSON.stringify({ id: 'a', candidate: 'a chest x-ray', references: ['a chest x-ray'] })}\n`,
+  );
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function cli(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const err: string[] = [];
+  const code = await main(argv, {
+    engine: new FakeEngine(),
+    env: options.env ?? {},
+    cwd: options.cwd ?? root,
+    writeErr: (t) => err.push(t),
+    writeOut: () => {},
+  });
+  return { code, err: err.join('') };
+}
+
+/**
+ * A command line that would run (and exit 0) if the option under test were fine: the
+ * required inputs, a fresh --out, minus the option under test (a flag would win over it).
+ */
+function baseArgs(key: string, out: string): string[] {
+  const caption = CAPTION_KEYS.has(key);
+  const args: [string, string][] = caption
+    ? [
+        ['data', data],
+        ['out', out],
+      ]
+    : [
+        ['captions', captions],
+        ['out', out],
+        ['metrics', 'bleu'],
+        ['bootstrap', '0'],
+      ];
+  const flags = args.filter(([k]) => k !== key).flatMap(([k, v]) => [`--${kebab(k)}`, v]);
+  return [caption ? 'caption' : 'evaluate', ...flags];
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+async function runWith(spec: OptionSpec, bad: BadValue, source: Source) {
+  counter += 1;
+  const cwd = join(root, `case-${counter}`);
+  await mkdir(cwd, { recursive: true });
+  const out = join(cwd, 'out');
+  const argv = baseArgs(spec.key, out);
+  const env: NodeJS.ProcessEnv = {};
+  if (source === 'flag') argv.push(flagName(spec), String(bad.value));
+  if (source === 'env') env[envName(spec.key)] = String(bad.value);
+  if (source === 'file')
+    await writeFile(join(cwd, 'medcap.config.json'), JSON.stringify({ [spec.key]: bad.value }));
+  const result = await cli(argv, { env, cwd });
+  return { ...result, out, configPath: join(cwd, 'medcap.config.json') };
+}
+
+describe('every option, every source: a bad value exits 1 naming the option and what is allowed', () => {
+  it('covers every option of the table with at least three bad values', () => {
+    expect(OPTIONS.length).toBeGreaterThan(30);
+    for (const spec of OPTIONS) expect(badValues(spec.type).length).toBeGreaterThanOrEqual(3);
+  });
+
+  for (const spec of OPTIONS) {
+    const cases = badValues(spec.type).flatMap((bad) =>
+      sourcesFor(spec, bad).map((source) => ({ bad, source })),
+    );
+    it(`${flagName(spec)} (${cases.length} cases)`, async () => {
+      for (const { bad, source } of cases) {
+        const what = `${flagName(spec)} = ${JSON.stringify(bad.value)} from ${source}`;
+        const result = await runWith(spec, bad, source);
+        expect(result.code, `${what}\n${result.err}`).toBe(1);
+        const from =
+          source === 'flag'
+            ? 'the command line'
+            : source === 'env'
+              ? `environment variable ${envName(spec.key)}`
+              : `key '${spec.key}' of ${result.configPath}`;
+        expect(result.err, what).toContain(`${flagName(spec)} from ${from}: `);
+        expect(result.err, what).toContain(`(allowed: ${spec.allowed})`);
+        expect(existsSync(result.out), `${what}: nothing may run`).toBe(false);
+      }
+    });
+  }
+
+  it('a switch given a value on the command line is refused', async () => {
+    for (const spec of OPTIONS.filter((s) => s.type.kind === 'boolean')) {
+      const result = await cli([
+        ...baseArgs(spec.key, join(root, 'never')),
+        `${flagName(spec)}=maybe`,
+      ]);
+      expect(result.code, flagName(spec)).toBe(1);
+      expect(result.err).toContain(`unknown option '${flagName(spec)}=maybe'`);
+    }
+  });
+});
+
+describe('unknown names', () => {
+  it('an unknown flag exits 1 with a suggestion', async () => {
+    const result = await cli(['caption', '--data', data, '--batchsize', '4']);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/unknown option '--batchsize'\n\(Did you mean --batch-size\?\)/);
+  });
+
+  it("another command's flag exits 1", async () => {
+    const result = await cli(['evaluate', '--captions', captions, '--batch-size', '4']);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/unknown option '--batch-size'/);
+  });
+
+  it('an extra argument exits 1', async () => {
+    const result = await cli(['caption', '--data', data, 'extra']);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/too many arguments for 'caption'/);
+  });
+
+  it('an unknown config-file key exits 1 with a did-you-mean', async () => {
+    const cwd = join(root, 'unknown-key');
+    await mkdir(cwd, { recursive: true });
+    const path = join(cwd, 'medcap.config.json');
+    for (const [key, near] of [
+      ['batchsize', 'batchSize'],
+      ['batch_size', 'batchSize'],
+      ['cacheMemroy', 'cacheMemory'],
+    ] as const) {
+      await writeFile(path, JSON.stringify({ [key]: 4 }));
+      const result = await cli(['caption', '--data', data, '--out', join(cwd, 'out')], { cwd });
+      expect(result.code, key).toBe(1);
+      expect(result.err).toContain(
+        `${path}: unknown key '${key}': not a medcap option (did you mean '${near}'?)`,
+      );
+    }
+    await writeFile(path, JSON.stringify({ frobnicate: true }));
+    const result = await cli(['caption', '--data', data], { cwd });
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`unknown key 'frobnicate': not a medcap option`);
+    expect(result.err).not.toContain('did you mean');
+  });
+
+  it("one config file serves every command: another command's keys are fine", async () => {
+    const cwd = join(root, 'shared-file');
+    await mkdir(cwd, { recursive: true });
+    await writeFile(
+      join(cwd, 'medcap.config.json'),
+      JSON.stringify({ $schema: './schema.json', batchSize: 2, bootstrap: 0, metrics: ['bleu'] }),
+    );
+    const out = join(cwd, 'out');
+    const evaluated = await cli(['evaluate', '--captions', captions, '--out', out], { cwd });
+    expect(evaluated.code, evaluated.err).toBe(0);
+    const captioned = await cli(['caption', '--data', data, '--out', join(cwd, 'c')], { cwd });
+    expect(captioned.code, captioned.err).toBe(0);
+  });
+
+  it('an unknown MEDCAP_* variable exits 1 with a did-you-mean; the non-option ones are fine', async () => {
+    const result = await cli(['caption', '--data', data], { env: { MEDCAP_BATCHSIZE: '4' } });
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(
+      "environment variable MEDCAP_BATCHSIZE: not a medcap setting (did you mean 'MEDCAP_BATCH_SIZE'?)",
+    );
+    const fine = await cli(['evaluate', '--captions', captions, '--out', join(root, 'env-ok')], {
+      env: {
+        MEDCAP_API_KEY: 'x',
+        MEDCAP_MODEL_CACHE: join(root, 'models'),
+        // an option of another command: not this command's business
+        MEDCAP_BATCH_SIZE: '4',
+        MEDCAP_METRICS: 'bleu',
+        MEDCAP_BOOTSTRAP: '0',
+        OTHER_TOOL_SETTING: 'x',
+      },
+    });
+    expect(fine.code, fine.err).toBe(0);
+  });
+});
+
+describe('the config file itself, and options that disagree', () => {
+  it.each([
+    ['not JSON', '{"batchSize": 4,}', /medcap\.config\.json: not valid JSON/],
+    ['an array', '[1, 2]', /medcap\.config\.json: expected a JSON object of options/],
+    [
+      'naming another config file',
+      '{"config": "other.json"}',
+      /unknown key 'config': a config file cannot name another one/,
+    ],
+  ])('a config file that is %s exits 1', async (name, body, message) => {
+    const cwd = join(root, `file-${name.replaceAll(' ', '-')}`);
+    await mkdir(cwd, { recursive: true });
+    await writeFile(join(cwd, 'medcap.config.json'), body);
+    const result = await cli(['caption', '--data', data], { cwd });
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(message);
+  });
+
+  it('a config file saved with a BOM is read; one in Latin-1 exits 1 naming the line', async () => {
+    const cwd = join(root, 'file-encoding');
+    await mkdir(cwd, { recursive: true });
+    const path = join(cwd, 'medcap.config.json');
+    await writeFile(path, `\uFEFF${JSON.stringify({ batchSize: 2 })}`);
+    const bom = await cli(['caption', '--data', data, '--out', join(cwd, 'out')], { cwd });
+    expect(bom.code, bom.err).toBe(0);
+    await writeFile(path, Buffer.from('{\n  "prompt": "Décrivez"\n}', 'latin1'));
+    const latin1 = await cli(['caption', '--data', data], { cwd });
+    expect(latin1.code).toBe(1);
+    expect(latin1.err).toMatch(/medcap\.config\.json:2: not UTF-8 text \(byte 0xE9\)/);
+  });
+
+  it('--config (or MEDCAP_CONFIG) naming a missing file or a folder exits 1', async () => {
+    const missing = await cli(['caption', '--data', data, '--config', 'nope.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/--config: file not found: .*nope\.json/);
+    const fromEnv = await cli(['caption', '--data', data], { env: { MEDCAP_CONFIG: 'nope.json' } });
+    expect(fromEnv.code).toBe(1);
+    expect(fromEnv.err).toMatch(/--config: file not found/);
+    const folder = await cli(['caption', '--data', data, '--config', root]);
+    expect(folder.code).toBe(1);
+    expect(folder.err).toMatch(/--config: cannot read .* \(EISDIR\)/);
+  });
+
+  it('--min-pixels above --max-pixels exits 1', async () => {
+    const result = await cli([
+      'caption',
+      '--data',
+      data,
+      '--min-pixels',
+      '500000',
+      '--max-pixels',
+      '1000',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/--min-pixels \(500000\) is larger than --max-pixels \(1000\)/);
+  });
+
+  it('every problem is reported at once, from every source', async () => {
+    const cwd = join(root, 'many');
+    await mkdir(cwd, { recursive: true });
+    await writeFile(join(cwd, 'medcap.config.json'), JSON.stringify({ device: 'tpu', bogus: 1 }));
+    const result = await cli(['caption', '--data', data, '--batch-size', '0'], {
+      cwd,
+      env: { MEDCAP_TIMEOUT: '-1', MEDCAP_TYPO: '1' },
+    });
+    expect(result.code).toBe(1);
+    for (const part of [
+      '--batch-size from the command line: must be at least 1',
+      '--timeout from environment variable MEDCAP_TIMEOUT: must be more than 0',
+      "--device from key 'device' of",
+      "unknown key 'bogus'",
+      'environment variable MEDCAP_TYPO: not a medcap setting',
+    ])
+      expect(result.err).toContain(part);
+  });
+
+  it('a switch set on in the environment can be turned off by its --no- flag', async () => {
+    const result = await cli(
+      ['caption', '--data', data, '--out', join(root, 'no-flag'), '--no-offline'],
+      {
+        env: { MEDCAP_OFFLINE: 'maybe' },
+      },
+    );
+    // the flag wins, so the bad environment value is never read
+    expect(result.code, result.err).toBe(0);
+  });
+});
+
+describe('log settings', () => {
+  it('quiet and logFormat from the config file or any true word apply to the log', async () => {
+    const cwd = join(root, 'log-settings');
+    await mkdir(cwd, { recursive: true });
+    await writeFile(join(cwd, 'medcap.config.json'), JSON.stringify({ logFormat: 'json' }));
+    const json = await cli(['caption', '--data', data, '--out', join(cwd, 'a')], { cwd });
+    expect(json.code).toBe(0);
+    for (const line of json.err.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const quiet = await cli(['caption', '--data', data, '--out', join(cwd, 'b')], {
+      env: { MEDCAP_QUIET: 'true' },
+    });
+    expect(quiet.code).toBe(0);
+    expect(quiet.err).toBe('');
+  });
+});
