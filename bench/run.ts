@@ -8,6 +8,7 @@ import { benchDicom } from './dicom.js';
 import { benchEvaluate } from './evaluate.js';
 import { benchMeteor } from './meteor.js';
 import { benchMetrics } from './metrics.js';
+import { benchOpenAI } from './openai.js';
 import { benchReport } from './report.js';
 
 const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
@@ -31,6 +32,10 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },
   { name: 'dicom (decode time per transfer syntax, 512x512 CT)', run: () => benchDicom() },
+  {
+    name: 'openai client (the real CLI against a local instant server, 60,000 images)',
+    run: () => benchOpenAI(),
+  },
 ];
 
 const only = process.argv.slice(2);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { IMAGE_ENCODINGS } from '../engines/types.js';
 import { allowedText, type ValueType, valueSchema } from './values.js';
 
 /**
@@ -311,9 +312,17 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
   option({
     key: 'retries',
     flag: '--retries <n>',
-    description: 'retries on 429/5xx/network errors',
+    description: 'retries on 429/5xx/network errors (the default 8 wait 60-121 s in all)',
     type: nonNegative(100),
-    default: 4,
+    default: 8,
+  }),
+  option({
+    key: 'imageEncoding',
+    flag: '--image-encoding <how>',
+    description:
+      'how images travel to the server: auto (the file itself when preprocessing would not change it, else PNG), png (lossless), jpeg (quality 95)',
+    type: { kind: 'choice', values: IMAGE_ENCODINGS },
+    default: 'auto',
   }),
 ];
 

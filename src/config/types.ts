@@ -1,4 +1,5 @@
 import type { DatasetFormat } from '../datasets/types.js';
+import type { ImageEncoding } from '../engines/types.js';
 
 export interface CommonConfig {
   out: string;
@@ -41,6 +42,7 @@ export interface CaptionConfig extends CommonConfig {
   /** Seconds. */
   timeout: number;
   retries: number;
+  imageEncoding: ImageEncoding;
 }
 
 export type MetricId = 'bleu' | 'rouge' | 'meteor' | 'cider' | 'bertscore';

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 export interface PreparedImage {
   /** The dataset item id. */
   id: string;
-  /** Raw RGB bytes, `width * height * 3` long. */
+  /** Raw RGB bytes, `width * height * 3` long; empty when `encoded` carries the image. */
   pixels: Uint8Array;
   width: number;
   height: number;
@@ -17,7 +17,26 @@ export interface PreparedImage {
   /** Size of the image before resizing, for reports. */
   originalWidth: number;
   originalHeight: number;
+  /**
+   * The image as an encoded file, for engines that send files (they declare an
+   * `imageEncoding`); such images come with empty `pixels` (see images/encoded.ts).
+   */
+  encoded?: EncodedImage;
 }
+
+/** An image file's bytes and type, as sent to a server. */
+export interface EncodedImage {
+  mime: 'image/png' | 'image/jpeg';
+  bytes: Uint8Array;
+}
+
+/**
+ * How a server engine sends images (`--image-encoding`): `auto` sends the file as it is
+ * when preprocessing would leave every pixel unchanged, else a lossless PNG of the
+ * prepared pixels; `png` always sends that PNG; `jpeg` a JPEG (quality 95) of them.
+ */
+export const IMAGE_ENCODINGS = Object.freeze(['auto', 'png', 'jpeg'] as const);
+export type ImageEncoding = (typeof IMAGE_ENCODINGS)[number];
 
 export interface GenerateOptions {
   prompt: string;
@@ -40,6 +59,11 @@ export interface CaptionEngine {
    */
   readonly batchSize?: number;
   /**
+   * Engines that send encoded files instead of raw pixels: the pipeline prepares each
+   * image straight into that encoding and never hands them raw pixels.
+   */
+  readonly imageEncoding?: ImageEncoding;
+  /**
    * Caption a whole batch. Returns one outcome per image, in the order given.
    * Throws EngineError with `outOfMemory: true` when the batch does not fit, so the run
    * can halve it and retry the same images; any other throw fails the whole batch's rows.
@@ -61,6 +85,8 @@ export interface EngineSettings {
   concurrency: number;
   timeoutSeconds: number;
   retries: number;
+  /** How the `openai` engine sends images (default `auto`). */
+  imageEncoding?: ImageEncoding;
 }
 
 export interface EngineDeps {

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageError } from '../core/errors.js';
 import type { PreparedImage } from '../engines/types.js';
 import { QWEN2VL_PATCH, type ResizePolicy, targetSize } from './resize.js';
@@ -21,48 +21,101 @@ export async function preprocessImage(
   bytes: Uint8Array,
   options: PreprocessOptions,
 ): Promise<PreparedImage> {
-  if (bytes.byteLength === 0)
-    throw new ImageError(`${path}: empty file (0 bytes)`, { code: 'IMAGE_EMPTY' });
-  if (looksLikeSvg(bytes)) throw svgRefused(path);
-  const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
-  let format: string | undefined;
-  try {
-    const image = sharp(bytes, {
-      limitInputPixels: limit,
-      failOn: 'error',
-      sequentialRead: true,
-    }).autoOrient();
-    const meta = await image.metadata();
-    if (meta.format === 'svg') throw svgRefused(path);
-    format = meta.format;
-    if (!meta.width || !meta.height)
-      throw new ImageError(`${path}: image has no size`, { code: 'IMAGE_CORRUPT' });
-    // Size after EXIF rotation, which is what the model will see.
-    const width = meta.autoOrient?.width ?? meta.width;
-    const height = meta.autoOrient?.height ?? meta.height;
-    const [targetHeight, targetWidth] = targetSize(height, width, options);
-    const { data, info } = await image
-      .flatten({ background: '#000000' })
-      .toColourspace('srgb')
-      .resize(targetWidth, targetHeight, { fit: 'fill', kernel: 'cubic' })
-      .removeAlpha()
+  return withImageErrors(path, options, async (seen) => {
+    const source = await openImage(path, bytes, options);
+    seen.format = source.meta.format;
+    const { data, info } = await preparedPipeline(source)
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3)
       throw new ImageError(`${path}: expected 3 channels after conversion, got ${info.channels}`);
     return {
-      id,
+      ...preparedGeometry(id, source),
       pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: info.width,
-      height: info.height,
-      gridThw: [1, info.height / QWEN2VL_PATCH, info.width / QWEN2VL_PATCH],
-      originalWidth: width,
-      originalHeight: height,
     };
+  });
+}
+
+/** A decodable image, its metadata, and the size the model will see it at. */
+export interface OpenedImage {
+  image: Sharp;
+  meta: Metadata;
+  /** Size after EXIF rotation. */
+  width: number;
+  height: number;
+  targetWidth: number;
+  targetHeight: number;
+}
+
+/** Reads an image's header (not its pixels) and works out its target size. */
+export async function openImage(
+  path: string,
+  bytes: Uint8Array,
+  options: PreprocessOptions,
+): Promise<OpenedImage> {
+  if (bytes.byteLength === 0)
+    throw new ImageError(`${path}: empty file (0 bytes)`, { code: 'IMAGE_EMPTY' });
+  if (looksLikeSvg(bytes)) throw svgRefused(path);
+  const image = sharp(bytes, {
+    limitInputPixels: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
+    failOn: 'error',
+    sequentialRead: true,
+  }).autoOrient();
+  const meta = await image.metadata();
+  if (meta.format === 'svg') throw svgRefused(path);
+  if (!meta.width || !meta.height)
+    throw new ImageError(`${path}: image has no size`, { code: 'IMAGE_CORRUPT' });
+  // Size after EXIF rotation, which is what the model will see.
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  const [targetHeight, targetWidth] = targetSize(height, width, options);
+  return { image, meta, width, height, targetWidth, targetHeight };
+}
+
+/**
+ * The one chain of operations that makes the pixels every engine sees: alpha flattened
+ * onto black, sRGB, resized to the target with a cubic kernel, no alpha; 8-bit once output.
+ */
+export function preparedPipeline(source: OpenedImage): Sharp {
+  return source.image
+    .flatten({ background: '#000000' })
+    .toColourspace('srgb')
+    .resize(source.targetWidth, source.targetHeight, { fit: 'fill', kernel: 'cubic' })
+    .removeAlpha();
+}
+
+/** The size fields of a prepared image, from its opened source. */
+export function preparedGeometry(
+  id: string,
+  source: OpenedImage,
+): Omit<PreparedImage, 'pixels' | 'encoded'> {
+  return {
+    id,
+    width: source.targetWidth,
+    height: source.targetHeight,
+    gridThw: [1, source.targetHeight / QWEN2VL_PATCH, source.targetWidth / QWEN2VL_PATCH],
+    originalWidth: source.width,
+    originalHeight: source.height,
+  };
+}
+
+/**
+ * Runs `work`, turning sharp's failures into an ImageError naming the file. `work` notes the
+ * format once the header is read, so that a failure past it says what the file claimed to be.
+ */
+export async function withImageErrors<T>(
+  path: string,
+  options: PreprocessOptions,
+  work: (seen: { format?: string }) => Promise<T>,
+): Promise<T> {
+  const seen: { format?: string } = {};
+  try {
+    return await work(seen);
   } catch (error) {
     if (error instanceof ImageError) throw error;
     const message = (error as Error).message ?? String(error);
     if (/pixel limit/i.test(message)) {
+      const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
       throw new ImageError(
         `${path}: image is larger than the pixel limit of ${limit} pixels (possible decompression bomb); refused`,
         {
@@ -71,9 +124,8 @@ export async function preprocessImage(
         },
       );
     }
-    // The header was read, the data was not: say what the file claimed to be.
-    const what = format
-      ? `${format.toUpperCase()} image data; the file is corrupt or truncated`
+    const what = seen.format
+      ? `${seen.format.toUpperCase()} image data; the file is corrupt or truncated`
       : 'image';
     throw new ImageError(`${path}: cannot decode ${what} (${distinctLines(message)})`, {
       code: 'IMAGE_CORRUPT',
@@ -117,5 +169,5 @@ function distinctLines(message: string): string {
 
 /** Bytes an image holds in memory (pixels plus a small object overhead). */
 export function preparedBytes(image: PreparedImage): number {
-  return image.pixels.byteLength + 256;
+  return image.pixels.byteLength + (image.encoded?.bytes.byteLength ?? 0) + 256;
 }

@@ -12,6 +12,7 @@ import { engineFactory } from '../engines/registry.js';
 import type { CaptionEngine, EngineSettings } from '../engines/types.js';
 import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
+import { prepareEncodedImage } from '../images/encoded.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
 import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
@@ -165,10 +166,16 @@ export async function caption(
       logger.info(`resume: rewriting checkpoint_${checkpoint.n}.csv, missing after the crash`);
     }
 
+    const { imageEncoding } = engine;
     const prepare = (sample: Sample) =>
-      sample
-        .readImage()
-        .then((bytes) => preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)));
+      sample.readImage().then((bytes) =>
+        imageEncoding
+          ? prepareEncodedImage(sample.id, sample.imagePath, bytes, {
+              ...resizePolicy(config),
+              encoding: imageEncoding,
+            })
+          : preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)),
+      );
     const items = prefetch(plan.samples(), prepare, budget.ahead);
 
     const finish = async (finished: JournalItem[]) => {
@@ -413,6 +420,7 @@ function engineSettings(config: CaptionConfig): EngineSettings {
     concurrency: config.concurrency,
     timeoutSeconds: config.timeout,
     retries: config.retries,
+    imageEncoding: config.imageEncoding,
   };
 }
 

@@ -233,7 +233,7 @@ describe('openai engine: retries', () => {
     expect(retry.delays).toEqual([7000]);
   });
 
-  it('retries a 500 with exponential backoff and full jitter, then succeeds', async () => {
+  it('retries a 500 with exponential backoff and equal jitter, then succeeds', async () => {
     const s = await server({
       reply: (r) => (r.attempt < 2 ? { status: 500, body: { error: { message: 'boom' } } } : {}),
     });
@@ -246,8 +246,8 @@ describe('openai engine: retries', () => {
     const [outcome] = await engine.generate([image('F', 9)], { prompt: PROMPT, maxNewTokens: 8 });
     expect(outcome).toMatchObject({ ok: true });
     expect(s.chatRequests).toHaveLength(3);
-    // random() = 0.5 of the ceilings 500 ms and 1000 ms
-    expect(retry.delays).toEqual([250, 500]);
+    // half of the ceilings 1000 ms and 2000 ms, plus random() = 0.5 of the other half
+    expect(retry.delays).toEqual([750, 1500]);
   });
 
   it('gives up after --retries and writes the reason into the outcome', async () => {

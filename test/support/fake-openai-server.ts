@@ -41,7 +41,11 @@ export type FakeReply =
   /** Never answer (the client times out). */
   | 'hang'
   /** Drop the connection without an answer (a network error for the client). */
-  | 'drop';
+  | 'drop'
+  /** Send 200, the headers and half a completion, then reset the connection. */
+  | 'reset-mid-body'
+  /** Send 200, the headers and half a completion, then nothing more (the body never ends). */
+  | 'stall-mid-body';
 
 export interface DecodedImage {
   width: number;
@@ -79,6 +83,8 @@ export class FakeOpenAIServer {
   private readonly seenImages = new Map<string, number>();
   private readonly server: Server;
   private port = 0;
+  /** Chat requests answered 200 with a JSON body (whole answers a run was charged for). */
+  answered = 0;
 
   private constructor(options: FakeServerOptions) {
     this.options = options;
@@ -114,6 +120,17 @@ export class FakeOpenAIServer {
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * The server goes away for `ms` (stops listening and resets every connection, as a
+   * crashed or restarting server does: requests in flight fail, new ones are refused),
+   * then listens again on the same port.
+   */
+  async goAway(ms: number): Promise<void> {
+    await this.close();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
   }
 
   private async handle(
@@ -163,9 +180,21 @@ export class FakeOpenAIServer {
         res.socket?.destroy();
         return;
       }
+      if (reply === 'reset-mid-body' || reply === 'stall-mid-body') {
+        const text = JSON.stringify(completion(body.model, describe(image, body)));
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+        });
+        res.write(text.slice(0, text.length >> 1));
+        if (reply === 'reset-mid-body') setTimeout(() => res.socket?.destroy(), 5);
+        else await new Promise<void>((resolve) => res.on('close', resolve));
+        return;
+      }
       const delay = reply.delayMs ?? this.options.delayMs ?? 0;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       const status = reply.status ?? 200;
+      if (status === 200 && typeof reply.body !== 'string') this.answered += 1;
       const caption = reply.caption ?? describe(image, body);
       send(res, status, reply.body ?? completion(body.model, caption), reply.headers);
     } finally {

@@ -36,7 +36,7 @@ export function createClient(options: {
   apiKey: string;
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
-  fetch?: FetchLike;
+  fetch: FetchLike;
 }): OpenAI {
   return new OpenAI({
     baseURL: options.baseURL,
@@ -48,7 +48,7 @@ export function createClient(options: {
     timeout: options.timeoutMs,
     maxRetries: 0,
     logLevel: 'off',
-    fetch: errorBodyNormalizer(options.fetch ?? globalThis.fetch),
+    fetch: errorBodyNormalizer(options.fetch),
   });
 }
 

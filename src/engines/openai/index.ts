@@ -9,14 +9,24 @@ import type {
   EngineDeps,
   EngineSettings,
   GenerateOptions,
+  ImageEncoding,
   PreparedImage,
 } from '../types.js';
 import { apiKeyFromEnv, createClient, type FetchLike, keyRedactor } from './client.js';
-import { EndpointPool, normalizeEndpoint } from './endpoints.js';
+import { EndpointPool, type EndpointState, normalizeEndpoint } from './endpoints.js';
+import { createHttpFetch } from './http-fetch.js';
 import { imageDataUri } from './image-uri.js';
+import { InFlightGauge } from './in-flight.js';
 import { chooseModel, servedModels } from './models.js';
-import { captionFromCompletion, chatRequestBody } from './request.js';
-import { type RequestFailure, type RetryHooks, realRetryHooks, withRetries } from './retry.js';
+import { type ChatRequestBody, captionFromCompletion, chatRequestBody } from './request.js';
+import {
+  backoffBudget,
+  classifyError,
+  type RequestFailure,
+  type RetryHooks,
+  realRetryHooks,
+  withRetries,
+} from './retry.js';
 import { Semaphore } from './semaphore.js';
 
 export { chatRequestBody } from './request.js';
@@ -36,12 +46,17 @@ export interface OpenAIEngineStats {
   failedImages: number;
   /** Requests answered per endpoint URL. */
   answeredBy: Record<string, number>;
+  /** Most requests ever in flight at once. */
+  maxInFlight: number;
+  /** Requests in flight on average, weighted by time, from the first sent to the last answered. */
+  meanInFlight: number;
 }
 
 export interface OpenAIEngine extends CaptionEngine {
   readonly id: 'openai';
   readonly device: 'server';
   readonly batchSize: number;
+  readonly imageEncoding: ImageEncoding;
   readonly endpoints: readonly string[];
   stats(): OpenAIEngineStats;
 }
@@ -76,6 +91,8 @@ export async function createOpenAIEngine(
       ? 'openai: no API key in OPENAI_API_KEY or MEDCAP_API_KEY; sending a placeholder (fine for a local server)'
       : `openai: API key from ${key.source}`,
   );
+  const httpFetch = hooks.fetch ? undefined : createHttpFetch();
+  const fetchImpl = hooks.fetch ?? httpFetch!;
   const clients = new Map<string, OpenAI>(
     urls.map((url) => [
       url,
@@ -84,7 +101,7 @@ export async function createOpenAIEngine(
         apiKey: key.key,
         timeoutMs: settings.timeoutSeconds * 1000,
         env,
-        ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+        fetch: fetchImpl,
       }),
     ]),
   );
@@ -115,6 +132,7 @@ export async function createOpenAIEngine(
     hooks: retryHooks,
     logger,
     redact,
+    closeConnections: () => httpFetch?.close(),
   });
 }
 
@@ -144,8 +162,10 @@ class OpenAIChatEngine implements OpenAIEngine {
   readonly id = 'openai' as const;
   readonly device = 'server' as const;
   readonly batchSize: number;
+  readonly imageEncoding: ImageEncoding;
   readonly endpoints: readonly string[];
   private readonly slots: Semaphore;
+  private readonly inFlight = new InFlightGauge();
   private readonly counts = { requests: 0, retries: 0, failedImages: 0 };
   private warnedRateLimit = false;
 
@@ -156,6 +176,7 @@ class OpenAIChatEngine implements OpenAIEngine {
   private readonly hooks: RetryHooks;
   private readonly logger: Logger;
   private readonly redact: (text: string) => string;
+  private readonly closeConnections: () => void;
 
   constructor(parts: {
     model: string;
@@ -165,6 +186,7 @@ class OpenAIChatEngine implements OpenAIEngine {
     hooks: RetryHooks;
     logger: Logger;
     redact: (text: string) => string;
+    closeConnections: () => void;
   }) {
     this.model = parts.model;
     this.settings = parts.settings;
@@ -173,7 +195,9 @@ class OpenAIChatEngine implements OpenAIEngine {
     this.hooks = parts.hooks;
     this.logger = parts.logger;
     this.redact = parts.redact;
+    this.closeConnections = parts.closeConnections;
     this.batchSize = parts.settings.concurrency;
+    this.imageEncoding = parts.settings.imageEncoding ?? 'auto';
     this.endpoints = parts.pool.endpoints.map((e) => e.url);
     this.slots = new Semaphore(parts.settings.concurrency);
   }
@@ -204,14 +228,16 @@ class OpenAIChatEngine implements OpenAIEngine {
     options: GenerateOptions,
     signal: AbortSignal | undefined,
   ): Promise<CaptionOutcome> {
-    let uri: string;
+    // The slot comes first, so that at most `concurrency` request bodies exist at once.
+    await this.slots.acquire();
+    let body: ChatRequestBody;
     try {
-      uri = await imageDataUri(image);
+      const uri = await imageDataUri(image, this.imageEncoding);
+      body = chatRequestBody(this.model, options.prompt, uri, options.maxNewTokens);
     } catch (error) {
+      this.slots.release();
       return { ok: false, error: `cannot encode the prepared image: ${describeError(error)}` };
     }
-    const body = chatRequestBody(this.model, options.prompt, uri, options.maxNewTokens);
-    await this.slots.acquire();
     let lastUrl = '';
     try {
       const result = await withRetries(
@@ -219,15 +245,18 @@ class OpenAIChatEngine implements OpenAIEngine {
           const endpoint = this.pool.acquire();
           lastUrl = endpoint.url;
           this.counts.requests += 1;
+          this.inFlight.start();
           try {
             const completion = await this.clients
               .get(endpoint.url)!
               .chat.completions.create(body, signal ? { signal } : undefined);
-            this.pool.release(endpoint, 'answered');
+            this.release(endpoint, 'answered');
             return completion;
           } catch (error) {
-            this.pool.release(endpoint, releaseOutcome(error));
+            this.release(endpoint, releaseOutcome(error), error);
             throw error;
+          } finally {
+            this.inFlight.end();
           }
         },
         {
@@ -259,6 +288,26 @@ class OpenAIChatEngine implements OpenAIEngine {
     }
   }
 
+  /** Ends a request on an endpoint, saying when the endpoint stops or starts answering. */
+  private release(
+    endpoint: EndpointState,
+    outcome: 'answered' | 'network' | 'aborted',
+    error?: unknown,
+  ): void {
+    const wasDown = endpoint.consecutiveFailures > 0;
+    this.pool.release(endpoint, outcome);
+    if (outcome === 'network' && !wasDown) {
+      const { reason } = classifyError(error, this.settings.timeoutSeconds);
+      const { maxMs } = backoffBudget(this.settings.retries);
+      this.logger.warn(
+        `openai: ${endpoint.url} stopped answering (${this.redact(reason)}); each request is retried ` +
+          `with backoff for up to ${Math.round(maxMs / 1000)} s before its image fails`,
+      );
+    } else if (outcome === 'answered' && wasDown) {
+      this.logger.info(`openai: ${endpoint.url} answers again`);
+    }
+  }
+
   private noteRetry(id: string, failure: RequestFailure, delayMs: number, index: number): void {
     this.counts.retries += 1;
     if (failure.status === 429 && !this.warnedRateLimit) {
@@ -282,11 +331,14 @@ class OpenAIChatEngine implements OpenAIEngine {
   stats(): OpenAIEngineStats {
     return {
       ...this.counts,
+      maxInFlight: this.inFlight.max,
+      meanInFlight: this.inFlight.mean,
       answeredBy: Object.fromEntries(this.pool.endpoints.map((e) => [e.url, e.answered])),
     };
   }
 
   async dispose(): Promise<void> {
+    this.closeConnections();
     const { requests, retries, failedImages } = this.counts;
     if (requests === 0) return;
     const spread =
@@ -294,7 +346,8 @@ class OpenAIChatEngine implements OpenAIEngine {
         ? `; answered per endpoint: ${this.pool.endpoints.map((e) => `${e.url} ${e.answered}`).join(', ')}`
         : '';
     this.logger.info(
-      `openai: ${requests} requests, ${retries} retries, ${failedImages} images failed${spread}`,
+      `openai: ${requests} requests, ${retries} retries, ${failedImages} images failed; ` +
+        `requests in flight: at most ${this.inFlight.max}, ${this.inFlight.mean.toFixed(1)} on average${spread}`,
     );
   }
 }

@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import { CAPTION_OPTIONS } from '../../config/schema.js';
 import { ConfigError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { type RequestFailure, type RetryHooks, withRetries } from './retry.js';
+import { type RequestFailure, type RetryHooks, START_UP_RETRIES, withRetries } from './retry.js';
 
 /** `--model`'s default (the embedded engine's ONNX model): with openai, ask the server. */
 export const DEFAULT_MODEL_ID = String(CAPTION_OPTIONS.find((o) => o.key === 'model')?.default);
@@ -17,7 +17,7 @@ export interface ServedModels {
   failure?: RequestFailure;
 }
 
-/** Asks one endpoint which models it serves (`GET {base}/models`), with the usual retries. */
+/** Asks one endpoint which models it serves (`GET {base}/models`), retrying a little. */
 export async function servedModels(
   url: string,
   client: OpenAI,
@@ -28,7 +28,10 @@ export async function servedModels(
     redact: (text: string) => string;
   },
 ): Promise<ServedModels> {
-  const result = await withRetries(async () => (await client.models.list()).data, options);
+  const result = await withRetries(async () => (await client.models.list()).data, {
+    ...options,
+    retries: Math.min(options.retries, START_UP_RETRIES),
+  });
   if (result.value) return { url, models: result.value.map((m) => m.id) };
   return result.failure ? { url, failure: result.failure } : { url };
 }

@@ -9,6 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   BASE_DELAY_MS,
+  backoffBudget,
   backoffDelay,
   classifyError,
   MAX_DELAY_MS,
@@ -32,11 +33,19 @@ describe('parseRetryAfter', () => {
 });
 
 describe('backoff', () => {
-  it('is full jitter under a doubling ceiling', () => {
-    expect(backoffDelay(0, () => 0.999)).toBe(Math.floor(0.999 * BASE_DELAY_MS));
-    expect(backoffDelay(3, () => 0.5)).toBe(0.5 * BASE_DELAY_MS * 8);
-    expect(backoffDelay(30, () => 0.5)).toBe(MAX_DELAY_MS / 2);
-    expect(backoffDelay(4, () => 0)).toBe(0);
+  it('is equal jitter under a doubling ceiling: at least half of it, never all', () => {
+    expect(backoffDelay(0, () => 0)).toBe(BASE_DELAY_MS / 2);
+    expect(backoffDelay(0, () => 0.999)).toBe(Math.floor(0.9995 * BASE_DELAY_MS));
+    expect(backoffDelay(3, () => 0.5)).toBe(0.75 * BASE_DELAY_MS * 8);
+    expect(backoffDelay(30, () => 0)).toBe(MAX_DELAY_MS / 2);
+  });
+
+  it('with the default 8 retries, waits out a one-minute outage before giving up', () => {
+    expect(backoffBudget(8)).toEqual({ minMs: 60_500, maxMs: 121_000 });
+    let least = 0;
+    for (let n = 0; n < 8; n += 1) least += backoffDelay(n, () => 0);
+    expect(least).toBe(backoffBudget(8).minMs);
+    expect(least).toBeGreaterThan(60_000);
   });
 
   it('waits what Retry-After asks, capped, plus a little jitter', () => {
@@ -125,6 +134,19 @@ describe('classifyError', () => {
     });
     expect(classifyError(new Error('weird'), 12)).toEqual({ retryable: false, reason: 'weird' });
   });
+
+  it('retries an answer whose JSON does not parse', () => {
+    let parseError: unknown;
+    try {
+      JSON.parse('{"choices": [');
+    } catch (error) {
+      parseError = error;
+    }
+    expect(classifyError(parseError, 12)).toMatchObject({
+      retryable: true,
+      reason: expect.stringMatching(/^the server's answer is not valid JSON \(/),
+    });
+  });
 });
 
 describe('withRetries', () => {
@@ -150,7 +172,7 @@ describe('withRetries', () => {
     );
     expect(calls).toBe(5);
     expect(result).toMatchObject({ attempts: 5, failure: { reason: 'HTTP 503: overloaded' } });
-    expect(delays).toEqual([499, 999, 1999, 3999]);
+    expect(delays).toEqual([999, 1999, 3999, 7999]);
   });
 
   it('returns the value once an attempt succeeds', async () => {

@@ -1,10 +1,26 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describeError } from '../../core/errors.js';
 
-/** First backoff ceiling: attempt n waits a random time in [0, BASE * 2^n). */
-export const BASE_DELAY_MS = 500;
+/** First backoff ceiling: retry n waits between half of BASE * 2^n and all of it. */
+export const BASE_DELAY_MS = 1000;
 /** Backoff ceiling never grows past this. */
 export const MAX_DELAY_MS = 30_000;
+/**
+ * Retries of the start-up model check: a server that is not there when the run starts is
+ * an error within a few seconds (a wrong --endpoint should not make the user wait a minute).
+ */
+export const START_UP_RETRIES = 2;
+
+/**
+ * The least and most time the backoff waits in total over `retries` retries (without
+ * Retry-After): with the default 8, 60.5 s to 121 s, so a server that goes away for a
+ * minute is waited for before any image fails.
+ */
+export function backoffBudget(retries: number): { minMs: number; maxMs: number } {
+  let maxMs = 0;
+  for (let n = 0; n < retries; n += 1) maxMs += Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** n);
+  return { minMs: maxMs / 2, maxMs };
+}
 /** A `Retry-After` longer than this is cut down to it (and said so). */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
@@ -46,6 +62,13 @@ export function classifyError(
       retryable: true,
       network: true,
       reason: `network error${cause ? `: ${cause}` : ''}`,
+    };
+  }
+  if (error instanceof SyntaxError) {
+    // The SDK parses a JSON answer itself: a body cut short or garbled on the way.
+    return {
+      retryable: true,
+      reason: `the server's answer is not valid JSON (${error.message})`,
     };
   }
   if (error instanceof APIError && typeof error.status === 'number') {
@@ -108,10 +131,14 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   return Math.max(0, date - nowMs);
 }
 
-/** Full jitter: a random delay in [0, min(MAX, BASE * 2^attempt)). `attempt` starts at 0. */
+/**
+ * Equal jitter: a random delay in [c/2, c) with c = min(MAX, BASE * 2^attempt); `attempt`
+ * starts at 0. Half the ceiling is a floor, so the retries together always wait at least
+ * `backoffBudget(retries).minMs`; the random half spreads requests that failed together.
+ */
 export function backoffDelay(attempt: number, random: () => number): number {
   const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
-  return Math.floor(random() * ceiling);
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }
 
 /**

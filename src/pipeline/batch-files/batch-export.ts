@@ -3,14 +3,13 @@ import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promi
 import { basename, join, resolve } from 'node:path';
 import { formatBytes } from '../../config/size.js';
 import type { CaptionConfig } from '../../config/types.js';
-import { describeError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import type { Sample } from '../../datasets/types.js';
 import { imageDataUri } from '../../engines/openai/image-uri.js';
 import { DEFAULT_MODEL_ID } from '../../engines/openai/models.js';
 import { chatRequestBody } from '../../engines/openai/request.js';
-import { preprocessImage } from '../../images/preprocess.js';
+import { prepareEncodedImage } from '../../images/encoded.js';
 import { prefetch } from '../prefetch.js';
 import { resizePolicy } from '../selection.js';
 import {
@@ -77,35 +76,19 @@ export async function exportBatch(
       logger.warn(`export-batch: skipped ${sample.id}: ${error}`);
   };
 
-  // PNG encoding starts as soon as an image is prepared, so it runs ahead with the rest.
-  const encoded = new Map<number, Promise<string>>();
-  const prepare = async (sample: Sample) => {
-    const image = await preprocessImage(
-      sample.id,
-      sample.imagePath,
-      await sample.readImage(),
-      resizePolicy(config),
-    );
-    const uri = imageDataUri(image);
-    uri.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    encoded.set(sample.index, uri);
-    return image;
-  };
+  // Images are encoded while they are prepared, so encoding runs ahead with the rest.
+  const prepare = async (sample: Sample) =>
+    prepareEncodedImage(sample.id, sample.imagePath, await sample.readImage(), {
+      ...resizePolicy(config),
+      encoding: config.imageEncoding,
+    });
   try {
     for await (const item of prefetch(selection.samples(), prepare, config.prefetch)) {
       if (item.image === undefined) {
         skip(item.sample, item.error);
         continue;
       }
-      const pending = encoded.get(item.sample.index)!;
-      encoded.delete(item.sample.index);
-      let uri: string;
-      try {
-        uri = await pending;
-      } catch (error) {
-        skip(item.sample, `cannot encode the prepared image: ${describeError(error)}`);
-        continue;
-      }
+      const uri = await imageDataUri(item.image);
       const line = `${JSON.stringify({
         custom_id: item.sample.id,
         method: 'POST',

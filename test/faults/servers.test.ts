@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
+import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import {
+  type DecodedImage,
+  FakeOpenAIServer,
+  type FakeReply,
+  type FakeRequest,
+} from '../support/fake-openai-server.js';
+import {
+  emptyCompletion,
+  IMAGE_NOT_LOADED,
+  LLAMACPP_CONTEXT_TOO_LONG,
+  LLAMACPP_LOADING,
+  ollamaUnknownModel,
+  PROXY_BODY_TOO_LARGE,
+  rateLimited,
+  type ServerReply,
+  SGLANG_CONTEXT_TOO_LONG,
+  truncatedCompletion,
+  VLLM_CONTEXT_TOO_LONG,
+  vllmUnknownModel,
+} from './server-replies.js';
+
+/**
+ * Servers as they really fail (docs/RELIABILITY.md §5): the fake server replays the status
+ * codes and bodies of vLLM, SGLang, llama.cpp's server, Ollama and a proxy in front of
+ * them (test/faults/server-replies.ts says where each comes from), and every run goes
+ * through the CLI with medcap's real retry policy and real waits. Each run must end with
+ * every image exactly once: captioned, or an error row with the server's words.
+ */
+
+const MODEL = 'Qwen/Qwen2-VL-7B-Instruct';
+/** How long the server stays away in the outage test (the policy rides out a minute). */
+const OUTAGE_MS = Number(process.env.MEDCAP_TEST_OUTAGE_MS ?? 4000);
+
+let root: string;
+let server: FakeOpenAIServer | undefined;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-servers-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** Grey level of image i in the small datasets: flat, so JPEG keeps it exactly. */
+const level = (i: number) => 20 + 30 * i;
+const indexOf = (image: DecodedImage) => Math.round((image.rgb[0]! - 20) / 30);
+
+/** A ROCOv2 dataset of `n` 56x56 grey JPEGs; `distinct` makes every file's bytes unique. */
+async function dataset(name: string, n: number, distinct = false): Promise<string> {
+  const data = await writeRocov2(join(root, name), imageSpecs(n));
+  for (let i = 0; i < n; i++) {
+    const pixels = Buffer.alloc(56 * 56, distinct ? 0 : level(i));
+    if (distinct) {
+      for (let k = 0; k < pixels.length; k++) {
+        pixels[k] = ((k % 56) * ((i % 17) + 1) + Math.floor(k / 56) * ((i >> 4) + 1) + i) & 255;
+      }
+    }
+    const bytes = await sharp(pixels, { raw: { width: 56, height: 56, channels: 1 } })
+      .toColourspace('b-w')
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    await writeFile(join(data, 'train', `IMG_${String(i + 1).padStart(4, '0')}.jpg`), bytes);
+  }
+  return data;
+}
+
+async function caption(data: string, out: string, extra: string[] = []) {
+  const err: string[] = [];
+  const code = await main(
+    [
+      'caption',
+      ...['--engine', 'openai', '--endpoint', server!.url, '--model', MODEL],
+      ...['--data', data, '--out', join(root, out), '--log-format', 'json', '--limit', 'all'],
+      ...extra,
+    ],
+    { env: {}, writeErr: (t) => err.push(t), writeOut: () => {} },
+  );
+  const stderr = err.join('');
+  if (code !== 0 && code !== 3) return { code, stderr, rows: [] };
+  const rows = await readCaptionsCsv(join(root, out, 'medical_captions_train.csv'));
+  return { code, stderr, rows };
+}
+
+/** Every image of the dataset exactly once, in order, none lost. */
+function expectEveryImageOnce(rows: { imageId: string }[], n: number): void {
+  expect(rows.map((r) => r.imageId)).toEqual(imageSpecs(n).map((s) => s.id));
+}
+
+/** The reply that replays a real server's answer. */
+function replay(reply: ServerReply): FakeReply {
+  return {
+    status: reply.status,
+    body: reply.body,
+    ...(reply.headers ? { headers: reply.headers } : {}),
+  };
+}
+
+/** Chat requests that carried image `index` (by its grey level). */
+async function requestsFor(index: number): Promise<FakeRequest[]> {
+  const { decodeDataUri } = await import('../support/fake-openai-server.js');
+  const out: FakeRequest[] = [];
+  for (const request of server!.chatRequests) {
+    const uri = request.body.messages[0]!.content[0]!.image_url!.url;
+    if (indexOf(await decodeDataUri(uri)) === index) out.push(request);
+  }
+  return out;
+}
+
+describe("servers as they really fail: fails only its image, with the server's words", () => {
+  const rejections: [string, ServerReply][] = [
+    ['vLLM: context too long (400)', VLLM_CONTEXT_TOO_LONG],
+    ['SGLang: context too long (400, object: error)', SGLANG_CONTEXT_TOO_LONG],
+    ['llama.cpp: context too long (400, exceed_context_size_error)', LLAMACPP_CONTEXT_TOO_LONG],
+    ['llama.cpp / Ollama: image cannot be loaded (400)', IMAGE_NOT_LOADED],
+    ['proxy: image too large for the request body limit (413, HTML)', PROXY_BODY_TOO_LARGE],
+    ['vLLM: unknown model (404)', vllmUnknownModel(MODEL)],
+    ['Ollama: unknown model (404)', ollamaUnknownModel(MODEL)],
+  ];
+  for (const [name, reply] of rejections) {
+    it(`${name}: an error row naming the server's message, not retried`, async () => {
+      server = await FakeOpenAIServer.start({
+        models: [MODEL],
+        reply: (_r, image) => (indexOf(image) === 2 ? replay(reply) : {}),
+      });
+      const slug = name.replace(/\W+/g, '-');
+      const data = await dataset(`reject-${slug}`, 5);
+      const { code, rows } = await caption(data, `out-reject-${slug}`);
+      expect(code).toBe(3);
+      expectEveryImageOnce(rows, 5);
+      expect(rows.filter((r) => r.status === 'error').map((r) => r.imageId)).toEqual(['IMG_0003']);
+      const failed = rows[2]!;
+      expect(failed.error).toContain(reply.message);
+      expect(failed.error).toContain(server.url);
+      expect(await requestsFor(2)).toHaveLength(1);
+    });
+  }
+
+  it('empty content (200): an error row with the finish reason, not retried', async () => {
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      reply: (r, image) => {
+        if (indexOf(image) === 1) return { body: emptyCompletion(r.body.model, '', 'length') };
+        if (indexOf(image) === 3) return { body: emptyCompletion(r.body.model, null, 'stop') };
+        return {};
+      },
+    });
+    const data = await dataset('empty', 5);
+    const { code, rows } = await caption(data, 'out-empty');
+    expect(code).toBe(3);
+    expectEveryImageOnce(rows, 5);
+    expect(rows[1]!.error).toBe('server returned an empty caption (finish_reason: length)');
+    expect(rows[3]!.error).toBe('server returned an empty caption (finish_reason: stop)');
+    expect(rows.filter((r) => r.status === 'ok')).toHaveLength(3);
+    expect(server.chatRequests).toHaveLength(5);
+  });
+
+  it('unknown model at start-up: exit 1 naming what the server serves, nothing written', async () => {
+    server = await FakeOpenAIServer.start({ models: ['llava-hf/llava-1.5-7b-hf'] });
+    const data = await dataset('unknown-model', 2);
+    const { code, stderr } = await caption(data, 'out-unknown-model');
+    expect(code).toBe(1);
+    expect(stderr).toContain(`--model ${MODEL} is not served by ${server.url}`);
+    expect(stderr).toContain('llava-hf/llava-1.5-7b-hf');
+    expect(server.chatRequests).toHaveLength(0);
+  });
+});
+
+describe('servers as they really fail: retried until the server answers', () => {
+  const transient: [string, (attempt: number) => FakeReply | 'ok'][] = [
+    ['llama.cpp: 503 "Loading model" twice', (a) => (a < 2 ? replay(LLAMACPP_LOADING) : 'ok')],
+    ['429 without Retry-After', (a) => (a < 2 ? replay(rateLimited()) : 'ok')],
+    ['connection reset part way through the body', (a) => (a < 1 ? 'reset-mid-body' : 'ok')],
+    ['a body that never finishes (--timeout 1)', (a) => (a < 1 ? 'stall-mid-body' : 'ok')],
+    ['malformed JSON in a 200', (a) => (a < 1 ? { body: truncatedCompletion(MODEL) } : 'ok')],
+    ['connection dropped before any answer', (a) => (a < 1 ? 'drop' : 'ok')],
+  ];
+  for (const [name, failing] of transient) {
+    it(`${name}: retried with backoff, then captioned; answered once`, async () => {
+      server = await FakeOpenAIServer.start({
+        models: [MODEL],
+        reply: (r, image) => {
+          const reply = indexOf(image) === 1 ? failing(r.attempt) : 'ok';
+          return reply === 'ok' ? { caption: `caption of image ${indexOf(image)}` } : reply;
+        },
+      });
+      const slug = name.replace(/\W+/g, '-');
+      const data = await dataset(`transient-${slug}`, 4);
+      const { code, rows, stderr } = await caption(data, `out-transient-${slug}`, [
+        '--timeout',
+        '1',
+      ]);
+      expect(code, stderr).toBe(0);
+      expectEveryImageOnce(rows, 4);
+      expect(rows.map((r) => r.generatedCaption)).toEqual(
+        [0, 1, 2, 3].map((i) => `caption of image ${i}`),
+      );
+      // Each image was charged one whole answer: no caption was asked for twice.
+      expect(server.answered).toBe(4);
+      expect((await requestsFor(1)).length).toBeGreaterThan(1);
+    });
+  }
+
+  it('429 with Retry-After: the next try waits at least what the server asked', async () => {
+    const seenAt: number[] = [];
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      reply: (r, image) => {
+        if (indexOf(image) !== 0) return {};
+        seenAt.push(performance.now());
+        return r.attempt === 0 ? replay(rateLimited('2')) : {};
+      },
+    });
+    const data = await dataset('retry-after', 2);
+    const { code, rows, stderr } = await caption(data, 'out-retry-after');
+    expect(code).toBe(0);
+    expectEveryImageOnce(rows, 2);
+    expect(seenAt).toHaveLength(2);
+    expect(seenAt[1]! - seenAt[0]!).toBeGreaterThanOrEqual(2000);
+    expect(stderr).toContain('backing off as its Retry-After asks');
+  });
+
+  it(`a server that goes away (${OUTAGE_MS} ms here, the same as for a minute) and comes back`, async () => {
+    let outage: Promise<void> | undefined;
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      delayMs: 20,
+      reply: () => {
+        // Part way through the run the server crashes and restarts, dropping what is in flight.
+        if (server!.chatRequests.length >= 40 && !outage) outage = server!.goAway(OUTAGE_MS);
+        return {};
+      },
+    });
+    const data = await dataset('outage', 120, true);
+    const { code, rows, stderr } = await caption(data, 'out-outage', ['--concurrency', '8']);
+    await outage;
+    expect(code, stderr).toBe(0);
+    expectEveryImageOnce(rows, 120);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+    expect(stderr).toMatch(/stopped answering \(network error: (ECONNREFUSED|ECONNRESET)/);
+    expect(stderr).toContain(`${server.url} answers again`);
+  });
+});
+
+describe('servers as they really fail: 30% of requests failing at random', () => {
+  it('a 2,000-image run completes with every image exactly once', async () => {
+    const failures: FakeReply[] = [
+      replay(LLAMACPP_LOADING),
+      replay(rateLimited()),
+      replay(rateLimited('0')),
+      {
+        status: 500,
+        body: {
+          error: {
+            message: 'EngineCore encountered an issue',
+            type: 'InternalServerError',
+            param: null,
+            code: 500,
+          },
+        },
+      },
+      'reset-mid-body',
+      'drop',
+      { body: truncatedCompletion(MODEL) },
+    ];
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      decodeImages: false,
+      reply: (r) => {
+        // The same image on the same attempt always gets the same fate: a reproducible run.
+        const uri = r.body.messages[0]!.content[0]!.image_url!.url;
+        const draw = createHash('sha256').update(`${r.attempt}:${uri}`).digest().readUInt32BE(0);
+        if (draw / 2 ** 32 < 0.3) return failures[draw % failures.length]!;
+        return { caption: `caption ${createHash('sha1').update(uri).digest('hex').slice(0, 12)}` };
+      },
+    });
+    const n = 2000;
+    const data = await dataset('random-30', n, true);
+    const { code, rows, stderr } = await caption(data, 'out-random-30', [
+      ...['--concurrency', '128', '--timeout', '5', '--checkpoint-every', '0'],
+    ]);
+    expect(code, stderr.slice(-2000)).toBe(0);
+    expectEveryImageOnce(rows, n);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+    expect(server.answered).toBe(n);
+    const failed = server.chatRequests.length - n;
+    expect(failed / server.chatRequests.length).toBeGreaterThan(0.25);
+    const journal = (
+      await readFile(join(root, 'out-random-30', 'medical_captions_train.journal.jsonl'), 'utf8')
+    )
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; id?: string });
+    const items = journal.filter((line) => line.kind === 'item').map((line) => line.id);
+    expect(new Set(items).size).toBe(n);
+    expect(items).toHaveLength(n);
+  });
+});
