@@ -8,6 +8,5 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    passWithNoTests: true,
   },
 });
