@@ -9,7 +9,7 @@
 # generate (bench/gpu_caption_model.py: bf16, sdpa), exports it fp16 in the Transformers.js
 # layout, then runs `medcap caption --device webgpu --dtype fp16` on 64 images of 448x448 with
 # 64 new tokens per batch size, with the last-position logits rewrite on and (BENCH_VARIANTS)
-# off. Writes OUTDIR/results.jsonl as it goes and OUTDIR/gpu-DATE.json at the end
+# off (BENCH_VARIANTS="last full"). Batch b captions min(8b, 64) images. Writes OUTDIR/results.jsonl as it goes and OUTDIR/gpu-DATE.json at the end
 # (bench/gpu-caption-summary.mjs).
 #
 # BENCH_SMOKE=1: the same steps on a CPU with the committed tiny model, a few small images and
@@ -18,6 +18,7 @@ set -uo pipefail
 OUT=${1:?outdir}
 CARRY=${2:-.dev-h-gpu-caption}
 ROOT=$(pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 SMOKE=${BENCH_SMOKE:-}
 VARIANTS=${BENCH_VARIANTS:-last full}
 W=${BENCH_WORK:-/tmp/gpu-caption-bench}
@@ -60,7 +61,7 @@ if python3 -c 'import torch, transformers' 2>/dev/null; then
   if [ -n "$SMOKE" ]; then
     log "PyTorch is installed, but the smoke mode does not build the 2B model; skipped"
   else
-    PYTHONUNBUFFERED=1 timeout "${BENCH_TORCH_TIMEOUT:-330}" python3 "$ROOT/bench/gpu_caption_model.py" \
+    PYTHONUNBUFFERED=1 timeout "${BENCH_TORCH_TIMEOUT:-330}" python3 "$HERE/gpu_caption_model.py" \
       "$ROOT/models/tiny-qwen2-vl" "$MODEL" "$R" "$TORCH_BATCHES" --images "$IMAGES" --new-tokens "$NEW" \
       2>&1 | grep -v -i warn | tail -30 | tee -a "$LOG"
   fi
@@ -85,6 +86,8 @@ fs.mkdirSync('$W/data/train', { recursive: true });
 })();" || { log "cannot write the images"; exit 1; }
 
 for bs in $MEDCAP_BATCHES; do
+  # as the PyTorch half: at most 8 batches' worth of images (batch 1 is slow), at least one batch
+  n=$((8 * bs < IMAGES ? 8 * bs : IMAGES)); n=$((n < bs ? bs : n))
   for variant in $VARIANTS; do
     full=0; [ "$variant" = full ] && full=1
     run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"
@@ -95,15 +98,15 @@ for bs in $MEDCAP_BATCHES; do
     fi
     t0=$(date +%s.%N)
     MEDCAP_FULL_LOGITS=$full MEDCAP_MODEL_CACHE="$W/cache" timeout "${BENCH_CAPTION_TIMEOUT:-150}" "${MEDCAP[@]}" caption \
-      --data "$W/data" --format rocov2 --split train --limit "$IMAGES" --out "$run" --model "$MODEL" --offline \
+      --data "$W/data" --format rocov2 --split train --limit "$n" --out "$run" --model "$MODEL" --offline \
       --device "$DEVICE" --dtype "$DTYPE" --batch-size "$bs" --max-new-tokens "$NEW" --image-size "$SIZE" \
       --checkpoint-every 0 > "$run.log" 2>&1
     rc=$?
     t1=$(date +%s.%N)
     [ -n "$SMI" ] && kill "$SMI" 2>/dev/null
-    node "$ROOT/bench/gpu-caption-summary.mjs" medcap-run "$R" "$run" "$bs" "$variant" "$rc" "$t0" "$t1" "$NEW" \
+    node "$HERE/gpu-caption-summary.mjs" medcap-run "$R" "$run" "$bs" "$variant" "$rc" "$t0" "$t1" "$NEW" \
       | tee -a "$LOG"
     tail -2 "$run.log" | tee -a "$LOG"
   done
 done
-node "$ROOT/bench/gpu-caption-summary.mjs" summary "$R" "$OUT" | tee -a "$LOG"
+node "$HERE/gpu-caption-summary.mjs" summary "$R" "$OUT" | tee -a "$LOG"
