@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,5 +135,26 @@ describe('last-position logits (the decoder rewrite)', () => {
   it('a graph with no logits output is not rewritten, with the reason', () => {
     const graph = readOnnxGraph(join(TINY_MODEL_DIR, 'onnx', 'embed_tokens.onnx'));
     expect(planLastPositionLogits(graph)).toMatch(/no 'logits' output/);
+  });
+});
+
+describe('last-position logits when the cache cannot be written', () => {
+  it('loads the decoder as exported, with a warning naming it, and captions the same', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (m) => warnings.push(m) };
+    const blocked = join(cacheDir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the cache folder would be');
+    const loaded = await loadTransformersModel(
+      TINY_MODEL_SETTINGS,
+      { logger },
+      { cacheDir: blocked, lastPositionLogits: true },
+    );
+    try {
+      expect(warnings.join('\n')).toMatch(/decoder_model_merged\.onnx: no last-position copy/);
+      const c = ref.cases[0]!;
+      expect((await run(loaded, c.images)).tokens).toEqual(c.newTokens);
+    } finally {
+      await loaded.model.dispose();
+    }
   });
 });

@@ -277,12 +277,15 @@ async function loadFrom(
   if (lastPositionCache !== undefined && pretrained.local_files_only === true) {
     const jsConfig = (config['transformers.js_config'] ?? {}) as TransformersJsConfig;
     const suffix = DTYPE_SUFFIX[graphDtype(dtype, 'decoder_model_merged', jsConfig)];
-    modelTarget = await lastPositionModelFolder(
-      target,
-      `onnx/decoder_model_merged${suffix}.onnx`,
-      lastPositionCache,
-      logger,
-    );
+    const decoder = `onnx/decoder_model_merged${suffix}.onnx`;
+    try {
+      modelTarget = await lastPositionModelFolder(target, decoder, lastPositionCache, logger);
+    } catch (error) {
+      // A read-only cache or an unreadable graph costs the optimisation, not the run.
+      logger.warn(
+        `${join(target, decoder)}: no last-position copy (${describeError(error).split('\n')[0]}); loading it as exported`,
+      );
+    }
   }
   const { value: model, device } = await loadOnDevice(
     settings.device,
