@@ -434,4 +434,9 @@ export const ALL_OPTIONS: OptionSpec[] = [
  * they are used). Any other MEDCAP_* name that is not an option's variable is refused, so a
  * typo such as MEDCAP_BATCHSIZE cannot pass unnoticed.
  */
-export const OTHER_ENV_VARS = Object.freeze(['MEDCAP_API_KEY', 'MEDCAP_MODEL_CACHE']);
+export const OTHER_ENV_VARS = Object.freeze([
+  'MEDCAP_API_KEY',
+  'MEDCAP_MODEL_CACHE',
+  // 1: the transformers engine loads the decoder as exported (logits for every position)
+  'MEDCAP_FULL_LOGITS',
+]);

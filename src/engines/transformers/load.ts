@@ -4,7 +4,15 @@ import { AutoConfig, AutoModelForImageTextToText, AutoProcessor } from '@hugging
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { EngineDeps, EngineSettings } from '../types.js';
 import { deviceHint, type EngineDevice, loadOnDevice } from './devices.js';
-import { type DtypeSetting, describeDtype, parseDtype } from './dtype.js';
+import {
+  DTYPE_SUFFIX,
+  type DtypeSetting,
+  describeDtype,
+  graphDtype,
+  parseDtype,
+  type TransformersJsConfig,
+} from './dtype.js';
+import { lastPositionModelFolder } from './last-position.js';
 import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './model-source.js';
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
 import type { VlModel, VlProcessor, VlTokenizer } from './runtime.js';
@@ -34,8 +42,21 @@ export interface LoadedModel {
 export interface LoadOptions {
   /** Base for a relative `--model` folder (default: the process's working directory). */
   cwd?: string;
-  /** Download cache (default: defaultModelCacheDir()). */
+  /** Download cache (default: defaultModelCacheDir()); also home of rewritten decoders. */
   cacheDir?: string;
+  /**
+   * Run the decoder's LM head on the last position only (a rewritten copy of the decoder
+   * graph, see last-position.ts). Default: on, unless MEDCAP_FULL_LOGITS=1.
+   */
+  lastPositionLogits?: boolean;
+}
+
+/** Whether the LM head runs on the last position only (LoadOptions.lastPositionLogits). */
+export function wantsLastPositionLogits(
+  options: LoadOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return options.lastPositionLogits ?? env.MEDCAP_FULL_LOGITS !== '1';
 }
 
 function ids(value: unknown): number[] {
@@ -125,9 +146,11 @@ export async function loadTransformersModel(
   const logger = deps.logger;
   const started = performance.now();
   const dtype = parseDtype(settings.dtype);
+  const cacheDir = options.cacheDir ?? defaultModelCacheDir();
+  const lastPosition = wantsLastPositionLogits(options) ? cacheDir : undefined;
   const source = await resolveModelSource(settings.model, {
     offline: settings.offline,
-    cacheDir: options.cacheDir ?? defaultModelCacheDir(),
+    cacheDir,
     cwd: options.cwd ?? process.cwd(),
   });
   const files: string[] = [];
@@ -156,7 +179,7 @@ export async function loadTransformersModel(
   let loaded: Loaded | undefined;
   for (const [i, attempt] of attempts.entries()) {
     try {
-      loaded = await loadFrom(attempt, settings, dtype, logger);
+      loaded = await loadFrom(attempt, settings, dtype, logger, lastPosition);
       break;
     } catch (error) {
       const retry = i + 1 < attempts.length && isMissingFile(error);
@@ -215,6 +238,8 @@ async function loadFrom(
   settings: EngineSettings,
   dtype: DtypeSetting | undefined,
   logger: EngineDeps['logger'],
+  /** The cache for a last-position decoder copy; undefined: load the decoder as it is. */
+  lastPositionCache: string | undefined,
 ): Promise<Loaded> {
   let config: Record<string, unknown>;
   try {
@@ -248,16 +273,38 @@ async function loadFrom(
     );
   }
 
+  let modelTarget = target;
+  if (lastPositionCache !== undefined && pretrained.local_files_only === true) {
+    const jsConfig = (config['transformers.js_config'] ?? {}) as TransformersJsConfig;
+    const suffix = DTYPE_SUFFIX[graphDtype(dtype, 'decoder_model_merged', jsConfig)];
+    const decoder = `onnx/decoder_model_merged${suffix}.onnx`;
+    try {
+      modelTarget = await lastPositionModelFolder(target, decoder, lastPositionCache, logger);
+    } catch (error) {
+      // A read-only cache or an unreadable graph costs the optimisation, not the run.
+      logger.warn(
+        `${join(target, decoder)}: no last-position copy (${describeError(error).split('\n')[0]}); loading it as exported`,
+      );
+    }
+  }
   const { value: model, device } = await loadOnDevice(
     settings.device,
-    async (candidate) =>
-      (await AutoModelForImageTextToText.from_pretrained(target, {
-        ...pretrained,
-        config: config as never,
-        device: candidate,
-        ...(dtype === undefined ? {} : { dtype: dtype as never }),
-        session_options: { logSeverityLevel: 3 },
-      })) as unknown as VlModel,
+    async (candidate) => {
+      try {
+        return (await AutoModelForImageTextToText.from_pretrained(modelTarget, {
+          ...pretrained,
+          config: config as never,
+          device: candidate,
+          ...(dtype === undefined ? {} : { dtype: dtype as never }),
+          session_options: { logSeverityLevel: 3 },
+        })) as unknown as VlModel;
+      } catch (error) {
+        if (modelTarget === target) throw error;
+        // Name the user's model folder, not the folder of links to it.
+        const message = describeError(error).replaceAll(modelTarget, target);
+        throw new Error(message, { cause: error });
+      }
+    },
     {
       fatal: (error) => {
         const mapped = loadError(settings.model, error);

@@ -509,3 +509,87 @@ function writeAll(fd: number, data: Buffer): void {
   let done = 0;
   while (done < data.length) done += writeSync(fd, data, done, data.length - done);
 }
+
+/** Changes to a model's graph: fields replaced (by zero or more fields), fields appended. */
+export interface GraphEdits {
+  replace: ReadonlyMap<FieldSpan, readonly Buffer[]>;
+  append: readonly Buffer[];
+}
+
+/**
+ * Writes a copy of the model with `edits` applied to its graph; everything else (weights
+ * included) is copied byte for byte. Written to a temporary file, then renamed.
+ */
+export async function writeEditedModel(
+  graph: OnnxGraph,
+  edits: GraphEdits,
+  destination: string,
+): Promise<void> {
+  const sizeOf = (parts: readonly Buffer[]) => parts.reduce((n, b) => n + b.length, 0);
+  const contentLength =
+    graph.layout.fields.reduce((n, f) => {
+      const parts = edits.replace.get(f);
+      return n + (parts ? sizeOf(parts) : f.end - f.start);
+    }, 0) + sizeOf(edits.append);
+  const graphHeader = Buffer.concat([
+    encodeVarint(MODEL_GRAPH * 8 + WIRE_LEN),
+    encodeVarint(contentLength),
+  ]);
+  const temporary = `${destination}.tmp-${process.pid}-${Date.now()}`;
+  const src = openSync(graph.path, 'r');
+  const dst = openSync(temporary, 'w');
+  try {
+    const chunk = Buffer.alloc(8 << 20);
+    const copy = (start: number, end: number) => {
+      for (let pos = start; pos < end; ) {
+        const n = readSync(src, chunk, 0, Math.min(chunk.length, end - pos), pos);
+        if (n <= 0) throw new OnnxFormatError(graph.path, `short read at byte ${pos}`);
+        writeAll(dst, chunk.subarray(0, n));
+        pos += n;
+      }
+    };
+    copy(0, graph.layout.graphStart);
+    writeAll(dst, graphHeader);
+    for (const f of graph.layout.fields) {
+      const parts = edits.replace.get(f);
+      if (parts) for (const part of parts) writeAll(dst, part);
+      else copy(f.start, f.end);
+    }
+    for (const part of edits.append) writeAll(dst, part);
+    copy(graph.layout.graphEnd, graph.fileSize);
+    closeSync(dst);
+    renameSync(temporary, destination);
+  } catch (error) {
+    try {
+      closeSync(dst);
+    } catch {
+      // already closed
+    }
+    await rm(temporary, { force: true });
+    throw error;
+  } finally {
+    closeSync(src);
+  }
+}
+
+/** The bytes of one field of the graph (tag included), e.g. a node to re-encode. */
+export function readGraphField(graph: OnnxGraph, span: FieldSpan): Buffer {
+  const fd = openSync(graph.path, 'r');
+  try {
+    return readRange(fd, span.start, span.end, graph.path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** GraphProto.output field declaring `name` with an element type and no shape. */
+export function graphOutputField(name: string, elemType: number): Buffer {
+  return lengthDelimited(GRAPH_OUTPUT, encodeOutput(name, elemType));
+}
+
+export const GRAPH_FIELDS = Object.freeze({
+  node: GRAPH_NODE,
+  initializer: GRAPH_INITIALIZER,
+  output: GRAPH_OUTPUT,
+  valueInfo: GRAPH_VALUE_INFO,
+});

@@ -1,0 +1,112 @@
+#!/bin/bash
+# GPU captioning speed, medcap beside PyTorch, in one command (issue #12; docs/PERFORMANCE.md,
+# "GPU captioning").
+#
+#   bash bench/gpu-caption.sh OUTDIR [CARRY]
+#
+# On the lent GPU machine (CARRY holds gl/*.deb, node.xz and app.tar.xz, made as docs/GPU.md
+# says): builds a Qwen2-VL-2B-Instruct-shaped model with random weights and times PyTorch
+# generate (bench/gpu_caption_model.py: bf16, sdpa), exports it fp16 in the Transformers.js
+# layout, then runs `medcap caption --device webgpu --dtype fp16` on 64 images of 448x448 with
+# 64 new tokens per batch size, with the last-position logits rewrite on and (BENCH_VARIANTS)
+# off (BENCH_VARIANTS="last full"). Batch b captions min(8b, 64) images. Writes OUTDIR/results.jsonl as it goes and OUTDIR/gpu-DATE.json at the end
+# (bench/gpu-caption-summary.mjs).
+#
+# BENCH_SMOKE=1: the same steps on a CPU with the committed tiny model, a few small images and
+# tokens, and no PyTorch unless it is installed (CI runs this; test/e2e/gpu-bench-smoke.test.ts).
+set -uo pipefail
+OUT=${1:?outdir}
+CARRY=${2:-.dev-h-gpu-caption}
+ROOT=$(pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+SMOKE=${BENCH_SMOKE:-}
+VARIANTS=${BENCH_VARIANTS:-last full}
+W=${BENCH_WORK:-/tmp/gpu-caption-bench}
+mkdir -p "$OUT" "$W"
+R="$OUT/results.jsonl"
+: > "$R"
+LOG="$OUT/bench.log"
+log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
+
+if [ -n "$SMOKE" ]; then
+  MEDCAP=("node" "$ROOT/dist/cli/bin.js")
+  SHARP="$ROOT/node_modules/sharp"
+  DEVICE=cpu DTYPE=auto IMAGES=${BENCH_IMAGES:-4} SIZE=56 NEW=${BENCH_NEW_TOKENS:-4}
+  MEDCAP_BATCHES=${BENCH_BATCHES:-1 2} TORCH_BATCHES=${BENCH_TORCH_BATCHES:-1,2}
+  MODEL="$ROOT/models/tiny-qwen2-vl"
+else
+  APP=${BENCH_APP:-/opt/medcap}
+  mkdir -p "$APP"
+  if [ -d /usr/local/nvidia ]; then
+    for f in "$CARRY"/gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  fi
+  ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  [ -f "$ICD" ] && export VK_DRIVER_FILES=$ICD
+  [ -x "$APP/node" ] || { xz -dc "$CARRY/node.xz" > "$APP/node"; chmod +x "$APP/node"; }
+  [ -f "$APP/dist/cli/bin.js" ] || xz -dc "$CARRY/app.tar.xz" | tar -x -C "$APP"
+  export PATH="$APP:$PATH"
+  MEDCAP=("$APP/node" "$APP/dist/cli/bin.js")
+  SHARP="$APP/node_modules/sharp"
+  DEVICE=${BENCH_DEVICE:-webgpu} DTYPE=fp16 IMAGES=${BENCH_IMAGES:-64} SIZE=448 NEW=${BENCH_NEW_TOKENS:-64}
+  MEDCAP_BATCHES=${BENCH_BATCHES:-1 8 32} TORCH_BATCHES=${BENCH_TORCH_BATCHES:-1,8,32,64}
+  MODEL="$W/model"
+fi
+GPU=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1)
+log "node $(node --version 2>/dev/null); device ${GPU:-cpu only}; medcap --device $DEVICE --dtype $DTYPE"
+echo "{\"stage\":\"setup\",\"device\":\"${GPU:-cpu}\",\"medcap_device\":\"$DEVICE\",\"images\":$IMAGES,\"image_px\":$SIZE,\"new_tokens\":$NEW}" >> "$R"
+
+if python3 -c 'import torch, transformers' 2>/dev/null; then
+  log "PyTorch: build the model, time generate at batch $TORCH_BATCHES"
+  if [ -n "$SMOKE" ]; then
+    log "PyTorch is installed, but the smoke mode does not build the 2B model; skipped"
+  else
+    PYTHONUNBUFFERED=1 timeout "${BENCH_TORCH_TIMEOUT:-330}" python3 "$HERE/gpu_caption_model.py" \
+      "$ROOT/models/tiny-qwen2-vl" "$MODEL" "$R" "$TORCH_BATCHES" --images "$IMAGES" --new-tokens "$NEW" \
+      2>&1 | grep -v -i warn | tail -30 | tee -a "$LOG"
+  fi
+else
+  log "PyTorch is not installed here: no PyTorch numbers"
+fi
+[ -f "$MODEL/config.json" ] || { log "no model at $MODEL, stopping"; exit 1; }
+
+log "images: $IMAGES of ${SIZE}x$SIZE"
+node -e "
+const sharp = require('$SHARP'); const fs = require('fs');
+fs.mkdirSync('$W/data/train', { recursive: true });
+(async () => {
+  const rows = ['ID,Caption'];
+  for (let i = 0; i < $IMAGES; i++) {
+    const px = Buffer.alloc($SIZE * $SIZE * 3);
+    for (let j = 0; j < px.length; j++) px[j] = (j * 7 + i * 131 + (j >> 9) * 3) & 255;
+    await sharp(px, { raw: { width: $SIZE, height: $SIZE, channels: 3 } }).jpeg().toFile('$W/data/train/I' + i + '.jpg');
+    rows.push('I' + i + ',A caption.');
+  }
+  fs.writeFileSync('$W/data/train_captions.csv', rows.join('\n') + '\n');
+})();" || { log "cannot write the images"; exit 1; }
+
+for bs in $MEDCAP_BATCHES; do
+  # as the PyTorch half: at most 8 batches' worth of images (batch 1 is slow), at least one batch
+  n=$((8 * bs < IMAGES ? 8 * bs : IMAGES)); n=$((n < bs ? bs : n))
+  for variant in $VARIANTS; do
+    full=0; [ "$variant" = full ] && full=1
+    run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"
+    SMI=
+    if [ -n "$GPU" ]; then
+      nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$run.smi" 2>/dev/null &
+      SMI=$!
+    fi
+    t0=$(date +%s.%N)
+    MEDCAP_FULL_LOGITS=$full MEDCAP_MODEL_CACHE="$W/cache" timeout "${BENCH_CAPTION_TIMEOUT:-150}" "${MEDCAP[@]}" caption \
+      --data "$W/data" --format rocov2 --split train --limit "$n" --out "$run" --model "$MODEL" --offline \
+      --device "$DEVICE" --dtype "$DTYPE" --batch-size "$bs" --max-new-tokens "$NEW" --image-size "$SIZE" \
+      --checkpoint-every 0 > "$run.log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    [ -n "$SMI" ] && kill "$SMI" 2>/dev/null
+    node "$HERE/gpu-caption-summary.mjs" medcap-run "$R" "$run" "$bs" "$variant" "$rc" "$t0" "$t1" "$NEW" \
+      | tee -a "$LOG"
+    tail -2 "$run.log" | tee -a "$LOG"
+  done
+done
+node "$HERE/gpu-caption-summary.mjs" summary "$R" "$OUT" | tee -a "$LOG"

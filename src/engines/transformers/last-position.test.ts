@@ -1,0 +1,160 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadReference,
+  referenceImage,
+  TINY_MODEL_DIR,
+  TINY_MODEL_SETTINGS,
+} from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
+import { readOnnxGraph } from '../../metrics/bertscore/onnx-graph.js';
+import { generateTokens } from './engine.js';
+import { lastPositionModelFolder, planLastPositionLogits } from './last-position.js';
+import { type LoadedModel, loadTransformersModel, wantsLastPositionLogits } from './load.js';
+import { PromptIds } from './prompt.js';
+
+const DECODER = 'onnx/decoder_model_merged.onnx';
+const ref = loadReference();
+
+let cacheDir: string;
+let sliced: LoadedModel;
+let full: LoadedModel;
+beforeAll(async () => {
+  cacheDir = await mkdtemp(join(tmpdir(), 'medcap-last-position-'));
+  sliced = await loadTransformersModel(
+    TINY_MODEL_SETTINGS,
+    { logger: silentLogger },
+    { cacheDir, lastPositionLogits: true },
+  );
+  full = await loadTransformersModel(
+    TINY_MODEL_SETTINGS,
+    { logger: silentLogger },
+    { cacheDir, lastPositionLogits: false },
+  );
+});
+afterAll(async () => {
+  await sliced?.model.dispose();
+  await full?.model.dispose();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+/** Tokens of one greedy generate, and the logits shape of each decoder step it ran. */
+async function run(
+  loaded: LoadedModel,
+  images: number[],
+): Promise<{ tokens: number[][]; logitsDims: number[][] }> {
+  const prompts = new PromptIds(loaded.processor, loaded.tokenizer, loaded.imageTokenId);
+  const model = loaded.model as unknown as {
+    forward(inputs: unknown): Promise<{ logits: { dims: number[] } }>;
+  };
+  const original = model.forward;
+  const logitsDims: number[][] = [];
+  model.forward = async function (this: unknown, inputs: unknown) {
+    const out = await original.call(this, inputs);
+    logitsDims.push([...out.logits.dims]);
+    return out;
+  };
+  try {
+    const tokens = await generateTokens(
+      loaded,
+      prompts,
+      images.map((i) => referenceImage(ref.images[i]!, `img-${i}`)),
+      { prompt: ref.prompt, maxNewTokens: ref.maxNewTokens },
+    );
+    return { tokens, logitsDims };
+  } finally {
+    model.forward = original;
+  }
+}
+
+describe('last-position logits (the decoder rewrite)', () => {
+  it('is on by default and off with MEDCAP_FULL_LOGITS=1 or lastPositionLogits: false', () => {
+    expect(wantsLastPositionLogits({}, {})).toBe(true);
+    expect(wantsLastPositionLogits({}, { MEDCAP_FULL_LOGITS: '1' })).toBe(false);
+    expect(wantsLastPositionLogits({ lastPositionLogits: false }, {})).toBe(false);
+  });
+
+  it('the rewritten graph slices the hidden states before the LM head', async () => {
+    const folder = await lastPositionModelFolder(TINY_MODEL_DIR, DECODER, cacheDir, silentLogger);
+    expect(folder).not.toBe(TINY_MODEL_DIR);
+    const graph = readOnnxGraph(join(folder, DECODER));
+    const head = graph.nodes.find((n) => n.outputs.includes('logits'))!;
+    const slice = graph.nodes.find((n) => n.outputs.includes(head.inputs[0]!))!;
+    expect(slice.opType).toBe('Slice');
+    expect(graph.outputs.map((o) => o.name)).toEqual(
+      readOnnxGraph(join(TINY_MODEL_DIR, DECODER)).outputs.map((o) => o.name),
+    );
+  });
+
+  it('every decoder step returns logits of sequence length 1 (full: the whole prompt)', async () => {
+    const on = await run(sliced, [0, 1]);
+    const off = await run(full, [0, 1]);
+    expect(on.logitsDims.length).toBeGreaterThan(1);
+    for (const dims of on.logitsDims) expect(dims.slice(0, 2)).toEqual([2, 1]);
+    // Without the rewrite the first step (the prompt) has one row per prompt position.
+    expect(off.logitsDims[0]![1]).toBeGreaterThan(1);
+    expect(on.logitsDims[0]![2]).toBe(off.logitsDims[0]![2]);
+  });
+
+  it.each(ref.cases.map((c) => [c.name, c] as const))(
+    '%s: the same greedy tokens with and without the rewrite, equal to PyTorch',
+    async (_name, c) => {
+      const on = await run(sliced, c.images);
+      const off = await run(full, c.images);
+      expect(on.tokens).toEqual(off.tokens);
+      expect(on.tokens).toEqual(c.newTokens);
+    },
+  );
+
+  it('a batch of 8 gives each image the tokens it gets alone', async () => {
+    const images = [0, 1, 2, 3, 3, 2, 1, 0];
+    const batch = await run(sliced, images);
+    for (const [row, image] of images.entries()) {
+      expect(batch.tokens[row]).toEqual((await run(sliced, [image])).tokens[0]);
+    }
+  });
+
+  it('the rewrite is made once and reused while the decoder file is unchanged', async () => {
+    const lines: string[] = [];
+    const logger: Logger = { ...silentLogger, info: (m) => lines.push(m) };
+    const own = await mkdtemp(join(tmpdir(), 'medcap-last-position-cache-'));
+    try {
+      const first = await lastPositionModelFolder(TINY_MODEL_DIR, DECODER, own, logger);
+      const made = await stat(join(first, DECODER));
+      const second = await lastPositionModelFolder(TINY_MODEL_DIR, DECODER, own, logger);
+      expect(second).toBe(first);
+      expect((await stat(join(second, DECODER))).mtimeMs).toBe(made.mtimeMs);
+      expect(lines.filter((l) => l.includes('last position only'))).toHaveLength(1);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('a graph with no logits output is not rewritten, with the reason', () => {
+    const graph = readOnnxGraph(join(TINY_MODEL_DIR, 'onnx', 'embed_tokens.onnx'));
+    expect(planLastPositionLogits(graph)).toMatch(/no 'logits' output/);
+  });
+});
+
+describe('last-position logits when the cache cannot be written', () => {
+  it('loads the decoder as exported, with a warning naming it, and captions the same', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (m) => warnings.push(m) };
+    const blocked = join(cacheDir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the cache folder would be');
+    const loaded = await loadTransformersModel(
+      TINY_MODEL_SETTINGS,
+      { logger },
+      { cacheDir: blocked, lastPositionLogits: true },
+    );
+    try {
+      expect(warnings.join('\n')).toMatch(/decoder_model_merged\.onnx: no last-position copy/);
+      const c = ref.cases[0]!;
+      expect((await run(loaded, c.images)).tokens).toEqual(c.newTokens);
+    } finally {
+      await loaded.model.dispose();
+    }
+  });
+});

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Logger } from '../../core/logger.js';
+import { encodeNode } from '../../metrics/bertscore/half-precision.js';
+import {
+  type FieldSpan,
+  GRAPH_FIELDS,
+  type GraphEdits,
+  graphOutputField,
+  type OnnxGraph,
+  readGraphField,
+  readOnnxGraph,
+  writeEditedModel,
+} from '../../metrics/bertscore/onnx-graph.js';
+import { encodeVarint, lengthDelimited } from '../../metrics/bertscore/protobuf.js';
+
+/**
+ * The decoder graph as exported computes the LM head (hidden → 151,936 vocabulary logits) for
+ * every prompt position, though generation reads only the last one: for a batch of 32 prompts
+ * of ~290 tokens that is 5.6 GB of fp32 logits per first step. The rewrite slices the hidden
+ * states to the last position before the LM head, so `logits` has sequence length 1.
+ */
+
+const LOGITS = 'logits';
+/** Ops that produce the logits from the last hidden states. */
+const LM_HEAD_OPS = new Set(['MatMul', 'MatMulNBits', 'Gemm']);
+/** Ops that may sit between the LM head and the `logits` output (dtype casts). */
+const PASS_THROUGH = new Set(['Cast', 'Identity']);
+const INT64 = 7;
+
+export interface LastPositionPlan {
+  edits: GraphEdits;
+  /** The LM head node's name (for logs). */
+  lmHead: string;
+}
+
+function int64Initializer(name: string, value: bigint): Buffer {
+  const raw = Buffer.alloc(8);
+  raw.writeBigInt64LE(value);
+  const tensor = Buffer.concat([
+    encodeVarint(1 * 8),
+    encodeVarint(1), // dims: [1]
+    encodeVarint(2 * 8),
+    encodeVarint(INT64),
+    lengthDelimited(8, Buffer.from(name, 'utf8')),
+    lengthDelimited(9, raw),
+  ]);
+  return lengthDelimited(GRAPH_FIELDS.initializer, tensor);
+}
+
+/** Reads a varint from buf at pos: [value, next position]. */
+function varintAt(buf: Buffer, pos: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = pos; i < buf.length; i++) {
+    const b = buf[i]!;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) return [value, i + 1];
+  }
+  throw new Error('truncated varint');
+}
+
+/**
+ * A graph's node field (tag included) with its first input renamed; every other field of the
+ * node (attributes, domain) is kept byte for byte.
+ */
+export function withFirstInput(nodeField: Buffer, input: string): Buffer {
+  const [, afterTag] = varintAt(nodeField, 0);
+  const [length, start] = varintAt(nodeField, afterTag);
+  const payload = nodeField.subarray(start, start + length);
+  const parts: Buffer[] = [];
+  let replaced = false;
+  for (let pos = 0; pos < payload.length; ) {
+    const [tag, afterFieldTag] = varintAt(payload, pos);
+    const wire = tag % 8;
+    let end: number;
+    if (wire === 0) end = varintAt(payload, afterFieldTag)[1];
+    else if (wire === 1) end = afterFieldTag + 8;
+    else if (wire === 5) end = afterFieldTag + 4;
+    else if (wire === 2) {
+      const [n, valueStart] = varintAt(payload, afterFieldTag);
+      end = valueStart + n;
+    } else throw new Error(`unsupported wire type ${wire} in a node`);
+    if (!replaced && tag === 1 * 8 + 2) {
+      parts.push(lengthDelimited(1, Buffer.from(input, 'utf8')));
+      replaced = true;
+    } else parts.push(payload.subarray(pos, end));
+    pos = end;
+  }
+  return lengthDelimited(GRAPH_FIELDS.node, Buffer.concat(parts));
+}
+
+/**
+ * The edits that make the decoder compute logits for the last position only, or a reason why
+ * this graph cannot be rewritten (then it is used as it is).
+ */
+export function planLastPositionLogits(graph: OnnxGraph): LastPositionPlan | string {
+  const output = graph.outputs.find((o) => o.name === LOGITS);
+  if (!output) return `the graph has no '${LOGITS}' output`;
+  const producer = new Map<string, number>();
+  graph.nodes.forEach((node, i) => {
+    for (const out of node.outputs) producer.set(out, i);
+  });
+  const consumers = new Map<string, number>();
+  for (const node of graph.nodes) {
+    for (const input of node.inputs) consumers.set(input, (consumers.get(input) ?? 0) + 1);
+  }
+  const path = new Set<string>([LOGITS]);
+  let index = producer.get(LOGITS);
+  while (index !== undefined && PASS_THROUGH.has(graph.nodes[index]!.opType)) {
+    const input = graph.nodes[index]!.inputs[0] ?? '';
+    path.add(input);
+    index = producer.get(input);
+  }
+  if (index === undefined) return `no node computes '${LOGITS}' at the top level of the graph`;
+  const head = graph.nodes[index]!;
+  if (!LM_HEAD_OPS.has(head.opType))
+    return `'${LOGITS}' comes from a ${head.opType} node, not a MatMul`;
+  const hidden = head.inputs[0];
+  if (!hidden) return 'the LM head has no input';
+  // Other readers of the full hidden states keep reading them; only the head gets the slice.
+  const headField = graph.layout.fields.find((f) => f.node === index);
+  if (!headField) return 'the LM head node was not found in the file';
+
+  const prefix = `${hidden}/medcap_last_position`;
+  const last = `${prefix}/output`;
+  const names = { starts: `${prefix}/starts`, ends: `${prefix}/ends`, axes: `${prefix}/axes` };
+  const slice = lengthDelimited(
+    GRAPH_FIELDS.node,
+    encodeNode('Slice', prefix, [hidden, names.starts, names.ends, names.axes], last),
+  );
+  const replace = new Map<FieldSpan, Buffer[]>();
+  replace.set(headField, [slice, withFirstInput(readGraphField(graph, headField), last)]);
+  for (const f of graph.layout.fields) {
+    if (f.field === GRAPH_FIELDS.output && f.name === LOGITS) {
+      replace.set(f, [graphOutputField(LOGITS, output.elemType ?? 1)]);
+    } else if (f.field === GRAPH_FIELDS.valueInfo && f.name !== undefined && path.has(f.name)) {
+      replace.set(f, []); // its declared shape has the full sequence length
+    }
+  }
+  return {
+    lmHead: head.name,
+    edits: {
+      replace,
+      append: [
+        int64Initializer(names.starts, -1n),
+        int64Initializer(names.ends, 9223372036854775807n),
+        int64Initializer(names.axes, 1n),
+      ],
+    },
+  };
+}
+
+async function linkAll(from: string, to: string, except: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    if (source === except) continue;
+    if (entry.name === 'onnx' && entry.isDirectory()) {
+      await linkAll(source, join(to, entry.name), except);
+    } else await symlink(source, join(to, entry.name));
+  }
+}
+
+/**
+ * A model folder whose `decoderFile` (a path inside `folder`) computes last-position logits
+ * only: made once under `<cacheDir>/.medcap-derived/last-logits/`, keyed by the decoder file's
+ * path, size and modification time, with links to the model's other files. Returns `folder`
+ * itself when the decoder cannot be rewritten (with a warning saying why).
+ */
+export async function lastPositionModelFolder(
+  folder: string,
+  decoderFile: string,
+  cacheDir: string,
+  logger: Logger,
+): Promise<string> {
+  const sourceFolder = await realpath(folder);
+  const decoder = join(sourceFolder, decoderFile);
+  const info = await stat(decoder).catch(() => undefined);
+  if (!info) return folder; // Transformers.js reports the missing file
+  const source = await realpath(decoder);
+  const key = createHash('sha256')
+    .update(JSON.stringify(['v1', sourceFolder, source, info.size, info.mtimeMs]))
+    .digest('hex')
+    .slice(0, 16);
+  const name = `${basename(sourceFolder).replace(/[^\w.-]/g, '_')}-${key}`;
+  const target = join(cacheDir, '.medcap-derived', 'last-logits', name);
+  if (await stat(join(target, decoderFile)).catch(() => undefined)) return target;
+
+  const graph = readOnnxGraph(source);
+  const plan = planLastPositionLogits(graph);
+  if (typeof plan === 'string') {
+    logger.warn(`${decoder}: cannot restrict the LM head to the last position (${plan})`);
+    return folder;
+  }
+  logger.info(`writing a copy of ${decoder} whose LM head runs on the last position only (once)`);
+  const building = `${target}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await linkAll(sourceFolder, building, decoder);
+    await writeEditedModel(graph, plan.edits, join(building, decoderFile));
+    await rename(building, target).catch(async (error) => {
+      // another process made it meanwhile: use theirs
+      if (await stat(join(target, decoderFile)).catch(() => undefined)) return;
+      throw error;
+    });
+  } finally {
+    await rm(building, { recursive: true, force: true });
+  }
+  return target;
+}
