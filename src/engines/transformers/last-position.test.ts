@@ -9,7 +9,7 @@ import {
   TINY_MODEL_SETTINGS,
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
-import { readOnnxGraph } from '../../metrics/bertscore/onnx-graph.js';
+import { readOnnxGraph } from '../../formats/onnx/graph.js';
 import { generateTokens } from './engine.js';
 import { lastPositionModelFolder, planLastPositionLogits } from './last-position.js';
 import { type LoadedModel, loadTransformersModel, wantsLastPositionLogits } from './load.js';

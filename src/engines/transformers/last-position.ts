@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../core/logger.js';
-import { encodeNode } from '../../metrics/bertscore/half-precision.js';
 import {
   type FieldSpan,
   GRAPH_FIELDS,
@@ -12,8 +11,9 @@ import {
   readGraphField,
   readOnnxGraph,
   writeEditedModel,
-} from '../../metrics/bertscore/onnx-graph.js';
-import { encodeVarint, lengthDelimited } from '../../metrics/bertscore/protobuf.js';
+} from '../../formats/onnx/graph.js';
+import { encodeNode } from '../../formats/onnx/half-precision.js';
+import { encodeVarint, lengthDelimited } from '../../formats/onnx/protobuf.js';
 
 /**
  * The decoder graph as exported computes the LM head (hidden → 151,936 vocabulary logits) for

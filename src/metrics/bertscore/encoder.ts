@@ -9,9 +9,9 @@ import {
   type EngineDevice,
   loadOnDevice,
 } from '../../engines/transformers/devices.js';
+import { type OnnxGraph, readOnnxGraph, writePrunedModel } from '../../formats/onnx/graph.js';
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
-import { type OnnxGraph, readOnnxGraph, writePrunedModel } from './onnx-graph.js';
 import { type Embedded, unitRows } from './scoring.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { OnnxGraph } from './onnx-graph.js';
+import type { OnnxGraph } from '../../formats/onnx/graph.js';
 
 /**
  * Which hidden state BERTScore reads, and where it is in an ONNX graph.

@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { encodeVarint, lengthDelimited } from './protobuf.js';
+import { encodeVarint, lengthDelimited } from '../../formats/onnx/protobuf.js';
 import type { Embedded } from './scoring.js';
 
 /**

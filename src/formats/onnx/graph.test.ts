@@ -2,8 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseModelName, defaultLayerFor, locateHiddenState } from './hidden-layer.js';
-import { nodesNeededFor, OnnxFormatError, readOnnxGraph, writePrunedModel } from './onnx-graph.js';
+import { nodesNeededFor, OnnxFormatError, readOnnxGraph, writePrunedModel } from './graph.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BERT = join(ROOT, 'models/tiny-bert/onnx/model.onnx');
@@ -60,63 +59,5 @@ describe('writePrunedModel', () => {
     const original = (await readFile(BERT)).length;
     const smaller = (await readFile(out)).length;
     expect(smaller).toBeLessThan(original * 0.75); // layer 1's weights are gone
-  });
-});
-
-describe('locateHiddenState', () => {
-  it('uses last_hidden_state for the last layer when the graph outputs it', () => {
-    expect(locateHiddenState(readOnnxGraph(BERT), 2, 2)).toEqual({
-      tensor: 'last_hidden_state',
-      isGraphOutput: true,
-    });
-  });
-
-  it('finds inner hidden states by the LayerNorm that closes each layer', () => {
-    const g = readOnnxGraph(BERT);
-    expect(locateHiddenState(g, 0, 2).tensor).toBe('/embeddings/LayerNorm/Add_1_output_0');
-    expect(locateHiddenState(g, 1, 2)).toEqual({
-      tensor: '/encoder/layer.0/output/LayerNorm/Add_1_output_0',
-      isGraphOutput: false,
-    });
-    const r = readOnnxGraph(ROBERTA);
-    expect(locateHiddenState(r, 2, 2).tensor).toBe(
-      '/roberta/encoder/layer.1/output/LayerNorm/Add_1_output_0',
-    );
-  });
-
-  it('refuses a layer out of range', () => {
-    expect(() => locateHiddenState(readOnnxGraph(BERT), 3, 2)).toThrow(/layers 0\.\.2/);
-  });
-
-  it('explains when node names do not show the layers', () => {
-    const g = readOnnxGraph(ROBERTA);
-    const renamed = { ...g, nodes: g.nodes.map((n, i) => ({ ...n, name: `node_${i}` })) };
-    expect(() => locateHiddenState(renamed, 1, 2)).toThrow(
-      /\/encoder\/layer\.N\/output\/LayerNorm/,
-    );
-  });
-
-  it('falls back to counting fused LayerNormalization nodes', () => {
-    const g = readOnnxGraph(BERT);
-    const ln = (i: number) => ({
-      name: `n${i}`,
-      opType: 'LayerNormalization',
-      inputs: [],
-      outputs: [`ln${i}`],
-    });
-    const fused = { ...g, outputs: [], nodes: [0, 1, 2, 3, 4].map(ln) };
-    expect(locateHiddenState(fused, 1, 2).tensor).toBe('ln2');
-    expect(locateHiddenState(fused, 2, 2).tensor).toBe('ln4');
-  });
-});
-
-describe('default layer', () => {
-  it("is bert_score's tuned layer for known models, by id, folder or exported name", () => {
-    expect(baseModelName('Xenova/roberta-large')).toBe('roberta-large');
-    expect(defaultLayerFor(['Xenova/roberta-large'])).toBe(17);
-    expect(defaultLayerFor(['FacebookAI/roberta-large'])).toBe(17);
-    expect(defaultLayerFor(['/models/my-copy', 'roberta-base'])).toBe(10);
-    expect(defaultLayerFor(['onnx-community/bert-base-uncased-ONNX'])).toBe(9);
-    expect(defaultLayerFor(['models/tiny-bert', undefined])).toBeUndefined();
   });
 });

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOnnxGraph, writePrunedModel } from './graph.js';
 import { encodeHalfTensor, parseFloatTensor, toHalfBits } from './half-precision.js';
-import { readOnnxGraph, writePrunedModel } from './onnx-graph.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
