@@ -376,55 +376,16 @@ export async function writePrunedModel(
     replaced = options.halfMatMulWeights
       ? halfPrecisionFields(graph, needed, keep, src)
       : new Map<FieldSpan, Buffer[]>();
-  } catch (error) {
-    closeSync(src);
-    throw error;
-  }
-  const output = lengthDelimited(GRAPH_OUTPUT, encodeOutput(tensor, elemType));
-  const contentLength =
-    keep.reduce((n, f) => {
-      const parts = replaced.get(f);
-      return n + (parts ? parts.reduce((m, b) => m + b.length, 0) : f.end - f.start);
-    }, 0) + output.length;
-  const graphHeader = Buffer.concat([
-    encodeVarint(MODEL_GRAPH * 8 + WIRE_LEN),
-    encodeVarint(contentLength),
-  ]);
-
-  const temporary = `${destination}.tmp-${process.pid}-${Date.now()}`;
-  const dst = openSync(temporary, 'w');
-  try {
-    const chunk = Buffer.alloc(8 << 20);
-    const copy = (start: number, end: number) => {
-      for (let pos = start; pos < end; ) {
-        const n = readSync(src, chunk, 0, Math.min(chunk.length, end - pos), pos);
-        if (n <= 0) throw new OnnxFormatError(graph.path, `short read at byte ${pos}`);
-        writeAll(dst, chunk.subarray(0, n));
-        pos += n;
-      }
-    };
-    copy(0, graph.layout.graphStart);
-    writeAll(dst, graphHeader);
-    for (const f of keep) {
-      const parts = replaced.get(f);
-      if (parts) for (const part of parts) writeAll(dst, part);
-      else copy(f.start, f.end);
-    }
-    writeAll(dst, output);
-    copy(graph.layout.graphEnd, graph.fileSize);
-    closeSync(dst);
-    renameSync(temporary, destination);
-  } catch (error) {
-    try {
-      closeSync(dst);
-    } catch {
-      // already closed
-    }
-    await rm(temporary, { force: true });
-    throw error;
   } finally {
     closeSync(src);
   }
+  const kept = new Set(keep);
+  for (const f of graph.layout.fields) if (!kept.has(f)) replaced.set(f, []);
+  await writeEditedModel(
+    graph,
+    { replace: replaced, append: [lengthDelimited(GRAPH_OUTPUT, encodeOutput(tensor, elemType))] },
+    destination,
+  );
 }
 
 function readRange(fd: number, start: number, end: number, path: string): Buffer {
