@@ -208,9 +208,10 @@ class OpenAIChatEngine implements OpenAIEngine {
     signal?: AbortSignal,
   ): Promise<CaptionOutcome[]> {
     signal?.throwIfAborted();
-    // Each request in flight listens to the signal; a child signal of our own, allowed that
-    // many listeners, keeps Node from warning about a leak on the caller's.
-    const child = signal ? linkedController(signal, batch.length) : undefined;
+    // Each request in flight, and each of its retries and backoff waits, listens to the
+    // signal: a child signal of our own, dropped with the batch, takes them without Node
+    // warning about a leak on the caller's.
+    const child = signal ? linkedController(signal) : undefined;
     try {
       const outcomes = await Promise.all(
         batch.map((image) => this.captionOne(image, options, child?.signal)),
@@ -352,13 +353,13 @@ class OpenAIChatEngine implements OpenAIEngine {
   }
 }
 
-/** An AbortController that follows `parent`, with room for `listeners` listeners. */
-function linkedController(
-  parent: AbortSignal,
-  listeners: number,
-): { signal: AbortSignal; dispose: () => void } {
+/**
+ * An AbortController that follows `parent`, with no listener limit: it lives for one batch,
+ * whose listeners (requests, retries, backoff waits) it takes however many there are.
+ */
+function linkedController(parent: AbortSignal): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  setMaxListeners(Math.max(10, listeners + 10), controller.signal);
+  setMaxListeners(0, controller.signal);
   const follow = () => controller.abort(parent.reason);
   parent.addEventListener('abort', follow, { once: true });
   return {
