@@ -8,8 +8,13 @@
 # says): builds a Qwen2-VL-2B-Instruct-shaped model with random weights and times PyTorch
 # generate (bench/gpu_caption_model.py: bf16, sdpa), exports it fp16 in the Transformers.js
 # layout, then runs `medcap caption --device webgpu --dtype fp16` on 64 images of 448x448 with
-# 64 new tokens per batch size, with the last-position logits rewrite on and (BENCH_VARIANTS)
-# off (BENCH_VARIANTS="last full"). Batch b captions min(8b, 64) images. Writes OUTDIR/results.jsonl as it goes and OUTDIR/gpu-DATE.json at the end
+# 64 new tokens per batch size (BENCH_BATCHES), with the last-position logits rewrite on, and
+# off at the batches of BENCH_FULL_BATCHES; batch b captions BENCH_IMAGES_PER_BATCH x b
+# images (4 batches, at most BENCH_IMAGES = 64 images, at least one batch), with MEDCAP_PROFILE=1 for the
+# time per stage. Before that, the matrix-product ceiling (bench/gpu_ceiling.py,
+# bench/gpu-ceiling.mjs): the same fp16 and 4-bit chains through ONNX Runtime's provider
+# and through PyTorch. Runs stop starting once BENCH_DEADLINE_S (default 540) seconds have
+# passed. Writes OUTDIR/results.jsonl as it goes and OUTDIR/gpu-DATE.json at the end
 # (bench/gpu-caption-summary.mjs).
 #
 # BENCH_SMOKE=1: the same steps on a CPU with the committed tiny model, a few small images and
@@ -20,7 +25,9 @@ CARRY=${2:-.dev-h-gpu-caption}
 ROOT=$(pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 SMOKE=${BENCH_SMOKE:-}
-VARIANTS=${BENCH_VARIANTS:-last full}
+FULL_BATCHES=" ${BENCH_FULL_BATCHES-8} "
+PER_BATCH=${BENCH_IMAGES_PER_BATCH:-4}
+DEADLINE=$((SECONDS + ${BENCH_DEADLINE_S:-540}))
 W=${BENCH_WORK:-/tmp/gpu-caption-bench}
 mkdir -p "$OUT" "$W"
 R="$OUT/results.jsonl"
@@ -32,6 +39,7 @@ if [ -n "$SMOKE" ]; then
   MEDCAP=("node" "$ROOT/dist/cli/bin.js")
   SHARP="$ROOT/node_modules/sharp"
   DEVICE=cpu DTYPE=auto IMAGES=${BENCH_IMAGES:-4} SIZE=56 NEW=${BENCH_NEW_TOKENS:-4}
+  ORT="$ROOT/node_modules/onnxruntime-node"
   MEDCAP_BATCHES=${BENCH_BATCHES:-1 2} TORCH_BATCHES=${BENCH_TORCH_BATCHES:-1,2}
   MODEL="$ROOT/models/tiny-qwen2-vl"
 else
@@ -49,7 +57,8 @@ else
   MEDCAP=("$APP/node" "$APP/dist/cli/bin.js")
   SHARP="$APP/node_modules/sharp"
   DEVICE=${BENCH_DEVICE:-webgpu} DTYPE=fp16 IMAGES=${BENCH_IMAGES:-64} SIZE=448 NEW=${BENCH_NEW_TOKENS:-64}
-  MEDCAP_BATCHES=${BENCH_BATCHES:-1 8 32} TORCH_BATCHES=${BENCH_TORCH_BATCHES:-1,8,32,64}
+  MEDCAP_BATCHES=${BENCH_BATCHES:-8 1 32 64} TORCH_BATCHES=${BENCH_TORCH_BATCHES:-1,8,32,64}
+  ORT="$APP/node_modules/onnxruntime-node"
   MODEL="$W/model"
 fi
 GPU=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1)
@@ -62,13 +71,25 @@ if python3 -c 'import torch, transformers' 2>/dev/null; then
     log "PyTorch is installed, but the smoke mode does not build the 2B model; skipped"
   else
     PYTHONUNBUFFERED=1 timeout "${BENCH_TORCH_TIMEOUT:-330}" python3 "$HERE/gpu_caption_model.py" \
-      "$ROOT/models/tiny-qwen2-vl" "$MODEL" "$R" "$TORCH_BATCHES" --images "$IMAGES" --new-tokens "$NEW" \
+      "$ROOT/models/tiny-qwen2-vl" "$MODEL" "$R" "$TORCH_BATCHES" --images "${BENCH_TORCH_IMAGES:-64}" --new-tokens "$NEW" \
       2>&1 | grep -v -i warn | tail -30 | tee -a "$LOG"
   fi
 else
   log "PyTorch is not installed here: no PyTorch numbers"
 fi
 [ -f "$MODEL/config.json" ] || { log "no model at $MODEL, stopping"; exit 1; }
+
+if python3 -c 'import onnx, numpy' 2>/dev/null && [ -z "${BENCH_NO_CEILING:-}" ]; then
+  log "ceiling: fp16 and 4-bit matrix-product chains, ONNX Runtime $DEVICE then PyTorch"
+  python3 "$HERE/gpu_ceiling.py" build "$W/ceiling" | tee -a "$LOG"
+  [ -n "$SMOKE" ] && export BENCH_CEILING_MAX_M=64
+  timeout 120 node "$HERE/gpu-ceiling.mjs" "$ORT" "$W/ceiling" "$R" "$DEVICE" | tee -a "$LOG"
+  if [ -z "$SMOKE" ] && python3 -c 'import torch' 2>/dev/null; then
+    timeout 60 python3 "$HERE/gpu_ceiling.py" torch "$R" | tee -a "$LOG"
+  fi
+else
+  log "no ceiling measured (needs python3 with onnx and numpy)"
+fi
 
 log "images: $IMAGES of ${SIZE}x$SIZE"
 node -e "
@@ -85,28 +106,34 @@ fs.mkdirSync('$W/data/train', { recursive: true });
   fs.writeFileSync('$W/data/train_captions.csv', rows.join('\n') + '\n');
 })();" || { log "cannot write the images"; exit 1; }
 
+runs=""
 for bs in $MEDCAP_BATCHES; do
-  # as the PyTorch half: at most 8 batches' worth of images (batch 1 is slow), at least one batch
-  n=$((8 * bs < IMAGES ? 8 * bs : IMAGES)); n=$((n < bs ? bs : n))
-  for variant in $VARIANTS; do
-    full=0; [ "$variant" = full ] && full=1
-    run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"
-    SMI=
-    if [ -n "$GPU" ]; then
-      nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$run.smi" 2>/dev/null &
-      SMI=$!
-    fi
-    t0=$(date +%s.%N)
-    MEDCAP_FULL_LOGITS=$full MEDCAP_MODEL_CACHE="$W/cache" timeout "${BENCH_CAPTION_TIMEOUT:-150}" "${MEDCAP[@]}" caption \
-      --data "$W/data" --format rocov2 --split train --limit "$n" --out "$run" --model "$MODEL" --offline \
-      --device "$DEVICE" --dtype "$DTYPE" --batch-size "$bs" --max-new-tokens "$NEW" --image-size "$SIZE" \
-      --checkpoint-every 0 > "$run.log" 2>&1
-    rc=$?
-    t1=$(date +%s.%N)
-    [ -n "$SMI" ] && kill "$SMI" 2>/dev/null
-    node "$HERE/gpu-caption-summary.mjs" medcap-run "$R" "$run" "$bs" "$variant" "$rc" "$t0" "$t1" "$NEW" \
-      | tee -a "$LOG"
-    tail -2 "$run.log" | tee -a "$LOG"
-  done
+  runs="$runs $bs:last"
+  case "$FULL_BATCHES" in *" $bs "*) runs="$runs $bs:full" ;; esac
+done
+for spec in $runs; do
+  bs=${spec%%:*} variant=${spec##*:}
+  left=$((DEADLINE - SECONDS))
+  if [ "$left" -lt 30 ]; then log "batch $bs ($variant): skipped, the time budget is spent"; continue; fi
+  n=$((PER_BATCH * bs)); n=$((n > IMAGES ? IMAGES : n)); n=$((n < bs ? bs : n))
+  full=0; [ "$variant" = full ] && full=1
+  run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"
+  SMI=
+  if [ -n "$GPU" ]; then
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$run.smi" 2>/dev/null &
+    SMI=$!
+  fi
+  limit=$((left < ${BENCH_CAPTION_TIMEOUT:-200} ? left : ${BENCH_CAPTION_TIMEOUT:-200}))
+  t0=$(date +%s.%N)
+  MEDCAP_PROFILE=1 MEDCAP_FULL_LOGITS=$full MEDCAP_MODEL_CACHE="$W/cache" timeout "$limit" "${MEDCAP[@]}" caption \
+    --data "$W/data" --format rocov2 --split train --limit "$n" --out "$run" --model "$MODEL" --offline \
+    --device "$DEVICE" --dtype "$DTYPE" --batch-size "$bs" --max-new-tokens "$NEW" --image-size "$SIZE" \
+    --checkpoint-every 0 > "$run.log" 2>&1
+  rc=$?
+  t1=$(date +%s.%N)
+  [ -n "$SMI" ] && kill "$SMI" 2>/dev/null
+  node "$HERE/gpu-caption-summary.mjs" medcap-run "$R" "$run" "$bs" "$variant" "$rc" "$t0" "$t1" "$NEW" \
+    | tee -a "$LOG"
+  { grep -i -E "warn|last-position|error" "$run.log" | head -5; tail -3 "$run.log"; } | tee -a "$LOG"
 done
 node "$HERE/gpu-caption-summary.mjs" summary "$R" "$OUT" | tee -a "$LOG"

@@ -439,4 +439,6 @@ export const OTHER_ENV_VARS = Object.freeze([
   'MEDCAP_MODEL_CACHE',
   // 1: the transformers engine loads the decoder as exported (logits for every position)
   'MEDCAP_FULL_LOGITS',
+  // 1: the transformers engine logs where generation time went (session-timing.ts)
+  'MEDCAP_PROFILE',
 ]);

@@ -19,6 +19,7 @@ let report: {
     batch: number;
     medcap_img_s: number | null;
     medcap_full_logits_img_s: number | null;
+    medcap_breakdown: Record<string, number> | null;
   }[];
   runs: { engine: string; variant: string; batch: number; rc: number; images: number }[];
 };
@@ -31,6 +32,9 @@ beforeAll(async () => {
     BENCH_WORK: join(dir, 'work'),
     BENCH_IMAGES: '3',
     BENCH_BATCHES: '1 2',
+    BENCH_FULL_BATCHES: '1 2',
+    BENCH_IMAGES_PER_BATCH: '3',
+    BENCH_NO_CEILING: '1',
   };
   ({ stdout } = await run('bash', ['bench/gpu-caption.sh', join(dir, 'out')], { cwd: root, env }));
   const json = (await readdir(join(dir, 'out'))).find((f) => /^gpu-\d{4}-\d\d-\d\d\.json$/.test(f));
@@ -72,6 +76,14 @@ describe('bench/gpu-caption.sh --smoke', () => {
       expect(b.medcap_full_logits_img_s).toBeGreaterThan(0);
     }
     expect(report.ceiling_img_s).toBeNull();
+    for (const b of report.batches) {
+      // MEDCAP_PROFILE=1's line, parsed: 3 images in batches of b, one vision and one
+      // prefill run per batch, at most 3 decode steps each (4 new tokens)
+      const batchCount = Math.ceil(3 / b.batch);
+      expect(b.medcap_breakdown).toMatchObject({ vision_runs: batchCount, prefill_runs: batchCount });
+      expect(b.medcap_breakdown!.decode_runs).toBeLessThanOrEqual(3 * batchCount);
+      expect(b.medcap_breakdown!.peak_rss_mib).toBeGreaterThan(50);
+    }
     expect(report.device).toBe('cpu');
     expect(stdout).toMatch(/^1 \| [0-9.]+ \| [0-9.]+ \| /m);
   });

@@ -80,3 +80,37 @@ describe('transformers engine', () => {
     await engine.dispose();
   });
 });
+
+describe('MEDCAP_PROFILE=1', () => {
+  it('logs vision, prefill and one decode run per new token after the first, and changes no token', async () => {
+    const batch = [0, 1].map((i) => referenceImage(ref.images[i]!));
+    const options = { prompt: ref.prompt, maxNewTokens: 6 };
+    const lines: string[] = [];
+    const logger = { ...silentLogger, info: (message: string) => lines.push(message) };
+    const plain = createEngineFromModel(
+      await loadTransformersModel(settings, { logger: silentLogger }),
+      settings,
+      { logger: silentLogger },
+      {},
+    );
+    const expected = await plain.generate(batch, options);
+    await plain.dispose();
+    const profiled = createEngineFromModel(
+      await loadTransformersModel(settings, { logger: silentLogger }),
+      settings,
+      { logger },
+      { MEDCAP_PROFILE: '1' },
+    );
+    const captions = await profiled.generate(batch, options);
+    await profiled.dispose();
+    expect(captions).toEqual(expected);
+    const profile = lines.find((l) => l.startsWith('profile: '));
+    expect(profile).toMatch(/vision 1 runs [0-9.]+ s/);
+    expect(profile).toMatch(/prefill 1 runs/);
+    expect(profile).toMatch(/peak RSS [0-9]+ MiB/);
+    // generate stops at the end-of-sequence token or after maxNewTokens: the first token
+    // comes from the prefill, each later one from one decode run.
+    const decodeRuns = Number(/decode ([0-9]+) runs/.exec(profile ?? '')?.[1] ?? 0);
+    expect(decodeRuns).toBeLessThanOrEqual(options.maxNewTokens - 1);
+  });
+});

@@ -17,6 +17,7 @@ import { assembleBatch, imageTokenCount, newTokens } from './batch-inputs.js';
 import type { LoadedModel } from './load.js';
 import { PromptIds } from './prompt.js';
 import type { IdTensor } from './runtime.js';
+import { SessionTimings, timeSessions } from './session-timing.js';
 
 /** An ONNX Runtime failure as an EngineError; allocation failures are marked out-of-memory. */
 export function toEngineError(error: unknown, images: number): Error {
@@ -82,9 +83,11 @@ export async function generateTokens(
 export function createEngineFromModel(
   loaded: LoadedModel,
   settings: EngineSettings,
-  _deps: EngineDeps,
+  deps: EngineDeps,
+  env: NodeJS.ProcessEnv = process.env,
 ): CaptionEngine {
   const prompts = new PromptIds(loaded.processor, loaded.tokenizer, loaded.imageTokenId);
+  const timings = env.MEDCAP_PROFILE === '1' ? profileSessions(loaded) : undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
 
@@ -116,7 +119,20 @@ export function createEngineFromModel(
       if (disposed) return;
       disposed = true;
       await queue;
+      if (timings) {
+        const peakRss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+        deps.logger.info(`profile: ${timings.describe()}; peak RSS ${peakRss} MiB`);
+      }
       await loaded.model.dispose();
     },
   };
+}
+
+/** MEDCAP_PROFILE=1: times every session run of the loaded model (see session-timing.ts). */
+function profileSessions(loaded: LoadedModel): SessionTimings | undefined {
+  const sessions = (loaded.model as { sessions?: Parameters<typeof timeSessions>[0] }).sessions;
+  if (!sessions) return undefined;
+  const timings = new SessionTimings();
+  timeSessions(sessions, timings);
+  return timings;
 }
