@@ -391,6 +391,14 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     default: 'fp32',
   }),
   option({
+    key: 'bertscoreBatchSize',
+    flag: '--bertscore-batch-size <n>',
+    description:
+      "sentences per BERTScore encoder batch (bert_score's batch_size; also capped by tokens per batch)",
+    type: positive(4096),
+    default: 64,
+  }),
+  option({
     key: 'bertscoreIdf',
     flag: '--bertscore-idf',
     description: 'idf weighting from the references',

@@ -57,6 +57,7 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
       | 'bertscoreLayer'
       | 'bertscoreDevice'
       | 'bertscoreDtype'
+      | 'bertscoreBatchSize'
       | 'rougeStemmer'
       | 'seed'
     >
@@ -302,6 +303,9 @@ export async function evaluate(
             ? {}
             : { bertscoreDevice: config.bertscoreDevice }),
           ...(config.bertscoreDtype === undefined ? {} : { bertscoreDtype: config.bertscoreDtype }),
+          ...(config.bertscoreBatchSize === undefined
+            ? {}
+            : { bertscoreBatchSize: config.bertscoreBatchSize }),
           offline: config.offline ?? false,
           logger,
         }),

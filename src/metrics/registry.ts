@@ -22,6 +22,7 @@ export interface MetricFactoryOptions {
   bertscoreLayer?: number;
   bertscoreDevice?: BertScoreOptions['device'];
   bertscoreDtype?: BertScoreOptions['dtype'];
+  bertscoreBatchSize?: number;
   offline?: boolean;
   logger?: Logger;
 }
@@ -43,6 +44,7 @@ export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Objec
       logger: o.logger ?? silentLogger,
     };
     if (o.bertscoreLayer !== undefined) options.layer = o.bertscoreLayer;
+    if (o.bertscoreBatchSize !== undefined) options.batchSize = o.bertscoreBatchSize;
     return createBertScoreMetric(options);
   },
 });

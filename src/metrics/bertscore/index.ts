@@ -66,7 +66,9 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new MetricError(`BERTScore batch size must be a whole number >= 1, got ${batchSize}`);
   }
-  const itemsPerChunk = options.itemsPerChunk ?? ITEMS_PER_CHUNK;
+  // A chunk holds about 8 batches' worth of items, so that large batches still come out full
+  // and length-sorted.
+  const itemsPerChunk = options.itemsPerChunk ?? Math.max(ITEMS_PER_CHUNK, 8 * batchSize);
   if (!Number.isInteger(itemsPerChunk) || itemsPerChunk < 1) {
     throw new MetricError(
       `BERTScore items per chunk must be a whole number >= 1, got ${itemsPerChunk}`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../config/schema.js';
+import { createMetric } from '../registry.js';
 import { DEFAULT_BERTSCORE_MODEL } from './index.js';
 
 const specs = [...COMMON_OPTIONS, ...EVALUATE_OPTIONS];
@@ -25,6 +26,18 @@ describe('BERTScore options', () => {
   it('names the option and the devices allowed for a bad value', () => {
     expect(() => load({ bertscoreDevice: 'tpu' })).toThrow(
       /--bertscore-device from the command line: .*allowed: cpu, webgpu, cuda, auto/,
+    );
+  });
+
+  it('takes --bertscore-batch-size (default 64, bert_score\'s) and refuses 0', () => {
+    expect(load({}).bertscoreBatchSize).toBe(64);
+    expect(load({}, { MEDCAP_BERTSCORE_BATCH_SIZE: '256' }).bertscoreBatchSize).toBe(256);
+    expect(() => load({ bertscoreBatchSize: 0 })).toThrow(/--bertscore-batch-size/);
+  });
+
+  it('hands the batch size to the BERTScore metric', async () => {
+    await expect(createMetric('bertscore', { bertscoreBatchSize: 2.5 })).rejects.toThrow(
+      /BERTScore batch size must be a whole number >= 1, got 2.5/,
     );
   });
 });
