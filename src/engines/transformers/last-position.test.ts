@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   TINY_MODEL_DIR,
   TINY_MODEL_SETTINGS,
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
+import { writeWithExternalData } from '../../../test/support/external-data.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { readOnnxGraph } from '../../formats/onnx/graph.js';
 import { generateTokens } from './engine.js';
@@ -155,6 +156,77 @@ describe('last-position logits when the cache cannot be written', () => {
       expect((await run(loaded, c.images)).tokens).toEqual(c.newTokens);
     } finally {
       await loaded.model.dispose();
+    }
+  });
+});
+
+describe('a last-position copy that does not load', () => {
+  it('costs the optimisation, not the run: loaded as exported, with a warning', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'medcap-last-position-broken-'));
+    try {
+      const folder = await lastPositionModelFolder(TINY_MODEL_DIR, DECODER, own, silentLogger);
+      await writeFile(join(folder, DECODER), 'not an onnx graph');
+      const warnings: string[] = [];
+      const logger: Logger = { ...silentLogger, warn: (m) => warnings.push(m) };
+      const loaded = await loadTransformersModel(
+        TINY_MODEL_SETTINGS,
+        { logger },
+        { cacheDir: own, lastPositionLogits: true },
+      );
+      try {
+        expect(warnings.join('\n')).toMatch(
+          /the last-position decoder copy did not load on cpu \(.+\); loaded as exported/,
+        );
+        const c = ref.cases[0]!;
+        const { tokens, logitsDims } = await run(loaded, c.images);
+        expect(tokens).toEqual(c.newTokens);
+        expect(logitsDims[0]![1]).toBeGreaterThan(1); // the graph as exported
+      } finally {
+        await loaded.model.dispose();
+      }
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('last-position logits with external data (as the Hub fp16 decoder of 3 GB has)', () => {
+  it('the rewritten decoder finds its weights and gives the same tokens', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'medcap-last-position-external-'));
+    try {
+      const model = join(root, 'model');
+      await cp(TINY_MODEL_DIR, model, { recursive: true });
+      await rm(join(model, DECODER));
+      const moved = await writeWithExternalData(
+        join(TINY_MODEL_DIR, DECODER),
+        join(model, 'onnx'),
+        'decoder_model_merged.onnx',
+        'decoder_model_merged.onnx_data',
+      );
+      expect(moved).toBeGreaterThan(10);
+      expect(readOnnxGraph(join(model, DECODER)).externalData).toEqual([
+        'decoder_model_merged.onnx_data',
+      ]);
+      const loaded = await loadTransformersModel(
+        { ...TINY_MODEL_SETTINGS, model },
+        { logger: silentLogger },
+        { cacheDir: join(root, 'cache'), lastPositionLogits: true },
+      );
+      try {
+        const c = ref.cases[0]!;
+        const { tokens, logitsDims } = await run(loaded, c.images);
+        expect(tokens).toEqual(c.newTokens);
+        expect(logitsDims[0]![1]).toBe(1); // the rewritten graph ran
+      } finally {
+        await loaded.model.dispose();
+      }
+      const folder = await lastPositionModelFolder(model, DECODER, join(root, 'cache'), silentLogger);
+      const data = join(folder, 'onnx', 'decoder_model_merged.onnx_data');
+      // a real file beside the decoder (ONNX Runtime refuses a link that leads out of its folder)
+      expect((await lstat(data)).isSymbolicLink()).toBe(false);
+      expect((await stat(data)).nlink).toBe(2);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
