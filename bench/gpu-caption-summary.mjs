@@ -190,8 +190,7 @@ function summary([results, outDir]) {
     image_px: setup.image_px ?? null,
     new_tokens: setup.new_tokens ?? null,
     // The best batch's images/s that ONNX Runtime's fp16 matrix-product rate allows (null: not measured).
-    ceiling_img_s:
-      perBatch.reduce((best, b) => Math.max(best, b.ceiling_img_s ?? 0), 0) || null,
+    ceiling_img_s: perBatch.reduce((best, b) => Math.max(best, b.ceiling_img_s ?? 0), 0) || null,
     ceiling: ceiling,
     batches: perBatch,
     runs: [...medcap, ...torch],
@@ -209,7 +208,8 @@ function summary([results, outDir]) {
       `${b.batch} | ${b.medcap_img_s ?? '-'} | ${b.medcap_full_logits_img_s ?? '-'} | ${b.pytorch_img_s ?? '-'} | ${b.ratio ?? '-'} | ${b.ceiling_img_s ?? '-'}`,
     );
   }
-  for (const c of ceiling) console.log(`ceiling ${c.engine} ${c.graph} M=${c.m}: ${c.tflops} TFLOP/s`);
+  for (const c of ceiling)
+    console.log(`ceiling ${c.engine} ${c.graph} M=${c.m}: ${c.tflops} TFLOP/s`);
   console.log(`wrote ${path}`);
 }
 

@@ -37,7 +37,12 @@ for (const { graph, k, n, matmuls, m_values: mValues } of plan) {
       }
       const ms = times.slice(2).sort((a, b) => a - b)[2];
       const flops = matmuls * 2 * m * k * n;
-      record({ graph, m, ms: Number(ms.toFixed(3)), tflops: Number((flops / ms / 1e9).toFixed(2)) });
+      record({
+        graph,
+        m,
+        ms: Number(ms.toFixed(3)),
+        tflops: Number((flops / ms / 1e9).toFixed(2)),
+      });
     } catch (error) {
       record({ graph, m, error: String(error).slice(0, 300) });
     }

@@ -80,7 +80,10 @@ describe('bench/gpu-caption.sh --smoke', () => {
       // MEDCAP_PROFILE=1's line, parsed: 3 images in batches of b, one vision and one
       // prefill run per batch, at most 3 decode steps each (4 new tokens)
       const batchCount = Math.ceil(3 / b.batch);
-      expect(b.medcap_breakdown).toMatchObject({ vision_runs: batchCount, prefill_runs: batchCount });
+      expect(b.medcap_breakdown).toMatchObject({
+        vision_runs: batchCount,
+        prefill_runs: batchCount,
+      });
       expect(b.medcap_breakdown!.decode_runs).toBeLessThanOrEqual(3 * batchCount);
       expect(b.medcap_breakdown!.peak_rss_mib).toBeGreaterThan(50);
     }

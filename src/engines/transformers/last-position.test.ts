@@ -220,7 +220,12 @@ describe('last-position logits with external data (as the Hub fp16 decoder of 3 
       } finally {
         await loaded.model.dispose();
       }
-      const folder = await lastPositionModelFolder(model, DECODER, join(root, 'cache'), silentLogger);
+      const folder = await lastPositionModelFolder(
+        model,
+        DECODER,
+        join(root, 'cache'),
+        silentLogger,
+      );
       const data = join(folder, 'onnx', 'decoder_model_merged.onnx_data');
       // a real file beside the decoder (ONNX Runtime refuses a link that leads out of its folder)
       expect((await lstat(data)).isSymbolicLink()).toBe(false);

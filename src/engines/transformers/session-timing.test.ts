@@ -17,7 +17,12 @@ describe('session timings', () => {
   it('adds each run to its phase, failed runs too, and passes results through', async () => {
     let clock = 0;
     const sessions = {
-      vision_encoder: { run: async (_feeds: Record<string, unknown>) => ((clock += 250), 'features') },
+      vision_encoder: {
+        run: async (_feeds: Record<string, unknown>) => {
+          clock += 250;
+          return 'features';
+        },
+      },
       decoder_model_merged: {
         run: async (feeds: Record<string, unknown>) => {
           clock += 40;
