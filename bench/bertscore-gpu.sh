@@ -27,22 +27,14 @@ DTYPE=${FIRST%%:*}
 TOOLS=${BENCH_TOOLS:-tools}
 SMALL=${BENCH_SMALL:+--small} # a hidden-64 encoder, to try this script on a CPU
 export CARRY
-APP=${BENCH_APP:-/opt/medcap}
 W=/tmp/bertscore-bench
-mkdir -p "$OUT" "$APP" "$W"
+mkdir -p "$OUT" "$W"
 LOG="$OUT/bench.log"
 log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
 now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 2))"; }
 
-if [ -d /usr/local/nvidia ]; then
-  for f in "$CARRY"/gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[ -f "$ICD" ] && export VK_DRIVER_FILES=$ICD
-[ -x "$APP/node" ] || { xz -dc "$CARRY/node.xz" > "$APP/node"; chmod +x "$APP/node"; }
-[ -f "$APP/dist/cli/bin.js" ] || xz -dc "$CARRY/app.tar.xz" | tar -x -C "$APP"
+source "$(dirname "$0")/gpu-setup.sh"
 xz -dc "$CARRY/pairs60k.jsonl.xz" > "$W/pairs.jsonl"
 GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
 log "node $("$APP/node" --version); GPU: $GPU; CPU cores: $(nproc)"

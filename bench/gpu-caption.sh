@@ -43,17 +43,7 @@ if [ -n "$SMOKE" ]; then
   MEDCAP_BATCHES=${BENCH_BATCHES:-1 2} TORCH_BATCHES=${BENCH_TORCH_BATCHES:-1,2}
   MODEL="$ROOT/models/tiny-qwen2-vl"
 else
-  APP=${BENCH_APP:-/opt/medcap}
-  mkdir -p "$APP"
-  if [ -d /usr/local/nvidia ]; then
-    for f in "$CARRY"/gl/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-  fi
-  ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-  [ -f "$ICD" ] && export VK_DRIVER_FILES=$ICD
-  [ -x "$APP/node" ] || { xz -dc "$CARRY/node.xz" > "$APP/node"; chmod +x "$APP/node"; }
-  [ -f "$APP/dist/cli/bin.js" ] || xz -dc "$CARRY/app.tar.xz" | tar -x -C "$APP"
-  export PATH="$APP:$PATH"
+  source "$HERE/gpu-setup.sh"
   MEDCAP=("$APP/node" "$APP/dist/cli/bin.js")
   SHARP="$APP/node_modules/sharp"
   DEVICE=${BENCH_DEVICE:-webgpu} DTYPE=fp16 IMAGES=${BENCH_IMAGES:-64} SIZE=448 NEW=${BENCH_NEW_TOKENS:-64}

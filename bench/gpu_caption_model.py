@@ -130,7 +130,7 @@ class Vision(torch.nn.Module):
 
     def forward(self, pixel_values, grid_thw):
         v, merge = self.visual, 2
-        x = v.patch_embed(pixel_values.to(torch.float16))
+        x = v.patch_embed(pixel_values.to(v.patch_embed.proj.weight.dtype))
         images, t, h, w = grid_thw.shape[0], grid_thw[0, 0], grid_thw[0, 1], grid_thw[0, 2]
 
         def merged_order(grid):
@@ -174,16 +174,18 @@ def export(module, args, path, inputs, outputs, axes, external, results):
     record(results, {"stage": "exported", "file": os.path.basename(path), "s": round(time.time() - started, 1)})
 
 
-def export_all(model, tiny_dir, out, results):
+def export_all(model, tiny_dir, out, results, dtype=torch.float16):
+    """fp16 files are named `_fp16`, fp32 files have no suffix (Transformers.js' names)."""
     os.makedirs(out + "/onnx", exist_ok=True)
-    model = model.to(torch.float16)
+    suffix = "_fp16" if dtype == torch.float16 else ""
+    model = model.to(dtype)
     model.config._attn_implementation = "eager"
     head_dim = HIDDEN // HEADS
     batch, length, past_length = 2, 5, 3
-    embeds = torch.randn(batch, length, HIDDEN, device="cuda", dtype=torch.float16)
+    embeds = torch.randn(batch, length, HIDDEN, device="cuda", dtype=dtype)
     mask = torch.ones(batch, past_length + length, dtype=torch.int64, device="cuda")
     positions = torch.arange(past_length, past_length + length, device="cuda").view(1, 1, length).expand(3, batch, length).contiguous()
-    past = [torch.randn(batch, KV_HEADS, past_length, head_dim, device="cuda", dtype=torch.float16) for _ in range(2 * LAYERS)]
+    past = [torch.randn(batch, KV_HEADS, past_length, head_dim, device="cuda", dtype=dtype) for _ in range(2 * LAYERS)]
     kv_in = [f"past_key_values.{i}.{kv}" for i in range(LAYERS) for kv in ("key", "value")]
     kv_out = [f"present.{i}.{kv}" for i in range(LAYERS) for kv in ("key", "value")]
     axes = {"inputs_embeds": {0: "batch_size", 1: "sequence_length"},
@@ -194,14 +196,14 @@ def export_all(model, tiny_dir, out, results):
     axes.update({n: {0: "batch_size", 2: "total_sequence_length"} for n in kv_out})
     with torch.no_grad():
         export(Embed(model), (torch.randint(0, VOCAB, (batch, length), device="cuda"),),
-               out + "/onnx/embed_tokens_fp16.onnx", ["input_ids"], ["inputs_embeds"],
+               f"{out}/onnx/embed_tokens{suffix}.onnx", ["input_ids"], ["inputs_embeds"],
                {"input_ids": {0: "batch_size", 1: "sequence_length"},
                 "inputs_embeds": {0: "batch_size", 1: "sequence_length"}}, False, results)
         export(Vision(model), (torch.randn(32, PATCH_VALUES, device="cuda"), torch.tensor([[1, 4, 4], [1, 4, 4]], device="cuda")),
-               out + "/onnx/vision_encoder_fp16.onnx", ["pixel_values", "grid_thw"], ["image_features"],
+               f"{out}/onnx/vision_encoder{suffix}.onnx", ["pixel_values", "grid_thw"], ["image_features"],
                {"pixel_values": {0: "num_patches"}, "grid_thw": {0: "num_images"}, "image_features": {0: "num_features"}},
                True, results)
-        export(Decoder(model), (embeds, mask, positions, *past), out + "/onnx/decoder_model_merged_fp16.onnx",
+        export(Decoder(model), (embeds, mask, positions, *past), f"{out}/onnx/decoder_model_merged{suffix}.onnx",
                ["inputs_embeds", "attention_mask", "position_ids"] + kv_in, ["logits"] + kv_out, axes, True, results)
 
     config = json.load(open(tiny_dir + "/config.json"))
@@ -216,7 +218,7 @@ def export_all(model, tiny_dir, out, results):
             rope.update({"rope_theta": 1000000.0, "mrope_section": [16, 24, 24]})
     config["vision_config"].update({k: VISION[k] for k in ("depth", "embed_dim", "hidden_size", "mlp_ratio", "num_heads")})
     config["transformers.js_config"] = {"use_external_data_format": {
-        "decoder_model_merged_fp16.onnx": True, "vision_encoder_fp16.onnx": True}}
+        f"decoder_model_merged{suffix}.onnx": True, f"vision_encoder{suffix}.onnx": True}}
     json.dump(config, open(out + "/config.json", "w"), indent=1)
     for name in ("generation_config.json", "preprocessor_config.json", "tokenizer_config.json", "chat_template.jinja"):
         if os.path.exists(f"{tiny_dir}/{name}"):
