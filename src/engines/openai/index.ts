@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type OpenAI from 'openai';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { APIConnectionError, APIUserAbortError } from 'openai';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { ConfigError, describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
@@ -252,15 +252,14 @@ class OpenAIChatEngine implements OpenAIEngine {
           try {
             // `chat.completions.create` with the body already serialized (the SDK sends
             // bytes as they are): see chatRequestBytes.
-            const completion = await this.clients.get(endpoint.url)!.post<ChatCompletion>(
-              '/chat/completions',
-              {
+            const completion = await this.clients
+              .get(endpoint.url)!
+              .post<ChatCompletion>('/chat/completions', {
                 body,
                 headers: { 'content-type': 'application/json' },
                 stream: false,
                 ...(signal ? { signal } : {}),
-              },
-            );
+              });
             this.release(endpoint, 'answered');
             return completion;
           } catch (error) {
