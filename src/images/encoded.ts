@@ -1,11 +1,12 @@
-import type { Metadata } from 'sharp';
 import { JPEG_OPTIONS, PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import type { EncodedImage, ImageEncoding, PreparedImage } from '../engines/types.js';
 import {
+  isPlainGrey,
   type OpenedImage,
   openImage,
   type PreprocessOptions,
   preparedGeometry,
+  preparedGreyPipeline,
   preparedPipeline,
   withImageErrors,
 } from './preprocess.js';
@@ -43,9 +44,10 @@ export async function prepareEncodedImage(
 }
 
 async function encodePrepared(source: OpenedImage, encoding: ImageEncoding): Promise<EncodedImage> {
-  let pipeline = preparedPipeline(source);
   // A grey source gives three equal channels; one of them carries every pixel.
-  if (isPlainGrey(source.meta)) pipeline = pipeline.extractChannel(0).toColourspace('b-w');
+  const pipeline = isPlainGrey(source.meta)
+    ? preparedGreyPipeline(source)
+    : preparedPipeline(source);
   if (encoding === 'jpeg') {
     return { mime: 'image/jpeg', bytes: await pipeline.jpeg(JPEG_OPTIONS).toBuffer() };
   }
@@ -70,8 +72,4 @@ export function sendsUnchanged(source: OpenedImage): EncodedImage['mime'] | unde
   if (meta.format === 'jpeg') return 'image/jpeg';
   if (meta.format === 'png') return 'image/png';
   return undefined;
-}
-
-function isPlainGrey(meta: Metadata): boolean {
-  return meta.channels === 1 && meta.space === 'b-w' && meta.depth === 'uchar';
 }
