@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import type { ImageEncoding } from '../engines/types.js';
 import { prepareEncodedImage } from './encoded.js';
 import { preprocessImage } from './preprocess.js';
@@ -127,6 +128,17 @@ describe('prepareEncodedImage: the pixels a server decodes', () => {
         } else {
           expect(max).toBe(0);
         }
+      }
+      // The stored (level 0) PNGs of live requests: the same pixels.
+      for (const encoding of ['auto', 'png'] as const) {
+        const image = await prepareEncodedImage('x', 'x', bytes, {
+          ...policy,
+          encoding,
+          png: LIVE_PNG_OPTIONS,
+        });
+        if (encoding === 'auto' && file.unchanged) continue;
+        expect(image.encoded!.mime).toBe('image/png');
+        expect(difference(await decoded(image.encoded!.bytes), embedded.pixels).max).toBe(0);
       }
       // auto sends the file itself exactly when preprocessing would not change it.
       expect(Buffer.from(sent.auto).equals(bytes)).toBe(file.unchanged);
