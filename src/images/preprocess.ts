@@ -87,7 +87,9 @@ export function preparedPipeline(source: OpenedImage): Sharp {
 /**
  * `preparedPipeline`'s pixels for a plain grey source (see `isPlainGrey`), as one band:
  * sRGB from grey copies the band three times, so resizing the one band gives every channel
- * of `preparedPipeline`'s output, for a third of the resizing (tested pixel for pixel).
+ * of `preparedPipeline`'s output (tested pixel for pixel), with no RGB to make and cut back.
+ * (libvips resizes one band horizontally without its vector path, so the resize itself costs
+ * about what three bands do.)
  */
 export function preparedGreyPipeline(source: OpenedImage): Sharp {
   return source.image
