@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import type { ImageEncoding } from '../engines/types.js';
 import { prepareEncodedImage } from './encoded.js';
 import { preprocessImage } from './preprocess.js';
@@ -70,6 +71,14 @@ const files: Record<string, { bytes: () => Promise<Buffer>; unchanged: boolean }
     bytes: () => raw(700, 530, 1).jpeg({ quality: 90 }).toBuffer(),
     unchanged: false,
   },
+  'grey JPEG shrunk to fewer pixels (512x512 to 448x448)': {
+    bytes: () => raw(512, 512, 1).jpeg({ quality: 90 }).toBuffer(),
+    unchanged: false,
+  },
+  'grey PNG enlarged to the minimum (40x30)': {
+    bytes: () => raw(40, 30, 1).png().toBuffer(),
+    unchanged: false,
+  },
   'JPEG at its target size with an EXIF rotation': {
     bytes: () => raw(448, 336, 3).jpeg().withMetadata({ orientation: 6 }).toBuffer(),
     unchanged: false,
@@ -120,6 +129,17 @@ describe('prepareEncodedImage: the pixels a server decodes', () => {
           expect(max).toBe(0);
         }
       }
+      // The stored (level 0) PNGs of live requests: the same pixels.
+      for (const encoding of ['auto', 'png'] as const) {
+        const image = await prepareEncodedImage('x', 'x', bytes, {
+          ...policy,
+          encoding,
+          png: LIVE_PNG_OPTIONS,
+        });
+        if (encoding === 'auto' && file.unchanged) continue;
+        expect(image.encoded!.mime).toBe('image/png');
+        expect(difference(await decoded(image.encoded!.bytes), embedded.pixels).max).toBe(0);
+      }
       // auto sends the file itself exactly when preprocessing would not change it.
       expect(Buffer.from(sent.auto).equals(bytes)).toBe(file.unchanged);
       expect(Buffer.from(sent.png).equals(bytes)).toBe(false);
@@ -131,6 +151,23 @@ describe('prepareEncodedImage: the pixels a server decodes', () => {
     for (const encoding of ['png', 'jpeg'] as const) {
       const image = await prepareEncodedImage('x', 'x', bytes, { ...policy, encoding });
       expect((await sharp(image.encoded!.bytes).metadata()).channels).toBe(1);
+    }
+  });
+
+  it("grey images resized as one band: the embedded engine's pixels at any size", async () => {
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let i = 0; i < 24; i++) {
+      const [width, height] = [8 + next(1200), 8 + next(1200)];
+      const file = raw(width, height, 1);
+      const bytes = await (i % 2 ? file.png() : file.jpeg({ quality: 85 })).toBuffer();
+      const embedded = await preprocessImage('x', 'x', bytes, policy);
+      const image = await prepareEncodedImage('x', 'x', bytes, { ...policy, encoding: 'png' });
+      expect((await sharp(image.encoded!.bytes).metadata()).channels).toBe(1);
+      expect(difference(await decoded(image.encoded!.bytes), embedded.pixels).max).toBe(0);
     }
   });
 

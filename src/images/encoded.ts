@@ -1,11 +1,13 @@
-import type { Metadata } from 'sharp';
+import type { PngOptions } from 'sharp';
 import { JPEG_OPTIONS, PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import type { EncodedImage, ImageEncoding, PreparedImage } from '../engines/types.js';
 import {
+  isPlainGrey,
   type OpenedImage,
   openImage,
   type PreprocessOptions,
   preparedGeometry,
+  preparedGreyPipeline,
   preparedPipeline,
   withImageErrors,
 } from './preprocess.js';
@@ -17,7 +19,8 @@ const NO_PIXELS = new Uint8Array(0);
  *
  * - `auto`: the file's own bytes when decoding them gives exactly the prepared pixels
  *   (see `sendsUnchanged`), which costs no decoding at all; otherwise as `png`.
- * - `png`: a lossless PNG of the prepared pixels (one channel for grey sources).
+ * - `png`: a lossless PNG of the prepared pixels (one channel for grey sources), written
+ *   with `options.png` (default `PNG_OPTIONS`).
  * - `jpeg`: a JPEG of the prepared pixels at quality 95 (lossy).
  *
  * The prepared pixels are `preprocessImage`'s, from the same chain of operations.
@@ -26,7 +29,7 @@ export async function prepareEncodedImage(
   id: string,
   path: string,
   bytes: Uint8Array,
-  options: PreprocessOptions & { encoding: ImageEncoding },
+  options: PreprocessOptions & { encoding: ImageEncoding; png?: PngOptions },
 ): Promise<PreparedImage> {
   return withImageErrors(path, options, async (seen) => {
     const source = await openImage(path, bytes, options);
@@ -37,19 +40,24 @@ export async function prepareEncodedImage(
     return {
       ...geometry,
       pixels: NO_PIXELS,
-      encoded: await encodePrepared(source, options.encoding),
+      encoded: await encodePrepared(source, options.encoding, options.png ?? PNG_OPTIONS),
     };
   });
 }
 
-async function encodePrepared(source: OpenedImage, encoding: ImageEncoding): Promise<EncodedImage> {
-  let pipeline = preparedPipeline(source);
+async function encodePrepared(
+  source: OpenedImage,
+  encoding: ImageEncoding,
+  png: PngOptions,
+): Promise<EncodedImage> {
   // A grey source gives three equal channels; one of them carries every pixel.
-  if (isPlainGrey(source.meta)) pipeline = pipeline.extractChannel(0).toColourspace('b-w');
+  const pipeline = isPlainGrey(source.meta)
+    ? preparedGreyPipeline(source)
+    : preparedPipeline(source);
   if (encoding === 'jpeg') {
     return { mime: 'image/jpeg', bytes: await pipeline.jpeg(JPEG_OPTIONS).toBuffer() };
   }
-  return { mime: 'image/png', bytes: await pipeline.png(PNG_OPTIONS).toBuffer() };
+  return { mime: 'image/png', bytes: await pipeline.png(png).toBuffer() };
 }
 
 /**
@@ -70,8 +78,4 @@ export function sendsUnchanged(source: OpenedImage): EncodedImage['mime'] | unde
   if (meta.format === 'jpeg') return 'image/jpeg';
   if (meta.format === 'png') return 'image/png';
   return undefined;
-}
-
-function isPlainGrey(meta: Metadata): boolean {
-  return meta.channels === 1 && meta.space === 'b-w' && meta.depth === 'uchar';
 }

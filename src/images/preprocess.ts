@@ -84,6 +84,30 @@ export function preparedPipeline(source: OpenedImage): Sharp {
     .removeAlpha();
 }
 
+/**
+ * `preparedPipeline`'s pixels for a plain grey source (see `isPlainGrey`), as one band:
+ * sRGB from grey copies the band three times, so resizing the one band gives every channel
+ * of `preparedPipeline`'s output (tested pixel for pixel), with no RGB to make and cut back.
+ * (libvips resizes one band horizontally without its vector path, so the resize itself costs
+ * about what three bands do.)
+ */
+export function preparedGreyPipeline(source: OpenedImage): Sharp {
+  return source.image
+    .resize(source.targetWidth, source.targetHeight, { fit: 'fill', kernel: 'cubic' })
+    .toColourspace('b-w');
+}
+
+/** One 8-bit grey band, no alpha and no ICC profile (which could colour it). */
+export function isPlainGrey(meta: Metadata): boolean {
+  return (
+    meta.channels === 1 &&
+    meta.space === 'b-w' &&
+    meta.depth === 'uchar' &&
+    !meta.hasAlpha &&
+    !meta.hasProfile
+  );
+}
+
 /** The size fields of a prepared image, from its opened source. */
 export function preparedGeometry(
   id: string,

@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
+import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import { engineFactory } from '../engines/registry.js';
 import type { CaptionEngine, EngineSettings } from '../engines/types.js';
 import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
@@ -173,6 +174,7 @@ export async function caption(
           ? prepareEncodedImage(sample.id, sample.imagePath, bytes, {
               ...resizePolicy(config),
               encoding: imageEncoding,
+              png: LIVE_PNG_OPTIONS,
             })
           : preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)),
       );

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIUserAbortError } from 'openai';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { ConfigError, describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
@@ -15,10 +16,10 @@ import type {
 import { apiKeyFromEnv, createClient, type FetchLike, keyRedactor } from './client.js';
 import { EndpointPool, type EndpointState, normalizeEndpoint } from './endpoints.js';
 import { createHttpFetch } from './http-fetch.js';
-import { imageDataUri } from './image-uri.js';
+import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, servedModels } from './models.js';
-import { type ChatRequestBody, captionFromCompletion, chatRequestBody } from './request.js';
+import { captionFromCompletion, chatRequestBytes } from './request.js';
 import {
   backoffBudget,
   classifyError,
@@ -231,10 +232,11 @@ class OpenAIChatEngine implements OpenAIEngine {
   ): Promise<CaptionOutcome> {
     // The slot comes first, so that at most `concurrency` request bodies exist at once.
     await this.slots.acquire();
-    let body: ChatRequestBody;
+    let body: Buffer;
     try {
-      const uri = await imageDataUri(image, this.imageEncoding);
-      body = chatRequestBody(this.model, options.prompt, uri, options.maxNewTokens);
+      // Raw pixels (a caller that prepared none) are encoded here; `auto` is `png` then.
+      const encoded = image.encoded ?? (await encodePixels(image, this.imageEncoding));
+      body = chatRequestBytes(this.model, options.prompt, encoded, options.maxNewTokens);
     } catch (error) {
       this.slots.release();
       return { ok: false, error: `cannot encode the prepared image: ${describeError(error)}` };
@@ -248,9 +250,16 @@ class OpenAIChatEngine implements OpenAIEngine {
           this.counts.requests += 1;
           this.inFlight.start();
           try {
+            // `chat.completions.create` with the body already serialized (the SDK sends
+            // bytes as they are): see chatRequestBytes.
             const completion = await this.clients
               .get(endpoint.url)!
-              .chat.completions.create(body, signal ? { signal } : undefined);
+              .post<ChatCompletion>('/chat/completions', {
+                body,
+                headers: { 'content-type': 'application/json' },
+                stream: false,
+                ...(signal ? { signal } : {}),
+              });
             this.release(endpoint, 'answered');
             return completion;
           } catch (error) {
