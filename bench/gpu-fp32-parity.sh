@@ -30,5 +30,5 @@ MEDCAP_MODEL_CACHE="$W/cache" timeout 150 "$APP/node" "$APP/dist/cli/bin.js" cap
   --batch-size "$IMAGES" --max-new-tokens "$NEW" --prompt "$PROMPT" --checkpoint-every 0 2>&1 \
   | tail -6 | tee -a "$OUT/parity.log"
 cp "$W/out/medical_captions_train.csv" "$OUT/medcap-captions.csv" 2>/dev/null
-python3 "$HERE/gpu_fp32_parity.py" compare "$OUT/pytorch.json" "$W/out/medical_captions_train.csv" \
+python3 "$HERE/gpu_fp32_parity.py" compare "$OUT/pytorch.json" "$W/out/medical_captions_train.csv" "$W/model" \
   | tee "$OUT/parity.json" | tee -a "$OUT/parity.log"

@@ -8,8 +8,9 @@ bench/gpu-fp32-parity.sh runs it on the GPU machine.
         reference is (tools/make_tiny_qwen2vl.py: chat template, pixel values), and writes
         the tokens and captions to OUT_JSON; then exports the model fp32 in the
         Transformers.js layout to MODEL_DIR.
-    python3 bench/gpu_fp32_parity.py compare OUT_JSON CAPTIONS_CSV
-        PyTorch's captions against medcap's CSV, image by image; prints one JSON line.
+    python3 bench/gpu_fp32_parity.py compare OUT_JSON CAPTIONS_CSV MODEL_DIR
+        PyTorch's tokens, decoded with MODEL_DIR's tokenizer (the full vocabulary), against
+        medcap's captions, image by image; prints one JSON line.
 """
 import argparse
 import csv
@@ -56,7 +57,6 @@ def prepare(args):
     tokens, margins = tiny_tool.hf_generate(model, inputs, args.new_tokens)
     result = {"images": [f"image{k}" for k in range(len(images))], "prompt": args.prompt,
               "prompt_tokens": ids.shape[1], "new_tokens": args.new_tokens, "tokens": tokens,
-              "captions": [tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens],
               "min_margin": min(margins) if margins else None,
               "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__}
     json.dump(result, open(args.out_json, "w"), indent=1)
@@ -65,11 +65,17 @@ def prepare(args):
 
 
 def compare(args):
+    from tokenizers import Tokenizer
+
+    # Not the tiny tokenizer: the random model's tokens are almost all past its 480 entries,
+    # which it would decode to nothing (the first run of this script compared empty strings).
+    tokenizer = Tokenizer.from_file(args.model + "/tokenizer.json")
     reference = json.load(open(args.out_json))
+    captions = [tokenizer.decode(t, skip_special_tokens=True).strip() for t in reference["tokens"]]
     with open(args.captions, newline="") as f:
         rows = {r["image_id"]: r for r in csv.DictReader(f)}
     per_image = []
-    for image, caption in zip(reference["images"], reference["captions"]):
+    for image, caption in zip(reference["images"], captions):
         row = rows.get(image, {})
         per_image.append({"image": image, "pytorch": caption[:120], "medcap": row.get("generated_caption", "")[:120],
                           "equal": row.get("generated_caption") == caption})
@@ -91,6 +97,7 @@ def main():
     c = sub.add_parser("compare")
     c.add_argument("out_json")
     c.add_argument("captions")
+    c.add_argument("model")
     args = parser.parse_args()
     prepare(args) if args.command == "prepare" else compare(args)
 
