@@ -61,7 +61,7 @@ export function captionRowToRecord(row: CaptionRow, withConcepts: boolean): stri
     row.references.join(REFERENCE_SEPARATOR),
     row.generatedCaption,
     formatSeconds(row.processingTimeS),
-    String(row.batchSize),
+    Number.isFinite(row.batchSize) ? String(row.batchSize) : '',
     row.engine,
     row.model,
     row.status,

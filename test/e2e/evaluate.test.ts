@@ -238,6 +238,17 @@ describe('medcap evaluate', () => {
     expect(Object.keys(aggregate.metrics)).toEqual(['rouge_l', 'rouge_1', 'rouge_2']);
     expect(aggregate.metrics.rouge_l.ci95).toBeNull();
     expect(aggregate.run.source).toBe('none');
+    // JSONL has no timing or batch size: those cells are empty, not "NaN"
+    const withMetrics = await readFile(
+      join(dir, 'j/medical_captions_train_with_metrics.csv'),
+      'utf8',
+    );
+    const [header, first] = withMetrics.split('\n');
+    const cells = first!.split(',');
+    const columns = header!.split(',');
+    expect(cells[columns.indexOf('processing_time_s')]).toBe('');
+    expect(cells[columns.indexOf('batch_size')]).toBe('');
+    expect(withMetrics).not.toMatch(/NaN/);
   });
 
   it('refuses an unknown metric or a missing --captions with exit code 1', async () => {
