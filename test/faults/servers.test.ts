@@ -147,7 +147,7 @@ describe("servers as they really fail: fails only its image, with the server's w
     });
   }
 
-  it('empty content (200): an error row with the finish reason, not retried', async () => {
+  it('empty content (200): an ok row warned "empty caption"; no content: an error row with the finish reason; neither retried', async () => {
     server = await FakeOpenAIServer.start({
       models: [MODEL],
       reply: (r, image) => {
@@ -160,9 +160,12 @@ describe("servers as they really fail: fails only its image, with the server's w
     const { code, rows } = await caption(data, 'out-empty');
     expect(code).toBe(3);
     expectEveryImageOnce(rows, 5);
-    expect(rows[1]!.error).toBe('server returned an empty caption (finish_reason: length)');
-    expect(rows[3]!.error).toBe('server returned an empty caption (finish_reason: stop)');
-    expect(rows.filter((r) => r.status === 'ok')).toHaveLength(3);
+    expect(rows[1]).toMatchObject({ status: 'ok', generatedCaption: '', error: 'empty caption' });
+    expect(rows[3]).toMatchObject({
+      status: 'error',
+      error: 'server answered without a caption (finish_reason: stop)',
+    });
+    expect(rows.filter((r) => r.status === 'ok')).toHaveLength(4);
     expect(server.chatRequests).toHaveLength(5);
   });
 

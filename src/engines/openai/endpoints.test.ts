@@ -78,7 +78,7 @@ describe('normalizeErrorBody', () => {
 });
 
 describe('captionFromCompletion', () => {
-  it('takes the first choice, trimmed, and explains an empty answer', () => {
+  it('takes the first choice, trimmed; an empty one is a caption, a missing one is not', () => {
     expect(
       captionFromCompletion({ choices: [{ message: { content: '  CT of the chest.\n' } }] }),
     ).toEqual({ ok: true, caption: 'CT of the chest.' });
@@ -88,8 +88,15 @@ describe('captionFromCompletion', () => {
       }),
     ).toEqual({ ok: true, caption: 'MRI.' });
     expect(
-      captionFromCompletion({ choices: [{ message: { content: '' }, finish_reason: 'length' }] }),
-    ).toEqual({ ok: false, error: 'server returned an empty caption (finish_reason: length)' });
+      captionFromCompletion({ choices: [{ message: { content: ' \n' }, finish_reason: 'stop' }] }),
+    ).toEqual({ ok: true, caption: '' });
+    expect(
+      captionFromCompletion({ choices: [{ message: { content: null }, finish_reason: 'length' }] }),
+    ).toEqual({ ok: false, error: 'server answered without a caption (finish_reason: length)' });
+    expect(captionFromCompletion({ choices: [{ message: {} }] })).toEqual({
+      ok: false,
+      error: 'server answered without a caption (finish_reason: unknown)',
+    });
     expect(captionFromCompletion({ choices: [] })).toMatchObject({ ok: false });
   });
 });

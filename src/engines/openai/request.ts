@@ -113,12 +113,13 @@ export function captionFromCompletion(
   };
   const content = choice?.message?.content;
   const text = typeof content === 'string' ? content : textOfParts(content);
-  const caption = text?.trim() ?? '';
-  if (caption === '') {
+  if (text === undefined) {
     const reason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : 'unknown';
-    return { ok: false, error: `server returned an empty caption (finish_reason: ${reason})` };
+    return { ok: false, error: `server answered without a caption (finish_reason: ${reason})` };
   }
-  return { ok: true, caption };
+  // An empty string is the model saying nothing: an ok row with the "empty caption" warning,
+  // as the embedded engine gives (SPEC §2).
+  return { ok: true, caption: text.trim() };
 }
 
 /** Some servers answer with content parts instead of a string. */
