@@ -22,6 +22,7 @@ function referenceSums(
     const weights = new Uint32Array(n);
     for (let i = 0; i < n; i++) weights[Math.floor(random() * n)]! += 1;
     for (let k = 0; k < n; k++) {
+      if (weights[k] === 0) continue; // an item not drawn adds nothing, not even a NaN
       for (let j = 0; j < width; j++) out[b * width + j]! += weights[k]! * table[k * width + j]!;
     }
   }
@@ -47,6 +48,21 @@ describe('bootstrap resampling', () => {
       const job = filledJob(n, width, resamples, seed);
       runResamples(job);
       expect([...job.sums]).toEqual([...referenceSums(job.table, n, job.width, resamples, seed)]);
+    }
+  });
+
+  it('leaves out the NaNs and infinities of items that a resample did not draw', () => {
+    for (const width of [3, 15]) {
+      const job = filledJob(40, width, 30, 8);
+      job.table[7 * job.width + 1] = Number.NaN;
+      job.table[9 * job.width + 2] = Number.POSITIVE_INFINITY;
+      runResamples(job);
+      const expected = referenceSums(job.table, 40, job.width, 30, 8);
+      expect([...job.sums]).toEqual([...expected]);
+      // Some resamples drew neither item: their sums are numbers.
+      const finite = (b: number) => Number.isFinite(job.sums[b * job.width + 1]!);
+      expect(Array.from({ length: 30 }, (_, b) => finite(b))).toContain(true);
+      expect(Array.from({ length: 30 }, (_, b) => finite(b))).toContain(false);
     }
   });
 

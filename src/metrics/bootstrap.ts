@@ -137,17 +137,36 @@ const chunkCount = (job: ResampleJob) => Math.ceil(job.resamples / CHUNK);
 interface Scratch {
   weights: Uint32Array;
   sums: Float64Array;
+  /**
+   * Whether items drawn zero times must be skipped: only when the table holds a NaN or an
+   * infinity (0 × either is NaN). Otherwise 0 × x adds a zero, which leaves a sum that
+   * starts at +0 unchanged, and not branching on the weight is faster than a branch that
+   * a third of the items take at random.
+   */
+  skipZeros: boolean;
 }
 
-const scratchFor = (job: ResampleJob): Scratch => ({
-  weights: new Uint32Array(job.items),
-  sums: new Float64Array(job.width),
-});
+/** Per job (and thread): the scratch, made once for all its calls. */
+const scratches = new WeakMap<ResampleJob, Scratch>();
 
-function runChunk(job: ResampleJob, c: number, { weights, sums }: Scratch): void {
+function scratchFor(job: ResampleJob): Scratch {
+  let scratch = scratches.get(job);
+  if (scratch === undefined) {
+    scratch = {
+      weights: new Uint32Array(job.items),
+      sums: new Float64Array(job.width),
+      skipZeros: !job.table.every(Number.isFinite),
+    };
+    scratches.set(job, scratch);
+  }
+  return scratch;
+}
+
+function runChunk(job: ResampleJob, c: number, scratch: Scratch): void {
   const end = Math.min(job.resamples, (c + 1) * CHUNK);
+  const { sums } = scratch;
   for (let b = c * CHUNK; b < end; b++) {
-    resampleOnce(job, b, weights, sums);
+    resampleOnce(job, b, scratch);
     job.sums.set(sums, b * job.width);
   }
   Atomics.store(job.claims, 1 + c, 1);
@@ -167,9 +186,10 @@ function drawWeights(n: number, seed: number, b: number, weights: Uint32Array): 
   }
 }
 
-/** Resample b's weighted sums into `sums` (in item order); `weights` is scratch. */
-function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: Float64Array): void {
+/** Resample b's weighted sums into scratch.sums (in item order). */
+function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
   const { items: n, width, table, draws } = job;
+  const { weights, sums, skipZeros } = scratch;
   if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
     const row = b * Math.ceil(n / 2);
     for (let k = 0; k < n; k++) {
@@ -180,13 +200,13 @@ function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: F
     drawWeights(n, job.seed, b, weights);
   }
   if (width === WIDE) {
-    sumSixteen(n, weights, table, sums);
+    sumSixteen(n, weights, table, sums, skipZeros);
     return;
   }
   sums.fill(0);
   for (let k = 0; k < n; k++) {
     const w = weights[k]!;
-    if (w === 0) continue;
+    if (skipZeros && w === 0) continue;
     const base = k * width;
     for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
   }
@@ -196,7 +216,13 @@ function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: F
  * The weighted sums of a 16-wide table, each kept in a local while the items are read
  * (about twice as fast as sums in an array): the same additions in the same order.
  */
-function sumSixteen(n: number, weights: Uint32Array, t: Float64Array, sums: Float64Array): void {
+function sumSixteen(
+  n: number,
+  weights: Uint32Array,
+  t: Float64Array,
+  sums: Float64Array,
+  skipZeros: boolean,
+): void {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -215,7 +241,7 @@ function sumSixteen(n: number, weights: Uint32Array, t: Float64Array, sums: Floa
   let s15 = 0;
   for (let k = 0; k < n; k++) {
     const w = weights[k]!;
-    if (w === 0) continue;
+    if (skipZeros && w === 0) continue;
     const i = k * WIDE;
     s0 += w * t[i]!;
     s1 += w * t[i + 1]!;
