@@ -29,7 +29,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
 /** Preloaded into the CLI: records the process's peak RSS (both threads) as it exits. */
 const RSS_PROBE = `data:text/javascript,${encodeURIComponent(
-  "import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.MEDCAP_BENCH_RSS_FILE,String(process.resourceUsage().maxRSS*1024)));",
+  "import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.BENCH_EVALUATE_RSS_FILE,String(process.resourceUsage().maxRSS*1024)));",
 )}`;
 
 export interface EvaluateRound {
@@ -97,7 +97,7 @@ function runCli(captions: string, out: string): EvaluateRound {
   const child = spawnSync(
     process.execPath,
     ['--import', RSS_PROBE, CLI, 'evaluate', '--captions', captions, '--out', out],
-    { encoding: 'utf8', env: { ...process.env, MEDCAP_BENCH_RSS_FILE: rssFile } },
+    { encoding: 'utf8', env: { ...process.env, BENCH_EVALUATE_RSS_FILE: rssFile } },
   );
   const wallSeconds = (performance.now() - started) / 1000;
   if (child.status !== 0) {

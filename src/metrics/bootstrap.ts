@@ -10,25 +10,37 @@
  * Drawing is about half the work, and needs no values: a thread with nothing else to do
  * (the metric worker, while the main thread finishes its metrics) can draw resamples
  * ahead into PrecomputedDraws, which the job then reads instead of drawing again.
+ *
+ * The sums are read from one table, a row of numbers ("lanes") per item. Two columns of
+ * small non-negative integers (BLEU's counts) share a lane as low + high × 2^26: their
+ * weighted sums are integers below 2^26 each, so the lane's sum is exact and splits back
+ * into the two. The other columns have a lane each, summed in item order.
  */
 
 /** mulberry32's state increment (statistics.ts seededRandom). */
 const STEP = 0x6d2b79f5;
 /** Resamples per claim: small enough to balance two threads, large enough to be cheap. */
 const CHUNK = 8;
-/** Tables of 9 to 16 columns are padded to this width (with zeros) for sumSixteen. */
+/** Rows of 9 to 10 lanes are padded to 10 (zeros) for sumTen, of 11 to 16 to 16. */
+const TEN = 10;
 const WIDE = 16;
+/** The high column of a shared lane is scaled by this. */
+const PAIR_SCALE = 2 ** 26;
 
 /** One bootstrap, in shared memory so that a worker thread can take part. */
 export interface ResampleJob {
   items: number;
-  /** Numbers per item: the columns asked for; 9 to 16 are padded to 16 (zeros). */
+  /** The columns asked for: `sums` holds this many numbers per resample, in their order. */
+  columns: number;
+  /** Numbers per item in `table`: its lanes, padded (zeros) to 10 or 16 from 9 up. */
   width: number;
+  /** Lane i sums column lanes[2i], plus column lanes[2i + 1] × PAIR_SCALE when that is not -1. */
+  lanes: Int32Array;
   resamples: number;
   seed: number;
   /** Per item, `width` numbers side by side (item-major). */
   table: Float64Array;
-  /** Per resample, the `width` weighted sums (resample-major). */
+  /** Per resample, the `columns` weighted sums (resample-major). */
   sums: Float64Array;
   /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
   claims: Int32Array;
@@ -89,24 +101,70 @@ function shared<T>(
   return new Type(new SharedArrayBuffer(Math.max(1, length) * Type.BYTES_PER_ELEMENT));
 }
 
-/** A job with an empty table of `columns` numbers per item (fill `table`, then run it). */
+/** A job over `columns`, each one number per item (all of the same length). */
 export function createResampleJob(
-  items: number,
-  columns: number,
+  columns: readonly ArrayLike<number>[],
   resamples: number,
   seed: number,
 ): ResampleJob {
-  const chunks = Math.ceil(resamples / CHUNK);
-  const width = columns > 8 && columns <= WIDE ? WIDE : columns;
+  const items = columns[0]?.length ?? 0;
+  const lanes = laneColumns(columns, items);
+  const count = lanes.length / 2;
+  const width = count > 8 && count <= TEN ? TEN : count > TEN && count <= WIDE ? WIDE : count;
+  const table = shared(Float64Array, items * width);
+  for (let lane = 0; lane < count; lane++) {
+    const low = columns[lanes[2 * lane]!]!;
+    const high = lanes[2 * lane + 1]! < 0 ? undefined : columns[lanes[2 * lane + 1]!]!;
+    for (let k = 0; k < items; k++) {
+      table[k * width + lane] = high === undefined ? low[k]! : low[k]! + high[k]! * PAIR_SCALE;
+    }
+  }
   return {
     items,
+    columns: columns.length,
     width,
+    lanes,
     resamples,
     seed,
-    table: shared(Float64Array, items * width),
-    sums: shared(Float64Array, resamples * width),
-    claims: shared(Int32Array, 1 + chunks),
+    table,
+    sums: shared(Float64Array, resamples * columns.length),
+    claims: shared(Int32Array, 1 + Math.ceil(resamples / CHUNK)),
   };
+}
+
+/**
+ * The lanes, in column order, as (column, paired column or -1): columns that can share a
+ * lane (see canShareLane) are paired in the order they come.
+ */
+function laneColumns(columns: readonly ArrayLike<number>[], items: number): Int32Array {
+  const lanes: number[] = [];
+  let waiting = -1; // the lane of a sharable column still without a partner
+  columns.forEach((column, j) => {
+    if (!canShareLane(column, items)) {
+      lanes.push(j, -1);
+    } else if (waiting < 0) {
+      waiting = lanes.length;
+      lanes.push(j, -1);
+    } else {
+      lanes[waiting + 1] = j;
+      waiting = -1;
+    }
+  });
+  return Int32Array.from(lanes);
+}
+
+/**
+ * Whether a column can share a lane: non-negative integers whose weighted sums stay below
+ * 2^26 (the weights sum to `items`), so a lane of two stays an exact integer below 2^53.
+ */
+function canShareLane(column: ArrayLike<number>, items: number): boolean {
+  let largest = 0;
+  for (let k = 0; k < column.length; k++) {
+    const v = column[k]!;
+    if (!Number.isInteger(v) || v < 0) return false;
+    if (v > largest) largest = v;
+  }
+  return items * largest < PAIR_SCALE;
 }
 
 /**
@@ -137,18 +195,48 @@ const chunkCount = (job: ResampleJob) => Math.ceil(job.resamples / CHUNK);
 interface Scratch {
   weights: Uint32Array;
   sums: Float64Array;
+  /**
+   * Whether items drawn zero times must be skipped: only when the table holds a NaN or an
+   * infinity (0 × either is NaN). Otherwise 0 × x adds a zero, which leaves a sum that
+   * starts at +0 unchanged, and not branching on the weight is faster than a branch that
+   * a third of the items take at random.
+   */
+  skipZeros: boolean;
 }
 
-const scratchFor = (job: ResampleJob): Scratch => ({
-  weights: new Uint32Array(job.items),
-  sums: new Float64Array(job.width),
-});
+/** Per job (and thread): the scratch, made once for all its calls. */
+const scratches = new WeakMap<ResampleJob, Scratch>();
 
-function runChunk(job: ResampleJob, c: number, { weights, sums }: Scratch): void {
+function scratchFor(job: ResampleJob): Scratch {
+  let scratch = scratches.get(job);
+  if (scratch === undefined) {
+    scratch = {
+      weights: new Uint32Array(job.items),
+      sums: new Float64Array(job.width),
+      skipZeros: !job.table.every(Number.isFinite),
+    };
+    scratches.set(job, scratch);
+  }
+  return scratch;
+}
+
+function runChunk(job: ResampleJob, c: number, scratch: Scratch): void {
   const end = Math.min(job.resamples, (c + 1) * CHUNK);
+  const { sums } = scratch;
+  const { lanes, columns } = job;
   for (let b = c * CHUNK; b < end; b++) {
-    resampleOnce(job, b, weights, sums);
-    job.sums.set(sums, b * job.width);
+    resampleOnce(job, b, scratch);
+    for (let lane = 0; lane < lanes.length / 2; lane++) {
+      const low = b * columns + lanes[2 * lane]!;
+      const paired = lanes[2 * lane + 1]!;
+      if (paired < 0) {
+        job.sums[low] = sums[lane]!;
+        continue;
+      }
+      const high = Math.floor(sums[lane]! / PAIR_SCALE);
+      job.sums[b * columns + paired] = high;
+      job.sums[low] = sums[lane]! - high * PAIR_SCALE;
+    }
   }
   Atomics.store(job.claims, 1 + c, 1);
 }
@@ -167,9 +255,10 @@ function drawWeights(n: number, seed: number, b: number, weights: Uint32Array): 
   }
 }
 
-/** Resample b's weighted sums into `sums` (in item order); `weights` is scratch. */
-function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: Float64Array): void {
+/** Resample b's weighted sums into scratch.sums (in item order). */
+function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
   const { items: n, width, table, draws } = job;
+  const { weights, sums, skipZeros } = scratch;
   if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
     const row = b * Math.ceil(n / 2);
     for (let k = 0; k < n; k++) {
@@ -179,24 +268,70 @@ function resampleOnce(job: ResampleJob, b: number, weights: Uint32Array, sums: F
   } else {
     drawWeights(n, job.seed, b, weights);
   }
+  if (width === TEN) {
+    sumTen(n, weights, table, sums, skipZeros);
+    return;
+  }
   if (width === WIDE) {
-    sumSixteen(n, weights, table, sums);
+    sumSixteen(n, weights, table, sums, skipZeros);
     return;
   }
   sums.fill(0);
   for (let k = 0; k < n; k++) {
     const w = weights[k]!;
-    if (w === 0) continue;
+    if (skipZeros && w === 0) continue;
     const base = k * width;
     for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
   }
+}
+
+/** {@link sumSixteen} for a 10-wide table. */
+function sumTen(
+  n: number,
+  weights: Uint32Array,
+  t: Float64Array,
+  sums: Float64Array,
+  skipZeros: boolean,
+): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  let s6 = 0;
+  let s7 = 0;
+  let s8 = 0;
+  let s9 = 0;
+  for (let k = 0; k < n; k++) {
+    const w = weights[k]!;
+    if (skipZeros && w === 0) continue;
+    const i = k * TEN;
+    s0 += w * t[i]!;
+    s1 += w * t[i + 1]!;
+    s2 += w * t[i + 2]!;
+    s3 += w * t[i + 3]!;
+    s4 += w * t[i + 4]!;
+    s5 += w * t[i + 5]!;
+    s6 += w * t[i + 6]!;
+    s7 += w * t[i + 7]!;
+    s8 += w * t[i + 8]!;
+    s9 += w * t[i + 9]!;
+  }
+  sums.set([s0, s1, s2, s3, s4, s5, s6, s7, s8, s9]);
 }
 
 /**
  * The weighted sums of a 16-wide table, each kept in a local while the items are read
  * (about twice as fast as sums in an array): the same additions in the same order.
  */
-function sumSixteen(n: number, weights: Uint32Array, t: Float64Array, sums: Float64Array): void {
+function sumSixteen(
+  n: number,
+  weights: Uint32Array,
+  t: Float64Array,
+  sums: Float64Array,
+  skipZeros: boolean,
+): void {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -215,7 +350,7 @@ function sumSixteen(n: number, weights: Uint32Array, t: Float64Array, sums: Floa
   let s15 = 0;
   for (let k = 0; k < n; k++) {
     const w = weights[k]!;
-    if (w === 0) continue;
+    if (skipZeros && w === 0) continue;
     const i = k * WIDE;
     s0 += w * t[i]!;
     s1 += w * t[i + 1]!;

@@ -114,6 +114,8 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
   }
   let alive = true;
   let drawsAhead: PrecomputedDraws | undefined;
+  /** Set once the worker's results are in (so resample can post without waiting a tick). */
+  let scored = false;
   const ended = new Promise<void>((resolve) => {
     worker.once('exit', () => {
       alive = false;
@@ -124,6 +126,7 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
     worker.once('message', (reply: WorkerReply) => {
       if (reply.ok) {
         drawsAhead = reply.draws;
+        scored = true;
         // It stays for the bootstrap, without holding the process open meanwhile.
         worker.unref();
         resolve(reply.results);
@@ -142,7 +145,10 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
     sendTokens: (encoded) => worker.postMessage(encoded),
     results,
     async resample(job) {
-      if (!alive || !Array.isArray(await results)) return false;
+      // Posted before the first await when the results are in: the caller goes on with
+      // its own share at once, and the worker must not wait for that to yield.
+      if (!scored && !Array.isArray(await results)) return false;
+      if (!alive) return false;
       worker.ref();
       const done = new Promise<boolean>((resolve) => {
         worker.once('message', () => resolve(true));

@@ -1,11 +1,7 @@
 import type { MetricId } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
-import {
-  type BertScoreOptions,
-  createBertScoreMetric,
-  DEFAULT_BERTSCORE_MODEL,
-} from './bertscore/index.js';
+import type { BertScoreOptions } from './bertscore/index.js';
 import { createBleuMetric } from './bleu/index.js';
 import { createCiderMetric } from './cider/index.js';
 import { METRIC_COLUMNS } from './columns.js';
@@ -34,7 +30,10 @@ export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Objec
   rouge: (o: MetricFactoryOptions) => createRougeMetric({ stemmer: o.rougeStemmer ?? false }),
   meteor: () => createMeteorMetric(),
   cider: () => createCiderMetric(),
-  bertscore: (o: MetricFactoryOptions) => {
+  // Loaded only when asked for: its modules (the model code and ONNX graph editing) are
+  // most of what an evaluation without BERTScore would load for nothing, in both threads.
+  bertscore: async (o: MetricFactoryOptions) => {
+    const { createBertScoreMetric, DEFAULT_BERTSCORE_MODEL } = await import('./bertscore/index.js');
     const options: BertScoreOptions & { layer?: number } = {
       model: o.bertscoreModel ?? DEFAULT_BERTSCORE_MODEL,
       idf: o.bertscoreIdf ?? false,

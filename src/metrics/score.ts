@@ -250,6 +250,13 @@ export async function scoreCaptionsStaged(
   };
 }
 
+/** Every `step`-th number of `values` from `first` on. */
+function strided(values: Float64Array, first: number, step: number): Float64Array {
+  const out = new Float64Array(Math.ceil((values.length - first) / step));
+  for (let i = 0; i < out.length; i++) out[i] = values[first + i * step]!;
+  return out;
+}
+
 /**
  * 95% percentile intervals of each column's corpus value over `resamples` resamples of the
  * items (with replacement, seeded; see bootstrap.ts). Per-item values are held fixed
@@ -269,37 +276,28 @@ async function bootstrapIntervals(
     await meanwhile?.();
     return out;
   }
-  // Per item, the columns averaged, then each resampler's numbers, side by side.
-  const means: { column: string; values: Float64Array; offset: number }[] = [];
+  // Per item, the columns averaged, then each resampler's numbers.
+  const columns: ArrayLike<number>[] = [];
+  const means: { column: string; offset: number }[] = [];
   const resamplers: { columns: readonly string[]; resampler: CorpusResampler; offset: number }[] =
     [];
-  let columns = 0;
   for (const { metric, result } of results) {
     const resampler = CORPUS_RESAMPLERS.get(result);
     if (resampler) {
-      resamplers.push({ columns: metric.columns, resampler, offset: columns });
-      columns += resampler.width;
+      resamplers.push({ columns: metric.columns, resampler, offset: columns.length });
+      for (let j = 0; j < resampler.width; j++)
+        columns.push(strided(resampler.stats, j, resampler.width));
       continue;
     }
     for (const column of metric.columns) {
-      means.push({ column, values: result.values[column]!, offset: columns });
-      columns += 1;
+      means.push({ column, offset: columns.length });
+      columns.push(result.values[column]!);
     }
   }
-  const job = createResampleJob(n, columns, resamples, seed);
-  const { width } = job;
+  const job = createResampleJob(columns, resamples, seed);
+  const width = job.columns;
   const draws = helper?.drawsAhead();
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
-  const { table } = job;
-  for (const { values, offset } of means) {
-    for (let k = 0; k < n; k++) table[k * width + offset] = values[k]!;
-  }
-  for (const { resampler, offset } of resamplers) {
-    const { stats, width: w } = resampler;
-    for (let k = 0; k < n; k++) {
-      for (let j = 0; j < w; j++) table[k * width + offset + j] = stats[k * w + j]!;
-    }
-  }
   const helped = helper?.resample(job) ?? Promise.resolve(false);
   // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread
   // resamples while that wait lasts.
