@@ -449,4 +449,6 @@ export const OTHER_ENV_VARS = Object.freeze([
   'MEDCAP_FULL_LOGITS',
   // 1: the transformers engine logs where generation time went (session-timing.ts)
   'MEDCAP_PROFILE',
+  // 0: the transformers engine sends a batch's images to the vision encoder in one run
+  'MEDCAP_VISION_PER_IMAGE',
 ]);

@@ -16,6 +16,7 @@ import { lastPositionModelFolder } from './last-position.js';
 import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './model-source.js';
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
 import type { VlModel, VlProcessor, VlTokenizer } from './runtime.js';
+import { runVisionPerImage } from './vision-runs.js';
 
 /** Model families whose inputs this engine builds (Qwen2-VL's pixel and token layout). */
 export const SUPPORTED_MODEL_TYPES = Object.freeze(['qwen2_vl', 'qwen2_5_vl'] as const);
@@ -49,6 +50,11 @@ export interface LoadOptions {
    * graph, see last-position.ts). Default: on, unless MEDCAP_FULL_LOGITS=1.
    */
   lastPositionLogits?: boolean;
+  /**
+   * Run the vision encoder once per image (vision-runs.ts). Default: on, unless
+   * MEDCAP_VISION_PER_IMAGE=0.
+   */
+  visionPerImage?: boolean;
 }
 
 /** Whether the LM head runs on the last position only (LoadOptions.lastPositionLogits). */
@@ -205,6 +211,11 @@ export async function loadTransformersModel(
     ...ids(config.eos_token_id),
     ...ids(textConfig.eos_token_id),
   ]);
+  const vision = (model as { sessions?: Record<string, Parameters<typeof runVisionPerImage>[0]> })
+    .sessions?.vision_encoder;
+  if (vision && (options.visionPerImage ?? process.env.MEDCAP_VISION_PER_IMAGE !== '0')) {
+    runVisionPerImage(vision);
+  }
   const modelType = String(config.model_type);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   logger.info(
