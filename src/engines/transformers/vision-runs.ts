@@ -85,7 +85,7 @@ export function runVisionPerImage(session: VisionSession): void {
         ...rest,
       );
       for (const [name, value] of Object.entries(one)) {
-        (outputs[name] ??= []).push(value as RowTensor);
+        outputs[name] = [...(outputs[name] ?? []), value as RowTensor];
       }
     }
     return Object.fromEntries(
