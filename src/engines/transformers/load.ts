@@ -65,6 +65,22 @@ export function wantsLastPositionLogits(
   return options.lastPositionLogits ?? env.MEDCAP_FULL_LOGITS !== '1';
 }
 
+/**
+ * Where each of the model's sessions runs. On a GPU the token embedding (a table lookup) runs
+ * on the CPU: on WebGPU each of its runs cost 3.5-9 ms of dispatch, sync and copy per decode
+ * step (MEDCAP_PROFILE=1 on an H100, docs/PERFORMANCE.md). A CPU gather of a few rows takes
+ * microseconds, and its output is read on the CPU anyway, to merge the image features. The
+ * cost is the table in host memory (151,936 x 1536 fp16: 445 MiB for Qwen2-VL-2B).
+ * MEDCAP_EMBED_ON_GPU=1 keeps it on the GPU.
+ */
+export function sessionDevices(
+  device: EngineDevice,
+  env: NodeJS.ProcessEnv = process.env,
+): EngineDevice | Record<string, EngineDevice> {
+  if (device === 'cpu' || env.MEDCAP_EMBED_ON_GPU === '1') return device;
+  return { embed_tokens: 'cpu', vision_encoder: device, decoder_model_merged: device };
+}
+
 function ids(value: unknown): number[] {
   if (typeof value === 'number') return [value];
   if (Array.isArray(value)) return value.filter((v): v is number => typeof v === 'number');
@@ -305,7 +321,7 @@ async function loadFrom(
         (await AutoModelForImageTextToText.from_pretrained(folder, {
           ...pretrained,
           config: config as never,
-          device: candidate,
+          device: sessionDevices(candidate) as never,
           ...(dtype === undefined ? {} : { dtype: dtype as never }),
           session_options: { logSeverityLevel: 3 },
         })) as unknown as VlModel;
