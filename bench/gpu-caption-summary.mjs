@@ -168,6 +168,10 @@ function summary([results, outDir]) {
       medcap_full_logits_img_s: full,
       pytorch_img_s: pytorch,
       ratio: last !== null && pytorch ? round(last / pytorch) : null,
+      // every run at this batch, by variant (last = medcap's defaults; docs/PERFORMANCE.md)
+      medcap_variants_img_s: Object.fromEntries(
+        medcap.filter((l) => l.batch === batch).map((l) => [l.variant, l.img_s]),
+      ),
       medcap_img_s_after_first_batch:
         medcap.find((l) => l.batch === batch && l.variant === 'last')?.img_s_after_first_batch ??
         null,

@@ -8,8 +8,10 @@
 # says): builds a Qwen2-VL-2B-Instruct-shaped model with random weights and times PyTorch
 # generate (bench/gpu_caption_model.py: bf16, sdpa), exports it fp16 in the Transformers.js
 # layout, then runs `medcap caption --device webgpu --dtype fp16` on 64 images of 448x448 with
-# 64 new tokens per batch size (BENCH_BATCHES), with the last-position logits rewrite on, and
-# off at the batches of BENCH_FULL_BATCHES; batch b captions BENCH_IMAGES_PER_BATCH x b
+# 64 new tokens per batch size (BENCH_BATCHES), as medcap runs by default ("last"), then the
+# BENCH_EXTRA_RUNS (batch:variant, default "8:full"), each with one engine setting back as it
+# was: full (MEDCAP_FULL_LOGITS=1), vision-batch (MEDCAP_VISION_PER_IMAGE=0), embed-gpu
+# (MEDCAP_EMBED_ON_GPU=1); batch b captions BENCH_IMAGES_PER_BATCH x b
 # images (4 batches, at most BENCH_IMAGES = 64 images, at least one batch), with MEDCAP_PROFILE=1 for the
 # time per stage. Before that, the matrix-product ceiling (bench/gpu_ceiling.py,
 # bench/gpu-ceiling.mjs): the same fp16 and 4-bit chains through ONNX Runtime's provider
@@ -25,7 +27,7 @@ CARRY=${2:-.dev-h-gpu-caption}
 ROOT=$(pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 SMOKE=${BENCH_SMOKE:-}
-FULL_BATCHES=" ${BENCH_FULL_BATCHES-8} "
+EXTRA_RUNS=${BENCH_EXTRA_RUNS-8:full}
 PER_BATCH=${BENCH_IMAGES_PER_BATCH:-4}
 DEADLINE=$((SECONDS + ${BENCH_DEADLINE_S:-540}))
 W=${BENCH_WORK:-/tmp/gpu-caption-bench}
@@ -97,16 +99,21 @@ fs.mkdirSync('$W/data/train', { recursive: true });
 })();" || { log "cannot write the images"; exit 1; }
 
 runs=""
-for bs in $MEDCAP_BATCHES; do
-  runs="$runs $bs:last"
-  case "$FULL_BATCHES" in *" $bs "*) runs="$runs $bs:full" ;; esac
-done
+for bs in $MEDCAP_BATCHES; do runs="$runs $bs:last"; done
+runs="$runs $EXTRA_RUNS"
 for spec in $runs; do
   bs=${spec%%:*} variant=${spec##*:}
   left=$((DEADLINE - SECONDS))
   if [ "$left" -lt 30 ]; then log "batch $bs ($variant): skipped, the time budget is spent"; continue; fi
   n=$((PER_BATCH * bs)); n=$((n > IMAGES ? IMAGES : n)); n=$((n < bs ? bs : n))
-  full=0; [ "$variant" = full ] && full=1
+  settings=()
+  case "$variant" in
+    last) ;;
+    full) settings=(MEDCAP_FULL_LOGITS=1) ;;
+    vision-batch) settings=(MEDCAP_VISION_PER_IMAGE=0) ;;
+    embed-gpu) settings=(MEDCAP_EMBED_ON_GPU=1) ;;
+    *) log "unknown variant $variant"; continue ;;
+  esac
   run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"
   SMI=
   if [ -n "$GPU" ]; then
@@ -115,7 +122,7 @@ for spec in $runs; do
   fi
   limit=$((left < ${BENCH_CAPTION_TIMEOUT:-200} ? left : ${BENCH_CAPTION_TIMEOUT:-200}))
   t0=$(date +%s.%N)
-  MEDCAP_PROFILE=1 MEDCAP_FULL_LOGITS=$full MEDCAP_MODEL_CACHE="$W/cache" timeout "$limit" "${MEDCAP[@]}" caption \
+  env "${settings[@]}" MEDCAP_PROFILE=1 MEDCAP_MODEL_CACHE="$W/cache" timeout "$limit" "${MEDCAP[@]}" caption \
     --data "$W/data" --format rocov2 --split train --limit "$n" --out "$run" --model "$MODEL" --offline \
     --device "$DEVICE" --dtype "$DTYPE" --batch-size "$bs" --max-new-tokens "$NEW" --image-size "$SIZE" \
     --checkpoint-every 0 > "$run.log" 2>&1

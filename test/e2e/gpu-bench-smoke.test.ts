@@ -1,6 +1,6 @@
 // The GPU captioning benchmark (bench/gpu-caption.sh) end to end in its CPU smoke mode: the
 // committed tiny model, a few small images, medcap with the last-position logits rewrite on
-// and off. Checks the script's plumbing and outputs, not speed. Runs the built CLI (dist/).
+// and off, and each engine setting back as it was. Checks the script's plumbing and outputs, not speed. Runs the built CLI (dist/).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     BENCH_WORK: join(dir, 'work'),
     BENCH_IMAGES: '3',
     BENCH_BATCHES: '1 2',
-    BENCH_FULL_BATCHES: '1 2',
+    BENCH_EXTRA_RUNS: '1:full 2:full 2:vision-batch 2:embed-gpu',
     BENCH_IMAGES_PER_BATCH: '3',
     BENCH_NO_CEILING: '1',
   };
@@ -62,9 +62,11 @@ describe('bench/gpu-caption.sh --smoke', () => {
     const medcap = report.runs.filter((r) => r.engine === 'medcap');
     expect(medcap.map((r) => [r.batch, r.variant])).toEqual([
       [1, 'last'],
-      [1, 'full'],
       [2, 'last'],
+      [1, 'full'],
       [2, 'full'],
+      [2, 'vision-batch'],
+      [2, 'embed-gpu'],
     ]);
     for (const r of medcap) expect([r.rc, r.images]).toEqual([0, 3]);
   });
@@ -91,11 +93,13 @@ describe('bench/gpu-caption.sh --smoke', () => {
     expect(stdout).toMatch(/^1 \| [0-9.]+ \| [0-9.]+ \| /m);
   });
 
-  it('the rewrite does not change a caption', async () => {
+  it('no engine setting changes a caption', async () => {
     for (const batch of [1, 2]) {
       const last = await captions(batch, 'last');
       expect(last.split('\n')).toHaveLength(4);
       expect(last).toBe(await captions(batch, 'full'));
     }
+    expect(await captions(2, 'vision-batch')).toBe(await captions(2, 'last'));
+    expect(await captions(2, 'embed-gpu')).toBe(await captions(2, 'last'));
   });
 });
