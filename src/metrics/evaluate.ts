@@ -252,7 +252,7 @@ export function evaluationPaths(out: string, split: string): EvaluationPaths {
 /** Scores a captions file and writes the evaluation files into `config.out`. */
 export async function evaluate(
   config: EvaluateOptions,
-  deps: { logger: Logger; metrics?: readonly Metric[] },
+  deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
 ): Promise<EvaluationResult> {
   const { logger } = deps;
   const captionsPath = resolve(config.captions);
@@ -314,7 +314,13 @@ export async function evaluate(
   const started = performance.now();
   let staged: StagedScores;
   try {
-    staged = await scoreCaptionsStaged(items, { metrics, tokenizer, bootstrap, seed });
+    staged = await scoreCaptionsStaged(items, {
+      metrics,
+      tokenizer,
+      bootstrap,
+      seed,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
   } finally {
     for (const metric of metrics) await metric.dispose?.();
   }

@@ -30,6 +30,8 @@ export interface ScoreOptions {
    * other metrics. Default: when there are at least 5,000 items and a second core.
    */
   parallel?: boolean;
+  /** Once aborted, scoring stops between metrics and inside BERTScore (an AbortError). */
+  signal?: AbortSignal;
 }
 
 export interface ColumnSummary {
@@ -171,9 +173,10 @@ export async function scoreCaptionsStaged(
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
-    const input = metricInput(items, tokenizer, text);
+    const input = { ...metricInput(items, tokenizer, text), signal: options.signal };
     job?.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
+      options.signal?.throwIfAborted();
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }
     const fromWorker = job === undefined ? [] : await job.results;

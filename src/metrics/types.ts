@@ -12,6 +12,8 @@ export interface MetricInput {
   references: readonly (readonly string[])[];
   candidateTokens: readonly (readonly string[])[];
   referenceTokens: readonly (readonly (readonly string[])[])[];
+  /** Once aborted, a long metric (BERTScore) stops early with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** The raw text of a metric input, before any tokenization. */

@@ -22,7 +22,7 @@ export async function runCommand(
       ...(ctx.engine ? { engine: ctx.engine } : {}),
     }),
   );
-  if (result.caption.interrupted) return interruptedExit(stoppedBy);
+  if (result.caption.interrupted || result.evaluationStopped) return interruptedExit(stoppedBy);
   return result.caption.failed > 0 ? EXIT.partial : EXIT.ok;
 }
 
@@ -31,6 +31,8 @@ export interface PipelineResult {
   /** Undefined when no item had a reference caption (nothing to score). */
   aggregatePath?: string;
   reportPath: string;
+  /** Ctrl-C or SIGTERM came after the captions were complete, during the evaluation. */
+  evaluationStopped?: boolean;
 }
 
 /** caption → evaluate → report, each writing its files into the same folder (SPEC §1). */
@@ -45,11 +47,22 @@ export async function runPipeline(
   const pipeline: PipelineResult = { caption: captioned, reportPath: '' };
   const scorable = captioned.rows.some((row) => row.status === 'ok' && row.references.length > 0);
   if (scorable) {
-    const evaluation = await evaluate(
-      { ...evaluateConfig, captions: captioned.captionsPath },
-      { logger },
-    );
-    pipeline.aggregatePath = evaluation.paths.aggregate;
+    try {
+      deps.signal?.throwIfAborted();
+      const evaluation = await evaluate(
+        { ...evaluateConfig, captions: captioned.captionsPath },
+        { logger, ...(deps.signal ? { signal: deps.signal } : {}) },
+      );
+      pipeline.aggregatePath = evaluation.paths.aggregate;
+    } catch (error) {
+      if (!deps.signal?.aborted) throw error;
+      // The captions are complete and on disk; only the scoring is left undone.
+      logger.warn(
+        `evaluation stopped; the captions are complete in ${captioned.captionsPath}: ` +
+          `score them with medcap evaluate --captions ${captioned.captionsPath} --out ${captioned.out}`,
+      );
+      return { ...pipeline, evaluationStopped: true };
+    }
   } else {
     logger.warn('evaluate: no captioned image has a reference caption; skipping evaluation');
   }

@@ -59,8 +59,11 @@ export interface Encoder {
   readonly maxLength: number;
   /** bert_score's sent_encode. */
   encode(sentence: string): number[];
-  /** Embeddings of several token sequences, batched (padded, masked), in input order. */
-  embed(sequences: readonly (readonly number[])[]): Promise<Embedded[]>;
+  /**
+   * Embeddings of several token sequences, batched (padded, masked), in input order. Stops
+   * between batches once `signal` is aborted.
+   */
+  embed(sequences: readonly (readonly number[])[], signal?: AbortSignal): Promise<Embedded[]>;
   dispose(): Promise<void>;
 }
 
@@ -363,13 +366,17 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     ];
   };
 
-  const embed = async (sequences: readonly (readonly number[])[]): Promise<Embedded[]> => {
+  const embed = async (
+    sequences: readonly (readonly number[])[],
+    signal?: AbortSignal,
+  ): Promise<Embedded[]> => {
     const out: Embedded[] = new Array(sequences.length);
     const order = sequences
       .map((_, i) => i)
       .sort((a, b) => sequences[b]!.length - sequences[a]!.length);
     let next = 0;
     while (next < order.length) {
+      signal?.throwIfAborted();
       const longest = sequences[order[next]!]!.length;
       const fit = Math.max(1, Math.floor(options.maxBatchTokens / Math.max(1, longest)));
       const batch = order.slice(next, next + Math.min(options.batchSize, fit));

@@ -171,6 +171,36 @@ describe('createBertScoreMetric on the tiny models', () => {
     }
   });
 
+  it('stops between batches once the signal is aborted (Ctrl-C during `medcap run`)', async () => {
+    const controller = new AbortController();
+    const scored: string[] = [];
+    const metric = await createBertScoreMetric({
+      model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+      idf: false,
+      layer: 1,
+      offline: true,
+      logger: {
+        ...silentLogger,
+        debug: (m) => {
+          if (!m.includes('items scored')) return;
+          scored.push(m);
+          controller.abort();
+        },
+      },
+      cacheDir,
+      batchSize: 1,
+      itemsPerChunk: 2,
+    });
+    try {
+      const input = { ...inputOf(reference.pairs), signal: controller.signal };
+      expect(input.ids.length).toBeGreaterThan(6);
+      await expect(metric.score(input)).rejects.toMatchObject({ name: 'AbortError' });
+      expect(scored).toHaveLength(1); // the first chunk of 2 items, then nothing
+    } finally {
+      await metric.dispose?.();
+    }
+  });
+
   it('rejects an item without references, naming it', async () => {
     const metric = await createBertScoreMetric({
       model: join(ROOT, 'models/tiny-bert'),

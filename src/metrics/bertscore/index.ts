@@ -154,12 +154,17 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
       itemsPerChunk,
     );
     const store = new Map<number, Embedded>();
-    const embedChunk = (k: number) => encoder.embed(chunks[k]!.embed.map((s) => sequences[s]!));
+    const embedChunk = (k: number) =>
+      encoder.embed(
+        chunks[k]!.embed.map((s) => sequences[s]!),
+        input.signal,
+      );
     // The next chunk is encoded (by ONNX Runtime, off the JS thread) while this one is scored.
     let pending: Promise<Embedded[]> | undefined = chunks.length > 0 ? embedChunk(0) : undefined;
     try {
       for (const [k, chunk] of chunks.entries()) {
         const embedded = await pending!;
+        input.signal?.throwIfAborted();
         chunk.embed.forEach((s, j) => {
           store.set(s, embedded[j]!);
         });
