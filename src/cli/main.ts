@@ -68,7 +68,12 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'evaluate',
     summary: 'score captions against references',
-    options: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS],
+    // --offline: BERTScore's model is the one download evaluate may make
+    options: [
+      ...COMMON_OPTIONS,
+      ...EVALUATE_OPTIONS,
+      ...CAPTION_OPTIONS.filter((o) => o.key === 'offline'),
+    ],
     load: async () => (await import('./commands/evaluate.js')).evaluateCommand,
   },
   {

@@ -251,6 +251,31 @@ describe('medcap evaluate', () => {
     expect(withMetrics).not.toMatch(/NaN/);
   });
 
+  it('--offline: BERTScore uses only the model cache and says what is missing', async () => {
+    await writeFile(
+      join(dir, 'pairs.jsonl'),
+      '{"id": "a", "candidate": "a small mass", "references": ["a mass"]}\n',
+    );
+    const offline = await cli([
+      'evaluate',
+      '--captions',
+      'pairs.jsonl',
+      '--out',
+      'offline',
+      '--metrics',
+      'bertscore',
+      '--bertscore-model',
+      'someone/not-cached-anywhere',
+      '--offline',
+      '--bootstrap',
+      '0',
+    ]);
+    expect(offline.code).toBe(1);
+    expect(offline.err).toMatch(
+      /BERTScore model someone\/not-cached-anywhere is not available offline \(--offline or HF_HUB_OFFLINE=1\)/,
+    );
+  });
+
   it('refuses an unknown metric or a missing --captions with exit code 1', async () => {
     const unknown = await cli(['evaluate', '--captions', 'pairs.jsonl', '--metrics', 'bleu,spice']);
     expect(unknown.code).toBe(1);

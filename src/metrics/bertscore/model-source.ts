@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { MetricError } from '../../core/errors.js';
+import { ConfigError, MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
 /** Hub ids as the Hub writes them: `name` or `owner/name`. */
@@ -92,7 +92,8 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
   const cached = join(options.cacheDir, ...model.split('/'));
   if ((await missingFiles(cached)).length === 0) return cached;
   if (options.offline) {
-    throw new MetricError(
+    // A configuration problem (exit 1), as for the captioning model.
+    throw new ConfigError(
       `BERTScore model ${model} is not available offline (--offline or HF_HUB_OFFLINE=1): looked in ` +
         `${cached} and found no complete model there (config.json, tokenizer.json, onnx/model.onnx). ` +
         'Run once with network access to download it, copy the model folder there, or pass ' +
