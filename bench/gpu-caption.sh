@@ -122,7 +122,11 @@ for spec in $runs; do
   fi
   limit=$((left < ${BENCH_CAPTION_TIMEOUT:-200} ? left : ${BENCH_CAPTION_TIMEOUT:-200}))
   t0=$(date +%s.%N)
-  env "${settings[@]}" MEDCAP_PROFILE=1 MEDCAP_MODEL_CACHE="$W/cache" timeout "$limit" "${MEDCAP[@]}" caption \
+  # BENCH_CPU_PROFILE=B: a V8 CPU profile of the default run at batch B (OUTDIR/cpu-profile/),
+  # for the JavaScript time between the sessions
+  node_flags=()
+  [ "${BENCH_CPU_PROFILE:-}" = "$bs" ] && [ "$variant" = last ] && node_flags=(--cpu-prof --cpu-prof-dir "$OUT/cpu-profile")
+  env "${settings[@]}" MEDCAP_PROFILE=1 MEDCAP_MODEL_CACHE="$W/cache" timeout "$limit" "${MEDCAP[0]}" "${node_flags[@]}" "${MEDCAP[@]:1}" caption \
     --data "$W/data" --format rocov2 --split train --limit "$n" --out "$run" --model "$MODEL" --offline \
     --device "$DEVICE" --dtype "$DTYPE" --batch-size "$bs" --max-new-tokens "$NEW" --image-size "$SIZE" \
     --checkpoint-every 0 > "$run.log" 2>&1

@@ -35,6 +35,7 @@ beforeAll(async () => {
     BENCH_EXTRA_RUNS: '1:full 2:full 2:vision-batch 2:embed-gpu',
     BENCH_IMAGES_PER_BATCH: '3',
     BENCH_NO_CEILING: '1',
+    BENCH_CPU_PROFILE: '2',
   };
   ({ stdout } = await run('bash', ['bench/gpu-caption.sh', join(dir, 'out')], { cwd: root, env }));
   const json = (await readdir(join(dir, 'out'))).find((f) => /^gpu-\d{4}-\d\d-\d\d\.json$/.test(f));
@@ -91,6 +92,12 @@ describe('bench/gpu-caption.sh --smoke', () => {
     }
     expect(report.device).toBe('cpu');
     expect(stdout).toMatch(/^1 \| [0-9.]+ \| [0-9.]+ \| /m);
+  });
+
+  it('writes a V8 CPU profile of the default run at BENCH_CPU_PROFILE', async () => {
+    const profiles = await readdir(join(dir, 'out', 'cpu-profile'));
+    expect(profiles).toHaveLength(1);
+    expect(profiles[0]).toMatch(/\.cpuprofile$/);
   });
 
   it('no engine setting changes a caption', async () => {
