@@ -1,5 +1,5 @@
-import { constants, createReadStream, type Stats } from 'node:fs';
-import { lstat, open, opendir, readdir, readFile, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, opendir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
 import { DICOM_EXTENSIONS, DICOM_MAGIC_BYTES, hasDicomMagic } from '../images/dicom/index.js';
