@@ -11,8 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { dicomToPng, renderDicom } from '../src/datasets/dicom/decode.js';
-import { dicomToPngInWorker } from '../src/datasets/dicom/decode-pool.js';
+import { dicomToPng, renderDicom } from '../src/images/dicom/decode.js';
+import { dicomToPngInWorker } from '../src/images/dicom/decode-pool.js';
 import { dicomFile } from '../test/fixtures/dicom/write.js';
 
 const SIZE = 512;

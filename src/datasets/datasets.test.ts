@@ -206,16 +206,27 @@ describe('auto detection', () => {
     expect(logs[0]).toMatch(/detected parquet layout in .*auto-parquet$/);
   });
 
-  it('picks dicom for a .dcm file or a folder holding .dcm files, before folder', async () => {
+  it('picks dicom for a DICOM file or a folder of DICOM files only, folder for a mixed folder', async () => {
     const dir = join(root, 'auto-dicom');
-    await images(dir, ['preview.jpg']);
     await mkdir(join(dir, 'series', '1'), { recursive: true });
     const file = join(dir, 'series', '1', 'IM0001.dcm');
     await writeFile(file, dicomFile({ rows: 1, columns: 1, values: [1] }));
+    const bare = join(root, 'auto-dicom-bare');
+    await mkdir(bare, { recursive: true });
+    const unnamed = join(bare, 'IM0002');
+    await writeFile(unnamed, dicomFile({ rows: 1, columns: 1, values: [1] }));
+    await writeFile(join(bare, 'README'), 'not an image');
     const detect = async (path: string) =>
       (await selectLoader('auto', { path, split: 'train' }, silentLogger)).format;
     expect(await detect(dir)).toBe('dicom');
     expect(await detect(file)).toBe('dicom');
+    // Extension-less files with the DICM marker (PACS exports).
+    expect(await detect(bare)).toBe('dicom');
+    expect(await detect(unnamed)).toBe('dicom');
+    // DICOM beside other images: the folder format reads both (the dicom format would drop
+    // the others).
+    await images(dir, ['preview.jpg']);
+    expect(await detect(dir)).toBe('folder');
     // A folder of images with no .dcm or .parquet files is still a folder.
     expect(await detect(join(root, 'folder'))).toBe('folder');
   });

@@ -1,10 +1,11 @@
-import { constants, createReadStream, type Stats } from 'node:fs';
-import { lstat, open, opendir, readdir, readFile, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, opendir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
+import { DICOM_EXTENSIONS, DICOM_MAGIC_BYTES, hasDicomMagic } from '../images/dicom/index.js';
 
-/** Image file extensions sharp decodes (plus DICOM, handled by its own loader). */
-export const IMAGE_EXTENSIONS = Object.freeze([
+/** Image file extensions sharp decodes. */
+export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
   '.jpg',
   '.jpeg',
   '.png',
@@ -14,6 +15,46 @@ export const IMAGE_EXTENSIONS = Object.freeze([
   '.gif',
   '.avif',
 ]);
+
+/** Image file extensions medcap decodes: sharp's, and DICOM's. */
+export const IMAGE_EXTENSIONS = Object.freeze([...RASTER_IMAGE_EXTENSIONS, ...DICOM_EXTENSIONS]);
+
+/**
+ * A name that may be a DICOM file without a DICOM extension: no extension (`IM000001`) or a
+ * numeric one (`1.2.840.113619.2.55.3.1.320`, a SOP Instance UID), as PACS exports name
+ * them. `DICOMDIR` (the index of a DICOM medium, no pixels) is not one.
+ */
+export function mayBeUnnamedDicom(name: string): boolean {
+  return /^\.\d*$/.test(extname(name) || '.') && basename(name).toUpperCase() !== 'DICOMDIR';
+}
+
+/**
+ * The id a file name gives: the name without its extension, except a numeric one (the last
+ * part of a UID-named DICOM file, which would make every file of a series the same id).
+ */
+export function fileStem(path: string): string {
+  const extension = extname(path);
+  return /^\.\d+$/.test(extension) ? path : path.slice(0, path.length - extension.length);
+}
+
+/**
+ * True when `path` is a regular file with the DICOM Part 10 marker (`DICM` at byte 128).
+ * Reads 132 bytes; anything unreadable is simply not DICOM.
+ */
+export async function hasDicomMagicFile(path: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!(await handle.stat()).isFile()) return false;
+    const head = new Uint8Array(DICOM_MAGIC_BYTES);
+    const { bytesRead } = await handle.read(head, 0, DICOM_MAGIC_BYTES, 0);
+    return hasDicomMagic(head.subarray(0, bytesRead));
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
 
 export async function isFile(path: string): Promise<boolean> {
   try {
@@ -127,41 +168,50 @@ export class DuplicateTracker {
   }
 }
 
+/** Which files of a folder are images: by extension, and (optionally) DICOM by content. */
+export interface ImageFileFilter {
+  extensions: readonly string[];
+  /**
+   * Also take files named like an extension-less DICOM (`mayBeUnnamedDicom`) that have the
+   * DICOM marker: reads 132 bytes of each such file while listing.
+   */
+  unnamedDicom?: boolean;
+}
+
 /**
- * Files under `dir` (recursive, hidden entries skipped) whose extension is one of
- * `extensions`. Symbolic links and special files with such a name are listed too, so a
- * broken one becomes an error row instead of silently vanishing; linked folders are not
- * followed.
+ * Files under `dir` (recursive, hidden entries skipped) that `filter` takes. Symbolic links
+ * and special files with an image extension are listed too, so a broken one becomes an
+ * error row instead of silently vanishing; linked folders are not followed.
  */
-export async function* filesWithExtensions(
-  dir: string,
-  extensions: readonly string[],
-): AsyncGenerator<string> {
+export async function* imageFiles(dir: string, filter: ImageFileFilter): AsyncGenerator<string> {
   for await (const entry of await opendir(dir)) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* filesWithExtensions(path, extensions);
-    else if (extensions.includes(extname(entry.name).toLowerCase())) yield path;
+    if (entry.isDirectory()) yield* imageFiles(path, filter);
+    else if (filter.extensions.includes(extname(entry.name).toLowerCase())) yield path;
+    else if (
+      filter.unnamedDicom &&
+      mayBeUnnamedDicom(entry.name) &&
+      (await hasDicomMagicFile(path))
+    )
+      yield path;
   }
 }
 
 /**
  * The files of a folder dataset, sorted by relative path (the same order on every machine),
- * each with its id: the relative path without extension, with `/` separators.
+ * each with its id: the relative path without extension (see `fileStem`), with `/`
+ * separators.
  */
 export async function sortedFolderItems(
   dir: string,
-  extensions: readonly string[],
+  filter: ImageFileFilter,
 ): Promise<{ id: string; path: string }[]> {
   const relativePaths: string[] = [];
-  for await (const path of filesWithExtensions(dir, extensions))
-    relativePaths.push(relative(dir, path));
+  for await (const path of imageFiles(dir, filter)) relativePaths.push(relative(dir, path));
   relativePaths.sort();
   return relativePaths.map((path) => ({
-    id: path
-      .slice(0, path.length - extname(path).length)
-      .split('\\')
-      .join('/'),
+    id: fileStem(path).split('\\').join('/'),
     path: join(dir, path),
   }));
 }

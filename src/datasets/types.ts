@@ -24,8 +24,6 @@ export type DatasetFormat = 'rocov2' | 'roco' | 'manifest' | 'parquet' | 'folder
 export interface DatasetSource {
   path: string;
   split: string;
-  /** DICOM windowing override `[center, width]`. */
-  window?: [number, number];
 }
 
 export interface DatasetLoader {

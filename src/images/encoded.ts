@@ -36,7 +36,9 @@ export async function prepareEncodedImage(
     seen.format = source.meta.format;
     const geometry = preparedGeometry(id, source);
     const unchanged = options.encoding === 'auto' ? sendsUnchanged(source) : undefined;
-    if (unchanged) return { ...geometry, pixels: NO_PIXELS, encoded: { mime: unchanged, bytes } };
+    // A DICOM file sends the PNG it was rendered to (`source.bytes`), never the DICOM.
+    if (unchanged)
+      return { ...geometry, pixels: NO_PIXELS, encoded: { mime: unchanged, bytes: source.bytes } };
     return {
       ...geometry,
       pixels: NO_PIXELS,

@@ -1,6 +1,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageError } from '../core/errors.js';
 import type { PreparedImage } from '../engines/types.js';
+import { dicomAsPng, isDicomImage } from './dicom/index.js';
 import { QWEN2VL_PATCH, type ResizePolicy, targetSize } from './resize.js';
 
 /** Refuse images above this many pixels (decompression bombs): 16k × 16k. */
@@ -8,10 +9,12 @@ export const DEFAULT_PIXEL_LIMIT = 16384 * 16384;
 
 export interface PreprocessOptions extends ResizePolicy {
   pixelLimit?: number;
+  /** `--window C,W`: the VOI window for DICOM images, instead of the file's own. */
+  window?: [number, number] | undefined;
 }
 
 /**
- * Decodes an encoded image (JPEG, PNG, WebP, TIFF, …) and resizes it to the model's grid:
+ * Decodes an encoded image (JPEG, PNG, WebP, TIFF, DICOM, …) and resizes it to the model's grid:
  * EXIF orientation applied, alpha flattened onto black, grey or 16-bit input turned into
  * 8-bit RGB. A corrupt, empty or oversized file is an ImageError naming the file.
  */
@@ -39,6 +42,8 @@ export async function preprocessImage(
 /** A decodable image, its metadata, and the size the model will see it at. */
 export interface OpenedImage {
   image: Sharp;
+  /** The encoded bytes sharp reads: the file's own, or the PNG a DICOM file was rendered to. */
+  bytes: Uint8Array;
   meta: Metadata;
   /** Size after EXIF rotation. */
   width: number;
@@ -47,14 +52,32 @@ export interface OpenedImage {
   targetHeight: number;
 }
 
-/** Reads an image's header (not its pixels) and works out its target size. */
-export async function openImage(
+/**
+ * The bytes of an image file as sharp can read them: a DICOM file (by its `DICM` marker or
+ * a `.dcm`/`.dicom` name) rendered to PNG in the decoder pool, any other file unchanged.
+ * Every place that opens an image goes through here, so a DICOM decodes the same way in
+ * every dataset format.
+ */
+export async function decodableImage(
   path: string,
   bytes: Uint8Array,
-  options: PreprocessOptions,
-): Promise<OpenedImage> {
+  options: Pick<PreprocessOptions, 'window'> = {},
+): Promise<Uint8Array> {
   if (bytes.byteLength === 0)
     throw new ImageError(`${path}: empty file (0 bytes)`, { code: 'IMAGE_EMPTY' });
+  return isDicomImage(path, bytes) ? dicomAsPng(bytes, path, { window: options.window }) : bytes;
+}
+
+/**
+ * Reads an image's header (not its pixels) and works out its target size. A DICOM file is
+ * rendered first (see `decodableImage`).
+ */
+export async function openImage(
+  path: string,
+  file: Uint8Array,
+  options: PreprocessOptions,
+): Promise<OpenedImage> {
+  const bytes = await decodableImage(path, file, options);
   if (looksLikeSvg(bytes)) throw svgRefused(path);
   const image = sharp(bytes, {
     limitInputPixels: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
@@ -69,7 +92,7 @@ export async function openImage(
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   const [targetHeight, targetWidth] = targetSize(height, width, options);
-  return { image, meta, width, height, targetWidth, targetHeight };
+  return { image, bytes, meta, width, height, targetWidth, targetHeight };
 }
 
 /**

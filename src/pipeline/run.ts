@@ -23,7 +23,7 @@ import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
 import { prefetch } from './prefetch.js';
 import { createProgress, formatDuration } from './progress.js';
 import { RunState } from './run-state.js';
-import { datasetSource, resizePolicy } from './selection.js';
+import { datasetSource, preprocessOptions } from './selection.js';
 
 /** Batches a server engine may have in flight at once (its own limit caps the requests). */
 const SERVER_BATCHES_IN_FLIGHT = 4;
@@ -172,11 +172,11 @@ export async function caption(
       sample.readImage().then((bytes) =>
         imageEncoding
           ? prepareEncodedImage(sample.id, sample.imagePath, bytes, {
-              ...resizePolicy(config),
+              ...preprocessOptions(config),
               encoding: imageEncoding,
               png: LIVE_PNG_OPTIONS,
             })
-          : preprocessImage(sample.id, sample.imagePath, bytes, resizePolicy(config)),
+          : preprocessImage(sample.id, sample.imagePath, bytes, preprocessOptions(config)),
       );
     const items = prefetch(plan.samples(), prepare, budget.ahead);
 

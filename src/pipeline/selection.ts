@@ -1,15 +1,11 @@
 import type { CaptionConfig } from '../config/types.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
-import type { ResizePolicy } from '../images/resize.js';
+import type { PreprocessOptions } from '../images/preprocess.js';
 import { inShard } from './shard.js';
 
 /** Where the dataset is, as the loaders take it. */
 export function datasetSource(config: CaptionConfig): DatasetSource {
-  return {
-    path: config.data,
-    split: config.split,
-    ...(config.window ? { window: config.window } : {}),
-  };
+  return { path: config.data, split: config.split };
 }
 
 /** The items `--limit` and `--shard` select, in dataset order (the same for every command). */
@@ -25,11 +21,15 @@ export async function* selectedSamples(
   }
 }
 
-/** How images are sized for the model: a fixed square, or Qwen2-VL's min/max pixels. */
-export function resizePolicy(config: CaptionConfig): ResizePolicy {
+/**
+ * How images are opened for the model: a fixed square or Qwen2-VL's min/max pixels, and the
+ * `--window` for DICOM images (in any dataset format).
+ */
+export function preprocessOptions(config: CaptionConfig): PreprocessOptions {
   return {
     minPixels: config.minPixels,
     maxPixels: config.maxPixels,
     ...(config.imageSize !== undefined ? { imageSize: config.imageSize } : {}),
+    ...(config.window ? { window: config.window } : {}),
   };
 }

@@ -238,6 +238,68 @@ describe('bad images in other datasets', () => {
     );
   });
 
+  it('manifest of DICOM files: a .dcm that is not DICOM, a truncated and an empty one are error rows naming the file; the rest, extension-less DICOM included, are captioned with the file window or --window', async () => {
+    const dir = join(root, 'manifest-dicom');
+    await mkdir(dir, { recursive: true });
+    // CT in Hounsfield units (intercept -1024) with the file window 40/400.
+    const hu = [-1000, -160, -100, 0, 40, 100, 239, 1000];
+    const ct = dicomFile({
+      rows: 2,
+      columns: 4,
+      bitsAllocated: 16,
+      bitsStored: 12,
+      rescaleIntercept: -1024,
+      values: hu.map((v) => v + 1024),
+      windowCenter: [40],
+      windowWidth: [400],
+    });
+    await writeFile(join(dir, 'ct.dcm'), ct);
+    await writeFile(join(dir, 'IM000002'), ct);
+    await writeFile(join(dir, 'report.dcm'), 'Findings: none. This is a text file.\n');
+    await writeFile(join(dir, 'cut.dcm'), ct.subarray(0, ct.length - 8));
+    await writeFile(join(dir, 'empty.dcm'), new Uint8Array(0));
+    await writeFile(join(dir, 'green.png'), await solid(20, 220, 20).png().toBuffer());
+    await writeFile(
+      join(dir, 'manifest.csv'),
+      [
+        'id,image,caption',
+        'ct,ct.dcm,a CT',
+        'fake,report.dcm,a text file named .dcm',
+        'bare,IM000002,a PACS export without extension',
+        'cut,cut.dcm,a truncated DICOM file',
+        'empty,empty.dcm,an empty file',
+        'green,green.png,a plain PNG',
+        '',
+      ].join('\n'),
+    );
+    const { code, rows, engine } = await captionRun(join(dir, 'manifest.csv'));
+    expect(code).toBe(3);
+    expect(rows.map((r) => [r.imageId, r.status])).toEqual([
+      ['ct', 'ok'],
+      ['fake', 'error'],
+      ['bare', 'ok'],
+      ['cut', 'error'],
+      ['empty', 'error'],
+      ['green', 'ok'],
+    ]);
+    const failed = byId(rows);
+    expect(failed.get('fake')!.error).toBe(
+      `${join(dir, 'report.dcm')}: not a DICOM file (no 'DICM' marker at byte 128, and not a bare DICOM data set)`,
+    );
+    expect(failed.get('cut')!.error).toMatch(/cut\.dcm: .*truncated/);
+    expect(failed.get('empty')!.error).toBe(`${join(dir, 'empty.dcm')}: empty file (0 bytes)`);
+    // The same file, with and without its extension: the same pixels, the file's window.
+    const ctSeen = engine.seen.get('ct')!;
+    expect(Buffer.from(engine.seen.get('bare')!.pixels).equals(Buffer.from(ctSeen.pixels))).toBe(
+      true,
+    );
+    expect(meanColour(engine.seen.get('green')!)[1]).toBeGreaterThan(200);
+    // --window reaches DICOM files of a manifest: lung window -600/1500 brightens this CT.
+    const windowed = await captionRun(join(dir, 'manifest.csv'), ['--window', '-600,1500']);
+    const brighter = meanColour(windowed.engine.seen.get('ct')!)[0]!;
+    expect(brighter).toBeGreaterThan(meanColour(ctSeen)[0]! + 40);
+  });
+
   it('parquet: a row whose image bytes are corrupt is one error row naming file and row', async () => {
     const dir = join(root, 'parquet');
     await mkdir(dir, { recursive: true });

@@ -8,11 +8,12 @@ import { captionConfig } from '../../../test/support/config.js';
 import { FakeEngine } from '../../../test/support/fake-engine.js';
 import { ImageError } from '../../core/errors.js';
 import { readCaptionsCsv } from '../../formats/captions-csv.js';
+import { renderDicom } from '../../images/dicom/decode.js';
+import { minMaxWindow, voiMapper } from '../../images/dicom/window.js';
+import { decodableImage } from '../../images/preprocess.js';
 import { caption } from '../../pipeline/run.js';
 import type { Sample } from '../types.js';
-import { renderDicom } from './decode.js';
 import { dicomLoader } from './index.js';
-import { minMaxWindow, voiMapper } from './window.js';
 
 let root: string;
 beforeAll(async () => {
@@ -299,13 +300,13 @@ describe('dicom: JPEG baseline', () => {
 });
 
 describe('dicom: loader', () => {
-  async function collect(path: string, window?: [number, number]): Promise<Sample[]> {
+  async function collect(path: string): Promise<Sample[]> {
     const samples: Sample[] = [];
-    for await (const s of dicomLoader.load({ path, split: 'train', window })) samples.push(s);
+    for await (const s of dicomLoader.load({ path, split: 'train' })) samples.push(s);
     return samples;
   }
 
-  it('lists .dcm files recursively in sorted order and returns PNGs', async () => {
+  it('lists .dcm files recursively in sorted order; they open as PNGs', async () => {
     const dir = join(root, 'series');
     await mkdir(join(dir, 'sub'), { recursive: true });
     await writeFile(join(dir, 'b.dcm'), dicomFile(ct({ windowCenter: [40], windowWidth: [400] })));
@@ -316,17 +317,16 @@ describe('dicom: loader', () => {
     const samples = await collect(dir);
     expect(samples.map((s) => s.id)).toEqual(['a', 'b', 'sub/c']);
     expect(samples.every((s) => s.references.length === 0 && s.problem === undefined)).toBe(true);
-    const png = await samples[1]!.readImage();
+    const png = await decodableImage(samples[1]!.imagePath, await samples[1]!.readImage());
     const meta = await sharp(png).metadata();
     expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', 4, 2, 1]);
     const data = await sharp(png).extractChannel(0).raw().toBuffer();
     expect([...data]).toEqual([0, 0, 38, 102, 128, 166, 255, 255]);
-    // --window reaches the decoder through DatasetSource.window.
-    const windowed = await collect(dir, [-600, 1500]);
-    const raw = await sharp(await windowed[1]!.readImage())
-      .extractChannel(0)
-      .raw()
-      .toBuffer();
+    // --window reaches the decoder through the preprocess options.
+    const windowed = await decodableImage(samples[1]!.imagePath, await samples[1]!.readImage(), {
+      window: [-600, 1500],
+    });
+    const raw = await sharp(windowed).extractChannel(0).raw().toBuffer();
     expect([...raw]).toEqual([60, 202, 213, 230, 236, 247, 255, 255]);
     // One file works too.
     const single = await collect(join(dir, 'sub', 'c.dcm'));

@@ -1,65 +1,65 @@
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
+import { DICOM_EXTENSIONS, hasDicomExtension } from '../../images/dicom/index.js';
 import {
-  filesWithExtensions,
+  fileStem,
+  hasDicomMagicFile,
+  type ImageFileFilter,
+  imageFiles,
   isDirectory,
   isFile,
-  readImageFile,
+  RASTER_IMAGE_EXTENSIONS,
   sortedFolderItems,
 } from '../files.js';
 import { finishSample } from '../sample.js';
-import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
-import { dicomToPngInWorker } from './decode-pool.js';
+import type { DatasetLoader } from '../types.js';
 
-const DICOM_EXTENSIONS = Object.freeze(['.dcm', '.dicom']);
+/** `.dcm`/`.dicom` files, and DICOM files without a DICOM extension (PACS exports). */
+const DICOM_FILES: ImageFileFilter = Object.freeze({
+  extensions: DICOM_EXTENSIONS,
+  unnamedDicom: true,
+});
 
 /**
  * DICOM files: a folder (searched recursively, sorted by relative path) or one file. No
- * references (caption only). The id is the relative path without extension. `readImage`
- * decodes the file in a worker thread (modality LUT, VOI window or `--window`, MONOCHROME1,
- * middle frame) and returns a PNG, so the rest of the pipeline reads it like any image; a file that cannot be
- * decoded becomes an error row naming the file and the reason.
+ * references (caption only). The id is the relative path without extension. The images
+ * decode where every image is opened (`images/preprocess.ts`: modality LUT, VOI window or
+ * `--window`, MONOCHROME1, middle frame, in the decoder pool), as DICOM files in a manifest
+ * or a folder dataset do; a file that cannot be decoded becomes an error row naming it.
+ * `auto` picks this format for a folder of DICOM files only; a folder that mixes DICOM with
+ * other images is a `folder` dataset (which reads both).
  */
 export const dicomLoader: DatasetLoader = {
   format: 'dicom',
 
   async detect(source) {
-    if (await isFile(source.path)) return isDicomName(source.path);
+    if (await isFile(source.path))
+      return hasDicomExtension(source.path) || (await hasDicomMagicFile(source.path));
     if (!(await isDirectory(source.path))) return false;
-    for await (const _ of filesWithExtensions(source.path, DICOM_EXTENSIONS)) return true;
+    for await (const _ of imageFiles(source.path, { extensions: RASTER_IMAGE_EXTENSIONS }))
+      return false;
+    for await (const _ of imageFiles(source.path, DICOM_FILES)) return true;
     return false;
   },
 
   async *load(source) {
     if (await isFile(source.path)) {
-      yield await dicomSample(source, source.path, basename(source.path, extname(source.path)), 0);
+      yield await dicomSample(source.path, fileStem(basename(source.path)), 0);
       return;
     }
     if (!(await isDirectory(source.path)))
       throw new DatasetError(`dicom: ${source.path} is not a .dcm file or a folder`);
     let index = 0;
-    for (const { id, path } of await sortedFolderItems(source.path, DICOM_EXTENSIONS)) {
-      yield await dicomSample(source, path, id, index);
+    for (const { id, path } of await sortedFolderItems(source.path, DICOM_FILES)) {
+      yield await dicomSample(path, id, index);
       index += 1;
     }
   },
 };
 
-async function dicomSample(
-  source: DatasetSource,
-  path: string,
-  id: string,
-  index: number,
-): Promise<Sample> {
-  const sample = await finishSample(
+function dicomSample(path: string, id: string, index: number) {
+  return finishSample(
     { index, id, imagePath: path, references: [], place: path, problems: [] },
     false,
   );
-  const options = { window: source.window };
-  sample.readImage = async () => dicomToPngInWorker(await readImageFile(path), path, options);
-  return sample;
-}
-
-function isDicomName(path: string): boolean {
-  return DICOM_EXTENSIONS.includes(extname(path).toLowerCase());
 }

@@ -1,25 +1,33 @@
 import { DatasetError } from '../../core/errors.js';
 import {
   DuplicateTracker,
-  filesWithExtensions,
   IMAGE_EXTENSIONS,
+  type ImageFileFilter,
+  imageFiles,
   isDirectory,
   sortedFolderItems,
 } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader } from '../types.js';
 
+/** Images by extension (DICOM's included), and DICOM files without a DICOM extension. */
+const FOLDER_IMAGES: ImageFileFilter = Object.freeze({
+  extensions: IMAGE_EXTENSIONS,
+  unnamedDicom: true,
+});
+
 /**
  * A folder of images (searched recursively), no references: caption only. Order is the
  * sorted relative path, so it is the same on every machine. The id is the relative path
- * without extension.
+ * without extension. DICOM files (`.dcm`, `.dicom`, or no extension with the `DICM` marker)
+ * sit among the other images and decode as in a `dicom` dataset.
  */
 export const folderLoader: DatasetLoader = {
   format: 'folder',
 
   async detect(source) {
     if (!(await isDirectory(source.path))) return false;
-    for await (const _ of filesWithExtensions(source.path, IMAGE_EXTENSIONS)) return true;
+    for await (const _ of imageFiles(source.path, FOLDER_IMAGES)) return true;
     return false;
   },
 
@@ -29,7 +37,7 @@ export const folderLoader: DatasetLoader = {
     let index = 0;
     // `a.png` and `a.jpg` both have the id `a`: the second is an error row, not a silent twin.
     const duplicates = new DuplicateTracker();
-    for (const { id, path } of await sortedFolderItems(source.path, IMAGE_EXTENSIONS)) {
+    for (const { id, path } of await sortedFolderItems(source.path, FOLDER_IMAGES)) {
       const first = duplicates.check(id, path);
       const problems = first
         ? [{ message: `${path}: duplicate id '${id}' (first at ${first})`, fatal: true }]

@@ -1,8 +1,8 @@
-import { basename, dirname, extname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
 import { readUtf8Stream } from '../../core/utf8.js';
-import { DuplicateTracker, isFile, readCsvRecords } from '../files.js';
+import { DuplicateTracker, fileStem, isFile, readCsvRecords } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, Sample } from '../types.js';
 
@@ -128,7 +128,7 @@ async function manifestSample(
   const imagePath = image === '' ? '' : isAbsolute(image) ? image : join(root, image);
   const explicitId =
     typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id).trim() : '';
-  const id = explicitId || (image ? basename(image, extname(image)) : `row-${index + 1}`);
+  const id = explicitId || (image ? basename(fileStem(image)) : `row-${index + 1}`);
   const first = duplicates.check(id, row.place);
   if (first)
     problems.push({

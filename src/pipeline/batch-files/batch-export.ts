@@ -11,7 +11,7 @@ import { DEFAULT_MODEL_ID } from '../../engines/openai/models.js';
 import { chatRequestBody } from '../../engines/openai/request.js';
 import { prepareEncodedImage } from '../../images/encoded.js';
 import { prefetch } from '../prefetch.js';
-import { resizePolicy } from '../selection.js';
+import { preprocessOptions } from '../selection.js';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_REQUESTS,
@@ -79,7 +79,7 @@ export async function exportBatch(
   // Images are encoded while they are prepared, so encoding runs ahead with the rest.
   const prepare = async (sample: Sample) =>
     prepareEncodedImage(sample.id, sample.imagePath, await sample.readImage(), {
-      ...resizePolicy(config),
+      ...preprocessOptions(config),
       encoding: config.imageEncoding,
     });
   try {
