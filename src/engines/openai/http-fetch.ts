@@ -188,7 +188,14 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
               if (REDIRECTS.has(status) && location !== undefined) {
                 const next = nextHop(target, method, sent, status, location, hops);
                 if (next instanceof Response) succeed(next);
-                else exchange(next.url, next.method, next.headers, hops + 1);
+                else {
+                  try {
+                    exchange(next.url, next.method, next.headers, hops + 1);
+                  } catch (error) {
+                    // A proxy variable that cannot be used for the new origin (ConfigError).
+                    fail(error);
+                  }
+                }
                 return;
               }
               if (status === 407 && proxy && protocol === 'http:') {
