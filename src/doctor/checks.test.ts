@@ -7,7 +7,14 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
 import { vulkanLoaderPath } from '../engines/transformers/devices.js';
-import { type Check, defaultPathWorks, formatChecks, runChecks, vulkanIcdFiles } from './checks.js';
+import {
+  type Check,
+  defaultPathWorks,
+  formatChecks,
+  proxyCheck,
+  runChecks,
+  vulkanIcdFiles,
+} from './checks.js';
 import { type SystemProbe, systemProbe } from './probe.js';
 
 let root: string;
@@ -174,5 +181,29 @@ describe('medcap doctor with a faked machine', () => {
     expect(byName(checks, 'out')).toMatchObject({ status: 'fail' });
     expect(defaultPathWorks(checks)).toBe(false);
     expect(formatChecks(checks)).toMatch(/cannot run its default path here/);
+  });
+});
+
+describe('proxyCheck', () => {
+  it('says which proxy the openai engine uses, without the password, only when one is set', () => {
+    expect(proxyCheck({ PATH: '/bin' })).toBeUndefined();
+    const check = proxyCheck({
+      HTTPS_PROXY: 'http://me:pw-secret@proxy.example:3128',
+      NO_PROXY: '.hospital.org',
+    });
+    expect(check).toEqual({
+      name: 'proxy',
+      status: 'info',
+      detail:
+        '--engine openai reaches https:// servers via http://proxy.example:3128 (HTTPS_PROXY), ' +
+        'http:// servers directly; directly: loopback, NO_PROXY .hospital.org',
+    });
+  });
+
+  it('marks a proxy URL the engine cannot use', () => {
+    expect(proxyCheck({ ALL_PROXY: 'socks5://proxy:1080' })).toMatchObject({
+      status: 'missing',
+      detail: expect.stringMatching(/ALL_PROXY=socks5:\/\/proxy:1080: only HTTP proxies/),
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
+import { hasProxyVariable, proxyFor } from '../engines/openai/proxy.js';
 import {
   CUDA_INSTALL_FIX,
   CUDA_PROVIDER_LIBRARIES,
@@ -53,6 +54,8 @@ export async function runChecks(probe: SystemProbe, options: DoctorOptions): Pro
   checks.push(nvidiaCheck(gpus));
   checks.push(...(await modelCacheChecks(probe, options.defaultModel)));
   checks.push(outCheck(probe, resolve(options.cwd, options.out)));
+  const proxy = proxyCheck(probe.env);
+  if (proxy) checks.push(proxy);
   return checks;
 }
 
@@ -313,6 +316,36 @@ function outCheck(probe: SystemProbe, out: string): Check {
         detail: `${out} is not writable`,
         fix: 'pass --out DIR with a folder you can write to',
       };
+}
+
+/**
+ * The proxy `--engine openai` uses for a remote http:// and https:// server (never the
+ * password), when a proxy variable is set; `missing` when its URL cannot be used.
+ */
+export function proxyCheck(env: NodeJS.ProcessEnv): Check | undefined {
+  if (!hasProxyVariable(env)) return undefined;
+  const parts: string[] = [];
+  try {
+    for (const scheme of ['https', 'http'] as const) {
+      const proxy = proxyFor(new URL(`${scheme}://remote.invalid/`), env);
+      parts.push(
+        `${scheme}:// servers ${proxy ? `via ${proxy.label} (${proxy.variable})` : 'directly'}`,
+      );
+    }
+  } catch (error) {
+    return {
+      name: 'proxy',
+      status: 'missing',
+      detail: `--engine openai cannot use it: ${(error as Error).message}`,
+      fix: 'give the proxy as http://host:port (or unset the variable)',
+    };
+  }
+  const noProxy = env.no_proxy ?? env.NO_PROXY;
+  return {
+    name: 'proxy',
+    status: 'info',
+    detail: `--engine openai reaches ${parts.join(', ')}; directly: loopback${noProxy ? `, NO_PROXY ${noProxy}` : ''}`,
+  };
 }
 
 function firstLine(text: string): string {

@@ -19,6 +19,7 @@ import { createHttpFetch } from './http-fetch.js';
 import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, servedModels } from './models.js';
+import { hasProxyVariable, proxyFor } from './proxy.js';
 import { captionFromCompletion, chatRequestBytes } from './request.js';
 import {
   backoffBudget,
@@ -92,7 +93,16 @@ export async function createOpenAIEngine(
       ? 'openai: no API key in OPENAI_API_KEY or MEDCAP_API_KEY; sending a placeholder (fine for a local server)'
       : `openai: API key from ${key.source}`,
   );
-  const httpFetch = hooks.fetch ? undefined : createHttpFetch();
+  if (hasProxyVariable(env)) {
+    // Decided once per endpoint (a proxy URL that cannot be used is a ConfigError here).
+    for (const url of urls) {
+      const proxy = proxyFor(new URL(url), env);
+      if (proxy)
+        logger.info(`openai: ${url} through the proxy ${proxy.label} (from ${proxy.variable})`);
+      else logger.info(`openai: ${url} directly (a loopback address or in NO_PROXY)`);
+    }
+  }
+  const httpFetch = hooks.fetch ? undefined : createHttpFetch({ env });
   const fetchImpl = hooks.fetch ?? httpFetch!;
   const clients = new Map<string, OpenAI>(
     urls.map((url) => [

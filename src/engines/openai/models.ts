@@ -44,6 +44,7 @@ export function isServed(model: string, served: readonly string[]): boolean {
 /**
  * Checks what the endpoints said against `--model` and returns the model to request:
  * - every endpoint unreachable: EngineError (every request would fail);
+ * - the proxy refused (407, 403 to CONNECT): ConfigError naming the proxy;
  * - the key refused (401/403): ConfigError naming the environment variables;
  * - `--model` left at the embedded engine's default: the single model the servers serve;
  * - `--model` given but not in an endpoint's list: ConfigError listing what it serves.
@@ -70,6 +71,10 @@ export function chooseModel(
       `openai: ${answer.url} is not reachable now (${answer.failure?.reason}); ` +
         'requests go to the other endpoints while it is down',
     );
+  }
+  const proxyRefused = answers.find((a) => a.failure?.proxy && !a.failure.retryable);
+  if (proxyRefused) {
+    throw new ConfigError(`cannot reach ${proxyRefused.url}: ${proxyRefused.failure?.reason}`);
   }
   const refused = answers.find((a) => a.failure?.status === 401 || a.failure?.status === 403);
   if (refused) {

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describeError } from '../../core/errors.js';
+import { PROXY_HEADER } from './proxy.js';
 
 /** First backoff ceiling: retry n waits between half of BASE * 2^n and all of it. */
 export const BASE_DELAY_MS = 1000;
@@ -42,6 +43,8 @@ export interface RequestFailure {
   aborted?: boolean;
   /** Network-level failure (refused, reset, timeout): the endpoint may be down. */
   network?: boolean;
+  /** The proxy (`http://host:port`) answered this, not the server (e.g. its 407). */
+  proxy?: string;
 }
 
 /** Classifies an error thrown by the OpenAI SDK (with `maxRetries: 0`). */
@@ -80,6 +83,8 @@ export function classifyError(
     };
     const retryAfterMs = retryAfterFromHeaders(error.headers, nowMs);
     if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
+    const proxy = error.headers?.get(PROXY_HEADER);
+    if (proxy) failure.proxy = proxy;
     return failure;
   }
   return { retryable: false, reason: describeError(error) };
