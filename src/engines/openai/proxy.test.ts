@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOpenAIServer } from '../../../test/support/fake-openai-server.js';
 import { TEST_TLS, TestProxy } from '../../../test/support/http-proxy.js';
 import { ConfigError } from '../../core/errors.js';
 import { createHttpFetch } from './http-fetch.js';
-import { hasProxyVariable, matchesNoProxy, parseProxyUrl, proxyFor } from './proxy.js';
+import { hasProxyVariable, matchesNoProxy, openTunnel, parseProxyUrl, proxyFor } from './proxy.js';
 
 const u = (text: string) => new URL(text);
 
@@ -274,5 +274,26 @@ describe('createHttpFetch through a proxy', () => {
     });
     expect((await fetchImpl(`${fake.url}/models`)).status).toBe(200);
     expect(proxy.requests).toEqual([]);
+  });
+});
+
+describe('openTunnel', () => {
+  it('gives up on a proxy that accepts the connection and never answers CONNECT', async () => {
+    const silent = createNetServer(() => {
+      // accepts, reads, says nothing
+    });
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const route = parseProxyUrl(`http://127.0.0.1:${port}`, 'HTTPS_PROXY');
+      const error = await new Promise<Error | null>((done) =>
+        openTunnel(route, 'api.example.org', 443, (e) => done(e), 200),
+      );
+      expect(error?.message).toBe(
+        `the proxy http://127.0.0.1:${port} (from HTTPS_PROXY) did not answer CONNECT api.example.org:443 within 0.2 s`,
+      );
+    } finally {
+      silent.close();
+    }
   });
 });

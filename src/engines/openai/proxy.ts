@@ -170,6 +170,12 @@ export class ProxyTunnelError extends Error {
 
 /** Longest CONNECT answer header read before giving up on the proxy. */
 const MAX_CONNECT_HEADER = 16 * 1024;
+/**
+ * How long a proxy may take to answer a CONNECT. Proxies answer in milliseconds; one that
+ * accepted the connection and says nothing would otherwise hold the socket until the
+ * request's own timeout (minutes, sized for generation), on every retry.
+ */
+export const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * Opens a CONNECT tunnel through `proxy` to host:port and hands over the socket once the
@@ -180,14 +186,23 @@ export function openTunnel(
   host: string,
   port: number,
   callback: (error: Error | null, socket?: Socket) => void,
+  timeoutMs = CONNECT_TIMEOUT_MS,
 ): void {
   const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   const socket = connect({ host: proxy.host, port: proxy.port });
+  socket.setTimeout(timeoutMs, () =>
+    finish(
+      new Error(
+        `the proxy ${proxy.label} (from ${proxy.variable}) did not answer CONNECT ${authority} within ${timeoutMs / 1000} s`,
+      ),
+    ),
+  );
   let received = Buffer.alloc(0);
   let done = false;
   const finish = (error: Error | null) => {
     if (done) return;
     done = true;
+    socket.setTimeout(0);
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
     socket.removeListener('end', onEnd);
