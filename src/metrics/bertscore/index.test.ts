@@ -461,6 +461,7 @@ describe('--bertscore-device', () => {
 describe('--bertscore-dtype', () => {
   it('auto stays fp32 on the CPU; fp16 (asked for) scores within 1e-2 of fp32', async () => {
     const pairs = reference.pairs;
+    const warnings: Record<string, string[]> = { auto: [], fp16: [] };
     const make = (dtype: 'auto' | 'fp16') =>
       createBertScoreMetric({
         model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
@@ -468,7 +469,7 @@ describe('--bertscore-dtype', () => {
         layer: 2,
         dtype,
         offline: true,
-        logger: silentLogger,
+        logger: { ...silentLogger, warn: (m) => warnings[dtype]!.push(m) },
         cacheDir,
       });
     const expected = reference.models['tiny-roberta']!.results.find((r) => r.layer === 2 && r.idf)!;
@@ -482,6 +483,11 @@ describe('--bertscore-dtype', () => {
         if (h.values.bertscore_f1![i] !== a.values.bertscore_f1![i]) differs = true;
       });
       expect(differs).toBe(true);
+      // fp16 says its numbers are not bert_score's; fp32 (auto on the CPU) says nothing
+      expect(warnings.fp16!.join('\n')).toMatch(
+        /use --bertscore-dtype fp32 for numbers to publish/,
+      );
+      expect(warnings.auto!.join('\n')).not.toMatch(/fp16/);
     } finally {
       await Promise.all([auto.dispose?.(), half.dispose?.()]);
     }
