@@ -16,7 +16,7 @@
 # Each stage has its own time limit, and what is done is written to OUTDIR as it goes.
 set -uo pipefail
 OUT=${1:?outdir}
-CARRY=${2:-.dev-h-bertscore}
+CARRY=${2:-.dev-gpu}
 WANT=${3:-60000}
 BUDGET=${4:-150}
 CAL=${BENCH_CALIBRATION_PAIRS:-2000}

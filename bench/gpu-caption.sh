@@ -23,7 +23,7 @@
 # tokens, and no PyTorch unless it is installed (CI runs this; test/e2e/gpu-bench-smoke.test.ts).
 set -uo pipefail
 OUT=${1:?outdir}
-CARRY=${2:-.dev-h-gpu-caption}
+CARRY=${2:-.dev-gpu}
 ROOT=$(pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 SMOKE=${BENCH_SMOKE:-}
