@@ -1,43 +1,10 @@
 // The bookkeeping half of bench/gpu-caption.sh, in plain Node (the GPU machine has no tsx):
-//   node bench/gpu-caption-summary.mjs medcap-run RESULTS RUN_DIR BATCH VARIANT RC T0 T1 NEW_TOKENS
+//   node bench/gpu-caption-summary.mjs medcap-run RESULTS RUN_DIR BATCH VARIANT RC T0 T1 NEW_TOKENS DIST
 //     one `medcap caption` run -> one JSON line appended to RESULTS
 //   node bench/gpu-caption-summary.mjs summary RESULTS OUT_DIR
 //     RESULTS -> OUT_DIR/gpu-YYYY-MM-DD.json and a table on stdout
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** Rows of a CSV text (RFC 4180 quoting). */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
 
 const round = (x, digits = 3) =>
   x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
@@ -94,15 +61,16 @@ function ceilingAt(ceiling, engine, decoderGraph, batch, newTokens) {
   return round(1 / seconds, 2);
 }
 
-function medcapRun([results, runDir, batch, variant, rc, t0, t1, newTokens]) {
+async function medcapRun([results, runDir, batch, variant, rc, t0, t1, newTokens, dist]) {
+  // The captions CSV as medcap itself reads it (the built app's own reader).
+  const { readCaptionsCsv } = await import(join(dist, 'formats', 'captions-csv.js'));
   const csvPath = join(runDir, 'medical_captions_train.csv');
-  let rows = [];
-  if (existsSync(csvPath)) {
-    const [header, ...body] = parseCsv(readFileSync(csvPath, 'utf8')).filter((r) => r.length > 1);
-    const time = header.indexOf('processing_time_s');
-    const caption = header.indexOf('generated_caption');
-    rows = body.map((r) => ({ seconds: Number(r[time]), caption: r[caption] ?? '' }));
-  }
+  const rows = existsSync(csvPath)
+    ? (await readCaptionsCsv(csvPath)).map((r) => ({
+        seconds: Number.isFinite(r.processingTimeS) ? r.processingTimeS : 0,
+        caption: r.generatedCaption,
+      }))
+    : [];
   const log = existsSync(`${runDir}.log`) ? readFileSync(`${runDir}.log`, 'utf8') : '';
   const load = /loaded in ([0-9.]+) s/.exec(log);
   const smi = existsSync(`${runDir}.smi`)
@@ -218,7 +186,7 @@ function summary([results, outDir]) {
 }
 
 const [command, ...args] = process.argv.slice(2);
-if (command === 'medcap-run') medcapRun(args);
+if (command === 'medcap-run') await medcapRun(args);
 else if (command === 'summary') summary(args);
 else {
   console.error('usage: gpu-caption-summary.mjs medcap-run|summary ...');

@@ -134,6 +134,7 @@ for spec in $runs; do
   t1=$(date +%s.%N)
   [ -n "$SMI" ] && kill "$SMI" 2>/dev/null
   node "$HERE/gpu-caption-summary.mjs" medcap-run "$R" "$run" "$bs" "$variant" "$rc" "$t0" "$t1" "$NEW" \
+    "$(dirname "$(dirname "${MEDCAP[1]}")")" \
     | tee -a "$LOG"
   { grep -i -E "warn|last-position|error" "$run.log" | head -5; tail -3 "$run.log"; } | tee -a "$LOG"
 done
