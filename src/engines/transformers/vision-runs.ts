@@ -74,7 +74,7 @@ export function runVisionPerImage(session: VisionSession): void {
     const pixels = feeds.pixel_values as RowTensor | undefined;
     const grid = feeds.grid_thw as RowTensor | undefined;
     if (!pixels || !grid || (grid.dims[0] ?? 0) < 2) return run(feeds, ...rest);
-    const outputs: Record<string, RowTensor[]> = {};
+    const outputs = new Map<string, RowTensor[]>();
     for (const [image, [first, end]] of imageRowRanges(grid).entries()) {
       const one = await run(
         {
@@ -85,11 +85,11 @@ export function runVisionPerImage(session: VisionSession): void {
         ...rest,
       );
       for (const [name, value] of Object.entries(one)) {
-        outputs[name] = [...(outputs[name] ?? []), value as RowTensor];
+        const parts = outputs.get(name) ?? [];
+        parts.push(value as RowTensor);
+        outputs.set(name, parts);
       }
     }
-    return Object.fromEntries(
-      Object.entries(outputs).map(([name, parts]) => [name, concatRows(parts)]),
-    );
+    return Object.fromEntries([...outputs].map(([name, parts]) => [name, concatRows(parts)]));
   };
 }
