@@ -13,13 +13,17 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliOptions, checkJournal, csvWithout, runCli } from '../support/cli-process.js';
+import {
+  type CliOptions,
+  checkJournal,
+  expectFinishedLikeReference,
+  runCli,
+} from '../support/cli-process.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
 const IMAGES = 60;
 const CAPTIONS = 'medical_captions_train.csv';
 const JOURNAL = 'medical_captions_train.journal.jsonl';
-const TIMING = ['processing_time_s'];
 
 let root: string;
 let data: string;
@@ -106,18 +110,6 @@ describe('the output folder is not writable', () => {
   }
 });
 
-/** The reference run's captions, each image once, and a whole-lines journal. */
-function expectFinishedLikeReference(out: string): void {
-  expect(csvWithout(join(out, CAPTIONS), TIMING)).toEqual(
-    csvWithout(join(reference, CAPTIONS), TIMING),
-  );
-  const journal = checkJournal(join(out, JOURNAL));
-  expect(journal.tornBytes).toBe(0);
-  expect(journal.items.map((i) => i.index).sort((a, b) => a - b)).toEqual(
-    Array.from({ length: IMAGES }, (_, i) => i),
-  );
-}
-
 /** Runs until the disk (or file size limit) stops it, checks the failure, then resumes with room. */
 async function fillUpThenResume(
   out: string,
@@ -139,7 +131,7 @@ async function fillUpThenResume(
   makeRoom();
   const resumed = await runCli(captionArgs(out, ['--resume']));
   expect(resumed.code, resumed.stderr).toBe(0);
-  expectFinishedLikeReference(out);
+  expectFinishedLikeReference(out, reference, IMAGES);
 }
 
 describe('the disk fills up mid-run', () => {

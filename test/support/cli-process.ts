@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { expect } from 'vitest';
 import type { FakeEngineOptions } from './fake-engine.js';
 
 const CHILD = join(import.meta.dirname, 'cli-child.ts');
@@ -104,4 +105,20 @@ export function checkJournal(path: string): JournalCheck {
     if (parsed.kind === 'item') items.push({ index: parsed.index, id: parsed.id });
   }
   return { items, tornBytes: Buffer.byteLength(text.slice(end)) };
+}
+
+/**
+ * `out` ends like the uninterrupted `reference` run: the same captions CSV (timing aside),
+ * each of the `images` images journaled once, and a journal of whole lines.
+ */
+export function expectFinishedLikeReference(out: string, reference: string, images: number): void {
+  const captions = 'medical_captions_train.csv';
+  expect(csvWithout(join(out, captions), ['processing_time_s'])).toEqual(
+    csvWithout(join(reference, captions), ['processing_time_s']),
+  );
+  const journal = checkJournal(join(out, 'medical_captions_train.journal.jsonl'));
+  expect(journal.tornBytes).toBe(0);
+  expect(journal.items.map((i) => i.index).sort((a, b) => a - b)).toEqual(
+    Array.from({ length: images }, (_, i) => i),
+  );
 }

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, MetricError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { hasVulkanLoader } from '../../engines/transformers/devices.js';
 import { rowsOf } from '../../testing/metric-rows.js';
