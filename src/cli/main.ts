@@ -5,6 +5,7 @@ import {
   COMMON_OPTIONS,
   EVALUATE_OPTIONS,
   flagName,
+  OFFLINE_OPTION,
   type OptionSpec,
 } from '../config/schema.js';
 import { CaptionToolError, ConfigError, describeError, InternalError } from '../core/errors.js';
@@ -68,12 +69,7 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'evaluate',
     summary: 'score captions against references',
-    // --offline: BERTScore's model is the one download evaluate may make
-    options: [
-      ...COMMON_OPTIONS,
-      ...EVALUATE_OPTIONS,
-      ...CAPTION_OPTIONS.filter((o) => o.key === 'offline'),
-    ],
+    options: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS, OFFLINE_OPTION],
     load: async () => (await import('./commands/evaluate.js')).evaluateCommand,
   },
   {

@@ -119,6 +119,15 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   }),
 ];
 
+/** --offline: captioning's model and evaluate's BERTScore model are the downloads. */
+export const OFFLINE_OPTION: OptionSpec = option({
+  key: 'offline',
+  flag: '--offline',
+  description: 'never download (also HF_HUB_OFFLINE=1)',
+  type: BOOLEAN,
+  default: false,
+});
+
 export const CAPTION_OPTIONS: OptionSpec[] = [
   option({
     key: 'data',
@@ -172,13 +181,7 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     description: 'weights precision; per file as vision=fp16,decoder=q4f16',
     type: { kind: 'dtype', values: DTYPES },
   }),
-  option({
-    key: 'offline',
-    flag: '--offline',
-    description: 'never download (also HF_HUB_OFFLINE=1)',
-    type: BOOLEAN,
-    default: false,
-  }),
+  OFFLINE_OPTION,
   option({
     key: 'batchSize',
     flag: '--batch-size <n>',
