@@ -11,7 +11,8 @@
 # 64 new tokens per batch size (BENCH_BATCHES), as medcap runs by default ("last"), then the
 # BENCH_EXTRA_RUNS (batch:variant, default "8:full"), each with one engine setting back as it
 # was: full (MEDCAP_FULL_LOGITS=1), vision-batch (MEDCAP_VISION_PER_IMAGE=0), embed-gpu
-# (MEDCAP_EMBED_ON_GPU=1); batch b captions BENCH_IMAGES_PER_BATCH x b
+# (MEDCAP_EMBED_ON_GPU=1), and two that change one: novalidate (MEDCAP_WEBGPU_VALIDATION=disabled),
+# wgpuonly (MEDCAP_WEBGPU_VALIDATION=wgpuOnly); batch b captions BENCH_IMAGES_PER_BATCH x b
 # images (4 batches, at most BENCH_IMAGES = 64 images, at least one batch), with MEDCAP_PROFILE=1 for the
 # time per stage. Before that, the matrix-product ceiling (bench/gpu_ceiling.py,
 # bench/gpu-ceiling.mjs): the same fp16 and 4-bit chains through ONNX Runtime's provider
@@ -76,6 +77,12 @@ if python3 -c 'import onnx, numpy' 2>/dev/null && [ -z "${BENCH_NO_CEILING:-}" ]
   python3 "$HERE/gpu_ceiling.py" build "$W/ceiling" | tee -a "$LOG"
   [ -n "$SMOKE" ] && export BENCH_CEILING_MAX_M=64
   timeout 120 node "$HERE/gpu-ceiling.mjs" "$ORT" "$W/ceiling" "$R" "$DEVICE" | tee -a "$LOG"
+  # BENCH_CEILING_VALIDATION_MODES: the same chains (M <= 290) under other validation modes of
+  # the WebGPU provider, one process each (the provider's device keeps its first settings)
+  for mode in ${BENCH_CEILING_VALIDATION_MODES:-}; do
+    BENCH_CEILING_VALIDATION=$mode BENCH_CEILING_MAX_M=${BENCH_CEILING_MAX_M:-290} \
+      timeout 90 node "$HERE/gpu-ceiling.mjs" "$ORT" "$W/ceiling" "$R" "$DEVICE" | tee -a "$LOG"
+  done
   if [ -z "$SMOKE" ] && python3 -c 'import torch' 2>/dev/null; then
     timeout 60 python3 "$HERE/gpu_ceiling.py" torch "$R" | tee -a "$LOG"
   fi
@@ -112,6 +119,8 @@ for spec in $runs; do
     full) settings=(MEDCAP_FULL_LOGITS=1) ;;
     vision-batch) settings=(MEDCAP_VISION_PER_IMAGE=0) ;;
     embed-gpu) settings=(MEDCAP_EMBED_ON_GPU=1) ;;
+    novalidate) settings=(MEDCAP_WEBGPU_VALIDATION=disabled) ;;
+    wgpuonly) settings=(MEDCAP_WEBGPU_VALIDATION=wgpuOnly) ;;
     *) log "unknown variant $variant"; continue ;;
   esac
   run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"

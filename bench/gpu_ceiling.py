@@ -7,7 +7,9 @@ Each chain is the matrix products of Qwen2-VL-2B's layers, back to back, so that
 in and out of one run are small next to its arithmetic:
 - dec: the decoder MLP's shapes, x[M,1536] @ [1536,8960] @ [8960,1536], four times;
 - vis: the vision MLP's shapes, x[M,1280] @ [1280,5120] @ [5120,1280], four times;
-- dec_q4: `dec` with 4-bit MatMulNBits weights (block 32, fp16 scales), ONNX Runtime's q4f16.
+- dec_q4: `dec` with 4-bit MatMulNBits weights (block 32, fp16 scales), ONNX Runtime's q4f16;
+- one, tiny: 2 and 128 products of 64x64 weights, whose arithmetic is nothing: the cost of a run
+  and of each dispatch beyond it (a decode step is about 840 dispatches).
 M is the number of positions in one run: the batch in a decode step, about 290 per image in
 the prefill, 1,024 patches per image in the vision encoder. Weights are random: only time
 is measured. Every result is one JSON line appended to RESULTS.
@@ -19,19 +21,20 @@ import time
 import numpy as np
 
 PAIRS = 4
-SHAPES = {"dec": (1536, 8960), "vis": (1280, 5120)}
-M_VALUES = {"dec": [1, 8, 32, 64, 290, 2320, 9280, 18560], "vis": [1024, 8192, 32768]}
+SHAPES = {"dec": (1536, 8960), "vis": (1280, 5120), "one": (64, 64), "tiny": (64, 64)}
+M_VALUES = {"dec": [1, 8, 32, 64, 290, 2320, 9280, 18560], "vis": [1024, 8192, 32768], "one": [1, 8], "tiny": [1, 8]}
+CHAIN_PAIRS = {"one": 1, "tiny": 64}
 
 
-def chain_graph(name, k, n, q4):
+def chain_graph(name, k, n, q4, pairs=PAIRS):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
     nodes, inits, current = [], [], "x"
-    for i in range(2 * PAIRS):
+    for i in range(2 * pairs):
         rows, cols = (k, n) if i % 2 == 0 else (n, k)
-        out = "y" if i == 2 * PAIRS - 1 else f"h{i}"
+        out = "y" if i == 2 * pairs - 1 else f"h{i}"
         if q4:
             blocks = rows // 32
             packed = rng.integers(0, 256, size=(cols, blocks, 16), dtype=np.uint8)
@@ -57,10 +60,11 @@ def build(out_dir):
 
     os.makedirs(out_dir, exist_ok=True)
     plan = []
-    for name, q4 in (("dec", False), ("dec_q4", True), ("vis", False)):
+    for name, q4 in (("dec", False), ("dec_q4", True), ("vis", False), ("one", False), ("tiny", False)):
         k, n = SHAPES[name.split("_")[0]]
-        onnx.save_model(chain_graph(name, k, n, q4), f"{out_dir}/{name}.onnx")
-        plan.append({"graph": name, "k": k, "n": n, "matmuls": 2 * PAIRS,
+        pairs = CHAIN_PAIRS.get(name, PAIRS)
+        onnx.save_model(chain_graph(name, k, n, q4, pairs), f"{out_dir}/{name}.onnx")
+        plan.append({"graph": name, "k": k, "n": n, "matmuls": 2 * pairs,
                      "m_values": M_VALUES[name.split("_")[0]]})
     json.dump(plan, open(f"{out_dir}/plan.json", "w"))
     print(json.dumps({"stage": "ceiling-graphs", "graphs": [p["graph"] for p in plan]}))
@@ -70,6 +74,8 @@ def torch_rates(results):
     import torch
 
     for name, (k, n) in SHAPES.items():
+        if name in CHAIN_PAIRS:
+            continue
         weights = [torch.randn(k, n, device="cuda", dtype=torch.float16) / k ** 0.5 if i % 2 == 0 else
                    torch.randn(n, k, device="cuda", dtype=torch.float16) / n ** 0.5 for i in range(2 * PAIRS)]
         for m in M_VALUES[name]:

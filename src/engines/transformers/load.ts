@@ -17,6 +17,7 @@ import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './mo
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
 import type { VlModel, VlProcessor, VlTokenizer } from './runtime.js';
 import { runVisionPerImage } from './vision-runs.js';
+import { holdWebGpuDevice, webGpuValidationMode } from './webgpu-context.js';
 
 /** Model families whose inputs this engine builds (Qwen2-VL's pixel and token layout). */
 export const SUPPORTED_MODEL_TYPES = Object.freeze(['qwen2_vl', 'qwen2_5_vl'] as const);
@@ -79,6 +80,17 @@ export function sessionDevices(
 ): EngineDevice | Record<string, EngineDevice> {
   if (device === 'cpu' || env.MEDCAP_EMBED_ON_GPU === '1') return device;
   return { embed_tokens: 'cpu', vision_encoder: device, decoder_model_merged: device };
+}
+
+/** The model, whose dispose() also lets `release` go. */
+function holdUntilDisposed(model: VlModel, release: (() => Promise<void>) | undefined): VlModel {
+  if (!release) return model;
+  const dispose = model.dispose.bind(model);
+  model.dispose = async () => {
+    await dispose();
+    await release();
+  };
+  return model;
 }
 
 function ids(value: unknown): number[] {
@@ -314,6 +326,7 @@ async function loadFrom(
       );
     }
   }
+  const validation = webGpuValidationMode();
   const { value: model, device } = await loadOnDevice(
     settings.device,
     async (candidate) => {
@@ -325,17 +338,27 @@ async function loadFrom(
           ...(dtype === undefined ? {} : { dtype: dtype as never }),
           session_options: { logSeverityLevel: 3 },
         })) as unknown as VlModel;
+      const loadOrFallBack = async (): Promise<VlModel> => {
+        try {
+          return await load(modelTarget);
+        } catch (error) {
+          if (modelTarget === target) throw error;
+          // The rewritten copy costs the optimisation, not the run: if the model as exported
+          // loads, say why the copy did not; if it fails too, its own error is the one to show.
+          const model = await load(target);
+          logger.warn(
+            `${target}: the last-position decoder copy did not load on ${candidate} (${describeError(error).split('\n')[0]?.replaceAll(modelTarget, '<copy>')}); loaded as exported`,
+          );
+          return model;
+        }
+      };
+      const release =
+        candidate === 'webgpu' && validation ? await holdWebGpuDevice(validation) : undefined;
       try {
-        return await load(modelTarget);
+        return holdUntilDisposed(await loadOrFallBack(), release);
       } catch (error) {
-        if (modelTarget === target) throw error;
-        // The rewritten copy costs the optimisation, not the run: if the model as exported
-        // loads, say why the copy did not; if it fails too, its own error is the one to show.
-        const model = await load(target);
-        logger.warn(
-          `${target}: the last-position decoder copy did not load on ${candidate} (${describeError(error).split('\n')[0]?.replaceAll(modelTarget, '<copy>')}); loaded as exported`,
-        );
-        return model;
+        await release?.();
+        throw error;
       }
     },
     {
