@@ -13,7 +13,8 @@ const ort = createRequire(import.meta.url)(ortDir);
 const plan = JSON.parse(readFileSync(`${graphDir}/plan.json`, 'utf8'));
 const maxM = Number(process.env.BENCH_CEILING_MAX_M ?? Infinity);
 const validation = process.env.BENCH_CEILING_VALIDATION;
-const provider = device === 'webgpu' && validation ? { name: device, validationMode: validation } : device;
+const provider =
+  device === 'webgpu' && validation ? { name: device, validationMode: validation } : device;
 const engine = `ort-${device}${validation ? `-validation-${validation}` : ''}`;
 
 for (const { graph, k, n, matmuls, m_values: mValues } of plan) {

@@ -10,9 +10,21 @@ import {
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
 import { writeWithExternalData } from '../../../test/support/external-data.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
-import { readOnnxGraph } from '../../formats/onnx/graph.js';
+import {
+  GRAPH_FIELDS,
+  graphOutputField,
+  readGraphField,
+  readOnnxGraph,
+  writeEditedModel,
+} from '../../formats/onnx/graph.js';
+import { encodeNode, FLOAT, FLOAT16 } from '../../formats/onnx/half-precision.js';
+import { lengthDelimited } from '../../formats/onnx/protobuf.js';
 import { generateTokens } from './engine.js';
-import { lastPositionModelFolder, planLastPositionLogits } from './last-position.js';
+import {
+  lastPositionModelFolder,
+  planLastPositionLogits,
+  withFirstRenamed,
+} from './last-position.js';
 import { type LoadedModel, loadTransformersModel, wantsLastPositionLogits } from './load.js';
 import { PromptIds } from './prompt.js';
 
@@ -231,6 +243,68 @@ describe('last-position logits with external data (as the Hub fp16 decoder of 3 
       expect((await lstat(data)).isSymbolicLink()).toBe(false);
       expect((await stat(data)).nlink).toBe(2);
     } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The tiny model with a decoder whose logits come out fp16 (as fp16 exports' do). */
+async function tinyModelWithHalfLogits(folder: string): Promise<void> {
+  await cp(TINY_MODEL_DIR, folder, { recursive: true });
+  const graph = readOnnxGraph(join(TINY_MODEL_DIR, DECODER));
+  const index = graph.nodes.findIndex((n) => n.outputs.includes('logits'));
+  const producer = graph.layout.fields.find((f) => f.node === index)!;
+  const output = graph.layout.fields.find(
+    (f) => f.field === GRAPH_FIELDS.output && f.name === 'logits',
+  )!;
+  const replace = new Map([
+    [producer, [withFirstRenamed(readGraphField(graph, producer), 2, 'logits_fp32')]],
+    [output, [graphOutputField('logits', FLOAT16)]],
+  ]);
+  const cast = encodeNode('Cast', 'to_fp16', ['logits_fp32'], 'logits', FLOAT16);
+  await writeEditedModel(
+    graph,
+    { replace, append: [lengthDelimited(GRAPH_FIELDS.node, cast)] },
+    join(folder, DECODER),
+  );
+}
+
+describe('last-position logits of an fp16 decoder', () => {
+  it('come back fp32, cast in the graph, with the tokens of the graph as exported', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'medcap-last-position-fp16-'));
+    const model = join(root, 'model');
+    await tinyModelWithHalfLogits(model);
+    expect(
+      readOnnxGraph(join(model, DECODER)).outputs.find((o) => o.name === 'logits')?.elemType,
+    ).toBe(FLOAT16);
+    const load = (lastPositionLogits: boolean) =>
+      loadTransformersModel(
+        { ...TINY_MODEL_SETTINGS, model },
+        { logger: silentLogger },
+        { cacheDir: join(root, 'cache'), lastPositionLogits },
+      );
+    const [rewritten, exported] = [await load(true), await load(false)];
+    try {
+      const folder = await lastPositionModelFolder(
+        model,
+        DECODER,
+        join(root, 'cache'),
+        silentLogger,
+      );
+      const graph = readOnnxGraph(join(folder, DECODER));
+      expect(graph.outputs.find((o) => o.name === 'logits')?.elemType).toBe(FLOAT);
+      const cast = graph.nodes.find((n) => n.outputs.includes('logits'))!;
+      expect(cast.opType).toBe('Cast');
+      const half = graph.nodes.find((n) => n.outputs.includes(cast.inputs[0]!))!;
+      expect(half.name).toBe('to_fp16');
+      for (const c of ref.cases) {
+        const on = await run(rewritten, c.images);
+        expect(on.logitsDims[0]![1]).toBe(1);
+        expect(on.tokens).toEqual((await run(exported, c.images)).tokens);
+      }
+    } finally {
+      await rewritten.model.dispose();
+      await exported.model.dispose();
       await rm(root, { recursive: true, force: true });
     }
   });

@@ -9,7 +9,12 @@ import { encodeVarint, lengthDelimited } from '../../formats/onnx/protobuf.js';
  * options. So a setting is applied by making that device first, with a small session held
  * open for as long as the model's sessions use it.
  */
-export const WEBGPU_VALIDATION_MODES = Object.freeze(['disabled', 'wgpuOnly', 'basic', 'full'] as const);
+export const WEBGPU_VALIDATION_MODES = Object.freeze([
+  'disabled',
+  'wgpuOnly',
+  'basic',
+  'full',
+] as const);
 export type WebGpuValidationMode = (typeof WEBGPU_VALIDATION_MODES)[number];
 
 /** MEDCAP_WEBGPU_VALIDATION, checked; undefined leaves the provider's default. */
@@ -31,7 +36,11 @@ export function negModel(): Uint8Array {
   const text = (field: number, value: string) => lengthDelimited(field, Buffer.from(value, 'utf8'));
   const scalarInfo = (name: string) => {
     const dim = lengthDelimited(1, Buffer.concat([encodeVarint(1 * 8), encodeVarint(1)]));
-    const tensorType = Buffer.concat([encodeVarint(1 * 8), encodeVarint(1), lengthDelimited(2, dim)]);
+    const tensorType = Buffer.concat([
+      encodeVarint(1 * 8),
+      encodeVarint(1),
+      lengthDelimited(2, dim),
+    ]);
     return Buffer.concat([text(1, name), lengthDelimited(2, lengthDelimited(1, tensorType))]);
   };
   const node = Buffer.concat([text(1, 'x'), text(2, 'y'), text(4, 'Neg')]);
@@ -43,7 +52,12 @@ export function negModel(): Uint8Array {
   ]);
   const opset = Buffer.concat([text(1, ''), encodeVarint(2 * 8), encodeVarint(14)]);
   return new Uint8Array(
-    Buffer.concat([encodeVarint(1 * 8), encodeVarint(8), lengthDelimited(7, graph), lengthDelimited(8, opset)]),
+    Buffer.concat([
+      encodeVarint(1 * 8),
+      encodeVarint(8),
+      lengthDelimited(7, graph),
+      lengthDelimited(8, opset),
+    ]),
   );
 }
 
