@@ -48,7 +48,8 @@ MODEL="$W/model/roberta-large"
 [ -f "$MODEL/model.onnx" ] || { log "no model, stopping"; exit 1; }
 
 medcap() { # PAIRS_FILE OUTDIR LOGFILE [DTYPE [BATCH]]
-  MEDCAP_MODEL_CACHE="$W/cache" HF_HUB_OFFLINE=1 "$APP/node" "$APP/dist/cli/bin.js" evaluate \
+  # shellcheck disable=SC2086 # BENCH_NODE_FLAGS: node's own flags, word-split on purpose
+  MEDCAP_MODEL_CACHE="$W/cache" HF_HUB_OFFLINE=1 "$APP/node" ${BENCH_NODE_FLAGS:-} "$APP/dist/cli/bin.js" evaluate \
     --captions "$1" --out "$2" --metrics bertscore --bertscore-model "$MODEL" \
     --bertscore-device "$DEVICE" --bertscore-dtype "${4:-$DTYPE}" --bertscore-batch-size "${5:-64}" \
     --bertscore-layer 17 --bootstrap 0 > "$3" 2>&1
@@ -91,7 +92,10 @@ for spec in $RUNS; do
   d=${spec%%:*} b=${spec##*:}
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits -lms 500 > "$W/smi-$d-$b.csv" 2>/dev/null &
   SMI=$!
-  t=$(now); timeout $((BUDGET + 120)) bash -c "$(declare -f medcap); medcap $W/pN.jsonl $W/oN-$d-$b $OUT/medcap-$d-$b.log $d $b"
+  flags=
+  # BENCH_CPU_PROFILE=dtype:batch: V8 CPU profiles of that run, each thread's (OUTDIR/cpu-profile/)
+  [ "${BENCH_CPU_PROFILE:-}" = "$spec" ] && flags="--cpu-prof --cpu-prof-dir $OUT/cpu-profile"
+  t=$(now); BENCH_NODE_FLAGS=$flags timeout $((BUDGET + 120)) bash -c "$(declare -f medcap); medcap $W/pN.jsonl $W/oN-$d-$b $OUT/medcap-$d-$b.log $d $b"
   rc=$?
   wall=$(secs "$t" "$(now)")
   kill "$SMI" 2>/dev/null

@@ -2,7 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodesNeededFor, OnnxFormatError, readOnnxGraph, writePrunedModel } from './graph.js';
+import { unitRows } from '../../metrics/bertscore/scoring.js';
+import {
+  nodesNeededFor,
+  OnnxFormatError,
+  readOnnxGraph,
+  unitRowsTensor,
+  writePrunedModel,
+} from './graph.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BERT = join(ROOT, 'models/tiny-bert/onnx/model.onnx');
@@ -59,5 +66,48 @@ describe('writePrunedModel', () => {
     const original = (await readFile(BERT)).length;
     const smaller = (await readFile(out)).length;
     expect(smaller).toBeLessThan(original * 0.75); // layer 1's weights are gone
+  });
+
+  it('with unitRows, outputs each token vector scaled to length 1 (LpNormalization), as unitRows does', async () => {
+    const g = readOnnxGraph(BERT);
+    const tensor = '/encoder/layer.0/output/LayerNorm/Add_1_output_0';
+    const plain = join(dir, 'plain.onnx');
+    const unit = join(dir, 'unit.onnx');
+    await writePrunedModel(g, tensor, 1, plain);
+    await writePrunedModel(g, tensor, 1, unit, { unitRows: true });
+    const graph = readOnnxGraph(unit);
+    expect(graph.outputs).toEqual([{ name: unitRowsTensor(tensor), elemType: 1 }]);
+    const last = graph.nodes.find((n) => n.outputs.includes(unitRowsTensor(tensor)));
+    expect(last).toMatchObject({ opType: 'LpNormalization', inputs: [tensor] });
+
+    const ort = await import('onnxruntime-node');
+    const feeds = (ids: number[]) => {
+      const long = (v: number[]) =>
+        new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+      return {
+        input_ids: long(ids),
+        attention_mask: long(ids.map(() => 1)),
+        token_type_ids: long(ids.map(() => 0)),
+      };
+    };
+    const ids = [2, 15, 40, 7, 99, 3];
+    const run = async (path: string, name: string) => {
+      const session = await ort.InferenceSession.create(path);
+      try {
+        const out = (await session.run(feeds(ids)))[name]!;
+        return { data: out.data as Float32Array, dim: out.dims[2]! };
+      } finally {
+        await session.release();
+      }
+    };
+    const raw = await run(plain, tensor);
+    const inGraph = await run(unit, unitRowsTensor(tensor));
+    const inJs = unitRows(raw.data, 0, ids.length, raw.dim);
+    expect(inGraph.data.length).toBe(inJs.length);
+    let worst = 0;
+    for (let i = 0; i < inJs.length; i++)
+      worst = Math.max(worst, Math.abs(inGraph.data[i]! - inJs[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    expect(Math.hypot(...inGraph.data.subarray(0, inGraph.dim))).toBeCloseTo(1, 6);
   });
 });

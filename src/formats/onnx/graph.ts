@@ -345,7 +345,14 @@ export async function writePrunedModel(
   tensor: string,
   elemType: number,
   destination: string,
-  options: { halfMatMulWeights?: boolean } = {},
+  options: {
+    halfMatMulWeights?: boolean;
+    /**
+     * Output unitRowsTensor(tensor) instead: `tensor` ([batch, tokens, hidden]) with each
+     * hidden vector scaled to length 1.
+     */
+    unitRows?: boolean;
+  } = {},
 ): Promise<void> {
   const needed = nodesNeededFor(graph, tensor);
   if (needed.size === 0) throw new Error(`no node of ${graph.path} produces ${tensor}`);
@@ -381,11 +388,38 @@ export async function writePrunedModel(
   }
   const kept = new Set(keep);
   for (const f of graph.layout.fields) if (!kept.has(f)) replaced.set(f, []);
-  await writeEditedModel(
-    graph,
-    { replace: replaced, append: [lengthDelimited(GRAPH_OUTPUT, encodeOutput(tensor, elemType))] },
-    destination,
-  );
+  const output = options.unitRows ? unitRowsTensor(tensor) : tensor;
+  const append = [lengthDelimited(GRAPH_OUTPUT, encodeOutput(output, elemType))];
+  if (options.unitRows) append.push(lengthDelimited(GRAPH_NODE, unitRowsNode(tensor, output)));
+  await writeEditedModel(graph, { replace: replaced, append }, destination);
+}
+
+/** The name of the row-normalized copy of `tensor` that writePrunedModel's unitRows adds. */
+export function unitRowsTensor(tensor: string): string {
+  return `${tensor}/medcap_unit_rows`;
+}
+
+/** LpNormalization(p = 2, axis = 2): in ONNX since opset 1, unchanged since. */
+function unitRowsNode(input: string, output: string): Buffer {
+  const intAttribute = (name: string, value: number) =>
+    lengthDelimited(
+      5,
+      Buffer.concat([
+        lengthDelimited(1, Buffer.from(name, 'utf8')),
+        encodeVarint(3 * 8),
+        encodeVarint(value),
+        encodeVarint(20 * 8),
+        encodeVarint(2), // AttributeType INT
+      ]),
+    );
+  return Buffer.concat([
+    lengthDelimited(1, Buffer.from(input, 'utf8')),
+    lengthDelimited(2, Buffer.from(output, 'utf8')),
+    lengthDelimited(3, Buffer.from(`${output}/LpNormalization`, 'utf8')),
+    lengthDelimited(4, Buffer.from('LpNormalization', 'utf8')),
+    intAttribute('axis', 2),
+    intAttribute('p', 2),
+  ]);
 }
 
 function readRange(fd: number, start: number, end: number, path: string): Buffer {
