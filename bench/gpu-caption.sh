@@ -10,9 +10,8 @@
 # layout, then runs `medcap caption --device webgpu --dtype fp16` on 64 images of 448x448 with
 # 64 new tokens per batch size (BENCH_BATCHES), as medcap runs by default ("last"), then the
 # BENCH_EXTRA_RUNS (batch:variant, default "8:full"), each with one engine setting back as it
-# was: full (MEDCAP_FULL_LOGITS=1), vision-batch (MEDCAP_VISION_PER_IMAGE=0), embed-gpu
-# (MEDCAP_EMBED_ON_GPU=1), and two that change one: novalidate (MEDCAP_WEBGPU_VALIDATION=disabled),
-# wgpuonly (MEDCAP_WEBGPU_VALIDATION=wgpuOnly); batch b captions BENCH_IMAGES_PER_BATCH x b
+# was: full (MEDCAP_FULL_LOGITS=1), vision-batch (MEDCAP_VISION_PER_IMAGE=0); batch b captions
+# BENCH_IMAGES_PER_BATCH x b
 # images (4 batches, at most BENCH_IMAGES = 64 images, at least one batch), with MEDCAP_PROFILE=1 for the
 # time per stage. Before that, the matrix-product ceiling (bench/gpu_ceiling.py,
 # bench/gpu-ceiling.mjs): the same fp16 and 4-bit chains through ONNX Runtime's provider
@@ -118,9 +117,6 @@ for spec in $runs; do
     last) ;;
     full) settings=(MEDCAP_FULL_LOGITS=1) ;;
     vision-batch) settings=(MEDCAP_VISION_PER_IMAGE=0) ;;
-    embed-gpu) settings=(MEDCAP_EMBED_ON_GPU=1) ;;
-    novalidate) settings=(MEDCAP_WEBGPU_VALIDATION=disabled) ;;
-    wgpuonly) settings=(MEDCAP_WEBGPU_VALIDATION=wgpuOnly) ;;
     *) log "unknown variant $variant"; continue ;;
   esac
   run="$W/out-$bs-$variant"; rm -rf "$run" "$W/cache"

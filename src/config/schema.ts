@@ -454,8 +454,4 @@ export const OTHER_ENV_VARS = Object.freeze([
   'MEDCAP_PROFILE',
   // 0: the transformers engine sends a batch's images to the vision encoder in one run
   'MEDCAP_VISION_PER_IMAGE',
-  // 1: on a GPU the token embedding runs there too, not on the CPU
-  'MEDCAP_EMBED_ON_GPU',
-  // disabled|wgpuOnly|basic|full: the WebGPU provider's validation of each dispatch
-  'MEDCAP_WEBGPU_VALIDATION',
 ]);

@@ -17,7 +17,6 @@ import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './mo
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
 import type { VlModel, VlProcessor, VlTokenizer } from './runtime.js';
 import { runVisionPerImage } from './vision-runs.js';
-import { holdWebGpuDevice, webGpuValidationMode } from './webgpu-context.js';
 
 /** Model families whose inputs this engine builds (Qwen2-VL's pixel and token layout). */
 export const SUPPORTED_MODEL_TYPES = Object.freeze(['qwen2_vl', 'qwen2_5_vl'] as const);
@@ -64,33 +63,6 @@ export function wantsLastPositionLogits(
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
   return options.lastPositionLogits ?? env.MEDCAP_FULL_LOGITS !== '1';
-}
-
-/**
- * Where each of the model's sessions runs. On a GPU the token embedding (a table lookup) runs
- * on the CPU: on WebGPU each of its runs cost 3.5-9 ms of dispatch, sync and copy per decode
- * step (MEDCAP_PROFILE=1 on an H100, docs/PERFORMANCE.md). A CPU gather of a few rows takes
- * microseconds, and its output is read on the CPU anyway, to merge the image features. The
- * cost is the table in host memory (151,936 x 1536 fp16: 445 MiB for Qwen2-VL-2B).
- * MEDCAP_EMBED_ON_GPU=1 keeps it on the GPU.
- */
-export function sessionDevices(
-  device: EngineDevice,
-  env: NodeJS.ProcessEnv = process.env,
-): EngineDevice | Record<string, EngineDevice> {
-  if (device === 'cpu' || env.MEDCAP_EMBED_ON_GPU === '1') return device;
-  return { embed_tokens: 'cpu', vision_encoder: device, decoder_model_merged: device };
-}
-
-/** The model, whose dispose() also lets `release` go. */
-function holdUntilDisposed(model: VlModel, release: (() => Promise<void>) | undefined): VlModel {
-  if (!release) return model;
-  const dispose = model.dispose.bind(model);
-  model.dispose = async () => {
-    await dispose();
-    await release();
-  };
-  return model;
 }
 
 function ids(value: unknown): number[] {
@@ -326,7 +298,6 @@ async function loadFrom(
       );
     }
   }
-  const validation = webGpuValidationMode();
   const { value: model, device } = await loadOnDevice(
     settings.device,
     async (candidate) => {
@@ -334,31 +305,21 @@ async function loadFrom(
         (await AutoModelForImageTextToText.from_pretrained(folder, {
           ...pretrained,
           config: config as never,
-          device: sessionDevices(candidate) as never,
+          device: candidate,
           ...(dtype === undefined ? {} : { dtype: dtype as never }),
           session_options: { logSeverityLevel: 3 },
         })) as unknown as VlModel;
-      const loadOrFallBack = async (): Promise<VlModel> => {
-        try {
-          return await load(modelTarget);
-        } catch (error) {
-          if (modelTarget === target) throw error;
-          // The rewritten copy costs the optimisation, not the run: if the model as exported
-          // loads, say why the copy did not; if it fails too, its own error is the one to show.
-          const model = await load(target);
-          logger.warn(
-            `${target}: the last-position decoder copy did not load on ${candidate} (${describeError(error).split('\n')[0]?.replaceAll(modelTarget, '<copy>')}); loaded as exported`,
-          );
-          return model;
-        }
-      };
-      const release =
-        candidate === 'webgpu' && validation ? await holdWebGpuDevice(validation) : undefined;
       try {
-        return holdUntilDisposed(await loadOrFallBack(), release);
+        return await load(modelTarget);
       } catch (error) {
-        await release?.();
-        throw error;
+        if (modelTarget === target) throw error;
+        // The rewritten copy costs the optimisation, not the run: if the model as exported
+        // loads, say why the copy did not; if it fails too, its own error is the one to show.
+        const model = await load(target);
+        logger.warn(
+          `${target}: the last-position decoder copy did not load on ${candidate} (${describeError(error).split('\n')[0]?.replaceAll(modelTarget, '<copy>')}); loaded as exported`,
+        );
+        return model;
       }
     },
     {
