@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ImageError } from '../../core/errors.js';
+import { workerBootCode } from '../../core/worker-boot.js';
 import { type DicomRenderOptions, dicomToPng } from './decode.js';
 
 export interface DecodeJob {
@@ -28,16 +29,8 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** The worker's entry module; from the TypeScript sources (tests, tsx) it loads through tsx. */
-function bootCode(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./decode-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
-  const register = fromSource ? "(await import('tsx/esm/api')).register();" : '';
-  return `(async () => { ${register} await import(${JSON.stringify(entry)}); })();`;
-}
-
 export function startDecodeWorker(): Worker {
-  return new Worker(bootCode(), { eval: true });
+  return new Worker(workerBootCode(import.meta.url, 'decode-worker'), { eval: true });
 }
 
 class PoolWorker {

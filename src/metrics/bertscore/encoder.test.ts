@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { type Encoder, loadEncoder, pythonStrip } from './encoder.js';
+import { type Encoder, loadEncoder } from './encoder.js';
+import { pythonStrip } from './sentence-ids.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 

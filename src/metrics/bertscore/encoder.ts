@@ -18,6 +18,8 @@ import {
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { type Embedded, unitRows } from './scoring.js';
+import { sentenceEncoder } from './sentence-ids.js';
+import { encodeSentences } from './tokenize-pool.js';
 
 /**
  * The BERTScore encoder: a BERT-family model run through Transformers.js (ONNX Runtime) that
@@ -64,20 +66,14 @@ export interface Encoder {
   readonly maxLength: number;
   /** bert_score's sent_encode. */
   encode(sentence: string): number[];
+  /** encode() of each sentence, in order; many sentences are split over worker threads. */
+  encodeAll(sentences: readonly string[]): Promise<number[][]>;
   /**
    * Embeddings of several token sequences, batched (padded, masked), in input order. Stops
    * between batches once `signal` is aborted.
    */
   embed(sequences: readonly (readonly number[])[], signal?: AbortSignal): Promise<Embedded[]>;
   dispose(): Promise<void>;
-}
-
-/** Python's str.strip(): the characters Python calls whitespace (JS trim differs on a few). */
-const PY_SPACE =
-  '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
-const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
-export function pythonStrip(text: string): string {
-  return text.replace(PY_STRIP, '');
 }
 
 /** Tokenizers that bert_score gives a prefix space (its RobertaTokenizer/GPT2Tokenizer case). */
@@ -362,29 +358,8 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     );
   }
 
-  const encode = (sentence: string): number[] => {
-    const text = pythonStrip(sentence);
-    if (text === '') return [...empty];
-    const input = prefixSpace ? ` ${text}` : text;
-    const full = tokenizer.encode(input, { add_special_tokens: true });
-    if (full.length <= maxLength) return full;
-    // Truncate the text, keep the special tokens (as transformers' truncation=True does).
-    const plain = tokenizer.encode(input, { add_special_tokens: false });
-    const specials = full.length - plain.length;
-    let start = 0;
-    while (start + plain.length <= full.length) {
-      if (plain.every((id, i) => full[start + i] === id)) break;
-      start++;
-    }
-    if (start + plain.length > full.length || maxLength <= specials) {
-      return full.slice(0, maxLength);
-    }
-    return [
-      ...full.slice(0, start),
-      ...plain.slice(0, maxLength - specials),
-      ...full.slice(start + plain.length),
-    ];
-  };
+  const settings = { prefixSpace, maxLength };
+  const encode = sentenceEncoder(tokenizer, settings);
 
   const embed = async (
     sequences: readonly (readonly number[])[],
@@ -448,6 +423,15 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     sepId,
     maxLength,
     encode,
+    encodeAll: (sentences) =>
+      encodeSentences(sentences, encode, {
+        folder,
+        settings,
+        onWorkerError: (error) =>
+          logger.warn(
+            `BERTScore: a tokenizer thread failed (${describeError(error).split('\n')[0]}); its sentences are tokenized on the main thread`,
+          ),
+      }),
     embed,
     dispose: async () => {
       await model.dispose();

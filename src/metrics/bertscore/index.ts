@@ -114,24 +114,23 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
 
     // Each distinct token sequence once: equal strings are tokenized once, and strings that
     // tokenize alike (e.g. differing in outer whitespace) share one embedding.
+    const texts = [...new Set([...input.candidates, ...input.references.flat()])];
+    const encoded = await encoder.encodeAll(texts);
     const sequences: number[][] = [];
     const byIds = new Map<string, number>();
     const byText = new Map<string, number>();
-    const sequenceOf = (sentence: string): number => {
-      let index = byText.get(sentence);
+    texts.forEach((text, i) => {
+      const ids = encoded[i]!;
+      const key = ids.join(',');
+      let index = byIds.get(key);
       if (index === undefined) {
-        const ids = encoder.encode(sentence);
-        const key = ids.join(',');
-        index = byIds.get(key);
-        if (index === undefined) {
-          index = sequences.length;
-          sequences.push(ids);
-          byIds.set(key, index);
-        }
-        byText.set(sentence, index);
+        index = sequences.length;
+        sequences.push(ids);
+        byIds.set(key, index);
       }
-      return index;
-    };
+      byText.set(text, index);
+    });
+    const sequenceOf = (sentence: string): number => byText.get(sentence)!;
     const candidateOf = input.candidates.map(sequenceOf);
     const referencesOf = input.references.map((refs) => refs.map(sequenceOf));
     byText.clear();

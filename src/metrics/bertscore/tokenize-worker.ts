@@ -1,0 +1,27 @@
+// Tokenizes a share of BERTScore's sentences in a worker thread (tokenize-pool.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { AutoTokenizer } from '@huggingface/transformers';
+import { type SentenceTokenizer, sentenceEncoder } from './sentence-ids.js';
+import type { TokenizeJob, TokenizeReply } from './tokenize-pool.js';
+
+const job = workerData as TokenizeJob;
+try {
+  const tokenizer = (await AutoTokenizer.from_pretrained(job.folder, {
+    local_files_only: true,
+  })) as unknown as SentenceTokenizer;
+  const encode = sentenceEncoder(tokenizer, job.settings);
+  const ends = new Uint32Array(job.ends.length);
+  const ids: number[] = [];
+  let start = 0;
+  job.ends.forEach((end, i) => {
+    for (const id of encode(job.text.slice(start, end))) ids.push(id);
+    ends[i] = ids.length;
+    start = end;
+  });
+  const flat = Int32Array.from(ids);
+  const reply: TokenizeReply = { ok: true, ids: flat, ends };
+  parentPort?.postMessage(reply, [flat.buffer, ends.buffer]);
+} catch (error) {
+  const reply: TokenizeReply = { ok: false, message: String(error) };
+  parentPort?.postMessage(reply);
+}
