@@ -397,9 +397,8 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     key: 'bertscoreBatchSize',
     flag: '--bertscore-batch-size <n>',
     description:
-      "sentences per BERTScore encoder batch (bert_score's batch_size; also capped by tokens per batch)",
+      "sentences per BERTScore encoder batch (bert_score's batch_size; also capped by tokens per batch; default 64 on the CPU, 256 on a GPU)",
     type: positive(4096),
-    default: 64,
   }),
   option({
     key: 'bertscoreIdf',

@@ -59,7 +59,7 @@ export interface EvaluateConfig extends CommonConfig {
   bertscoreDevice: 'cpu' | 'webgpu' | 'cuda' | 'auto';
   /** Precision of the BERTScore encoder's matrix products (auto: fp16 on a GPU). */
   bertscoreDtype: 'auto' | 'fp32' | 'fp16';
-  bertscoreBatchSize: number;
+  bertscoreBatchSize?: number;
   /** Hidden layer for BERTScore (bert_score's num_layers); unset: the model's default. */
   bertscoreLayer?: number;
   rougeStemmer: boolean;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { type Encoder, loadEncoder } from './encoder.js';
+import { DEFAULT_BATCH_SIZE, type Encoder, loadEncoder } from './encoder.js';
 import { pythonStrip } from './sentence-ids.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -92,5 +92,25 @@ describe('pythonStrip', () => {
     expect(pythonStrip(' \t\n\u3000a b\u00a0\u001f')).toBe('a b');
     expect(pythonStrip('\ufeffa')).toBe('\ufeffa'); // not whitespace to Python
     expect(pythonStrip('   ')).toBe('');
+  });
+});
+
+describe('Encoder batch size', () => {
+  it("is bert_score's 64 on the CPU unless given, and says so", async () => {
+    const lines: string[] = [];
+    const e = await loadEncoder({
+      model: join(ROOT, reference.models['tiny-bert']!.path),
+      device: 'cpu',
+      offline: true,
+      cacheDir,
+      cwd: ROOT,
+      maxBatchTokens: 4096,
+      logger: { ...silentLogger, info: (m) => lines.push(m) },
+    });
+    encoders.push(e);
+    expect(e.batchSize).toBe(DEFAULT_BATCH_SIZE.cpu);
+    expect(DEFAULT_BATCH_SIZE).toEqual({ cpu: 64, webgpu: 256, cuda: 256 });
+    expect(lines.join('\n')).toMatch(/in batches of 64, on cpu/);
+    expect((await encoderFor('tiny-bert')).batchSize).toBe(8);
   });
 });

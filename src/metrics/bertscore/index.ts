@@ -31,7 +31,7 @@ export interface BertScoreOptions {
    * layer bert_score uses for known models (17 for roberta-large), else the last layer.
    */
   layer?: number;
-  /** Sentences per forward pass. @default 64 */
+  /** Sentences per forward pass. Default: DEFAULT_BATCH_SIZE for the device it runs on. */
   batchSize?: number;
   /** Items whose new sentences are embedded together (bounds memory). @default 512 */
   itemsPerChunk?: number;
@@ -62,16 +62,16 @@ const MAX_BATCH_TOKENS = 16_384;
  * per-item values depend on the whole set of references (corpusDependent).
  */
 export async function createBertScoreMetric(options: BertScoreOptions): Promise<Metric> {
-  const batchSize = options.batchSize ?? 64;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
+  const { batchSize } = options;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
     throw new MetricError(`BERTScore batch size must be a whole number >= 1, got ${batchSize}`);
   }
-  // A chunk holds about 8 batches' worth of items, so that large batches still come out full
-  // and length-sorted.
-  const itemsPerChunk = options.itemsPerChunk ?? Math.max(ITEMS_PER_CHUNK, 8 * batchSize);
-  if (!Number.isInteger(itemsPerChunk) || itemsPerChunk < 1) {
+  if (
+    options.itemsPerChunk !== undefined &&
+    (!Number.isInteger(options.itemsPerChunk) || options.itemsPerChunk < 1)
+  ) {
     throw new MetricError(
-      `BERTScore items per chunk must be a whole number >= 1, got ${itemsPerChunk}`,
+      `BERTScore items per chunk must be a whole number >= 1, got ${options.itemsPerChunk}`,
     );
   }
   if (options.layer !== undefined && (!Number.isInteger(options.layer) || options.layer < 0)) {
@@ -88,10 +88,13 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     offline: isOffline(options.offline),
     cacheDir: options.cacheDir ?? defaultModelCache(),
     cwd: options.cwd ?? process.cwd(),
-    batchSize,
+    ...(batchSize === undefined ? {} : { batchSize }),
     maxBatchTokens: MAX_BATCH_TOKENS,
     logger,
   });
+  // A chunk holds about 8 batches' worth of items, so that large batches still come out full
+  // and length-sorted.
+  const itemsPerChunk = options.itemsPerChunk ?? Math.max(ITEMS_PER_CHUNK, 8 * encoder.batchSize);
 
   const matcher = await createMatcher().catch(async (error: unknown) => {
     await encoder.dispose();

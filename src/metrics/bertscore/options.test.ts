@@ -29,8 +29,8 @@ describe('BERTScore options', () => {
     );
   });
 
-  it("takes --bertscore-batch-size (default 64, bert_score's) and refuses 0", () => {
-    expect(load({}).bertscoreBatchSize).toBe(64);
+  it('takes --bertscore-batch-size (default: per device, DEFAULT_BATCH_SIZE) and refuses 0', () => {
+    expect(load({}).bertscoreBatchSize).toBeUndefined();
     expect(load({}, { MEDCAP_BERTSCORE_BATCH_SIZE: '256' }).bertscoreBatchSize).toBe(256);
     expect(() => load({ bertscoreBatchSize: 0 })).toThrow(/--bertscore-batch-size/);
   });
