@@ -32,7 +32,7 @@ beforeAll(async () => {
     BENCH_WORK: join(dir, 'work'),
     BENCH_IMAGES: '3',
     BENCH_BATCHES: '1 2',
-    BENCH_EXTRA_RUNS: '1:full 2:full 2:vision-batch 2:embed-gpu',
+    BENCH_EXTRA_RUNS: '1:full 2:full 2:vision-batch',
     BENCH_IMAGES_PER_BATCH: '3',
     BENCH_NO_CEILING: '1',
     BENCH_CPU_PROFILE: '2',
@@ -67,7 +67,6 @@ describe('bench/gpu-caption.sh --smoke', () => {
       [1, 'full'],
       [2, 'full'],
       [2, 'vision-batch'],
-      [2, 'embed-gpu'],
     ]);
     for (const r of medcap) expect([r.rc, r.images]).toEqual([0, 3]);
   });
@@ -107,6 +106,5 @@ describe('bench/gpu-caption.sh --smoke', () => {
       expect(last).toBe(await captions(batch, 'full'));
     }
     expect(await captions(2, 'vision-batch')).toBe(await captions(2, 'last'));
-    expect(await captions(2, 'embed-gpu')).toBe(await captions(2, 'last'));
   });
 });
