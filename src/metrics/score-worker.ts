@@ -1,5 +1,8 @@
-/** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
-import { parentPort, workerData } from 'node:worker_threads';
+/**
+ * Worker-thread side of metric-worker.ts: waits for its job, tokenizes the candidates if
+ * asked, waits for the token ids, scores, replies.
+ */
+import { parentPort } from 'node:worker_threads';
 import { createDraws, drawAhead, runResamples } from './bootstrap.js';
 import {
   type PackedWorkerJob,
@@ -8,13 +11,29 @@ import {
   type WorkerReply,
 } from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
-import { type EncodedCaptions, inputFromEncoded } from './token-ids.js';
+import { CaptionEncoder, type EncodedCaptions, inputFromEncoded } from './token-ids.js';
+import { forEachTokenized } from './tokenize.js';
 import type { Metric, MetricResult } from './types.js';
 
-const job = unpackWorkerJob(workerData as PackedWorkerJob);
+const job = unpackWorkerJob(
+  await new Promise<PackedWorkerJob>((resolve) => {
+    parentPort!.once('message', resolve);
+  }),
+);
 
 async function run(): Promise<WorkerReply> {
   try {
+    if (job.tokenizeCandidates !== undefined) {
+      const encoder = new CaptionEncoder();
+      forEachTokenized(job.tokenizeCandidates, job.candidates, (words, count) =>
+        encoder.add(words, count),
+      );
+      const candidates = encoder.sentences();
+      parentPort!.postMessage({ candidates }, [
+        candidates.tokens.buffer as ArrayBuffer,
+        candidates.starts.buffer as ArrayBuffer,
+      ]);
+    }
     const metrics: Metric[] = [];
     for (const recipe of job.recipes) metrics.push(await metricFromRecipe(recipe));
     // While the main thread tokenizes: what needs only the raw text.
