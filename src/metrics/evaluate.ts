@@ -256,7 +256,6 @@ export async function evaluate(
   config: EvaluateOptions,
   deps: { logger: Logger; metrics?: readonly Metric[] },
 ): Promise<EvaluationResult> {
-  const { logger } = deps;
   const captionsPath = resolve(config.captions);
   const worker = deps.metrics === undefined ? workerAhead(config, captionsPath) : undefined;
   try {

@@ -273,7 +273,9 @@ export function joinEncoded(
     );
   }
   const known = new Map<string, number>();
-  candidates.vocabulary.forEach((token, id) => known.set(token, id));
+  candidates.vocabulary.forEach((token, id) => {
+    known.set(token, id);
+  });
   const vocabulary = [...candidates.vocabulary];
   const remap = new Int32Array(references.vocabulary.length);
   references.vocabulary.forEach((token, local) => {
