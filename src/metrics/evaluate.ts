@@ -284,7 +284,9 @@ function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker 
   } catch {
     return undefined;
   }
-  return size >= WORKER_AHEAD_MIN_BYTES ? prestartWorker() : undefined;
+  if (size < WORKER_AHEAD_MIN_BYTES) return undefined;
+  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read.
+  return prestartWorker({ wordnet: ids.includes('meteor') });
 }
 
 async function evaluateWith(

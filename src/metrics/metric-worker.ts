@@ -121,6 +121,12 @@ export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
   };
 }
 
+/** What a worker started ahead may do while it waits for its job. */
+export interface WorkerAhead {
+  /** Load the bundled WordNet (METEOR's) meanwhile. */
+  wordnet?: boolean;
+}
+
 /** A worker started ahead of its job (see prestartWorker). */
 export interface IdleWorker {
   /** Undefined when it could not start. */
@@ -136,10 +142,10 @@ const taken = new WeakSet<Worker>();
  * overlaps this thread's reading of the captions. Hand it to startWorkerJob, or stop it.
  * It holds the process open only once it has a job.
  */
-export function prestartWorker(): IdleWorker {
+export function prestartWorker(options: WorkerAhead = {}): IdleWorker {
   let worker: Worker | undefined;
   try {
-    worker = new Worker(bootCode(), { eval: true });
+    worker = new Worker(bootCode(), { eval: true, workerData: options });
     worker.unref();
     worker.on('error', () => {});
   } catch {

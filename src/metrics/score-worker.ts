@@ -2,11 +2,13 @@
  * Worker-thread side of metric-worker.ts: waits for its job, tokenizes the candidates if
  * asked, waits for the token ids, scores, replies.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { createDraws, drawAhead, runResamples } from './bootstrap.js';
+import { sharedDefaultWordNet } from './meteor/index.js';
 import {
   type PackedWorkerJob,
   type ToWorker,
+  type WorkerAhead,
   unpackWorkerJob,
   type WorkerReply,
 } from './metric-worker.js';
@@ -14,6 +16,15 @@ import { metricFromRecipe } from './registry.js';
 import { CaptionEncoder, type EncodedCaptions, inputFromEncoded } from './token-ids.js';
 import { forEachTokenized } from './tokenize.js';
 import type { Metric, MetricResult } from './types.js';
+
+// Started ahead of its job (prestartWorker): what it can do while the job is being read.
+if ((workerData as WorkerAhead | undefined)?.wordnet === true) {
+  try {
+    sharedDefaultWordNet();
+  } catch {
+    // METEOR reports it when it loads WordNet itself.
+  }
+}
 
 const job = unpackWorkerJob(
   await new Promise<PackedWorkerJob>((resolve) => {
