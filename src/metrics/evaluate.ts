@@ -266,8 +266,8 @@ export async function evaluate(
   }
 }
 
-/** Files from about this size may hold enough items for a worker thread (see score.ts). */
-const WORKER_AHEAD_MIN_BYTES = 256 * 1024;
+/** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
+const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
 
 /**
  * A worker thread started before the captions are read, when a large file and a second
