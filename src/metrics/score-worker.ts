@@ -8,8 +8,8 @@ import { sharedDefaultWordNet } from './meteor/index.js';
 import {
   type PackedWorkerJob,
   type ToWorker,
-  type WorkerAhead,
   unpackWorkerJob,
+  type WorkerAhead,
   type WorkerReply,
 } from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
