@@ -2,8 +2,9 @@
  * `evaluate()`: reads a captions file (the captions CSV of `medcap caption`, or JSONL lines
  * `{"id", "candidate", "references": [...]}`), scores it and writes the SPEC §6 files.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
@@ -22,6 +23,7 @@ import {
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
+import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
 import { mode } from './statistics.js';
@@ -254,8 +256,46 @@ export async function evaluate(
   config: EvaluateOptions,
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
 ): Promise<EvaluationResult> {
-  const { logger } = deps;
   const captionsPath = resolve(config.captions);
+  const worker = deps.metrics === undefined ? workerAhead(config, captionsPath) : undefined;
+  try {
+    return await evaluateWith(config, deps, captionsPath, worker);
+  } catch (error) {
+    worker?.stop();
+    throw error;
+  }
+}
+
+/** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
+const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
+
+/**
+ * A worker thread started before the captions are read, when a large file and a second
+ * core make it likely that ROUGE or METEOR will be scored in one: its start-up then
+ * overlaps the reading. scoreCaptionsStaged stops it if it is not wanted after all.
+ */
+function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker | undefined {
+  const ids = resolveMetricIds(config);
+  if (!ids.includes('rouge') && !ids.includes('meteor')) return undefined;
+  if (availableParallelism() < 2) return undefined;
+  let size = 0;
+  try {
+    size = statSync(captionsPath).size;
+  } catch {
+    return undefined;
+  }
+  if (size < WORKER_AHEAD_MIN_BYTES) return undefined;
+  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read.
+  return prestartWorker({ wordnet: ids.includes('meteor') });
+}
+
+async function evaluateWith(
+  config: EvaluateOptions,
+  deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
+  captionsPath: string,
+  worker: IdleWorker | undefined,
+): Promise<EvaluationResult> {
+  const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
   const rows = await readRows(captionsPath);
   const failed: ExcludedItem[] = [];
@@ -320,6 +360,7 @@ export async function evaluate(
       bootstrap,
       seed,
       ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(worker === undefined ? {} : { worker }),
     });
   } finally {
     for (const metric of metrics) await metric.dispose?.();

@@ -1,20 +1,50 @@
-/** Worker-thread side of metric-worker.ts: waits for the token ids, scores, replies. */
+/**
+ * Worker-thread side of metric-worker.ts: waits for its job, tokenizes the candidates if
+ * asked, waits for the token ids, scores, replies.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDraws, drawAhead, runResamples } from './bootstrap.js';
+import { sharedDefaultWordNet } from './meteor/index.js';
 import {
   type PackedWorkerJob,
   type ToWorker,
   unpackWorkerJob,
+  type WorkerAhead,
   type WorkerReply,
 } from './metric-worker.js';
 import { metricFromRecipe } from './registry.js';
-import { type EncodedCaptions, inputFromEncoded } from './token-ids.js';
+import { CaptionEncoder, type EncodedCaptions, inputFromEncoded } from './token-ids.js';
+import { forEachTokenized } from './tokenize.js';
 import type { Metric, MetricResult } from './types.js';
 
-const job = unpackWorkerJob(workerData as PackedWorkerJob);
+// Started ahead of its job (prestartWorker): what it can do while the job is being read.
+if ((workerData as WorkerAhead | undefined)?.wordnet === true) {
+  try {
+    sharedDefaultWordNet();
+  } catch {
+    // METEOR reports it when it loads WordNet itself.
+  }
+}
+
+const job = unpackWorkerJob(
+  await new Promise<PackedWorkerJob>((resolve) => {
+    parentPort!.once('message', resolve);
+  }),
+);
 
 async function run(): Promise<WorkerReply> {
   try {
+    if (job.tokenizeCandidates !== undefined) {
+      const encoder = new CaptionEncoder();
+      forEachTokenized(job.tokenizeCandidates, job.candidates, (words, count) =>
+        encoder.add(words, count),
+      );
+      const candidates = encoder.sentences();
+      parentPort!.postMessage({ candidates }, [
+        candidates.tokens.buffer as ArrayBuffer,
+        candidates.starts.buffer as ArrayBuffer,
+      ]);
+    }
     const metrics: Metric[] = [];
     for (const recipe of job.recipes) metrics.push(await metricFromRecipe(recipe));
     // While the main thread tokenizes: what needs only the raw text.

@@ -1,11 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
 import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
-import { type RunningJob, startWorkerJob } from './metric-worker.js';
+import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { type Distribution, describe, percentile } from './statistics.js';
-import { CaptionEncoder, encodedCaptions, inputFromEncoded } from './token-ids.js';
+import {
+  CaptionEncoder,
+  type EncodedSentences,
+  encodedCaptions,
+  inputFromEncoded,
+  joinEncoded,
+} from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
@@ -32,6 +38,11 @@ export interface ScoreOptions {
   parallel?: boolean;
   /** Once aborted, scoring stops between metrics and inside BERTScore (an AbortError). */
   signal?: AbortSignal;
+  /**
+   * A worker started ahead (prestartWorker), for the metrics a worker would score. Taken
+   * over: used, or stopped when none is wanted.
+   */
+  worker?: IdleWorker;
 }
 
 export interface ColumnSummary {
@@ -79,6 +90,35 @@ export function metricInput(
     add,
   );
   return inputFromEncoded(text, encoder.finish(items.map((item) => item.references.length)));
+}
+
+/**
+ * metricInput with the candidates tokenized in the worker thread meanwhile (the same ids:
+ * see joinEncoded); here when the worker does not send them.
+ */
+async function metricInputWithWorker(
+  items: readonly CaptionItem[],
+  tokenizer: TokenizerId,
+  text: CaptionText,
+  job: RunningJob,
+): Promise<MetricInput> {
+  const references = new CaptionEncoder();
+  forEachTokenized(
+    tokenizer,
+    items.flatMap((item) => item.references),
+    (words, count) => references.add(words, count),
+  );
+  const referenceTokens = references.sentences();
+  const candidateTokens =
+    (await job.candidateTokens) ?? encodeSentences(tokenizer, text.candidates);
+  const counts = items.map((item) => item.references.length);
+  return inputFromEncoded(text, joinEncoded(candidateTokens, referenceTokens, counts));
+}
+
+function encodeSentences(tokenizer: TokenizerId, texts: readonly string[]): EncodedSentences {
+  const encoder = new CaptionEncoder();
+  forEachTokenized(tokenizer, texts, (words, count) => encoder.add(words, count));
+  return encoder.sentences();
 }
 
 /** The items' ids and text as the parallel arrays a MetricInput holds. */
@@ -154,26 +194,41 @@ export async function scoreCaptionsStaged(
   const seen = new Set<string>();
   items.forEach((item, i) => {
     if (item.references.length === 0) {
+      options.worker?.stop();
       throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
     }
-    if (seen.has(item.id)) throw new MetricError(`item id ${item.id} appears twice`);
+    if (seen.has(item.id)) {
+      options.worker?.stop();
+      throw new MetricError(`item id ${item.id} appears twice`);
+    }
     seen.add(item.id);
   });
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
+  if (inWorker.length === 0) options.worker?.stop();
   const job =
     inWorker.length === 0
       ? undefined
-      : startWorkerJob({
-          ...text,
-          recipes: inWorker.map((metric) => metric.recipe!),
-          bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
-        });
+      : startWorkerJob(
+          {
+            ...text,
+            recipes: inWorker.map((metric) => metric.recipe!),
+            bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
+            tokenizeCandidates: tokenizer,
+          },
+          options.worker,
+        );
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
-    const input = { ...metricInput(items, tokenizer, text), signal: options.signal };
+    const input =
+      job === undefined
+        ? metricInput(items, tokenizer, text)
+        : await metricInputWithWorker(items, tokenizer, text, job);
+    // On the input itself: a copy ({ ...input }) would run its getters, building every
+    // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
+    if (options.signal !== undefined) input.signal = options.signal;
     job?.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
       options.signal?.throwIfAborted();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { encodedCaptions, inputFromEncoded, pythonSplitCaptions } from './token-ids.js';
+import {
+  CaptionEncoder,
+  encodedCaptions,
+  inputFromEncoded,
+  joinEncoded,
+  pythonSplitCaptions,
+} from './token-ids.js';
 import type { MetricInput } from './types.js';
 
 function input(candidates: string[][], references: string[][][]): MetricInput {
@@ -57,5 +63,23 @@ describe('encoded captions', () => {
     expect(encodedCaptions(rebuilt)).toBe(encoded);
     expect(rebuilt.candidateTokens).toEqual(data.candidateTokens);
     expect(rebuilt.referenceTokens).toEqual(data.referenceTokens);
+  });
+});
+
+describe('joinEncoded', () => {
+  it('gives the ids one encoder would, the candidates and references encoded apart', () => {
+    const candidates = [['a', 'mass'], [], ['b', 'a', 'cm']];
+    const references = [[['the', 'mass'], ['a']], [['x', 'b']], [['cm', 'new', 'x']]];
+    const one = new CaptionEncoder();
+    for (const c of candidates) one.add(c);
+    for (const refs of references) for (const r of refs) one.add(r);
+    const counts = references.map((refs) => refs.length);
+    const expected = one.finish(counts);
+    const apart = [new CaptionEncoder(), new CaptionEncoder()] as const;
+    for (const c of candidates) apart[0].add(c);
+    for (const refs of references) for (const r of refs) apart[1].add(r);
+    const joined = joinEncoded(apart[0].sentences(), apart[1].sentences(), counts);
+    expect(joined).toEqual(expected);
+    expect(() => joinEncoded(new CaptionEncoder().sentences(), one.sentences(), counts)).toThrow();
   });
 });

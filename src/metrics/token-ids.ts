@@ -20,6 +20,14 @@ export interface EncodedCaptions {
   readonly sentences: number;
 }
 
+/** Sentences encoded on their own: an EncodedCaptions without the items' structure. */
+export interface EncodedSentences {
+  readonly vocabulary: readonly string[];
+  readonly tokens: Int32Array;
+  /** Sentence s is tokens[starts[s], starts[s + 1]); one more entry than sentences. */
+  readonly starts: Int32Array;
+}
+
 /** Ids for strings, first come first numbered. */
 export class Vocabulary {
   private readonly ids = new Map<string, number>();
@@ -205,6 +213,16 @@ export class CaptionEncoder {
     for (let i = 0; i < count; i++) this.tokens.push(this.vocabulary.id(words[i]!));
   }
 
+  /** The sentences added so far (the encoder is done with after this). */
+  sentences(): EncodedSentences {
+    this.starts.push(this.tokens.length);
+    return {
+      vocabulary: this.vocabulary.tokens,
+      tokens: this.tokens.toArray(),
+      starts: this.starts.toArray(),
+    };
+  }
+
   /** The captions, given how many references each item has. */
   finish(referenceCounts: ArrayLike<number>): EncodedCaptions {
     const items = referenceCounts.length;
@@ -227,6 +245,56 @@ export class CaptionEncoder {
       sentences: sentence,
     };
   }
+}
+
+/**
+ * The candidates and the references, encoded apart (in two threads), as one CaptionEncoder
+ * would have encoded them, candidates first: the same ids, since an id is given in order
+ * of first sight and the references' own ids are in that order too.
+ */
+export function joinEncoded(
+  candidates: EncodedSentences,
+  references: EncodedSentences,
+  referenceCounts: ArrayLike<number>,
+): EncodedCaptions {
+  const items = referenceCounts.length;
+  const referenceStarts = new Int32Array(items + 1);
+  let sentence = items;
+  for (let k = 0; k < items; k++) {
+    referenceStarts[k] = sentence;
+    sentence += referenceCounts[k]!;
+  }
+  referenceStarts[items] = sentence;
+  const candidateSentences = candidates.starts.length - 1;
+  const referenceSentences = references.starts.length - 1;
+  if (candidateSentences !== items || items + referenceSentences !== sentence) {
+    throw new InternalError(
+      `${candidateSentences} + ${referenceSentences} sentences encoded for ${sentence} captions`,
+    );
+  }
+  const known = new Map<string, number>();
+  candidates.vocabulary.forEach((token, id) => {
+    known.set(token, id);
+  });
+  const vocabulary = [...candidates.vocabulary];
+  const remap = new Int32Array(references.vocabulary.length);
+  references.vocabulary.forEach((token, local) => {
+    let id = known.get(token);
+    if (id === undefined) {
+      id = vocabulary.length;
+      vocabulary.push(token);
+    }
+    remap[local] = id;
+  });
+  const offset = candidates.tokens.length;
+  const tokens = new Int32Array(offset + references.tokens.length);
+  tokens.set(candidates.tokens);
+  const from = references.tokens;
+  for (let i = 0; i < from.length; i++) tokens[offset + i] = remap[from[i]!]!;
+  const starts = new Int32Array(sentence + 1);
+  starts.set(candidates.starts.subarray(0, items));
+  for (let s = 0; s <= referenceSentences; s++) starts[items + s] = references.starts[s]! + offset;
+  return { vocabulary, tokens, starts, referenceStarts, sentences: sentence };
 }
 
 function encode(input: MetricInput): EncodedCaptions {
