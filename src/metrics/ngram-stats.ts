@@ -6,7 +6,7 @@
  * reference the clipped dot product Σ min(w_hyp, w_ref)·w_ref). Computed once per input
  * and shared, since walking millions of n-grams through large tables is most of the cost.
  */
-import { MAX_ORDER, ngramIndex } from './ngrams.js';
+import { MAX_ORDER, ngramIndex, ONCE } from './ngrams.js';
 import type { EncodedCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
@@ -59,12 +59,16 @@ function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): 
   }
 
   let maxDf = 0;
+  let onceInReferences = false;
   for (let k = 0; k < items; k++) {
     const end = starts[referenceStarts[k + 1]!]!;
     for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
       for (let n = 0; n < MAX_ORDER; n++) {
         const g = grams[n]![p]!;
-        if (g < 0) break;
+        if (g < 0) {
+          if (g === ONCE) onceInReferences = true;
+          break;
+        }
         const at = g * ROW;
         if (table[at + DF_ITEM] !== k) {
           table[at + DF_ITEM] = k;
@@ -75,10 +79,14 @@ function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): 
   }
   // CIDEr-D's idf = log(items) - log(max(1, df)); the logarithms of the few df values
   // come from a small table rather than one double per n-gram.
+  if (onceInReferences) maxDf = Math.max(maxDf, 1);
   const logItems = Math.log(items);
   const logOf = new Float64Array(maxDf + 1);
   for (let d = 1; d <= maxDf; d++) logOf[d] = Math.log(d);
   const idfAt = (at: number) => logItems - logOf[Math.max(1, table[at + DF]!)]!;
+  // The weight of an n-gram that occurs once (ONCE): term frequency 1, and a document
+  // frequency of 1 (in a reference) or 0 (in a candidate), both max(1, df) = 1.
+  const onceWeight = 1 * (logItems - logOf[1]!);
 
   const clipped = new Int32Array(items * MAX_ORDER);
   const hypNorm = new Float64Array(items * MAX_ORDER);
@@ -118,7 +126,11 @@ function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): 
       for (let p = starts[s]!; p < starts[s + 1]!; p++) {
         for (let n = 0; n < MAX_ORDER; n++) {
           const g = grams[n]![p]!;
-          if (g < 0) break;
+          if (g === -1) break;
+          if (g === ONCE) {
+            refNorm[s * MAX_ORDER + n]! += onceWeight ** 2;
+            continue;
+          }
           const at = g * ROW;
           if (table[at + REF_OWNER] !== s) continue;
           table[at + REF_OWNER] = ~s;
@@ -139,7 +151,11 @@ function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): 
     for (let p = starts[k]!; p < starts[k + 1]!; p++) {
       for (let n = 0; n < MAX_ORDER; n++) {
         const g = grams[n]![p]!;
-        if (g < 0) break;
+        if (g === -1) break;
+        if (g === ONCE) {
+          hypNorm[k * MAX_ORDER + n]! += onceWeight ** 2;
+          continue;
+        }
         const at = g * ROW;
         if (table[at + HYP_OWNER] !== k) continue;
         table[at + HYP_OWNER] = ~k;
