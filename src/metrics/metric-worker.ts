@@ -24,6 +24,8 @@ export interface WorkerJob {
    * (RunningJob.candidateTokens), as one run, as this thread would.
    */
   tokenizeCandidates?: TokenizerId;
+  /** How many of the candidates, from the first (default: all); this thread does the rest. */
+  candidatesToTokenize?: number;
 }
 
 /** After the job and the token ids (EncodedCaptions), what the worker may be sent. */
@@ -38,9 +40,9 @@ export type FromWorker = { candidates: EncodedSentences } | WorkerReply | 'resam
 
 export interface RunningJob {
   /**
-   * The candidates' tokens, encoded on their own, when the job asked for them
-   * (WorkerJob.tokenizeCandidates); null when the worker did not send them (tokenize them
-   * here).
+   * The candidates' tokens (WorkerJob.candidatesToTokenize of them), encoded on their own,
+   * when the job asked for them (WorkerJob.tokenizeCandidates); null when the worker did
+   * not send them (tokenize them here).
    */
   readonly candidateTokens: Promise<EncodedSentences | null>;
   /** Hands the worker the captions' tokens (encodedCaptions of the same items). */
@@ -77,6 +79,7 @@ export interface PackedWorkerJob {
   recipes: MetricRecipe[];
   bootstrap?: WorkerJob['bootstrap'];
   tokenizeCandidates?: TokenizerId;
+  candidatesToTokenize?: number;
 }
 
 export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
@@ -98,6 +101,9 @@ export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
     recipes: job.recipes,
     ...(job.bootstrap === undefined ? {} : { bootstrap: job.bootstrap }),
     ...(job.tokenizeCandidates === undefined ? {} : { tokenizeCandidates: job.tokenizeCandidates }),
+    ...(job.candidatesToTokenize === undefined
+      ? {}
+      : { candidatesToTokenize: job.candidatesToTokenize }),
   };
 }
 
@@ -118,6 +124,9 @@ export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
     ...(packed.tokenizeCandidates === undefined
       ? {}
       : { tokenizeCandidates: packed.tokenizeCandidates }),
+    ...(packed.candidatesToTokenize === undefined
+      ? {}
+      : { candidatesToTokenize: packed.candidatesToTokenize }),
   };
 }
 

@@ -36,8 +36,12 @@ async function run(): Promise<WorkerReply> {
   try {
     if (job.tokenizeCandidates !== undefined) {
       const encoder = new CaptionEncoder();
-      forEachTokenized(job.tokenizeCandidates, job.candidates, (words, count) =>
-        encoder.add(words, count),
+      forEachTokenized(
+        job.tokenizeCandidates,
+        job.candidates,
+        (words, count) => encoder.add(words, count),
+        0,
+        job.candidatesToTokenize ?? job.candidates.length,
       );
       const candidates = encoder.sentences();
       parentPort!.postMessage({ candidates }, [

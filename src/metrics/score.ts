@@ -93,31 +93,39 @@ export function metricInput(
 }
 
 /**
- * metricInput with the candidates tokenized in the worker thread meanwhile (the same ids:
- * see joinEncoded); here when the worker does not send them.
+ * metricInput with the first candidates tokenized in the worker thread meanwhile (the same
+ * ids: see joinEncoded); here when the worker does not send them.
  */
 async function metricInputWithWorker(
   items: readonly CaptionItem[],
   tokenizer: TokenizerId,
   text: CaptionText,
   job: RunningJob,
+  inWorker: number,
 ): Promise<MetricInput> {
-  const references = new CaptionEncoder();
+  const rest = new CaptionEncoder();
+  const add = (words: readonly string[], count: number) => rest.add(words, count);
+  forEachTokenized(tokenizer, text.candidates, add, inWorker);
   forEachTokenized(
     tokenizer,
     items.flatMap((item) => item.references),
-    (words, count) => references.add(words, count),
+    add,
   );
-  const referenceTokens = references.sentences();
-  const candidateTokens =
-    (await job.candidateTokens) ?? encodeSentences(tokenizer, text.candidates);
+  const restTokens = rest.sentences();
+  const firstTokens =
+    (await job.candidateTokens) ?? encodeSentences(tokenizer, text.candidates, inWorker);
   const counts = items.map((item) => item.references.length);
-  return inputFromEncoded(text, joinEncoded(candidateTokens, referenceTokens, counts));
+  return inputFromEncoded(text, joinEncoded(firstTokens, restTokens, counts));
 }
 
-function encodeSentences(tokenizer: TokenizerId, texts: readonly string[]): EncodedSentences {
+/** texts[0, stop) encoded on their own, each tokenized as in the run of all `texts`. */
+function encodeSentences(
+  tokenizer: TokenizerId,
+  texts: readonly string[],
+  stop: number,
+): EncodedSentences {
   const encoder = new CaptionEncoder();
-  forEachTokenized(tokenizer, texts, (words, count) => encoder.add(words, count));
+  forEachTokenized(tokenizer, texts, (words, count) => encoder.add(words, count), 0, stop);
   return encoder.sentences();
 }
 
@@ -135,6 +143,13 @@ function captionText(items: readonly CaptionItem[]): CaptionText {
     references: items.map((item) => item.references),
   };
 }
+
+/**
+ * The share of the candidates that the worker tokenizes while this thread tokenizes the
+ * others and the references: the worker's metrics then take about as long as this
+ * thread's n-gram metrics (measured with the default metrics).
+ */
+const WORKER_CANDIDATE_SHARE = 0.6;
 
 /** Items from which a second thread repays its start-up. */
 const WORKER_MIN_ITEMS = 5000;
@@ -207,6 +222,7 @@ export async function scoreCaptionsStaged(
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
   if (inWorker.length === 0) options.worker?.stop();
+  const candidatesInWorker = Math.round(items.length * WORKER_CANDIDATE_SHARE);
   const job =
     inWorker.length === 0
       ? undefined
@@ -216,6 +232,7 @@ export async function scoreCaptionsStaged(
             recipes: inWorker.map((metric) => metric.recipe!),
             bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
             tokenizeCandidates: tokenizer,
+            candidatesToTokenize: candidatesInWorker,
           },
           options.worker,
         );
@@ -225,7 +242,7 @@ export async function scoreCaptionsStaged(
     const input =
       job === undefined
         ? metricInput(items, tokenizer, text)
-        : await metricInputWithWorker(items, tokenizer, text, job);
+        : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
     // On the input itself: a copy ({ ...input }) would run its getters, building every
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;

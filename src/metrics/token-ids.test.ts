@@ -67,7 +67,7 @@ describe('encoded captions', () => {
 });
 
 describe('joinEncoded', () => {
-  it('gives the ids one encoder would, the candidates and references encoded apart', () => {
+  it('gives the ids one encoder would, the sentences encoded in two parts apart', () => {
     const candidates = [['a', 'mass'], [], ['b', 'a', 'cm']];
     const references = [[['the', 'mass'], ['a']], [['x', 'b']], [['cm', 'new', 'x']]];
     const one = new CaptionEncoder();
@@ -80,6 +80,12 @@ describe('joinEncoded', () => {
     for (const refs of references) for (const r of refs) apart[1].add(r);
     const joined = joinEncoded(apart[0].sentences(), apart[1].sentences(), counts);
     expect(joined).toEqual(expected);
+    // Split inside the candidates: the first one apart, the others with the references.
+    const split = [new CaptionEncoder(), new CaptionEncoder()] as const;
+    split[0].add(candidates[0]!);
+    for (const c of candidates.slice(1)) split[1].add(c);
+    for (const refs of references) for (const r of refs) split[1].add(r);
+    expect(joinEncoded(split[0].sentences(), split[1].sentences(), counts)).toEqual(expected);
     expect(() => joinEncoded(new CaptionEncoder().sentences(), one.sentences(), counts)).toThrow();
   });
 });

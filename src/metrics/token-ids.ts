@@ -248,13 +248,14 @@ export class CaptionEncoder {
 }
 
 /**
- * The candidates and the references, encoded apart (in two threads), as one CaptionEncoder
- * would have encoded them, candidates first: the same ids, since an id is given in order
- * of first sight and the references' own ids are in that order too.
+ * The captions' sentences (candidates, then references) encoded in two parts apart (in
+ * two threads), `first` the sentences before `rest`, as one CaptionEncoder would have
+ * encoded them: the same ids, since an id is given in order of first sight, and the
+ * ids of `rest` are in that order too.
  */
 export function joinEncoded(
-  candidates: EncodedSentences,
-  references: EncodedSentences,
+  first: EncodedSentences,
+  rest: EncodedSentences,
   referenceCounts: ArrayLike<number>,
 ): EncodedCaptions {
   const items = referenceCounts.length;
@@ -265,20 +266,20 @@ export function joinEncoded(
     sentence += referenceCounts[k]!;
   }
   referenceStarts[items] = sentence;
-  const candidateSentences = candidates.starts.length - 1;
-  const referenceSentences = references.starts.length - 1;
-  if (candidateSentences !== items || items + referenceSentences !== sentence) {
+  const firstSentences = first.starts.length - 1;
+  const restSentences = rest.starts.length - 1;
+  if (firstSentences + restSentences !== sentence) {
     throw new InternalError(
-      `${candidateSentences} + ${referenceSentences} sentences encoded for ${sentence} captions`,
+      `${firstSentences} + ${restSentences} sentences encoded for ${sentence} captions`,
     );
   }
   const known = new Map<string, number>();
-  candidates.vocabulary.forEach((token, id) => {
+  first.vocabulary.forEach((token, id) => {
     known.set(token, id);
   });
-  const vocabulary = [...candidates.vocabulary];
-  const remap = new Int32Array(references.vocabulary.length);
-  references.vocabulary.forEach((token, local) => {
+  const vocabulary = [...first.vocabulary];
+  const remap = new Int32Array(rest.vocabulary.length);
+  rest.vocabulary.forEach((token, local) => {
     let id = known.get(token);
     if (id === undefined) {
       id = vocabulary.length;
@@ -286,14 +287,14 @@ export function joinEncoded(
     }
     remap[local] = id;
   });
-  const offset = candidates.tokens.length;
-  const tokens = new Int32Array(offset + references.tokens.length);
-  tokens.set(candidates.tokens);
-  const from = references.tokens;
+  const offset = first.tokens.length;
+  const tokens = new Int32Array(offset + rest.tokens.length);
+  tokens.set(first.tokens);
+  const from = rest.tokens;
   for (let i = 0; i < from.length; i++) tokens[offset + i] = remap[from[i]!]!;
   const starts = new Int32Array(sentence + 1);
-  starts.set(candidates.starts.subarray(0, items));
-  for (let s = 0; s <= referenceSentences; s++) starts[items + s] = references.starts[s]! + offset;
+  starts.set(first.starts.subarray(0, firstSentences));
+  for (let s = 0; s <= restSentences; s++) starts[firstSentences + s] = rest.starts[s]! + offset;
   return { vocabulary, tokens, starts, referenceStarts, sentences: sentence };
 }
 

@@ -68,14 +68,20 @@ export function tokenizeCocoBatch(texts: readonly string[]): string[][] {
 /**
  * {@link tokenizeCocoBatch} without an array per caption: hands each caption's tokens, in
  * order, to `take` as tokens[0, count) of a scratch array that the next caption reuses.
+ * Only texts[first, stop) are tokenized, each as in the whole run: a caption's tokens
+ * depend on it and the captions after it, and on the run's text as a whole, not on the
+ * captions before it, so two threads can each tokenize a part.
  */
 export function forEachCocoTokens(
   texts: readonly string[],
   take: (tokens: readonly string[], count: number) => void,
+  first = 0,
+  stop = texts.length,
 ): void {
   const run = new PtbRun(joinLines(texts));
   let start = 0;
-  for (let i = 0; i < texts.length; i++) {
+  for (let i = 0; i < first; i++) start += texts[i]!.length + 1;
+  for (let i = first; i < stop; i++) {
     const stop = start + texts[i]!.length; // joinLines keeps the lengths
     const count = cocoLine.scanInto(run, start, stop);
     take(cocoLine.tokens, count);
@@ -449,20 +455,23 @@ export function splitPythonWhitespace(tokens: readonly string[]): readonly strin
 
 /**
  * Tokenizes a run of texts with the tokenizer `id`, handing each text's tokens to `take`
- * as tokens[0, count) (a scratch array: copy what must outlive the call).
+ * as tokens[0, count) (a scratch array: copy what must outlive the call); only
+ * texts[first, stop), each as in the whole run (see forEachCocoTokens).
  */
 export function forEachTokenized(
   id: TokenizerId,
   texts: readonly string[],
   take: (tokens: readonly string[], count: number) => void,
+  first = 0,
+  stop = texts.length,
 ): void {
   if (id === 'coco') {
-    forEachCocoTokens(texts, take);
+    forEachCocoTokens(texts, take, first, stop);
     return;
   }
   const tokenize = getTokenizer(id);
-  for (const text of texts) {
-    const [tokens] = tokenize([text]);
+  for (let i = first; i < stop; i++) {
+    const [tokens] = tokenize([texts[i]!]);
     take(tokens!, tokens!.length);
   }
 }
