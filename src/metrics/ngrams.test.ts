@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ngramStats } from './ngram-stats.js';
-import { MAX_ORDER, ngramIndex, ONCE, PairTable } from './ngrams.js';
+import { MAX_ORDER, ngramIndex, ONCE } from './ngrams.js';
 import { seededRandom } from './statistics.js';
 import type { MetricInput } from './types.js';
 
@@ -26,32 +26,6 @@ function randomInput(items: number, seed: number): MetricInput {
   );
   return input(candidates, references);
 }
-
-describe('PairTable', () => {
-  it('gives each pair one dense id in order of first sight and counts it, through growth and colliding slots', () => {
-    const table = new PairTable(1);
-    const expected = new Map<string, { id: number; count: number }>();
-    const rand = seededRandom(3);
-    for (let i = 0; i < 20_000; i++) {
-      // Pairs that differ only in high bits, and repeats.
-      const a = Math.floor(rand() * 50) << 20;
-      const b = Math.floor(rand() * 200);
-      const key = `${a},${b}`;
-      const id = table.intern(a, b);
-      const known = expected.get(key);
-      if (known === undefined) {
-        expect(id).toBe(expected.size);
-        expected.set(key, { id, count: 1 });
-      } else {
-        expect(id).toBe(known.id);
-        known.count++;
-      }
-    }
-    expect(table.size).toBe(expected.size);
-    const counts = table.counts();
-    for (const { id, count } of expected.values()) expect(counts[id]).toBe(count);
-  });
-});
 
 describe('ngramIndex', () => {
   it('gives n-grams seen more than once an id per n-gram, ONCE to the others, -1 past the end', () => {
