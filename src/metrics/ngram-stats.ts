@@ -22,8 +22,7 @@ export interface NgramStats {
   dot: Float64Array;
 }
 
-// Per n-gram id, a row of 8 ints (one 32-byte cache line per look-up):
-const DF_ITEM = 0; // the last item whose references counted towards DF
+// Per n-gram id, a row of 8 ints (one 32-byte cache line per look-up; int 0 unused):
 const DF = 1; // document frequency: in how many items' reference sets the n-gram occurs
 const HYP_OWNER = 2; // item k whose candidate HYP_TF counts (~k once its norm is added)
 const HYP_TF = 3;
@@ -41,45 +40,33 @@ export function ngramStats(input: MetricInput): NgramStats {
   const index = ngramIndex(input);
   let stats = cache.get(index.captions);
   if (stats === undefined) {
-    stats = compute(index.captions, index.grams, index.size);
+    stats = compute(index.captions, index.grams, index.size, index.df);
     cache.set(index.captions, stats);
   }
   return stats;
 }
 
-function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): NgramStats {
+function compute(
+  captions: EncodedCaptions,
+  grams: Int32Array[],
+  size: number,
+  df: Int32Array,
+): NgramStats {
   const { starts, referenceStarts, sentences } = captions;
   const items = referenceStarts.length - 1;
   const table = new Int32Array(size * ROW);
-  for (let at = 0; at < table.length; at += ROW) {
-    table[at + DF_ITEM] = -1;
+  let maxDf = 0;
+  for (let g = 0, at = 0; g < size; g++, at += ROW) {
+    table[at + DF] = df[g]!;
+    if (df[g]! > maxDf) maxDf = df[g]!;
     table[at + HYP_OWNER] = NOBODY;
     table[at + REF_OWNER] = NOBODY;
     table[at + MAX_OWNER] = -1;
   }
-
-  let maxDf = 0;
-  let onceInReferences = false;
-  for (let k = 0; k < items; k++) {
-    const end = starts[referenceStarts[k + 1]!]!;
-    for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
-      for (let n = 0; n < MAX_ORDER; n++) {
-        const g = grams[n]![p]!;
-        if (g < 0) {
-          if (g === ONCE) onceInReferences = true;
-          break;
-        }
-        const at = g * ROW;
-        if (table[at + DF_ITEM] !== k) {
-          table[at + DF_ITEM] = k;
-          maxDf = Math.max(maxDf, ++table[at + DF]!);
-        }
-      }
-    }
-  }
+  // An n-gram that occurs once in a reference has a df of 1 too.
+  if (maxDf === 0 && onceInReferences(captions, grams)) maxDf = 1;
   // CIDEr-D's idf = log(items) - log(max(1, df)); the logarithms of the few df values
   // come from a small table rather than one double per n-gram.
-  if (onceInReferences) maxDf = Math.max(maxDf, 1);
   const logItems = Math.log(items);
   const logOf = new Float64Array(maxDf + 1);
   for (let d = 1; d <= maxDf; d++) logOf[d] = Math.log(d);
@@ -171,4 +158,14 @@ function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): 
     }
   }
   return { captions, clipped, hypNorm, refNorm, dot };
+}
+
+function onceInReferences(captions: EncodedCaptions, grams: Int32Array[]): boolean {
+  const { starts, referenceStarts } = captions;
+  const from = starts[referenceStarts[0]!]!;
+  const to = starts[referenceStarts[referenceStarts.length - 1]!]!;
+  for (let n = 0; n < MAX_ORDER; n++) {
+    for (let p = from; p < to; p++) if (grams[n]![p] === ONCE) return true;
+  }
+  return false;
 }

@@ -20,6 +20,11 @@ export interface NgramIndex {
   grams: Int32Array[];
   /** Ids are below this (n-grams that occur once have none). */
   size: number;
+  /**
+   * df[id]: the n-gram's document frequency, in how many items' references it occurs
+   * (CIDEr-D's). An n-gram that occurs once has 1 in a reference, 0 in a candidate.
+   */
+  df: Int32Array;
 }
 
 /**
@@ -50,28 +55,49 @@ export function ngramIndex(input: MetricInput): NgramIndex {
  * more than once in the group makes an n-gram id. All reads and writes but the sort's are
  * sequential or within tables of the vocabulary's size, instead of one probe of a hash
  * table of millions of n-grams per position. Ids are given group by group; only their
- * identity matters.
+ * identity matters. A group holds its positions in order, so each item's references are
+ * together in it: the document frequencies are counted on the way.
  */
 function buildIndex(captions: EncodedCaptions): NgramIndex {
-  const { tokens, starts, sentences, vocabulary } = captions;
+  const { tokens, starts, sentences, vocabulary, referenceStarts } = captions;
+  const items = referenceStarts.length - 1;
+  // The item whose reference sentence s is, -1 for a candidate.
+  const itemOf = new Int32Array(sentences).fill(-1);
+  for (let k = 0; k < items; k++) itemOf.fill(k, referenceStarts[k]!, referenceStarts[k + 1]!);
   const tokenCounts = new Int32Array(vocabulary.length);
   for (let p = 0; p < tokens.length; p++) tokenCounts[tokens[p]!]! += 1;
   const unigrams = new Int32Array(tokens.length);
   for (let p = 0; p < tokens.length; p++) {
     unigrams[p] = tokenCounts[tokens[p]!] === 1 ? ONCE : tokens[p]!;
   }
+  let df = new Int32Array(Math.max(16, vocabulary.length * 4));
+  // Per id (here: token), the last item whose references counted towards its df.
+  const dfItem = new Int32Array(vocabulary.length).fill(-1);
+  for (let k = 0; k < items; k++) {
+    const end = starts[referenceStarts[k + 1]!]!;
+    for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
+      const token = tokens[p]!;
+      if (dfItem[token] !== k) {
+        dfItem[token] = k;
+        df[token]! += 1;
+      }
+    }
+  }
   const grams: Int32Array[] = [unigrams];
   let size = vocabulary.length;
   // The ids of order n - 1 are [prefixBase, prefixBase + prefixes).
   let prefixBase = 0;
   let prefixes = vocabulary.length;
-  // Per token id, within one group: the group it was last seen in, its count, its n-gram id.
+  // Per token id, within one group: the group it was last seen in, its count, its n-gram
+  // id, the last item whose references counted towards that n-gram's df.
   const seenIn = new Int32Array(vocabulary.length).fill(-1);
   const count = new Int32Array(vocabulary.length);
   const idOf = new Int32Array(vocabulary.length);
-  // The grouped positions and the token that ends each one's n-gram.
+  const lastItem = new Int32Array(vocabulary.length);
+  // The grouped positions, the token that ends each one's n-gram, the item of its reference.
   const grouped = new Int32Array(tokens.length);
   const nextTokens = new Int32Array(tokens.length);
+  const groupedItems = new Int32Array(tokens.length);
   for (let n = 2; n <= MAX_ORDER; n++) {
     const previous = grams[n - 2]!;
     const current = new Int32Array(tokens.length).fill(-1);
@@ -85,15 +111,23 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
       }
     }
     for (let g = 1; g <= prefixes; g++) groupStarts[g]! += groupStarts[g - 1]!;
+    // An id needs two positions: this order adds at most half of them.
+    if (df.length < size + (groupStarts[prefixes]! >> 1)) {
+      const grown = new Int32Array(Math.max(df.length * 2, size + (groupStarts[prefixes]! >> 1)));
+      grown.set(df);
+      df = grown;
+    }
     const cursor = groupStarts.slice(0, prefixes);
     for (let s = 0; s < sentences; s++) {
       const end = starts[s + 1]! - n + 1;
+      const item = itemOf[s]!;
       for (let p = starts[s]!; p < end; p++) {
         const prefix = previous[p]!;
         if (prefix === ONCE) continue;
         const at = cursor[prefix - prefixBase]!++;
         grouped[at] = p;
         nextTokens[at] = tokens[p + n - 1]!;
+        groupedItems[at] = item;
       }
     }
     let next = size;
@@ -115,10 +149,21 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
       }
       for (let i = from; i < to; i++) {
         const token = nextTokens[i]!;
-        if (count[token] === 1) current[grouped[i]!] = ONCE;
-        else {
-          if (idOf[token] === -1) idOf[token] = next++;
-          current[grouped[i]!] = idOf[token]!;
+        if (count[token] === 1) {
+          current[grouped[i]!] = ONCE;
+          continue;
+        }
+        let id = idOf[token]!;
+        if (id === -1) {
+          id = next++;
+          idOf[token] = id;
+          lastItem[token] = -1;
+        }
+        current[grouped[i]!] = id;
+        const item = groupedItems[i]!;
+        if (item >= 0 && lastItem[token] !== item) {
+          lastItem[token] = item;
+          df[id]! += 1;
         }
       }
     }
@@ -132,5 +177,5 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
     }
     grams.push(current);
   }
-  return { captions, grams, size };
+  return { captions, grams, size, df: df.subarray(0, size) };
 }
