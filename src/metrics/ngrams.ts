@@ -59,116 +59,43 @@ export function ngramIndex(input: MetricInput): NgramIndex {
  * together in it: the document frequencies are counted on the way.
  */
 function buildIndex(captions: EncodedCaptions): NgramIndex {
-  const { tokens, starts, sentences, vocabulary, referenceStarts } = captions;
+  const { tokens, sentences, vocabulary, referenceStarts } = captions;
   const items = referenceStarts.length - 1;
   // The item whose reference sentence s is, -1 for a candidate.
   const itemOf = new Int32Array(sentences).fill(-1);
   for (let k = 0; k < items; k++) itemOf.fill(k, referenceStarts[k]!, referenceStarts[k + 1]!);
-  const tokenCounts = new Int32Array(vocabulary.length);
-  for (let p = 0; p < tokens.length; p++) tokenCounts[tokens[p]!]! += 1;
-  const unigrams = new Int32Array(tokens.length);
-  for (let p = 0; p < tokens.length; p++) {
-    unigrams[p] = tokenCounts[tokens[p]!] === 1 ? ONCE : tokens[p]!;
-  }
+  const unigrams = unigramIds(tokens, vocabulary.length);
   let df = new Int32Array(Math.max(16, vocabulary.length * 4));
-  // Per id (here: token), the last item whose references counted towards its df.
-  const dfItem = new Int32Array(vocabulary.length).fill(-1);
-  for (let k = 0; k < items; k++) {
-    const end = starts[referenceStarts[k + 1]!]!;
-    for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
-      const token = tokens[p]!;
-      if (dfItem[token] !== k) {
-        dfItem[token] = k;
-        df[token]! += 1;
-      }
-    }
-  }
+  tokenDocumentFrequencies(captions, df);
   const grams: Int32Array[] = [unigrams];
+  const scratch: Scratch = {
+    seenIn: new Int32Array(vocabulary.length).fill(-1),
+    count: new Int32Array(vocabulary.length),
+    idOf: new Int32Array(vocabulary.length),
+    lastItem: new Int32Array(vocabulary.length),
+    grouped: new Int32Array(tokens.length),
+    nextTokens: new Int32Array(tokens.length),
+    groupedItems: new Int32Array(tokens.length),
+  };
   let size = vocabulary.length;
   // The ids of order n - 1 are [prefixBase, prefixBase + prefixes).
   let prefixBase = 0;
   let prefixes = vocabulary.length;
-  // Per token id, within one group: the group it was last seen in, its count, its n-gram
-  // id, the last item whose references counted towards that n-gram's df.
-  const seenIn = new Int32Array(vocabulary.length).fill(-1);
-  const count = new Int32Array(vocabulary.length);
-  const idOf = new Int32Array(vocabulary.length);
-  const lastItem = new Int32Array(vocabulary.length);
-  // The grouped positions, the token that ends each one's n-gram, the item of its reference.
-  const grouped = new Int32Array(tokens.length);
-  const nextTokens = new Int32Array(tokens.length);
-  const groupedItems = new Int32Array(tokens.length);
   for (let n = 2; n <= MAX_ORDER; n++) {
     const previous = grams[n - 2]!;
     const current = new Int32Array(tokens.length).fill(-1);
-    const groupStarts = new Int32Array(prefixes + 1);
-    for (let s = 0; s < sentences; s++) {
-      const end = starts[s + 1]! - n + 1;
-      for (let p = starts[s]!; p < end; p++) {
-        const prefix = previous[p]!;
-        if (prefix === ONCE) current[p] = ONCE;
-        else groupStarts[prefix - prefixBase + 1]! += 1;
-      }
-    }
-    for (let g = 1; g <= prefixes; g++) groupStarts[g]! += groupStarts[g - 1]!;
+    const groupStarts = groupSizes(captions, n, previous, current, prefixBase, prefixes);
     // An id needs two positions: this order adds at most half of them.
-    if (df.length < size + (groupStarts[prefixes]! >> 1)) {
-      const grown = new Int32Array(Math.max(df.length * 2, size + (groupStarts[prefixes]! >> 1)));
+    const most = size + (groupStarts[prefixes]! >> 1);
+    if (df.length < most) {
+      const grown = new Int32Array(Math.max(df.length * 2, most));
       grown.set(df);
       df = grown;
     }
-    const cursor = groupStarts.slice(0, prefixes);
-    for (let s = 0; s < sentences; s++) {
-      const end = starts[s + 1]! - n + 1;
-      const item = itemOf[s]!;
-      for (let p = starts[s]!; p < end; p++) {
-        const prefix = previous[p]!;
-        if (prefix === ONCE) continue;
-        const at = cursor[prefix - prefixBase]!++;
-        grouped[at] = p;
-        nextTokens[at] = tokens[p + n - 1]!;
-        groupedItems[at] = item;
-      }
-    }
-    let next = size;
-    for (let g = 0; g < prefixes; g++) {
-      const from = groupStarts[g]!;
-      const to = groupStarts[g + 1]!;
-      if (to - from === 1) {
-        current[grouped[from]!] = ONCE;
-        continue;
-      }
-      for (let i = from; i < to; i++) {
-        const token = nextTokens[i]!;
-        if (seenIn[token] !== g) {
-          seenIn[token] = g;
-          count[token] = 0;
-          idOf[token] = -1;
-        }
-        count[token]! += 1;
-      }
-      for (let i = from; i < to; i++) {
-        const token = nextTokens[i]!;
-        if (count[token] === 1) {
-          current[grouped[i]!] = ONCE;
-          continue;
-        }
-        let id = idOf[token]!;
-        if (id === -1) {
-          id = next++;
-          idOf[token] = id;
-          lastItem[token] = -1;
-        }
-        current[grouped[i]!] = id;
-        const item = groupedItems[i]!;
-        if (item >= 0 && lastItem[token] !== item) {
-          lastItem[token] = item;
-          df[id]! += 1;
-        }
-      }
-    }
+    group(captions, n, previous, itemOf, groupStarts, prefixBase, prefixes, scratch);
+    const next = assignIds(groupStarts, prefixes, size, current, df, scratch);
     // Each order's groups are numbered from 0 again: no token may keep a group's mark.
-    seenIn.fill(-1);
+    scratch.seenIn.fill(-1);
     prefixBase = size;
     prefixes = next - size;
     size = next;
@@ -178,4 +105,151 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
     grams.push(current);
   }
   return { captions, grams, size, df: df.subarray(0, size) };
+}
+
+// The phases of buildIndex are functions of their own: optimized code for one loop does
+// not deoptimize when the next loop starts, as it did in one long function run once.
+
+/** Per token id, within one group: the group it was last seen in, its count, its n-gram
+ * id, the last item whose references counted towards that n-gram's df; then the grouped
+ * positions, the token that ends each one's n-gram, the item of its reference. */
+interface Scratch {
+  seenIn: Int32Array;
+  count: Int32Array;
+  idOf: Int32Array;
+  lastItem: Int32Array;
+  grouped: Int32Array;
+  nextTokens: Int32Array;
+  groupedItems: Int32Array;
+}
+
+/** Order 1: the token ids, ONCE for a token seen once. */
+function unigramIds(tokens: Int32Array, vocabularySize: number): Int32Array {
+  const tokenCounts = new Int32Array(vocabularySize);
+  for (let p = 0; p < tokens.length; p++) tokenCounts[tokens[p]!]! += 1;
+  const unigrams = new Int32Array(tokens.length);
+  for (let p = 0; p < tokens.length; p++) {
+    unigrams[p] = tokenCounts[tokens[p]!] === 1 ? ONCE : tokens[p]!;
+  }
+  return unigrams;
+}
+
+/** df[token]: in how many items' references the token occurs. */
+function tokenDocumentFrequencies(captions: EncodedCaptions, df: Int32Array): void {
+  const { tokens, starts, referenceStarts, vocabulary } = captions;
+  const dfItem = new Int32Array(vocabulary.length).fill(-1);
+  for (let k = 0; k < referenceStarts.length - 1; k++) {
+    const end = starts[referenceStarts[k + 1]!]!;
+    for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
+      const token = tokens[p]!;
+      if (dfItem[token] !== k) {
+        dfItem[token] = k;
+        df[token]! += 1;
+      }
+    }
+  }
+}
+
+/**
+ * The start of each group of order n (groupStarts[g], g = prefix id - prefixBase; one more
+ * entry for the end); marks ONCE where the prefix is ONCE.
+ */
+function groupSizes(
+  captions: EncodedCaptions,
+  n: number,
+  previous: Int32Array,
+  current: Int32Array,
+  prefixBase: number,
+  prefixes: number,
+): Int32Array {
+  const { starts, sentences } = captions;
+  const groupStarts = new Int32Array(prefixes + 1);
+  for (let s = 0; s < sentences; s++) {
+    const end = starts[s + 1]! - n + 1;
+    for (let p = starts[s]!; p < end; p++) {
+      const prefix = previous[p]!;
+      if (prefix === ONCE) current[p] = ONCE;
+      else groupStarts[prefix - prefixBase + 1]! += 1;
+    }
+  }
+  for (let g = 1; g <= prefixes; g++) groupStarts[g]! += groupStarts[g - 1]!;
+  return groupStarts;
+}
+
+/** The positions of order n into their groups, in order (a counting sort). */
+function group(
+  captions: EncodedCaptions,
+  n: number,
+  previous: Int32Array,
+  itemOf: Int32Array,
+  groupStarts: Int32Array,
+  prefixBase: number,
+  prefixes: number,
+  scratch: Scratch,
+): void {
+  const { tokens, starts, sentences } = captions;
+  const { grouped, nextTokens, groupedItems } = scratch;
+  const cursor = groupStarts.slice(0, prefixes);
+  for (let s = 0; s < sentences; s++) {
+    const end = starts[s + 1]! - n + 1;
+    const item = itemOf[s]!;
+    for (let p = starts[s]!; p < end; p++) {
+      const prefix = previous[p]!;
+      if (prefix === ONCE) continue;
+      const at = cursor[prefix - prefixBase]!++;
+      grouped[at] = p;
+      nextTokens[at] = tokens[p + n - 1]!;
+      groupedItems[at] = item;
+    }
+  }
+}
+
+/** Ids from `size` on for the n-grams seen twice or more, and their dfs; returns the next id. */
+function assignIds(
+  groupStarts: Int32Array,
+  prefixes: number,
+  size: number,
+  current: Int32Array,
+  df: Int32Array,
+  scratch: Scratch,
+): number {
+  const { seenIn, count, idOf, lastItem, grouped, nextTokens, groupedItems } = scratch;
+  let next = size;
+  for (let g = 0; g < prefixes; g++) {
+    const from = groupStarts[g]!;
+    const to = groupStarts[g + 1]!;
+    if (to - from === 1) {
+      current[grouped[from]!] = ONCE;
+      continue;
+    }
+    for (let i = from; i < to; i++) {
+      const token = nextTokens[i]!;
+      if (seenIn[token] !== g) {
+        seenIn[token] = g;
+        count[token] = 0;
+        idOf[token] = -1;
+      }
+      count[token]! += 1;
+    }
+    for (let i = from; i < to; i++) {
+      const token = nextTokens[i]!;
+      if (count[token] === 1) {
+        current[grouped[i]!] = ONCE;
+        continue;
+      }
+      let id = idOf[token]!;
+      if (id === -1) {
+        id = next++;
+        idOf[token] = id;
+        lastItem[token] = -1;
+      }
+      current[grouped[i]!] = id;
+      const item = groupedItems[i]!;
+      if (item >= 0 && lastItem[token] !== item) {
+        lastItem[token] = item;
+        df[id]! += 1;
+      }
+    }
+  }
+  return next;
 }
