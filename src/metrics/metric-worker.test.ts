@@ -166,4 +166,45 @@ describe('metrics in a worker thread', () => {
       expect(ahead.summary[column]).toEqual(serial.summary[column]);
     }
   });
+
+  it('gives the same scores when the worker parsed the JSONL text itself, and falls back when its items differ', async () => {
+    const options = { bootstrap: 50, seed: 5 };
+    const serial = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    const jsonl = readFileSync(corpus, 'utf8');
+    const shared = prestartWorker();
+    shared.shareCaptionsJsonl(jsonl, corpus);
+    expect(shared.sharedCaptions).toBe(true);
+    const fromText = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+      worker: shared,
+    });
+    expect(fromText.workerMetrics).toEqual(['rouge', 'meteor']);
+    // Items that are not the file's: the worker's check fails, and this thread scores.
+    const other = prestartWorker();
+    other.shareCaptionsJsonl(jsonl, corpus);
+    const changed = items.map((item, k) => (k === 0 ? { ...item, candidate: 'x' } : item));
+    const fallback = await scoreCaptions(changed, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+      worker: other,
+    });
+    expect(fallback.workerMetrics).toEqual([]);
+    const changedSerial = await scoreCaptions(changed, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    for (const column of serial.columns) {
+      expect([...fromText.values[column]!], column).toEqual([...serial.values[column]!]);
+      expect(fromText.summary[column]).toEqual(serial.summary[column]);
+      expect([...fallback.values[column]!], column).toEqual([...changedSerial.values[column]!]);
+    }
+  });
 });

@@ -72,6 +72,11 @@ function bootCode(): string {
  * crosses threads as one copy instead of a structured clone of 10^5 strings.
  */
 export interface PackedWorkerJob {
+  /**
+   * Set when the worker parsed the captions file's text itself (shareCaptionsJsonl): its
+   * scored rows are the job's items (checked against these figures), and `text` is empty.
+   */
+  fromCaptionsJsonl?: CaptionsCheck;
   text: string;
   /** End offset in `text` of each id, then each candidate, then each reference. */
   ends: Uint32Array;
@@ -80,6 +85,35 @@ export interface PackedWorkerJob {
   bootstrap?: WorkerJob['bootstrap'];
   tokenizeCandidates?: TokenizerId;
   candidatesToTokenize?: number;
+}
+
+/** Figures of a job's texts that the worker checks its own parse against. */
+export interface CaptionsCheck {
+  items: number;
+  references: number;
+  /** Characters of all ids, candidates and references. */
+  length: number;
+}
+
+export function captionsCheck(
+  job: Pick<WorkerJob, 'ids' | 'candidates' | 'references'>,
+): CaptionsCheck {
+  let references = 0;
+  let length = 0;
+  for (let k = 0; k < job.ids.length; k++) {
+    length += job.ids[k]!.length + job.candidates[k]!.length;
+    for (const reference of job.references[k]!) length += reference.length;
+    references += job.references[k]!.length;
+  }
+  return { items: job.ids.length, references, length };
+}
+
+/** The job without its texts, for a worker that parsed them itself. */
+function packWorkerJobFromJsonl(job: WorkerJob): PackedWorkerJob {
+  return {
+    ...packWorkerJob({ ...job, ids: [], candidates: [], references: [] }),
+    fromCaptionsJsonl: captionsCheck(job),
+  };
 }
 
 export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
@@ -140,9 +174,20 @@ export interface WorkerAhead {
 export interface IdleWorker {
   /** Undefined when it could not start. */
   readonly worker: Worker | undefined;
+  /**
+   * Hands it the text of the JSONL captions file that this thread parses meanwhile: it
+   * parses the text too, and the job then goes without texts, its items being the file's
+   * scored rows (isScoredRow). Only for a job of exactly those items.
+   */
+  shareCaptionsJsonl(text: string, path: string): void;
+  /** Whether shareCaptionsJsonl was called. */
+  readonly sharedCaptions: boolean;
   /** Ends it, unless a job took it (startWorkerJob). */
   stop(): void;
 }
+
+/** What the worker may get before its job. */
+export type BeforeJob = { captionsJsonl: { text: string; path: string } };
 
 const taken = new WeakSet<Worker>();
 
@@ -160,8 +205,17 @@ export function prestartWorker(options: WorkerAhead = {}): IdleWorker {
   } catch {
     worker = undefined;
   }
+  let sharedCaptions = false;
   return {
     worker,
+    shareCaptionsJsonl(text, path) {
+      if (worker === undefined) return;
+      worker.postMessage({ captionsJsonl: { text, path } } satisfies BeforeJob);
+      sharedCaptions = true;
+    },
+    get sharedCaptions() {
+      return sharedCaptions;
+    },
     stop: () => {
       if (worker !== undefined && !taken.has(worker)) void worker.terminate();
     },
@@ -176,7 +230,9 @@ export function startWorkerJob(job: WorkerJob, idle?: IdleWorker): RunningJob {
     worker = idle?.worker ?? new Worker(bootCode(), { eval: true });
     taken.add(worker);
     worker.ref();
-    worker.postMessage(packWorkerJob(job));
+    worker.postMessage(
+      idle?.sharedCaptions === true ? packWorkerJobFromJsonl(job) : packWorkerJob(job),
+    );
   } catch {
     return {
       candidateTokens: Promise.resolve(null),

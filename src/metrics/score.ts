@@ -149,7 +149,7 @@ function captionText(items: readonly CaptionItem[]): CaptionText {
  * others and the references: the worker's metrics then take about as long as this
  * thread's n-gram metrics (measured with the default metrics).
  */
-const WORKER_CANDIDATE_SHARE = 0.6;
+const WORKER_CANDIDATE_SHARE = 0.5;
 
 /** Items from which a second thread repays its start-up. */
 const WORKER_MIN_ITEMS = 5000;
