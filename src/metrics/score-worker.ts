@@ -80,7 +80,7 @@ async function run(): Promise<WorkerReply> {
       forEachTokenized(
         job.tokenizeCandidates,
         job.candidates,
-        (words, count) => encoder.add(words, count),
+        (words, count, forms) => encoder.add(words, count, forms),
         0,
         job.candidatesToTokenize ?? job.candidates.length,
       );

@@ -82,7 +82,8 @@ export function metricInput(
   text: CaptionText = captionText(items),
 ): MetricInput {
   const encoder = new CaptionEncoder();
-  const add = (words: readonly string[], count: number) => encoder.add(words, count);
+  const add = (words: readonly string[], count: number, forms?: readonly number[]) =>
+    encoder.add(words, count, forms);
   forEachTokenized(tokenizer, text.candidates, add);
   forEachTokenized(
     tokenizer,
@@ -104,7 +105,8 @@ async function metricInputWithWorker(
   inWorker: number,
 ): Promise<MetricInput> {
   const rest = new CaptionEncoder();
-  const add = (words: readonly string[], count: number) => rest.add(words, count);
+  const add = (words: readonly string[], count: number, forms?: readonly number[]) =>
+    rest.add(words, count, forms);
   forEachTokenized(tokenizer, text.candidates, add, inWorker);
   forEachTokenized(
     tokenizer,
@@ -125,7 +127,13 @@ function encodeSentences(
   stop: number,
 ): EncodedSentences {
   const encoder = new CaptionEncoder();
-  forEachTokenized(tokenizer, texts, (words, count) => encoder.add(words, count), 0, stop);
+  forEachTokenized(
+    tokenizer,
+    texts,
+    (words, count, forms) => encoder.add(words, count, forms),
+    0,
+    stop,
+  );
   return encoder.sentences();
 }
 

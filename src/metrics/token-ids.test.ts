@@ -6,6 +6,7 @@ import {
   joinEncoded,
   pythonSplitCaptions,
 } from './token-ids.js';
+import { forEachCocoTokens } from './tokenize.js';
 import type { MetricInput } from './types.js';
 
 function input(candidates: string[][], references: string[][][]): MetricInput {
@@ -87,5 +88,40 @@ describe('joinEncoded', () => {
     for (const refs of references) for (const r of refs) split[1].add(r);
     expect(joinEncoded(split[0].sentences(), split[1].sentences(), counts)).toEqual(expected);
     expect(() => joinEncoded(new CaptionEncoder().sentences(), one.sentences(), counts)).toThrow();
+  });
+});
+
+describe("CaptionEncoder with the chunk cache's form indexes", () => {
+  /** The texts encoded twice: ids looked up by string, and through the chunk cache. */
+  function bothWays(texts: string[]) {
+    const plain = new CaptionEncoder();
+    const cached = new CaptionEncoder();
+    forEachCocoTokens(texts, (words, count) => plain.add(words, count));
+    forEachCocoTokens(texts, (words, count, forms) => cached.add(words, count, forms));
+    return { plain: plain.sentences(), cached: cached.sentences() };
+  }
+
+  it('gives the ids that looking up every token gives, for encoder after encoder', () => {
+    const texts = [
+      'A mass, a Mass.',
+      'see fig. 3 and fig.',
+      '4',
+      '1 1/2 cm',
+      'http://x.org/a\u00a0',
+    ];
+    for (let round = 0; round < 3; round++) {
+      const { plain, cached } = bothWays([...texts, ...texts.reverse()]);
+      expect(cached).toEqual(plain);
+    }
+  });
+
+  it('still does when the cache starts over in the middle of a caption', () => {
+    // More distinct chunks than the cache keeps (2^18), each caption also with chunks found
+    // in the cache (`a`), so that it starts over in the middle of captions that hold some.
+    const texts = Array.from({ length: 3000 }, (_, c) =>
+      Array.from({ length: 100 }, (_, w) => `w${c * 100 + w} a`).join(' '),
+    );
+    const { plain, cached } = bothWays([...texts, ...texts.slice(2000)]);
+    expect(cached).toEqual(plain);
   });
 });

@@ -4,7 +4,7 @@
  * allocate nothing per caption. Built once per input and shared by the metrics.
  */
 import { InternalError } from '../core/errors.js';
-import { splitPythonWhitespace } from './tokenize.js';
+import { chunkFormIds, splitPythonWhitespace } from './tokenize.js';
 import type { MetricInput } from './types.js';
 
 export interface EncodedCaptions {
@@ -207,10 +207,27 @@ export class CaptionEncoder {
   private readonly tokens = new IntList(1 << 16);
   private readonly starts = new IntList();
 
-  /** Adds the next sentence, words[0, count). */
-  add(words: readonly string[], count = words.length): void {
+  /**
+   * Adds the next sentence, words[0, count); `forms`: the coco tokenizer's chunk-cache
+   * indexes of the words (see chunkFormIds), whose ids are then looked up there.
+   */
+  add(words: readonly string[], count = words.length, forms?: readonly number[]): void {
     this.starts.push(this.tokens.length);
-    for (let i = 0; i < count; i++) this.tokens.push(this.vocabulary.id(words[i]!));
+    if (forms === undefined) {
+      for (let i = 0; i < count; i++) this.tokens.push(this.vocabulary.id(words[i]!));
+      return;
+    }
+    const ids = chunkFormIds(this.vocabulary);
+    for (let i = 0; i < count; i++) {
+      const form = forms[i]!;
+      const known = form >= 0 && form < ids.length;
+      let id = known ? ids[form]! : -1;
+      if (id < 0) {
+        id = this.vocabulary.id(words[i]!);
+        if (known) ids[form] = id;
+      }
+      this.tokens.push(id);
+    }
   }
 
   /** The sentences added so far (the encoder is done with after this). */
