@@ -1,6 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
-import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
+import {
+  createDraws,
+  createResampleJob,
+  drawAhead,
+  type PrecomputedDraws,
+  runLeftoverResamples,
+  runResamples,
+} from './bootstrap.js';
 import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
@@ -246,6 +253,7 @@ export async function scoreCaptionsStaged(
         );
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
+  let drawsHere: PrecomputedDraws | undefined;
   try {
     const input =
       job === undefined
@@ -259,7 +267,16 @@ export async function scoreCaptionsStaged(
       options.signal?.throwIfAborted();
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }
-    const fromWorker = job === undefined ? [] : await job.results;
+    // Done before the worker: draw the bootstrap's resamples ahead until its results come.
+    if (job !== undefined && (options.bootstrap ?? 0) > 0) {
+      drawsHere = createDraws(items.length, options.bootstrap!, options.seed ?? 12345);
+    }
+    const fromWorker =
+      job === undefined
+        ? []
+        : drawsHere === undefined
+          ? await job.results
+          : await drawWhileWaiting(job.results, drawsHere);
     if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
     for (const [k, metric] of inWorker.entries()) {
       const result = fromWorker?.[k];
@@ -313,6 +330,7 @@ export async function scoreCaptionsStaged(
           options.seed ?? 12345,
           job,
           describeThenMeanwhile,
+          drawsHere,
         );
       } finally {
         job?.stop();
@@ -331,6 +349,28 @@ export async function scoreCaptionsStaged(
       return { ...scores, summary };
     },
   };
+}
+
+/**
+ * Waits for `promise` while drawing resamples into `draws`, from the first on, a few at a
+ * time so that the worker's message gets in between.
+ */
+async function drawWhileWaiting<T>(promise: Promise<T>, draws: PrecomputedDraws): Promise<T> {
+  let settled = false;
+  promise.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  const weights = new Uint32Array(draws.items);
+  for (let b = 0; b < draws.count && !settled; b++) {
+    drawAhead(draws, b, weights);
+    if (b % 2 === 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return promise;
 }
 
 /** Every `step`-th number of `values` from `first` on. */
@@ -353,6 +393,7 @@ async function bootstrapIntervals(
   seed: number,
   helper: RunningJob | undefined,
   meanwhile: (() => Promise<void>) | undefined,
+  drawsHere?: PrecomputedDraws,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
   if (resamples <= 0 || n === 0) {
@@ -379,7 +420,11 @@ async function bootstrapIntervals(
   }
   const job = createResampleJob(columns, resamples, seed);
   const width = job.columns;
-  const draws = helper?.drawsAhead();
+  // Drawn ahead here (while the worker scored) or else in the worker (while this thread did).
+  const draws =
+    drawsHere !== undefined && drawsHere.count > 0 && Atomics.load(drawsHere.ready, 0) === 1
+      ? drawsHere
+      : helper?.drawsAhead();
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
   const helped = helper?.resample(job) ?? Promise.resolve(false);
   // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread
