@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { valueSchema } from '../config/values.js';
 import { optionHelp, shownDefault } from './help.js';
 
 describe('shownDefault', () => {
@@ -24,7 +24,7 @@ describe('optionHelp', () => {
     flag: '--device <device>',
     description: 'where it runs',
     type: { kind: 'choice', values: ['cpu', 'webgpu'] } as const,
-    schema: z.string(),
+    schema: valueSchema({ kind: 'choice', values: ['cpu', 'webgpu'] }),
     default: 'cpu',
     allowed: 'cpu, webgpu',
   };

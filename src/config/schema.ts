@@ -1,6 +1,5 @@
-import type { z } from 'zod';
 import { IMAGE_ENCODINGS } from '../engines/types.js';
-import { allowedText, type ValueType, valueSchema } from './values.js';
+import { allowedText, type ValueSchema, type ValueType, valueSchema } from './values.js';
 
 /**
  * Every option, once: its flag, its config-file key (camelCase), its environment variable
@@ -48,7 +47,7 @@ export interface OptionDefinition {
 }
 
 export interface OptionSpec extends OptionDefinition {
-  schema: z.ZodType;
+  schema: ValueSchema;
   /** Shown in help and in errors: what values are allowed. */
   allowed: string;
 }

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
-import { parse } from 'csv-parse';
 import { DatasetError } from '../core/errors.js';
 import { utf8Guard } from '../core/utf8.js';
 
@@ -39,6 +38,8 @@ export async function* readCsvRecords(
   // The last line of the last record parsed, kept as records are parsed (the stream may
   // fail before it hands out the records ahead of the bad one): a bad record starts after it.
   let lastLine = 0;
+  // Loaded here, not at start-up: commands that read no CSV (evaluate on JSONL) skip it.
+  const { parse } = await import('csv-parse');
   const parser = parse({
     bom: true,
     skip_empty_lines: true,

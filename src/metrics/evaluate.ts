@@ -2,8 +2,9 @@
  * `evaluate()`: reads a captions file (the captions CSV of `medcap caption`, or JSONL lines
  * `{"id", "candidate", "references": [...]}`), scores it and writes the SPEC §6 files.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
@@ -12,6 +13,7 @@ import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
+import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import type { JournalLine } from '../formats/journal-types.js';
 import {
   type AggregateReport,
@@ -22,6 +24,7 @@ import {
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
+import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
 import { mode } from './statistics.js';
@@ -63,67 +66,14 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
     >
   > & { offline?: boolean };
 
-/** Reads `{"id", "candidate", "references"}` lines; a bad or repeated line is an error naming it. */
-export function parseCaptionsJsonl(text: string, path: string): CaptionRow[] {
-  const rows: CaptionRow[] = [];
-  const lines = new Map<string, number>();
-  text
-    .replace(/^\uFEFF/, '')
-    .split('\n')
-    .forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === '') return;
-      const where = `${path}:${i + 1}`;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`, {
-          cause: error,
-        });
-      }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
-      }
-      const record = value as Record<string, unknown>;
-      const id = record.id;
-      if (typeof id !== 'string' && typeof id !== 'number') {
-        throw new DatasetError(`${where}: "id" must be a string or a number`);
-      }
-      const first = lines.get(String(id));
-      if (first !== undefined) {
-        throw new DatasetError(`${where}: id '${id}' appears again (first at line ${first})`);
-      }
-      lines.set(String(id), i + 1);
-      const candidate = record.candidate ?? '';
-      if (typeof candidate !== 'string') {
-        throw new DatasetError(`${where}: "candidate" must be a string`);
-      }
-      const references = record.references;
-      if (!Array.isArray(references) || references.some((r) => typeof r !== 'string')) {
-        throw new DatasetError(`${where}: "references" must be an array of strings`);
-      }
-      rows.push({
-        imageId: String(id),
-        imagePath: '',
-        references: references as string[],
-        generatedCaption: candidate,
-        processingTimeS: Number.NaN,
-        batchSize: Number.NaN,
-        engine: '',
-        model: '',
-        status: 'ok',
-        error: '',
-      });
-    });
-  return rows;
-}
-
-async function readRows(path: string): Promise<CaptionRow[]> {
+/** The captions file's rows; a JSONL file's text also goes to `worker`, which parses it too. */
+async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]> {
   if (!existsSync(path)) throw new DatasetError(`--captions: file not found: ${path}`);
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
-    return parseCaptionsJsonl(decodeUtf8(await readFile(path), path), path);
+    const text = decodeUtf8(await readFile(path), path);
+    worker?.shareCaptionsJsonl(text, path);
+    return parseCaptionsJsonl(text, path);
   }
   if (ext === '.csv') return readCaptionsCsv(path, { unique: true });
   throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);
@@ -254,19 +204,56 @@ export async function evaluate(
   config: EvaluateOptions,
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
 ): Promise<EvaluationResult> {
-  const { logger } = deps;
   const captionsPath = resolve(config.captions);
+  const worker = deps.metrics === undefined ? workerAhead(config, captionsPath) : undefined;
+  try {
+    return await evaluateWith(config, deps, captionsPath, worker);
+  } catch (error) {
+    worker?.stop();
+    throw error;
+  }
+}
+
+/** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
+const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
+
+/**
+ * A worker thread started before the captions are read, when a large file and a second
+ * core make it likely that ROUGE or METEOR will be scored in one: its start-up then
+ * overlaps the reading. scoreCaptionsStaged stops it if it is not wanted after all.
+ */
+function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker | undefined {
+  const ids = resolveMetricIds(config);
+  if (!ids.includes('rouge') && !ids.includes('meteor')) return undefined;
+  if (availableParallelism() < 2) return undefined;
+  let size = 0;
+  try {
+    size = statSync(captionsPath).size;
+  } catch {
+    return undefined;
+  }
+  if (size < WORKER_AHEAD_MIN_BYTES) return undefined;
+  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read.
+  return prestartWorker({ wordnet: ids.includes('meteor') });
+}
+
+async function evaluateWith(
+  config: EvaluateOptions,
+  deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
+  captionsPath: string,
+  worker: IdleWorker | undefined,
+): Promise<EvaluationResult> {
+  const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
-  const rows = await readRows(captionsPath);
+  const rows = await readRows(captionsPath, worker);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
   const emptyCaptions: ExcludedItem[] = [];
   const items: CaptionItem[] = [];
   for (const row of rows) {
-    if (row.status === 'error') failed.push({ id: row.imageId, reason: row.error });
-    else if (row.references.length === 0) unreferenced.push({ id: row.imageId, reason: '' });
-    else
-      items.push({ id: row.imageId, candidate: row.generatedCaption, references: row.references });
+    if (isScoredRow(row)) items.push(scoredItemOf(row));
+    else if (row.status === 'error') failed.push({ id: row.imageId, reason: row.error });
+    else unreferenced.push({ id: row.imageId, reason: '' });
     if (hasEmptyCaption(row)) emptyCaptions.push({ id: row.imageId, reason: '' });
   }
   if (items.length === 0) {
@@ -320,6 +307,7 @@ export async function evaluate(
       bootstrap,
       seed,
       ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(worker === undefined ? {} : { worker }),
     });
   } finally {
     for (const metric of metrics) await metric.dispose?.();

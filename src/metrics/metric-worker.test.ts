@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MetricError } from '../core/errors.js';
-import { packWorkerJob, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
+import { packWorkerJob, prestartWorker, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, metricInput, scoreCaptions } from './score.js';
 import { encodedCaptions } from './token-ids.js';
@@ -105,5 +105,106 @@ describe('metrics in a worker thread', () => {
         parallel: true,
       }),
     ).rejects.toThrow(MetricError);
+  });
+
+  it('takes a worker started ahead, which tokenizes the candidates as this thread would', async () => {
+    const some = items.slice(0, 30);
+    const idle = prestartWorker();
+    expect(idle.worker).toBeDefined();
+    const job = startWorkerJob(
+      {
+        ids: some.map((item) => item.id),
+        candidates: some.map((item) => item.candidate),
+        references: some.map((item) => item.references),
+        recipes: [{ id: 'meteor' }],
+        tokenizeCandidates: 'coco',
+      },
+      idle,
+    );
+    const candidates = await job.candidateTokens;
+    const encoded = encodedCaptions(metricInput(some, 'coco'));
+    const words = (vocabulary: readonly string[], tokens: Int32Array) =>
+      [...tokens].map((id) => vocabulary[id]);
+    expect(candidates).not.toBeNull();
+    expect(words(candidates!.vocabulary, candidates!.tokens)).toEqual(
+      words(encoded.vocabulary, encoded.tokens.subarray(0, encoded.starts[some.length])),
+    );
+    expect([...candidates!.starts]).toEqual([...encoded.starts.subarray(0, some.length + 1)]);
+    job.sendTokens(encoded);
+    expect(Array.isArray(await job.results)).toBe(true);
+    job.stop();
+  });
+
+  it('stops a worker started ahead when none is wanted', async () => {
+    const idle = prestartWorker();
+    const exited = new Promise((resolve) => idle.worker!.once('exit', resolve));
+    const scored = await scoreCaptions(items.slice(0, 10), {
+      metrics: await metrics(),
+      parallel: false,
+      worker: idle,
+    });
+    expect(scored.workerMetrics).toEqual([]);
+    await exited;
+  });
+
+  it('gives the same scores with a worker started ahead', async () => {
+    const options = { bootstrap: 50, seed: 5 };
+    const serial = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    const ahead = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+      worker: prestartWorker(),
+    });
+    expect(ahead.workerMetrics).toEqual(['rouge', 'meteor']);
+    for (const column of serial.columns) {
+      expect([...ahead.values[column]!], column).toEqual([...serial.values[column]!]);
+      expect(ahead.summary[column]).toEqual(serial.summary[column]);
+    }
+  });
+
+  it('gives the same scores when the worker parsed the JSONL text itself, and falls back when its items differ', async () => {
+    const options = { bootstrap: 50, seed: 5 };
+    const serial = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    const jsonl = readFileSync(corpus, 'utf8');
+    const shared = prestartWorker();
+    shared.shareCaptionsJsonl(jsonl, corpus);
+    expect(shared.sharedCaptions).toBe(true);
+    const fromText = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+      worker: shared,
+    });
+    expect(fromText.workerMetrics).toEqual(['rouge', 'meteor']);
+    // Items that are not the file's: the worker's check fails, and this thread scores.
+    const other = prestartWorker();
+    other.shareCaptionsJsonl(jsonl, corpus);
+    const changed = items.map((item, k) => (k === 0 ? { ...item, candidate: 'x' } : item));
+    const fallback = await scoreCaptions(changed, {
+      ...options,
+      metrics: await metrics(),
+      parallel: true,
+      worker: other,
+    });
+    expect(fallback.workerMetrics).toEqual([]);
+    const changedSerial = await scoreCaptions(changed, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    for (const column of serial.columns) {
+      expect([...fromText.values[column]!], column).toEqual([...serial.values[column]!]);
+      expect(fromText.summary[column]).toEqual(serial.summary[column]);
+      expect([...fallback.values[column]!], column).toEqual([...changedSerial.values[column]!]);
+    }
   });
 });

@@ -1,12 +1,15 @@
 /**
  * Runs some of an evaluation's metrics in a worker thread while the others run here. The
- * worker starts at once (loading its modules meanwhile), then gets the captions' token ids
- * from this thread as soon as they exist (typed arrays, cheap to copy, unlike millions of
- * token strings) and sends back only its column arrays, moved, not copied.
+ * worker can be started before the captions are even read (prestartWorker), loading its
+ * modules meanwhile; it gets the texts, tokenizes the candidates for this thread while
+ * this thread tokenizes the references, then gets the captions' token ids as soon as they
+ * exist (typed arrays, cheap to copy, unlike millions of token strings) and sends back
+ * only its column arrays, moved, not copied.
  */
 import { Worker } from 'node:worker_threads';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
-import type { EncodedCaptions } from './token-ids.js';
+import type { EncodedCaptions, EncodedSentences } from './token-ids.js';
+import type { TokenizerId } from './tokenize.js';
 import type { MetricRecipe, MetricResult } from './types.js';
 
 export interface WorkerJob {
@@ -16,16 +19,32 @@ export interface WorkerJob {
   recipes: MetricRecipe[];
   /** The bootstrap to come: once done scoring, the worker draws its resamples ahead. */
   bootstrap?: { resamples: number; seed: number };
+  /**
+   * Have the worker tokenize the candidates with this tokenizer first, for this thread
+   * (RunningJob.candidateTokens), as one run, as this thread would.
+   */
+  tokenizeCandidates?: TokenizerId;
+  /** How many of the candidates, from the first (default: all); this thread does the rest. */
+  candidatesToTokenize?: number;
 }
 
-/** After the token ids (EncodedCaptions), what the worker may be sent. */
+/** After the job and the token ids (EncodedCaptions), what the worker may be sent. */
 export type ToWorker = { resample: ResampleJob };
 
 export type WorkerReply =
   | { ok: true; results: MetricResult[]; draws?: PrecomputedDraws }
   | { ok: false; name: string; message: string };
 
+/** What the worker posts: the candidates' tokens (if asked), its reply, then 'resampled's. */
+export type FromWorker = { candidates: EncodedSentences } | WorkerReply | 'resampled';
+
 export interface RunningJob {
+  /**
+   * The candidates' tokens (WorkerJob.candidatesToTokenize of them), encoded on their own,
+   * when the job asked for them (WorkerJob.tokenizeCandidates); null when the worker did
+   * not send them (tokenize them here).
+   */
+  readonly candidateTokens: Promise<EncodedSentences | null>;
   /** Hands the worker the captions' tokens (encodedCaptions of the same items). */
   sendTokens(encoded: EncodedCaptions): void;
   /** The recipes' results in order; null when no worker could run them (score them here). */
@@ -53,12 +72,48 @@ function bootCode(): string {
  * crosses threads as one copy instead of a structured clone of 10^5 strings.
  */
 export interface PackedWorkerJob {
+  /**
+   * Set when the worker parsed the captions file's text itself (shareCaptionsJsonl): its
+   * scored rows are the job's items (checked against these figures), and `text` is empty.
+   */
+  fromCaptionsJsonl?: CaptionsCheck;
   text: string;
   /** End offset in `text` of each id, then each candidate, then each reference. */
   ends: Uint32Array;
   referenceCounts: Uint32Array;
   recipes: MetricRecipe[];
   bootstrap?: WorkerJob['bootstrap'];
+  tokenizeCandidates?: TokenizerId;
+  candidatesToTokenize?: number;
+}
+
+/** Figures of a job's texts that the worker checks its own parse against. */
+export interface CaptionsCheck {
+  items: number;
+  references: number;
+  /** Characters of all ids, candidates and references. */
+  length: number;
+}
+
+export function captionsCheck(
+  job: Pick<WorkerJob, 'ids' | 'candidates' | 'references'>,
+): CaptionsCheck {
+  let references = 0;
+  let length = 0;
+  for (let k = 0; k < job.ids.length; k++) {
+    length += job.ids[k]!.length + job.candidates[k]!.length;
+    for (const reference of job.references[k]!) length += reference.length;
+    references += job.references[k]!.length;
+  }
+  return { items: job.ids.length, references, length };
+}
+
+/** The job without its texts, for a worker that parsed them itself. */
+function packWorkerJobFromJsonl(job: WorkerJob): PackedWorkerJob {
+  return {
+    ...packWorkerJob({ ...job, ids: [], candidates: [], references: [] }),
+    fromCaptionsJsonl: captionsCheck(job),
+  };
 }
 
 export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
@@ -79,6 +134,10 @@ export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
     referenceCounts,
     recipes: job.recipes,
     ...(job.bootstrap === undefined ? {} : { bootstrap: job.bootstrap }),
+    ...(job.tokenizeCandidates === undefined ? {} : { tokenizeCandidates: job.tokenizeCandidates }),
+    ...(job.candidatesToTokenize === undefined
+      ? {}
+      : { candidatesToTokenize: job.candidatesToTokenize }),
   };
 }
 
@@ -96,15 +155,87 @@ export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
     references,
     recipes: packed.recipes,
     ...(packed.bootstrap === undefined ? {} : { bootstrap: packed.bootstrap }),
+    ...(packed.tokenizeCandidates === undefined
+      ? {}
+      : { tokenizeCandidates: packed.tokenizeCandidates }),
+    ...(packed.candidatesToTokenize === undefined
+      ? {}
+      : { candidatesToTokenize: packed.candidatesToTokenize }),
   };
 }
 
-export function startWorkerJob(job: WorkerJob): RunningJob {
+/** What a worker started ahead may do while it waits for its job. */
+export interface WorkerAhead {
+  /** Load the bundled WordNet (METEOR's) meanwhile. */
+  wordnet?: boolean;
+}
+
+/** A worker started ahead of its job (see prestartWorker). */
+export interface IdleWorker {
+  /** Undefined when it could not start. */
+  readonly worker: Worker | undefined;
+  /**
+   * Hands it the text of the JSONL captions file that this thread parses meanwhile: it
+   * parses the text too, and the job then goes without texts, its items being the file's
+   * scored rows (isScoredRow). Only for a job of exactly those items.
+   */
+  shareCaptionsJsonl(text: string, path: string): void;
+  /** Whether shareCaptionsJsonl was called. */
+  readonly sharedCaptions: boolean;
+  /** Ends it, unless a job took it (startWorkerJob). */
+  stop(): void;
+}
+
+/** What the worker may get before its job. */
+export type BeforeJob = { captionsJsonl: { text: string; path: string } };
+
+const taken = new WeakSet<Worker>();
+
+/**
+ * Starts a worker before its job exists, so that its start-up (Node's, its modules')
+ * overlaps this thread's reading of the captions. Hand it to startWorkerJob, or stop it.
+ * It holds the process open only once it has a job.
+ */
+export function prestartWorker(options: WorkerAhead = {}): IdleWorker {
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(bootCode(), { eval: true, workerData: options });
+    worker.unref();
+    worker.on('error', () => {});
+  } catch {
+    worker = undefined;
+  }
+  let sharedCaptions = false;
+  return {
+    worker,
+    shareCaptionsJsonl(text, path) {
+      if (worker === undefined) return;
+      worker.postMessage({ captionsJsonl: { text, path } } satisfies BeforeJob);
+      sharedCaptions = true;
+    },
+    get sharedCaptions() {
+      return sharedCaptions;
+    },
+    stop: () => {
+      if (worker !== undefined && !taken.has(worker)) void worker.terminate();
+    },
+  };
+}
+
+/** Starts (or, given an idle worker, hands that one) the job. */
+export function startWorkerJob(job: WorkerJob, idle?: IdleWorker): RunningJob {
   let worker: Worker;
   try {
-    worker = new Worker(bootCode(), { eval: true, workerData: packWorkerJob(job) });
+    if (idle !== undefined && idle.worker === undefined) throw new Error('no worker');
+    worker = idle?.worker ?? new Worker(bootCode(), { eval: true });
+    taken.add(worker);
+    worker.ref();
+    worker.postMessage(
+      idle?.sharedCaptions === true ? packWorkerJobFromJsonl(job) : packWorkerJob(job),
+    );
   } catch {
     return {
+      candidateTokens: Promise.resolve(null),
       sendTokens: () => {},
       results: Promise.resolve(null),
       resample: async () => false,
@@ -116,32 +247,55 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
   let drawsAhead: PrecomputedDraws | undefined;
   /** Set once the worker's results are in (so resample can post without waiting a tick). */
   let scored = false;
+  /** Who waits for the worker's 'resampled'. */
+  let onResampled: (() => void) | undefined;
   const ended = new Promise<void>((resolve) => {
     worker.once('exit', () => {
       alive = false;
       resolve();
     });
   });
+  let gotCandidates: (tokens: EncodedSentences | null) => void = () => {};
+  const candidateTokens = new Promise<EncodedSentences | null>((resolve) => {
+    gotCandidates = resolve;
+  });
   const results = new Promise<MetricResult[] | { failed: Error } | null>((resolve) => {
-    worker.once('message', (reply: WorkerReply) => {
-      if (reply.ok) {
-        drawsAhead = reply.draws;
+    worker.on('message', (message: FromWorker) => {
+      if (message === 'resampled') {
+        onResampled?.();
+        return;
+      }
+      if ('candidates' in message) {
+        gotCandidates(message.candidates);
+        return;
+      }
+      // The reply: candidates not sent by now never will be.
+      gotCandidates(null);
+      if (message.ok) {
+        drawsAhead = message.draws;
         scored = true;
         // It stays for the bootstrap, without holding the process open meanwhile.
         worker.unref();
-        resolve(reply.results);
+        resolve(message.results);
       } else {
-        const failed = new Error(reply.message);
-        failed.name = reply.name;
+        const failed = new Error(message.message);
+        failed.name = message.name;
         resolve({ failed });
         void worker.terminate();
       }
     });
     // The worker could not start or died: the caller scores those metrics itself.
-    worker.once('error', () => resolve(null));
-    void ended.then(() => resolve(null));
+    worker.once('error', () => {
+      gotCandidates(null);
+      resolve(null);
+    });
+    void ended.then(() => {
+      gotCandidates(null);
+      resolve(null);
+    });
   });
   return {
+    candidateTokens,
     sendTokens: (encoded) => worker.postMessage(encoded),
     results,
     async resample(job) {
@@ -151,11 +305,12 @@ export function startWorkerJob(job: WorkerJob): RunningJob {
       if (!alive) return false;
       worker.ref();
       const done = new Promise<boolean>((resolve) => {
-        worker.once('message', () => resolve(true));
+        onResampled = () => resolve(true);
         void ended.then(() => resolve(false));
       });
       worker.postMessage({ resample: job } satisfies ToWorker);
       const helped = await done;
+      onResampled = undefined;
       worker.unref();
       return helped;
     },

@@ -6,7 +6,7 @@
  * reference the clipped dot product Σ min(w_hyp, w_ref)·w_ref). Computed once per input
  * and shared, since walking millions of n-grams through large tables is most of the cost.
  */
-import { MAX_ORDER, ngramIndex } from './ngrams.js';
+import { MAX_ORDER, ngramIndex, ONCE } from './ngrams.js';
 import type { EncodedCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
@@ -22,8 +22,7 @@ export interface NgramStats {
   dot: Float64Array;
 }
 
-// Per n-gram id, a row of 8 ints (one 32-byte cache line per look-up):
-const DF_ITEM = 0; // the last item whose references counted towards DF
+// Per n-gram id, a row of 8 ints (one 32-byte cache line per look-up; int 0 unused):
 const DF = 1; // document frequency: in how many items' reference sets the n-gram occurs
 const HYP_OWNER = 2; // item k whose candidate HYP_TF counts (~k once its norm is added)
 const HYP_TF = 3;
@@ -41,118 +40,168 @@ export function ngramStats(input: MetricInput): NgramStats {
   const index = ngramIndex(input);
   let stats = cache.get(index.captions);
   if (stats === undefined) {
-    stats = compute(index.captions, index.grams, index.size);
+    stats = compute(index.captions, index.grams, index.size, index.df);
     cache.set(index.captions, stats);
   }
   return stats;
 }
 
-function compute(captions: EncodedCaptions, grams: Int32Array[], size: number): NgramStats {
+function compute(
+  captions: EncodedCaptions,
+  grams: Int32Array[],
+  size: number,
+  df: Int32Array,
+): NgramStats {
   const { starts, referenceStarts, sentences } = captions;
   const items = referenceStarts.length - 1;
   const table = new Int32Array(size * ROW);
-  for (let at = 0; at < table.length; at += ROW) {
-    table[at + DF_ITEM] = -1;
+  let maxDf = 0;
+  for (let g = 0, at = 0; g < size; g++, at += ROW) {
+    table[at + DF] = df[g]!;
+    if (df[g]! > maxDf) maxDf = df[g]!;
     table[at + HYP_OWNER] = NOBODY;
     table[at + REF_OWNER] = NOBODY;
     table[at + MAX_OWNER] = -1;
   }
-
-  let maxDf = 0;
-  for (let k = 0; k < items; k++) {
-    const end = starts[referenceStarts[k + 1]!]!;
-    for (let p = starts[referenceStarts[k]!]!; p < end; p++) {
-      for (let n = 0; n < MAX_ORDER; n++) {
-        const g = grams[n]![p]!;
-        if (g < 0) break;
-        const at = g * ROW;
-        if (table[at + DF_ITEM] !== k) {
-          table[at + DF_ITEM] = k;
-          maxDf = Math.max(maxDf, ++table[at + DF]!);
-        }
-      }
-    }
-  }
+  // An n-gram that occurs once in a reference has a df of 1 too.
+  if (maxDf === 0 && onceInReferences(captions, grams)) maxDf = 1;
   // CIDEr-D's idf = log(items) - log(max(1, df)); the logarithms of the few df values
   // come from a small table rather than one double per n-gram.
   const logItems = Math.log(items);
   const logOf = new Float64Array(maxDf + 1);
   for (let d = 1; d <= maxDf; d++) logOf[d] = Math.log(d);
-  const idfAt = (at: number) => logItems - logOf[Math.max(1, table[at + DF]!)]!;
+  // The weight of an n-gram that occurs once (ONCE): term frequency 1, and a document
+  // frequency of 1 (in a reference) or 0 (in a candidate), both max(1, df) = 1.
+  const onceWeight = 1 * (logItems - logOf[1]!);
 
   const clipped = new Int32Array(items * MAX_ORDER);
   const hypNorm = new Float64Array(items * MAX_ORDER);
   const refNorm = new Float64Array(sentences * MAX_ORDER);
   const dot = new Float64Array(sentences * MAX_ORDER);
-  for (let k = 0; k < items; k++) {
-    for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+  const out: ItemStats = {
+    grams,
+    starts,
+    referenceStarts,
+    table,
+    logItems,
+    logOf,
+    onceWeight,
+    clipped,
+    hypNorm,
+    refNorm,
+    dot,
+  };
+  for (let k = 0; k < items; k++) itemStats(out, k);
+  return { captions, clipped, hypNorm, refNorm, dot };
+}
+
+/** What itemStats reads and writes. */
+interface ItemStats {
+  grams: Int32Array[];
+  starts: Int32Array;
+  referenceStarts: Int32Array;
+  table: Int32Array;
+  logItems: number;
+  logOf: Float64Array;
+  onceWeight: number;
+  clipped: Int32Array;
+  hypNorm: Float64Array;
+  refNorm: Float64Array;
+  dot: Float64Array;
+}
+
+/**
+ * Item k's numbers (a function of its own, called once per item, so that it is optimized
+ * as a whole and early instead of loop by loop inside one call).
+ */
+function itemStats(out: ItemStats, k: number): void {
+  const { grams, starts, referenceStarts, table, logItems, logOf, onceWeight } = out;
+  const { clipped, hypNorm, refNorm, dot } = out;
+  const idfAt = (at: number) => logItems - logOf[Math.max(1, table[at + DF]!)]!;
+  for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+    for (let n = 0; n < MAX_ORDER; n++) {
+      const g = grams[n]![p]!;
+      if (g < 0) break;
+      const at = g * ROW;
+      if (table[at + HYP_OWNER] !== k) {
+        table[at + HYP_OWNER] = k;
+        table[at + HYP_TF] = 0;
+      }
+      table[at + HYP_TF]! += 1;
+    }
+  }
+  for (let s = referenceStarts[k]!; s < referenceStarts[k + 1]!; s++) {
+    for (let p = starts[s]!; p < starts[s + 1]!; p++) {
       for (let n = 0; n < MAX_ORDER; n++) {
         const g = grams[n]![p]!;
         if (g < 0) break;
         const at = g * ROW;
-        if (table[at + HYP_OWNER] !== k) {
-          table[at + HYP_OWNER] = k;
-          table[at + HYP_TF] = 0;
+        if (table[at + REF_OWNER] !== s) {
+          table[at + REF_OWNER] = s;
+          table[at + REF_TF] = 0;
         }
-        table[at + HYP_TF]! += 1;
+        const c = ++table[at + REF_TF]!;
+        if (table[at + MAX_OWNER] !== k) {
+          table[at + MAX_OWNER] = k;
+          table[at + MAX_REF] = c;
+        } else if (c > table[at + MAX_REF]!) table[at + MAX_REF] = c;
       }
     }
-    for (let s = referenceStarts[k]!; s < referenceStarts[k + 1]!; s++) {
-      for (let p = starts[s]!; p < starts[s + 1]!; p++) {
-        for (let n = 0; n < MAX_ORDER; n++) {
-          const g = grams[n]![p]!;
-          if (g < 0) break;
-          const at = g * ROW;
-          if (table[at + REF_OWNER] !== s) {
-            table[at + REF_OWNER] = s;
-            table[at + REF_TF] = 0;
-          }
-          const c = ++table[at + REF_TF]!;
-          if (table[at + MAX_OWNER] !== k) {
-            table[at + MAX_OWNER] = k;
-            table[at + MAX_REF] = c;
-          } else if (c > table[at + MAX_REF]!) table[at + MAX_REF] = c;
-        }
-      }
-      // Each distinct n-gram of the reference once: its weight, and the dot product.
-      for (let p = starts[s]!; p < starts[s + 1]!; p++) {
-        for (let n = 0; n < MAX_ORDER; n++) {
-          const g = grams[n]![p]!;
-          if (g < 0) break;
-          const at = g * ROW;
-          if (table[at + REF_OWNER] !== s) continue;
-          table[at + REF_OWNER] = ~s;
-          const idf = idfAt(at);
-          const wr = table[at + REF_TF]! * idf;
-          refNorm[s * MAX_ORDER + n]! += wr ** 2;
-          if (table[at + HYP_OWNER] === k) {
-            const wh = table[at + HYP_TF]! * idf;
-            dot[s * MAX_ORDER + n]! += Math.min(wh, wr) * wr;
-          }
-        }
-      }
-      for (let n = 0; n < MAX_ORDER; n++) {
-        refNorm[s * MAX_ORDER + n] = Math.sqrt(refNorm[s * MAX_ORDER + n]!);
-      }
-    }
-    // Each distinct n-gram of the candidate once: its weight, and its clipped count.
-    for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+    // Each distinct n-gram of the reference once: its weight, and the dot product.
+    for (let p = starts[s]!; p < starts[s + 1]!; p++) {
       for (let n = 0; n < MAX_ORDER; n++) {
         const g = grams[n]![p]!;
-        if (g < 0) break;
+        if (g === -1) break;
+        if (g === ONCE) {
+          refNorm[s * MAX_ORDER + n]! += onceWeight ** 2;
+          continue;
+        }
         const at = g * ROW;
-        if (table[at + HYP_OWNER] !== k) continue;
-        table[at + HYP_OWNER] = ~k;
-        const w = table[at + HYP_TF]! * idfAt(at);
-        hypNorm[k * MAX_ORDER + n]! += w ** 2;
-        if (table[at + MAX_OWNER] === k) {
-          clipped[k * MAX_ORDER + n]! += Math.min(table[at + HYP_TF]!, table[at + MAX_REF]!);
+        if (table[at + REF_OWNER] !== s) continue;
+        table[at + REF_OWNER] = ~s;
+        const idf = idfAt(at);
+        const wr = table[at + REF_TF]! * idf;
+        refNorm[s * MAX_ORDER + n]! += wr ** 2;
+        if (table[at + HYP_OWNER] === k) {
+          const wh = table[at + HYP_TF]! * idf;
+          dot[s * MAX_ORDER + n]! += Math.min(wh, wr) * wr;
         }
       }
     }
     for (let n = 0; n < MAX_ORDER; n++) {
-      hypNorm[k * MAX_ORDER + n] = Math.sqrt(hypNorm[k * MAX_ORDER + n]!);
+      refNorm[s * MAX_ORDER + n] = Math.sqrt(refNorm[s * MAX_ORDER + n]!);
     }
   }
-  return { captions, clipped, hypNorm, refNorm, dot };
+  // Each distinct n-gram of the candidate once: its weight, and its clipped count.
+  for (let p = starts[k]!; p < starts[k + 1]!; p++) {
+    for (let n = 0; n < MAX_ORDER; n++) {
+      const g = grams[n]![p]!;
+      if (g === -1) break;
+      if (g === ONCE) {
+        hypNorm[k * MAX_ORDER + n]! += onceWeight ** 2;
+        continue;
+      }
+      const at = g * ROW;
+      if (table[at + HYP_OWNER] !== k) continue;
+      table[at + HYP_OWNER] = ~k;
+      const w = table[at + HYP_TF]! * idfAt(at);
+      hypNorm[k * MAX_ORDER + n]! += w ** 2;
+      if (table[at + MAX_OWNER] === k) {
+        clipped[k * MAX_ORDER + n]! += Math.min(table[at + HYP_TF]!, table[at + MAX_REF]!);
+      }
+    }
+  }
+  for (let n = 0; n < MAX_ORDER; n++) {
+    hypNorm[k * MAX_ORDER + n] = Math.sqrt(hypNorm[k * MAX_ORDER + n]!);
+  }
+}
+
+function onceInReferences(captions: EncodedCaptions, grams: Int32Array[]): boolean {
+  const { starts, referenceStarts } = captions;
+  const from = starts[referenceStarts[0]!]!;
+  const to = starts[referenceStarts[referenceStarts.length - 1]!]!;
+  for (let n = 0; n < MAX_ORDER; n++) {
+    for (let p = from; p < to; p++) if (grams[n]![p] === ONCE) return true;
+  }
+  return false;
 }

@@ -1,11 +1,24 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
-import { createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
-import { type RunningJob, startWorkerJob } from './metric-worker.js';
+import {
+  createDraws,
+  createResampleJob,
+  drawAhead,
+  type PrecomputedDraws,
+  runLeftoverResamples,
+  runResamples,
+} from './bootstrap.js';
+import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { type Distribution, describe, percentile } from './statistics.js';
-import { CaptionEncoder, encodedCaptions, inputFromEncoded } from './token-ids.js';
+import {
+  CaptionEncoder,
+  type EncodedSentences,
+  encodedCaptions,
+  inputFromEncoded,
+  joinEncoded,
+} from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
@@ -32,6 +45,11 @@ export interface ScoreOptions {
   parallel?: boolean;
   /** Once aborted, scoring stops between metrics and inside BERTScore (an AbortError). */
   signal?: AbortSignal;
+  /**
+   * A worker started ahead (prestartWorker), for the metrics a worker would score. Taken
+   * over: used, or stopped when none is wanted.
+   */
+  worker?: IdleWorker;
 }
 
 export interface ColumnSummary {
@@ -71,7 +89,8 @@ export function metricInput(
   text: CaptionText = captionText(items),
 ): MetricInput {
   const encoder = new CaptionEncoder();
-  const add = (words: readonly string[], count: number) => encoder.add(words, count);
+  const add = (words: readonly string[], count: number, forms?: readonly number[]) =>
+    encoder.add(words, count, forms);
   forEachTokenized(tokenizer, text.candidates, add);
   forEachTokenized(
     tokenizer,
@@ -79,6 +98,50 @@ export function metricInput(
     add,
   );
   return inputFromEncoded(text, encoder.finish(items.map((item) => item.references.length)));
+}
+
+/**
+ * metricInput with the first candidates tokenized in the worker thread meanwhile (the same
+ * ids: see joinEncoded); here when the worker does not send them.
+ */
+async function metricInputWithWorker(
+  items: readonly CaptionItem[],
+  tokenizer: TokenizerId,
+  text: CaptionText,
+  job: RunningJob,
+  inWorker: number,
+): Promise<MetricInput> {
+  const rest = new CaptionEncoder();
+  const add = (words: readonly string[], count: number, forms?: readonly number[]) =>
+    rest.add(words, count, forms);
+  forEachTokenized(tokenizer, text.candidates, add, inWorker);
+  forEachTokenized(
+    tokenizer,
+    items.flatMap((item) => item.references),
+    add,
+  );
+  const restTokens = rest.sentences();
+  const firstTokens =
+    (await job.candidateTokens) ?? encodeSentences(tokenizer, text.candidates, inWorker);
+  const counts = items.map((item) => item.references.length);
+  return inputFromEncoded(text, joinEncoded(firstTokens, restTokens, counts));
+}
+
+/** texts[0, stop) encoded on their own, each tokenized as in the run of all `texts`. */
+function encodeSentences(
+  tokenizer: TokenizerId,
+  texts: readonly string[],
+  stop: number,
+): EncodedSentences {
+  const encoder = new CaptionEncoder();
+  forEachTokenized(
+    tokenizer,
+    texts,
+    (words, count, forms) => encoder.add(words, count, forms),
+    0,
+    stop,
+  );
+  return encoder.sentences();
 }
 
 /** The items' ids and text as the parallel arrays a MetricInput holds. */
@@ -95,6 +158,13 @@ function captionText(items: readonly CaptionItem[]): CaptionText {
     references: items.map((item) => item.references),
   };
 }
+
+/**
+ * The share of the candidates that the worker tokenizes while this thread tokenizes the
+ * others and the references: the worker's metrics then take about as long as this
+ * thread's n-gram metrics (measured with the default metrics).
+ */
+const WORKER_CANDIDATE_SHARE = 0.5;
 
 /** Items from which a second thread repays its start-up. */
 const WORKER_MIN_ITEMS = 5000;
@@ -154,32 +224,59 @@ export async function scoreCaptionsStaged(
   const seen = new Set<string>();
   items.forEach((item, i) => {
     if (item.references.length === 0) {
+      options.worker?.stop();
       throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
     }
-    if (seen.has(item.id)) throw new MetricError(`item id ${item.id} appears twice`);
+    if (seen.has(item.id)) {
+      options.worker?.stop();
+      throw new MetricError(`item id ${item.id} appears twice`);
+    }
     seen.add(item.id);
   });
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
+  if (inWorker.length === 0) options.worker?.stop();
+  const candidatesInWorker = Math.round(items.length * WORKER_CANDIDATE_SHARE);
   const job =
     inWorker.length === 0
       ? undefined
-      : startWorkerJob({
-          ...text,
-          recipes: inWorker.map((metric) => metric.recipe!),
-          bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
-        });
+      : startWorkerJob(
+          {
+            ...text,
+            recipes: inWorker.map((metric) => metric.recipe!),
+            bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
+            tokenizeCandidates: tokenizer,
+            candidatesToTokenize: candidatesInWorker,
+          },
+          options.worker,
+        );
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
+  let drawsHere: PrecomputedDraws | undefined;
   try {
-    const input = { ...metricInput(items, tokenizer, text), signal: options.signal };
+    const input =
+      job === undefined
+        ? metricInput(items, tokenizer, text)
+        : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
+    // On the input itself: a copy ({ ...input }) would run its getters, building every
+    // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
+    if (options.signal !== undefined) input.signal = options.signal;
     job?.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
       options.signal?.throwIfAborted();
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }
-    const fromWorker = job === undefined ? [] : await job.results;
+    // Done before the worker: draw the bootstrap's resamples ahead until its results come.
+    if (job !== undefined && (options.bootstrap ?? 0) > 0) {
+      drawsHere = createDraws(items.length, options.bootstrap!, options.seed ?? 12345);
+    }
+    const fromWorker =
+      job === undefined
+        ? []
+        : drawsHere === undefined
+          ? await job.results
+          : await drawWhileWaiting(job.results, drawsHere);
     if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
     for (const [k, metric] of inWorker.entries()) {
       const result = fromWorker?.[k];
@@ -233,6 +330,7 @@ export async function scoreCaptionsStaged(
           options.seed ?? 12345,
           job,
           describeThenMeanwhile,
+          drawsHere,
         );
       } finally {
         job?.stop();
@@ -251,6 +349,28 @@ export async function scoreCaptionsStaged(
       return { ...scores, summary };
     },
   };
+}
+
+/**
+ * Waits for `promise` while drawing resamples into `draws`, from the first on, a few at a
+ * time so that the worker's message gets in between.
+ */
+async function drawWhileWaiting<T>(promise: Promise<T>, draws: PrecomputedDraws): Promise<T> {
+  let settled = false;
+  promise.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  const weights = new Uint32Array(draws.items);
+  for (let b = 0; b < draws.count && !settled; b++) {
+    drawAhead(draws, b, weights);
+    if (b % 2 === 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return promise;
 }
 
 /** Every `step`-th number of `values` from `first` on. */
@@ -273,6 +393,7 @@ async function bootstrapIntervals(
   seed: number,
   helper: RunningJob | undefined,
   meanwhile: (() => Promise<void>) | undefined,
+  drawsHere?: PrecomputedDraws,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
   if (resamples <= 0 || n === 0) {
@@ -299,7 +420,11 @@ async function bootstrapIntervals(
   }
   const job = createResampleJob(columns, resamples, seed);
   const width = job.columns;
-  const draws = helper?.drawsAhead();
+  // Drawn ahead here (while the worker scored) or else in the worker (while this thread did).
+  const draws =
+    drawsHere !== undefined && drawsHere.count > 0 && Atomics.load(drawsHere.ready, 0) === 1
+      ? drawsHere
+      : helper?.drawsAhead();
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
   const helped = helper?.resample(job) ?? Promise.resolve(false);
   // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread

@@ -4,7 +4,7 @@
  * allocate nothing per caption. Built once per input and shared by the metrics.
  */
 import { InternalError } from '../core/errors.js';
-import { splitPythonWhitespace } from './tokenize.js';
+import { chunkFormIds, splitPythonWhitespace } from './tokenize.js';
 import type { MetricInput } from './types.js';
 
 export interface EncodedCaptions {
@@ -18,6 +18,14 @@ export interface EncodedCaptions {
   readonly referenceStarts: Int32Array;
   /** Sentences in all (items + references). */
   readonly sentences: number;
+}
+
+/** Sentences encoded on their own: an EncodedCaptions without the items' structure. */
+export interface EncodedSentences {
+  readonly vocabulary: readonly string[];
+  readonly tokens: Int32Array;
+  /** Sentence s is tokens[starts[s], starts[s + 1]); one more entry than sentences. */
+  readonly starts: Int32Array;
 }
 
 /** Ids for strings, first come first numbered. */
@@ -199,10 +207,37 @@ export class CaptionEncoder {
   private readonly tokens = new IntList(1 << 16);
   private readonly starts = new IntList();
 
-  /** Adds the next sentence, words[0, count). */
-  add(words: readonly string[], count = words.length): void {
+  /**
+   * Adds the next sentence, words[0, count); `forms`: the coco tokenizer's chunk-cache
+   * indexes of the words (see chunkFormIds), whose ids are then looked up there.
+   */
+  add(words: readonly string[], count = words.length, forms?: readonly number[]): void {
     this.starts.push(this.tokens.length);
-    for (let i = 0; i < count; i++) this.tokens.push(this.vocabulary.id(words[i]!));
+    if (forms === undefined) {
+      for (let i = 0; i < count; i++) this.tokens.push(this.vocabulary.id(words[i]!));
+      return;
+    }
+    const ids = chunkFormIds(this.vocabulary);
+    for (let i = 0; i < count; i++) {
+      const form = forms[i]!;
+      const known = form >= 0 && form < ids.length;
+      let id = known ? ids[form]! : -1;
+      if (id < 0) {
+        id = this.vocabulary.id(words[i]!);
+        if (known) ids[form] = id;
+      }
+      this.tokens.push(id);
+    }
+  }
+
+  /** The sentences added so far (the encoder is done with after this). */
+  sentences(): EncodedSentences {
+    this.starts.push(this.tokens.length);
+    return {
+      vocabulary: this.vocabulary.tokens,
+      tokens: this.tokens.toArray(),
+      starts: this.starts.toArray(),
+    };
   }
 
   /** The captions, given how many references each item has. */
@@ -227,6 +262,57 @@ export class CaptionEncoder {
       sentences: sentence,
     };
   }
+}
+
+/**
+ * The captions' sentences (candidates, then references) encoded in two parts apart (in
+ * two threads), `first` the sentences before `rest`, as one CaptionEncoder would have
+ * encoded them: the same ids, since an id is given in order of first sight, and the
+ * ids of `rest` are in that order too.
+ */
+export function joinEncoded(
+  first: EncodedSentences,
+  rest: EncodedSentences,
+  referenceCounts: ArrayLike<number>,
+): EncodedCaptions {
+  const items = referenceCounts.length;
+  const referenceStarts = new Int32Array(items + 1);
+  let sentence = items;
+  for (let k = 0; k < items; k++) {
+    referenceStarts[k] = sentence;
+    sentence += referenceCounts[k]!;
+  }
+  referenceStarts[items] = sentence;
+  const firstSentences = first.starts.length - 1;
+  const restSentences = rest.starts.length - 1;
+  if (firstSentences + restSentences !== sentence) {
+    throw new InternalError(
+      `${firstSentences} + ${restSentences} sentences encoded for ${sentence} captions`,
+    );
+  }
+  const known = new Map<string, number>();
+  first.vocabulary.forEach((token, id) => {
+    known.set(token, id);
+  });
+  const vocabulary = [...first.vocabulary];
+  const remap = new Int32Array(rest.vocabulary.length);
+  rest.vocabulary.forEach((token, local) => {
+    let id = known.get(token);
+    if (id === undefined) {
+      id = vocabulary.length;
+      vocabulary.push(token);
+    }
+    remap[local] = id;
+  });
+  const offset = first.tokens.length;
+  const tokens = new Int32Array(offset + rest.tokens.length);
+  tokens.set(first.tokens);
+  const from = rest.tokens;
+  for (let i = 0; i < from.length; i++) tokens[offset + i] = remap[from[i]!]!;
+  const starts = new Int32Array(sentence + 1);
+  starts.set(first.starts.subarray(0, firstSentences));
+  for (let s = 0; s <= restSentences; s++) starts[firstSentences + s] = rest.starts[s]! + offset;
+  return { vocabulary, tokens, starts, referenceStarts, sentences: sentence };
 }
 
 function encode(input: MetricInput): EncodedCaptions {

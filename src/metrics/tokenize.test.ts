@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
 import {
+  forEachTokenized,
   getTokenizer,
   splitPythonWhitespace,
   tokenizeCoco,
@@ -75,6 +76,27 @@ describe('coco tokenizer', () => {
     texts.forEach((text, i) => {
       expect(batch[i]).toEqual(tokenizeCoco(text, texts.slice(i + 1)));
     });
+  });
+
+  it('tokenizes part of a run as the whole run does (two threads each take a part)', () => {
+    const texts = ['a Ct.', '3 cm', "it's e.g.\nNo.", '', 'soft\u00adhyphen', 'vitamin A.', 'The'];
+    const whole = tokenizeCocoBatch(texts);
+    for (const tokenizer of ['coco', 'whitespace'] as const) {
+      const all = tokenizer === 'coco' ? whole : getTokenizer(tokenizer)(texts);
+      for (let first = 0; first <= texts.length; first++) {
+        for (let stop = first; stop <= texts.length; stop++) {
+          const got: string[][] = [];
+          forEachTokenized(
+            tokenizer,
+            texts,
+            (tokens, count) => got.push(tokens.slice(0, count)),
+            first,
+            stop,
+          );
+          expect(got).toEqual(all.slice(first, stop));
+        }
+      }
+    }
   });
 
   it('gives a chunk seen before the tokens that its context gives it (the chunk cache)', () => {

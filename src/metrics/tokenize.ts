@@ -66,19 +66,35 @@ export function tokenizeCocoBatch(texts: readonly string[]): string[][] {
 }
 
 /**
+ * Ids that `owner` gave the coco tokens found in the chunk cache, by their index there
+ * (the `forms` that forEachCocoTokens hands over; -1: none yet, for the owner to fill in).
+ * Ask again for each caption: the array changes as the cache grows.
+ */
+export function chunkFormIds(owner: object): Int32Array {
+  return chunkCache.idsFor(owner);
+}
+
+/**
  * {@link tokenizeCocoBatch} without an array per caption: hands each caption's tokens, in
- * order, to `take` as tokens[0, count) of a scratch array that the next caption reuses.
+ * order, to `take` as tokens[0, count) of a scratch array that the next caption reuses,
+ * with forms[0, count): each token's index in the chunk cache (see chunkFormIds), or -1.
+ * Only texts[first, stop) are tokenized, each as in the whole run: a caption's tokens
+ * depend on it and the captions after it, and on the run's text as a whole, not on the
+ * captions before it, so two threads can each tokenize a part.
  */
 export function forEachCocoTokens(
   texts: readonly string[],
-  take: (tokens: readonly string[], count: number) => void,
+  take: (tokens: readonly string[], count: number, forms?: readonly number[]) => void,
+  first = 0,
+  stop = texts.length,
 ): void {
   const run = new PtbRun(joinLines(texts));
   let start = 0;
-  for (let i = 0; i < texts.length; i++) {
+  for (let i = 0; i < first; i++) start += texts[i]!.length + 1;
+  for (let i = first; i < stop; i++) {
     const stop = start + texts[i]!.length; // joinLines keeps the lengths
     const count = cocoLine.scanInto(run, start, stop);
-    take(cocoLine.tokens, count);
+    take(cocoLine.tokens, count, cocoLine.forms);
     start = stop + 1;
   }
 }
@@ -147,6 +163,9 @@ class ChunkCache {
   private count = 0;
   /** The coco tokens of all records. */
   private forms: string[] = [];
+  /** See idsFor. */
+  private formIds = new Int32Array(0);
+  private idOwner: object | undefined;
 
   /** The record of text[pos, end] (`end` included), with this hash, or -1. */
   find(text: string, pos: number, end: number, hash: number): number {
@@ -164,14 +183,35 @@ class ChunkCache {
     }
   }
 
-  /** Appends the coco tokens of `record` to out[count...]; returns the new count. */
-  appendForms(record: number, out: string[], count: number): number {
+  /**
+   * Appends the coco tokens of `record` to out[count...], and their indexes in the cache's
+   * forms to formsOut[count...]; returns the new count.
+   */
+  appendForms(record: number, out: string[], formsOut: number[], count: number): number {
     const first = this.records[record + 1]!;
     const stop = first + (this.records[record + 2]! >> 1);
     const forms = this.forms;
     let n = count;
-    for (let f = first; f < stop; f++) out[n++] = forms[f]!;
+    for (let f = first; f < stop; f++) {
+      formsOut[n] = f;
+      out[n++] = forms[f]!;
+    }
     return n;
+  }
+
+  /**
+   * Per form, the id that `owner` (a token numbering) gave it, -1 if none yet: filled in by
+   * the owner, so that a token found in the cache costs no look-up of its string. Valid
+   * until the forms start over or another owner asks.
+   */
+  idsFor(owner: object): Int32Array {
+    if (owner !== this.idOwner || this.formIds.length < this.forms.length) {
+      const ids = new Int32Array(Math.max(1024, this.forms.length * 2)).fill(-1);
+      if (owner === this.idOwner) ids.set(this.formIds);
+      this.formIds = ids;
+      this.idOwner = owner;
+    }
+    return this.formIds;
   }
 
   /** Whether the chunk of `record` holds a PTB token (kept or dropped). */
@@ -225,11 +265,16 @@ class ChunkCache {
     this.units = new Uint16Array(records.buffer);
   }
 
+  /** How many times the cache started over (form indexes from before are void). */
+  clears = 0;
+
   private clear(): void {
+    this.clears += 1;
     this.slots = new Int32Array(1 << 13);
     this.used = 0;
     this.count = 0;
     this.forms = [];
+    this.idOwner = undefined;
   }
 }
 
@@ -255,6 +300,8 @@ const chunkCache = new ChunkCache();
 class CocoLine implements PtbTokenSink {
   /** Scratch: the line's coco tokens are tokens[0, count). */
   readonly tokens: string[] = [];
+  /** Scratch: per token, its index in the chunk cache's forms, or -1. */
+  readonly forms: number[] = [];
   private count = 0;
   /** PTB tokens seen so far on the line. */
   private ptbTokens = 0;
@@ -287,9 +334,12 @@ class CocoLine implements PtbTokenSink {
   scanInto(run: PtbRun, start: number, stop: number): number {
     this.count = 0;
     this.endsInSpace = false;
+    const clears = chunkCache.clears;
     let pos = start;
     while (pos < stop) pos = this.scanChunk(run, pos, stop);
     if (this.endsInSpace) this.stripLast();
+    // The cache started over on this line: the forms found before are not its forms now.
+    if (chunkCache.clears !== clears) this.forms.fill(-1, 0, this.count);
     return this.count;
   }
 
@@ -306,7 +356,7 @@ class CocoLine implements PtbTokenSink {
       const record = chunkCache.find(text, pos, end, hash);
       if (record < 0) return this.scanAndCache(run, pos, end, hash);
       if (!chunkCache.readsOn(record)) {
-        this.count = chunkCache.appendForms(record, this.tokens, this.count);
+        this.count = chunkCache.appendForms(record, this.tokens, this.forms, this.count);
         if (chunkCache.hasToken(record)) this.endsInSpace = false;
         return end;
       }
@@ -355,7 +405,9 @@ class CocoLine implements PtbTokenSink {
   }
 
   private add(form: string | null): void {
-    if (form !== null) this.tokens[this.count++] = form;
+    if (form === null) return;
+    this.forms[this.count] = -1;
+    this.tokens[this.count++] = form;
   }
 
   /**
@@ -449,20 +501,23 @@ export function splitPythonWhitespace(tokens: readonly string[]): readonly strin
 
 /**
  * Tokenizes a run of texts with the tokenizer `id`, handing each text's tokens to `take`
- * as tokens[0, count) (a scratch array: copy what must outlive the call).
+ * as tokens[0, count) (a scratch array: copy what must outlive the call); only
+ * texts[first, stop), each as in the whole run (see forEachCocoTokens).
  */
 export function forEachTokenized(
   id: TokenizerId,
   texts: readonly string[],
-  take: (tokens: readonly string[], count: number) => void,
+  take: (tokens: readonly string[], count: number, forms?: readonly number[]) => void,
+  first = 0,
+  stop = texts.length,
 ): void {
   if (id === 'coco') {
-    forEachCocoTokens(texts, take);
+    forEachCocoTokens(texts, take, first, stop);
     return;
   }
   const tokenize = getTokenizer(id);
-  for (const text of texts) {
-    const [tokens] = tokenize([text]);
+  for (let i = first; i < stop; i++) {
+    const [tokens] = tokenize([texts[i]!]);
     take(tokens!, tokens!.length);
   }
 }

@@ -28,7 +28,8 @@ export const METEOR_COLUMN = 'meteor';
 /** The package's WordNet, loaded at most once per process and shared by every metric. */
 let defaultWordNet: WordNet | undefined;
 
-function sharedDefaultWordNet(): WordNet {
+/** The bundled WordNet, loaded once per thread (a worker may load it ahead: score-worker.ts). */
+export function sharedDefaultWordNet(): WordNet {
   if (defaultWordNet === undefined) defaultWordNet = WordNet.load();
   return defaultWordNet;
 }

@@ -73,3 +73,55 @@ describe('rouge prepare', () => {
     return { id, candidate: text.candidates[k]!, references: text.references[k]! };
   }
 });
+
+/** rouge_score's n-gram F-measure over multisets of n-gram strings, as the oracle. */
+function rougeNOracle(candidate: string[], reference: string[], n: number): number {
+  const grams = (tokens: string[]) => {
+    const counts = new Map<string, number>();
+    for (let i = 0; i + n <= tokens.length; i++) {
+      const gram = tokens.slice(i, i + n).join(' ');
+      counts.set(gram, (counts.get(gram) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const c = grams(candidate);
+  const r = grams(reference);
+  let shared = 0;
+  for (const [gram, count] of c) shared += Math.min(count, r.get(gram) ?? 0);
+  const candCount = Math.max(0, candidate.length - n + 1);
+  const refCount = Math.max(0, reference.length - n + 1);
+  const precision = shared / Math.max(candCount, 1);
+  const recall = shared / Math.max(refCount, 1);
+  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+}
+
+describe('rouge-1 and rouge-2', () => {
+  it('equal the multiset oracle, with repeated n-grams and captions long and short', async () => {
+    const random = seededRandom(8);
+    const words = ['mass', 'ct', 'left', 'a', 'of', 'the', 'cyst', '2', 'cm'];
+    const caption = () => {
+      const length = Math.floor(random() ** 3 * 300);
+      return Array.from({ length }, () => words[Math.floor(random() * words.length)]!);
+    };
+    const items = Array.from({ length: 200 }, (_, k) => ({
+      id: `i${k}`,
+      candidate: caption(),
+      references: Array.from({ length: 1 + Math.floor(random() * 3) }, caption),
+    }));
+    const text = items.map((item) => ({
+      id: item.id,
+      candidate: item.candidate.join(' '),
+      references: item.references.map((r) => r.join(' ')),
+    }));
+    const result = await createRougeMetric().score(metricInput(text, 'coco'));
+    items.forEach((item, k) => {
+      for (const [column, n] of [
+        ['rouge_1', 1],
+        ['rouge_2', 2],
+      ] as const) {
+        const best = Math.max(...item.references.map((r) => rougeNOracle(item.candidate, r, n)));
+        expect(result.values[column]![k], `${item.id} ${column}`).toBe(best);
+      }
+    });
+  });
+});

@@ -15,7 +15,6 @@
  */
 import { MetricError } from '../../core/errors.js';
 import { porterStem } from '../meteor/porter.js';
-import { PairTable } from '../ngrams.js';
 import {
   AsciiLowerSpanVocabulary,
   type EncodedCaptions,
@@ -204,43 +203,39 @@ function fmeasure(precision: number, recall: number): number {
 
 /**
  * rouge_score's ROUGE-1 and ROUGE-2 F-measures of candidate sentences against reference
- * sentences: n-gram multisets intersected through a dense count table over unigram ids
- * and (offset past them) bigram ids.
+ * sentences: unigram multisets intersected through a dense count table over token ids,
+ * bigram multisets through a small hash table of the reference's bigrams, made afresh for
+ * each pair (it stays in the cache; a table of all the captions' bigrams did not).
  */
 class RougeN {
-  private readonly bigrams: Int32Array;
   private readonly count: Int32Array;
   private readonly owner: Int32Array;
+  /** The bigram table: slot i holds (first[i], second[i]) with count pairs[i] while stamp[i] is `pass`. */
+  private first = new Int32Array(64);
+  private second = new Int32Array(64);
+  private pairs = new Int32Array(64);
+  private stamp = new Int32Array(64);
+  private pass = 0;
 
   constructor(private readonly captions: EncodedCaptions) {
-    const { tokens, starts, sentences, vocabulary } = captions;
-    const table = new PairTable();
-    this.bigrams = new Int32Array(tokens.length).fill(-1);
-    for (let s = 0; s < sentences; s++) {
-      for (let p = starts[s]!; p + 1 < starts[s + 1]!; p++) {
-        this.bigrams[p] = vocabulary.length + table.intern(tokens[p]!, tokens[p + 1]!);
-      }
-    }
-    const size = vocabulary.length + table.size;
+    const size = captions.vocabulary.length;
     this.count = new Int32Array(size);
     this.owner = new Int32Array(size).fill(-1);
   }
 
   /** [ROUGE-1 F, ROUGE-2 F] of sentence `candidate` against sentence `reference`. */
   score(candidate: number, reference: number, out: Float64Array): void {
-    out[0] = this.overlapF(this.captions.tokens, candidate, reference, 0);
-    out[1] = this.overlapF(this.bigrams, candidate, reference, 1);
+    out[0] = this.unigramF(candidate, reference);
+    out[1] = this.bigramF(candidate, reference);
   }
 
-  private overlapF(grams: Int32Array, candidate: number, reference: number, skip: number): number {
-    const { starts } = this.captions;
+  private unigramF(candidate: number, reference: number): number {
+    const { starts, tokens } = this.captions;
     const { count, owner } = this;
-    const refEnd = starts[reference + 1]! - skip;
-    const candEnd = starts[candidate + 1]! - skip;
-    const refCount = Math.max(0, refEnd - starts[reference]!);
-    const candCount = Math.max(0, candEnd - starts[candidate]!);
+    const refEnd = starts[reference + 1]!;
+    const candEnd = starts[candidate + 1]!;
     for (let p = starts[reference]!; p < refEnd; p++) {
-      const g = grams[p]!;
+      const g = tokens[p]!;
       if (owner[g] !== reference) {
         owner[g] = reference;
         count[g] = 0;
@@ -249,14 +244,73 @@ class RougeN {
     }
     let shared = 0;
     for (let p = starts[candidate]!; p < candEnd; p++) {
-      const g = grams[p]!;
+      const g = tokens[p]!;
       if (owner[g] === reference && count[g]! > 0) {
         count[g]! -= 1;
         shared++;
       }
     }
     // Counts left behind belong to `reference`; the next call for it must recount.
-    for (let p = starts[reference]!; p < refEnd; p++) owner[grams[p]!] = -1;
+    for (let p = starts[reference]!; p < refEnd; p++) owner[tokens[p]!] = -1;
+    const refCount = refEnd - starts[reference]!;
+    const candCount = candEnd - starts[candidate]!;
+    return fmeasure(shared / Math.max(candCount, 1), shared / Math.max(refCount, 1));
+  }
+
+  private bigramF(candidate: number, reference: number): number {
+    const { starts, tokens } = this.captions;
+    const refEnd = starts[reference + 1]! - 1;
+    const candEnd = starts[candidate + 1]! - 1;
+    const refCount = Math.max(0, refEnd - starts[reference]!);
+    const candCount = Math.max(0, candEnd - starts[candidate]!);
+    // At most half full.
+    let capacity = 16;
+    while (capacity < 2 * refCount) capacity *= 2;
+    if (capacity > this.stamp.length) {
+      this.first = new Int32Array(capacity);
+      this.second = new Int32Array(capacity);
+      this.pairs = new Int32Array(capacity);
+      this.stamp = new Int32Array(capacity);
+      this.pass = 0;
+    }
+    const { first, second, pairs, stamp } = this;
+    const pass = ++this.pass;
+    const mask = capacity - 1;
+    for (let p = starts[reference]!; p < refEnd; p++) {
+      const a = tokens[p]!;
+      const b = tokens[p + 1]!;
+      let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+      for (;;) {
+        if (stamp[slot] !== pass) {
+          stamp[slot] = pass;
+          first[slot] = a;
+          second[slot] = b;
+          pairs[slot] = 1;
+          break;
+        }
+        if (first[slot] === a && second[slot] === b) {
+          pairs[slot]! += 1;
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+    }
+    let shared = 0;
+    for (let p = starts[candidate]!; p < candEnd; p++) {
+      const a = tokens[p]!;
+      const b = tokens[p + 1]!;
+      let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+      while (stamp[slot] === pass) {
+        if (first[slot] === a && second[slot] === b) {
+          if (pairs[slot]! > 0) {
+            pairs[slot]! -= 1;
+            shared++;
+          }
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+    }
     return fmeasure(shared / Math.max(candCount, 1), shared / Math.max(refCount, 1));
   }
 }
