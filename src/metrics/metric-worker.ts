@@ -7,6 +7,7 @@
  * only its column arrays, moved, not copied.
  */
 import { Worker } from 'node:worker_threads';
+import { workerBootCode } from '../core/worker-boot.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
 import type { EncodedCaptions, EncodedSentences } from './token-ids.js';
 import type { TokenizerId } from './tokenize.js';
@@ -57,14 +58,6 @@ export interface RunningJob {
   /** The resamples the worker draws ahead once its results are in (see WorkerJob.bootstrap). */
   drawsAhead(): PrecomputedDraws | undefined;
   stop(): void;
-}
-
-/** The worker's entry module; from the TypeScript sources (tests, tsx) it loads through tsx. */
-function bootCode(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./score-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
-  const register = fromSource ? "(await import('tsx/esm/api')).register();" : '';
-  return `(async () => { ${register} await import(${JSON.stringify(entry)}); })();`;
 }
 
 /**
@@ -199,7 +192,10 @@ const taken = new WeakSet<Worker>();
 export function prestartWorker(options: WorkerAhead = {}): IdleWorker {
   let worker: Worker | undefined;
   try {
-    worker = new Worker(bootCode(), { eval: true, workerData: options });
+    worker = new Worker(workerBootCode(import.meta.url, 'score-worker'), {
+      eval: true,
+      workerData: options,
+    });
     worker.unref();
     worker.on('error', () => {});
   } catch {
@@ -227,7 +223,8 @@ export function startWorkerJob(job: WorkerJob, idle?: IdleWorker): RunningJob {
   let worker: Worker;
   try {
     if (idle !== undefined && idle.worker === undefined) throw new Error('no worker');
-    worker = idle?.worker ?? new Worker(bootCode(), { eval: true });
+    worker =
+      idle?.worker ?? new Worker(workerBootCode(import.meta.url, 'score-worker'), { eval: true });
     taken.add(worker);
     worker.ref();
     worker.postMessage(
