@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { tokenizedInput } from '../../test/support/metric-input.js';
 import { ngramStats } from './ngram-stats.js';
 import { MAX_ORDER, ngramIndex, ONCE } from './ngrams.js';
 import { seededRandom } from './statistics.js';
 import type { MetricInput } from './types.js';
-
-function input(candidates: string[][], references: string[][][]): MetricInput {
-  return {
-    ids: candidates.map((_, k) => `i${k}`),
-    candidates: candidates.map((c) => c.join(' ')),
-    references: references.map((refs) => refs.map((r) => r.join(' '))),
-    candidateTokens: candidates,
-    referenceTokens: references,
-  };
-}
 
 /** Random captions over a small vocabulary, so that many n-grams repeat and many do not. */
 function randomInput(items: number, seed: number): MetricInput {
@@ -24,7 +15,7 @@ function randomInput(items: number, seed: number): MetricInput {
   const references = candidates.map(() =>
     Array.from({ length: 1 + Math.floor(rand() * 3) }, caption),
   );
-  return input(candidates, references);
+  return tokenizedInput(candidates, references);
 }
 
 describe('ngramIndex', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tokenizedInput } from '../../test/support/metric-input.js';
 import {
   CaptionEncoder,
   encodedCaptions,
@@ -7,17 +8,6 @@ import {
   pythonSplitCaptions,
 } from './token-ids.js';
 import { forEachCocoTokens } from './tokenize.js';
-import type { MetricInput } from './types.js';
-
-function input(candidates: string[][], references: string[][][]): MetricInput {
-  return {
-    ids: candidates.map((_, k) => `i${k}`),
-    candidates: candidates.map((c) => c.join(' ')),
-    references: references.map((refs) => refs.map((r) => r.join(' '))),
-    candidateTokens: candidates,
-    referenceTokens: references,
-  };
-}
 
 /** The tokens of sentence s, back as strings. */
 function sentence(encoded: ReturnType<typeof encodedCaptions>, s: number): string[] {
@@ -26,7 +16,7 @@ function sentence(encoded: ReturnType<typeof encodedCaptions>, s: number): strin
 }
 
 describe('encoded captions', () => {
-  const data = input(
+  const data = tokenizedInput(
     [['a', 'mass'], [], ['a', '1\u00a01/2', 'cm']],
     [
       [
@@ -54,7 +44,7 @@ describe('encoded captions', () => {
     expect(sentence(split, 2)).toEqual(['a', '1', '1/2', 'cm']);
     expect(sentence(split, 6)).toEqual(['1', '1/2', 'cm']);
     expect(split.tokens[split.starts[2]! + 1]).toBe(split.tokens[split.starts[6]!]);
-    const plain = input([['a']], [[['b']]]);
+    const plain = tokenizedInput([['a']], [[['b']]]);
     expect(pythonSplitCaptions(plain)).toBe(encodedCaptions(plain));
   });
 

@@ -242,14 +242,8 @@ export class CaptionEncoder {
 
   /** The captions, given how many references each item has. */
   finish(referenceCounts: ArrayLike<number>): EncodedCaptions {
-    const items = referenceCounts.length;
-    const referenceStarts = new Int32Array(items + 1);
-    let sentence = items;
-    for (let k = 0; k < items; k++) {
-      referenceStarts[k] = sentence;
-      sentence += referenceCounts[k]!;
-    }
-    referenceStarts[items] = sentence;
+    const referenceStarts = referenceStartsOf(referenceCounts);
+    const sentence = referenceStarts[referenceCounts.length]!;
     if (this.starts.length !== sentence) {
       throw new InternalError(`${this.starts.length} sentences added for ${sentence} captions`);
     }
@@ -265,6 +259,22 @@ export class CaptionEncoder {
 }
 
 /**
+ * Where each item's references start among the sentences (the candidates come first, one per
+ * item), and at [items] the number of sentences.
+ */
+function referenceStartsOf(referenceCounts: ArrayLike<number>): Int32Array {
+  const items = referenceCounts.length;
+  const starts = new Int32Array(items + 1);
+  let sentence = items;
+  for (let k = 0; k < items; k++) {
+    starts[k] = sentence;
+    sentence += referenceCounts[k]!;
+  }
+  starts[items] = sentence;
+  return starts;
+}
+
+/**
  * The captions' sentences (candidates, then references) encoded in two parts apart (in
  * two threads), `first` the sentences before `rest`, as one CaptionEncoder would have
  * encoded them: the same ids, since an id is given in order of first sight, and the
@@ -275,14 +285,8 @@ export function joinEncoded(
   rest: EncodedSentences,
   referenceCounts: ArrayLike<number>,
 ): EncodedCaptions {
-  const items = referenceCounts.length;
-  const referenceStarts = new Int32Array(items + 1);
-  let sentence = items;
-  for (let k = 0; k < items; k++) {
-    referenceStarts[k] = sentence;
-    sentence += referenceCounts[k]!;
-  }
-  referenceStarts[items] = sentence;
+  const referenceStarts = referenceStartsOf(referenceCounts);
+  const sentence = referenceStarts[referenceCounts.length]!;
   const firstSentences = first.starts.length - 1;
   const restSentences = rest.starts.length - 1;
   if (firstSentences + restSentences !== sentence) {

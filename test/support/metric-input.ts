@@ -1,0 +1,12 @@
+import type { MetricInput } from '../../src/metrics/types.js';
+
+/** A metric input from captions already split into tokens (joined by spaces as their text). */
+export function tokenizedInput(candidates: string[][], references: string[][][]): MetricInput {
+  return {
+    ids: candidates.map((_, k) => `i${k}`),
+    candidates: candidates.map((c) => c.join(' ')),
+    references: references.map((refs) => refs.map((r) => r.join(' '))),
+    candidateTokens: candidates,
+    referenceTokens: references,
+  };
+}
