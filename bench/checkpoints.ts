@@ -16,6 +16,7 @@ import { CAPTION_OPTIONS, COMMON_OPTIONS } from '../src/config/schema.js';
 import type { CaptionConfig } from '../src/config/types.js';
 import type { CaptionEngine, CaptionOutcome, PreparedImage } from '../src/engines/types.js';
 import { caption } from '../src/pipeline/run.js';
+import { newResultPath } from './results-path.js';
 
 const instantEngine: CaptionEngine = {
   id: 'instant',
@@ -130,9 +131,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const images = Number(process.argv[2] ?? 60_000);
   const rounds = Number(process.argv[3] ?? 2);
   const result = await benchCheckpoints(images, rounds);
-  const date = new Date().toISOString().slice(0, 10);
-  const path = join(import.meta.dirname, 'results', `checkpoints-${date}.json`);
-  await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
+  const path = newResultPath('checkpoints');
   const record = {
     command: `npx tsx bench/checkpoints.ts ${images} ${rounds}`,
     machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,

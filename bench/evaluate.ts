@@ -14,7 +14,7 @@
  * concepts, quotes and commas), which `--check` also scores. `--keep-outputs DIR` leaves
  * each input's outputs in DIR/<input>; `--check DIR` compares them byte for byte with an
  * earlier `--keep-outputs DIR` (the way the writers were changed without changing a byte).
- * `--save` writes bench/results/evaluate-YYYY-MM-DD.json.
+ * `--save` writes bench/results/evaluate-YYYY-MM-DD.json (-b, -c, ... if taken).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type CaptionRow, formatCaptionsCsv } from '../src/formats/captions-csv.js';
 import { seededRandom } from '../src/metrics/statistics.js';
 import { metricsBenchItems } from './metrics.js';
+import { newResultPath } from './results-path.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -179,8 +180,7 @@ export async function benchEvaluate(
     date: new Date().toISOString(),
   };
   if (options.save) {
-    const path = join(ROOT, 'bench', 'results', `evaluate-${result.date.slice(0, 10)}.json`);
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    const path = newResultPath('evaluate');
     writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${path}`);
   }

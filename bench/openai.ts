@@ -15,6 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import sharp from 'sharp';
+import { newResultPath } from './results-path.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const IMAGES = Number(process.env.MEDCAP_BENCH_OPENAI_IMAGES ?? 60_000);
@@ -201,8 +202,7 @@ export async function benchOpenAI(): Promise<unknown[]> {
     }
   }
   const day = new Date().toISOString().slice(0, 10);
-  const path = join(ROOT, 'bench', 'results', `openai-client-${day}.json`);
-  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+  const path = newResultPath('openai-client');
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version };
   await writeFile(path, `${JSON.stringify({ date: day, machine, results }, null, 2)}\n`);
   process.stdout.write(`wrote ${path}\n`);
