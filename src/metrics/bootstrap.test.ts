@@ -140,6 +140,9 @@ describe('bootstrap resampling', () => {
       [301, 3],
       [300, 3],
       [300, 15],
+      [301, 15],
+      [300, 16],
+      [301, 16],
     ] as const) {
       const { job, columns } = filledJob(items, width, 40, 11, 10);
       // Room for 25 of the 40 resamples; 0-9 and 15-19 drawn ahead, the rest not.
@@ -156,13 +159,32 @@ describe('bootstrap resampling', () => {
   });
 
   it('really takes the weights drawn ahead (here: emptied by hand) for a ready resample', () => {
-    const { job } = filledJob(50, 2, 8, 4);
-    const draws = createDraws(50, 8, 4);
-    drawAhead(draws, 3, new Uint32Array(50));
-    draws.packed.fill(0, 3 * 25, 4 * 25);
-    job.draws = draws;
-    runResamples(job);
-    expect([...job.sums.subarray(6, 8)]).toEqual([0, 0]);
-    expect(job.sums[4]).toBeGreaterThan(0);
+    // 2 columns: a lane each; 15 and 16 columns (10 of them counts): 10 and 11 lanes, the
+    // tables read by the 10- and 16-wide kernels.
+    for (const width of [2, 15, 16]) {
+      const { job } = filledJob(51, width, 8, 4, width > 2 ? 10 : 0);
+      const draws = createDraws(51, 8, 4);
+      drawAhead(draws, 3, new Uint32Array(51));
+      draws.packed.fill(0, 3 * 26, 4 * 26);
+      job.draws = draws;
+      runResamples(job);
+      expect([...job.sums.subarray(3 * width, 4 * width)]).toEqual(new Array(width).fill(0));
+      expect(job.sums[2 * width + 1]).toBeGreaterThan(0);
+    }
+  });
+
+  it('skips the undrawn NaNs and infinities with weights drawn ahead too', () => {
+    for (const width of [3, 15, 16]) {
+      const columns = filledColumns(301, width, 8, width > 3 ? 10 : 0);
+      columns[width - 1]![7] = Number.NaN;
+      columns[width - 1]![8] = Number.POSITIVE_INFINITY;
+      const job = createResampleJob(columns, 20, 8);
+      const draws = createDraws(301, 20, 8);
+      const weights = new Uint32Array(301);
+      for (let b = 0; b < 20; b++) drawAhead(draws, b, weights);
+      job.draws = draws;
+      runResamples(job);
+      expect([...job.sums]).toEqual([...referenceSums(columns, 20, 8)]);
+    }
   });
 });
