@@ -20,6 +20,12 @@ describe('writeFileAtomic', () => {
     expect(await readFile(path, 'utf8')).toBe('a,b\n1,2\n');
     await writeFileAtomic(path, 'x\n');
     expect(await readFile(path, 'utf8')).toBe('x\n');
+    // Bytes in one piece: a view into a larger buffer, several MiB long.
+    const whole = Buffer.alloc(3 * 2 ** 20 + 7);
+    for (let i = 0; i < whole.length; i++) whole[i] = (i * 31 + (i >> 9)) & 0xff;
+    const view = whole.subarray(5, whole.length - 1);
+    await writeFileAtomic(path, view);
+    expect((await readFile(path)).equals(view)).toBe(true);
   });
 
   it('leaves no temp file behind when the write fails', async () => {
