@@ -46,10 +46,8 @@ export async function writeFileAtomic(
   try {
     const handle = await open(temp, 'w');
     try {
-      // Bytes go in one writev: handle.writeFile writes 512 KiB per event-loop turn, so a
-      // large file's write waits on whatever else keeps this thread busy meanwhile.
-      if (typeof data === 'string') await handle.writeFile(data);
-      else await writeParts(handle, Array.isArray(data) ? data : [data as Uint8Array]);
+      if (Array.isArray(data)) await writeParts(handle, data);
+      else await handle.writeFile(data as string | Uint8Array);
       await handle.sync();
     } finally {
       await handle.close();

@@ -82,21 +82,14 @@ export function createDraws(
 
 /** Draws resample b's weights into `draws` (b < draws.count); `weights` is scratch. */
 export function drawAhead(draws: PrecomputedDraws, b: number, weights: Uint32Array): void {
-  const n = draws.items;
-  drawWeights(n, draws.seed, b, weights);
-  const row = b * Math.ceil(n / 2);
-  const { packed } = draws;
-  const pairs = n >> 1;
-  for (let p = 0; p < pairs; p++) {
+  drawWeights(draws.items, draws.seed, b, weights);
+  const rowBytes = Math.ceil(draws.items / 2);
+  const row = b * rowBytes;
+  for (let p = 0; p < rowBytes; p++) {
     const low = weights[2 * p]!;
-    const high = weights[2 * p + 1]!;
-    if ((low | high) > 15) return;
-    packed[row + p] = low | (high << 4);
-  }
-  if (n & 1) {
-    const last = weights[n - 1]!;
-    if (last > 15) return;
-    packed[row + pairs] = last;
+    const high = 2 * p + 1 < draws.items ? weights[2 * p + 1]! : 0;
+    if (low > 15 || high > 15) return;
+    draws.packed[row + p] = low | (high << 4);
   }
   Atomics.store(draws.ready, b, 1);
 }
@@ -268,15 +261,6 @@ function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
   const { weights, sums, skipZeros } = scratch;
   if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
     const row = b * Math.ceil(n / 2);
-    // Straight from the packed weights, two items a byte, in item order as below.
-    if (width === TEN && !skipZeros) {
-      sumTenPacked(n, draws.packed, row, table, sums);
-      return;
-    }
-    if (width === WIDE && !skipZeros) {
-      sumSixteenPacked(n, draws.packed, row, table, sums);
-      return;
-    }
     for (let k = 0; k < n; k++) {
       const pair = draws.packed[row + (k >> 1)]!;
       weights[k] = k & 1 ? pair >> 4 : pair & 15;
@@ -368,164 +352,6 @@ function sumSixteen(
     const w = weights[k]!;
     if (skipZeros && w === 0) continue;
     const i = k * WIDE;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-    s10 += w * t[i + 10]!;
-    s11 += w * t[i + 11]!;
-    s12 += w * t[i + 12]!;
-    s13 += w * t[i + 13]!;
-    s14 += w * t[i + 14]!;
-    s15 += w * t[i + 15]!;
-  }
-  sums.set([s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15]);
-}
-
-/**
- * {@link sumTen} with the weights read from a row of packed draws (item 2p's in
- * the low 4 bits of byte p, item 2p + 1's in the high ones): the same additions in the
- * same order, without unpacking the weights into an array first.
- */
-function sumTenPacked(
-  n: number,
-  packed: Uint8Array,
-  row: number,
-  t: Float64Array,
-  sums: Float64Array,
-): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  let s6 = 0;
-  let s7 = 0;
-  let s8 = 0;
-  let s9 = 0;
-  const pairs = n >> 1;
-  for (let p = 0; p < pairs; p++) {
-    const pair = packed[row + p]!;
-    let w = pair & 15;
-    let i = 2 * p * TEN;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-    w = pair >> 4;
-    i += TEN;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-  }
-  if (n & 1) {
-    const w = packed[row + pairs]! & 15;
-    const i = (n - 1) * TEN;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-  }
-  sums.set([s0, s1, s2, s3, s4, s5, s6, s7, s8, s9]);
-}
-
-/**
- * {@link sumSixteen} with the weights read from a row of packed draws (item 2p's in
- * the low 4 bits of byte p, item 2p + 1's in the high ones): the same additions in the
- * same order, without unpacking the weights into an array first.
- */
-function sumSixteenPacked(
-  n: number,
-  packed: Uint8Array,
-  row: number,
-  t: Float64Array,
-  sums: Float64Array,
-): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  let s6 = 0;
-  let s7 = 0;
-  let s8 = 0;
-  let s9 = 0;
-  let s10 = 0;
-  let s11 = 0;
-  let s12 = 0;
-  let s13 = 0;
-  let s14 = 0;
-  let s15 = 0;
-  const pairs = n >> 1;
-  for (let p = 0; p < pairs; p++) {
-    const pair = packed[row + p]!;
-    let w = pair & 15;
-    let i = 2 * p * WIDE;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-    s10 += w * t[i + 10]!;
-    s11 += w * t[i + 11]!;
-    s12 += w * t[i + 12]!;
-    s13 += w * t[i + 13]!;
-    s14 += w * t[i + 14]!;
-    s15 += w * t[i + 15]!;
-    w = pair >> 4;
-    i += WIDE;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-    s10 += w * t[i + 10]!;
-    s11 += w * t[i + 11]!;
-    s12 += w * t[i + 12]!;
-    s13 += w * t[i + 13]!;
-    s14 += w * t[i + 14]!;
-    s15 += w * t[i + 15]!;
-  }
-  if (n & 1) {
-    const w = packed[row + pairs]! & 15;
-    const i = (n - 1) * WIDE;
     s0 += w * t[i]!;
     s1 += w * t[i + 1]!;
     s2 += w * t[i + 2]!;

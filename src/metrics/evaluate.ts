@@ -354,20 +354,17 @@ async function evaluateWith(
     metrics: metricsSummary,
     run,
   };
-  // Both at once: each waits for its own fsync.
-  await Promise.all([
-    writeFileAtomic(paths.aggregate, formatAggregateJson(aggregate)),
-    writeFileAtomic(
-      paths.summary,
-      formatSummary({
-        report: aggregate,
-        failed,
-        unreferenced,
-        emptyCaptions,
-        corpusDependentColumns: scored.corpusDependentColumns,
-      }),
-    ),
-  ]);
+  await writeFileAtomic(paths.aggregate, formatAggregateJson(aggregate));
+  await writeFileAtomic(
+    paths.summary,
+    formatSummary({
+      report: aggregate,
+      failed,
+      unreferenced,
+      emptyCaptions,
+      corpusDependentColumns: scored.corpusDependentColumns,
+    }),
+  );
   logger.info(
     `wrote the files${bootstrap > 0 ? ` and ${bootstrap} bootstrap resamples` : ''} in ` +
       `${((performance.now() - summarizing) / 1000).toFixed(2)} s`,
