@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DicomSpec, dicomFile } from '../../../test/fixtures/dicom/write.js';
 import { captionConfig } from '../../../test/support/config.js';
 import { FakeEngine } from '../../../test/support/fake-engine.js';
-import { ImageError } from '../../core/errors.js';
+import { imageFailure } from '../../../test/support/image-failure.js';
 import { readCaptionsCsv } from '../../formats/captions-csv.js';
 import { renderDicom } from '../../images/dicom/decode.js';
 import { minMaxWindow, voiMapper } from '../../images/dicom/window.js';
@@ -25,15 +25,6 @@ afterAll(async () => {
 
 const render = (spec: DicomSpec, window?: [number, number]) =>
   renderDicom(dicomFile(spec), 'x.dcm', { window });
-
-async function failure(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ImageError);
-  return (error as Error).message;
-}
 
 /** CT Hounsfield units stored as unsigned 12-bit values with intercept -1024. */
 const HU = [-1000, -160, -100, 0, 40, 100, 239, 1000];
@@ -196,12 +187,14 @@ describe('dicom: stored values', () => {
 describe('dicom: errors', () => {
   it('reports a truncated file', async () => {
     const whole = dicomFile({ rows: 64, columns: 64, values: new Array(64 * 64).fill(5) });
-    const inPixels = await failure(renderDicom(whole.subarray(0, whole.length - 100), 'cut.dcm'));
+    const inPixels = await imageFailure(
+      renderDicom(whole.subarray(0, whole.length - 100), 'cut.dcm'),
+    );
     expect(inPixels).toMatch(/^cut\.dcm: .*truncated/);
-    const inHeader = await failure(renderDicom(whole.subarray(0, 200), 'head.dcm'));
+    const inHeader = await imageFailure(renderDicom(whole.subarray(0, 200), 'head.dcm'));
     expect(inHeader).toMatch(/^head\.dcm: .*truncated/);
     // The header promises 5 frames; the pixel data holds 2, so the middle (third) is missing.
-    const short = await failure(
+    const short = await imageFailure(
       render({ rows: 2, columns: 2, frames: 5, values: new Array(8).fill(1) }),
     );
     expect(short).toMatch(
@@ -210,7 +203,7 @@ describe('dicom: errors', () => {
   });
 
   it('names an unsupported compressed transfer syntax, and a compressed frame it cannot read', async () => {
-    const video = await failure(
+    const video = await imageFailure(
       render({
         rows: 2,
         columns: 2,
@@ -221,7 +214,7 @@ describe('dicom: errors', () => {
     expect(video).toMatch(
       /^x\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.102 \(MPEG-4 AVC\/H\.264 High Profile\) is not supported/,
     );
-    const rle = await failure(
+    const rle = await imageFailure(
       render({
         rows: 2,
         columns: 2,
@@ -235,11 +228,11 @@ describe('dicom: errors', () => {
   });
 
   it('says when a file is not DICOM or its photometric interpretation is not supported', async () => {
-    expect(await failure(renderDicom(Buffer.from('just some text, not dicom'), 'a.dcm'))).toMatch(
-      /a\.dcm: not a DICOM file/,
-    );
     expect(
-      await failure(
+      await imageFailure(renderDicom(Buffer.from('just some text, not dicom'), 'a.dcm')),
+    ).toMatch(/a\.dcm: not a DICOM file/);
+    expect(
+      await imageFailure(
         render({
           rows: 1,
           columns: 1,

@@ -6,6 +6,7 @@ import type { DataSet } from 'dicom-parser';
 import { describe, expect, it } from 'vitest';
 import { ORIGINALS } from '../../../test/fixtures/dicom/compressed/originals.js';
 import { dicomFile } from '../../../test/fixtures/dicom/write.js';
+import { imageFailure } from '../../../test/support/image-failure.js';
 import { ImageError } from '../../core/errors.js';
 import { decodeRle } from './codecs/rle.js';
 import { dicomToPng, renderDicom, storedValues } from './decode.js';
@@ -161,20 +162,11 @@ describe('dicom: compressed pixel data written by DCMTK and GDCM', () => {
 
   it('a truncated 12-bit JPEG is one clear error', async () => {
     const half = await withFrame('ct12.extended12.dcm', (f) => f.subarray(0, f.length >> 1));
-    expect(await failure(renderDicom(half, 'half.dcm'))).toMatch(
+    expect(await imageFailure(renderDicom(half, 'half.dcm'))).toMatch(
       /^half\.dcm: cannot decode the 12-bit JPEG frame 1 of 1 \(JPEG data ends .*truncated/,
     );
   });
 });
-
-async function failure(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ImageError);
-  return (error as Error).message;
-}
 
 /** The encapsulated frame of a fixture, and a copy of the file with it replaced. */
 async function withFrame(name: string, change: (frame: Uint8Array) => Uint8Array): Promise<Buffer> {
@@ -214,7 +206,7 @@ describe('dicom: corrupt compressed pixel data', () => {
     ] as const) {
       for (const change of changes) {
         const bytes = await withFrame(name, change);
-        const message = await failure(renderDicom(bytes, `bad-${name}`));
+        const message = await imageFailure(renderDicom(bytes, `bad-${name}`));
         expect(message).toMatch(
           new RegExp(
             `^bad-${name}: cannot decode the ${codec} frame 1 of 1 \\(.*(truncated|corrupt|Invalid|inconsistent)`,
@@ -235,7 +227,7 @@ describe('dicom: corrupt compressed pixel data', () => {
       copy.set([0xff, 0xff, 0xff, 0xff], sof + 5);
       return copy;
     });
-    expect(await failure(renderDicom(bomb, 'bomb.dcm'))).toMatch(
+    expect(await imageFailure(renderDicom(bomb, 'bomb.dcm'))).toMatch(
       /^bomb\.dcm: cannot decode the JPEG-LS frame 1 of 1 \(the JPEG-LS stream is 65535x65535 with 1 component\(s\), but the DICOM header says 64x64 with 1\)/,
     );
     // A header that itself declares 65535 x 65535 is over the pixel limit.
@@ -245,7 +237,7 @@ describe('dicom: corrupt compressed pixel data', () => {
       transferSyntax: '1.2.840.10008.1.2.4.80',
       fragments: [new Uint8Array(16)],
     });
-    expect(await failure(renderDicom(huge, 'huge.dcm'))).toMatch(
+    expect(await imageFailure(renderDicom(huge, 'huge.dcm'))).toMatch(
       /^huge\.dcm: a 65535x65535 frame is larger than the pixel limit/,
     );
   });
