@@ -7,6 +7,7 @@
  * only its column arrays, moved, not copied.
  */
 import { Worker } from 'node:worker_threads';
+import { packStrings, unpackStrings } from '../core/packed-strings.js';
 import { workerBootCode } from '../core/worker-boot.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
 import type { EncodedCaptions, EncodedSentences } from './token-ids.js';
@@ -112,17 +113,11 @@ function packWorkerJobFromJsonl(job: WorkerJob): PackedWorkerJob {
 export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
   const items = job.ids.length;
   const references = job.references.flat();
-  const parts = [...job.ids, ...job.candidates, ...references];
-  const ends = new Uint32Array(parts.length);
-  let end = 0;
-  parts.forEach((part, i) => {
-    end += part.length;
-    ends[i] = end;
-  });
+  const { text, ends } = packStrings([...job.ids, ...job.candidates, ...references]);
   const referenceCounts = new Uint32Array(items);
   for (let k = 0; k < items; k++) referenceCounts[k] = job.references[k]!.length;
   return {
-    text: parts.join(''),
+    text,
     ends,
     referenceCounts,
     recipes: job.recipes,
@@ -135,13 +130,16 @@ export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
 }
 
 export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
-  const { text, ends, referenceCounts } = packed;
+  const { referenceCounts } = packed;
   const items = referenceCounts.length;
-  let i = 0;
-  const next = () => text.slice(i === 0 ? 0 : ends[i - 1]!, ends[i++]!);
-  const ids = Array.from({ length: items }, next);
-  const candidates = Array.from({ length: items }, next);
-  const references = Array.from(referenceCounts, (count) => Array.from({ length: count }, next));
+  const strings = unpackStrings(packed);
+  const ids = strings.slice(0, items);
+  const candidates = strings.slice(items, 2 * items);
+  let start = 2 * items;
+  const references = Array.from(referenceCounts, (count) => {
+    start += count;
+    return strings.slice(start - count, start);
+  });
   return {
     ids,
     candidates,

@@ -7,15 +7,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { type PackedStrings, packStrings } from '../../core/packed-strings.js';
 import { workerBootCode } from '../../core/worker-boot.js';
 import type { SentenceIdsSettings } from './sentence-ids.js';
 
-export interface TokenizeJob {
+export interface TokenizeJob extends PackedStrings {
   folder: string;
   settings: SentenceIdsSettings;
-  /** The sentences back to back; `ends[i]` is where sentence i ends. */
-  text: string;
-  ends: Uint32Array;
 }
 
 export type TokenizeReply =
@@ -84,13 +82,7 @@ export async function encodeSentences(
     shares.push(sentences.slice(start, start + share));
   }
   const pending = shares.map((part) => {
-    const ends = new Uint32Array(part.length);
-    let end = 0;
-    part.forEach((sentence, i) => {
-      end += sentence.length;
-      ends[i] = end;
-    });
-    const job = { folder: remote.folder, settings: remote.settings, text: part.join(''), ends };
+    const job = { folder: remote.folder, settings: remote.settings, ...packStrings(part) };
     return runWorker(job).catch((error: unknown) => {
       remote.onWorkerError?.(error);
       return part.map(encode);

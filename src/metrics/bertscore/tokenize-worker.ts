@@ -1,6 +1,7 @@
 // Tokenizes a share of BERTScore's sentences in a worker thread (tokenize-pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { AutoTokenizer } from '@huggingface/transformers';
+import { unpackStrings } from '../../core/packed-strings.js';
 import { type SentenceTokenizer, sentenceEncoder } from './sentence-ids.js';
 import type { TokenizeJob, TokenizeReply } from './tokenize-pool.js';
 
@@ -12,11 +13,9 @@ try {
   const encode = sentenceEncoder(tokenizer, job.settings);
   const ends = new Uint32Array(job.ends.length);
   const ids: number[] = [];
-  let start = 0;
-  job.ends.forEach((end, i) => {
-    for (const id of encode(job.text.slice(start, end))) ids.push(id);
+  unpackStrings(job).forEach((sentence, i) => {
+    for (const id of encode(sentence)) ids.push(id);
     ends[i] = ids.length;
-    start = end;
   });
   const flat = Int32Array.from(ids);
   const reply: TokenizeReply = { ok: true, ids: flat, ends };
