@@ -76,12 +76,6 @@ if python3 -c 'import onnx, numpy' 2>/dev/null && [ -z "${BENCH_NO_CEILING:-}" ]
   python3 "$HERE/gpu_ceiling.py" build "$W/ceiling" | tee -a "$LOG"
   [ -n "$SMOKE" ] && export BENCH_CEILING_MAX_M=64
   timeout 120 node "$HERE/gpu-ceiling.mjs" "$ORT" "$W/ceiling" "$R" "$DEVICE" | tee -a "$LOG"
-  # BENCH_CEILING_VALIDATION_MODES: the same chains (M <= 290) under other validation modes of
-  # the WebGPU provider, one process each (the provider's device keeps its first settings)
-  for mode in ${BENCH_CEILING_VALIDATION_MODES:-}; do
-    BENCH_CEILING_VALIDATION=$mode BENCH_CEILING_MAX_M=${BENCH_CEILING_MAX_M:-290} \
-      timeout 90 node "$HERE/gpu-ceiling.mjs" "$ORT" "$W/ceiling" "$R" "$DEVICE" | tee -a "$LOG"
-  done
   if [ -z "$SMOKE" ] && python3 -c 'import torch' 2>/dev/null; then
     timeout 60 python3 "$HERE/gpu_ceiling.py" torch "$R" | tee -a "$LOG"
   fi

@@ -3,8 +3,7 @@
 // Runs each chain that bench/gpu_ceiling.py built (GRAPH_DIR/plan.json) at each M on DEVICE
 // (webgpu or cpu), 2 warm-up runs then the median of 5, the fp16 input copied in and the
 // output copied out every run as medcap's sessions do, and appends one JSON line per
-// (graph, M) to RESULTS. BENCH_CEILING_VALIDATION: the WebGPU provider's validationMode (the
-// provider's default when unset; the engine is then named ort-webgpu-validation-MODE).
+// (graph, M) to RESULTS.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -12,16 +11,13 @@ const [ortDir, graphDir, results, device] = process.argv.slice(2);
 const ort = createRequire(import.meta.url)(ortDir);
 const plan = JSON.parse(readFileSync(`${graphDir}/plan.json`, 'utf8'));
 const maxM = Number(process.env.BENCH_CEILING_MAX_M ?? Infinity);
-const validation = process.env.BENCH_CEILING_VALIDATION;
-const provider =
-  device === 'webgpu' && validation ? { name: device, validationMode: validation } : device;
-const engine = `ort-${device}${validation ? `-validation-${validation}` : ''}`;
+const engine = `ort-${device}`;
 
 for (const { graph, k, n, matmuls, m_values: mValues } of plan) {
   let session;
   try {
     session = await ort.InferenceSession.create(`${graphDir}/${graph}.onnx`, {
-      executionProviders: [provider],
+      executionProviders: [device],
       logSeverityLevel: 3,
     });
   } catch (error) {
