@@ -161,7 +161,8 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
         chunks[k]!.embed.map((s) => sequences[s]!),
         input.signal,
       );
-    // The next chunk is encoded (by ONNX Runtime, off the JS thread) while this one is scored.
+    // The next chunk's encoding is started before this one is scored. onnxruntime-node runs
+    // each session on this thread, so the two interleave batch by batch rather than overlap.
     let pending: Promise<Embedded[]> | undefined = chunks.length > 0 ? embedChunk(0) : undefined;
     try {
       for (const [k, chunk] of chunks.entries()) {
