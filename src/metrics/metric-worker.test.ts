@@ -174,7 +174,7 @@ describe('metrics in a worker thread', () => {
       metrics: await metrics(),
       parallel: false,
     });
-    const jsonl = readFileSync(corpus, 'utf8');
+    const jsonl = readFileSync(corpus);
     const shared = prestartWorker();
     shared.shareCaptionsJsonl(jsonl, corpus);
     expect(shared.sharedCaptions).toBe(true);
