@@ -25,8 +25,7 @@ export function parseCaptionsJsonl(bytes: Uint8Array, path: string): CaptionRow[
   const lines = new Map<string, number>();
   let start = hasByteOrderMark(bytes) ? 3 : 0;
   for (let lineNumber = 1; start <= bytes.length; lineNumber++) {
-    let end = bytes.indexOf(NEWLINE, start);
-    if (end < 0) end = bytes.length;
+    const end = reader.lineEnd(start);
     const item = reader.item(start, end) ?? parsedLine(bytes, start, end, `${path}:${lineNumber}`);
     start = end + 1;
     if (item === undefined) continue;
@@ -101,11 +100,12 @@ function utf8Slice(bytes: Uint8Array, start: number, end: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end);
 }
 
-const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+/** Control characters (a line holds no newline) and non-ASCII bytes, in the Latin-1 text. */
+const UNUSUAL = /[\x00-\x09\x0b-\x1f\x80-\xff]/g;
 
 /**
  * Reads the lines that have exactly the usual shape, `{"id": "…", "candidate": "…",
@@ -121,10 +121,18 @@ class LineReader {
   private readonly chars: string;
   private pos = 0;
   private end = 0;
+  private nextBackslash = -1;
+  private nextUnusual = -1;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
     this.chars = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  }
+
+  /** Where the line from `start` on ends (its newline, or the end of the bytes). */
+  lineEnd(start: number): number {
+    const end = this.chars.indexOf('\n', start);
+    return end < 0 ? this.chars.length : end;
   }
 
   /** The item on bytes[start, end), or undefined when JSON.parse has to read the line. */
@@ -182,8 +190,39 @@ class LineReader {
 
   /** The JSON string at pos (its opening quote), as JSON.parse reads it; undefined if none. */
   private string(): string | undefined {
+    if (this.pos >= this.end || this.bytes[this.pos] !== QUOTE) return undefined;
+    const first = this.pos + 1;
+    // Native searches instead of a loop over every byte in JavaScript.
+    const close = this.chars.indexOf('"', first);
+    if (close < 0 || close >= this.end) return undefined;
+    if (this.backslashFrom(first) < close || this.unusualFrom(first) < close) {
+      return this.scannedString();
+    }
+    this.pos = close + 1;
+    return this.chars.slice(first, close);
+  }
+
+  /** Where the first backslash from `from` on is (the file's length if none). */
+  private backslashFrom(from: number): number {
+    if (this.nextBackslash < from) {
+      const at = this.chars.indexOf('\\', from);
+      this.nextBackslash = at < 0 ? this.chars.length : at;
+    }
+    return this.nextBackslash;
+  }
+
+  /** Where the first control or non-ASCII byte from `from` on is (the file's length if none). */
+  private unusualFrom(from: number): number {
+    if (this.nextUnusual < from) {
+      UNUSUAL.lastIndex = from;
+      this.nextUnusual = UNUSUAL.test(this.chars) ? UNUSUAL.lastIndex - 1 : this.chars.length;
+    }
+    return this.nextUnusual;
+  }
+
+  /** string() for a string with escapes, control bytes or non-ASCII bytes. */
+  private scannedString(): string | undefined {
     const { bytes, end } = this;
-    if (this.pos >= end || bytes[this.pos] !== QUOTE) return undefined;
     const first = this.pos + 1;
     let escaped = false;
     let ascii = true;
