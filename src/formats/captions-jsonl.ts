@@ -1,7 +1,7 @@
 /**
  * The JSONL captions file that `medcap evaluate` reads, and which of its rows (or a captions
  * CSV's) are scored. A module of its own, small, so that the metric worker can parse the
- * same text as the main thread without loading the evaluation's other modules.
+ * same bytes as the main thread without loading the evaluation's other modules.
  */
 import { DatasetError } from '../core/errors.js';
 import { assertUtf8 } from '../core/utf8.js';
