@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutputError } from './errors.js';
-import { asOutputError, removeStaleTempFiles, writeFileAtomic } from './files.js';
+import { asOutputError, readFileShared, removeStaleTempFiles, writeFileAtomic } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -67,5 +67,19 @@ describe('removeStaleTempFiles', () => {
       '.medical_train_summary.txt.0a1b2c3d.tmp',
       'checkpoint_8.csv',
     ]);
+  });
+});
+
+describe('readFileShared', () => {
+  it('reads the whole file into shared memory', async () => {
+    const path = join(dir, 'shared.bin');
+    const bytes = Buffer.alloc(2 ** 20 + 3);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 11)) & 0xff;
+    await writeFile(path, bytes);
+    const got = await readFileShared(path);
+    expect(got.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(got).equals(bytes)).toBe(true);
+    await writeFile(path, '');
+    expect((await readFileShared(path)).length).toBe(0);
   });
 });

@@ -126,3 +126,24 @@ export async function ensureWritableDir(dir: string, option: string): Promise<vo
     });
   }
 }
+
+/**
+ * The file's bytes in shared memory, which a worker thread can read without a copy. Like
+ * readFile, it reads as many bytes as the file had when opened.
+ */
+export async function readFileShared(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return bytes.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}

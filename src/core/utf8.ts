@@ -106,11 +106,16 @@ export function readUtf8Stream(path: string): Readable {
   return source.pipe(guard);
 }
 
-/** Decodes a whole file as UTF-8, or throws a DatasetError naming the file and line. */
-export function decodeUtf8(bytes: Uint8Array, path: string): string {
+/** Throws a DatasetError naming the file and line unless the bytes are UTF-8. */
+export function assertUtf8(bytes: Uint8Array, path: string): void {
   if (!isUtf8(bytes)) {
     const offset = firstInvalidUtf8(bytes);
     throw notUtf8Error(path, countNewlines(bytes, offset) + 1, bytes, offset);
   }
+}
+
+/** Decodes a whole file as UTF-8, or throws a DatasetError naming the file and line. */
+export function decodeUtf8(bytes: Uint8Array, path: string): string {
+  assertUtf8(bytes, path);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }

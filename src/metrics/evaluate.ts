@@ -8,10 +8,14 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
-import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
+import {
+  ensureWritableDir,
+  readFileShared,
+  removeStaleTempFiles,
+  writeFileAtomic,
+} from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
-import { decodeUtf8 } from '../core/utf8.js';
 import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import type { JournalLine } from '../formats/journal-types.js';
@@ -66,14 +70,14 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
     >
   > & { offline?: boolean };
 
-/** The captions file's rows; a JSONL file's text also goes to `worker`, which parses it too. */
+/** The captions file's rows; a JSONL file's bytes also go to `worker`, which parses them too. */
 async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]> {
   if (!existsSync(path)) throw new DatasetError(`--captions: file not found: ${path}`);
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
-    const text = decodeUtf8(await readFile(path), path);
-    worker?.shareCaptionsJsonl(text, path);
-    return parseCaptionsJsonl(text, path);
+    const bytes = await readFileShared(path);
+    worker?.shareCaptionsJsonl(bytes, path);
+    return parseCaptionsJsonl(bytes, path);
   }
   if (ext === '.csv') return readCaptionsCsv(path, { unique: true });
   throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);

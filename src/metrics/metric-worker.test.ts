@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MetricError } from '../core/errors.js';
 import { packWorkerJob, prestartWorker, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, metricInput, scoreCaptions } from './score.js';
+import { type CaptionItem, metricInput, scoreCaptions, workerCandidateShare } from './score.js';
 import { encodedCaptions } from './token-ids.js';
 
 const corpus = fileURLToPath(new URL('../../test/fixtures/parity/corpus.jsonl', import.meta.url));
@@ -38,6 +38,26 @@ describe('metrics in a worker thread', () => {
       // The worker took part in the bootstrap: the intervals are the same.
       expect(parallel.summary[column]!.ci95).not.toBeNull();
       expect(parallel.summary[column]).toEqual(serial.summary[column]);
+    }
+  });
+
+  it('has the worker tokenize no candidates when it scores METEOR, half of them for ROUGE alone', async () => {
+    const [rouge, meteor] = await Promise.all([createMetric('rouge'), createMetric('meteor')]);
+    expect(workerCandidateShare([rouge!, meteor!])).toBe(0);
+    expect(workerCandidateShare([meteor!])).toBe(0);
+    expect(workerCandidateShare([rouge!])).toBe(0.5);
+    // Both ways give the single-thread scores.
+    for (const ids of [
+      ['bleu', 'rouge'],
+      ['cider', 'meteor'],
+    ]) {
+      const some = () => Promise.all(ids.map((id) => createMetric(id)));
+      const serial = await scoreCaptions(items, { metrics: await some(), parallel: false });
+      const parallel = await scoreCaptions(items, { metrics: await some(), parallel: true });
+      expect(parallel.workerMetrics).toEqual([ids[1]]);
+      for (const column of serial.columns) {
+        expect([...parallel.values[column]!], column).toEqual([...serial.values[column]!]);
+      }
     }
   });
 
@@ -174,7 +194,7 @@ describe('metrics in a worker thread', () => {
       metrics: await metrics(),
       parallel: false,
     });
-    const jsonl = readFileSync(corpus, 'utf8');
+    const jsonl = readFileSync(corpus);
     const shared = prestartWorker();
     shared.shareCaptionsJsonl(jsonl, corpus);
     expect(shared.sharedCaptions).toBe(true);

@@ -67,7 +67,7 @@ export interface RunningJob {
  */
 export interface PackedWorkerJob {
   /**
-   * Set when the worker parsed the captions file's text itself (shareCaptionsJsonl): its
+   * Set when the worker parsed the captions file itself (shareCaptionsJsonl): its
    * scored rows are the job's items (checked against these figures), and `text` is empty.
    */
   fromCaptionsJsonl?: CaptionsCheck;
@@ -166,11 +166,12 @@ export interface IdleWorker {
   /** Undefined when it could not start. */
   readonly worker: Worker | undefined;
   /**
-   * Hands it the text of the JSONL captions file that this thread parses meanwhile: it
-   * parses the text too, and the job then goes without texts, its items being the file's
-   * scored rows (isScoredRow). Only for a job of exactly those items.
+   * Hands it the bytes of the JSONL captions file that this thread parses meanwhile (in
+   * shared memory, they are not copied): it parses them too, and the job then goes without
+   * texts, its items being the file's scored rows (isScoredRow). Only for a job of exactly
+   * those items.
    */
-  shareCaptionsJsonl(text: string, path: string): void;
+  shareCaptionsJsonl(bytes: Uint8Array, path: string): void;
   /** Whether shareCaptionsJsonl was called. */
   readonly sharedCaptions: boolean;
   /** Ends it, unless a job took it (startWorkerJob). */
@@ -178,7 +179,7 @@ export interface IdleWorker {
 }
 
 /** What the worker may get before its job. */
-export type BeforeJob = { captionsJsonl: { text: string; path: string } };
+export type BeforeJob = { captionsJsonl: { bytes: Uint8Array; path: string } };
 
 const taken = new WeakSet<Worker>();
 
@@ -202,9 +203,9 @@ export function prestartWorker(options: WorkerAhead = {}): IdleWorker {
   let sharedCaptions = false;
   return {
     worker,
-    shareCaptionsJsonl(text, path) {
+    shareCaptionsJsonl(bytes, path) {
       if (worker === undefined) return;
-      worker.postMessage({ captionsJsonl: { text, path } } satisfies BeforeJob);
+      worker.postMessage({ captionsJsonl: { bytes, path } } satisfies BeforeJob);
       sharedCaptions = true;
     },
     get sharedCaptions() {

@@ -31,8 +31,8 @@ if ((workerData as WorkerAhead | undefined)?.wordnet === true) {
   }
 }
 
-// The captions file's text may come first (shareCaptionsJsonl): parsed here while the main
-// thread parses it too, so that the job comes without its texts.
+// The captions file's bytes may come first (shareCaptionsJsonl): parsed here while the main
+// thread parses them too, so that the job comes without its texts.
 let parsed: Pick<WorkerJob, 'ids' | 'candidates' | 'references'> | undefined;
 const packed = await new Promise<PackedWorkerJob>((resolve) => {
   const onMessage = (message: BeforeJob | PackedWorkerJob) => {
@@ -41,9 +41,9 @@ const packed = await new Promise<PackedWorkerJob>((resolve) => {
       resolve(message);
       return;
     }
-    const { text, path } = message.captionsJsonl;
+    const { bytes, path } = message.captionsJsonl;
     try {
-      const items = parseCaptionsJsonl(text, path).filter(isScoredRow).map(scoredItemOf);
+      const items = parseCaptionsJsonl(bytes, path).filter(isScoredRow).map(scoredItemOf);
       parsed = {
         ids: items.map((item) => item.id),
         candidates: items.map((item) => item.candidate),

@@ -161,10 +161,13 @@ function captionText(items: readonly CaptionItem[]): CaptionText {
 
 /**
  * The share of the candidates that the worker tokenizes while this thread tokenizes the
- * others and the references: the worker's metrics then take about as long as this
- * thread's n-gram metrics (measured with the default metrics).
+ * others and the references. With METEOR the worker's metrics take longer than this
+ * thread's n-gram metrics already, and a second tokenizer (with a cache of its own, cold)
+ * costs more CPU than it saves: none (measured with the default metrics). Else half.
  */
-const WORKER_CANDIDATE_SHARE = 0.5;
+export function workerCandidateShare(inWorker: readonly Metric[]): number {
+  return inWorker.some((metric) => metric.recipe?.id === 'meteor') ? 0 : 0.5;
+}
 
 /** Items from which a second thread repays its start-up. */
 const WORKER_MIN_ITEMS = 5000;
@@ -237,7 +240,7 @@ export async function scoreCaptionsStaged(
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
   if (inWorker.length === 0) options.worker?.stop();
-  const candidatesInWorker = Math.round(items.length * WORKER_CANDIDATE_SHARE);
+  const candidatesInWorker = Math.round(items.length * workerCandidateShare(inWorker));
   const job =
     inWorker.length === 0
       ? undefined
@@ -246,8 +249,9 @@ export async function scoreCaptionsStaged(
             ...text,
             recipes: inWorker.map((metric) => metric.recipe!),
             bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
-            tokenizeCandidates: tokenizer,
-            candidatesToTokenize: candidatesInWorker,
+            ...(candidatesInWorker > 0
+              ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
+              : {}),
           },
           options.worker,
         );
@@ -256,7 +260,7 @@ export async function scoreCaptionsStaged(
   let drawsHere: PrecomputedDraws | undefined;
   try {
     const input =
-      job === undefined
+      job === undefined || candidatesInWorker === 0
         ? metricInput(items, tokenizer, text)
         : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
     // On the input itself: a copy ({ ...input }) would run its getters, building every
