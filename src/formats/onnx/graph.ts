@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { halfMatMulNodes, halfWeightTensor } from './half-precision.js';
+import { encodeNode, halfMatMulNodes, halfWeightTensor } from './half-precision.js';
 import { encodeVarint, lengthDelimited } from './protobuf.js';
 
 /**
@@ -401,25 +401,10 @@ export function unitRowsTensor(tensor: string): string {
 
 /** LpNormalization(p = 2, axis = 2): in ONNX since opset 1, unchanged since. */
 function unitRowsNode(input: string, output: string): Buffer {
-  const intAttribute = (name: string, value: number) =>
-    lengthDelimited(
-      5,
-      Buffer.concat([
-        lengthDelimited(1, Buffer.from(name, 'utf8')),
-        encodeVarint(3 * 8),
-        encodeVarint(value),
-        encodeVarint(20 * 8),
-        encodeVarint(2), // AttributeType INT
-      ]),
-    );
-  return Buffer.concat([
-    lengthDelimited(1, Buffer.from(input, 'utf8')),
-    lengthDelimited(2, Buffer.from(output, 'utf8')),
-    lengthDelimited(3, Buffer.from(`${output}/LpNormalization`, 'utf8')),
-    lengthDelimited(4, Buffer.from('LpNormalization', 'utf8')),
-    intAttribute('axis', 2),
-    intAttribute('p', 2),
-  ]);
+  return encodeNode('LpNormalization', `${output}/LpNormalization`, [input], output, {
+    axis: 2,
+    p: 2,
+  });
 }
 
 function readRange(fd: number, start: number, end: number, path: string): Buffer {

@@ -133,13 +133,16 @@ export function encodeHalfTensor(
   ]);
 }
 
-/** NodeProto bytes; `to` adds Cast's attribute. */
+/**
+ * NodeProto bytes; `attributes` are INT attributes, in their order (a number alone is Cast's
+ * `to`).
+ */
 export function encodeNode(
   op: string,
   name: string,
   inputs: readonly string[],
   output: string,
-  to?: number,
+  attributes?: number | Readonly<Record<string, number>>,
 ): Buffer {
   const parts = [
     ...inputs.map((i) => lengthDelimited(1, Buffer.from(i, 'utf8'))),
@@ -147,11 +150,12 @@ export function encodeNode(
     lengthDelimited(3, Buffer.from(name, 'utf8')),
     lengthDelimited(4, Buffer.from(op, 'utf8')),
   ];
-  if (to !== undefined) {
+  const named = typeof attributes === 'number' ? { to: attributes } : (attributes ?? {});
+  for (const [key, value] of Object.entries(named)) {
     const attribute = Buffer.concat([
-      lengthDelimited(1, Buffer.from('to', 'utf8')),
+      lengthDelimited(1, Buffer.from(key, 'utf8')),
       encodeVarint(3 * 8),
-      encodeVarint(to),
+      encodeVarint(value),
       encodeVarint(20 * 8),
       encodeVarint(2), // AttributeType INT
     ]);
