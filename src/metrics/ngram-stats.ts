@@ -63,12 +63,11 @@ function compute(
     table[at + REF_OWNER] = NOBODY;
     table[at + MAX_OWNER] = -1;
   }
-  // An n-gram that occurs once in a reference has a df of 1 too.
-  if (maxDf === 0 && onceInReferences(captions, grams)) maxDf = 1;
   // CIDEr-D's idf = log(items) - log(max(1, df)); the logarithms of the few df values
   // come from a small table rather than one double per n-gram.
   const logItems = Math.log(items);
-  const logOf = new Float64Array(maxDf + 1);
+  // Index 1 always: the n-grams that occur once (ONCE) have max(1, df) = 1.
+  const logOf = new Float64Array(Math.max(1, maxDf) + 1);
   for (let d = 1; d <= maxDf; d++) logOf[d] = Math.log(d);
   // The weight of an n-gram that occurs once (ONCE): term frequency 1, and a document
   // frequency of 1 (in a reference) or 0 (in a candidate), both max(1, df) = 1.
@@ -194,14 +193,4 @@ function itemStats(out: ItemStats, k: number): void {
   for (let n = 0; n < MAX_ORDER; n++) {
     hypNorm[k * MAX_ORDER + n] = Math.sqrt(hypNorm[k * MAX_ORDER + n]!);
   }
-}
-
-function onceInReferences(captions: EncodedCaptions, grams: Int32Array[]): boolean {
-  const { starts, referenceStarts } = captions;
-  const from = starts[referenceStarts[0]!]!;
-  const to = starts[referenceStarts[referenceStarts.length - 1]!]!;
-  for (let n = 0; n < MAX_ORDER; n++) {
-    for (let p = from; p < to; p++) if (grams[n]![p] === ONCE) return true;
-  }
-  return false;
 }
