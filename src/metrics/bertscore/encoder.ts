@@ -17,6 +17,7 @@ import {
 } from '../../formats/onnx/graph.js';
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
+import { planBatches } from './plan.js';
 import { type Embedded, unitRows } from './scoring.js';
 import { sentenceEncoder } from './sentence-ids.js';
 import { encodeSentences } from './tokenize-pool.js';
@@ -383,13 +384,16 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     const order = sequences
       .map((_, i) => i)
       .sort((a, b) => sequences[b]!.length - sequences[a]!.length);
+    const ends = planBatches(
+      order.map((i) => sequences[i]!.length),
+      { maxSequences: batchSize, maxTokens: options.maxBatchTokens },
+    );
     let next = 0;
-    while (next < order.length) {
+    for (const end of ends) {
       signal?.throwIfAborted();
       const longest = sequences[order[next]!]!.length;
-      const fit = Math.max(1, Math.floor(options.maxBatchTokens / Math.max(1, longest)));
-      const batch = order.slice(next, next + Math.min(batchSize, fit));
-      next += batch.length;
+      const batch = order.slice(next, end);
+      next = end;
       const ids = new BigInt64Array(batch.length * longest).fill(BigInt(padId));
       const mask = new BigInt64Array(batch.length * longest);
       batch.forEach((index, row) => {
