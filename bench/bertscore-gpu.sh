@@ -10,7 +10,8 @@
 #
 # Stages: build the roberta-large-shaped encoder; medcap on 2,000 pairs per dtype
 # (calibration, also writes the pruned layer-17 copy once per dtype); medcap on PAIRS pairs
-# once per BENCH_MEDCAP_RUNS entry (dtype:batch, default "fp32:64"; PAIRS is cut if the
+# once per BENCH_MEDCAP_RUNS entry (dtype:batch, default "fp32:64", or dtype:batch:REV to run
+# the build of commit REV that bench/gpu-carry.sh carried beside the app; PAIRS is cut if the
 # calibration says the first run would take longer than MEDCAP_BUDGET_S); the bert_score
 # computation in PyTorch, fp16 and fp32, batch 64, on the same pairs; the values compared.
 # Each stage has its own time limit, and what is done is written to OUTDIR as it goes.
@@ -54,9 +55,9 @@ else
 fi
 [ -f "$MODEL/model.onnx" ] || { log "no model, stopping"; exit 1; }
 
-medcap() { # PAIRS_FILE OUTDIR LOGFILE [DTYPE [BATCH]]
+medcap() { # PAIRS_FILE OUTDIR LOGFILE [DTYPE [BATCH [APP_DIR]]]
   # shellcheck disable=SC2086 # BENCH_NODE_FLAGS: node's own flags, word-split on purpose
-  MEDCAP_MODEL_CACHE="$W/cache" HF_HUB_OFFLINE=1 "$APP/node" ${BENCH_NODE_FLAGS:-} "$APP/dist/cli/bin.js" evaluate \
+  MEDCAP_MODEL_CACHE="$W/cache" HF_HUB_OFFLINE=1 "$APP/node" ${BENCH_NODE_FLAGS:-} "${6:-$APP}/dist/cli/bin.js" evaluate \
     --captions "$1" --out "$2" --metrics bertscore --bertscore-model "$MODEL" \
     --bertscore-device "$DEVICE" --bertscore-dtype "${4:-$DTYPE}" --bertscore-batch-size "${5:-64}" \
     --bertscore-layer 17 --bootstrap 0 > "$3" 2>&1
@@ -102,23 +103,25 @@ for spec in $RUNS; do
 done
 
 for spec in $RUNS; do
-  d=${spec%%:*} b=${spec##*:}
-  if grep -q "\"dtype\": \"$d\", \"batch\": $b, .*\"exit\": 0" "$W/medcap-runs.jsonl" 2>/dev/null; then
-    log "medcap $d batch $b: reusing the completed run"
+  IFS=: read -r d b rev <<< "$spec"
+  app=$APP tag=$d-$b
+  [ -n "$rev" ] && app=$APP-$rev tag=$d-$b-$rev
+  if grep -q "\"dtype\": \"$d\", \"batch\": $b, \"app\": \"${rev:-carried}\", .*\"exit\": 0" "$W/medcap-runs.jsonl" 2>/dev/null; then
+    log "medcap $tag: reusing the completed run"
     continue
   fi
-  nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits -lms 500 > "$W/smi-$d-$b.csv" 2>/dev/null &
+  nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits -lms 500 > "$W/smi-$tag.csv" 2>/dev/null &
   SMI=$!
   flags=
   # BENCH_CPU_PROFILE=dtype:batch: V8 CPU profiles of that run, each thread's (OUTDIR/cpu-profile/)
   [ "${BENCH_CPU_PROFILE:-}" = "$spec" ] && flags="--cpu-prof --cpu-prof-dir $OUT/cpu-profile"
-  t=$(now); BENCH_NODE_FLAGS=$flags timeout $((BUDGET + 120)) bash -c "$(declare -f medcap); medcap $W/pN.jsonl $W/oN-$d-$b $OUT/medcap-$d-$b.log $d $b"
+  t=$(now); BENCH_NODE_FLAGS=$flags timeout $((BUDGET + 120)) bash -c "$(declare -f medcap); medcap $W/pN.jsonl $W/oN-$tag $OUT/medcap-$tag.log $d $b $app"
   rc=$?
   wall=$(secs "$t" "$(now)")
   kill "$SMI" 2>/dev/null
-  tail -3 "$OUT/medcap-$d-$b.log" | tee -a "$LOG"
-  echo "{\"dtype\": \"$d\", \"batch\": $b, \"wall_s\": $wall, \"exit\": $rc}" >> "$W/medcap-runs.jsonl"
-  log "medcap $d batch $b: $N pairs, wall $wall s (exit $rc)"
+  tail -3 "$OUT/medcap-$tag.log" | tee -a "$LOG"
+  echo "{\"dtype\": \"$d\", \"batch\": $b, \"app\": \"${rev:-carried}\", \"wall_s\": $wall, \"exit\": $rc}" >> "$W/medcap-runs.jsonl"
+  log "medcap $tag: $N pairs, wall $wall s (exit $rc)"
 done
 
 for dtype in fp16 fp32; do
@@ -140,7 +143,9 @@ out, n, cwall, cscored, gpu, w, cal, device, tools = sys.argv[1:10]
 sys.path.insert(0, tools)
 n = int(n)
 runs = [json.loads(l) for l in open(os.path.join(w, "medcap-runs.jsonl")) if l.strip()]
-ok = [r for r in runs if r["exit"] == 0] or runs
+# medcap_s is the carried app's; builds of other commits are baselines beside it.
+carried = [r for r in runs if r.get("app", "carried") == "carried"] or runs
+ok = [r for r in carried if r["exit"] == 0] or carried
 best = min(ok, key=lambda r: r["wall_s"])
 res = {"pairs": n, "medcap_s": best["wall_s"], "medcap_best": best, "medcap_runs": runs, "device": gpu,
        "medcap_device": device + " (ONNX Runtime 1.30 through Transformers.js)",
@@ -160,7 +165,7 @@ if res["pytorch_s"]:
     res["ratio_per_process"] = {dt: round(d["process_s"] / res["medcap_s"], 3)
                                 for dt, d in res.get("pytorch_detail", {}).items()}
 for r in runs:
-    tag = f"{r['dtype']}-{r['batch']}"
+    tag = f"{r['dtype']}-{r['batch']}" + ("" if r.get("app", "carried") == "carried" else f"-{r['app']}")
     r["ratio"] = {dt: round(s / r["wall_s"], 3) for dt, s in res["pytorch_s"].items()}
     try:
         import bertscore_bench as bb
