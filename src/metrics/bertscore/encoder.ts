@@ -18,6 +18,7 @@ import {
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { planBatches } from './plan.js';
+import { loadSession, loadSessionHere } from './session.js';
 import { type Embedded, unitRows } from './scoring.js';
 import { sentenceEncoder } from './sentence-ids.js';
 import { encodeSentences } from './tokenize-pool.js';
@@ -60,6 +61,12 @@ export interface EncoderOptions {
   batchSize?: number;
   /** Most tokens (padding included) per forward pass. */
   maxBatchTokens: number;
+  /**
+   * Run the session on a worker thread (session.ts). @default true on a GPU, where it keeps the
+   * device busy while this thread matches; on the CPU the session's own threads already take
+   * every core.
+   */
+  sessionThread?: boolean;
   logger: Logger;
 }
 
@@ -89,6 +96,9 @@ export interface Encoder {
   embed(sequences: readonly (readonly number[])[], signal?: AbortSignal): Promise<Embedded[]>;
   dispose(): Promise<void>;
 }
+
+/** Batches given to the encoder session before the first of them is read. */
+const BATCHES_AHEAD = 3;
 
 /** Tokenizers that bert_score gives a prefix space (its RobertaTokenizer/GPT2Tokenizer case). */
 const PREFIX_SPACE_TOKENIZERS = new Set([
@@ -286,33 +296,41 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
       { cause: error },
     );
   }
+  /** The output read: the unit vectors of the pruned copy, or the exported hidden state. */
+  const outputFor = (half: boolean) =>
+    asExported(half) ? location.tensor : unitRowsTensor(location.tensor);
   const loadOn = async (candidate: EngineDevice, half: boolean) => {
     const { folder: at, subfolder } = await modelFor(half);
-    return tf.AutoModel.from_pretrained(at, {
-      local_files_only: true,
-      dtype: 'fp32',
-      device: candidate,
+    const spec = {
+      folder: at,
       subfolder,
-      session_options: { logSeverityLevel: 3 },
-      ...(graph.externalData.length > 0 ? { use_external_data_format: true } : {}),
-    });
+      device: candidate,
+      externalData: graph.externalData.length > 0,
+      output: outputFor(half),
+    };
+    if (!(options.sessionThread ?? candidate !== 'cpu')) return loadSessionHere(spec);
+    return loadSession(spec, (reason) =>
+      logger.warn(
+        `BERTScore: the encoder runs on the main thread (its own thread could not load it: ${describeError(reason).split('\n')[0]})`,
+      ),
+    );
   };
   const dtype = options.dtype ?? 'fp32';
   const {
-    value: { model, half },
+    value: { session, half },
     device,
   } = await loadOnDevice(
     options.device,
     async (candidate) => {
       const half = dtype === 'fp16' || (dtype === 'auto' && candidate !== 'cpu');
-      if (!half || dtype === 'fp16') return { model: await loadOn(candidate, half), half };
+      if (!half || dtype === 'fp16') return { session: await loadOn(candidate, half), half };
       try {
-        return { model: await loadOn(candidate, true), half: true };
+        return { session: await loadOn(candidate, true), half: true };
       } catch (error) {
         logger.warn(
           `BERTScore: fp16 is not usable on ${candidate} (${describeError(error).split('\n')[0]}); using fp32`,
         );
-        return { model: await loadOn(candidate, false), half: false };
+        return { session: await loadOn(candidate, false), half: false };
       }
     },
     {
@@ -364,7 +382,6 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
       (half ? ' (matrix products in fp16)' : ' (fp32)'),
   );
   const unitInGraph = !asExported(half);
-  const output = unitInGraph ? unitRowsTensor(location.tensor) : location.tensor;
   if (half) {
     // Measured on an H100 through WebGPU: up to 1.2e-2 in F1 (bench/results/bertscore-2026-12-06-b.json).
     logger.warn(
@@ -388,37 +405,42 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
       order.map((i) => sequences[i]!.length),
       { maxSequences: batchSize, maxTokens: options.maxBatchTokens },
     );
-    let next = 0;
-    for (const end of ends) {
-      signal?.throwIfAborted();
-      const longest = sequences[order[next]!]!.length;
-      const batch = order.slice(next, end);
-      next = end;
-      const ids = new BigInt64Array(batch.length * longest).fill(BigInt(padId));
-      const mask = new BigInt64Array(batch.length * longest);
-      batch.forEach((index, row) => {
+    const batchAt = (b: number) => {
+      const start = b === 0 ? 0 : ends[b - 1]!;
+      const members = order.slice(start, ends[b]);
+      const tokens = sequences[members[0]!]!.length;
+      const ids = new BigInt64Array(members.length * tokens).fill(BigInt(padId));
+      const mask = new BigInt64Array(members.length * tokens);
+      members.forEach((index, row) => {
         const seq = sequences[index]!;
         for (let t = 0; t < seq.length; t++) {
-          ids[row * longest + t] = BigInt(seq[t]!);
-          mask[row * longest + t] = 1n;
+          ids[row * tokens + t] = BigInt(seq[t]!);
+          mask[row * tokens + t] = 1n;
         }
       });
-      const dims = [batch.length, longest];
-      const result = (await model({
-        input_ids: new tf.Tensor('int64', ids, dims),
-        attention_mask: new tf.Tensor('int64', mask, dims),
-      })) as Record<string, { data: unknown; dims: number[] }>;
-      const hidden = result[output];
-      if (!hidden || !(hidden.data instanceof Float32Array) || hidden.dims.length !== 3) {
-        throw new MetricError(
-          `BERTScore model ${folder}: expected a float32 [batch, tokens, hidden] output ${output}`,
-        );
+      return { members, batch: { ids, mask, rows: members.length, tokens } };
+    };
+    // Batches are handed to the session a few ahead of the one being read, so that the
+    // session (on its own thread) has the next one when it finishes one. A batch that fails is
+    // reported by its own await; the ones queued behind it are dropped.
+    const queued: ReturnType<typeof start>[] = [];
+    const start = (b: number) => {
+      const made = batchAt(b);
+      const result = session.run(made.batch);
+      result.catch(() => undefined);
+      return { ...made, result };
+    };
+    for (let b = 0; b < ends.length; b++) {
+      while (queued.length < BATCHES_AHEAD && b + queued.length < ends.length) {
+        queued.push(start(b + queued.length));
       }
-      const data = hidden.data;
-      const dim = hidden.dims[2]!;
-      batch.forEach((index, row) => {
+      const { members, batch, result } = queued.shift()!;
+      signal?.throwIfAborted();
+      const { data, dims } = await result;
+      const dim = dims[2]!;
+      members.forEach((index, row) => {
         const seq = sequences[index]!;
-        const start = row * longest * dim;
+        const start = row * batch.tokens * dim;
         out[index] = {
           ids: seq,
           dim,
@@ -453,7 +475,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
       }),
     embed,
     dispose: async () => {
-      await model.dispose();
+      await session.dispose();
     },
   };
 }
