@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   copyFile,
   link,
@@ -259,7 +259,7 @@ export async function lastPositionModelFolder(
     return folder;
   }
   logger.info(`writing a copy of ${decoder} whose LM head runs on the last position only (once)`);
-  const building = `${target}.tmp-${process.pid}-${Date.now()}`;
+  const building = `${target}.tmp-${process.pid}-${randomUUID()}`;
   try {
     await linkAll(sourceFolder, building, decoder);
     await placeExternalData(graph, source, dirname(join(building, decoderFile)), logger);

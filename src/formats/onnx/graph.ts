@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { encodeNode, halfMatMulNodes, halfWeightTensor } from './half-precision.js';
@@ -515,7 +516,7 @@ export async function writeEditedModel(
     encodeVarint(MODEL_GRAPH * 8 + WIRE_LEN),
     encodeVarint(contentLength),
   ]);
-  const temporary = `${destination}.tmp-${process.pid}-${Date.now()}`;
+  const temporary = `${destination}.tmp-${process.pid}-${randomUUID()}`;
   const src = openSync(graph.path, 'r');
   const dst = openSync(temporary, 'w');
   try {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readFile, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describeError, MetricError } from '../../core/errors.js';
@@ -18,9 +18,9 @@ import {
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { planBatches } from './plan.js';
-import { loadSession, loadSessionHere } from './session.js';
 import { type Embedded, unitRows } from './scoring.js';
 import { sentenceEncoder } from './sentence-ids.js';
+import { loadSession, loadSessionHere } from './session.js';
 import { encodeSentences } from './tokenize-pool.js';
 
 /**
@@ -197,7 +197,7 @@ async function prunedModelFolder(
     `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer}` +
       `${half ? ', with fp16 matrix weights,' : ''} (once)`,
   );
-  const building = `${target}.tmp-${process.pid}-${Date.now()}`;
+  const building = `${target}.tmp-${process.pid}-${randomUUID()}`;
   try {
     await mkdir(join(building, 'onnx'), { recursive: true });
     await copyFile(join(folder, 'config.json'), join(building, 'config.json'));

@@ -102,7 +102,10 @@ export function loadSessionThread(spec: SessionSpec): Promise<EncoderSession> {
     eval: true,
     workerData: spec,
   });
-  const waiting = new Map<number, { resolve: (r: SessionReply) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<
+    number,
+    { resolve: (r: SessionReply) => void; reject: (e: Error) => void }
+  >();
   let nextId = 1;
   let stopped: Error | undefined;
   const stop = (error: Error) => {
