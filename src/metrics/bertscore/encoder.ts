@@ -94,6 +94,10 @@ export interface Encoder {
    * between batches once `signal` is aborted.
    */
   embed(sequences: readonly (readonly number[])[], signal?: AbortSignal): Promise<Embedded[]>;
+  /** Whether its session runs on a worker thread. */
+  readonly sessionThread: boolean;
+  /** What embed() has run so far: forward passes, their tokens, and those with padding. */
+  readonly passes: { count: number; tokens: number; padded: number };
   dispose(): Promise<void>;
 }
 
@@ -393,6 +397,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   const settings = { prefixSpace, maxLength };
   const encode = sentenceEncoder(tokenizer, settings);
 
+  const passes = { count: 0, tokens: 0, padded: 0 };
   const embed = async (
     sequences: readonly (readonly number[])[],
     signal?: AbortSignal,
@@ -418,6 +423,9 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
           mask[row * tokens + t] = 1n;
         }
       });
+      passes.count++;
+      passes.padded += members.length * tokens;
+      for (const index of members) passes.tokens += sequences[index]!.length;
       return { members, batch: { ids, mask, rows: members.length, tokens } };
     };
     // Batches are handed to the session a few ahead of the one being read, so that the
@@ -474,6 +482,8 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
           ),
       }),
     embed,
+    passes,
+    sessionThread: session.threaded,
     dispose: async () => {
       await session.dispose();
     },

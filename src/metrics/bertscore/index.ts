@@ -145,6 +145,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
       `BERTScore: ${n} items, ${sequences.length} distinct sentences to embed on ${encoder.device}`,
     );
 
+    const before = { ...encoder.passes };
     const precision = new Float64Array(n);
     const recall = new Float64Array(n);
     const f1 = new Float64Array(n);
@@ -208,6 +209,14 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     } finally {
       pending?.catch(() => undefined);
     }
+    const count = encoder.passes.count - before.count;
+    const tokens = encoder.passes.tokens - before.tokens;
+    const padded = encoder.passes.padded - before.padded;
+    logger.info(
+      `BERTScore: ${sequences.length} sentences, ${tokens} tokens in ${count} forward passes ` +
+        `(${tokens > 0 ? (((padded - tokens) / tokens) * 100).toFixed(1) : '0.0'}% more with padding) on ${encoder.device}` +
+        (encoder.sessionThread ? ' (its own thread)' : ''),
+    );
     if (empty > 0) {
       logger.warn(`BERTScore: ${empty} empty candidate caption(s) scored 0, as bert_score does`);
     }
