@@ -261,10 +261,14 @@ function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
   const { weights, sums, skipZeros } = scratch;
   if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
     const row = b * Math.ceil(n / 2);
-    for (let k = 0; k < n; k++) {
-      const pair = draws.packed[row + (k >> 1)]!;
-      weights[k] = k & 1 ? pair >> 4 : pair & 15;
+    const { packed } = draws;
+    const whole = n >> 1;
+    for (let p = 0; p < whole; p++) {
+      const pair = packed[row + p]!;
+      weights[2 * p] = pair & 15;
+      weights[2 * p + 1] = pair >> 4;
     }
+    if (n & 1) weights[n - 1] = packed[row + whole]! & 15;
   } else {
     drawWeights(n, job.seed, b, weights);
   }
