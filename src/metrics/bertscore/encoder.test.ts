@@ -74,13 +74,19 @@ describe('Encoder.embed', () => {
     const a = encoder.encode('Chest X-ray.');
     const b = encoder.encode('Renal cyst in the right kidney with calcifications.');
     const [ea, eb] = await encoder.embed([a, b]);
+    // one pass of two, the shorter padded to the longer
+    expect(encoder.passes).toEqual({ count: 1, tokens: a.length + b.length, padded: 2 * b.length });
     expect(ea!.ids).toEqual(a);
     expect(eb!.ids).toEqual(b);
     expect(eb!.vectors.length).toBe(b.length * eb!.dim);
     const row = eb!.vectors.subarray(0, eb!.dim);
     expect(Math.hypot(...row)).toBeCloseTo(1, 5);
     // the same sentence alone gives the same embeddings (padding is masked)
+    const before = { ...encoder.passes };
     const [alone] = await encoder.embed([a]);
+    expect(encoder.passes.count - before.count).toBe(1);
+    expect(encoder.passes.tokens - before.tokens).toBe(a.length);
+    expect(encoder.passes.padded - before.padded).toBe(a.length);
     for (let k = 0; k < alone!.vectors.length; k++) {
       expect(alone!.vectors[k]).toBeCloseTo(ea!.vectors[k]!, 5);
     }
