@@ -124,20 +124,7 @@ for spec in $RUNS; do
   log "medcap $tag: $N pairs, wall $wall s (exit $rc)"
 done
 
-for dtype in fp16 fp32; do
-  if [ -f "$W/torch-$dtype.json" ] && [ -f "$W/torch-$dtype.process_s" ]; then
-    log "pytorch $dtype: reusing the completed run"
-    continue
-  fi
-  log "pytorch $dtype, $N pairs"
-  t=$(now)
-  PYTHONUNBUFFERED=1 timeout $((BUDGET + 120)) python3 "$TOOLS/bertscore_bench.py" score --model "$W/model" \
-    --pairs "$W/pN.jsonl" --dtype $dtype --out "$W/torch-$dtype.json" 2>&1 | tee -a "$LOG"
-  secs "$t" "$(now)" > "$W/torch-$dtype.process_s"
-  log "pytorch $dtype process wall (imports and CUDA start included) $(cat "$W/torch-$dtype.process_s") s"
-done
-
-python3 - "$OUT" "$N" "$CAL_WALL" "${CAL_SCORED:-0}" "$GPU" "$W" "$CAL" "$DEVICE" "$TOOLS" <<'EOF' 2>&1 | tee -a "$LOG"
+cat > "$W/summarize.py" <<'EOF'
 import json, os, sys, datetime
 out, n, cwall, cscored, gpu, w, cal, device, tools = sys.argv[1:10]
 sys.path.insert(0, tools)
@@ -185,3 +172,19 @@ for r in runs:
 json.dump(res, open(os.path.join(out, "bertscore-result.json"), "w"), indent=1)
 print(json.dumps({k: v for k, v in res.items() if k != "pytorch_detail"}, indent=1))
 EOF
+summarize() { python3 - "$OUT" "$N" "$CAL_WALL" "${CAL_SCORED:-0}" "$GPU" "$W" "$CAL" "$DEVICE" "$TOOLS" < "$W/summarize.py" 2>&1 | tee -a "$LOG"; }
+# BENCH_TORCH_DTYPES: the PyTorch runs, in this order; the result JSON is rewritten after each.
+for dtype in ${BENCH_TORCH_DTYPES:-fp16 fp32}; do
+  if [ -f "$W/torch-$dtype.json" ] && [ -f "$W/torch-$dtype.process_s" ]; then
+    log "pytorch $dtype: reusing the completed run"
+    continue
+  fi
+  log "pytorch $dtype, $N pairs"
+  t=$(now)
+  PYTHONUNBUFFERED=1 timeout $((BUDGET + 120)) python3 "$TOOLS/bertscore_bench.py" score --model "$W/model" \
+    --pairs "$W/pN.jsonl" --dtype $dtype --out "$W/torch-$dtype.json" 2>&1 | tee -a "$LOG"
+  secs "$t" "$(now)" > "$W/torch-$dtype.process_s"
+  log "pytorch $dtype process wall (imports and CUDA start included) $(cat "$W/torch-$dtype.process_s") s"
+  summarize > /dev/null
+done
+summarize
