@@ -162,8 +162,8 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
         chunks[k]!.embed.map((s) => sequences[s]!),
         input.signal,
       );
-    // The next chunk's encoding is started before this one is scored. onnxruntime-node runs
-    // each session on this thread, so the two interleave batch by batch rather than overlap.
+    // The next chunk's encoding is started before this one is scored. With the session on its
+    // own thread (on a GPU) the two overlap; on this thread they interleave batch by batch.
     let pending: Promise<Embedded[]> | undefined = chunks.length > 0 ? embedChunk(0) : undefined;
     try {
       for (const [k, chunk] of chunks.entries()) {
