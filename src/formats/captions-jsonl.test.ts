@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../core/errors.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import type { CaptionRow } from './captions-csv.js';
-import { parseCaptionsJsonl } from './captions-jsonl.js';
+import { captionRow, jsonlItem, parseCaptionsJsonl } from './captions-jsonl.js';
 
-/** The reader as it was before it read bytes: the whole text, then JSON.parse per line. */
+/**
+ * The reader as it was before it read bytes: the whole text, then JSON.parse per line. The
+ * shape checks and the row are the reader's own (jsonlItem, captionRow): the fast path under
+ * test never reaches them.
+ */
 function referenceParse(text: string, path: string): CaptionRow[] {
   const rows: CaptionRow[] = [];
   const lines = new Map<string, number>();
@@ -21,39 +25,13 @@ function referenceParse(text: string, path: string): CaptionRow[] {
       } catch (error) {
         throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`);
       }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
-      }
-      const record = value as Record<string, unknown>;
-      const id = record.id;
-      if (typeof id !== 'string' && typeof id !== 'number') {
-        throw new DatasetError(`${where}: "id" must be a string or a number`);
-      }
-      const first = lines.get(String(id));
+      const item = jsonlItem(value, where);
+      const first = lines.get(item.id);
       if (first !== undefined) {
-        throw new DatasetError(`${where}: id '${id}' appears again (first at line ${first})`);
+        throw new DatasetError(`${where}: id '${item.id}' appears again (first at line ${first})`);
       }
-      lines.set(String(id), i + 1);
-      const candidate = record.candidate ?? '';
-      if (typeof candidate !== 'string') {
-        throw new DatasetError(`${where}: "candidate" must be a string`);
-      }
-      const references = record.references;
-      if (!Array.isArray(references) || references.some((r) => typeof r !== 'string')) {
-        throw new DatasetError(`${where}: "references" must be an array of strings`);
-      }
-      rows.push({
-        imageId: String(id),
-        imagePath: '',
-        references: references as string[],
-        generatedCaption: candidate,
-        processingTimeS: Number.NaN,
-        batchSize: Number.NaN,
-        engine: '',
-        model: '',
-        status: 'ok',
-        error: '',
-      });
+      lines.set(item.id, i + 1);
+      rows.push(captionRow(item));
     });
   return rows;
 }

@@ -8,7 +8,7 @@ import { assertUtf8 } from '../core/utf8.js';
 import type { CaptionRow } from './captions-csv.js';
 
 /** One line's fields, as JSON.parse would give them. */
-interface JsonlItem {
+export interface JsonlItem {
   id: string;
   candidate: string;
   references: string[];
@@ -45,7 +45,8 @@ function hasByteOrderMark(bytes: Uint8Array): boolean {
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
-function captionRow({ id, candidate, references }: JsonlItem): CaptionRow {
+/** The captions row of an item. */
+export function captionRow({ id, candidate, references }: JsonlItem): CaptionRow {
   return {
     imageId: id,
     imagePath: '',
@@ -77,6 +78,11 @@ function parsedLine(
       cause: error,
     });
   }
+  return jsonlItem(value, where);
+}
+
+/** A line's parsed JSON value as an item; a value of the wrong shape is an error at `where`. */
+export function jsonlItem(value: unknown, where: string): JsonlItem {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
   }
