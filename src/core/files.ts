@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, OutputError } from './errors.js';
@@ -38,6 +38,14 @@ const PROBE_NAME = 'medcap-write-test';
  * the target. A reader never sees a half-written file, even after kill -9. A failed write
  * (disk full) leaves no temp file behind and throws an OutputError naming the file.
  */
+/**
+ * A fresh name beside `path` for a file or folder being built, renamed to `path` once whole:
+ * the process id and a random part, so two builds never share one, even in one millisecond.
+ */
+export function temporarySibling(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomUUID()}`;
+}
+
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array | readonly Uint8Array[],

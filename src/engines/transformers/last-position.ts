@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   copyFile,
   link,
@@ -11,6 +11,7 @@ import {
   symlink,
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { temporarySibling } from '../../core/files.js';
 import type { Logger } from '../../core/logger.js';
 import {
   type FieldSpan,
@@ -259,7 +260,7 @@ export async function lastPositionModelFolder(
     return folder;
   }
   logger.info(`writing a copy of ${decoder} whose LM head runs on the last position only (once)`);
-  const building = `${target}.tmp-${process.pid}-${randomUUID()}`;
+  const building = temporarySibling(target);
   try {
     await linkAll(sourceFolder, building, decoder);
     await placeExternalData(graph, source, dirname(join(building, decoderFile)), logger);

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { temporarySibling } from '../../core/files.js';
 import { encodeNode, halfMatMulNodes, halfWeightTensor } from './half-precision.js';
 import { encodeVarint, lengthDelimited } from './protobuf.js';
 
@@ -516,7 +516,7 @@ export async function writeEditedModel(
     encodeVarint(MODEL_GRAPH * 8 + WIRE_LEN),
     encodeVarint(contentLength),
   ]);
-  const temporary = `${destination}.tmp-${process.pid}-${randomUUID()}`;
+  const temporary = temporarySibling(destination);
   const src = openSync(graph.path, 'r');
   const dst = openSync(temporary, 'w');
   try {

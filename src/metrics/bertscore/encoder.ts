@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describeError, MetricError } from '../../core/errors.js';
+import { temporarySibling } from '../../core/files.js';
 import type { Logger } from '../../core/logger.js';
 import {
   type DeviceChoice,
@@ -201,7 +202,7 @@ async function prunedModelFolder(
     `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer}` +
       `${half ? ', with fp16 matrix weights,' : ''} (once)`,
   );
-  const building = `${target}.tmp-${process.pid}-${randomUUID()}`;
+  const building = temporarySibling(target);
   try {
     await mkdir(join(building, 'onnx'), { recursive: true });
     await copyFile(join(folder, 'config.json'), join(building, 'config.json'));
