@@ -6,11 +6,14 @@
  * tokenization + BLEU-1..4, ROUGE-L (+ ROUGE-1/2), CIDEr-D and METEOR (when available),
  * all through the metric registry, in one process.
  *
- *   npx tsx bench/metrics.ts [pairs] [--dump pairs.jsonl] [--no-meteor] [--serial]
+ *   npx tsx bench/metrics.ts [pairs] [--dump pairs.jsonl] [--dump-tokens tokens.jsonl]
+ *                            [--no-meteor] [--serial]
  *
  * `--dump` writes the pairs as {"id","candidate","references"} lines, the input of
  * tools/parity/time_reference.py, which times pycocoevalcap (and NLTK's METEOR) on the
- * very same pairs.
+ * very same pairs. `--dump-tokens` writes the same lines with each caption as its coco
+ * tokens (a list of strings: what pycocoevalcap's PTBTokenizer makes of it, see the parity
+ * tests), for `time_reference.py --tokens` where the PTBTokenizer's Java jar is missing.
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -263,6 +266,7 @@ export async function benchMetrics(
   options: {
     pairs?: number;
     dump?: string;
+    dumpTokens?: string;
     meteor?: boolean;
     /** ScoreOptions.parallel (default: automatic). */
     parallel?: boolean;
@@ -275,6 +279,14 @@ export async function benchMetrics(
   if (options.dump !== undefined) {
     writeFileSync(options.dump, items.map((item) => JSON.stringify(item)).join('\n') + '\n');
     log(`wrote ${count} pairs to ${options.dump}`);
+  }
+  if (options.dumpTokens !== undefined) {
+    const lines = items.map((item) => {
+      const [candidate, ...references] = tokenizeCocoBatch([item.candidate, ...item.references]);
+      return JSON.stringify({ id: item.id, candidate, references });
+    });
+    writeFileSync(options.dumpTokens, lines.join('\n') + '\n');
+    log(`wrote ${count} tokenized pairs to ${options.dumpTokens}`);
   }
   const ids = ['bleu', 'rouge', 'cider', ...(options.meteor === false ? [] : ['meteor'])];
   const metrics: Metric[] = [];
@@ -327,13 +339,21 @@ export async function benchMetrics(
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const dumpAt = args.indexOf('--dump');
-  const dump = dumpAt === -1 ? undefined : args[dumpAt + 1];
-  const positional = args.filter((a, k) => k !== dumpAt && k !== dumpAt + 1 && !a.startsWith('--'));
+  const valued = ['--dump', '--dump-tokens'].map((flag) => args.indexOf(flag)).filter((k) => k !== -1);
+  const value = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at === -1 ? undefined : args[at + 1];
+  };
+  const dump = value('--dump');
+  const dumpTokens = value('--dump-tokens');
+  const positional = args.filter(
+    (a, k) => !valued.includes(k) && !valued.includes(k - 1) && !a.startsWith('--'),
+  );
   const pairs = positional[0] === undefined ? undefined : Number(positional[0]);
   await benchMetrics({
     ...(pairs === undefined ? {} : { pairs }),
     ...(dump === undefined ? {} : { dump }),
+    ...(dumpTokens === undefined ? {} : { dumpTokens }),
     meteor: !args.includes('--no-meteor'),
     ...(args.includes('--serial') ? { parallel: false } : {}),
   });
