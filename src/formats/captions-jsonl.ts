@@ -276,16 +276,35 @@ function parsedString(quoted: string): string | undefined {
   }
 }
 
-/** A row that is scored: captioned, with at least one reference. */
-export function isScoredRow(row: CaptionRow): boolean {
-  return row.status !== 'error' && row.references.length > 0;
+/** Empty or only white space, as String.prototype.trim sees it. */
+export function isBlank(text: string): boolean {
+  const first = text.charCodeAt(0);
+  // Nearly every caption starts with a printable ASCII character: no trim needed.
+  if (first > 0x20 && first < 0x7f) return false;
+  return text.trim() === '';
 }
 
-/** A scored row as the item that the metrics score. */
+const isReference = (text: string) => !isBlank(text);
+
+/** A row that is scored: captioned, with at least one reference that is not blank. */
+export function isScoredRow(row: CaptionRow): boolean {
+  return row.status !== 'error' && row.references.some(isReference);
+}
+
+/**
+ * A scored row as the item that the metrics score. A blank reference is no reference: scored,
+ * it would be one of length 0, which BLEU's closest reference length can pick, dropping the
+ * brevity penalty, so it is left out.
+ */
 export function scoredItemOf(row: CaptionRow): {
   id: string;
   candidate: string;
   references: readonly string[];
 } {
-  return { id: row.imageId, candidate: row.generatedCaption, references: row.references };
+  const { references } = row;
+  return {
+    id: row.imageId,
+    candidate: row.generatedCaption,
+    references: references.every(isReference) ? references : references.filter(isReference),
+  };
 }
