@@ -125,6 +125,9 @@ export async function readCaptionsCsv(
       throw new DatasetError(`${path}:${line}: status must be ok or error, got '${status}'`);
     }
     const row = recordToCaptionRow(fields);
+    if (options.scoring && row.imageId.trim() === '') {
+      throw new DatasetError(`${path}:${line}: image_id is empty`);
+    }
     if (options.unique) {
       const first = lines.get(row.imageId);
       if (first !== undefined) {

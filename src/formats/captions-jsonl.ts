@@ -29,6 +29,7 @@ export function parseCaptionsJsonl(bytes: Uint8Array, path: string): CaptionRow[
     const item = reader.item(start, end) ?? parsedLine(bytes, start, end, `${path}:${lineNumber}`);
     start = end + 1;
     if (item === undefined) continue;
+    if (isBlank(item.id)) throw new DatasetError(`${path}:${lineNumber}: "id" is empty`);
     const first = lines.get(item.id);
     if (first !== undefined) {
       throw new DatasetError(
@@ -90,6 +91,12 @@ export function jsonlItem(value: unknown, where: string): JsonlItem {
   const id = record.id;
   if (typeof id !== 'string' && typeof id !== 'number') {
     throw new DatasetError(`${where}: "id" must be a string or a number`);
+  }
+  if (typeof id === 'number' && !Number.isSafeInteger(id)) {
+    // 12345678901234567891 would be read as ...7000 and 1.50 as 1.5: not the file's id.
+    throw new DatasetError(
+      `${where}: "id" is a number that is not a whole number up to 2^53 (JSON numbers lose such ids); write it as a string`,
+    );
   }
   const candidate = record.candidate ?? '';
   if (typeof candidate !== 'string') {

@@ -555,6 +555,11 @@ describe("evaluate's captions file", () => {
       'ID,Caption\nROCOv2_2023_train_000001,ref\n',
       /captions\.csv:1: missing columns .*dataset's captions file.*medcap caption --data/,
     ],
+    [
+      'an empty image id',
+      `${HEADER}\nA,ref,gen,ok,\n ,ref,gen,ok,\n`,
+      /captions\.csv:3: image_id is empty/,
+    ],
     ['empty', '', /captions\.csv: empty file/],
     ['only a header', `${HEADER}\n`, /captions\.csv: nothing to score \(0 rows/],
     [
@@ -597,6 +602,16 @@ describe("evaluate's captions file", () => {
       'Latin-1',
       latin1(`${jsonl('A', 'gen', ['ref'])}\n${jsonl('B', 'é', ['ref'])}\n`),
       /captions\.jsonl:2: not UTF-8 text \(byte 0xE9\)/,
+    ],
+    [
+      'an empty id',
+      `${jsonl('A', 'gen', ['ref'])}\r\n${jsonl(' ', 'gen', ['ref'])}\r\n`,
+      /captions\.jsonl:2: "id" is empty/,
+    ],
+    [
+      'a number id that JSON cannot carry exactly',
+      '{"id": 12345678901234567890, "candidate": "gen", "references": ["ref"]}\n',
+      /captions\.jsonl:1: "id" is a number that is not a whole number up to 2\^53.*write it as a string/,
     ],
     ['empty', '\n', /captions\.jsonl: nothing to score \(0 rows/],
   ])('JSONL, %s: exit 2 naming file and line, no output', async (_name, body, message) => {
