@@ -116,6 +116,11 @@ describe('compare', () => {
     expect(c.metrics[0]!.meanA).toBeCloseTo(0.65);
     expect(c.metrics[0]!.difference).toBeCloseTo(0.3);
     expect(c.unmatchedColumns).toEqual(['meteor', 'cider']);
+    expect(c.warnings).toEqual([
+      expect.stringMatching(/different images \(1 only in A, 1 only in B\).*CIDEr-D/),
+    ]);
+    const same = compareRuns(runA, runA, { split: 'test', labelA: 'A', labelB: 'B', trials: 10 });
+    expect(same.warnings).toEqual([]);
     const again = compareRuns(runA, runB, { split: 'test', labelA: 'A', labelB: 'B', trials: 100 });
     expect(again).toEqual(c);
   });
