@@ -280,6 +280,11 @@ async function evaluateWith(
     `evaluating ${items.length} captions from ${basename(captionsPath)} (${metricIds.join(', ')}; tokenizer ${tokenizer})`,
   );
   if (failed.length > 0) logger.warn(`${failed.length} rows with status=error are not scored`);
+  if (items.length === 1) {
+    logger.warn(
+      'only 1 item to score: no confidence intervals, and CIDEr-D is 0 (every n-gram is in all of its 1 document)',
+    );
+  }
   if (unreferenced.length > 0) {
     logger.warn(`${unreferenced.length} rows have no reference caption and are not scored`);
   }

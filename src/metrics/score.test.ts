@@ -23,6 +23,14 @@ async function metrics() {
 }
 
 describe('scoreCaptions', () => {
+  it('gives no confidence interval for one item, and intervals from two on', async () => {
+    const one = await scoreCaptions(items.slice(1, 2), { metrics: await metrics(), bootstrap: 50 });
+    for (const column of one.columns) expect(one.summary[column]!.ci95, column).toBeNull();
+    expect(one.summary.cider!.corpus).toBe(0);
+    const two = await scoreCaptions(items.slice(1, 3), { metrics: await metrics(), bootstrap: 50 });
+    expect(two.summary.bleu_1!.ci95).not.toBeNull();
+  });
+
   it('orders columns as the output files do and scores empty candidates', async () => {
     const scored = await scoreCaptions(items, { metrics: await metrics() });
     expect(scored.columns).toEqual([
