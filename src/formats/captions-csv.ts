@@ -91,20 +91,33 @@ export function formatCaptionsCsv(rows: readonly CaptionRow[]): string {
   ]);
 }
 
+/** A ROCOv2 captions file (`ID,Caption`) holds references only: say what evaluate needs. */
+function explainHeader(names: readonly string[]): string | undefined {
+  const lower = names.map((name) => name.toLowerCase());
+  if (!lower.includes('id') || !lower.includes('caption')) return undefined;
+  return 'this looks like a dataset\'s captions file (ID, Caption: the references only); evaluate needs the generated captions too: caption the images with `medcap caption --data DIR`, or write JSONL lines {"id", "candidate", "references": [...]}';
+}
+
 /**
  * Reads a captions CSV written by `medcap caption` (or by hand with the same columns). Any
  * row medcap cannot take as written (a cell too many or too few, an unknown status, with
  * `unique` a repeated image id) is an error naming the file and line: scoring a table with a
- * row silently left out or cut short would publish wrong numbers.
+ * row silently left out or cut short would publish wrong numbers. `scoring` requires the
+ * reference_caption column.
  */
 export async function readCaptionsCsv(
   path: string,
-  options: { unique?: boolean } = {},
+  options: { unique?: boolean; scoring?: boolean } = {},
 ): Promise<CaptionRow[]> {
   const rows: CaptionRow[] = [];
   const lines = new Map<string, number>();
+  const requiredColumns = options.scoring
+    ? ['image_id', 'reference_caption', 'generated_caption']
+    : ['image_id', 'generated_caption'];
   for await (const { line, fields, problem } of readCsvRecords(path, {
-    requiredColumns: ['image_id', 'generated_caption'],
+    requiredColumns,
+    optionalColumns: [...CAPTION_COLUMNS, 'concepts'],
+    explainHeader,
   })) {
     if (problem) throw new DatasetError(`${path}:${line}: ${problem}`);
     const status = fields.status ?? '';
@@ -112,6 +125,9 @@ export async function readCaptionsCsv(
       throw new DatasetError(`${path}:${line}: status must be ok or error, got '${status}'`);
     }
     const row = recordToCaptionRow(fields);
+    if (options.scoring && row.imageId.trim() === '') {
+      throw new DatasetError(`${path}:${line}: image_id is empty`);
+    }
     if (options.unique) {
       const first = lines.get(row.imageId);
       if (first !== undefined) {

@@ -29,6 +29,7 @@ export function parseCaptionsJsonl(bytes: Uint8Array, path: string): CaptionRow[
     const item = reader.item(start, end) ?? parsedLine(bytes, start, end, `${path}:${lineNumber}`);
     start = end + 1;
     if (item === undefined) continue;
+    if (isBlank(item.id)) throw new DatasetError(`${path}:${lineNumber}: "id" is empty`);
     const first = lines.get(item.id);
     if (first !== undefined) {
       throw new DatasetError(
@@ -90,6 +91,12 @@ export function jsonlItem(value: unknown, where: string): JsonlItem {
   const id = record.id;
   if (typeof id !== 'string' && typeof id !== 'number') {
     throw new DatasetError(`${where}: "id" must be a string or a number`);
+  }
+  if (typeof id === 'number' && !Number.isSafeInteger(id)) {
+    // 12345678901234567891 would be read as ...7000 and 1.50 as 1.5: not the file's id.
+    throw new DatasetError(
+      `${where}: "id" is a number that is not a whole number up to 2^53 (JSON numbers lose such ids); write it as a string`,
+    );
   }
   const candidate = record.candidate ?? '';
   if (typeof candidate !== 'string') {
@@ -276,16 +283,35 @@ function parsedString(quoted: string): string | undefined {
   }
 }
 
-/** A row that is scored: captioned, with at least one reference. */
-export function isScoredRow(row: CaptionRow): boolean {
-  return row.status !== 'error' && row.references.length > 0;
+/** Empty or only white space, as String.prototype.trim sees it. */
+export function isBlank(text: string): boolean {
+  const first = text.charCodeAt(0);
+  // Nearly every caption starts with a printable ASCII character: no trim needed.
+  if (first > 0x20 && first < 0x7f) return false;
+  return text.trim() === '';
 }
 
-/** A scored row as the item that the metrics score. */
+const isReference = (text: string) => !isBlank(text);
+
+/** A row that is scored: captioned, with at least one reference that is not blank. */
+export function isScoredRow(row: CaptionRow): boolean {
+  return row.status !== 'error' && row.references.some(isReference);
+}
+
+/**
+ * A scored row as the item that the metrics score. A blank reference is no reference: scored,
+ * it would be one of length 0, which BLEU's closest reference length can pick, dropping the
+ * brevity penalty, so it is left out.
+ */
 export function scoredItemOf(row: CaptionRow): {
   id: string;
   candidate: string;
   references: readonly string[];
 } {
-  return { id: row.imageId, candidate: row.generatedCaption, references: row.references };
+  const { references } = row;
+  return {
+    id: row.imageId,
+    candidate: row.generatedCaption,
+    references: references.every(isReference) ? references : references.filter(isReference),
+  };
 }

@@ -19,6 +19,14 @@ const OTHER_DELIMITERS = Object.freeze([
   ['|', "'|'"],
 ] as const);
 
+export interface HeaderOptions {
+  requiredColumns: readonly string[];
+  /** Optional columns: one spelled in another case would be ignored without a word, so it is an error. */
+  optionalColumns?: readonly string[];
+  /** What to add to the missing-column error when the header looks like another known file. */
+  explainHeader?: (names: readonly string[]) => string | undefined;
+}
+
 interface CsvParseError extends Error {
   code?: string;
   lines?: number;
@@ -33,33 +41,42 @@ interface CsvParseError extends Error {
  */
 export async function* readCsvRecords(
   path: string,
-  options: { requiredColumns: readonly string[] },
+  options: HeaderOptions,
 ): AsyncGenerator<CsvRecord> {
-  // The last line of the last record parsed, kept as records are parsed (the stream may
+  // The line the last record parsed ends on, kept as records are parsed (the stream may
   // fail before it hands out the records ahead of the bad one): a bad record starts after it.
   let lastLine = 0;
+  // csv-parse counts a CR and an LF inside a quoted cell as a line each; editors count a
+  // CRLF as one: the CRLFs inside the cells read so far, to subtract.
+  let crlfSoFar = 0;
   // Loaded here, not at start-up: commands that read no CSV (evaluate on JSONL) skip it.
   const { parse } = await import('csv-parse');
   const parser = parse({
     bom: true,
     skip_empty_lines: true,
     relax_column_count: true,
-    // Hands out each record with the line it ends on (cheaper than `info: true`).
+    // Every line end, so that a file with mixed line ends (rows pasted from another system)
+    // is read row by row; auto-detection takes the first one it sees and leaves a CR at the
+    // end of the other rows' last cell, or joins them.
+    record_delimiter: ['\r\n', '\n', '\r'],
+    // Hands out each record with the line it starts on (cheaper than `info: true`).
     on_record: ((record: string[], context: { lines: number }) => {
-      lastLine = context.lines;
-      return { record, lines: context.lines };
+      const { breaks, crlf } = lineBreaks(record);
+      const end = context.lines - crlfSoFar - crlf;
+      crlfSoFar += crlf;
+      lastLine = end;
+      return { record, line: end - (breaks - crlf) };
     }) as unknown as (record: string[]) => string[],
   });
   pipeline(createReadStream(path), utf8Guard(path), parser, () => {});
   let header: string[] | undefined;
   try {
-    for await (const { record, lines } of parser as AsyncIterable<{
+    for await (const { record, line } of parser as AsyncIterable<{
       record: string[];
-      lines: number;
+      line: number;
     }>) {
-      const line = lines - record.reduce((sum, cell) => sum + newlines(cell), 0);
       if (!header) {
-        header = checkedHeader(path, record, options.requiredColumns);
+        header = checkedHeader(path, record, options);
         continue;
       }
       const fields: Record<string, string> = {};
@@ -89,34 +106,64 @@ export async function* readCsvRecords(
   }
 }
 
-function newlines(cell: string): number {
-  let count = 0;
-  for (let i = cell.indexOf('\n'); i !== -1; i = cell.indexOf('\n', i + 1)) count += 1;
-  return count;
+/** The CR and LF characters inside a record's cells, and how many of them pair up as CRLF. */
+function lineBreaks(record: readonly string[]): { breaks: number; crlf: number } {
+  let breaks = 0;
+  let crlf = 0;
+  for (const cell of record) {
+    if (cell.indexOf('\n') === -1 && cell.indexOf('\r') === -1) continue;
+    for (let i = 0; i < cell.length; i++) {
+      const code = cell.charCodeAt(i);
+      if (code === 0x0a) breaks += 1;
+      else if (code === 0x0d) {
+        breaks += 1;
+        if (cell.charCodeAt(i + 1) === 0x0a) crlf += 1;
+      }
+    }
+  }
+  return { breaks, crlf };
 }
 
-function checkedHeader(path: string, record: string[], required: readonly string[]): string[] {
+function checkedHeader(path: string, record: string[], options: HeaderOptions): string[] {
+  const required = options.requiredColumns;
   const names = record.map((name) => name.trim());
   const missing = required.filter((column) => !names.includes(column));
   if (missing.length > 0) {
     const other =
       names.length === 1 ? OTHER_DELIMITERS.find(([d]) => names[0]!.includes(d)) : undefined;
+    const explained = options.explainHeader?.(names);
     const hint = other
       ? `; the file looks ${other[1]}-separated, medcap reads comma-separated CSV`
-      : missing
-          .map((column) => {
-            const near = names.find((name) => name.toLowerCase() === column.toLowerCase());
-            return near ? `; '${near}' must be spelled '${column}'` : '';
-          })
-          .join('');
+      : explained !== undefined
+        ? `; ${explained}`
+        : missing.map((column) => spellingHint(names, column)).join('');
     throw new DatasetError(
       `${path}:1: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} (the header has: ${names.join(', ')})${hint}`,
     );
+  }
+  for (const column of options.optionalColumns ?? []) {
+    const near = names.includes(column) ? undefined : nearName(names, column);
+    if (near !== undefined) {
+      throw new DatasetError(
+        `${path}:1: column '${near}' must be spelled '${column}' (as written it would be ignored)`,
+      );
+    }
   }
   const repeated = names.find((name, i) => name !== '' && names.indexOf(name) !== i);
   if (repeated !== undefined)
     throw new DatasetError(`${path}:1: column '${repeated}' appears twice in the header`);
   return names;
+}
+
+/** The header's name for `column` in another case, if it has one. */
+function nearName(names: readonly string[], column: string): string | undefined {
+  return names.find((name) => name.toLowerCase() === column.toLowerCase());
+}
+
+/** "; 'X' must be spelled 'x'" when the header has `column` in another case, else ''. */
+function spellingHint(names: readonly string[], column: string): string {
+  const near = nearName(names, column);
+  return near === undefined ? '' : `; '${near}' must be spelled '${column}'`;
 }
 
 /** csv-parse's errors, reworded to say where the bad record starts and what to do. */

@@ -30,6 +30,8 @@ export interface RunComparison {
   metrics: MetricComparison[];
   /** Metrics that only one of the runs has (not compared). */
   unmatchedColumns: string[];
+  /** Why the numbers may not be like for like (different image sets, different settings). */
+  warnings: string[];
 }
 
 export interface CompareOptions {
@@ -106,6 +108,12 @@ export function compareRuns(
     const pValue = n ? pairedRandomizationTest(va, vb, trials, seededRandom(seed + k)) : Number.NaN;
     return { column, meanA, meanB, difference: meanB - meanA, pValue, n };
   });
+  const warnings: string[] = [];
+  if (shared.length > 0 && (shared.length < a.size || shared.length < b.size)) {
+    warnings.push(
+      `the runs scored different images (${a.size - shared.length} only in A, ${b.size - shared.length} only in B): compared on the ${shared.length} shared; CIDEr-D's per-image values come from each run's whole set, so they differ even for the same captions`,
+    );
+  }
   return {
     split: options.split,
     runA: { label: options.labelA, images: a.size, onlyHere: a.size - shared.length },
@@ -115,6 +123,7 @@ export function compareRuns(
     seed,
     metrics,
     unmatchedColumns: unmatched,
+    warnings,
   };
 }
 
@@ -154,5 +163,6 @@ export function formatComparison(c: RunComparison): string {
   if (c.unmatchedColumns.length > 0) {
     lines.push(`  Not compared (only in one run): ${c.unmatchedColumns.join(', ')}`);
   }
+  for (const warning of c.warnings) lines.push(`  Warning: ${warning}.`);
   return `${lines.join('\n')}\n`;
 }

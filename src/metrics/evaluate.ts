@@ -79,7 +79,7 @@ async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]
     worker?.shareCaptionsJsonl(bytes, path);
     return parseCaptionsJsonl(bytes, path);
   }
-  if (ext === '.csv') return readCaptionsCsv(path, { unique: true });
+  if (ext === '.csv') return readCaptionsCsv(path, { unique: true, scoring: true });
   throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);
 }
 
@@ -254,9 +254,14 @@ async function evaluateWith(
   const unreferenced: ExcludedItem[] = [];
   const emptyCaptions: ExcludedItem[] = [];
   const items: CaptionItem[] = [];
+  // Scored rows with a blank reference beside others, which scoredItemOf leaves out.
+  const blankReferences: string[] = [];
   for (const row of rows) {
-    if (isScoredRow(row)) items.push(scoredItemOf(row));
-    else if (row.status === 'error') failed.push({ id: row.imageId, reason: row.error });
+    if (isScoredRow(row)) {
+      const item = scoredItemOf(row);
+      if (item.references.length !== row.references.length) blankReferences.push(row.imageId);
+      items.push(item);
+    } else if (row.status === 'error') failed.push({ id: row.imageId, reason: row.error });
     else unreferenced.push({ id: row.imageId, reason: '' });
     if (hasEmptyCaption(row)) emptyCaptions.push({ id: row.imageId, reason: '' });
   }
@@ -275,8 +280,18 @@ async function evaluateWith(
     `evaluating ${items.length} captions from ${basename(captionsPath)} (${metricIds.join(', ')}; tokenizer ${tokenizer})`,
   );
   if (failed.length > 0) logger.warn(`${failed.length} rows with status=error are not scored`);
+  if (items.length === 1) {
+    logger.warn(
+      'only 1 item to score: no confidence intervals, and CIDEr-D is 0 (every n-gram is in all of its 1 document)',
+    );
+  }
   if (unreferenced.length > 0) {
     logger.warn(`${unreferenced.length} rows have no reference caption and are not scored`);
+  }
+  if (blankReferences.length > 0) {
+    logger.warn(
+      `${blankReferences.length} rows have an empty reference beside others (the first: ${blankReferences[0]}); the empty ones are left out`,
+    );
   }
   if (emptyCaptions.length > 0) {
     logger.warn(`${emptyCaptions.length} rows have an empty generated caption (scored as empty)`);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MetricError } from '../core/errors.js';
+import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import { packWorkerJob, prestartWorker, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, metricInput, scoreCaptions, workerCandidateShare } from './score.js';
@@ -189,12 +190,14 @@ describe('metrics in a worker thread', () => {
 
   it('gives the same scores when the worker parsed the JSONL text itself, and falls back when its items differ', async () => {
     const options = { bootstrap: 50, seed: 5 };
+    const jsonl = readFileSync(corpus);
+    // The file's scored items, as evaluate reads them (its blank references left out).
+    const items = parseCaptionsJsonl(jsonl, corpus).filter(isScoredRow).map(scoredItemOf);
     const serial = await scoreCaptions(items, {
       ...options,
       metrics: await metrics(),
       parallel: false,
     });
-    const jsonl = readFileSync(corpus);
     const shared = prestartWorker();
     shared.shareCaptionsJsonl(jsonl, corpus);
     expect(shared.sharedCaptions).toBe(true);

@@ -23,6 +23,14 @@ async function metrics() {
 }
 
 describe('scoreCaptions', () => {
+  it('gives no confidence interval for one item, and intervals from two on', async () => {
+    const one = await scoreCaptions(items.slice(1, 2), { metrics: await metrics(), bootstrap: 50 });
+    for (const column of one.columns) expect(one.summary[column]!.ci95, column).toBeNull();
+    expect(one.summary.cider!.corpus).toBe(0);
+    const two = await scoreCaptions(items.slice(1, 3), { metrics: await metrics(), bootstrap: 50 });
+    expect(two.summary.bleu_1!.ci95).not.toBeNull();
+  });
+
   it('orders columns as the output files do and scores empty candidates', async () => {
     const scored = await scoreCaptions(items, { metrics: await metrics() });
     expect(scored.columns).toEqual([
@@ -116,6 +124,11 @@ describe('compare', () => {
     expect(c.metrics[0]!.meanA).toBeCloseTo(0.65);
     expect(c.metrics[0]!.difference).toBeCloseTo(0.3);
     expect(c.unmatchedColumns).toEqual(['meteor', 'cider']);
+    expect(c.warnings).toEqual([
+      expect.stringMatching(/different images \(1 only in A, 1 only in B\).*CIDEr-D/),
+    ]);
+    const same = compareRuns(runA, runA, { split: 'test', labelA: 'A', labelB: 'B', trials: 10 });
+    expect(same.warnings).toEqual([]);
     const again = compareRuns(runA, runB, { split: 'test', labelA: 'A', labelB: 'B', trials: 100 });
     expect(again).toEqual(c);
   });

@@ -330,7 +330,8 @@ export async function scoreCaptionsStaged(
         ci = await bootstrapIntervals(
           results,
           items.length,
-          options.bootstrap ?? 0,
+          // Every resample of one item is that item: an interval of width 0 would read as certainty.
+          items.length < 2 ? 0 : (options.bootstrap ?? 0),
           options.seed ?? 12345,
           job,
           describeThenMeanwhile,

@@ -314,6 +314,10 @@ describe('medcap evaluate', () => {
       'rouge_2',
     ]);
     expect(json.unmatchedColumns).toEqual(['meteor', 'cider']);
+    expect(json.warnings).toEqual([
+      'A was scored with tokenizer coco, B with whitespace: their values are not comparable',
+    ]);
+    expect(out).toContain('Warning: A was scored with tokenizer coco');
     const page = await readFile(join(dir, 'cmp/comparison_val.html'), 'utf8');
     expect(page).toContain('<svg');
     expect(page).toContain('BLEU-4');

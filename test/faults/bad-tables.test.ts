@@ -503,7 +503,7 @@ describe("evaluate's captions file", () => {
     [
       '; delimiter',
       'image_id;reference_caption;generated_caption\nA;ref;gen\n',
-      /captions\.csv:1: missing columns 'image_id', 'generated_caption'.*';'-separated/,
+      /captions\.csv:1: missing columns 'image_id', 'reference_caption', 'generated_caption'.*';'-separated/,
     ],
     [
       'missing column',
@@ -534,6 +534,31 @@ describe("evaluate's captions file", () => {
       'Latin-1',
       latin1(`${HEADER}\nA,ref,gen,ok,\nB,Lésion,gen,ok,\n`),
       /captions\.csv:3: not UTF-8 text \(byte 0xE9\)/,
+    ],
+    [
+      'a row with a cell too many after a quoted CRLF (editor line numbers)',
+      `${HEADER}\r\nA,ref,"two\r\nlines",ok,\r\nB,ref,gen,x,ok,\r\n`,
+      /captions\.csv:4: row has 6 cells but the header has 5/,
+    ],
+    [
+      'an optional column in another case',
+      'image_id,reference_caption,generated_caption,Status\nA,ref,gen,error\n',
+      /captions\.csv:1: column 'Status' must be spelled 'status'/,
+    ],
+    [
+      'no reference_caption column',
+      'image_id,Reference_Caption,generated_caption\nA,ref,gen\n',
+      /captions\.csv:1: missing column 'reference_caption'.*'Reference_Caption' must be spelled/,
+    ],
+    [
+      "a dataset's ID,Caption file",
+      'ID,Caption\nROCOv2_2023_train_000001,ref\n',
+      /captions\.csv:1: missing columns .*dataset's captions file.*medcap caption --data/,
+    ],
+    [
+      'an empty image id',
+      `${HEADER}\nA,ref,gen,ok,\n ,ref,gen,ok,\n`,
+      /captions\.csv:3: image_id is empty/,
     ],
     ['empty', '', /captions\.csv: empty file/],
     ['only a header', `${HEADER}\n`, /captions\.csv: nothing to score \(0 rows/],
@@ -578,12 +603,76 @@ describe("evaluate's captions file", () => {
       latin1(`${jsonl('A', 'gen', ['ref'])}\n${jsonl('B', 'é', ['ref'])}\n`),
       /captions\.jsonl:2: not UTF-8 text \(byte 0xE9\)/,
     ],
+    [
+      'an empty id',
+      `${jsonl('A', 'gen', ['ref'])}\r\n${jsonl(' ', 'gen', ['ref'])}\r\n`,
+      /captions\.jsonl:2: "id" is empty/,
+    ],
+    [
+      'a number id that JSON cannot carry exactly',
+      '{"id": 12345678901234567890, "candidate": "gen", "references": ["ref"]}\n',
+      /captions\.jsonl:1: "id" is a number that is not a whole number up to 2\^53.*write it as a string/,
+    ],
     ['empty', '\n', /captions\.jsonl: nothing to score \(0 rows/],
   ])('JSONL, %s: exit 2 naming file and line, no output', async (_name, body, message) => {
     const run = await evaluateFile('jsonl', 'captions.jsonl', body);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(message);
     expect(existsSync(run.out)).toBe(false);
+  });
+
+  async function detailed(out: string): Promise<Record<string, Record<string, string>>> {
+    const { readFile } = await import('node:fs/promises');
+    const [header, ...lines] = (await readFile(join(out, 'medical_train_detailed.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => line.split(','));
+    return Object.fromEntries(
+      lines.map((cells) => [cells[0]!, Object.fromEntries(header!.map((h, i) => [h, cells[i]!]))]),
+    );
+  }
+
+  it('mixed line ends (LF, CRLF, CR) are read row by row, no CR left in a cell', async () => {
+    const body = `${HEADER}\r\nA,a chest x-ray,a chest x-ray,ok,\nB,a head ct,a head ct,ok,\rC,a ct,a ct,ok,\r\n`;
+    const mixed = await evaluateFile('mixed', 'captions.csv', body);
+    expect(mixed.code).toBe(0);
+    const rows = await readCaptionsCsv(join(mixed.out, 'medical_captions_train_with_metrics.csv'));
+    expect(rows.map((r) => [r.imageId, r.generatedCaption, r.error])).toEqual([
+      ['A', 'a chest x-ray', ''],
+      ['B', 'a head ct', ''],
+      ['C', 'a ct', ''],
+    ]);
+  });
+
+  it('a blank reference is none: alone, the row is not scored; beside others, it is left out', async () => {
+    const run = await evaluateFile(
+      'blank-references',
+      'captions.jsonl',
+      [
+        jsonl('A', 'head ct', ['ct of the head']),
+        jsonl('B', 'head ct', ['ct of the head', ' ']),
+        jsonl('C', 'head ct', ['  ']),
+        jsonl('D', 'chest x-ray', ['a chest x-ray']),
+      ].join('\n'),
+    );
+    expect(run.code).toBe(0);
+    expect(run.err).toMatch(/1 rows have no reference caption/);
+    expect(run.err).toMatch(/1 rows have an empty reference beside others \(the first: B\)/);
+    const scores = await detailed(run.out);
+    expect(Object.keys(scores)).toEqual(['A', 'B', 'D']);
+    // An empty reference would be the closest length to the 2-token candidate: no brevity penalty.
+    expect({ ...scores.B, image_id: 'A' }).toEqual(scores.A);
+    expect(Number(scores.B!.bleu_1)).toBeLessThan(0.5);
+  });
+
+  it('a whitespace-only reference cell is no reference', async () => {
+    const run = await evaluateFile(
+      'blank-cell',
+      'captions.csv',
+      `${HEADER}\nA,a chest x-ray,a chest x-ray,ok,\nB,"  ",a head ct,ok,\n`,
+    );
+    expect(run.code).toBe(0);
+    expect(Object.keys(await detailed(run.out))).toEqual(['A']);
   });
 
   it('a 10 MB reference is scored like any other', async () => {

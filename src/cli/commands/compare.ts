@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -24,6 +24,34 @@ export async function readDetailedScores(
   return (await readMetricsCsv(path)).values as Map<string, Record<string, number>>;
 }
 
+/** The settings that change the values, from a run folder's aggregate JSON (none if absent). */
+async function scoringSettings(
+  dir: string,
+  split: string,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const { run } = JSON.parse(await readFile(outputPaths(dir, split).aggregate, 'utf8')) as {
+      run?: { tokenizer?: unknown; rougeStemmer?: unknown };
+    };
+    return { tokenizer: run?.tokenizer, 'rouge stemmer': run?.rougeStemmer };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A warning for each setting the two runs were scored with differently. */
+async function settingsWarnings(dirA: string, dirB: string, split: string): Promise<string[]> {
+  const a = await scoringSettings(dirA, split);
+  const b = await scoringSettings(dirB, split);
+  if (a === undefined || b === undefined) return [];
+  return Object.keys(a)
+    .filter((name) => a[name] !== b[name])
+    .map(
+      (name) =>
+        `A was scored with ${name} ${String(a[name])}, B with ${String(b[name])}: their values are not comparable`,
+    );
+}
+
 /** `medcap compare DIR_A DIR_B`: paired comparison, written to comparison_{split}.json/.txt. */
 export async function compareCommand(
   config: Record<string, unknown>,
@@ -45,6 +73,8 @@ export async function compareCommand(
   if (comparison.shared === 0) {
     throw new DatasetError(`the two runs share no image ids (${a.size} in A, ${b.size} in B)`);
   }
+  comparison.warnings.push(...(await settingsWarnings(dirA, dirB, split)));
+  for (const warning of comparison.warnings) ctx.logger.warn(warning);
   const out = resolve(ctx.cwd, String(config.out ?? 'results_medical'));
   await mkdir(out, { recursive: true });
   const text = formatComparison(comparison);
