@@ -1,17 +1,14 @@
-import { createRequire } from 'node:module';
 import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
 import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
+import { dicomParser, parseDataSet, thrownMessage } from './parse.js';
 import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   type PixelEncoding,
   transferSyntax,
 } from './transfer-syntax.js';
 import { minMaxWindow, type VoiFunction, type VoiWindow, voiMapper } from './window.js';
-
-// dicom-parser is a UMD bundle: Node's ESM loader sees only its default export.
-const dicomParser = createRequire(import.meta.url)('dicom-parser') as typeof import('dicom-parser');
 
 export interface DicomRenderOptions {
   /** `--window C,W`: replaces the file's VOI window (LINEAR function). */
@@ -61,6 +58,7 @@ export async function renderDicom(
   options: DicomRenderOptions = {},
 ): Promise<RenderedImage> {
   const dataSet = parseDataSet(bytes, path);
+  const pixel = pixelData(dataSet, path);
   const info = pixelInfo(dataSet, path);
   const syntax = transferSyntax(info.transferSyntaxUid);
   if (syntax.encoding === 'unsupported') {
@@ -72,16 +70,6 @@ export async function renderDicom(
     );
   }
   const frame = Math.floor(info.frames / 2);
-  const pixel = dataSet.elements.x7fe00010;
-  if (!pixel) {
-    const other = dataSet.elements.x7fe00008 || dataSet.elements.x7fe00009;
-    throw new ImageError(
-      other
-        ? `${path}: float pixel data is not supported`
-        : `${path}: no Pixel Data (7FE0,0010) element`,
-      { code: 'DICOM_INVALID' },
-    );
-  }
   const encoding = pixelEncoding(syntax.encoding, info);
   let rendered: Rendered;
   if (encoding === 'jpeg') rendered = await renderJpeg(dataSet, pixel, info, frame, path, options);
@@ -115,6 +103,38 @@ export async function storedValues(bytes: Uint8Array, path: string): Promise<Int
   return Int32Array.from(words, storedOf);
 }
 
+/** Non-image objects that turn up among images: named in the error instead of "no pixels". */
+const NON_IMAGE_CLASSES: readonly [prefix: string, name: string][] = [
+  ['1.2.840.10008.1.3.10', 'a DICOMDIR (the index of a DICOM medium)'],
+  ['1.2.840.10008.5.1.4.1.1.88.', 'a Structured Report or Key Object Selection'],
+  ['1.2.840.10008.5.1.4.1.1.11.', 'a Presentation State'],
+  ['1.2.840.10008.5.1.4.1.1.104.', 'an encapsulated document (PDF, CDA, …)'],
+  ['1.2.840.10008.5.1.4.1.1.481.', 'a radiotherapy object (RT Structure Set, Plan, …)'],
+  ['1.2.840.10008.5.1.4.1.1.66', 'a raw data or registration object'],
+];
+
+/** The Pixel Data element; its absence is an error that says what the file holds instead. */
+function pixelData(dataSet: DataSet, path: string): Element {
+  const pixel = dataSet.elements.x7fe00010;
+  if (pixel) return pixel;
+  if (dataSet.elements.x7fe00008 || dataSet.elements.x7fe00009)
+    throw new ImageError(`${path}: float pixel data is not supported`, {
+      code: 'DICOM_UNSUPPORTED',
+    });
+  const sopClass = dataSet.string('x00080016') ?? dataSet.string('x00020002') ?? '';
+  const modality = dataSet.string('x00080060');
+  const known = NON_IMAGE_CLASSES.find(([prefix]) => sopClass.startsWith(prefix))?.[1];
+  const what = [modality && `Modality ${modality}`, sopClass && `SOP Class ${sopClass}`]
+    .filter(Boolean)
+    .join(', ');
+  throw new ImageError(
+    `${path}: no Pixel Data (7FE0,0010) element, so no image to caption` +
+      (known ? `; the file is ${known}` : '') +
+      (what ? ` (${what})` : ''),
+    { code: 'DICOM_NO_PIXELS' },
+  );
+}
+
 /** JPEG of more than 8 bits goes to medcap's 12-bit decoder; sharp reads 8-bit JPEG. */
 function pixelEncoding(encoding: PixelEncoding, info: PixelInfo): PixelEncoding | CodecEncoding {
   return encoding === 'jpeg' && info.bitsAllocated > 8 ? 'jpeg12' : encoding;
@@ -135,47 +155,6 @@ export async function dicomToPng(
     .png({ compressionLevel: 1 })
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
-}
-
-function parseDataSet(bytes: Uint8Array, path: string): DataSet {
-  // dicom-parser inflates deflated files with Buffer methods.
-  const buffer = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const part10 = buffer.length >= 132 && buffer.toString('latin1', 128, 132) === 'DICM';
-  try {
-    return dicomParser.parseDicom(buffer);
-  } catch (error) {
-    const message = thrownMessage(error);
-    if (!part10) {
-      // No Part 10 header: some old files are a bare implicit VR little endian data set.
-      try {
-        const dataSet = dicomParser.parseDicom(buffer, {
-          TransferSyntaxUID: IMPLICIT_VR_LITTLE_ENDIAN,
-        });
-        if (dataSet.elements.x7fe00010 && dataSet.elements.x00280010) return dataSet;
-      } catch {
-        // fall through to the error below
-      }
-      throw new ImageError(
-        `${path}: not a DICOM file (no 'DICM' marker at byte 128, and not a bare DICOM data set)`,
-        { code: 'DICOM_INVALID' },
-      );
-    }
-    throw new ImageError(
-      `${path}: cannot parse DICOM (${message}); the file is truncated or corrupt`,
-      { code: 'DICOM_INVALID', cause: error },
-    );
-  }
-}
-
-/** dicom-parser throws Errors, strings, and `{exception, dataSet}` objects. */
-function thrownMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'string') return error;
-  if (error !== null && typeof error === 'object' && 'exception' in error)
-    return thrownMessage((error as { exception: unknown }).exception);
-  return String(error);
 }
 
 function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
@@ -279,7 +258,14 @@ function renderNative(
     if (info.samplesPerPixel === 1) return renderGrey(count, sample, info, options);
     return renderColour(count, sample, info);
   }
-  const words = sampleWords(byteArray.buffer, start, frameBytes, bitsAllocated, little);
+  // 8-bit samples in big endian OW words are swapped pair by pair (PS3.5 8.1.1).
+  const words =
+    bitsAllocated === 8 && !little && pixel.vr === 'OW'
+      ? Uint8Array.from(
+          { length: frameBytes },
+          (_, i) => byteArray[pixel.dataOffset + ((frame * frameBytes + i) ^ 1)]!,
+        )
+      : sampleWords(byteArray.buffer, start, frameBytes, bitsAllocated, little);
   if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
   return renderColour(count, (i) => storedOf(words[i]!), info);
 }

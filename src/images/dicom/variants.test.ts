@@ -1,0 +1,130 @@
+/**
+ * DICOM files as they come out of real archives rather than as the standard draws them:
+ * headers older or careless writers leave, nested sequences, stray bytes, objects that are not
+ * images. Each file is built byte by byte (test/fixtures/dicom/write.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  type DicomSpec,
+  dicomFile,
+  type ExtraElement,
+} from '../../../test/fixtures/dicom/write.js';
+import { imageFailure } from '../../../test/support/image-failure.js';
+import { renderDicom } from './decode.js';
+
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const DEFLATED = '1.2.840.10008.1.2.1.99';
+
+/** CT values -1000..1000 HU (12 of 16 bits, intercept -1024) in a 40/400 window. */
+const ct = (extra: Partial<DicomSpec> = {}): DicomSpec => ({
+  rows: 2,
+  columns: 4,
+  bitsAllocated: 16,
+  bitsStored: 12,
+  rescaleIntercept: -1024,
+  rescaleSlope: 1,
+  windowCenter: [40],
+  windowWidth: [400],
+  values: [-1000, -160, -100, 0, 40, 100, 239, 1000].map((hu) => hu + 1024),
+  ...extra,
+});
+const CT_PIXELS = [0, 0, 38, 102, 128, 166, 255, 255];
+
+const pixels = async (bytes: Uint8Array) => [...(await renderDicom(bytes, 'x.dcm')).pixels];
+
+/** Referenced Image Sequence with nested undefined-length sequences and items. */
+const NESTED: ExtraElement[] = [
+  {
+    tag: [0x0008, 0x1140],
+    vr: 'SQ',
+    value: [
+      [
+        { tag: [0x0008, 0x1150], vr: 'UI', value: '1.2.3' },
+        {
+          tag: [0x0040, 0x0260],
+          vr: 'SQ',
+          value: [[{ tag: [0x0008, 0x0100], vr: 'SH', value: 'ABC' }], []],
+        },
+      ],
+    ],
+  },
+  // An icon image with its own (nested) Pixel Data, which must not be taken for the image.
+  {
+    tag: [0x0088, 0x0200],
+    vr: 'SQ',
+    value: [
+      [
+        { tag: [0x0028, 0x0010], vr: 'US', value: [1] },
+        { tag: [0x0028, 0x0011], vr: 'US', value: [2] },
+        { tag: [0x0028, 0x0100], vr: 'US', value: [8] },
+        { tag: [0x7fe0, 0x0010], vr: 'OB', value: Buffer.from([9, 9]) },
+      ],
+    ],
+  },
+  // Odd-length value (no padding), as some writers leave them.
+  { tag: [0x0018, 0x0015], vr: 'CS', value: Buffer.from('ABD', 'latin1') },
+];
+
+describe('dicom variants: file layouts', () => {
+  it('reads a file without preamble, one without meta group, and one whose meta group has no transfer syntax', async () => {
+    for (const layout of ['no-preamble', 'bare', 'no-syntax'] as const)
+      for (const transferSyntax of [EXPLICIT_LE, IMPLICIT_LE])
+        expect(await pixels(dicomFile(ct({ layout, transferSyntax }))), layout).toEqual(CT_PIXELS);
+  });
+
+  it('reads undefined-length sequences and items before Pixel Data in every syntax', async () => {
+    for (const transferSyntax of [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, DEFLATED])
+      expect(
+        await pixels(dicomFile(ct({ transferSyntax, extra: NESTED }))),
+        transferSyntax,
+      ).toEqual(CT_PIXELS);
+  });
+
+  it('ignores stray bytes after a complete Pixel Data element', async () => {
+    for (const tail of [[1], [1, 2, 3], new Array(1024).fill(0)])
+      expect(await pixels(Buffer.concat([dicomFile(ct()), Buffer.from(tail)]))).toEqual(CT_PIXELS);
+  });
+
+  it('reads 8-bit samples from big endian OW words (swapped pair by pair)', async () => {
+    const spec: DicomSpec = { rows: 1, columns: 3, bitsAllocated: 8, values: [0, 85, 255] };
+    for (const pixelVr of ['OB', 'OW'] as const)
+      expect(await pixels(dicomFile({ ...spec, transferSyntax: EXPLICIT_BE, pixelVr }))).toEqual([
+        0, 85, 255,
+      ]);
+  });
+});
+
+describe('dicom variants: errors name the file and the problem', () => {
+  it('says where a file is truncated', async () => {
+    const whole = dicomFile(ct({ extra: NESTED }));
+    expect(await imageFailure(renderDicom(whole.subarray(0, 150), 'a.dcm'))).toMatch(
+      /^a\.dcm: cannot parse DICOM \(the file ends inside its meta header\)/,
+    );
+    expect(await imageFailure(renderDicom(whole.subarray(0, whole.length - 3), 'b.dcm'))).toBe(
+      'b.dcm: pixel data has 13 bytes but frame 1 of 1 (4x2, 1 x 16-bit) needs 16; the file is truncated',
+    );
+    const inSequence = whole.indexOf(Buffer.from('ABC', 'latin1'));
+    expect(await imageFailure(renderDicom(whole.subarray(0, inSequence), 'c.dcm'))).toMatch(
+      /^c\.dcm: cannot parse DICOM .*; the file is truncated or corrupt$/,
+    );
+  });
+
+  it('says what a file without Pixel Data is', async () => {
+    const object = (sopClass: string, modality: string) =>
+      dicomFile({ rows: 1, columns: 1, sopClass, modality, noPixelData: true, extra: NESTED });
+    expect(
+      await imageFailure(renderDicom(object('1.2.840.10008.5.1.4.1.1.88.11', 'SR'), 'sr.dcm')),
+    ).toBe(
+      'sr.dcm: no Pixel Data (7FE0,0010) element, so no image to caption; the file is a Structured Report ' +
+        'or Key Object Selection (Modality SR, SOP Class 1.2.840.10008.5.1.4.1.1.88.11)',
+    );
+    expect(
+      await imageFailure(renderDicom(object('1.2.840.10008.5.1.4.1.1.11.1', 'PR'), 'pr')),
+    ).toMatch(/^pr: no Pixel Data .*; the file is a Presentation State \(Modality PR/);
+    expect(await imageFailure(renderDicom(object('1.2.840.10008.1.3.10', ''), 'DICOMDIR'))).toMatch(
+      /^DICOMDIR: no Pixel Data .*; the file is a DICOMDIR/,
+    );
+  });
+});
