@@ -241,7 +241,18 @@ describe('dicom: errors', () => {
           values: [1],
         }),
       ),
-    ).toMatch(/photometric interpretation PALETTE COLOR .* is not supported/);
+    ).toMatch(/x\.dcm: PALETTE COLOR without its red lookup table/);
+    expect(
+      await imageFailure(
+        render({
+          rows: 1,
+          columns: 1,
+          samplesPerPixel: 4,
+          photometric: 'CMYK',
+          values: [1, 2, 3, 4],
+        }),
+      ),
+    ).toMatch(/photometric interpretation CMYK with 4 sample\(s\) per pixel is not supported/);
   });
 });
 

@@ -2,6 +2,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
 import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
+import { type Palette, paletteColours, readPalette } from './palette.js';
 import { dicomParser, parseDataSet, thrownMessage } from './parse.js';
 import {
   IMPLICIT_VR_LITTLE_ENDIAN,
@@ -43,6 +44,8 @@ interface PixelInfo {
   intercept: number;
   /** The first VOI window of the file, if it has one. */
   window?: VoiWindow;
+  /** The colour tables of a PALETTE COLOR image. */
+  palette?: Palette;
 }
 
 /**
@@ -186,6 +189,7 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
     slope: finiteOr(dataSet.floatString('x00281053'), 1) || 1,
     intercept: finiteOr(dataSet.floatString('x00281052'), 0),
   };
+  if (info.photometric === 'PALETTE COLOR') info.palette = readPalette(dataSet, info.signed, path);
   const center = dataSet.floatString('x00281050', 0);
   const width = dataSet.floatString('x00281051', 0);
   if (center !== undefined && width !== undefined && Number.isFinite(center) && width > 0) {
@@ -238,7 +242,14 @@ function renderNative(
   checkPhotometric(info, path);
   const count = info.rows * info.columns;
   const bytesPerSample = bitsAllocated / 8;
-  const frameBytes = count * info.samplesPerPixel * bytesPerSample;
+  // YBR_FULL_422 keeps one Cb and one Cr for each two pixels of a row: two samples a pixel.
+  const ybr422 = info.photometric === 'YBR_FULL_422';
+  if (ybr422 && (bitsAllocated === 32 || info.columns % 2 === 1))
+    throw new ImageError(
+      `${path}: YBR_FULL_422 needs an even number of columns and 8 or 16 bits (${info.columns} columns, ${bitsAllocated} bits)`,
+      { code: 'DICOM_INVALID' },
+    );
+  const frameBytes = count * (ybr422 ? 2 : info.samplesPerPixel) * bytesPerSample;
   const byteArray = dataSet.byteArray;
   const available = Math.min(pixel.length, byteArray.length - pixel.dataOffset);
   const needed = (frame + 1) * frameBytes;
@@ -255,6 +266,7 @@ function renderNative(
   if (bitsAllocated === 32) {
     const view = new DataView(byteArray.buffer, start, frameBytes);
     const sample = (i: number) => storedOf(view.getUint32(4 * i, little));
+    if (info.palette) return renderPalette(count, sample, info.palette, info);
     if (info.samplesPerPixel === 1) return renderGrey(count, sample, info, options);
     return renderColour(count, sample, info);
   }
@@ -266,8 +278,29 @@ function renderNative(
           (_, i) => byteArray[pixel.dataOffset + ((frame * frameBytes + i) ^ 1)]!,
         )
       : sampleWords(byteArray.buffer, start, frameBytes, bitsAllocated, little);
-  if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
-  return renderColour(count, (i) => storedOf(words[i]!), info);
+  if (ybr422) return renderColour(count, ybr422Samples(words, storedOf), ybrFull(info));
+  return renderWords({ words, storedOf, info }, options);
+}
+
+/** YBR_FULL with one sample triple a pixel, for pixels decoded from YBR_FULL_422. */
+function ybrFull(info: PixelInfo): PixelInfo {
+  return { ...info, photometric: 'YBR_FULL', planarConfiguration: 0 };
+}
+
+/**
+ * The samples of YBR_FULL_422 words (Y1 Y2 Cb Cr for each pair of pixels, PS3.3 C.7.6.3.1.2)
+ * as if every pixel had its own Y, Cb and Cr, pixel-interleaved.
+ */
+function ybr422Samples(
+  words: Uint8Array | Uint16Array,
+  storedOf: (raw: number) => number,
+): (i: number) => number {
+  return (i) => {
+    const pixel = Math.floor(i / 3);
+    const channel = i % 3;
+    const pair = 4 * (pixel >> 1);
+    return storedOf(words[channel === 0 ? pair + (pixel & 1) : pair + 1 + channel]!);
+  };
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -306,13 +339,13 @@ function storedValue(
 }
 
 function checkPhotometric(info: PixelInfo, path: string): void {
-  const grey = info.photometric === 'MONOCHROME1' || info.photometric === 'MONOCHROME2';
-  const colour = info.photometric === 'RGB' || info.photometric === 'YBR_FULL';
-  if (info.samplesPerPixel === 1 && grey) return;
-  if (info.samplesPerPixel === 3 && colour) return;
+  const single = ['MONOCHROME1', 'MONOCHROME2', 'PALETTE COLOR'];
+  const colour = ['RGB', 'YBR_FULL', 'YBR_FULL_422'];
+  if (info.samplesPerPixel === 1 && single.includes(info.photometric)) return;
+  if (info.samplesPerPixel === 3 && colour.includes(info.photometric)) return;
   throw new ImageError(
     `${path}: photometric interpretation ${info.photometric} with ${info.samplesPerPixel} sample(s) per pixel is not supported ` +
-      '(MONOCHROME1, MONOCHROME2, RGB, YBR_FULL)',
+      '(MONOCHROME1, MONOCHROME2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422)',
     { code: 'DICOM_UNSUPPORTED' },
   );
 }
@@ -327,8 +360,20 @@ interface FrameWords {
 
 function renderWords(frame: FrameWords, options: DicomRenderOptions): Rendered {
   const { words, storedOf, info } = frame;
+  const stored = (i: number) => storedOf(words[i]!);
+  if (info.palette) return renderPalette(words.length, stored, info.palette, info);
   if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
-  return renderColour(words.length / 3, (i) => storedOf(words[i]!), info);
+  return renderColour(words.length / 3, stored, info);
+}
+
+function renderPalette(
+  count: number,
+  stored: (i: number) => number,
+  palette: Palette,
+  info: PixelInfo,
+): Rendered {
+  const pixels = paletteColours(count, stored, palette);
+  return { width: info.columns, height: info.rows, channels: 3, pixels };
 }
 
 /** Refuse frames above this many pixels before a codec allocates them (the same 16k x 16k as for plain images). */
@@ -361,7 +406,11 @@ async function compressedWords(
   const decodedInfo: PixelInfo = {
     ...info,
     photometric:
-      info.photometric === 'YBR_RCT' || info.photometric === 'YBR_ICT' ? 'RGB' : info.photometric,
+      info.photometric === 'YBR_RCT' || info.photometric === 'YBR_ICT'
+        ? 'RGB'
+        : info.photometric === 'YBR_FULL_422'
+          ? 'YBR_FULL'
+          : info.photometric,
     planarConfiguration: 0,
   };
   checkPhotometric(decodedInfo, path);

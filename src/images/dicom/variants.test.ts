@@ -128,3 +128,65 @@ describe('dicom variants: errors name the file and the problem', () => {
     );
   });
 });
+
+describe('dicom variants: colour', () => {
+  /** Red, green and blue tables of three entries from stored value 100: red, green, blue. */
+  const palette = (bits: 8 | 16, oneBytePerEntry = false): ExtraElement[] => {
+    const table = (entries: number[]) => {
+      if (oneBytePerEntry) return Buffer.from(entries);
+      const words = Buffer.alloc(2 * entries.length);
+      for (const [i, v] of entries.entries()) words.writeUInt16LE(bits === 16 ? v * 257 : v, 2 * i);
+      return words;
+    };
+    return [
+      { tag: [0x0028, 0x1101], vr: 'US', value: [3, 100, bits] },
+      { tag: [0x0028, 0x1102], vr: 'US', value: [3, 100, bits] },
+      { tag: [0x0028, 0x1103], vr: 'US', value: [3, 100, bits] },
+      { tag: [0x0028, 0x1201], vr: 'OW', value: table([255, 0, 0]) },
+      { tag: [0x0028, 0x1202], vr: 'OW', value: table([0, 255, 0]) },
+      { tag: [0x0028, 0x1203], vr: 'OW', value: table([0, 0, 255]) },
+    ];
+  };
+
+  it('maps PALETTE COLOR through its tables (8- and 16-bit entries), clamping values outside them', async () => {
+    const spec = (extra: ExtraElement[]): DicomSpec => ({
+      rows: 1,
+      columns: 5,
+      bitsAllocated: 8,
+      photometric: 'PALETTE COLOR',
+      values: [99, 100, 101, 102, 103],
+      extra,
+    });
+    const expected = [255, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 255];
+    for (const extra of [palette(16), palette(8), palette(8, true)]) {
+      const image = await renderDicom(dicomFile(spec(extra)), 'x.dcm');
+      expect([image.channels, ...image.pixels]).toEqual([3, ...expected]);
+    }
+    const segmented = await imageFailure(
+      renderDicom(
+        dicomFile({
+          ...spec([{ tag: [0x0028, 0x1221], vr: 'OW', value: Buffer.alloc(6) }]),
+        }),
+        'seg.dcm',
+      ),
+    );
+    expect(segmented).toBe('seg.dcm: PALETTE COLOR with segmented lookup tables is not supported');
+  });
+
+  it('reads uncompressed YBR_FULL_422 (Y1 Y2 Cb Cr per pair of pixels)', async () => {
+    // Pair 1: grey 100 and 200, no colour; pair 2: Y 128 twice, sharing Cb 128 and Cr 255.
+    const image = await renderDicom(
+      dicomFile({
+        rows: 1,
+        columns: 4,
+        bitsAllocated: 8,
+        samplesPerPixel: 3,
+        photometric: 'YBR_FULL_422',
+        values: [100, 200, 128, 128, 128, 128, 128, 255],
+      }),
+      'x.dcm',
+    );
+    // Y 128, Cb 128, Cr 255: R = 128 + 1.402 * 127 = 306 → 255, G = 128 - 0.714136 * 127 = 37.3.
+    expect([...image.pixels]).toEqual([100, 100, 100, 200, 200, 200, 255, 37, 128, 255, 37, 128]);
+  });
+});
