@@ -9,7 +9,14 @@ import {
   type PixelEncoding,
   transferSyntax,
 } from './transfer-syntax.js';
-import { minMaxWindow, type VoiFunction, type VoiWindow, voiMapper } from './window.js';
+import {
+  lutMapper,
+  minMaxWindow,
+  type VoiFunction,
+  type VoiLut,
+  type VoiWindow,
+  voiMapper,
+} from './window.js';
 
 export interface DicomRenderOptions {
   /** `--window C,W`: replaces the file's VOI window (LINEAR function). */
@@ -44,6 +51,10 @@ interface PixelInfo {
   intercept: number;
   /** The first VOI window of the file, if it has one. */
   window?: VoiWindow;
+  /** The first VOI LUT of the file (used when it has no window). */
+  voiLut?: VoiLut;
+  /** Stored values that mark padding (outside the scanned area), left out of a min/max window. */
+  padding?: [low: number, high: number];
   /** The colour tables of a PALETTE COLOR image. */
   palette?: Palette;
 }
@@ -190,12 +201,41 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
     intercept: finiteOr(dataSet.floatString('x00281052'), 0),
   };
   if (info.photometric === 'PALETTE COLOR') info.palette = readPalette(dataSet, info.signed, path);
+  info.voiLut = firstVoiLut(dataSet);
+  const readSigned = (tag: string) => (info.signed ? dataSet.int16(tag) : dataSet.uint16(tag));
+  const padding = readSigned('x00280120');
+  if (padding !== undefined) {
+    const limit = readSigned('x00280121') ?? padding;
+    info.padding = [Math.min(padding, limit), Math.max(padding, limit)];
+  }
   const center = dataSet.floatString('x00281050', 0);
   const width = dataSet.floatString('x00281051', 0);
   if (center !== undefined && width !== undefined && Number.isFinite(center) && width > 0) {
     info.window = { center, width, function: voiFunction(dataSet.string('x00281056')) };
   }
   return info;
+}
+
+/** The first item of the VOI LUT Sequence (0028,3010), if it has a usable table. */
+function firstVoiLut(dataSet: DataSet): VoiLut | undefined {
+  const item = dataSet.elements.x00283010?.items?.[0]?.dataSet;
+  const data = item?.elements.x00283006;
+  if (!item || !data) return undefined;
+  const count = item.uint16('x00283002', 0);
+  const bits = item.uint16('x00283002', 2);
+  if (count === undefined || bits === undefined || bits < 1 || bits > 16) return undefined;
+  // The first mapped value is US or SS; read as SS only where the VR says so.
+  const firstMapped =
+    item.elements.x00283002?.vr === 'SS'
+      ? item.int16('x00283002', 1)!
+      : (item.uint16('x00283002', 1) ?? 0);
+  const entries = new Uint16Array(count === 0 ? 65536 : count);
+  // 8-bit entries may come one per byte instead of one per word.
+  const wide = data.length >= 2 * entries.length;
+  if (!wide && data.length < entries.length) return undefined;
+  for (let i = 0; i < entries.length; i++)
+    entries[i] = wide ? item.uint16('x00283006', i)! : item.byteArray[data.dataOffset + i]!;
+  return { firstMapped, bits, entries };
 }
 
 function finiteOr(value: number | undefined, fallback: number): number {
@@ -451,10 +491,29 @@ async function compressedWords(
   };
 }
 
-function chosenWindow(info: PixelInfo, options: DicomRenderOptions): VoiWindow | undefined {
+/**
+ * From modality values to 0..255: `--window`, else the file's first window, else its VOI
+ * LUT, else the range of the frame's values (`range`, padding left out).
+ */
+function displayMapper(
+  info: PixelInfo,
+  options: DicomRenderOptions,
+  range: () => [min: number, max: number],
+): (value: number) => number {
   if (options.window)
-    return { center: options.window[0], width: options.window[1], function: 'LINEAR' };
-  return info.window;
+    return voiMapper({ center: options.window[0], width: options.window[1], function: 'LINEAR' });
+  if (info.window) return voiMapper(info.window);
+  if (info.voiLut) return lutMapper(info.voiLut);
+  const [min, max] = range();
+  // A frame of padding only has no range: black, as a flat frame is.
+  return min <= max ? voiMapper(minMaxWindow(min, max)) : () => 0;
+}
+
+/** Whether a stored value is Pixel Padding (never, where the file names none). */
+function isPadding(info: PixelInfo): (stored: number) => boolean {
+  if (!info.padding) return () => false;
+  const [low, high] = info.padding;
+  return (stored) => stored >= low && stored <= high;
 }
 
 /**
@@ -470,20 +529,19 @@ function renderGreyWords(
   const size = words instanceof Uint16Array ? 65536 : 256;
   const modality = new Float64Array(size);
   for (let raw = 0; raw < size; raw++) modality[raw] = storedOf(raw) * info.slope + info.intercept;
-  let window = chosenWindow(info, options);
-  if (!window) {
+  const map = displayMapper(info, options, () => {
     const seen = new Uint8Array(size);
     for (let i = 0; i < words.length; i++) seen[words[i]!] = 1;
+    const padding = isPadding(info);
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (let raw = 0; raw < size; raw++) {
-      if (!seen[raw]) continue;
+      if (!seen[raw] || padding(storedOf(raw))) continue;
       min = Math.min(min, modality[raw]!);
       max = Math.max(max, modality[raw]!);
     }
-    window = minMaxWindow(min, max);
-  }
-  const map = voiMapper(window);
+    return [min, max];
+  });
   const invert = info.photometric === 'MONOCHROME1';
   const table = new Uint8Array(size);
   for (let raw = 0; raw < size; raw++) {
@@ -503,18 +561,18 @@ function renderGrey(
   options: DicomRenderOptions,
 ): Rendered {
   const { slope, intercept } = info;
-  let window = chosenWindow(info, options);
-  if (!window) {
+  const map = displayMapper(info, options, () => {
+    const padding = isPadding(info);
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < count; i++) {
+      if (padding(stored(i))) continue;
       const value = stored(i) * slope + intercept;
       if (value < min) min = value;
       if (value > max) max = value;
     }
-    window = minMaxWindow(min, max);
-  }
-  const map = voiMapper(window);
+    return [min, max];
+  });
   const invert = info.photometric === 'MONOCHROME1';
   const pixels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {

@@ -190,3 +190,67 @@ describe('dicom variants: colour', () => {
     expect([...image.pixels]).toEqual([100, 100, 100, 200, 200, 200, 255, 37, 128, 255, 37, 128]);
   });
 });
+
+describe('dicom variants: display values', () => {
+  /** A VOI LUT Sequence of one item: 4 entries of 10 bits from stored value 10 on. */
+  const voiLut: ExtraElement = {
+    tag: [0x0028, 0x3010],
+    vr: 'SQ',
+    value: [
+      [
+        { tag: [0x0028, 0x3002], vr: 'US', value: [4, 10, 10] },
+        { tag: [0x0028, 0x3006], vr: 'OW', value: [1023, 800, 400, 0] },
+      ],
+    ],
+  };
+  const lutImage = (extra: Partial<DicomSpec> = {}) =>
+    dicomFile({
+      rows: 1,
+      columns: 6,
+      bitsStored: 12,
+      values: [5, 10, 11, 12, 13, 20],
+      extra: [voiLut],
+      ...extra,
+    });
+
+  it('uses the VOI LUT Sequence where the file has no window; a window or --window comes first', async () => {
+    // 800 and 400 of 1023 → 199.4 and 99.7.
+    expect(await pixels(lutImage())).toEqual([255, 255, 199, 100, 0, 0]);
+    expect(await pixels(lutImage({ photometric: 'MONOCHROME1' }))).toEqual([
+      0, 0, 56, 155, 255, 255,
+    ]);
+    const windowed = lutImage({ windowCenter: [12.5], windowWidth: [16] });
+    // LINEAR c=12.5 w=16: ((x - 12) / 15 + 0.5) * 255 for 5..20 → 8.4999, 93.5, 110.5, 127.5,
+    // 144.5, 255 (halves round up).
+    expect(await pixels(windowed)).toEqual([8, 94, 111, 128, 145, 255]);
+    const image = await renderDicom(lutImage(), 'x.dcm', { window: [12.5, 16] });
+    expect([...image.pixels]).toEqual([8, 94, 111, 128, 145, 255]);
+  });
+
+  it('leaves Pixel Padding Value (and its range) out of the min/max window', async () => {
+    const padded = (padding: ExtraElement[], values: number[], signed = false) =>
+      pixels(
+        dicomFile({
+          rows: 1,
+          columns: 4,
+          pixelRepresentation: signed ? 1 : 0,
+          values,
+          extra: padding,
+        }),
+      );
+    const value = (v: number, vr = 'US'): ExtraElement => ({
+      tag: [0x0028, 0x0120],
+      vr,
+      value: [v],
+    });
+    expect(await padded([value(0)], [0, 100, 150, 200])).toEqual([0, 0, 128, 255]);
+    expect(await padded([value(-2000 & 0xffff, 'SS')], [-2000 & 0xffff, 0, 50, 100], true)).toEqual(
+      [0, 0, 128, 255],
+    );
+    // Pixel Padding Range Limit: 0..10 is padding, 5 included.
+    const range: ExtraElement = { tag: [0x0028, 0x0121], vr: 'US', value: [10] };
+    expect(await padded([value(0), range], [5, 100, 150, 200])).toEqual([0, 0, 128, 255]);
+    // A frame of padding only renders black instead of failing.
+    expect(await padded([value(7)], [7, 7, 7, 7])).toEqual([0, 0, 0, 0]);
+  });
+});
