@@ -75,6 +75,14 @@ export async function renderDicom(
   const pixel = pixelData(dataSet, path);
   const info = pixelInfo(dataSet, path);
   const syntax = transferSyntax(info.transferSyntaxUid);
+  const frame = Math.floor(info.frames / 2);
+  // Some tools decompress a file and keep its compressed transfer syntax UID: pixel data that
+  // is not encapsulated is uncompressed, whatever the UID says (compressed syntaxes are all
+  // little endian).
+  if (!pixel.encapsulatedPixelData && syntax.encoding !== 'native-big-endian') {
+    const rendered = renderNative(dataSet, pixel, info, frame, 'native', path, options);
+    return { ...rendered, frame, frames: info.frames };
+  }
   if (syntax.encoding === 'unsupported') {
     throw new ImageError(
       `${path}: transfer syntax ${syntax.uid} (${syntax.name}) is not supported; medcap decodes ` +
@@ -83,7 +91,6 @@ export async function renderDicom(
       { code: 'DICOM_UNSUPPORTED' },
     );
   }
-  const frame = Math.floor(info.frames / 2);
   const encoding = pixelEncoding(syntax.encoding, info);
   let rendered: Rendered;
   if (encoding === 'jpeg') rendered = await renderJpeg(dataSet, pixel, info, frame, path, options);
@@ -653,6 +660,11 @@ async function renderJpeg(
   return { width: out.width, height: out.height, channels: 3, pixels };
 }
 
+/**
+ * The bytes of one frame of encapsulated pixel data: from the Basic Offset Table, else the
+ * Extended Offset Table (7FE0,0001), else one fragment per frame, else the frames' JPEG
+ * end-of-image markers (every JPEG family codec, JPEG 2000 included, ends a frame with FFD9).
+ */
 function encapsulatedFrame(
   dataSet: DataSet,
   pixel: Element,
@@ -664,10 +676,34 @@ function encapsulatedFrame(
     throw new Error('pixel data is not encapsulated');
   if (frames === 1)
     return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixel, 0, fragments.length);
-  if (pixel.basicOffsetTable && pixel.basicOffsetTable.length > 0)
-    return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame);
+  const table = offsetTable(dataSet, pixel);
+  if (table) {
+    if (frame >= table.length)
+      throw new Error(`the offset table lists ${table.length} frame(s), not ${frames}`);
+    return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, table);
+  }
   if (fragments.length === frames)
     return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixel, frame, 1);
-  const table = dicomParser.createJPEGBasicOffsetTable(dataSet, pixel);
-  return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, table);
+  if (fragments.length < frames)
+    throw new Error(
+      `${fragments.length} fragment(s) for ${frames} frames and no offset table; Number of Frames says more than the pixel data holds`,
+    );
+  const found = dicomParser.createJPEGBasicOffsetTable(dataSet, pixel);
+  if (frame >= found.length)
+    throw new Error(
+      `${fragments.length} fragments for ${frames} frames and no offset table; their end-of-image markers end ${found.length} frame(s)`,
+    );
+  return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, found);
+}
+
+/** The Basic Offset Table, else the Extended Offset Table's 64-bit offsets; undefined if neither. */
+function offsetTable(dataSet: DataSet, pixel: Element): number[] | undefined {
+  if (pixel.basicOffsetTable && pixel.basicOffsetTable.length > 0) return pixel.basicOffsetTable;
+  const extended = dataSet.elements.x7fe00001;
+  if (!extended || extended.length < 8) return undefined;
+  const bytes = dataSet.byteArray;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + extended.dataOffset, extended.length);
+  return Array.from({ length: Math.floor(extended.length / 8) }, (_, i) =>
+    Number(view.getBigUint64(8 * i, true)),
+  );
 }

@@ -83,7 +83,7 @@ function parsePart10(buffer: Buffer, path: string): DataSet {
  */
 function parseLeniently(buffer: Buffer, options?: { TransferSyntaxUID: string }): DataSet {
   try {
-    return dicomParser.parseDicom(buffer, options);
+    return dicomParser.parseDicom(withOffsetTablesAsOb(buffer), options);
   } catch (error) {
     const partial = (error as { dataSet?: DataSet } | null)?.dataSet;
     if (!partial?.elements?.x7fe00010) throw error;
@@ -91,6 +91,28 @@ function parseLeniently(buffer: Buffer, options?: { TransferSyntaxUID: string })
     if (!options) Object.assign(partial.elements, dicomParser.readPart10Header(buffer).elements);
     return partial;
   }
+}
+
+/** (7FE0,0001) and (7FE0,0002) with VR OV, as explicit VR little endian writes them. */
+const EXTENDED_OFFSET_TABLES = [0x01, 0x02].map((element) =>
+  Buffer.from([0xe0, 0x7f, element, 0x00, 0x4f, 0x56]),
+);
+
+/**
+ * dicom-parser reads the length of an OV element (VR of 2019) as 2 bytes instead of 4, and
+ * loses its way in the Extended Offset Table that recent writers put before encapsulated
+ * pixel data; OB has the same layout, so a copy with OB there parses (the table is still read
+ * as 64-bit offsets).
+ */
+function withOffsetTablesAsOb(buffer: Buffer): Buffer {
+  let copy: Buffer | undefined;
+  for (const pattern of EXTENDED_OFFSET_TABLES) {
+    const at = buffer.indexOf(pattern);
+    if (at < 0) continue;
+    copy ??= Buffer.from(buffer);
+    copy[at + 5] = 0x42;
+  }
+  return copy ?? buffer;
 }
 
 /** Where the file meta group (group 0002, explicit VR little endian) after `DICM` ends. */

@@ -254,3 +254,66 @@ describe('dicom variants: display values', () => {
     expect(await padded([value(7)], [7, 7, 7, 7])).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe('dicom variants: encapsulated frames', () => {
+  const RLE = '1.2.840.10008.1.2.5';
+  /** One 2x2 8-bit RLE frame: the 64-byte header, then a literal run of the 4 bytes. */
+  const rleFrame = (values: number[]) => {
+    const header = Buffer.alloc(64);
+    header.writeUInt32LE(1, 0);
+    header.writeUInt32LE(64, 4);
+    return Buffer.concat([header, Buffer.from([values.length - 1, ...values])]);
+  };
+  const frames = [
+    [1, 2, 3, 4],
+    [10, 20, 30, 40],
+    [5, 5, 5, 5],
+  ].map(rleFrame);
+  // Each frame in two fragments (the header, then the run: 6 bytes with the pad byte).
+  const fragments = frames.flatMap((f) => [f.subarray(0, 64), f.subarray(64)]);
+  const rle = (extra: ExtraElement[] = []) =>
+    dicomFile({
+      rows: 2,
+      columns: 2,
+      bitsAllocated: 8,
+      frames: 3,
+      transferSyntax: RLE,
+      fragments,
+      extra,
+    });
+
+  it('finds frames of several fragments by the Extended Offset Table', async () => {
+    // Offsets of each frame's first item from the first fragment: items of 8 + 64 and 8 + 6 bytes.
+    const offsets = Buffer.alloc(24);
+    for (let i = 0; i < 3; i++) offsets.writeBigUInt64LE(BigInt(i * (72 + 14)), 8 * i);
+    const image = await renderDicom(
+      rle([{ tag: [0x7fe0, 0x0001], vr: 'OV', value: offsets }]),
+      'x.dcm',
+    );
+    expect([image.frame, image.frames, ...image.pixels]).toEqual([1, 3, 0, 85, 170, 255]);
+  });
+
+  it('says why a frame cannot be found', async () => {
+    expect(await imageFailure(renderDicom(rle(), 'x.dcm'))).toBe(
+      'x.dcm: cannot find RLE frame 2 of 3 in the pixel data (6 fragments for 3 frames and no offset ' +
+        'table; their end-of-image markers end 1 frame(s))',
+    );
+    const short = dicomFile({
+      rows: 2,
+      columns: 2,
+      bitsAllocated: 8,
+      frames: 5,
+      transferSyntax: RLE,
+      fragments: frames,
+    });
+    expect(await imageFailure(renderDicom(short, 'y.dcm'))).toMatch(
+      /^y\.dcm: cannot find RLE frame 3 of 5 .*\(3 fragment\(s\) for 5 frames and no offset table; Number of Frames says more than the pixel data holds\)/,
+    );
+  });
+
+  it('reads uncompressed pixel data under a compressed transfer syntax UID', async () => {
+    const spec: DicomSpec = { rows: 1, columns: 3, bitsAllocated: 8, values: [0, 85, 255] };
+    for (const transferSyntax of [RLE, '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.90'])
+      expect(await pixels(dicomFile({ ...spec, transferSyntax }))).toEqual([0, 85, 255]);
+  });
+});
