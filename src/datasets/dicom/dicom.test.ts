@@ -337,6 +337,17 @@ describe('dicom: loader', () => {
     expect(single.map((s) => s.id)).toEqual(['c']);
   });
 
+  it('lists Siemens .IMA and extension-less files that carry the DICOM marker, and skips DICOMDIR', async () => {
+    const dir = join(root, 'siemens');
+    await mkdir(dir, { recursive: true });
+    const image = dicomFile({ rows: 1, columns: 1, values: [1] });
+    await writeFile(join(dir, 'CT.0001.0001.IMA'), image);
+    await writeFile(join(dir, 'IM000002'), image);
+    await writeFile(join(dir, 'DICOMDIR'), image);
+    await writeFile(join(dir, 'notes.ima'), 'a text file under an .ima name');
+    expect((await collect(dir)).map((s) => s.id)).toEqual(['CT.0001.0001', 'IM000002']);
+  });
+
   it('turns bad files into error rows of a run, and --window flows from the config', async () => {
     const dir = join(root, 'run');
     await mkdir(dir, { recursive: true });
