@@ -61,8 +61,9 @@ interface PixelInfo {
 
 /**
  * Decodes a DICOM file to 8-bit display pixels: modality LUT (rescale slope/intercept), VOI
- * window (`--window`, else the file's first window, else the frame's min/max), MONOCHROME1
- * inversion, RGB/YBR_FULL colour, middle frame of a multi-frame image. Uncompressed transfer
+ * window (`--window`, else the file's first window, else its VOI LUT, else the frame's
+ * min/max without padding), MONOCHROME1 inversion, RGB/YBR/palette colour, middle frame
+ * (0-based ⌊frames/2⌋) of a multi-frame image. Uncompressed transfer
  * syntaxes, JPEG (8- and 12-bit, lossless), JPEG-LS, JPEG 2000, HTJ2K and RLE are decoded;
  * anything else is an ImageError naming the syntax.
  */
