@@ -20,12 +20,12 @@ export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
 export const IMAGE_EXTENSIONS = Object.freeze([...RASTER_IMAGE_EXTENSIONS, ...DICOM_EXTENSIONS]);
 
 /**
- * A name that may be a DICOM file without a DICOM extension: no extension (`IM000001`) or a
+ * A name that may be a DICOM file without a DICOM extension: no extension (`IM000001`), a
  * numeric one (`1.2.840.113619.2.55.3.1.320`, a SOP Instance UID), as PACS exports name
- * them. `DICOMDIR` (the index of a DICOM medium, no pixels) is not one.
+ * them, or Siemens' `.IMA`. `DICOMDIR` (the index of a DICOM medium, no pixels) is not one.
  */
 export function mayBeUnnamedDicom(name: string): boolean {
-  return /^\.\d*$/.test(extname(name) || '.') && basename(name).toUpperCase() !== 'DICOMDIR';
+  return /^\.(\d*|ima)$/i.test(extname(name) || '.') && basename(name).toUpperCase() !== 'DICOMDIR';
 }
 
 /**

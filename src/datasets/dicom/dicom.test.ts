@@ -241,7 +241,18 @@ describe('dicom: errors', () => {
           values: [1],
         }),
       ),
-    ).toMatch(/photometric interpretation PALETTE COLOR .* is not supported/);
+    ).toMatch(/x\.dcm: PALETTE COLOR without its red lookup table/);
+    expect(
+      await imageFailure(
+        render({
+          rows: 1,
+          columns: 1,
+          samplesPerPixel: 4,
+          photometric: 'CMYK',
+          values: [1, 2, 3, 4],
+        }),
+      ),
+    ).toMatch(/photometric interpretation CMYK with 4 sample\(s\) per pixel is not supported/);
   });
 });
 
@@ -324,6 +335,17 @@ describe('dicom: loader', () => {
     // One file works too.
     const single = await collect(join(dir, 'sub', 'c.dcm'));
     expect(single.map((s) => s.id)).toEqual(['c']);
+  });
+
+  it('lists Siemens .IMA and extension-less files that carry the DICOM marker, and skips DICOMDIR', async () => {
+    const dir = join(root, 'siemens');
+    await mkdir(dir, { recursive: true });
+    const image = dicomFile({ rows: 1, columns: 1, values: [1] });
+    await writeFile(join(dir, 'CT.0001.0001.IMA'), image);
+    await writeFile(join(dir, 'IM000002'), image);
+    await writeFile(join(dir, 'DICOMDIR'), image);
+    await writeFile(join(dir, 'notes.ima'), 'a text file under an .ima name');
+    expect((await collect(dir)).map((s) => s.id)).toEqual(['CT.0001.0001', 'IM000002']);
   });
 
   it('turns bad files into error rows of a run, and --window flows from the config', async () => {

@@ -1,17 +1,22 @@
-import { createRequire } from 'node:module';
 import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
 import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
+import { type Palette, paletteColours, readPalette } from './palette.js';
+import { dicomParser, parseDataSet, thrownMessage } from './parse.js';
 import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   type PixelEncoding,
   transferSyntax,
 } from './transfer-syntax.js';
-import { minMaxWindow, type VoiFunction, type VoiWindow, voiMapper } from './window.js';
-
-// dicom-parser is a UMD bundle: Node's ESM loader sees only its default export.
-const dicomParser = createRequire(import.meta.url)('dicom-parser') as typeof import('dicom-parser');
+import {
+  lutMapper,
+  minMaxWindow,
+  type VoiFunction,
+  type VoiLut,
+  type VoiWindow,
+  voiMapper,
+} from './window.js';
 
 export interface DicomRenderOptions {
   /** `--window C,W`: replaces the file's VOI window (LINEAR function). */
@@ -46,12 +51,19 @@ interface PixelInfo {
   intercept: number;
   /** The first VOI window of the file, if it has one. */
   window?: VoiWindow;
+  /** The first VOI LUT of the file (used when it has no window). */
+  voiLut?: VoiLut;
+  /** Stored values that mark padding (outside the scanned area), left out of a min/max window. */
+  padding?: [low: number, high: number];
+  /** The colour tables of a PALETTE COLOR image. */
+  palette?: Palette;
 }
 
 /**
  * Decodes a DICOM file to 8-bit display pixels: modality LUT (rescale slope/intercept), VOI
- * window (`--window`, else the file's first window, else the frame's min/max), MONOCHROME1
- * inversion, RGB/YBR_FULL colour, middle frame of a multi-frame image. Uncompressed transfer
+ * window (`--window`, else the file's first window, else its VOI LUT, else the frame's
+ * min/max without padding), MONOCHROME1 inversion, RGB/YBR/palette colour, middle frame
+ * (0-based ⌊frames/2⌋) of a multi-frame image. Uncompressed transfer
  * syntaxes, JPEG (8- and 12-bit, lossless), JPEG-LS, JPEG 2000, HTJ2K and RLE are decoded;
  * anything else is an ImageError naming the syntax.
  */
@@ -61,25 +73,23 @@ export async function renderDicom(
   options: DicomRenderOptions = {},
 ): Promise<RenderedImage> {
   const dataSet = parseDataSet(bytes, path);
+  const pixel = pixelData(dataSet, path);
   const info = pixelInfo(dataSet, path);
   const syntax = transferSyntax(info.transferSyntaxUid);
+  const frame = Math.floor(info.frames / 2);
+  // Some tools decompress a file and keep its compressed transfer syntax UID: pixel data that
+  // is not encapsulated is uncompressed, whatever the UID says (compressed syntaxes are all
+  // little endian).
+  if (!pixel.encapsulatedPixelData && syntax.encoding !== 'native-big-endian') {
+    const rendered = renderNative(dataSet, pixel, info, frame, 'native', path, options);
+    return { ...rendered, frame, frames: info.frames };
+  }
   if (syntax.encoding === 'unsupported') {
     throw new ImageError(
       `${path}: transfer syntax ${syntax.uid} (${syntax.name}) is not supported; medcap decodes ` +
         'uncompressed, JPEG (8-bit, 12-bit and lossless), JPEG-LS, JPEG 2000 and RLE pixel data ' +
         '(convert the file first, e.g. with gdcmconv --raw)',
       { code: 'DICOM_UNSUPPORTED' },
-    );
-  }
-  const frame = Math.floor(info.frames / 2);
-  const pixel = dataSet.elements.x7fe00010;
-  if (!pixel) {
-    const other = dataSet.elements.x7fe00008 || dataSet.elements.x7fe00009;
-    throw new ImageError(
-      other
-        ? `${path}: float pixel data is not supported`
-        : `${path}: no Pixel Data (7FE0,0010) element`,
-      { code: 'DICOM_INVALID' },
     );
   }
   const encoding = pixelEncoding(syntax.encoding, info);
@@ -115,6 +125,38 @@ export async function storedValues(bytes: Uint8Array, path: string): Promise<Int
   return Int32Array.from(words, storedOf);
 }
 
+/** Non-image objects that turn up among images: named in the error instead of "no pixels". */
+const NON_IMAGE_CLASSES: readonly [prefix: string, name: string][] = [
+  ['1.2.840.10008.1.3.10', 'a DICOMDIR (the index of a DICOM medium)'],
+  ['1.2.840.10008.5.1.4.1.1.88.', 'a Structured Report or Key Object Selection'],
+  ['1.2.840.10008.5.1.4.1.1.11.', 'a Presentation State'],
+  ['1.2.840.10008.5.1.4.1.1.104.', 'an encapsulated document (PDF, CDA, …)'],
+  ['1.2.840.10008.5.1.4.1.1.481.', 'a radiotherapy object (RT Structure Set, Plan, …)'],
+  ['1.2.840.10008.5.1.4.1.1.66', 'a raw data or registration object'],
+];
+
+/** The Pixel Data element; its absence is an error that says what the file holds instead. */
+function pixelData(dataSet: DataSet, path: string): Element {
+  const pixel = dataSet.elements.x7fe00010;
+  if (pixel) return pixel;
+  if (dataSet.elements.x7fe00008 || dataSet.elements.x7fe00009)
+    throw new ImageError(`${path}: float pixel data is not supported`, {
+      code: 'DICOM_UNSUPPORTED',
+    });
+  const sopClass = dataSet.string('x00080016') ?? dataSet.string('x00020002') ?? '';
+  const modality = dataSet.string('x00080060');
+  const known = NON_IMAGE_CLASSES.find(([prefix]) => sopClass.startsWith(prefix))?.[1];
+  const what = [modality && `Modality ${modality}`, sopClass && `SOP Class ${sopClass}`]
+    .filter(Boolean)
+    .join(', ');
+  throw new ImageError(
+    `${path}: no Pixel Data (7FE0,0010) element, so no image to caption` +
+      (known ? `; the file is ${known}` : '') +
+      (what ? ` (${what})` : ''),
+    { code: 'DICOM_NO_PIXELS' },
+  );
+}
+
 /** JPEG of more than 8 bits goes to medcap's 12-bit decoder; sharp reads 8-bit JPEG. */
 function pixelEncoding(encoding: PixelEncoding, info: PixelInfo): PixelEncoding | CodecEncoding {
   return encoding === 'jpeg' && info.bitsAllocated > 8 ? 'jpeg12' : encoding;
@@ -135,47 +177,6 @@ export async function dicomToPng(
     .png({ compressionLevel: 1 })
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
-}
-
-function parseDataSet(bytes: Uint8Array, path: string): DataSet {
-  // dicom-parser inflates deflated files with Buffer methods.
-  const buffer = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const part10 = buffer.length >= 132 && buffer.toString('latin1', 128, 132) === 'DICM';
-  try {
-    return dicomParser.parseDicom(buffer);
-  } catch (error) {
-    const message = thrownMessage(error);
-    if (!part10) {
-      // No Part 10 header: some old files are a bare implicit VR little endian data set.
-      try {
-        const dataSet = dicomParser.parseDicom(buffer, {
-          TransferSyntaxUID: IMPLICIT_VR_LITTLE_ENDIAN,
-        });
-        if (dataSet.elements.x7fe00010 && dataSet.elements.x00280010) return dataSet;
-      } catch {
-        // fall through to the error below
-      }
-      throw new ImageError(
-        `${path}: not a DICOM file (no 'DICM' marker at byte 128, and not a bare DICOM data set)`,
-        { code: 'DICOM_INVALID' },
-      );
-    }
-    throw new ImageError(
-      `${path}: cannot parse DICOM (${message}); the file is truncated or corrupt`,
-      { code: 'DICOM_INVALID', cause: error },
-    );
-  }
-}
-
-/** dicom-parser throws Errors, strings, and `{exception, dataSet}` objects. */
-function thrownMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'string') return error;
-  if (error !== null && typeof error === 'object' && 'exception' in error)
-    return thrownMessage((error as { exception: unknown }).exception);
-  return String(error);
 }
 
 function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
@@ -207,12 +208,42 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
     slope: finiteOr(dataSet.floatString('x00281053'), 1) || 1,
     intercept: finiteOr(dataSet.floatString('x00281052'), 0),
   };
+  if (info.photometric === 'PALETTE COLOR') info.palette = readPalette(dataSet, info.signed, path);
+  info.voiLut = firstVoiLut(dataSet);
+  const readSigned = (tag: string) => (info.signed ? dataSet.int16(tag) : dataSet.uint16(tag));
+  const padding = readSigned('x00280120');
+  if (padding !== undefined) {
+    const limit = readSigned('x00280121') ?? padding;
+    info.padding = [Math.min(padding, limit), Math.max(padding, limit)];
+  }
   const center = dataSet.floatString('x00281050', 0);
   const width = dataSet.floatString('x00281051', 0);
   if (center !== undefined && width !== undefined && Number.isFinite(center) && width > 0) {
     info.window = { center, width, function: voiFunction(dataSet.string('x00281056')) };
   }
   return info;
+}
+
+/** The first item of the VOI LUT Sequence (0028,3010), if it has a usable table. */
+function firstVoiLut(dataSet: DataSet): VoiLut | undefined {
+  const item = dataSet.elements.x00283010?.items?.[0]?.dataSet;
+  const data = item?.elements.x00283006;
+  if (!item || !data) return undefined;
+  const count = item.uint16('x00283002', 0);
+  const bits = item.uint16('x00283002', 2);
+  if (count === undefined || bits === undefined || bits < 1 || bits > 16) return undefined;
+  // The first mapped value is US or SS; read as SS only where the VR says so.
+  const firstMapped =
+    item.elements.x00283002?.vr === 'SS'
+      ? item.int16('x00283002', 1)!
+      : (item.uint16('x00283002', 1) ?? 0);
+  const entries = new Uint16Array(count === 0 ? 65536 : count);
+  // 8-bit entries may come one per byte instead of one per word.
+  const wide = data.length >= 2 * entries.length;
+  if (!wide && data.length < entries.length) return undefined;
+  for (let i = 0; i < entries.length; i++)
+    entries[i] = wide ? item.uint16('x00283006', i)! : item.byteArray[data.dataOffset + i]!;
+  return { firstMapped, bits, entries };
 }
 
 function finiteOr(value: number | undefined, fallback: number): number {
@@ -259,7 +290,14 @@ function renderNative(
   checkPhotometric(info, path);
   const count = info.rows * info.columns;
   const bytesPerSample = bitsAllocated / 8;
-  const frameBytes = count * info.samplesPerPixel * bytesPerSample;
+  // YBR_FULL_422 keeps one Cb and one Cr for each two pixels of a row: two samples a pixel.
+  const ybr422 = info.photometric === 'YBR_FULL_422';
+  if (ybr422 && (bitsAllocated === 32 || info.columns % 2 === 1))
+    throw new ImageError(
+      `${path}: YBR_FULL_422 needs an even number of columns and 8 or 16 bits (${info.columns} columns, ${bitsAllocated} bits)`,
+      { code: 'DICOM_INVALID' },
+    );
+  const frameBytes = count * (ybr422 ? 2 : info.samplesPerPixel) * bytesPerSample;
   const byteArray = dataSet.byteArray;
   const available = Math.min(pixel.length, byteArray.length - pixel.dataOffset);
   const needed = (frame + 1) * frameBytes;
@@ -276,12 +314,41 @@ function renderNative(
   if (bitsAllocated === 32) {
     const view = new DataView(byteArray.buffer, start, frameBytes);
     const sample = (i: number) => storedOf(view.getUint32(4 * i, little));
+    if (info.palette) return renderPalette(count, sample, info.palette, info);
     if (info.samplesPerPixel === 1) return renderGrey(count, sample, info, options);
     return renderColour(count, sample, info);
   }
-  const words = sampleWords(byteArray.buffer, start, frameBytes, bitsAllocated, little);
-  if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
-  return renderColour(count, (i) => storedOf(words[i]!), info);
+  // 8-bit samples in big endian OW words are swapped pair by pair (PS3.5 8.1.1).
+  const words =
+    bitsAllocated === 8 && !little && pixel.vr === 'OW'
+      ? Uint8Array.from(
+          { length: frameBytes },
+          (_, i) => byteArray[pixel.dataOffset + ((frame * frameBytes + i) ^ 1)]!,
+        )
+      : sampleWords(byteArray.buffer, start, frameBytes, bitsAllocated, little);
+  if (ybr422) return renderColour(count, ybr422Samples(words, storedOf), ybrFull(info));
+  return renderWords({ words, storedOf, info }, options);
+}
+
+/** YBR_FULL with one sample triple a pixel, for pixels decoded from YBR_FULL_422. */
+function ybrFull(info: PixelInfo): PixelInfo {
+  return { ...info, photometric: 'YBR_FULL', planarConfiguration: 0 };
+}
+
+/**
+ * The samples of YBR_FULL_422 words (Y1 Y2 Cb Cr for each pair of pixels, PS3.3 C.7.6.3.1.2)
+ * as if every pixel had its own Y, Cb and Cr, pixel-interleaved.
+ */
+function ybr422Samples(
+  words: Uint8Array | Uint16Array,
+  storedOf: (raw: number) => number,
+): (i: number) => number {
+  return (i) => {
+    const pixel = Math.floor(i / 3);
+    const channel = i % 3;
+    const pair = 4 * (pixel >> 1);
+    return storedOf(words[channel === 0 ? pair + (pixel & 1) : pair + 1 + channel]!);
+  };
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -320,13 +387,13 @@ function storedValue(
 }
 
 function checkPhotometric(info: PixelInfo, path: string): void {
-  const grey = info.photometric === 'MONOCHROME1' || info.photometric === 'MONOCHROME2';
-  const colour = info.photometric === 'RGB' || info.photometric === 'YBR_FULL';
-  if (info.samplesPerPixel === 1 && grey) return;
-  if (info.samplesPerPixel === 3 && colour) return;
+  const single = ['MONOCHROME1', 'MONOCHROME2', 'PALETTE COLOR'];
+  const colour = ['RGB', 'YBR_FULL', 'YBR_FULL_422'];
+  if (info.samplesPerPixel === 1 && single.includes(info.photometric)) return;
+  if (info.samplesPerPixel === 3 && colour.includes(info.photometric)) return;
   throw new ImageError(
     `${path}: photometric interpretation ${info.photometric} with ${info.samplesPerPixel} sample(s) per pixel is not supported ` +
-      '(MONOCHROME1, MONOCHROME2, RGB, YBR_FULL)',
+      '(MONOCHROME1, MONOCHROME2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422)',
     { code: 'DICOM_UNSUPPORTED' },
   );
 }
@@ -341,8 +408,20 @@ interface FrameWords {
 
 function renderWords(frame: FrameWords, options: DicomRenderOptions): Rendered {
   const { words, storedOf, info } = frame;
+  const stored = (i: number) => storedOf(words[i]!);
+  if (info.palette) return renderPalette(words.length, stored, info.palette, info);
   if (info.samplesPerPixel === 1) return renderGreyWords(words, storedOf, info, options);
-  return renderColour(words.length / 3, (i) => storedOf(words[i]!), info);
+  return renderColour(words.length / 3, stored, info);
+}
+
+function renderPalette(
+  count: number,
+  stored: (i: number) => number,
+  palette: Palette,
+  info: PixelInfo,
+): Rendered {
+  const pixels = paletteColours(count, stored, palette);
+  return { width: info.columns, height: info.rows, channels: 3, pixels };
 }
 
 /** Refuse frames above this many pixels before a codec allocates them (the same 16k x 16k as for plain images). */
@@ -375,7 +454,11 @@ async function compressedWords(
   const decodedInfo: PixelInfo = {
     ...info,
     photometric:
-      info.photometric === 'YBR_RCT' || info.photometric === 'YBR_ICT' ? 'RGB' : info.photometric,
+      info.photometric === 'YBR_RCT' || info.photometric === 'YBR_ICT'
+        ? 'RGB'
+        : info.photometric === 'YBR_FULL_422'
+          ? 'YBR_FULL'
+          : info.photometric,
     planarConfiguration: 0,
   };
   checkPhotometric(decodedInfo, path);
@@ -416,10 +499,29 @@ async function compressedWords(
   };
 }
 
-function chosenWindow(info: PixelInfo, options: DicomRenderOptions): VoiWindow | undefined {
+/**
+ * From modality values to 0..255: `--window`, else the file's first window, else its VOI
+ * LUT, else the range of the frame's values (`range`, padding left out).
+ */
+function displayMapper(
+  info: PixelInfo,
+  options: DicomRenderOptions,
+  range: () => [min: number, max: number],
+): (value: number) => number {
   if (options.window)
-    return { center: options.window[0], width: options.window[1], function: 'LINEAR' };
-  return info.window;
+    return voiMapper({ center: options.window[0], width: options.window[1], function: 'LINEAR' });
+  if (info.window) return voiMapper(info.window);
+  if (info.voiLut) return lutMapper(info.voiLut);
+  const [min, max] = range();
+  // A frame of padding only has no range: black, as a flat frame is.
+  return min <= max ? voiMapper(minMaxWindow(min, max)) : () => 0;
+}
+
+/** Whether a stored value is Pixel Padding (never, where the file names none). */
+function isPadding(info: PixelInfo): (stored: number) => boolean {
+  if (!info.padding) return () => false;
+  const [low, high] = info.padding;
+  return (stored) => stored >= low && stored <= high;
 }
 
 /**
@@ -435,20 +537,19 @@ function renderGreyWords(
   const size = words instanceof Uint16Array ? 65536 : 256;
   const modality = new Float64Array(size);
   for (let raw = 0; raw < size; raw++) modality[raw] = storedOf(raw) * info.slope + info.intercept;
-  let window = chosenWindow(info, options);
-  if (!window) {
+  const map = displayMapper(info, options, () => {
     const seen = new Uint8Array(size);
     for (let i = 0; i < words.length; i++) seen[words[i]!] = 1;
+    const padding = isPadding(info);
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (let raw = 0; raw < size; raw++) {
-      if (!seen[raw]) continue;
+      if (!seen[raw] || padding(storedOf(raw))) continue;
       min = Math.min(min, modality[raw]!);
       max = Math.max(max, modality[raw]!);
     }
-    window = minMaxWindow(min, max);
-  }
-  const map = voiMapper(window);
+    return [min, max];
+  });
   const invert = info.photometric === 'MONOCHROME1';
   const table = new Uint8Array(size);
   for (let raw = 0; raw < size; raw++) {
@@ -468,18 +569,18 @@ function renderGrey(
   options: DicomRenderOptions,
 ): Rendered {
   const { slope, intercept } = info;
-  let window = chosenWindow(info, options);
-  if (!window) {
+  const map = displayMapper(info, options, () => {
+    const padding = isPadding(info);
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < count; i++) {
+      if (padding(stored(i))) continue;
       const value = stored(i) * slope + intercept;
       if (value < min) min = value;
       if (value > max) max = value;
     }
-    window = minMaxWindow(min, max);
-  }
-  const map = voiMapper(window);
+    return [min, max];
+  });
   const invert = info.photometric === 'MONOCHROME1';
   const pixels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
@@ -560,6 +661,11 @@ async function renderJpeg(
   return { width: out.width, height: out.height, channels: 3, pixels };
 }
 
+/**
+ * The bytes of one frame of encapsulated pixel data: from the Basic Offset Table, else the
+ * Extended Offset Table (7FE0,0001), else one fragment per frame, else the frames' JPEG
+ * end-of-image markers (every JPEG family codec, JPEG 2000 included, ends a frame with FFD9).
+ */
 function encapsulatedFrame(
   dataSet: DataSet,
   pixel: Element,
@@ -571,10 +677,34 @@ function encapsulatedFrame(
     throw new Error('pixel data is not encapsulated');
   if (frames === 1)
     return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixel, 0, fragments.length);
-  if (pixel.basicOffsetTable && pixel.basicOffsetTable.length > 0)
-    return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame);
+  const table = offsetTable(dataSet, pixel);
+  if (table) {
+    if (frame >= table.length)
+      throw new Error(`the offset table lists ${table.length} frame(s), not ${frames}`);
+    return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, table);
+  }
   if (fragments.length === frames)
     return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixel, frame, 1);
-  const table = dicomParser.createJPEGBasicOffsetTable(dataSet, pixel);
-  return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, table);
+  if (fragments.length < frames)
+    throw new Error(
+      `${fragments.length} fragment(s) for ${frames} frames and no offset table; Number of Frames says more than the pixel data holds`,
+    );
+  const found = dicomParser.createJPEGBasicOffsetTable(dataSet, pixel);
+  if (frame >= found.length)
+    throw new Error(
+      `${fragments.length} fragments for ${frames} frames and no offset table; their end-of-image markers end ${found.length} frame(s)`,
+    );
+  return dicomParser.readEncapsulatedImageFrame(dataSet, pixel, frame, found);
+}
+
+/** The Basic Offset Table, else the Extended Offset Table's 64-bit offsets; undefined if neither. */
+function offsetTable(dataSet: DataSet, pixel: Element): number[] | undefined {
+  if (pixel.basicOffsetTable && pixel.basicOffsetTable.length > 0) return pixel.basicOffsetTable;
+  const extended = dataSet.elements.x7fe00001;
+  if (!extended || extended.length < 8) return undefined;
+  const bytes = dataSet.byteArray;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + extended.dataOffset, extended.length);
+  return Array.from({ length: Math.floor(extended.length / 8) }, (_, i) =>
+    Number(view.getBigUint64(8 * i, true)),
+  );
 }

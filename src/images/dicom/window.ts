@@ -30,6 +30,25 @@ export function voiMapper(window: VoiWindow): (value: number) => number {
     x <= low ? 0 : x > high ? 255 : clampByte(((x - (center - 0.5)) / (width - 1) + 0.5) * 255);
 }
 
+/** A VOI LUT (0028,3010): entries from the first mapped value on, each of `bits` bits. */
+export interface VoiLut {
+  firstMapped: number;
+  bits: number;
+  entries: Uint16Array;
+}
+
+/**
+ * Maps a modality value through a VOI LUT to 0..255 (PS3.3 C.11.2.1.1): values below the
+ * first mapped one take the first entry, values past the end the last.
+ */
+export function lutMapper(lut: VoiLut): (value: number) => number {
+  const { entries, firstMapped } = lut;
+  const scale = 255 / (2 ** lut.bits - 1);
+  const last = entries.length - 1;
+  return (x) =>
+    clampByte(entries[Math.min(last, Math.max(0, Math.floor(x) - firstMapped))]! * scale);
+}
+
 /** The window that maps the smallest value to 0 and the largest to 255. */
 export function minMaxWindow(min: number, max: number): VoiWindow {
   return { center: (min + max) / 2, width: max - min, function: 'LINEAR_EXACT' };
