@@ -339,7 +339,9 @@ export async function benchMetrics(
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const valued = ['--dump', '--dump-tokens'].map((flag) => args.indexOf(flag)).filter((k) => k !== -1);
+  const valued = ['--dump', '--dump-tokens']
+    .map((flag) => args.indexOf(flag))
+    .filter((k) => k !== -1);
   const value = (flag: string) => {
     const at = args.indexOf(flag);
     return at === -1 ? undefined : args[at + 1];
