@@ -10,7 +10,7 @@ import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import { engineFactory } from '../engines/registry.js';
-import type { CaptionEngine, EngineSettings } from '../engines/types.js';
+import type { CaptionEngine, CaptionOutcome, EngineSettings } from '../engines/types.js';
 import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { prepareEncodedImage } from '../images/encoded.js';
@@ -357,7 +357,7 @@ function itemLine(
   engine: CaptionEngine,
   state: RunState,
   processingTimeS: number,
-  outcome: { ok: true; caption: string } | { ok: false; error: string },
+  outcome: CaptionOutcome,
 ): JournalItem {
   const { sample } = item;
   const warning = sample.problem && !sample.problem.fatal ? sample.problem.message : '';
@@ -369,7 +369,7 @@ function itemLine(
     references: sample.references,
     caption: outcome.ok ? outcome.caption : '',
     status: outcome.ok ? 'ok' : 'error',
-    error: outcome.ok ? okRowWarnings(outcome.caption, warning) : outcome.error,
+    error: outcome.ok ? okRowWarnings(outcome.caption, warning, outcome.warning) : outcome.error,
     processingTimeS,
     batchSize: state.batchSize,
     engine: engine.id,

@@ -20,7 +20,7 @@ import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, servedModels } from './models.js';
 import { hasProxyVariable, proxyFor } from './proxy.js';
-import { captionFromCompletion, chatRequestBytes } from './request.js';
+import { answerBody, captionFromCompletion, chatRequestBytes } from './request.js';
 import {
   backoffBudget,
   classifyError,
@@ -262,7 +262,7 @@ class OpenAIChatEngine implements OpenAIEngine {
           try {
             // `chat.completions.create` with the body already serialized (the SDK sends
             // bytes as they are): see chatRequestBytes.
-            const completion = await this.clients
+            const answer = await this.clients
               .get(endpoint.url)!
               .post<ChatCompletion>('/chat/completions', {
                 body,
@@ -271,7 +271,7 @@ class OpenAIChatEngine implements OpenAIEngine {
                 ...(signal ? { signal } : {}),
               });
             this.release(endpoint, 'answered');
-            return completion;
+            return answerBody(answer);
           } catch (error) {
             this.release(endpoint, releaseOutcome(error), error);
             throw error;
