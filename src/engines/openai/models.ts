@@ -134,7 +134,8 @@ export function chooseModel(
   return requested;
 }
 
-function listed(models: readonly string[]): string {
+/** Model ids for a message, at most MAX_LISTED of them. */
+export function listed(models: readonly string[]): string {
   if (models.length === 0) return 'no models';
   const shown = models.slice(0, MAX_LISTED).join(', ');
   return models.length > MAX_LISTED ? `${shown} and ${models.length - MAX_LISTED} more` : shown;

@@ -108,6 +108,29 @@ describe('classifyError', () => {
     });
   });
 
+  it("does not retry OpenAI's 429 for an account out of quota, and keeps the error code", () => {
+    const body = {
+      error: {
+        message: 'You exceeded your current quota',
+        type: 'insufficient_quota',
+        code: 'insufficient_quota',
+      },
+    };
+    expect(classifyError(APIError.generate(429, body, undefined, headers({})), 60)).toEqual({
+      retryable: false,
+      status: 429,
+      code: 'insufficient_quota',
+      reason: 'HTTP 429: You exceeded your current quota',
+    });
+    const limited = { error: { message: 'Rate limit reached', code: 'rate_limit_exceeded' } };
+    expect(
+      classifyError(APIError.generate(429, limited, undefined, headers({})), 60),
+    ).toMatchObject({
+      retryable: true,
+      code: 'rate_limit_exceeded',
+    });
+  });
+
   it('retries timeouts and network errors, never an abort', () => {
     expect(classifyError(new APIConnectionTimeoutError(), 12)).toEqual({
       retryable: true,

@@ -45,7 +45,12 @@ export interface RequestFailure {
   network?: boolean;
   /** The proxy (`http://host:port`) answered this, not the server (e.g. its 407). */
   proxy?: string;
+  /** The error's `code` (or `type`) in the server's body, e.g. `insufficient_quota`. */
+  code?: string;
 }
+
+/** OpenAI's 429 for an account out of credit: no wait makes it pass. */
+export const OUT_OF_QUOTA = 'insufficient_quota';
 
 /** Classifies an error thrown by the OpenAI SDK (with `maxRetries: 0`). */
 export function classifyError(
@@ -76,11 +81,13 @@ export function classifyError(
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     const status = error.status;
+    const code = typeof error.code === 'string' ? error.code : error.type;
     const failure: RequestFailure = {
-      retryable: isRetryableStatus(status),
+      retryable: isRetryableStatus(status) && code !== OUT_OF_QUOTA,
       status,
       reason: `HTTP ${status}: ${serverMessage(error)}`,
     };
+    if (typeof code === 'string' && code !== '') failure.code = code;
     const retryAfterMs = retryAfterFromHeaders(error.headers, nowMs);
     if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
     const proxy = error.headers?.get(PROXY_HEADER);
