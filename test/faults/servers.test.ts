@@ -344,6 +344,24 @@ describe('servers as they really fail: retried until the server answers', () => 
   });
 });
 
+describe('servers as they really fail: too slow for --concurrency', () => {
+  it('a server that queues requests past --timeout (one slot): fewer in flight, every image captioned', async () => {
+    // 16 in flight at 150 ms each is a 2.4 s queue against a 1 s timeout: the requests at its
+    // end time out while the server answers the ones at its head.
+    server = await FakeOpenAIServer.start({ models: [MODEL], serialMs: 150, decodeImages: false });
+    const data = await dataset('queueing', 40, true);
+    const { code, rows, stderr } = await caption(data, 'out-queueing', [
+      ...['--concurrency', '16', '--timeout', '1', '--retries', '3'],
+    ]);
+    expect(code, stderr.slice(-2000)).toBe(0);
+    expectEveryImageOnce(rows, 40);
+    expect(stderr).toContain(
+      'requests time out after 1 s while the server answers others (it queues them): ' +
+        'lowering the requests in flight from 16 to 8',
+    );
+  });
+});
+
 describe('servers as they really fail: 30% of requests failing at random', () => {
   it('a 2,000-image run completes with every image exactly once', async () => {
     const failures: FakeReply[] = [

@@ -187,6 +187,8 @@ class OpenAIChatEngine implements OpenAIEngine {
   private stopped: EngineError | undefined;
   private stopping: Promise<void> | undefined;
   private readonly stopAll = new AbortController();
+  /** When the requests in flight were last lowered (a server queueing past --timeout). */
+  private loweredAt = Number.NEGATIVE_INFINITY;
 
   readonly model: string;
   private readonly settings: EngineSettings;
@@ -271,11 +273,13 @@ class OpenAIChatEngine implements OpenAIEngine {
     }
     let lastUrl = '';
     let failingSince = Number.POSITIVE_INFINITY;
+    let sentAt = 0;
     try {
       const result = await withRetries(
         async () => {
           const endpoint = this.pool.acquire();
           lastUrl = endpoint.url;
+          sentAt = this.hooks.now();
           this.counts.requests += 1;
           this.inFlight.start();
           try {
@@ -304,8 +308,9 @@ class OpenAIChatEngine implements OpenAIEngine {
           hooks: this.hooks,
           redact: this.redact,
           signal,
-          onFailure: () => {
+          onFailure: (failure) => {
             failingSince = Math.min(failingSince, this.hooks.now());
+            if (failure.timedOut && this.lastAnswerAt > sentAt) this.slowDown(sentAt);
           },
           onRetry: (failure, delay, index) => this.noteRetry(image.id, failure, delay, index),
         },
@@ -403,6 +408,23 @@ class OpenAIChatEngine implements OpenAIEngine {
       this.stopAll.abort(this.stopped);
     });
     return this.stopping;
+  }
+
+  /**
+   * A request timed out while the server answered others: it queues what it cannot run
+   * (llama.cpp with one slot, Ollama), and each request waits for those ahead of it longer
+   * than --timeout. Halves the requests in flight, once for the requests sent at one limit.
+   */
+  private slowDown(sentAt: number): void {
+    const from = this.slots.limit;
+    if (sentAt < this.loweredAt || from === 1) return;
+    this.slots.lower(Math.ceil(from / 2));
+    this.loweredAt = this.hooks.now();
+    this.logger.warn(
+      `openai: requests time out after ${this.settings.timeoutSeconds} s while the server answers ` +
+        `others (it queues them): lowering the requests in flight from ${from} to ${this.slots.limit} ` +
+        '(a longer --timeout keeps more in flight)',
+    );
   }
 
   /** Ends a request on an endpoint, saying when the endpoint stops or starts answering. */

@@ -135,6 +135,7 @@ describe('classifyError', () => {
     expect(classifyError(new APIConnectionTimeoutError(), 12)).toEqual({
       retryable: true,
       network: true,
+      timedOut: true,
       reason: 'timed out after 12 s',
     });
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {

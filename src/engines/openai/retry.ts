@@ -43,6 +43,8 @@ export interface RequestFailure {
   aborted?: boolean;
   /** Network-level failure (refused, reset, timeout): the endpoint may be down. */
   network?: boolean;
+  /** No answer within `--timeout`. */
+  timedOut?: boolean;
   /** The proxy (`http://host:port`) answered this, not the server (e.g. its 407). */
   proxy?: string;
   /** The error's `code` (or `type`) in the server's body, e.g. `insufficient_quota`. */
@@ -62,7 +64,12 @@ export function classifyError(
     return { retryable: false, aborted: true, reason: 'aborted' };
   }
   if (error instanceof APIConnectionTimeoutError) {
-    return { retryable: true, network: true, reason: `timed out after ${timeoutSeconds} s` };
+    return {
+      retryable: true,
+      network: true,
+      timedOut: true,
+      reason: `timed out after ${timeoutSeconds} s`,
+    };
   }
   if (error instanceof APIConnectionError) {
     const cause = error.cause === undefined ? '' : networkCause(error.cause);
