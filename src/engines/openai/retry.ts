@@ -95,7 +95,9 @@ export function classifyError(
       reason: `HTTP ${status}: ${serverMessage(error)}`,
     };
     if (typeof code === 'string' && code !== '') failure.code = code;
-    const retryAfterMs = retryAfterFromHeaders(error.headers, nowMs);
+    const retryAfterMs =
+      retryAfterFromHeaders(error.headers, nowMs) ??
+      (status === 429 ? rateLimitResetMs(error.headers) : undefined);
     if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
     const proxy = error.headers?.get(PROXY_HEADER);
     if (proxy) failure.proxy = proxy;
@@ -139,6 +141,31 @@ export function retryAfterFromHeaders(
   const ms = headers.get('retry-after-ms');
   if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms);
   return parseRetryAfter(headers.get('retry-after'), nowMs);
+}
+
+/**
+ * For a 429 without `Retry-After`: when the used-up limit resets, from OpenAI's
+ * `x-ratelimit-remaining-{requests,tokens}` = 0 and `x-ratelimit-reset-…` (`20ms`, `1.5s`,
+ * `6m0s`); the later of the two when both are used up.
+ */
+export function rateLimitResetMs(headers: Headers | undefined): number | undefined {
+  let wait: number | undefined;
+  for (const kind of ['requests', 'tokens']) {
+    if (headers?.get(`x-ratelimit-remaining-${kind}`)?.trim() !== '0') continue;
+    const ms = durationMs(headers.get(`x-ratelimit-reset-${kind}`));
+    if (ms !== undefined) wait = Math.max(wait ?? 0, ms);
+  }
+  return wait;
+}
+
+function durationMs(text: string | null): number | undefined {
+  const number = '(\\d+(?:\\.\\d+)?)';
+  const match = new RegExp(`^(?:${number}h)?(?:${number}m)?(?:${number}s)?(?:${number}ms)?$`).exec(
+    text?.trim() ?? '',
+  );
+  if (!match || match[0] === '') return undefined;
+  const [h, m, s, ms] = match.slice(1).map((part) => Number(part ?? 0));
+  return ((h! * 60 + m!) * 60 + s!) * 1000 + ms!;
 }
 
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
