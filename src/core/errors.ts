@@ -39,14 +39,26 @@ export class EngineError extends CaptionToolError {
   readonly retryable: boolean;
   /** The batch did not fit in memory: the run halves the batch and retries the same items. */
   readonly outOfMemory: boolean;
+  /**
+   * No image can succeed until someone fixes this (key refused, model gone, server dead):
+   * the run stops with its images unjournaled, so that `--resume` captions them later.
+   */
+  readonly stopsRun: boolean;
 
   constructor(
     message: string,
-    options: { code?: string; cause?: unknown; retryable?: boolean; outOfMemory?: boolean } = {},
+    options: {
+      code?: string;
+      cause?: unknown;
+      retryable?: boolean;
+      outOfMemory?: boolean;
+      stopsRun?: boolean;
+    } = {},
   ) {
     super(message, { code: options.code ?? 'ENGINE', cause: options.cause });
     this.retryable = options.retryable ?? false;
     this.outOfMemory = options.outOfMemory ?? false;
+    this.stopsRun = options.stopsRun ?? false;
   }
 }
 

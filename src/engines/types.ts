@@ -43,8 +43,13 @@ export interface GenerateOptions {
   maxNewTokens: number;
 }
 
-/** The answer for one image. A failed image is a value, not an exception. */
-export type CaptionOutcome = { ok: true; caption: string } | { ok: false; error: string };
+/**
+ * The answer for one image. A failed image is a value, not an exception; a caption that
+ * deserves a word (cut short by the token limit) carries it in `warning`.
+ */
+export type CaptionOutcome =
+  | { ok: true; caption: string; warning?: string }
+  | { ok: false; error: string };
 
 export interface CaptionEngine {
   /** Registry id, e.g. `transformers` or `openai`. */

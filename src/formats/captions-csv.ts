@@ -38,12 +38,13 @@ export interface CaptionRow {
 export const EMPTY_CAPTION_WARNING = 'empty caption';
 
 /**
- * The `error` cell of a captioned (`ok`) row: the dataset's warning, if any, and
- * "empty caption" when the model said nothing; the row stays `ok` (SPEC §2).
+ * The `error` cell of a captioned (`ok`) row: the dataset's and the engine's warnings,
+ * if any, and "empty caption" when the model said nothing; the row stays `ok` (SPEC §2).
  */
-export function okRowWarnings(caption: string, datasetWarning: string): string {
-  const warnings = [datasetWarning, caption.trim() === '' ? EMPTY_CAPTION_WARNING : ''];
-  return warnings.filter(Boolean).join('; ');
+export function okRowWarnings(caption: string, ...warnings: (string | undefined)[]): string {
+  return [...warnings, caption.trim() === '' ? EMPTY_CAPTION_WARNING : '']
+    .filter(Boolean)
+    .join('; ');
 }
 
 /** An `ok` row whose generated caption is empty (or only white space). */

@@ -2,7 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
-import { describeError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
+import { describeError, EngineError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
 import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
@@ -10,7 +10,7 @@ import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import { engineFactory } from '../engines/registry.js';
-import type { CaptionEngine, EngineSettings } from '../engines/types.js';
+import type { CaptionEngine, CaptionOutcome, EngineSettings } from '../engines/types.js';
 import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 import { prepareEncodedImage } from '../images/encoded.js';
@@ -196,7 +196,10 @@ export async function caption(
     // others; the embedded engine runs one batch at a time (it uses every core already).
     // Finished batches are recorded one at a time, in the order they finish.
     const window = engine.batchSize !== undefined ? SERVER_BATCHES_IN_FLIGHT : 1;
-    const inFlight = new Map<number, Promise<{ key: number; finished: JournalItem[] | null }>>();
+    const inFlight = new Map<
+      number,
+      Promise<{ key: number; finished: JournalItem[] | null; stop?: { error: unknown } }>
+    >();
     const outputs = batcher.batches(items)[Symbol.asyncIterator]();
     let nextKey = 0;
     let exhausted = false;
@@ -220,7 +223,11 @@ export async function caption(
             : captionBatch(output.items, engine, config, state, logger, stop.engineSignal);
         inFlight.set(
           key,
-          work.then((finished) => ({ key, finished })),
+          work.then(
+            (finished) => ({ key, finished }),
+            // Kept until the loop looks: a batch can fail while the next is being read.
+            (error: unknown) => ({ key, finished: null, stop: { error } }),
+          ),
         );
       }
       if (inFlight.size === 0) break;
@@ -234,6 +241,7 @@ export async function caption(
         break;
       }
       inFlight.delete(next.key);
+      if (next.stop) throw next.stop.error;
       if (next.finished) await finish(next.finished);
       if (interrupted && inFlight.size === 0) break;
     }
@@ -294,6 +302,13 @@ export async function caption(
         { cause: error },
       );
     }
+    if (error instanceof EngineError && error.stopsRun) {
+      throw new EngineError(
+        `${error.message}; the run stopped: the journal ${paths.journal} holds the ${state.finished} ` +
+          'images finished so far; once this is fixed, run the same command again with --resume',
+        { code: error.code, cause: error },
+      );
+    }
     throw error;
   } finally {
     stop.dispose();
@@ -331,6 +346,9 @@ async function captionBatch(
   } catch (error) {
     // Cancelled by a stop: not journaled, so --resume captions these images.
     if (signal.aborted) return null;
+    // No image can succeed (the server refused the key, lost the model, died): not error rows
+    // that --resume would skip, but the end of the run.
+    if (error instanceof EngineError && error.stopsRun) throw error;
     if (looksLikeOutOfMemory(error) && items.length > 1) {
       const half = Math.ceil(items.length / 2);
       state.batchSize = Math.min(state.batchSize, half);
@@ -357,7 +375,7 @@ function itemLine(
   engine: CaptionEngine,
   state: RunState,
   processingTimeS: number,
-  outcome: { ok: true; caption: string } | { ok: false; error: string },
+  outcome: CaptionOutcome,
 ): JournalItem {
   const { sample } = item;
   const warning = sample.problem && !sample.problem.fatal ? sample.problem.message : '';
@@ -369,7 +387,7 @@ function itemLine(
     references: sample.references,
     caption: outcome.ok ? outcome.caption : '',
     status: outcome.ok ? 'ok' : 'error',
-    error: outcome.ok ? okRowWarnings(outcome.caption, warning) : outcome.error,
+    error: outcome.ok ? okRowWarnings(outcome.caption, warning, outcome.warning) : outcome.error,
     processingTimeS,
     batchSize: state.batchSize,
     engine: engine.id,

@@ -252,21 +252,33 @@ describe('openai engine: retries', () => {
 
   it('gives up after --retries and writes the reason into the outcome', async () => {
     const s = await server({
-      reply: () => ({ status: 503, body: { error: { message: 'model is overloaded' } } }),
+      reply: (_r, img) =>
+        img.rgb[0] === 1
+          ? { status: 503, body: { error: { message: 'model is overloaded' } } }
+          : {},
     });
-    const retry = instantRetries(0);
+    // The server answers another image while X waits to retry: X's trouble is its own.
+    let other: Promise<unknown> | undefined;
     const engine = await createOpenAIEngine(
       settings([s.url], { retries: 2 }),
       { logger: captureLogger() },
-      hooks({ retry }),
+      hooks({
+        retry: {
+          ...instantRetries(0),
+          sleep: async () => {
+            other ??= engine.generate([image('Y', 2)], { prompt: PROMPT, maxNewTokens: 8 });
+            await other;
+          },
+        },
+      }),
     );
     const [outcome] = await engine.generate([image('X', 1)], { prompt: PROMPT, maxNewTokens: 8 });
     expect(outcome).toEqual({
       ok: false,
       error: `HTTP 503: model is overloaded from ${s.url} (gave up after 3 attempts)`,
     });
-    expect(s.chatRequests).toHaveLength(3);
-    expect(retry.delays).toHaveLength(2);
+    expect(await other).toEqual([expect.objectContaining({ ok: true })]);
+    expect(s.chatRequests).toHaveLength(4);
   });
 
   it('fails only the image the server rejects with 400, with the server message, without retrying', async () => {
@@ -322,18 +334,128 @@ describe('openai engine: retries', () => {
     expect(engine.stats().retries).toBe(2);
   });
 
-  it('reports a timeout that never clears', async () => {
-    const s = await server({ reply: () => 'hang' });
+  it('reports a timeout that never clears while the server answers other images', async () => {
+    const s = await server({ reply: (_r, img) => (img.rgb[0] === 1 ? 'hang' : {}) });
+    let other: Promise<unknown> | undefined;
     const engine = await createOpenAIEngine(
       settings([s.url], { timeoutSeconds: 0.2, retries: 1 }),
       { logger: captureLogger() },
-      hooks({ retry: instantRetries() }),
+      hooks({
+        retry: {
+          ...instantRetries(),
+          sleep: async () => {
+            other ??= engine.generate([image('U', 2)], { prompt: PROMPT, maxNewTokens: 8 });
+            await other;
+          },
+        },
+      }),
     );
     const [outcome] = await engine.generate([image('T', 1)], { prompt: PROMPT, maxNewTokens: 8 });
     expect(outcome).toEqual({
       ok: false,
       error: `timed out after 0.2 s from ${s.url} (gave up after 2 attempts)`,
     });
+  });
+});
+
+describe('openai engine: failures no image can get past stop every batch', () => {
+  /** The EngineError that generate rejects with, checked to stop the run. */
+  async function stopError(batch: Promise<unknown>): Promise<EngineError> {
+    const error = await batch.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EngineError);
+    expect((error as EngineError).stopsRun).toBe(true);
+    return error as EngineError;
+  }
+
+  it('a server that answers nothing usable for the whole retry budget', async () => {
+    const s = await server({
+      reply: () => ({ status: 503, body: { error: { message: 'overloaded' } } }),
+    });
+    const engine = await createOpenAIEngine(
+      settings([s.url], { retries: 2 }),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries(0) }),
+    );
+    const images = [image('A', 1), image('B', 2)];
+    const error = await stopError(engine.generate(images, { prompt: PROMPT, maxNewTokens: 8 }));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^no request got an answer for \\d+ s: [AB] failed with HTTP 503: overloaded from ${s.url.replace(/[/.]/g, '\\$&')} \\(gave up after 3 attempts\\)`,
+      ),
+    );
+    expect(error.message).toContain('raise --retries');
+    // Later batches stop before sending anything.
+    const sent = s.chatRequests.length;
+    await stopError(engine.generate([image('C', 3)], { prompt: PROMPT, maxNewTokens: 8 }));
+    expect(s.chatRequests).toHaveLength(sent);
+  });
+
+  it('a model the server no longer serves (404), naming what it serves; other requests stop', async () => {
+    const s = await server({
+      models: ['fake-vlm'],
+      reply: (r, img) => {
+        if (img.rgb[0] !== 1) return 'hang';
+        s.options.models = ['other-vlm', 'third-vlm'];
+        return { status: 404, body: vllmNotFound(r.body.model) };
+      },
+    });
+    const engine = await createOpenAIEngine(
+      settings([s.url], { retries: 2 }),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries(0) }),
+    );
+    const error = await stopError(
+      engine.generate([image('A', 1), image('B', 2)], { prompt: PROMPT, maxNewTokens: 8 }),
+    );
+    expect(error.message).toBe(
+      `${s.url}/chat/completions answered HTTP 404: The model \`fake-vlm\` does not exist; ` +
+        '--model fake-vlm is not served there, it serves: other-vlm, third-vlm',
+    );
+    expect(s.chatRequests).toHaveLength(2);
+  });
+
+  it('a 404 although the model is listed: the API path is wrong', async () => {
+    const s = await server({ reply: () => ({ status: 404, body: 'Not Found' }) });
+    const engine = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries(0) }),
+    );
+    const error = await stopError(
+      engine.generate([image('A', 1)], { prompt: PROMPT, maxNewTokens: 8 }),
+    );
+    expect(error.message).toContain(`although ${s.url}/models lists fake-vlm`);
+    expect(error.message).toContain("check that --endpoint is the API's base URL");
+  });
+
+  it('an account out of quota (429 insufficient_quota): not retried', async () => {
+    const s = await server({
+      reply: () => ({
+        status: 429,
+        body: {
+          error: {
+            message: 'You exceeded your current quota, please check your plan and billing details.',
+            type: 'insufficient_quota',
+            param: null,
+            code: 'insufficient_quota',
+          },
+        },
+      }),
+    });
+    const engine = await createOpenAIEngine(
+      settings([s.url]),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries(0) }),
+    );
+    const error = await stopError(
+      engine.generate([image('A', 1)], { prompt: PROMPT, maxNewTokens: 8 }),
+    );
+    expect(error.message).toContain('HTTP 429: You exceeded your current quota');
+    expect(error.message).toContain('out of quota');
+    expect(s.chatRequests).toHaveLength(1);
   });
 });
 
@@ -435,13 +557,13 @@ describe('openai engine: set-up', () => {
     });
     const logger = captureLogger();
     const engine = await createOpenAIEngine(settings([s.url]), { logger }, hooks());
-    const [outcome] = await engine.generate([image('Z', 1)], { prompt: PROMPT, maxNewTokens: 8 });
-    expect(outcome).toEqual({
-      ok: false,
-      error: `HTTP 403: key [API key redacted] may not use this model from ${s.url}`,
-    });
+    // A refused key fails every image alike: the run stops, naming the key's variable.
+    const batch = engine.generate([image('Z', 1)], { prompt: PROMPT, maxNewTokens: 8 });
+    await expect(batch).rejects.toThrow(
+      `${s.url} refused the request (HTTP 403: key [API key redacted] may not use this model); ` +
+        'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY (using OPENAI_API_KEY)',
+    );
     expect(logger.lines.join('\n')).not.toContain(SECRET);
-    expect(logger.lines.join('\n')).toContain('[API key redacted]');
   });
 
   it('works without any API key (placeholder) and takes MEDCAP_API_KEY too', async () => {
@@ -505,3 +627,15 @@ describe('openai engine: abort', () => {
     expect(s.chatRequests.length).toBeLessThanOrEqual(2);
   });
 });
+
+/** vLLM's 404 for a model it does not serve (see test/faults/server-replies.ts). */
+function vllmNotFound(model: string) {
+  return {
+    error: {
+      message: `The model \`${model}\` does not exist.`,
+      type: 'NotFoundError',
+      param: 'model',
+      code: 404,
+    },
+  };
+}

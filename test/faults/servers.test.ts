@@ -93,6 +93,14 @@ async function caption(data: string, out: string, extra: string[] = []) {
   return { code, stderr, rows };
 }
 
+/** The messages of JSON log lines. */
+function logMessages(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { message: string }).message);
+}
+
 /** Every image of the dataset exactly once, in order, none lost. */
 function expectEveryImageOnce(rows: { imageId: string }[], n: number): void {
   expect(rows.map((r) => r.imageId)).toEqual(imageSpecs(n).map((s) => s.id));
@@ -125,8 +133,6 @@ describe("servers as they really fail: fails only its image, with the server's w
     ['llama.cpp: context too long (400, exceed_context_size_error)', LLAMACPP_CONTEXT_TOO_LONG],
     ['llama.cpp / Ollama: image cannot be loaded (400)', IMAGE_NOT_LOADED],
     ['proxy: image too large for the request body limit (413, HTML)', PROXY_BODY_TOO_LARGE],
-    ['vLLM: unknown model (404)', vllmUnknownModel(MODEL)],
-    ['Ollama: unknown model (404)', ollamaUnknownModel(MODEL)],
   ];
   for (const [name, reply] of rejections) {
     it(`${name}: an error row naming the server's message, not retried`, async () => {
@@ -167,6 +173,88 @@ describe("servers as they really fail: fails only its image, with the server's w
     });
     expect(rows.filter((r) => r.status === 'ok')).toHaveLength(4);
     expect(server.chatRequests).toHaveLength(5);
+  });
+
+  const gone: [string, ServerReply][] = [
+    ['vLLM', vllmUnknownModel(MODEL)],
+    ['Ollama', ollamaUnknownModel(MODEL)],
+  ];
+  for (const [name, reply] of gone) {
+    it(`${name}: the model gone mid-run (404): exit 2 naming what it serves, then --resume finishes every image once`, async () => {
+      // The server is restarted with another model after 6 answers, then with the right one.
+      let serving = MODEL;
+      let swapped = false;
+      server = await FakeOpenAIServer.start({
+        models: [MODEL],
+        reply: () => {
+          if (server!.answered >= 6 && !swapped) {
+            swapped = true;
+            serving = 'llava-hf/llava-1.5-7b-hf';
+            server!.options.models = [serving];
+          }
+          return serving === MODEL ? {} : replay(reply);
+        },
+      });
+      const slug = name.replace(/\W+/g, '-');
+      const data = await dataset(`gone-${slug}`, 20, true);
+      const first = await caption(data, `out-gone-${slug}`, ['--concurrency', '2']);
+      expect(first.code).toBe(2);
+      const error = logMessages(first.stderr).find((line) => line.includes('404'));
+      expect(error).toContain(
+        `${server.url}/chat/completions answered ${reply.message.replace(/\.$/, '')}; ` +
+          `--model ${MODEL} is not served there, it serves: llava-hf/llava-1.5-7b-hf`,
+      );
+      expect(error).toContain('run the same command again with --resume');
+      // Not one image was failed over it: the journal holds captions only.
+      const journal = (
+        await readFile(
+          join(root, `out-gone-${slug}`, 'medical_captions_train.journal.jsonl'),
+          'utf8',
+        )
+      )
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { kind: string; status?: string });
+      const items = journal.filter((line) => line.kind === 'item');
+      expect(items.length).toBeGreaterThan(0);
+      expect(items.every((item) => item.status === 'ok')).toBe(true);
+
+      serving = MODEL;
+      server.options.models = [MODEL];
+      const second = await caption(data, `out-gone-${slug}`, ['--resume']);
+      expect(second.code, second.stderr).toBe(0);
+      expectEveryImageOnce(second.rows, 20);
+      expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+    });
+  }
+
+  it('a server that answers nothing usable for the whole retry budget: exit 2, nothing failed, --resume finishes', async () => {
+    let down = false;
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      reply: () => {
+        if (server!.answered >= 5) down = true;
+        return down
+          ? {
+              status: 500,
+              body: { object: 'error', message: 'EngineCore encountered an issue', code: 500 },
+            }
+          : {};
+      },
+    });
+    const data = await dataset('dead', 12, true);
+    // One request at a time: the image in flight when the server dies is the first to fail.
+    const first = await caption(data, 'out-dead', ['--retries', '1', '--concurrency', '1']);
+    expect(first.code).toBe(2);
+    expect(first.stderr).toMatch(
+      /no request got an answer for \d+ s: IMG_\d+ failed with HTTP 500: EngineCore encountered an issue/,
+    );
+    down = false;
+    server.options.reply = () => ({});
+    const second = await caption(data, 'out-dead', ['--resume']);
+    expect(second.code, second.stderr).toBe(0);
+    expectEveryImageOnce(second.rows, 12);
+    expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
   });
 
   it('unknown model at start-up: exit 1 naming what the server serves, nothing written', async () => {
@@ -253,6 +341,24 @@ describe('servers as they really fail: retried until the server answers', () => 
     expect(rows.every((r) => r.status === 'ok')).toBe(true);
     expect(stderr).toMatch(/stopped answering \(network error: (ECONNREFUSED|ECONNRESET)/);
     expect(stderr).toContain(`${server.url} answers again`);
+  });
+});
+
+describe('servers as they really fail: too slow for --concurrency', () => {
+  it('a server that queues requests past --timeout (one slot): fewer in flight, every image captioned', async () => {
+    // 16 in flight at 150 ms each is a 2.4 s queue against a 1 s timeout: the requests at its
+    // end time out while the server answers the ones at its head.
+    server = await FakeOpenAIServer.start({ models: [MODEL], serialMs: 150, decodeImages: false });
+    const data = await dataset('queueing', 40, true);
+    const { code, rows, stderr } = await caption(data, 'out-queueing', [
+      ...['--concurrency', '16', '--timeout', '1', '--retries', '3'],
+    ]);
+    expect(code, stderr.slice(-2000)).toBe(0);
+    expectEveryImageOnce(rows, 40);
+    expect(stderr).toContain(
+      'requests time out after 1 s while the server answers others (it queues them): ' +
+        'lowering the requests in flight from 16 to 8',
+    );
   });
 });
 

@@ -63,6 +63,11 @@ export interface FakeServerOptions {
   modelsStatus?: number;
   /** Default delay of every chat answer, ms. */
   delayMs?: number;
+  /**
+   * Works on one chat request at a time, this many ms each, the others queued, and drops
+   * from the queue a request whose client has gone (llama.cpp's server with one slot).
+   */
+  serialMs?: number;
   /** Decode each image (default true); off, the reply sees a 0x0 image (benchmarks). */
   decodeImages?: boolean;
   /** Decides each chat answer (default: a caption describing the decoded image). */
@@ -83,6 +88,7 @@ export class FakeOpenAIServer {
   private readonly seenImages = new Map<string, number>();
   private readonly server: Server;
   private port = 0;
+  private queue: Promise<unknown> = Promise.resolve();
   /** Chat requests answered 200 with a JSON body (whole answers a run was charged for). */
   answered = 0;
 
@@ -167,6 +173,16 @@ export class FakeOpenAIServer {
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
+      const { serialMs } = this.options;
+      if (serialMs !== undefined) {
+        const turn = this.queue.then(async () => {
+          if (res.destroyed) return false;
+          await new Promise((r) => setTimeout(r, serialMs));
+          return true;
+        });
+        this.queue = turn;
+        if (!(await turn)) return;
+      }
       const image =
         this.options.decodeImages === false
           ? { width: 0, height: 0, channels: 0, rgb: Buffer.alloc(3), mime: 'image/png' }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
 import { normalizeErrorBody } from './client.js';
 import { EndpointPool, normalizeEndpoint } from './endpoints.js';
-import { captionFromCompletion } from './request.js';
+import { answerBody, CUT_SHORT_WARNING, captionFromCompletion } from './request.js';
 
 describe('normalizeEndpoint', () => {
   it('keeps a base URL and adds /v1 to a bare server address', () => {
@@ -98,5 +98,75 @@ describe('captionFromCompletion', () => {
       error: 'server answered without a caption (finish_reason: unknown)',
     });
     expect(captionFromCompletion({ choices: [] })).toMatchObject({ ok: false });
+  });
+});
+
+describe('captionFromCompletion: what real servers send besides a plain caption', () => {
+  it('keeps a caption the token limit cut short, with a warning for its row', () => {
+    expect(
+      captionFromCompletion({
+        choices: [{ message: { content: 'CT of the' }, finish_reason: 'length' }],
+      }),
+    ).toEqual({ ok: true, caption: 'CT of the', warning: CUT_SHORT_WARNING });
+  });
+
+  it('says so when a reasoning model spent every token reasoning', () => {
+    const outcome = captionFromCompletion({
+      choices: [
+        {
+          message: { content: null, reasoning_content: 'Let me look at' },
+          finish_reason: 'length',
+        },
+      ],
+    });
+    expect(outcome).toMatchObject({ ok: false });
+    expect(!outcome.ok && outcome.error).toMatch(
+      /^server answered with reasoning only.*--max-new-tokens/,
+    );
+  });
+
+  it("gives the server's words for an error sent with status 200", () => {
+    expect(captionFromCompletion({ error: { message: 'EngineCore died' } })).toEqual({
+      ok: false,
+      error: 'server answered with an error instead of a caption: EngineCore died',
+    });
+  });
+});
+
+describe('answerBody', () => {
+  const completion = { choices: [{ message: { content: 'MRI.' }, finish_reason: 'stop' }] };
+
+  it('passes parsed JSON through and parses JSON sent as text', () => {
+    expect(answerBody(completion)).toBe(completion);
+    expect(answerBody(JSON.stringify(completion))).toEqual(completion);
+  });
+
+  it('adds up a stream of server-sent events that nobody asked for', () => {
+    const event = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const stream = [
+      event({ role: 'assistant', content: '' }),
+      event({ content: 'Chest' }),
+      event({ content: ' X-ray.' }, 'stop'),
+      'data: [DONE]\n\n',
+    ].join('');
+    expect(captionFromCompletion(answerBody(stream))).toEqual({
+      ok: true,
+      caption: 'Chest X-ray.',
+    });
+    const cut = event({ content: 'Chest' }) + event({}, 'length');
+    expect(captionFromCompletion(answerBody(cut))).toMatchObject({ warning: CUT_SHORT_WARNING });
+    const failed = `${event({ content: 'Ch' })}data: {"error": {"message": "engine died"}}\n\n`;
+    expect(captionFromCompletion(answerBody(failed))).toEqual({
+      ok: false,
+      error: 'server answered with an error instead of a caption: engine died',
+    });
+  });
+
+  it('throws a SyntaxError (retried) quoting the start of an answer that is neither', () => {
+    expect(() => answerBody('<!doctype html><html><title>Open WebUI</title>')).toThrow(
+      new SyntaxError("expected JSON, got '<!doctype html><html><title>Open WebUI</title>'"),
+    );
+    expect(() => answerBody('data: {"choices": [')).toThrow(SyntaxError);
   });
 });

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIUserAbortError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { ConfigError, describeError } from '../../core/errors.js';
+import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   CaptionEngine,
@@ -18,12 +18,13 @@ import { EndpointPool, type EndpointState, normalizeEndpoint } from './endpoints
 import { createHttpFetch } from './http-fetch.js';
 import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
-import { chooseModel, servedModels } from './models.js';
+import { chooseModel, isServed, listed, servedModels } from './models.js';
 import { hasProxyVariable, proxyFor } from './proxy.js';
-import { captionFromCompletion, chatRequestBytes } from './request.js';
+import { answerBody, captionFromCompletion, chatRequestBytes } from './request.js';
 import {
   backoffBudget,
   classifyError,
+  OUT_OF_QUOTA,
   type RequestFailure,
   type RetryHooks,
   realRetryHooks,
@@ -143,6 +144,7 @@ export async function createOpenAIEngine(
     hooks: retryHooks,
     logger,
     redact,
+    keySource: key.source,
     closeConnections: () => httpFetch?.close(),
   });
 }
@@ -179,6 +181,14 @@ class OpenAIChatEngine implements OpenAIEngine {
   private readonly inFlight = new InFlightGauge();
   private readonly counts = { requests: 0, retries: 0, failedImages: 0 };
   private warnedRateLimit = false;
+  /** When a request last got an answer that was not a retryable failure. */
+  private lastAnswerAt = Number.NEGATIVE_INFINITY;
+  /** Set once a failure shows that no image can succeed: every batch then stops. */
+  private stopped: EngineError | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly stopAll = new AbortController();
+  /** When the requests in flight were last lowered (a server queueing past --timeout). */
+  private loweredAt = Number.NEGATIVE_INFINITY;
 
   readonly model: string;
   private readonly settings: EngineSettings;
@@ -187,6 +197,7 @@ class OpenAIChatEngine implements OpenAIEngine {
   private readonly hooks: RetryHooks;
   private readonly logger: Logger;
   private readonly redact: (text: string) => string;
+  private readonly keySource: string;
   private readonly closeConnections: () => void;
 
   constructor(parts: {
@@ -197,6 +208,7 @@ class OpenAIChatEngine implements OpenAIEngine {
     hooks: RetryHooks;
     logger: Logger;
     redact: (text: string) => string;
+    keySource: string;
     closeConnections: () => void;
   }) {
     this.model = parts.model;
@@ -206,11 +218,13 @@ class OpenAIChatEngine implements OpenAIEngine {
     this.hooks = parts.hooks;
     this.logger = parts.logger;
     this.redact = parts.redact;
+    this.keySource = parts.keySource;
     this.closeConnections = parts.closeConnections;
     this.batchSize = parts.settings.concurrency;
     this.imageEncoding = parts.settings.imageEncoding ?? 'auto';
     this.endpoints = parts.pool.endpoints.map((e) => e.url);
     this.slots = new Semaphore(parts.settings.concurrency);
+    setMaxListeners(0, this.stopAll.signal);
   }
 
   async generate(
@@ -219,29 +233,35 @@ class OpenAIChatEngine implements OpenAIEngine {
     signal?: AbortSignal,
   ): Promise<CaptionOutcome[]> {
     signal?.throwIfAborted();
+    if (this.stopped) throw this.stopped;
     // Each request in flight, and each of its retries and backoff waits, listens to the
-    // signal: a child signal of our own, dropped with the batch, takes them without Node
-    // warning about a leak on the caller's.
-    const child = signal ? linkedController(signal) : undefined;
+    // caller's signal and to the engine's own stop: a child signal of our own, dropped with
+    // the batch, takes them without Node warning about a leak on the caller's.
+    const child = linkedController([this.stopAll.signal, ...(signal ? [signal] : [])]);
     try {
       const outcomes = await Promise.all(
-        batch.map((image) => this.captionOne(image, options, child?.signal)),
+        batch.map((image) => this.captionOne(image, options, child.signal)),
       );
       // Stopped part way: the outcomes are not captions of these images, so none is returned.
       signal?.throwIfAborted();
+      if (this.stopped) throw this.stopped;
       return outcomes;
     } finally {
-      child?.dispose();
+      child.dispose();
     }
   }
 
   private async captionOne(
     image: PreparedImage,
     options: GenerateOptions,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
   ): Promise<CaptionOutcome> {
     // The slot comes first, so that at most `concurrency` request bodies exist at once.
     await this.slots.acquire();
+    if (signal.aborted) {
+      this.slots.release();
+      return { ok: false, error: 'aborted before the server answered' };
+    }
     let body: Buffer;
     try {
       // Raw pixels (a caller that prepared none) are encoded here; `auto` is `png` then.
@@ -252,17 +272,20 @@ class OpenAIChatEngine implements OpenAIEngine {
       return { ok: false, error: `cannot encode the prepared image: ${describeError(error)}` };
     }
     let lastUrl = '';
+    let failingSince = Number.POSITIVE_INFINITY;
+    let sentAt = 0;
     try {
       const result = await withRetries(
         async () => {
           const endpoint = this.pool.acquire();
           lastUrl = endpoint.url;
+          sentAt = this.hooks.now();
           this.counts.requests += 1;
           this.inFlight.start();
           try {
             // `chat.completions.create` with the body already serialized (the SDK sends
             // bytes as they are): see chatRequestBytes.
-            const completion = await this.clients
+            const answer = await this.clients
               .get(endpoint.url)!
               .post<ChatCompletion>('/chat/completions', {
                 body,
@@ -271,7 +294,7 @@ class OpenAIChatEngine implements OpenAIEngine {
                 ...(signal ? { signal } : {}),
               });
             this.release(endpoint, 'answered');
-            return completion;
+            return answerBody(answer);
           } catch (error) {
             this.release(endpoint, releaseOutcome(error), error);
             throw error;
@@ -285,27 +308,123 @@ class OpenAIChatEngine implements OpenAIEngine {
           hooks: this.hooks,
           redact: this.redact,
           signal,
+          onFailure: (failure) => {
+            failingSince = Math.min(failingSince, this.hooks.now());
+            if (failure.timedOut && this.lastAnswerAt > sentAt) this.slowDown(sentAt);
+          },
           onRetry: (failure, delay, index) => this.noteRetry(image.id, failure, delay, index),
         },
       );
       if (result.value !== undefined) {
+        this.lastAnswerAt = this.hooks.now();
         const outcome = captionFromCompletion(result.value);
         if (!outcome.ok) this.noteFailure(image.id, outcome.error);
         return outcome;
       }
       const failure = result.failure!;
+      if (failure.aborted) return { ok: false, error: 'aborted before the server answered' };
       const gaveUp =
         failure.retryable && result.attempts > 1
           ? ` (gave up after ${result.attempts} attempts)`
           : '';
-      const error = failure.aborted
-        ? 'aborted before the server answered'
-        : `${failure.reason} from ${lastUrl}${gaveUp}`;
+      const error = `${failure.reason} from ${lastUrl}${gaveUp}`;
+      const stop = this.stopReason(image.id, failure, error, lastUrl, failingSince);
+      if (stop !== undefined) {
+        await this.stopRun(stop);
+        return { ok: false, error };
+      }
+      if (!failure.retryable) this.lastAnswerAt = this.hooks.now();
       this.noteFailure(image.id, error);
       return { ok: false, error };
     } finally {
       this.slots.release();
     }
+  }
+
+  /**
+   * Why no image can succeed after `failure`, or undefined when it is this image's alone:
+   * the key refused (401/403), the model or the API path not there (404), the account out
+   * of credit (429 insufficient_quota), a proxy that refuses, or an image that used up its
+   * retries while no request got any answer since its first failure. Failing every image of a long run over it
+   * would fill the journal with error rows that `--resume` does not redo.
+   */
+  private stopReason(
+    id: string,
+    failure: RequestFailure,
+    error: string,
+    url: string,
+    failingSince: number,
+  ): string | Promise<string> | undefined {
+    const { status } = failure;
+    if (failure.proxy && !failure.retryable) return `cannot reach ${url}: ${failure.reason}`;
+    if (status === 401 || status === 403) {
+      return (
+        `${url} refused the request (${failure.reason}); set the API key in OPENAI_API_KEY or ` +
+        `MEDCAP_API_KEY (${this.keySource === 'none' ? 'neither is set' : `using ${this.keySource}`})`
+      );
+    }
+    if (status === 404) return this.notFoundReason(url, failure);
+    if (failure.code === OUT_OF_QUOTA) {
+      return `${url}: ${failure.reason} (the account is out of quota; no retry can pass)`;
+    }
+    if (failure.retryable && this.lastAnswerAt < failingSince) {
+      const seconds = Math.round((this.hooks.now() - failingSince) / 1000);
+      return (
+        `no request got an answer for ${seconds} s: ${id} failed with ${error}, and no other ` +
+        'image was answered meanwhile (raise --retries to wait longer for a server that restarts)'
+      );
+    }
+    return undefined;
+  }
+
+  /** A 404 to the chat request, with what the server says it serves. */
+  private async notFoundReason(url: string, failure: RequestFailure): Promise<string> {
+    const head = `${url}/chat/completions answered ${failure.reason.replace(/\.$/, '')}`;
+    const answer = await servedModels(url, this.clients.get(url)!, {
+      retries: 0,
+      timeoutSeconds: this.settings.timeoutSeconds,
+      hooks: this.hooks,
+      redact: this.redact,
+    });
+    if (!answer.models) {
+      return (
+        `${head}, and ${url}/models lists no models (${answer.failure?.reason ?? 'no answer'}): ` +
+        "check that --endpoint is the API's base URL (most servers serve it at /v1)"
+      );
+    }
+    if (isServed(this.model, answer.models)) {
+      return (
+        `${head}, although ${url}/models lists ${this.model}: check that --endpoint is the ` +
+        "API's base URL (most servers serve it at /v1)"
+      );
+    }
+    return `${head}; --model ${this.model} is not served there, it serves: ${listed(answer.models)}`;
+  }
+
+  /** Stops every batch, now and to come, with the first reason found. */
+  private stopRun(reason: string | Promise<string>): Promise<void> {
+    this.stopping ??= Promise.resolve(reason).then((message) => {
+      this.stopped = new EngineError(message, { code: 'ENGINE_STOPPED', stopsRun: true });
+      this.stopAll.abort(this.stopped);
+    });
+    return this.stopping;
+  }
+
+  /**
+   * A request timed out while the server answered others: it queues what it cannot run
+   * (llama.cpp with one slot, Ollama), and each request waits for those ahead of it longer
+   * than --timeout. Halves the requests in flight, once for the requests sent at one limit.
+   */
+  private slowDown(sentAt: number): void {
+    const from = this.slots.limit;
+    if (sentAt < this.loweredAt || from === 1) return;
+    this.slots.lower(Math.ceil(from / 2));
+    this.loweredAt = this.hooks.now();
+    this.logger.warn(
+      `openai: requests time out after ${this.settings.timeoutSeconds} s while the server answers ` +
+        `others (it queues them): lowering the requests in flight from ${from} to ${this.slots.limit} ` +
+        '(a longer --timeout keeps more in flight)',
+    );
   }
 
   /** Ends a request on an endpoint, saying when the endpoint stops or starts answering. */
@@ -373,17 +492,23 @@ class OpenAIChatEngine implements OpenAIEngine {
 }
 
 /**
- * An AbortController that follows `parent`, with no listener limit: it lives for one batch,
- * whose listeners (requests, retries, backoff waits) it takes however many there are.
+ * An AbortController that follows its `parents`, with no listener limit: it lives for one
+ * batch, whose listeners (requests, retries, backoff waits) it takes however many there are.
  */
-function linkedController(parent: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+function linkedController(parents: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
-  const follow = () => controller.abort(parent.reason);
-  parent.addEventListener('abort', follow, { once: true });
+  const follows = parents.map((parent) => {
+    const follow = () => controller.abort(parent.reason);
+    if (parent.aborted) follow();
+    else parent.addEventListener('abort', follow, { once: true });
+    return () => parent.removeEventListener('abort', follow);
+  });
   return {
     signal: controller.signal,
-    dispose: () => parent.removeEventListener('abort', follow),
+    dispose: () => {
+      for (const unfollow of follows) unfollow();
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import { CAPTION_OPTIONS } from '../../config/schema.js';
 import { ConfigError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { answerBody } from './request.js';
 import { type RequestFailure, type RetryHooks, START_UP_RETRIES, withRetries } from './retry.js';
 
 /** `--model`'s default (the embedded engine's ONNX model): with openai, ask the server. */
@@ -28,12 +29,19 @@ export async function servedModels(
     redact: (text: string) => string;
   },
 ): Promise<ServedModels> {
-  const result = await withRetries(async () => (await client.models.list()).data, {
+  const result = await withRetries(async () => answerBody(await client.get('/models')), {
     ...options,
     retries: Math.min(options.retries, START_UP_RETRIES),
   });
-  if (result.value) return { url, models: result.value.map((m) => m.id) };
-  return result.failure ? { url, failure: result.failure } : { url };
+  if (result.failure) return { url, failure: result.failure };
+  const data = (result.value as { data?: unknown } | null)?.data;
+  if (!Array.isArray(data)) {
+    return {
+      url,
+      failure: { retryable: false, reason: 'its answer to GET /models is not a model list' },
+    };
+  }
+  return { url, models: data.map((m) => String((m as { id?: unknown } | null)?.id)) };
 }
 
 /** True when `model` is among `served` (Ollama also answers to a name without `:latest`). */
@@ -126,7 +134,8 @@ export function chooseModel(
   return requested;
 }
 
-function listed(models: readonly string[]): string {
+/** Model ids for a message, at most MAX_LISTED of them. */
+export function listed(models: readonly string[]): string {
   if (models.length === 0) return 'no models';
   const shown = models.slice(0, MAX_LISTED).join(', ');
   return models.length > MAX_LISTED ? `${shown} and ${models.length - MAX_LISTED} more` : shown;

@@ -99,27 +99,113 @@ function requestFrame(
   return frame;
 }
 
-/** The caption from a chat completion body, or why there is none. */
+/**
+ * A 200 answer's body as JSON. The SDK parses a body only when it is labelled JSON; one
+ * labelled `text/plain` or nothing (some proxies and small servers) comes as text, and so
+ * does a stream of server-sent events from a server that streams although no stream was
+ * asked for: both are read here. Text that is neither throws a SyntaxError, retried as a
+ * garbled answer is (see retry.ts).
+ */
+export function answerBody(answer: unknown): unknown {
+  if (typeof answer !== 'string') return answer;
+  if (/^\s*(data|event|id):/.test(answer)) return completionFromEvents(answer);
+  try {
+    return JSON.parse(answer);
+  } catch {
+    throw new SyntaxError(`expected JSON, got '${preview(answer)}'`);
+  }
+}
+
+/** The chat completion that a stream of `chat.completion.chunk` events adds up to. */
+function completionFromEvents(text: string): unknown {
+  let content = '';
+  let reasoning = '';
+  let finishReason: unknown = null;
+  let events = 0;
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.startsWith('data:')) continue;
+    const data = line.slice(5).trim();
+    if (data === '' || data === '[DONE]') continue;
+    let chunk: {
+      error?: unknown;
+      choices?: { delta?: Record<string, unknown>; finish_reason?: unknown }[];
+    };
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      throw new SyntaxError(`a streamed event is not JSON: '${preview(data)}'`);
+    }
+    events += 1;
+    // A server that fails part way through a stream says so in an event of its own.
+    if (chunk.error !== undefined) return { error: chunk.error };
+    const choice = chunk.choices?.[0];
+    const delta = choice?.delta ?? {};
+    if (typeof delta.content === 'string') content += delta.content;
+    const thought = delta.reasoning_content ?? delta.reasoning;
+    if (typeof thought === 'string') reasoning += thought;
+    if (choice?.finish_reason) finishReason = choice.finish_reason;
+  }
+  if (events === 0) throw new SyntaxError(`a stream without any event: '${preview(text)}'`);
+  return {
+    choices: [{ message: { content, reasoning_content: reasoning }, finish_reason: finishReason }],
+  };
+}
+
+function preview(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 120 ? `${line.slice(0, 120)}…` : line;
+}
+
+/** Said on an `ok` row whose caption the token limit cut short. */
+export const CUT_SHORT_WARNING =
+  'caption cut short by the token limit (finish_reason: length); raise --max-new-tokens';
+
+/**
+ * The caption from a chat completion body, or why there is none. A caption that the token
+ * limit cut short is kept, with a warning for its row.
+ */
 export function captionFromCompletion(
   body: unknown,
-): { ok: true; caption: string } | { ok: false; error: string } {
-  const choices = (body as { choices?: unknown } | null)?.choices;
+): { ok: true; caption: string; warning?: string } | { ok: false; error: string } {
+  const record = body as { choices?: unknown; error?: unknown } | null;
+  const choices = record?.choices;
   if (!Array.isArray(choices) || choices.length === 0) {
-    return { ok: false, error: 'server answered without any choices' };
+    const error = record?.error as { message?: unknown } | string | undefined;
+    const message = typeof error === 'string' ? error : error?.message;
+    return {
+      ok: false,
+      error:
+        typeof message === 'string'
+          ? `server answered with an error instead of a caption: ${message}`
+          : 'server answered without any choices',
+    };
   }
   const choice = choices[0] as {
-    message?: { content?: unknown };
+    message?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown };
     finish_reason?: unknown;
   };
   const content = choice?.message?.content;
   const text = typeof content === 'string' ? content : textOfParts(content);
+  const reason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : 'unknown';
+  const thought = choice?.message?.reasoning_content ?? choice?.message?.reasoning;
+  if (!text?.trim() && typeof thought === 'string' && thought.trim() !== '') {
+    // A reasoning model (vLLM / SGLang with a reasoning parser) that never got to the answer.
+    return {
+      ok: false,
+      error:
+        `server answered with reasoning only, no caption (finish_reason: ${reason}); ` +
+        'raise --max-new-tokens or turn reasoning off on the server',
+    };
+  }
   if (text === undefined) {
-    const reason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : 'unknown';
     return { ok: false, error: `server answered without a caption (finish_reason: ${reason})` };
   }
   // An empty string is the model saying nothing: an ok row with the "empty caption" warning,
   // as the embedded engine gives (SPEC §2).
-  return { ok: true, caption: text.trim() };
+  const caption = text.trim();
+  return reason === 'length' && caption !== ''
+    ? { ok: true, caption, warning: CUT_SHORT_WARNING }
+    : { ok: true, caption };
 }
 
 /** Some servers answer with content parts instead of a string. */

@@ -108,10 +108,69 @@ describe('classifyError', () => {
     });
   });
 
+  it("waits for OpenAI's x-ratelimit reset of a used-up limit when a 429 has no Retry-After", () => {
+    const limited = (extra: Record<string, string>) =>
+      classifyError(
+        APIError.generate(429, { error: { message: 'Rate limit' } }, undefined, headers(extra)),
+        60,
+        NOW,
+      ).retryAfterMs;
+    expect(
+      limited({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '6m0s' }),
+    ).toBe(360_000);
+    expect(
+      limited({
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '20ms',
+        'x-ratelimit-remaining-tokens': '0',
+        'x-ratelimit-reset-tokens': '1.5s',
+        'x-ratelimit-reset-requests-unused': '9s',
+      }),
+    ).toBe(1500);
+    // A limit with room left, an unreadable reset, or a Retry-After: not used.
+    expect(
+      limited({ 'x-ratelimit-remaining-tokens': '10', 'x-ratelimit-reset-tokens': '5s' }),
+    ).toBeUndefined();
+    expect(
+      limited({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': 'soon' }),
+    ).toBeUndefined();
+    expect(
+      limited({
+        'retry-after': '2',
+        'x-ratelimit-remaining-tokens': '0',
+        'x-ratelimit-reset-tokens': '5s',
+      }),
+    ).toBe(2000);
+  });
+
+  it("does not retry OpenAI's 429 for an account out of quota, and keeps the error code", () => {
+    const body = {
+      error: {
+        message: 'You exceeded your current quota',
+        type: 'insufficient_quota',
+        code: 'insufficient_quota',
+      },
+    };
+    expect(classifyError(APIError.generate(429, body, undefined, headers({})), 60)).toEqual({
+      retryable: false,
+      status: 429,
+      code: 'insufficient_quota',
+      reason: 'HTTP 429: You exceeded your current quota',
+    });
+    const limited = { error: { message: 'Rate limit reached', code: 'rate_limit_exceeded' } };
+    expect(
+      classifyError(APIError.generate(429, limited, undefined, headers({})), 60),
+    ).toMatchObject({
+      retryable: true,
+      code: 'rate_limit_exceeded',
+    });
+  });
+
   it('retries timeouts and network errors, never an abort', () => {
     expect(classifyError(new APIConnectionTimeoutError(), 12)).toEqual({
       retryable: true,
       network: true,
+      timedOut: true,
       reason: 'timed out after 12 s',
     });
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {

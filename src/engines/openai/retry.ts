@@ -43,9 +43,16 @@ export interface RequestFailure {
   aborted?: boolean;
   /** Network-level failure (refused, reset, timeout): the endpoint may be down. */
   network?: boolean;
+  /** No answer within `--timeout`. */
+  timedOut?: boolean;
   /** The proxy (`http://host:port`) answered this, not the server (e.g. its 407). */
   proxy?: string;
+  /** The error's `code` (or `type`) in the server's body, e.g. `insufficient_quota`. */
+  code?: string;
 }
+
+/** OpenAI's 429 for an account out of credit: no wait makes it pass. */
+export const OUT_OF_QUOTA = 'insufficient_quota';
 
 /** Classifies an error thrown by the OpenAI SDK (with `maxRetries: 0`). */
 export function classifyError(
@@ -57,7 +64,12 @@ export function classifyError(
     return { retryable: false, aborted: true, reason: 'aborted' };
   }
   if (error instanceof APIConnectionTimeoutError) {
-    return { retryable: true, network: true, reason: `timed out after ${timeoutSeconds} s` };
+    return {
+      retryable: true,
+      network: true,
+      timedOut: true,
+      reason: `timed out after ${timeoutSeconds} s`,
+    };
   }
   if (error instanceof APIConnectionError) {
     const cause = error.cause === undefined ? '' : networkCause(error.cause);
@@ -76,12 +88,16 @@ export function classifyError(
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     const status = error.status;
+    const code = typeof error.code === 'string' ? error.code : error.type;
     const failure: RequestFailure = {
-      retryable: isRetryableStatus(status),
+      retryable: isRetryableStatus(status) && code !== OUT_OF_QUOTA,
       status,
       reason: `HTTP ${status}: ${serverMessage(error)}`,
     };
-    const retryAfterMs = retryAfterFromHeaders(error.headers, nowMs);
+    if (typeof code === 'string' && code !== '') failure.code = code;
+    const retryAfterMs =
+      retryAfterFromHeaders(error.headers, nowMs) ??
+      (status === 429 ? rateLimitResetMs(error.headers) : undefined);
     if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
     const proxy = error.headers?.get(PROXY_HEADER);
     if (proxy) failure.proxy = proxy;
@@ -125,6 +141,31 @@ export function retryAfterFromHeaders(
   const ms = headers.get('retry-after-ms');
   if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms);
   return parseRetryAfter(headers.get('retry-after'), nowMs);
+}
+
+/**
+ * For a 429 without `Retry-After`: when the used-up limit resets, from OpenAI's
+ * `x-ratelimit-remaining-{requests,tokens}` = 0 and `x-ratelimit-reset-…` (`20ms`, `1.5s`,
+ * `6m0s`); the later of the two when both are used up.
+ */
+export function rateLimitResetMs(headers: Headers | undefined): number | undefined {
+  let wait: number | undefined;
+  for (const kind of ['requests', 'tokens']) {
+    if (headers?.get(`x-ratelimit-remaining-${kind}`)?.trim() !== '0') continue;
+    const ms = durationMs(headers.get(`x-ratelimit-reset-${kind}`));
+    if (ms !== undefined) wait = Math.max(wait ?? 0, ms);
+  }
+  return wait;
+}
+
+function durationMs(text: string | null): number | undefined {
+  const number = '(\\d+(?:\\.\\d+)?)';
+  const match = new RegExp(`^(?:${number}h)?(?:${number}m)?(?:${number}s)?(?:${number}ms)?$`).exec(
+    text?.trim() ?? '',
+  );
+  if (!match || match[0] === '') return undefined;
+  const [h, m, s, ms] = match.slice(1).map((part) => Number(part ?? 0));
+  return ((h! * 60 + m!) * 60 + s!) * 1000 + ms!;
 }
 
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
 import { captionFromCompletion } from '../../engines/openai/request.js';
+import type { CaptionOutcome } from '../../engines/types.js';
 import { type CaptionRow, formatCaptionsCsv, okRowWarnings } from '../../formats/captions-csv.js';
 import { BATCH_ENGINE_ID, type BatchManifest, batchPaths, selectSamples } from './batch-common.js';
 
@@ -16,7 +17,7 @@ const MAX_LINE_WARNINGS = 20;
 
 /** What one result line says about its image. */
 export interface BatchResult {
-  outcome: { ok: true; caption: string } | { ok: false; error: string };
+  outcome: CaptionOutcome;
   /** Model the server reports in the response body. */
   model?: string;
   /** Requests in the results file that held this line (the size of that batch job). */
@@ -84,7 +85,7 @@ export async function importBatch(
       engine: BATCH_ENGINE_ID,
       model: result?.model ?? manifest?.model ?? config.model,
       status: outcome.ok ? 'ok' : 'error',
-      error: outcome.ok ? okRowWarnings(outcome.caption, warning) : outcome.error,
+      error: outcome.ok ? okRowWarnings(outcome.caption, warning, outcome.warning) : outcome.error,
     };
     if (sample.concepts !== undefined) row.concepts = sample.concepts;
     rows.push(row);
