@@ -278,6 +278,13 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     default: false,
   }),
   option({
+    key: 'retryFailed',
+    flag: '--retry-failed',
+    description: 'with --resume: caption again the images whose journal line is an error',
+    type: BOOLEAN,
+    default: false,
+  }),
+  option({
     key: 'shard',
     flag: '--shard <i/n>',
     description: 'caption shard I of N (stable by image id)',

@@ -34,6 +34,7 @@ export interface CaptionConfig extends CommonConfig {
   checkpointEvery: number;
   keepCheckpoints: number;
   resume: boolean;
+  retryFailed: boolean;
   overwrite: boolean;
   shard?: { index: number; count: number };
   window?: [number, number];

@@ -63,6 +63,11 @@ export async function previousWork(
   config: CaptionConfig,
   logger: Logger,
 ): Promise<{ items: Map<number, JournalItem>; start?: JournalStart }> {
+  if (config.retryFailed && !config.resume) {
+    throw new ConfigError(
+      '--retry-failed: only with --resume (it retries the failed images of the journal in --out)',
+    );
+  }
   const journal = await readJournal(journalPath);
   if (!config.resume) {
     if (journal.items.size > 0 && !config.overwrite) {
@@ -75,6 +80,12 @@ export async function previousWork(
   }
   if (journal.tornBytes > 0)
     logger.warn(`journal: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
+  if (config.retryFailed) {
+    // Their new lines, appended, supersede the error lines (a later line for an image wins).
+    const failed = [...journal.items.values()].filter((item) => item.status === 'error');
+    for (const item of failed) journal.items.delete(item.index);
+    logger.info(`resume: --retry-failed captions the ${failed.length} failed images again`);
+  }
   logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
   const start = journal.lines.find((line): line is JournalStart => line.kind === 'start');
   return start ? { items: journal.items, start } : { items: journal.items };

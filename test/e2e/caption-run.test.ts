@@ -191,6 +191,49 @@ describe('caption run', () => {
     expect(result.rows.map((r) => r.imageId)).toEqual(imageSpecs(12).map((s) => s.id));
   });
 
+  it('--resume --retry-failed captions the failed images again, and only those', async () => {
+    const data = await writeRocov2(join(root, 'retry'), imageSpecs(10));
+    const out = join(root, 'retry-out');
+    const failIds = ['IMG_0002', 'IMG_0007'];
+    const first = await caption(captionConfig({ data, out, batchSize: 4 }), {
+      engine: new FakeEngine({ failIds }),
+    });
+    expect(first.rows.filter((r) => r.status === 'error').map((r) => r.imageId)).toEqual(failIds);
+
+    // Plain --resume keeps the error rows: they are done.
+    const plain = new FakeEngine();
+    await caption(captionConfig({ data, out, resume: true }), { engine: plain });
+    expect(plain.batches).toEqual([]);
+
+    const engine = new FakeEngine();
+    const retried = await caption(
+      captionConfig({ data, out, batchSize: 4, resume: true, retryFailed: true }),
+      { engine },
+    );
+    expect(engine.batches.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(retried.resumed).toBe(8);
+    expect(retried.rows.map((r) => r.imageId)).toEqual(imageSpecs(10).map((s) => s.id));
+    expect(retried.rows.every((r) => r.status === 'ok')).toBe(true);
+    const csv = await readCaptionsCsv(retried.captionsPath);
+    expect(csv.filter((r) => r.status === 'error')).toEqual([]);
+    expect(csv).toHaveLength(10);
+
+    // The journal keeps both lines of a retried image; a later reader takes the newer one.
+    const again = await caption(captionConfig({ data, out, resume: true }), {
+      engine: new FakeEngine(),
+    });
+    expect(again.rows.every((r) => r.status === 'ok')).toBe(true);
+  });
+
+  it('refuses --retry-failed without --resume', async () => {
+    const data = await writeRocov2(join(root, 'retry-alone'), imageSpecs(2));
+    await expect(
+      caption(captionConfig({ data, out: join(root, 'retry-alone-out'), retryFailed: true }), {
+        engine: new FakeEngine(),
+      }),
+    ).rejects.toThrow(/--retry-failed: only with --resume/);
+  });
+
   it('stops after the batch in flight when interrupted, and --resume finishes the job', async () => {
     const data = await writeRocov2(join(root, 'interrupt'), imageSpecs(16));
     const out = join(root, 'interrupt-out');
