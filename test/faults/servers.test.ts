@@ -319,7 +319,7 @@ describe('servers as they really fail: retried until the server answers', () => 
     expectEveryImageOnce(rows, 2);
     expect(seenAt).toHaveLength(2);
     expect(seenAt[1]! - seenAt[0]!).toBeGreaterThanOrEqual(2000);
-    expect(stderr).toContain('backing off as its Retry-After asks');
+    expect(stderr).toContain('backing off for as long as the server asks');
   });
 
   it(`a server that goes away (${OUTAGE_MS} ms here, the same as for a minute) and comes back`, async () => {

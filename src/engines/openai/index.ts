@@ -453,7 +453,7 @@ class OpenAIChatEngine implements OpenAIEngine {
       this.warnedRateLimit = true;
       this.logger.warn(
         `openai: the server is rate limiting (HTTP 429); backing off${
-          failure.retryAfterMs !== undefined ? ' as its Retry-After asks' : ''
+          failure.retryAfterMs !== undefined ? ' for as long as the server asks' : ''
         }`,
       );
     }
