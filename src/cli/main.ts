@@ -201,6 +201,11 @@ function addOption(command: Command, spec: OptionSpec): void {
       ...(previous ?? []),
       value,
     ]);
+  } else if (spec.type.kind === 'choices') {
+    // `--metrics bleu --metrics rouge` means both, not the last one only.
+    option.argParser((value: string, previous: string | undefined) =>
+      previous === undefined ? value : `${previous},${value}`,
+    );
   }
   command.addOption(option);
   // Every switch can be turned off on the command line, over an environment or file setting.

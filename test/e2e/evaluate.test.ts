@@ -226,6 +226,8 @@ describe('medcap evaluate', () => {
       'j',
       '--metrics',
       'rouge',
+      '--metrics',
+      'bleu',
       '--tokenizer',
       'whitespace',
       '--bootstrap',
@@ -235,7 +237,16 @@ describe('medcap evaluate', () => {
     const aggregate = JSON.parse(
       await readFile(join(dir, 'j/medical_train_aggregate.json'), 'utf8'),
     );
-    expect(Object.keys(aggregate.metrics)).toEqual(['rouge_l', 'rouge_1', 'rouge_2']);
+    // --metrics given twice: both lists, not the last one only
+    expect(Object.keys(aggregate.metrics)).toEqual([
+      'bleu_1',
+      'bleu_2',
+      'bleu_3',
+      'bleu_4',
+      'rouge_l',
+      'rouge_1',
+      'rouge_2',
+    ]);
     expect(aggregate.metrics.rouge_l.ci95).toBeNull();
     expect(aggregate.run.source).toBe('none');
     // JSONL has no timing or batch size: those cells are empty, not "NaN"
