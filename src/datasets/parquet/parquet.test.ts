@@ -283,7 +283,9 @@ describe('parquet: shard selection', () => {
     await symlink(join(repo, 'blobs', 'gone'), join(data, 'train-00001-of-00001.parquet'));
     const snapshot = join(repo, 'snapshots', '0123abc');
     expect(await parquetLoader.detect({ path: snapshot, split: 'train' })).toBe(true);
-    expect(await parquetShards(repo, 'train')).toEqual([join(data, 'train-00000-of-00001.parquet')]);
+    expect(await parquetShards(repo, 'train')).toEqual([
+      join(data, 'train-00000-of-00001.parquet'),
+    ]);
     expect((await collect(snapshot, 'test')).map((s) => s.id)).toEqual([
       'test-00000-of-00001_000',
       'test-00000-of-00001_001',
