@@ -65,19 +65,60 @@ export async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Answers "does this file exist in that folder" from one listing of the folder, instead of
- * one stat per image (60,000 failed stats cost seconds).
+ * Finds the image file an index names in one folder, from one listing of the folder instead
+ * of one stat per image (60,000 failed stats cost seconds). `name` is the file name the
+ * index implies (`{ID}.jpg`); when no file has that name, the same name in another case
+ * (`{ID}.JPG`), the ID itself when it already ends in an image extension (an ID column that
+ * holds `x.jpg`), or the ID with another image extension (`{ID}.png`) is taken. Returns the
+ * path found, or undefined.
  */
-export function folderIndex(dir: string): (path: string) => Promise<boolean> {
-  let names: Promise<Set<string>> | undefined;
-  return async (path: string) => {
-    names ??= readdir(dir).then(
-      (list) => new Set(list),
-      () => new Set<string>(),
-    );
-    if (dirname(path) !== dir) return isFile(path);
-    return (await names).has(basename(path));
+export function folderImages(
+  dir: string,
+): (id: string, name: string) => Promise<string | undefined> {
+  let listing: Promise<FolderListing> | undefined;
+  return async (id, name) => {
+    // An ID with a folder in it (`sub/x`) is not in this folder's listing.
+    if (dirname(join(dir, name)) !== dir) {
+      const path = join(dir, name);
+      return (await isFile(path)) ? path : undefined;
+    }
+    listing ??= readdir(dir).then(listFolder, () => listFolder([]));
+    const { names, byLowerName, byLowerStem } = await listing;
+    const named = IMAGE_EXTENSIONS.includes(extname(id).toLowerCase()) ? id : undefined;
+    const found =
+      (names.has(name) ? name : undefined) ??
+      (named && names.has(named) ? named : undefined) ??
+      byLowerName.get(name.toLowerCase()) ??
+      (named ? byLowerName.get(named.toLowerCase()) : undefined) ??
+      byLowerStem.get(idWithoutImageExtension(id).toLowerCase());
+    return found === undefined ? undefined : join(dir, found);
   };
+}
+
+interface FolderListing {
+  names: Set<string>;
+  byLowerName: Map<string, string>;
+  /** Image files by their name without extension, in lower case (the first in sorted order). */
+  byLowerStem: Map<string, string>;
+}
+
+function listFolder(list: string[]): FolderListing {
+  const byLowerName = new Map<string, string>();
+  const byLowerStem = new Map<string, string>();
+  for (const name of [...list].sort()) {
+    const lower = name.toLowerCase();
+    if (!byLowerName.has(lower)) byLowerName.set(lower, name);
+    const extension = extname(lower);
+    const stem = lower.slice(0, lower.length - extension.length);
+    if (IMAGE_EXTENSIONS.includes(extension) && !byLowerStem.has(stem)) byLowerStem.set(stem, name);
+  }
+  return { names: new Set(list), byLowerName, byLowerStem };
+}
+
+/** An image ID without a trailing image extension (`x.jpg` → `x`), to match ID columns. */
+export function idWithoutImageExtension(id: string): string {
+  const extension = extname(id);
+  return IMAGE_EXTENSIONS.includes(extension.toLowerCase()) ? id.slice(0, -extension.length) : id;
 }
 
 export async function isDirectory(path: string): Promise<boolean> {
@@ -146,7 +187,11 @@ export async function missingFileReason(path: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       const link = (await lstat(path).catch(() => undefined))?.isSymbolicLink();
-      return link ? 'is a dangling symbolic link (its target does not exist)' : 'not found';
+      if (link) return 'is a dangling symbolic link (its target does not exist)';
+      // Every image of a split is missing when its folder is: say so on each row.
+      return (await isDirectory(dirname(path)))
+        ? 'not found'
+        : `not found (there is no folder ${dirname(path)})`;
     }
     if (code === 'ELOOP') return 'is a symbolic link loop';
     return `cannot be read (${code ?? String(error)})`;
