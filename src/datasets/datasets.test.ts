@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { dicomFile } from '../../test/fixtures/dicom/write.js';
 import { hfShard } from '../../test/fixtures/parquet/write.js';
 import { jpeg } from '../../test/support/datasets.js';
 import { silentLogger } from '../core/logger.js';
+import { preprocessImage } from '../images/preprocess.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
 import { selectLoader } from './registry.js';
@@ -245,6 +246,31 @@ describe('folder', () => {
     const samples = await collect(folderLoader, { path: dir, split: 'train' });
     expect(samples.map((s) => s.id)).toEqual(['a', 'b', 'sub/z']);
     expect(samples.every((s) => s.references.length === 0 && s.problem === undefined)).toBe(true);
+  });
+});
+
+describe('folder: links and formats medcap does not read', () => {
+  it('follows linked folders once (outside the tree, not a link into it, no loop) and lists a BMP as an error row', async () => {
+    const dir = join(root, 'folder-links');
+    const outside = join(root, 'folder-links-outside');
+    await images(join(dir, 'real'), ['a.jpg']);
+    await images(outside, ['o.png']);
+    await symlink(outside, join(dir, 'external'));
+    await symlink(join(dir, 'real'), join(dir, 'alias')); // sorts before 'real'
+    await symlink(dir, join(dir, 'real', 'up')); // a loop
+    await writeFile(join(dir, 'scan.BMP'), Buffer.from('BM\x46\0\0\0\0\0\0\0', 'latin1'));
+    const samples = await collect(folderLoader, { path: dir, split: 'train' });
+    expect(samples.map((s) => s.id)).toEqual(['external/o', 'real/a', 'scan']);
+    expect(samples.every((s) => s.problem === undefined)).toBe(true);
+    const [bmp] = samples.filter((s) => s.id === 'scan');
+    await expect(
+      preprocessImage('scan', bmp!.imagePath, await bmp!.readImage(), {
+        minPixels: 56 * 56,
+        maxPixels: 448 * 448,
+      }),
+    ).rejects.toThrow(
+      /scan\.BMP: cannot decode image \(.*\): it is a BMP image, which medcap does not read/,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, opendir, readdir, stat } from 'node:fs/promises';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { lstat, open, opendir, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
 import { DICOM_EXTENSIONS, DICOM_MAGIC_BYTES, hasDicomMagic } from '../images/dicom/index.js';
@@ -14,6 +14,21 @@ export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
   '.tiff',
   '.gif',
   '.avif',
+]);
+
+/**
+ * Image formats medcap does not decode. A folder dataset lists them anyway, so each becomes
+ * an error row saying so, instead of vanishing from the run.
+ */
+export const UNREAD_IMAGE_EXTENSIONS = Object.freeze([
+  '.bmp',
+  '.jp2',
+  '.j2k',
+  '.jxl',
+  '.heic',
+  '.pgm',
+  '.ppm',
+  '.pnm',
 ]);
 
 /** Image file extensions medcap decodes: sharp's, and DICOM's. */
@@ -226,13 +241,36 @@ export interface ImageFileFilter {
 /**
  * Files under `dir` (recursive, hidden entries skipped) that `filter` takes. Symbolic links
  * and special files with an image extension are listed too, so a broken one becomes an
- * error row instead of silently vanishing; linked folders are not followed.
+ * error row instead of silently vanishing. Linked folders are followed after the real ones,
+ * and each real folder is listed once: a link to a folder inside the tree adds nothing, and
+ * a link back up the tree does not list forever.
  */
 export async function* imageFiles(dir: string, filter: ImageFileFilter): AsyncGenerator<string> {
-  for await (const entry of await opendir(dir)) {
-    if (entry.name.startsWith('.')) continue;
+  const seen = new Set<string>();
+  const links: string[] = [];
+  yield* walkFolder(dir, filter, seen, links);
+  // `links` grows while linked folders are walked.
+  for (let i = 0; i < links.length; i++) yield* walkFolder(links[i]!, filter, seen, links);
+}
+
+async function* walkFolder(
+  dir: string,
+  filter: ImageFileFilter,
+  seen: Set<string>,
+  links: string[],
+): AsyncGenerator<string> {
+  const real = await realpath(dir).catch(() => dir);
+  if (seen.has(real)) return;
+  seen.add(real);
+  const entries: Dirent[] = [];
+  for await (const entry of await opendir(dir))
+    if (!entry.name.startsWith('.')) entries.push(entry);
+  // Sorted, so that links are queued (and a folder reached twice is named) the same way everywhere.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* imageFiles(path, filter);
+    if (entry.isDirectory()) yield* walkFolder(path, filter, seen, links);
+    else if (entry.isSymbolicLink() && (await isDirectory(path))) links.push(path);
     else if (filter.extensions.includes(extname(entry.name).toLowerCase())) yield path;
     else if (
       filter.unnamedDicom &&
