@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { dicomFile } from '../../test/fixtures/dicom/write.js';
 import { hfShard } from '../../test/fixtures/parquet/write.js';
 import { jpeg } from '../../test/support/datasets.js';
 import { silentLogger } from '../core/logger.js';
+import { preprocessImage } from '../images/preprocess.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
 import { selectLoader } from './registry.js';
@@ -93,6 +94,61 @@ describe('rocov2', () => {
     );
   });
 
+  it('finds images whose name differs from {ID}.jpg: .JPG, another extension, an ID with its extension', async () => {
+    const dir = join(root, 'rocov2-names');
+    await images(join(dir, 'train'), [
+      'upper.JPG',
+      'other.png',
+      'named.jpg',
+      'both.jpg',
+      'both.png',
+    ]);
+    await images(join(dir, 'train'), ['ignored-extra.jpg']);
+    await writeFile(
+      join(dir, 'train_captions.csv'),
+      'ID,Caption\nupper,a\nother,b\nnamed.jpg,c\nboth,d\ngone,e\n',
+    );
+    // The concepts file may write the ID with or without the extension.
+    await writeFile(join(dir, 'train_concepts.csv'), 'ID,CUIs\nnamed,C1;C2\nupper.jpg,C3\n');
+    const samples = await collect(rocov2Loader, { path: dir, split: 'train' });
+    const file = (s: Sample) => s.imagePath.slice(join(dir, 'train').length + 1);
+    expect(samples.map((s) => [s.id, file(s), s.concepts])).toEqual([
+      ['upper', 'upper.JPG', ['C3']],
+      ['other', 'other.png', []],
+      ['named.jpg', 'named.jpg', ['C1', 'C2']],
+      ['both', 'both.jpg', []],
+      ['gone', 'gone.jpg', []],
+    ]);
+    expect(samples.slice(0, 4).every((s) => s.problem === undefined)).toBe(true);
+    expect(samples[4]!.problem?.message).toMatch(/train_captions\.csv:6: image file not found/);
+    expect((await samples[0]!.readImage()).byteLength).toBeGreaterThan(100);
+  });
+
+  it('captions a split without a captions file (test images) from its folder, without references', async () => {
+    const dir = join(root, 'rocov2-test-split');
+    await images(join(dir, 'train'), ['T1.jpg']);
+    await writeFile(join(dir, 'train_captions.csv'), 'ID,Caption\nT1,a\n');
+    await images(join(dir, 'test'), ['X2.jpg', 'X1.JPG', 'notes.txt']);
+    const logger = silentLogger;
+    const source = { path: dir, split: 'test' };
+    expect((await selectLoader('auto', source, logger)).format).toBe('rocov2');
+    const samples = await collect(rocov2Loader, source);
+    expect(samples.map((s) => [s.id, s.references, s.problem])).toEqual([
+      ['X1', [], undefined],
+      ['X2', [], undefined],
+    ]);
+    // A split with neither captions nor a folder is still an error naming the file.
+    await expect(collect(rocov2Loader, { path: dir, split: 'valid' })).rejects.toThrow(
+      /valid_captions\.csv not found/,
+    );
+    // Captions without the images folder: each row says the folder is missing.
+    await writeFile(join(dir, 'valid_captions.csv'), 'ID,Caption\nV1,a\n');
+    const [valid] = await collect(rocov2Loader, { path: dir, split: 'valid' });
+    expect(valid!.problem?.message).toMatch(
+      /valid_captions\.csv:2: image file not found \(there is no folder .*valid\): .*V1\.jpg/,
+    );
+  });
+
   it('streams a 60,000-row caption file without holding it', async () => {
     const dir = join(root, 'rocov2-big');
     await mkdir(join(dir, 'train'), { recursive: true });
@@ -126,6 +182,33 @@ describe('roco', () => {
       ['ROCO_00002', ['CT head']],
     ]);
     expect(samples.every((s) => s.problem === undefined)).toBe(true);
+  });
+
+  it('reads the ROCO repository layout: data/, validation/, images named by dlinks.txt', async () => {
+    const repo = join(root, 'roco-dataset');
+    const dir = join(repo, 'data', 'validation', 'radiology');
+    await images(join(dir, 'images'), ['PMC3970251_CRIONM2014-931546.003.jpg', 'ROCO_00030.jpg']);
+    await writeFile(
+      join(dir, 'captions.txt'),
+      'ROCO_00020\t Axial CT.\nROCO_00027\t Chest X-ray.\nROCO_00030\t No link.\n',
+    );
+    await writeFile(
+      join(dir, 'dlinks.txt'),
+      'ROCO_00020\twget -r ftp://ftp.ncbi.nlm.nih.gov/pub/pmc/oa_package/1e/ed/PMC3970251.tar.gz -P /path/to/Dir\tCRIONM2014-931546.003.jpg\n' +
+        'ROCO_00027\twget -r ftp://ftp.ncbi.nlm.nih.gov/pub/pmc/oa_package/d9/4e/PMC2766744.tar.gz -P /path/to/Dir\tcios-1-176-g005.jpg\n',
+    );
+    const source = { path: repo, split: 'valid' };
+    expect(await rocoLoader.detect(source)).toBe(true);
+    const samples = await collect(rocoLoader, source);
+    expect(samples.map((s) => [s.id, s.imagePath.slice(dir.length + 1)])).toEqual([
+      ['ROCO_00020', join('images', 'PMC3970251_CRIONM2014-931546.003.jpg')],
+      ['ROCO_00027', join('images', 'PMC2766744_cios-1-176-g005.jpg')],
+      ['ROCO_00030', join('images', 'ROCO_00030.jpg')],
+    ]);
+    expect(samples.map((s) => s.problem?.fatal)).toEqual([undefined, true, undefined]);
+    expect(samples[1]!.problem?.message).toMatch(
+      /captions\.txt:2: image file not found: .*PMC2766744_cios-1-176-g005\.jpg/,
+    );
   });
 });
 
@@ -163,6 +246,31 @@ describe('folder', () => {
     const samples = await collect(folderLoader, { path: dir, split: 'train' });
     expect(samples.map((s) => s.id)).toEqual(['a', 'b', 'sub/z']);
     expect(samples.every((s) => s.references.length === 0 && s.problem === undefined)).toBe(true);
+  });
+});
+
+describe('folder: links and formats medcap does not read', () => {
+  it('follows linked folders once (outside the tree, not a link into it, no loop) and lists a BMP as an error row', async () => {
+    const dir = join(root, 'folder-links');
+    const outside = join(root, 'folder-links-outside');
+    await images(join(dir, 'real'), ['a.jpg']);
+    await images(outside, ['o.png']);
+    await symlink(outside, join(dir, 'external'));
+    await symlink(join(dir, 'real'), join(dir, 'alias')); // sorts before 'real'
+    await symlink(dir, join(dir, 'real', 'up')); // a loop
+    await writeFile(join(dir, 'scan.BMP'), Buffer.from('BM\x46\0\0\0\0\0\0\0', 'latin1'));
+    const samples = await collect(folderLoader, { path: dir, split: 'train' });
+    expect(samples.map((s) => s.id)).toEqual(['external/o', 'real/a', 'scan']);
+    expect(samples.every((s) => s.problem === undefined)).toBe(true);
+    const [bmp] = samples.filter((s) => s.id === 'scan');
+    await expect(
+      preprocessImage('scan', bmp!.imagePath, await bmp!.readImage(), {
+        minPixels: 56 * 56,
+        maxPixels: 448 * 448,
+      }),
+    ).rejects.toThrow(
+      /scan\.BMP: cannot decode image \(.*\): it is a BMP image, which medcap does not read/,
+    );
   });
 });
 

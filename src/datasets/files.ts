@@ -1,5 +1,5 @@
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, opendir, readdir, stat } from 'node:fs/promises';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { lstat, open, opendir, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
 import { DICOM_EXTENSIONS, DICOM_MAGIC_BYTES, hasDicomMagic } from '../images/dicom/index.js';
@@ -14,6 +14,21 @@ export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
   '.tiff',
   '.gif',
   '.avif',
+]);
+
+/**
+ * Image formats medcap does not decode. A folder dataset lists them anyway, so each becomes
+ * an error row saying so, instead of vanishing from the run.
+ */
+export const UNREAD_IMAGE_EXTENSIONS = Object.freeze([
+  '.bmp',
+  '.jp2',
+  '.j2k',
+  '.jxl',
+  '.heic',
+  '.pgm',
+  '.ppm',
+  '.pnm',
 ]);
 
 /** Image file extensions medcap decodes: sharp's, and DICOM's. */
@@ -65,19 +80,60 @@ export async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Answers "does this file exist in that folder" from one listing of the folder, instead of
- * one stat per image (60,000 failed stats cost seconds).
+ * Finds the image file an index names in one folder, from one listing of the folder instead
+ * of one stat per image (60,000 failed stats cost seconds). `name` is the file name the
+ * index implies (`{ID}.jpg`); when no file has that name, the same name in another case
+ * (`{ID}.JPG`), the ID itself when it already ends in an image extension (an ID column that
+ * holds `x.jpg`), or the ID with another image extension (`{ID}.png`) is taken. Returns the
+ * path found, or undefined.
  */
-export function folderIndex(dir: string): (path: string) => Promise<boolean> {
-  let names: Promise<Set<string>> | undefined;
-  return async (path: string) => {
-    names ??= readdir(dir).then(
-      (list) => new Set(list),
-      () => new Set<string>(),
-    );
-    if (dirname(path) !== dir) return isFile(path);
-    return (await names).has(basename(path));
+export function folderImages(
+  dir: string,
+): (id: string, name: string) => Promise<string | undefined> {
+  let listing: Promise<FolderListing> | undefined;
+  return async (id, name) => {
+    // An ID with a folder in it (`sub/x`) is not in this folder's listing.
+    if (dirname(join(dir, name)) !== dir) {
+      const path = join(dir, name);
+      return (await isFile(path)) ? path : undefined;
+    }
+    listing ??= readdir(dir).then(listFolder, () => listFolder([]));
+    const { names, byLowerName, byLowerStem } = await listing;
+    const named = IMAGE_EXTENSIONS.includes(extname(id).toLowerCase()) ? id : undefined;
+    const found =
+      (names.has(name) ? name : undefined) ??
+      (named && names.has(named) ? named : undefined) ??
+      byLowerName.get(name.toLowerCase()) ??
+      (named ? byLowerName.get(named.toLowerCase()) : undefined) ??
+      byLowerStem.get(idWithoutImageExtension(id).toLowerCase());
+    return found === undefined ? undefined : join(dir, found);
   };
+}
+
+interface FolderListing {
+  names: Set<string>;
+  byLowerName: Map<string, string>;
+  /** Image files by their name without extension, in lower case (the first in sorted order). */
+  byLowerStem: Map<string, string>;
+}
+
+function listFolder(list: string[]): FolderListing {
+  const byLowerName = new Map<string, string>();
+  const byLowerStem = new Map<string, string>();
+  for (const name of [...list].sort()) {
+    const lower = name.toLowerCase();
+    if (!byLowerName.has(lower)) byLowerName.set(lower, name);
+    const extension = extname(lower);
+    const stem = lower.slice(0, lower.length - extension.length);
+    if (IMAGE_EXTENSIONS.includes(extension) && !byLowerStem.has(stem)) byLowerStem.set(stem, name);
+  }
+  return { names: new Set(list), byLowerName, byLowerStem };
+}
+
+/** An image ID without a trailing image extension (`x.jpg` → `x`), to match ID columns. */
+export function idWithoutImageExtension(id: string): string {
+  const extension = extname(id);
+  return IMAGE_EXTENSIONS.includes(extension.toLowerCase()) ? id.slice(0, -extension.length) : id;
 }
 
 export async function isDirectory(path: string): Promise<boolean> {
@@ -146,7 +202,11 @@ export async function missingFileReason(path: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       const link = (await lstat(path).catch(() => undefined))?.isSymbolicLink();
-      return link ? 'is a dangling symbolic link (its target does not exist)' : 'not found';
+      if (link) return 'is a dangling symbolic link (its target does not exist)';
+      // Every image of a split is missing when its folder is: say so on each row.
+      return (await isDirectory(dirname(path)))
+        ? 'not found'
+        : `not found (there is no folder ${dirname(path)})`;
     }
     if (code === 'ELOOP') return 'is a symbolic link loop';
     return `cannot be read (${code ?? String(error)})`;
@@ -181,13 +241,36 @@ export interface ImageFileFilter {
 /**
  * Files under `dir` (recursive, hidden entries skipped) that `filter` takes. Symbolic links
  * and special files with an image extension are listed too, so a broken one becomes an
- * error row instead of silently vanishing; linked folders are not followed.
+ * error row instead of silently vanishing. Linked folders are followed after the real ones,
+ * and each real folder is listed once: a link to a folder inside the tree adds nothing, and
+ * a link back up the tree does not list forever.
  */
 export async function* imageFiles(dir: string, filter: ImageFileFilter): AsyncGenerator<string> {
-  for await (const entry of await opendir(dir)) {
-    if (entry.name.startsWith('.')) continue;
+  const seen = new Set<string>();
+  const links: string[] = [];
+  yield* walkFolder(dir, filter, seen, links);
+  // `links` grows while linked folders are walked.
+  for (let i = 0; i < links.length; i++) yield* walkFolder(links[i]!, filter, seen, links);
+}
+
+async function* walkFolder(
+  dir: string,
+  filter: ImageFileFilter,
+  seen: Set<string>,
+  links: string[],
+): AsyncGenerator<string> {
+  const real = await realpath(dir).catch(() => dir);
+  if (seen.has(real)) return;
+  seen.add(real);
+  const entries: Dirent[] = [];
+  for await (const entry of await opendir(dir))
+    if (!entry.name.startsWith('.')) entries.push(entry);
+  // Sorted, so that links are queued (and a folder reached twice is named) the same way everywhere.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* imageFiles(path, filter);
+    if (entry.isDirectory()) yield* walkFolder(path, filter, seen, links);
+    else if (entry.isSymbolicLink() && (await isDirectory(path))) links.push(path);
     else if (filter.extensions.includes(extname(entry.name).toLowerCase())) yield path;
     else if (
       filter.unnamedDicom &&

@@ -4,6 +4,22 @@ import { preprocessImage } from './preprocess.js';
 
 const policy = { minPixels: 56 * 56, maxPixels: 448 * 448 };
 
+/** Mean of each channel of a prepared image, rounded. */
+function meanColour(pixels: Uint8Array): number[] {
+  const sums = [0, 0, 0];
+  for (let i = 0; i < pixels.length; i++) sums[i % 3]! += pixels[i]!;
+  return sums.map((sum) => Math.round(sum / (pixels.length / 3)));
+}
+
+/** A 64x32 image of 16-bit samples, every pixel `values` (one per channel). */
+function sixteenBit(values: number[]) {
+  const channels = values.length as 1 | 2 | 3 | 4;
+  const samples = new Uint16Array(64 * 32 * channels).map((_, i) => values[i % channels]!);
+  return sharp(samples, { raw: { width: 64, height: 32, channels } }).toColourspace(
+    channels < 3 ? 'grey16' : 'rgb16',
+  );
+}
+
 describe('preprocessImage', () => {
   it('decodes grey, 16-bit and alpha images into 8-bit RGB on the 28-px grid', async () => {
     const grey16 = await sharp(Buffer.alloc(100 * 60 * 2, 0x80), {
@@ -42,6 +58,112 @@ describe('preprocessImage', () => {
     expect(image.originalWidth).toBe(100);
     expect(image.originalHeight).toBe(200);
     expect(image.height).toBeGreaterThan(image.width);
+  });
+
+  it('gives the documented pixels: 16 bits scaled to 8 (top byte), alpha and palette transparency flattened onto black', async () => {
+    const cases: [string, Promise<Buffer>, number[]][] = [
+      ['16-bit RGB PNG', sixteenBit([0xc8c8, 0x2828, 0x0a0a]).png().toBuffer(), [200, 40, 10]],
+      ['16-bit RGB TIFF', sixteenBit([0xc8c8, 0x2828, 0x0a0a]).tiff().toBuffer(), [200, 40, 10]],
+      ['16-bit grey TIFF', sixteenBit([0x4040]).tiff().toBuffer(), [64, 64, 64]],
+      ['16-bit grey + alpha PNG', sixteenBit([0xc8c8, 0x8080]).png().toBuffer(), [100, 100, 100]],
+      ['16-bit RGBA PNG', sixteenBit([0xc8c8, 0, 0xffff, 0x8080]).png().toBuffer(), [100, 0, 128]],
+      [
+        'palette PNG with transparency',
+        sharp({
+          create: {
+            width: 64,
+            height: 32,
+            channels: 4,
+            background: { r: 200, g: 40, b: 40, alpha: 0.5 },
+          },
+        })
+          .png({ palette: true })
+          .toBuffer(),
+        [100, 20, 20],
+      ],
+      [
+        'progressive JPEG',
+        sharp({
+          create: { width: 64, height: 32, channels: 3, background: { r: 200, g: 40, b: 40 } },
+        })
+          .jpeg({ progressive: true, quality: 100 })
+          .toBuffer(),
+        [200, 40, 40],
+      ],
+      [
+        '1x1 PNG',
+        sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+          .png()
+          .toBuffer(),
+        [9, 99, 199],
+      ],
+    ];
+    for (const [name, bytes, expected] of cases) {
+      const image = await preprocessImage('x', `${name}.img`, await bytes, policy);
+      const mean = meanColour(image.pixels);
+      expect(
+        mean.every((v, i) => Math.abs(v - expected[i]!) <= 1),
+        `${name}: ${mean} vs ${expected}`,
+      ).toBe(true);
+    }
+  });
+
+  it('turns EXIF orientation 6 and 8 the right way (left half red: on top after 6, at the bottom after 8)', async () => {
+    const raw = Buffer.alloc(64 * 32 * 3);
+    for (let i = 0; i < 64 * 32; i++) raw.set(i % 64 < 32 ? [255, 0, 0] : [0, 0, 255], i * 3);
+    for (const [orientation, topRed] of [
+      [6, true],
+      [8, false],
+    ] as const) {
+      const bytes = await sharp(raw, { raw: { width: 64, height: 32, channels: 3 } })
+        .jpeg({ quality: 100 })
+        .withMetadata({ orientation })
+        .toBuffer();
+      const image = await preprocessImage('o', 'o.jpg', bytes, policy);
+      const rowBytes = image.width * 3;
+      const top = meanColour(image.pixels.subarray(0, rowBytes * 4));
+      const bottom = meanColour(image.pixels.subarray(image.pixels.length - rowBytes * 4));
+      const red = (c: number[]) => c[0]! > 200 && c[2]! < 50;
+      expect([red(top), red(bottom)], `orientation ${orientation}`).toEqual([topRed, !topRed]);
+    }
+  });
+
+  it('says what a refused file holds: a damaged TIFF, a BMP, a Git LFS pointer, an HTML page', async () => {
+    const tiff = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } })
+      .tiff()
+      .toBuffer();
+    const bmp = Buffer.alloc(70);
+    bmp.write('BM');
+    bmp.writeUInt32LE(70, 2);
+    bmp.writeUInt32LE(54, 10);
+    const cases: [string, Uint8Array, RegExp][] = [
+      [
+        't.tif',
+        tiff.subarray(0, 40),
+        /t\.tif: cannot decode image \(.*\): it starts as a TIFF image, so it is corrupt or truncated/,
+      ],
+      [
+        'b.bmp',
+        bmp,
+        /b\.bmp: cannot decode image \(.*\): it is a BMP image, which medcap does not read; convert it to PNG first/,
+      ],
+      [
+        'l.jpg',
+        Buffer.from('version https://git-lfs.github.com/spec/v1\noid sha256:0a1b\nsize 52114\n'),
+        /l\.jpg: cannot decode image \(.*\): it is a Git LFS pointer, not the image: fetch the files with `git lfs pull`/,
+      ],
+      [
+        'h.png',
+        Buffer.from('<!DOCTYPE html><html><body>403 Forbidden</body></html>'),
+        /h\.png: .*: it is an HTML page/,
+      ],
+    ];
+    for (const [name, bytes, message] of cases)
+      await expect(preprocessImage('x', name, bytes, policy), name).rejects.toThrow(message);
+    // Not a known format: no guess.
+    await expect(
+      preprocessImage('z', 'z.jpg', new Uint8Array([0, 1, 2, 3, 200]), policy),
+    ).rejects.toThrow(/z\.jpg: cannot decode image \([^)]*\)$/);
   });
 
   it('refuses empty, corrupt and oversized images with the file name', async () => {

@@ -3,6 +3,7 @@ import { ImageError } from '../core/errors.js';
 import type { PreparedImage } from '../engines/types.js';
 import { dicomAsPng, isDicomImage } from './dicom/index.js';
 import { QWEN2VL_PATCH, type ResizePolicy, targetSize } from './resize.js';
+import { refusedImageHint } from './sniff.js';
 
 /** Refuse images above this many pixels (decompression bombs): 16k × 16k. */
 export const DEFAULT_PIXEL_LIMIT = 16384 * 16384;
@@ -24,7 +25,7 @@ export async function preprocessImage(
   bytes: Uint8Array,
   options: PreprocessOptions,
 ): Promise<PreparedImage> {
-  return withImageErrors(path, options, async (seen) => {
+  return withImageErrors(path, bytes, options, async (seen) => {
     const source = await openImage(path, bytes, options);
     seen.format = source.meta.format;
     const { data, info } = await preparedPipeline(source)
@@ -148,10 +149,12 @@ export function preparedGeometry(
 
 /**
  * Runs `work`, turning sharp's failures into an ImageError naming the file. `work` notes the
- * format once the header is read, so that a failure past it says what the file claimed to be.
+ * format once the header is read, so that a failure past it says what the file claimed to be;
+ * before that, the file's first bytes say what it holds (see `refusedImageHint`).
  */
 export async function withImageErrors<T>(
   path: string,
+  bytes: Uint8Array,
   options: PreprocessOptions,
   work: (seen: { format?: string }) => Promise<T>,
 ): Promise<T> {
@@ -171,13 +174,19 @@ export async function withImageErrors<T>(
         },
       );
     }
-    const what = seen.format
-      ? `${seen.format.toUpperCase()} image data; the file is corrupt or truncated`
-      : 'image';
-    throw new ImageError(`${path}: cannot decode ${what} (${distinctLines(message)})`, {
-      code: 'IMAGE_CORRUPT',
-      cause: error,
-    });
+    if (seen.format)
+      throw new ImageError(
+        `${path}: cannot decode ${seen.format.toUpperCase()} image data; the file is corrupt or truncated (${distinctLines(message)})`,
+        { code: 'IMAGE_CORRUPT', cause: error },
+      );
+    const hint = refusedImageHint(bytes);
+    throw new ImageError(
+      `${path}: cannot decode image (${distinctLines(message)})${hint ? `: ${hint}` : ''}`,
+      {
+        code: hint?.includes('does not read') ? 'IMAGE_UNSUPPORTED' : 'IMAGE_CORRUPT',
+        cause: error,
+      },
+    );
   }
 }
 

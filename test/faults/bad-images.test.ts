@@ -124,7 +124,7 @@ describe('bad images in a folder dataset', () => {
       truncated:
         /truncated\.jpg: cannot decode image \(.*(premature|truncated|end of|corrupt header)/i,
       empty: /empty\.jpg: empty file \(0 bytes\)/,
-      text: /text\.jpg: cannot decode image \(.*unsupported image format/i,
+      text: /text\.jpg: cannot decode image \(.*unsupported image format\): it holds text, not an image$/i,
       'bad-crc': /bad-crc\.png: cannot decode PNG image data; the file is corrupt or truncated/,
       bomb: /bomb\.png: image is larger than the pixel limit of \d+ pixels \(possible decompression bomb\); refused/,
       'bomb-jpeg':
@@ -326,10 +326,10 @@ describe('bad images in other datasets', () => {
       ['r3', 'ok'],
     ]);
     expect(rows[1]!.error).toMatch(
-      /train-00000-of-00001\.parquet#1: cannot decode image \(Input buffer has corrupt header/,
+      /train-00000-of-00001\.parquet#1: cannot decode image \(Input buffer has corrupt header.*\): it starts as a JPEG image, so it is corrupt or truncated$/,
     );
     expect(rows[2]!.error).toMatch(
-      /train-00000-of-00001\.parquet#2: cannot decode image \(.*unsupported image format/,
+      /train-00000-of-00001\.parquet#2: cannot decode image \(.*unsupported image format\): it holds text, not an image$/,
     );
   });
 });

@@ -6,13 +6,17 @@ import {
   imageFiles,
   isDirectory,
   sortedFolderItems,
+  UNREAD_IMAGE_EXTENSIONS,
 } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader } from '../types.js';
 
-/** Images by extension (DICOM's included), and DICOM files without a DICOM extension. */
+/**
+ * Images by extension (DICOM's included, and formats medcap does not read, which become
+ * error rows), and DICOM files without a DICOM extension.
+ */
 const FOLDER_IMAGES: ImageFileFilter = Object.freeze({
-  extensions: IMAGE_EXTENSIONS,
+  extensions: [...IMAGE_EXTENSIONS, ...UNREAD_IMAGE_EXTENSIONS],
   unnamedDicom: true,
 });
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
@@ -270,6 +270,26 @@ describe('parquet: shard selection', () => {
     expect(await parquetLoader.detect({ path: join(root, 'blocks', 'x.csv'), split: 'a' })).toBe(
       false,
     );
+  });
+
+  it('finds shards that are symbolic links, as in the Hugging Face cache (snapshots → blobs)', async () => {
+    const repo = join(root, 'datasets--eltorio--ROCOv2-radiology');
+    const data = join(repo, 'snapshots', '0123abc', 'data');
+    await mkdir(data, { recursive: true });
+    for (const [k, name] of ['train-00000-of-00001', 'test-00000-of-00001'].entries()) {
+      await shard(join(repo, 'blobs', `blob${k}`), await rocoRows(name, 2));
+      await symlink(join(repo, 'blobs', `blob${k}`), join(data, `${name}.parquet`));
+    }
+    await symlink(join(repo, 'blobs', 'gone'), join(data, 'train-00001-of-00001.parquet'));
+    const snapshot = join(repo, 'snapshots', '0123abc');
+    expect(await parquetLoader.detect({ path: snapshot, split: 'train' })).toBe(true);
+    expect(await parquetShards(repo, 'train')).toEqual([
+      join(data, 'train-00000-of-00001.parquet'),
+    ]);
+    expect((await collect(snapshot, 'test')).map((s) => s.id)).toEqual([
+      'test-00000-of-00001_000',
+      'test-00000-of-00001_001',
+    ]);
   });
 });
 

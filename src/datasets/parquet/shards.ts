@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
@@ -69,8 +70,13 @@ async function* parquetFiles(dir: string, depth: number): AsyncGenerator<string>
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory() && depth < MAX_DEPTH) yield* parquetFiles(path, depth + 1);
-    else if (entry.isFile() && /\.parquet$/i.test(entry.name)) yield path;
+    else if (/\.parquet$/i.test(entry.name) && (await isShardFile(entry, path))) yield path;
   }
+}
+
+/** A file, or a symbolic link to one: the Hugging Face cache links its shards into `blobs/`. */
+async function isShardFile(entry: Dirent, path: string): Promise<boolean> {
+  return entry.isFile() || (entry.isSymbolicLink() && (await isFile(path)));
 }
 
 /** `train-00000-of-00012` for fallback ids. */

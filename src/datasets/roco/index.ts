@@ -2,28 +2,36 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
 import { readUtf8Stream } from '../../core/utf8.js';
-import { DuplicateTracker, folderIndex, isFile } from '../files.js';
+import { DuplicateTracker, folderImages, isDirectory, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource } from '../types.js';
 
-/** ROCO v1: `{split}/radiology/captions.txt` (ID<TAB>caption), images in `{split}/radiology/images/`. */
+/**
+ * ROCO v1 as its repository lays it out: `{split}/radiology/captions.txt` (ID<TAB>caption),
+ * `dlinks.txt` beside it (ID<TAB>download command<TAB>file name), and the images that
+ * `scripts/fetch.py` writes to `images/{PMC id}_{file name}`. Without `dlinks.txt` an image
+ * is `images/{ID}.jpg`. `--data` may be the repository (its `data/` folder is looked in),
+ * and `--split valid` also finds `validation/`.
+ */
 export const rocoLoader: DatasetLoader = {
   format: 'roco',
 
   async detect(source) {
-    return isFile(captionsFile(source));
+    return (await radiologyDir(source)) !== undefined;
   },
 
   async *load(source) {
-    const captions = captionsFile(source);
-    if (!(await isFile(captions))) {
+    const dir = await radiologyDir(source);
+    if (dir === undefined) {
       throw new DatasetError(
-        `roco: ${captions} not found (expected {split}/radiology/captions.txt for --split ${source.split})`,
+        `roco: ${captionsFile(source.path, source.split)} not found (expected {split}/radiology/captions.txt for --split ${source.split})`,
       );
     }
-    const imageDir = join(source.path, source.split, 'radiology', 'images');
+    const captions = join(dir, 'captions.txt');
+    const imageDir = join(dir, 'images');
+    const fileNames = await readDownloadLinks(join(dir, 'dlinks.txt'));
     const duplicates = new DuplicateTracker();
-    const exists = folderIndex(imageDir);
+    const findImage = folderImages(imageDir);
     const lines = createInterface({
       input: readUtf8Stream(captions),
       crlfDelay: Number.POSITIVE_INFINITY,
@@ -48,17 +56,19 @@ export const rocoLoader: DatasetLoader = {
           message: `${place}: duplicate ID '${id}' (first at ${first})`,
           fatal: true,
         });
+      const name = fileNames?.get(id) ?? `${id}.jpg`;
+      const image = id === '' ? undefined : await findImage(id, name);
       yield await finishSample(
         {
           index,
           id: id === '' ? `row-${lineNumber}` : id,
-          imagePath: join(imageDir, `${id}.jpg`),
+          imagePath: image ?? join(imageDir, name),
           references: [caption],
           place,
           problems,
         },
         true,
-        exists,
+        async () => image !== undefined,
       );
       index += 1;
     }
@@ -72,6 +82,40 @@ function noTabMessage(place: string, line: string): string {
   return `${place}: expected ID<TAB>caption, found no TAB${hint}`;
 }
 
-function captionsFile(source: DatasetSource): string {
-  return join(source.path, source.split, 'radiology', 'captions.txt');
+function captionsFile(root: string, split: string): string {
+  return join(root, split, 'radiology', 'captions.txt');
+}
+
+/** The `{split}/radiology` folder holding `captions.txt`, in `--data` or its `data/` folder. */
+async function radiologyDir(source: DatasetSource): Promise<string | undefined> {
+  const splits = ['valid', 'val'].includes(source.split)
+    ? [source.split, 'validation']
+    : [source.split];
+  for (const root of [source.path, join(source.path, 'data')]) {
+    if (!(await isDirectory(root))) continue;
+    for (const split of splits)
+      if (await isFile(captionsFile(root, split))) return join(root, split, 'radiology');
+  }
+  return undefined;
+}
+
+/**
+ * `dlinks.txt`: ID, the command that downloads the article's archive (`…/PMC3970251.tar.gz`)
+ * and the image's file name in it; fetch.py saves the image as `{PMC id}_{file name}`.
+ * Undefined when there is no such file; a line that does not parse maps nothing.
+ */
+async function readDownloadLinks(path: string): Promise<Map<string, string> | undefined> {
+  if (!(await isFile(path))) return undefined;
+  const names = new Map<string, string>();
+  const lines = createInterface({
+    input: readUtf8Stream(path),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) {
+    const cells = line.split('\t');
+    const pmc = /(PMC\d+)\.tar\.gz/.exec(line)?.[1];
+    const file = cells.length >= 3 ? cells[cells.length - 1]!.trim() : '';
+    if (pmc && file) names.set(cells[0]!.trim(), `${pmc}_${file}`);
+  }
+  return names;
 }

@@ -1,31 +1,47 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
-import { type CsvRecord, DuplicateTracker, folderIndex, isFile, readCsvRecords } from '../files.js';
+import {
+  type CsvRecord,
+  DuplicateTracker,
+  folderImages,
+  IMAGE_EXTENSIONS,
+  idWithoutImageExtension,
+  isDirectory,
+  isFile,
+  readCsvRecords,
+  sortedFolderItems,
+} from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 
 /**
  * ROCOv2 (ImageCLEFmedical Caption): `{split}_captions.csv` (ID,Caption), images in
  * `{split}/{ID}.jpg`, optional `{split}_concepts.csv` (ID,CUIs with `;` between CUIs).
+ * A split released without captions (a challenge's test images) is its `{split}/` folder
+ * beside the other splits' captions files: captioned without references.
  */
 export const rocov2Loader: DatasetLoader = {
   format: 'rocov2',
 
   async detect(source) {
-    return isFile(captionsFile(source));
+    return (await isFile(captionsFile(source))) || (await isCaptionlessSplit(source));
   },
 
   async *load(source) {
     const captions = captionsFile(source);
+    const imageDir = join(source.path, source.split);
     if (!(await isFile(captions))) {
-      throw new DatasetError(
-        `rocov2: ${captions} not found (expected {split}_captions.csv for --split ${source.split})`,
-      );
+      if (!(await isCaptionlessSplit(source)))
+        throw new DatasetError(
+          `rocov2: ${captions} not found (expected {split}_captions.csv for --split ${source.split})`,
+        );
+      yield* captionlessSamples(imageDir);
+      return;
     }
     const concepts = await readConcepts(join(source.path, `${source.split}_concepts.csv`));
-    const imageDir = join(source.path, source.split);
     const duplicates = new DuplicateTracker();
-    const exists = folderIndex(imageDir);
+    const findImage = folderImages(imageDir);
     let index = 0;
     for await (const record of readCsvRecords(captions, {
       requiredColumns: ['ID', 'Caption'],
@@ -35,7 +51,7 @@ export const rocov2Loader: DatasetLoader = {
         imageDir,
         concepts,
         duplicates,
-        exists,
+        findImage,
       });
       index += 1;
     }
@@ -46,6 +62,25 @@ function captionsFile(source: DatasetSource): string {
   return join(source.path, `${source.split}_captions.csv`);
 }
 
+/** `{split}/` is a folder and another split's `*_captions.csv` sits beside it. */
+async function isCaptionlessSplit(source: DatasetSource): Promise<boolean> {
+  if (!(await isDirectory(join(source.path, source.split)))) return false;
+  const names = await readdir(source.path).catch(() => [] as string[]);
+  return names.some((name) => name.endsWith('_captions.csv'));
+}
+
+/** The images of a split without a captions file, sorted by name; no references. */
+async function* captionlessSamples(imageDir: string): AsyncGenerator<Sample> {
+  let index = 0;
+  for (const { id, path } of await sortedFolderItems(imageDir, { extensions: IMAGE_EXTENSIONS })) {
+    yield await finishSample(
+      { index, id, imagePath: path, references: [], place: path, problems: [] },
+      false,
+    );
+    index += 1;
+  }
+}
+
 async function rocov2Sample(
   index: number,
   { line, fields, problem }: CsvRecord,
@@ -54,7 +89,7 @@ async function rocov2Sample(
     imageDir: string;
     concepts: Map<string, string[]> | undefined;
     duplicates: DuplicateTracker;
-    exists: (path: string) => Promise<boolean>;
+    findImage: (id: string, name: string) => Promise<string | undefined>;
   },
 ): Promise<Sample> {
   const place = `${context.captions}:${line}`;
@@ -65,22 +100,26 @@ async function rocov2Sample(
   const first = id === '' ? undefined : context.duplicates.check(id, place);
   if (first)
     problems.push({ message: `${place}: duplicate ID '${id}' (first at ${first})`, fatal: true });
+  const image = id === '' ? undefined : await context.findImage(id, `${id}.jpg`);
   const draft = {
     index,
     id: id === '' ? `row-${line}` : id,
-    imagePath: join(context.imageDir, `${id}.jpg`),
+    imagePath: image ?? join(context.imageDir, `${id}.jpg`),
     references: [fields.Caption ?? ''],
     place,
     problems,
-    ...(context.concepts ? { concepts: context.concepts.get(id) ?? [] } : {}),
+    ...(context.concepts
+      ? { concepts: context.concepts.get(idWithoutImageExtension(id)) ?? [] }
+      : {}),
   };
-  return finishSample(draft, true, context.exists);
+  return finishSample(draft, true, async () => image !== undefined);
 }
 
 /**
- * The concepts file is small (ids and CUIs only), so it is read into a map. A bad row here is
- * an error for the whole file: it is read before anything runs, and a guess would put the
- * wrong CUIs into every output.
+ * The concepts file is small (ids and CUIs only), so it is read into a map, keyed by the ID
+ * without an image extension (the captions file may write `x` where this one has `x.jpg`).
+ * A bad row here is an error for the whole file: it is read before anything runs, and a
+ * guess would put the wrong CUIs into every output.
  */
 async function readConcepts(path: string): Promise<Map<string, string[]> | undefined> {
   if (!(await isFile(path))) return undefined;
@@ -93,15 +132,16 @@ async function readConcepts(path: string): Promise<Map<string, string[]> | undef
     if (problem)
       throw new DatasetError(`${path}:${line}: ${problem} (CUIs go in one cell, separated by ';')`);
     if (id === '') throw new DatasetError(`${path}:${line}: empty ID`);
-    const first = lines.get(id);
+    const key = idWithoutImageExtension(id);
+    const first = lines.get(key);
     if (first !== undefined)
       throw new DatasetError(`${path}:${line}: duplicate ID '${id}' (first at line ${first})`);
-    lines.set(id, line);
+    lines.set(key, line);
     const cuis = (fields.CUIs ?? '')
       .split(';')
       .map((c) => c.trim())
       .filter(Boolean);
-    concepts.set(id, cuis);
+    concepts.set(key, cuis);
   }
   return concepts;
 }
