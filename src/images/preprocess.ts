@@ -181,9 +181,9 @@ export async function withImageErrors<T>(
       );
     const hint = refusedImageHint(bytes);
     throw new ImageError(
-      `${path}: cannot decode image (${distinctLines(message)})${hint ? `: ${hint}` : ''}`,
+      `${path}: cannot decode image (${distinctLines(message)})${hint ? `: ${hint.text}` : ''}`,
       {
-        code: hint?.includes('does not read') ? 'IMAGE_UNSUPPORTED' : 'IMAGE_CORRUPT',
+        code: hint?.unsupported ? 'IMAGE_UNSUPPORTED' : 'IMAGE_CORRUPT',
         cause: error,
       },
     );

@@ -3,15 +3,29 @@
  * a truncated TIFF and a BMP both come back from libvips as "unsupported image format",
  * which tells the user neither that the file is broken nor what to do about it.
  */
-export function refusedImageHint(bytes: Uint8Array): string | undefined {
+export function refusedImageHint(
+  bytes: Uint8Array,
+): { text: string; unsupported: boolean } | undefined {
   const head = bytes.subarray(0, 512);
   const ascii = new TextDecoder('latin1').decode(head);
   const decoded = DECODED.find(([, test]) => test(head, ascii));
-  if (decoded) return `it starts as a ${decoded[0]} image, so it is corrupt or truncated`;
+  if (decoded) {
+    return {
+      text: `it starts as a ${decoded[0]} image, so it is corrupt or truncated`,
+      unsupported: false,
+    };
+  }
+  const format = NOT_READ.find(([, test]) => test(head, ascii));
+  if (format) {
+    return {
+      text: `it is a ${format[0]} image, which medcap does not read; convert it to PNG first`,
+      unsupported: true,
+    };
+  }
   const other = OTHER.find(([, test]) => test(head, ascii));
-  if (other) return other[0];
+  if (other) return { text: other[0], unsupported: false };
   if (head.length > 0 && head.every((b) => b === 9 || b === 10 || b === 13 || b >= 32))
-    return 'it holds text, not an image';
+    return { text: 'it holds text, not an image', unsupported: false };
   return undefined;
 }
 
@@ -38,21 +52,20 @@ const DECODED: readonly [string, Test][] = [
   ['AVIF', brand('avif', 'avis')],
 ];
 
-const NOT_READ = 'which medcap does not read; convert it to PNG first';
+/** Image formats sharp (as installed) does not decode. */
+const NOT_READ: readonly [string, Test][] = [
+  ['BMP', (_, a) => /^BM.{4}\0\0\0\0/s.test(a)],
+  [
+    'JPEG 2000 (read inside DICOM only)',
+    (h, a) => starts(0xff, 0x4f, 0xff, 0x51)(h, a) || a.slice(4, 8) === 'jP  ',
+  ],
+  ['JPEG XL', (h, a) => starts(0xff, 0x0a)(h, a) || a.slice(4, 8) === 'JXL '],
+  ['HEIC', brand('heic', 'heix', 'hevc', 'heim', 'heis')],
+  ['PNM/PGM/PPM', (_, a) => /^P[1-6]\s/.test(a)],
+];
 
 /** Other things found where images should be, and what to do about them. */
 const OTHER: readonly [string, Test][] = [
-  [`it is a BMP image, ${NOT_READ}`, (_, a) => /^BM.{4}\0\0\0\0/s.test(a)],
-  [
-    `it is a JPEG 2000 image, ${NOT_READ} (JPEG 2000 inside DICOM is read)`,
-    (h, a) => starts(0xff, 0x4f, 0xff, 0x51)(h, a) || a.slice(4, 8) === 'jP  ',
-  ],
-  [
-    `it is a JPEG XL image, ${NOT_READ}`,
-    (h, a) => starts(0xff, 0x0a)(h, a) || a.slice(4, 8) === 'JXL ',
-  ],
-  [`it is a HEIC image, ${NOT_READ}`, brand('heic', 'heix', 'hevc', 'heim', 'heis')],
-  [`it is a PNM/PGM/PPM image, ${NOT_READ}`, (_, a) => /^P[1-6]\s/.test(a)],
   [
     'it is a Git LFS pointer, not the image: fetch the files with `git lfs pull`',
     (_, a) => a.startsWith('version https://git-lfs.github.com/spec/'),
