@@ -63,4 +63,16 @@ describe('default layer', () => {
     expect(defaultLayerFor(['onnx-community/bert-base-uncased-ONNX'])).toBe(9);
     expect(defaultLayerFor(['models/tiny-bert', undefined])).toBeUndefined();
   });
+
+  it('covers the whole of model2layers, owner prefixes (old or new Hub names) dropped', () => {
+    expect(defaultLayerFor(['google-bert/bert-base-uncased'])).toBe(9);
+    expect(defaultLayerFor(['FacebookAI/roberta-large-mnli'])).toBe(19);
+    expect(defaultLayerFor(['microsoft/deberta-xlarge-mnli'])).toBe(40);
+    expect(defaultLayerFor(['microsoft/deberta-large-mnli'])).toBe(18);
+    expect(defaultLayerFor(['microsoft/deberta-v3-large'])).toBe(12);
+    expect(defaultLayerFor(['allenai/scibert_scivocab_uncased'])).toBe(8);
+    expect(defaultLayerFor(['google/bert_uncased_L-4_H-256_A-4'])).toBe(3);
+    expect(defaultLayerFor(['YituTech/conv-bert-base'])).toBe(10);
+    expect(defaultLayerFor(['amazon/bort'])).toBe(0);
+  });
 });
