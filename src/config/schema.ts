@@ -414,6 +414,13 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     default: false,
   }),
   option({
+    key: 'bertscoreBaseline',
+    flag: '--bertscore-baseline <file>',
+    description:
+      'rescale BERTScore with a bert_score baseline file (rescale_baseline/{lang}/{model}.tsv: LAYER,P,R,F), as its rescale_with_baseline',
+    type: TEXT,
+  }),
+  option({
     key: 'rougeStemmer',
     flag: '--rouge-stemmer',
     description: 'Porter stemming in ROUGE-1/2',

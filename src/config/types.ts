@@ -63,6 +63,8 @@ export interface EvaluateConfig extends CommonConfig {
   bertscoreBatchSize?: number;
   /** Hidden layer for BERTScore (bert_score's num_layers); unset: the model's default. */
   bertscoreLayer?: number;
+  /** bert_score baseline file to rescale BERTScore with; unset: raw values. */
+  bertscoreBaseline?: string;
   rougeStemmer: boolean;
   seed: number;
 }

@@ -10,6 +10,26 @@ import { CAPTION_COLUMNS, type CaptionRow, captionRowToRecord } from './captions
 import { csvField, csvLine, Utf8Buffer } from './csv-text.js';
 import { parseCsv } from './parse-csv.js';
 
+/** What BERTScore ran with: its values compare only with values computed alike. */
+export interface BertScoreSetup {
+  /** --bertscore-model as given. */
+  model: string;
+  layer: number;
+  idf: boolean;
+  dtype: 'fp32' | 'fp16';
+  /**
+   * The bert_score baseline the values were rescaled with, (raw - b) / (1 - b); null: raw
+   * values. Its file, its layer and b for P, R and F1 (as float32, as bert_score reads them).
+   */
+  baseline: {
+    file: string;
+    layer: number;
+    precision: number;
+    recall: number;
+    f1: number;
+  } | null;
+}
+
 /** What is known about the run that produced the captions (journal, CSV) and the evaluation. */
 export interface RunInfo {
   engine: string | null;
@@ -28,6 +48,8 @@ export interface RunInfo {
   bootstrap: number;
   seed: number;
   rougeStemmer: boolean;
+  /** Present when BERTScore was computed. */
+  bertscore?: BertScoreSetup;
   /** The captions file that was scored. */
   evaluatedFile: string;
   medcapVersion: string;

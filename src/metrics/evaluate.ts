@@ -28,11 +28,18 @@ import {
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
+import type { BertScoreMetric } from './bertscore/index.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
 import { mode } from './statistics.js';
 import type { Metric } from './types.js';
+
+/** What BERTScore ran with (model, layer, idf, baseline), for the aggregate JSON. */
+function bertScoreSetup(metrics: readonly Metric[]): Pick<RunInfo, 'bertscore'> {
+  const metric = metrics.find((m) => m.id === 'bertscore') as Partial<BertScoreMetric> | undefined;
+  return metric?.setup ? { bertscore: metric.setup } : {};
+}
 
 export interface EvaluationPaths {
   withMetrics: string;
@@ -62,6 +69,7 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
       | 'bertscoreModel'
       | 'bertscoreIdf'
       | 'bertscoreLayer'
+      | 'bertscoreBaseline'
       | 'bertscoreDevice'
       | 'bertscoreDtype'
       | 'bertscoreBatchSize'
@@ -305,6 +313,9 @@ async function evaluateWith(
           ...(config.bertscoreModel === undefined ? {} : { bertscoreModel: config.bertscoreModel }),
           bertscoreIdf: config.bertscoreIdf ?? false,
           ...(config.bertscoreLayer === undefined ? {} : { bertscoreLayer: config.bertscoreLayer }),
+          ...(config.bertscoreBaseline === undefined
+            ? {}
+            : { bertscoreBaseline: config.bertscoreBaseline }),
           ...(config.bertscoreDevice === undefined
             ? {}
             : { bertscoreDevice: config.bertscoreDevice }),
@@ -362,6 +373,7 @@ async function evaluateWith(
     bootstrap,
     seed,
     rougeStemmer: config.rougeStemmer ?? false,
+    ...bertScoreSetup(metrics),
     evaluatedFile: captionsPath,
     medcapVersion: await medcapVersion(),
   };

@@ -16,6 +16,7 @@ export interface MetricFactoryOptions {
   bertscoreModel?: string;
   bertscoreIdf?: boolean;
   bertscoreLayer?: number;
+  bertscoreBaseline?: string;
   bertscoreDevice?: BertScoreOptions['device'];
   bertscoreDtype?: BertScoreOptions['dtype'];
   bertscoreBatchSize?: number;
@@ -43,6 +44,7 @@ export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Objec
       logger: o.logger ?? silentLogger,
     };
     if (o.bertscoreLayer !== undefined) options.layer = o.bertscoreLayer;
+    if (o.bertscoreBaseline !== undefined) options.baseline = o.bertscoreBaseline;
     if (o.bertscoreBatchSize !== undefined) options.batchSize = o.bertscoreBatchSize;
     return createBertScoreMetric(options);
   },

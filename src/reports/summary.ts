@@ -1,6 +1,6 @@
 /** `medical_{split}_summary.txt`: a plain-text summary that reads well in a terminal. */
 
-import type { AggregateReport } from '../formats/metric-files.js';
+import type { AggregateReport, BertScoreSetup } from '../formats/metric-files.js';
 import { metricLabel } from '../metrics/columns.js';
 
 export interface ExcludedItem {
@@ -57,6 +57,17 @@ function listItems(title: string, items: readonly ExcludedItem[], note = 'not sc
   return lines;
 }
 
+function bertScoreLine(setup: BertScoreSetup): string {
+  const { baseline } = setup;
+  return (
+    `model ${setup.model}, layer ${setup.layer}, ${setup.idf ? 'idf' : 'no idf'}, ${setup.dtype}, ` +
+    (baseline
+      ? `rescaled with the baseline of layer ${baseline.layer} in ${baseline.file} ` +
+        `(P ${baseline.precision}, R ${baseline.recall}, F ${baseline.f1})`
+      : 'raw values (no baseline rescaling)')
+  );
+}
+
 export function formatSummary(input: SummaryInput): string {
   const { report, failed, unreferenced, emptyCaptions } = input;
   const run = report.run;
@@ -90,12 +101,14 @@ export function formatSummary(input: SummaryInput): string {
       );
     }
   }
+  if (run.bertscore) lines.push(`  bertscore  ${bertScoreLine(run.bertscore)}`);
   lines.push(`  medcap     ${run.medcapVersion}`);
   lines.push('');
   const rows = [['metric', 'corpus', 'mean', 'std', 'median', 'min', 'max', '95% CI']];
+  const rescaled = run.bertscore?.baseline ? ' (rescaled)' : '';
   for (const [column, s] of Object.entries(report.metrics)) {
     rows.push([
-      metricLabel(column),
+      metricLabel(column) + (column.startsWith('bertscore_') ? rescaled : ''),
       num(s.corpus),
       num(s.mean),
       num(s.std),
@@ -108,6 +121,11 @@ export function formatSummary(input: SummaryInput): string {
   lines.push(...table(rows).map((l) => `  ${l}`));
   lines.push('');
   lines.push('  BLEU corpus values pool n-gram counts over all items; the others are means.');
+  if (run.bertscore?.baseline) {
+    lines.push(
+      "  BERTScore values are rescaled with a baseline, (raw - b) / (1 - b), as bert_score's rescale_with_baseline: compare them only with rescaled values.",
+    );
+  }
   if (input.corpusDependentColumns.length > 0) {
     lines.push(
       `  ${input.corpusDependentColumns.map((c) => metricLabel(c)).join(', ')}: per-item values depend on the evaluated set (document frequencies from its references).`,

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { type CaptionRow, formatCaptionsCsv } from '../../src/formats/captions-csv.js';
 
@@ -285,6 +285,78 @@ describe('medcap evaluate', () => {
     expect(offline.err).toMatch(
       /BERTScore model someone\/not-cached-anywhere is not available offline \(--offline or HF_HUB_OFFLINE=1\)/,
     );
+  });
+
+  it('--bertscore-baseline: rescaled values, recorded and labelled as such; compare warns against raw', async () => {
+    vi.stubEnv('MEDCAP_MODEL_CACHE', join(dir, 'model-cache'));
+    try {
+      await writeFile(
+        join(dir, 'bert.jsonl'),
+        [
+          '{"id": "a", "candidate": "a small mass in the liver", "references": ["a liver mass"]}',
+          '{"id": "b", "candidate": "chest x-ray", "references": ["chest radiograph", "x-ray of the chest"]}',
+          '{"id": "c", "candidate": "brain mri", "references": ["axial mri of the brain"]}',
+        ].join('\n'),
+      );
+      // made-up baselines in bert_score's format; tiny-bert's default layer is 2
+      await writeFile(
+        join(dir, 'tiny.tsv'),
+        'LAYER,P,R,F\n0,0.1,0.1,0.1\n1,0.2,0.2,0.2\n2,0.5,0.25,0.375\n',
+      );
+      const model = resolve(import.meta.dirname, '../../models/tiny-bert');
+      const evaluate = (out: string, extra: string[]) =>
+        cli([
+          'evaluate',
+          '--captions',
+          'bert.jsonl',
+          '--out',
+          out,
+          '--metrics',
+          'bertscore',
+          '--bertscore-model',
+          model,
+          '--bootstrap',
+          '0',
+          '--offline',
+          ...extra,
+        ]);
+      const raw = await evaluate('bert-raw', []);
+      const rescaled = await evaluate('bert-rescaled', ['--bertscore-baseline', 'tiny.tsv']);
+      expect([raw.code, rescaled.code], raw.err + rescaled.err).toEqual([0, 0]);
+      const aggregate = (out: string) =>
+        readFile(join(dir, out, 'medical_train_aggregate.json'), 'utf8').then(JSON.parse);
+      const [a, b] = [await aggregate('bert-raw'), await aggregate('bert-rescaled')];
+      expect(a.run.bertscore).toEqual({
+        model,
+        layer: 2,
+        idf: false,
+        dtype: 'fp32',
+        baseline: null,
+      });
+      expect(b.run.bertscore.baseline).toEqual({
+        file: join(dir, 'tiny.tsv'),
+        layer: 2,
+        precision: 0.5,
+        recall: 0.25,
+        f1: 0.375,
+      });
+      const f1 = (x: { metrics: Record<string, { corpus: number }> }) =>
+        x.metrics.bertscore_f1!.corpus;
+      expect(f1(b)).toBeCloseTo((f1(a) - 0.375) / (1 - 0.375), 12);
+      expect(rescaled.out).toMatch(/BERTScore F1 \(rescaled\) /);
+      expect(rescaled.out).toMatch(
+        /bertscore {2}model .*tiny-bert, layer 2, no idf, fp32, rescaled with the baseline of layer 2 in .*tiny\.tsv \(P 0\.5, R 0\.25, F 0\.375\)/,
+      );
+      expect(raw.out).toMatch(/raw values \(no baseline rescaling\)/);
+      expect(raw.out).not.toMatch(/\(rescaled\)/);
+      const cmp = await cli(['compare', 'bert-raw', 'bert-rescaled', '--out', 'bert-cmp']);
+      expect(cmp.code).toBe(0);
+      expect(cmp.err).toMatch(
+        /A was scored with BERTScore .*tiny-bert layer 2 no idf raw, B with .*tiny-bert layer 2 no idf rescaled \(baseline F 0\.375\): their values are not comparable/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('refuses an unknown metric or a missing --captions with exit code 1', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { outputPaths } from '../../core/paths.js';
-import { readMetricsCsv } from '../../formats/metric-files.js';
+import { type RunInfo, readMetricsCsv } from '../../formats/metric-files.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
 import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -31,9 +31,17 @@ async function scoringSettings(
 ): Promise<Record<string, unknown> | undefined> {
   try {
     const { run } = JSON.parse(await readFile(outputPaths(dir, split).aggregate, 'utf8')) as {
-      run?: { tokenizer?: unknown; rougeStemmer?: unknown };
+      run?: Partial<RunInfo>;
     };
-    return { tokenizer: run?.tokenizer, 'rouge stemmer': run?.rougeStemmer };
+    const bert = run?.bertscore;
+    return {
+      tokenizer: run?.tokenizer,
+      'rouge stemmer': run?.rougeStemmer,
+      BERTScore: bert
+        ? `${bert.model} layer ${bert.layer} ${bert.idf ? 'idf' : 'no idf'} ` +
+          (bert.baseline ? `rescaled (baseline F ${bert.baseline.f1})` : 'raw')
+        : undefined,
+    };
   } catch {
     return undefined;
   }
@@ -44,8 +52,9 @@ async function settingsWarnings(dirA: string, dirB: string, split: string): Prom
   const a = await scoringSettings(dirA, split);
   const b = await scoringSettings(dirB, split);
   if (a === undefined || b === undefined) return [];
+  // A setting one run does not record (e.g. BERTScore not computed) is not compared.
   return Object.keys(a)
-    .filter((name) => a[name] !== b[name])
+    .filter((name) => a[name] !== undefined && b[name] !== undefined && a[name] !== b[name])
     .map(
       (name) =>
         `A was scored with ${name} ${String(a[name])}, B with ${String(b[name])}: their values are not comparable`,

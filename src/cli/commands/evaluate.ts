@@ -21,6 +21,9 @@ export async function evaluateCommand(
     {
       ...options,
       captions: resolve(ctx.cwd, options.captions),
+      ...(options.bertscoreBaseline === undefined
+        ? {}
+        : { bertscoreBaseline: resolve(ctx.cwd, options.bertscoreBaseline) }),
       out: resolve(ctx.cwd, options.out),
       offline: ctx.env.HF_HUB_OFFLINE === '1' || config.offline === true,
     },

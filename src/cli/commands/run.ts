@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
 import type { CaptionEngine } from '../../engines/types.js';
@@ -15,7 +16,7 @@ export async function runCommand(
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
   const { value: result, stoppedBy } = await withInterrupt(ctx, (signal) =>
-    runPipeline(settings, evaluateSettings(config, settings), {
+    runPipeline(settings, evaluateSettings(config, settings, ctx.cwd), {
       logger: ctx.logger,
       interactive: ctx.interactive,
       signal,
@@ -75,13 +76,21 @@ export async function runPipeline(
   return pipeline;
 }
 
-/** The evaluate options of a `run` (already validated by the CLI), sharing --out and --split. */
+/**
+ * The evaluate options of a `run` (already validated by the CLI), sharing --out and --split;
+ * a relative --bertscore-baseline is taken from `cwd`.
+ */
 export function evaluateSettings(
   config: Record<string, unknown>,
   captionSettings: CaptionConfig,
+  cwd = process.cwd(),
 ): EvaluateConfig {
+  const options = config as unknown as EvaluateConfig;
   return {
-    ...(config as unknown as EvaluateConfig),
+    ...options,
+    ...(options.bertscoreBaseline === undefined
+      ? {}
+      : { bertscoreBaseline: resolve(cwd, options.bertscoreBaseline) }),
     out: captionSettings.out,
     split: captionSettings.split,
     captions: '',

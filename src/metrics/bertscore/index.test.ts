@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -490,6 +490,166 @@ describe('--bertscore-dtype', () => {
       expect(warnings.auto!.join('\n')).not.toMatch(/fp16/);
     } finally {
       await Promise.all([auto.dispose?.(), half.dispose?.()]);
+    }
+  });
+});
+
+describe('--bertscore-baseline (bert_score rescale_with_baseline)', () => {
+  // Made-up baselines in bert_score's file format, one row per layer of the tiny models.
+  const BASELINE = 'LAYER,P,R,F\n0,0.3,0.35,0.32\n1,0.6,0.55,0.575\n2,0.7,0.65,0.66\n';
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'medcap-baseline-'));
+    await writeFile(join(dir, 'tiny.tsv'), BASELINE);
+    await writeFile(
+      join(dir, 'layers-0-1.tsv'),
+      'LAYER,P,R,F\n0,0.3,0.35,0.32\n1,0.6,0.55,0.575\n',
+    );
+    await writeFile(join(dir, 'bad.tsv'), 'layer;p;r;f\n0;0.1;0.2;0.3\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('rescales each of P, R and F1 after the idf-weighted means and the best of the references', async () => {
+    const make = (baseline?: string) =>
+      createBertScoreMetric({
+        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+        idf: true,
+        layer: 1,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+        cwd: dir,
+        ...(baseline ? { baseline } : {}),
+      });
+    const [raw, rescaled] = [await make(), await make('tiny.tsv')];
+    try {
+      expect(rescaled.setup).toEqual({
+        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+        layer: 1,
+        idf: true,
+        dtype: 'fp32',
+        baseline: {
+          file: join(dir, 'tiny.tsv'),
+          layer: 1,
+          precision: Math.fround(0.6),
+          recall: Math.fround(0.55),
+          f1: Math.fround(0.575),
+        },
+      });
+      expect(raw.setup.baseline).toBeNull();
+      const pairs = reference.pairs;
+      const [r, s] = [await raw.score(inputOf(pairs)), await rescaled.score(inputOf(pairs))];
+      const expected = reference.models['tiny-roberta']!.results.find(
+        (x) => x.layer === 1 && x.idf,
+      )!;
+      const b = rescaled.setup.baseline!;
+      const columns = [
+        ['bertscore_precision', b.precision, expected.P],
+        ['bertscore_recall', b.recall, expected.R],
+        ['bertscore_f1', b.f1, expected.F],
+      ] as const;
+      for (const [column, base, bertScore] of columns) {
+        pairs.forEach((pair, i) => {
+          const want = (r.values[column]![i]! - base) / (1 - base);
+          expect(s.values[column]![i], `${pair.id} ${column}`).toBe(want);
+          // and bert_score's raw value rescaled the same way, to its 1e-5 / (1 - b)
+          const fromBertScore = (bertScore[i]! - base) / (1 - base);
+          expect(Math.abs(s.values[column]![i]! - fromBertScore)).toBeLessThan(3e-5);
+        });
+        const mean = s.values[column]!.reduce((a, v) => a + v, 0) / pairs.length;
+        expect(s.corpus[column]).toBeCloseTo(mean, 12);
+      }
+      // F1 is the raw F1 rescaled, not the harmonic mean of the rescaled P and R
+      const k = pairs.findIndex((p) => p.id === 'p02');
+      const [p, rc] = [s.values.bertscore_precision![k]!, s.values.bertscore_recall![k]!];
+      expect(Math.abs(s.values.bertscore_f1![k]! - (2 * p * rc) / (p + rc))).toBeGreaterThan(1e-4);
+      // an empty candidate (raw 0) lands below 0, as in bert_score
+      const empty = pairs.findIndex((x) => x.id === 'p04');
+      expect(s.values.bertscore_f1![empty]).toBeCloseTo(-b.f1 / (1 - b.f1), 12);
+    } finally {
+      await Promise.all([raw.dispose?.(), rescaled.dispose?.()]);
+    }
+  });
+
+  it('refuses a file without a row for the layer in use, naming the file and the layer', async () => {
+    await expect(
+      createBertScoreMetric({
+        model: join(ROOT, 'models/tiny-bert'),
+        idf: false,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+        baseline: join(dir, 'layers-0-1.tsv'),
+      }),
+    ).rejects.toThrow(
+      new RegExp(
+        `--bertscore-baseline ${join(dir, 'layers-0-1.tsv')} has no row for layer 2, the layer in use \\(it has layers 0, 1\\)`,
+      ),
+    );
+  });
+
+  it('refuses a malformed file before it looks for the model', async () => {
+    await expect(
+      createBertScoreMetric({
+        model: 'someone/not-cached-anywhere',
+        idf: false,
+        offline: true,
+        logger: silentLogger,
+        cacheDir,
+        cwd: dir,
+        baseline: 'bad.tsv',
+      }),
+    ).rejects.toThrow(/--bertscore-baseline .*bad\.tsv: its header is 'layer;p;r;f'/);
+  });
+});
+
+describe('a caption longer than the model takes', () => {
+  it('is cut to the model limit (special tokens kept), as bert_score truncates', async () => {
+    const metric = await createBertScoreMetric({
+      model: join(ROOT, 'models/tiny-bert'),
+      idf: true,
+      offline: true,
+      logger: silentLogger,
+      cacheDir,
+    });
+    const encoder = await loadEncoder({
+      model: join(ROOT, 'models/tiny-bert'),
+      device: 'cpu',
+      offline: true,
+      cacheDir,
+      cwd: ROOT,
+      maxBatchTokens: 4096,
+      logger: silentLogger,
+    });
+    try {
+      // about 600 word pieces, ten times the 64 positions of the tiny model
+      const long = Array.from(
+        { length: 60 },
+        () => 'axial ct of the chest shows a mass in the lung',
+      ).join(' ');
+      const ids = encoder.encode(long);
+      expect(encoder.maxLength).toBe(64);
+      expect(ids).toHaveLength(64);
+      expect([ids[0], ids[63]]).toEqual([encoder.clsId, encoder.sepId]);
+      // words past the cut change nothing, in the candidate or in a reference (nor in idf)
+      const pairs: Pair[] = [
+        { id: 'a', candidate: long, references: [long, 'a mass in the lung'] },
+        {
+          id: 'b',
+          candidate: `${long} with pleural effusion`,
+          references: [`${long} kidney`, 'a mass in the lung'],
+        },
+        { id: 'c', candidate: 'a mass', references: ['chest ct'] },
+      ];
+      const result = await metric.score(inputOf(pairs));
+      for (const column of metric.columns) {
+        expect(result.values[column]![1], column).toBe(result.values[column]![0]);
+      }
+      expect(result.values.bertscore_f1![0]).toBeCloseTo(1, 6);
+    } finally {
+      await Promise.all([metric.dispose?.(), encoder.dispose()]);
     }
   });
 });

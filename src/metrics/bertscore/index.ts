@@ -1,7 +1,10 @@
+import { resolve } from 'node:path';
 import { MetricError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeviceChoice } from '../../engines/transformers/devices.js';
+import type { BertScoreSetup } from '../../formats/metric-files.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
+import { type Baseline, baselineFor, readBaselineFile, rescale } from './baseline.js';
 import { type BertScoreDtype, loadEncoder } from './encoder.js';
 import { defaultModelCache, isOffline } from './model-source.js';
 import { planChunks } from './plan.js';
@@ -31,6 +34,11 @@ export interface BertScoreOptions {
    * layer bert_score uses for known models (17 for roberta-large), else the last layer.
    */
   layer?: number;
+  /**
+   * bert_score baseline file (LAYER,P,R,F rows): P, R and F1 are rescaled as (x - b) / (1 - b)
+   * with the row of the layer in use, as bert_score's rescale_with_baseline. Relative to `cwd`.
+   */
+  baseline?: string;
   /** Sentences per forward pass. Default: DEFAULT_BATCH_SIZE for the device it runs on. */
   batchSize?: number;
   /** Items whose new sentences are embedded together (bounds memory). @default 512 */
@@ -47,6 +55,11 @@ export const BERTSCORE_COLUMNS = Object.freeze([
   'bertscore_f1',
 ] as const);
 
+/** The BERTScore metric, with what it runs with (recorded in the aggregate JSON). */
+export interface BertScoreMetric extends Metric {
+  readonly setup: BertScoreSetup;
+}
+
 /** The Hub model BERTScore uses unless told otherwise (its ONNX export is at the repo root). */
 export const DEFAULT_BERTSCORE_MODEL = 'FacebookAI/roberta-large';
 
@@ -58,10 +71,11 @@ const MAX_BATCH_TOKENS = 16_384;
  * BERTScore (Zhang et al. 2020) as the bert_score package computes it: contextual token
  * embeddings of one hidden layer, greedy cosine matching, precision / recall / F1, optional
  * idf weights from the evaluated references, best over several references. Per item:
- * bertscore_precision, bertscore_recall, bertscore_f1; corpus value: their mean. With idf the
+ * bertscore_precision, bertscore_recall, bertscore_f1, rescaled with a baseline when one is
+ * given (as bert_score's `rescale_with_baseline`); corpus value: their mean. With idf the
  * per-item values depend on the whole set of references (corpusDependent).
  */
-export async function createBertScoreMetric(options: BertScoreOptions): Promise<Metric> {
+export async function createBertScoreMetric(options: BertScoreOptions): Promise<BertScoreMetric> {
   const { batchSize } = options;
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
     throw new MetricError(`BERTScore batch size must be a whole number >= 1, got ${batchSize}`);
@@ -80,6 +94,11 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     );
   }
   const { logger } = options;
+  const cwd = options.cwd ?? process.cwd();
+  const baselineFile = options.baseline === undefined ? undefined : resolve(cwd, options.baseline);
+  // Read before the encoder loads: a bad file should not wait for a 1.6 GB download.
+  const baselineTable =
+    baselineFile === undefined ? undefined : await readBaselineFile(baselineFile);
   const encoder = await loadEncoder({
     model: options.model,
     ...(options.layer === undefined ? {} : { layer: options.layer }),
@@ -87,7 +106,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     dtype: options.dtype ?? 'fp32',
     offline: isOffline(options.offline),
     cacheDir: options.cacheDir ?? defaultModelCache(),
-    cwd: options.cwd ?? process.cwd(),
+    cwd,
     ...(batchSize === undefined ? {} : { batchSize }),
     maxBatchTokens: MAX_BATCH_TOKENS,
     logger,
@@ -95,6 +114,27 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
   // A chunk holds about 8 batches' worth of items, so that large batches still come out full
   // and length-sorted.
   const itemsPerChunk = options.itemsPerChunk ?? Math.max(ITEMS_PER_CHUNK, 8 * encoder.batchSize);
+
+  let baseline: Baseline | undefined;
+  try {
+    if (baselineTable) baseline = baselineFor(baselineTable, encoder.layer, baselineFile!);
+  } catch (error) {
+    await encoder.dispose();
+    throw error;
+  }
+  if (baseline) {
+    logger.info(
+      `BERTScore: P, R and F1 rescaled with the baseline of layer ${baseline.layer} in ` +
+        `${baseline.file} (P ${baseline.precision}, R ${baseline.recall}, F ${baseline.f1})`,
+    );
+  }
+  const setup: BertScoreSetup = {
+    model: options.model,
+    layer: encoder.layer,
+    idf: options.idf,
+    dtype: encoder.dtype,
+    baseline: baseline ?? null,
+  };
 
   const matcher = await createMatcher().catch(async (error: unknown) => {
     await encoder.dispose();
@@ -195,7 +235,9 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
             if (s.undefinedCleared) cleared++;
             return s;
           });
-          const best = bestOf(scores);
+          const raw = bestOf(scores);
+          // bert_score rescales last: after the idf-weighted means and the best over references
+          const best = baseline ? rescale(raw, baseline) : raw;
           precision[i] = best.precision;
           recall[i] = best.recall;
           f1[i] = best.f1;
@@ -218,7 +260,9 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
         (encoder.sessionThread ? ' (its own thread)' : ''),
     );
     if (empty > 0) {
-      logger.warn(`BERTScore: ${empty} empty candidate caption(s) scored 0, as bert_score does`);
+      logger.warn(
+        `BERTScore: ${empty} empty candidate caption(s) scored 0${baseline ? ' before rescaling' : ''}, as bert_score does`,
+      );
     }
     if (cleared > 0) {
       logger.warn(
@@ -241,6 +285,7 @@ export async function createBertScoreMetric(options: BertScoreOptions): Promise<
     id: 'bertscore',
     columns: BERTSCORE_COLUMNS,
     corpusDependent: options.idf,
+    setup,
     score,
     dispose: async () => {
       await Promise.all([encoder.dispose(), matcher.dispose()]);

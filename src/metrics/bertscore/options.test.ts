@@ -41,3 +41,24 @@ describe('BERTScore options', () => {
     );
   });
 });
+
+describe('--bertscore-baseline', () => {
+  it('is unset unless given, and comes from the flag, MEDCAP_BERTSCORE_BASELINE or the config key', () => {
+    expect(load({}).bertscoreBaseline).toBeUndefined();
+    expect(load({}, { MEDCAP_BERTSCORE_BASELINE: 'b.tsv' }).bertscoreBaseline).toBe('b.tsv');
+    expect(
+      load({ bertscoreBaseline: 'flag.tsv' }, { MEDCAP_BERTSCORE_BASELINE: 'b.tsv' })
+        .bertscoreBaseline,
+    ).toBe('flag.tsv');
+  });
+
+  it('hands the file to the BERTScore metric, which reads it first', async () => {
+    await expect(
+      createMetric('bertscore', {
+        bertscoreModel: 'someone/not-cached-anywhere',
+        bertscoreBaseline: '/nonexistent/roberta-large.tsv',
+        offline: true,
+      }),
+    ).rejects.toThrow(/--bertscore-baseline \/nonexistent\/roberta-large\.tsv: cannot read it/);
+  });
+});

@@ -6,6 +6,7 @@ import {
   conceptBreakdowns,
   lengthDistribution,
   memorySeries,
+  metricTable,
   selectGallery,
   summarizeRun,
   throughputSeries,
@@ -348,5 +349,25 @@ describe('buildReportModel', () => {
     ]);
     expect(model.histograms).toEqual([]);
     expect(model.gallery.rankedBy).toBeNull();
+  });
+});
+
+describe('metric table labels', () => {
+  const metric = { corpus: 0.1, mean: 0.1, std: 0, median: 0.1, min: 0.1, max: 0.1, ci95: null };
+  const withBertScore = (baseline: unknown) =>
+    files({
+      aggregate: {
+        metrics: { bleu_4: metric, bertscore_f1: metric },
+        run: { bertscore: { model: 'm', layer: 17, idf: false, dtype: 'fp32', baseline } },
+      },
+    });
+  const labels = (f: RunFiles) =>
+    metricTable(f, ['bleu_4', 'bertscore_f1'], new Map()).map((m) => m.label);
+
+  it('marks BERTScore rescaled with a baseline, and only then', () => {
+    expect(
+      labels(withBertScore({ file: '/b.tsv', layer: 17, precision: 0.8, recall: 0.8, f1: 0.8 })),
+    ).toEqual(['BLEU-4', 'BERTScore F1 (rescaled)']);
+    expect(labels(withBertScore(null))).toEqual(['BLEU-4', 'BERTScore F1']);
   });
 });

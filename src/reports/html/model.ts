@@ -315,11 +315,18 @@ export function collectMetricValues(
   return out;
 }
 
+/** BERTScore rescaled with a baseline (the aggregate's run.bertscore.baseline) is labelled so. */
+function rescaledBertScore(files: RunFiles): boolean {
+  const setup = files.aggregate?.run?.bertscore as { baseline?: unknown } | undefined;
+  return Boolean(setup?.baseline);
+}
+
 export function metricTable(
   files: RunFiles,
   columns: readonly string[],
   valuesByColumn: ReadonlyMap<string, number[]>,
 ): MetricRow[] {
+  const rescaled = rescaledBertScore(files) ? ' (rescaled)' : '';
   return columns.map((column) => {
     const fromAggregate: AggregateMetric | undefined = files.aggregate?.metrics[column];
     const values = valuesByColumn.get(column) ?? [];
@@ -327,7 +334,7 @@ export function metricTable(
     const range = minMax(values);
     return {
       column,
-      label: metricLabel(column),
+      label: metricLabel(column) + (column.startsWith('bertscore_') ? rescaled : ''),
       corpus: fromAggregate?.corpus ?? null,
       mean: fromAggregate?.mean ?? mean(values),
       std: fromAggregate?.std ?? std(values),
