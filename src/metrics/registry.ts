@@ -39,7 +39,7 @@ export const METRIC_FACTORIES: Readonly<Record<MetricId, MetricFactory>> = Objec
       model: o.bertscoreModel ?? DEFAULT_BERTSCORE_MODEL,
       idf: o.bertscoreIdf ?? false,
       device: o.bertscoreDevice ?? 'cpu',
-      dtype: o.bertscoreDtype ?? 'auto',
+      dtype: o.bertscoreDtype ?? 'fp32',
       offline: o.offline ?? false,
       logger: o.logger ?? silentLogger,
     };

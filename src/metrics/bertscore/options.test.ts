@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../config/schema.js';
 import { createMetric } from '../registry.js';
@@ -60,5 +60,28 @@ describe('--bertscore-baseline', () => {
         offline: true,
       }),
     ).rejects.toThrow(/--bertscore-baseline \/nonexistent\/roberta-large\.tsv: cannot read it/);
+  });
+});
+
+describe('createMetric("bertscore") without a dtype', () => {
+  it("asks for fp32, bert_score's precision, on a GPU too (fp16 is opt-in)", async () => {
+    const dtypes: unknown[] = [];
+    vi.resetModules();
+    vi.doMock('./index.js', () => ({
+      DEFAULT_BERTSCORE_MODEL: 'm',
+      createBertScoreMetric: async (o: { dtype?: string }) => {
+        dtypes.push(o.dtype);
+        return { id: 'bertscore', columns: [], corpusDependent: false };
+      },
+    }));
+    try {
+      const registry = await import('../registry.js');
+      await registry.createMetric('bertscore', { bertscoreDevice: 'webgpu' });
+      await registry.createMetric('bertscore', { bertscoreDtype: 'auto' });
+      expect(dtypes).toEqual(['fp32', 'auto']);
+    } finally {
+      vi.doUnmock('./index.js');
+      vi.resetModules();
+    }
   });
 });
