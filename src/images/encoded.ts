@@ -31,7 +31,7 @@ export async function prepareEncodedImage(
   bytes: Uint8Array,
   options: PreprocessOptions & { encoding: ImageEncoding; png?: PngOptions },
 ): Promise<PreparedImage> {
-  return withImageErrors(path, bytes, options, async (seen) => {
+  return withImageErrors(path, bytes, options, async (bytes, seen) => {
     const source = await openImage(path, bytes, options);
     seen.format = source.meta.format;
     const geometry = preparedGeometry(id, source);

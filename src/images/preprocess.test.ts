@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { prepareEncodedImage } from './encoded.js';
 import { preprocessImage } from './preprocess.js';
 
 const policy = { minPixels: 56 * 56, maxPixels: 448 * 448 };
@@ -164,6 +165,30 @@ describe('preprocessImage', () => {
     await expect(
       preprocessImage('z', 'z.jpg', new Uint8Array([0, 1, 2, 3, 200]), policy),
     ).rejects.toThrow(/z\.jpg: cannot decode image \([^)]*\)$/);
+  });
+
+  it('reads a JPEG whose end-of-image marker is missing as the whole file, and still refuses one cut short', async () => {
+    const whole = await sharp({
+      create: {
+        width: 280,
+        height: 196,
+        channels: 3,
+        noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      },
+    })
+      .jpeg({ progressive: true })
+      .toBuffer();
+    const expected = await preprocessImage('w', 'w.jpg', whole, policy);
+    const noMarker = whole.subarray(0, whole.length - 2);
+    expect((await preprocessImage('n', 'n.jpg', noMarker, policy)).pixels).toEqual(expected.pixels);
+    // A server engine that re-encodes it gets the whole file's pixels too.
+    const png = async (bytes: Uint8Array) =>
+      (await prepareEncodedImage('x', 'x.jpg', bytes, { ...policy, encoding: 'png' })).encoded!
+        .bytes;
+    expect(await png(noMarker)).toEqual(await png(whole));
+    await expect(
+      preprocessImage('t', 't.jpg', whole.subarray(0, whole.length - 300), policy),
+    ).rejects.toThrow(/t\.jpg: cannot decode JPEG image data; the file is corrupt or truncated/);
   });
 
   it('refuses empty, corrupt and oversized images with the file name', async () => {

@@ -25,7 +25,7 @@ export async function preprocessImage(
   bytes: Uint8Array,
   options: PreprocessOptions,
 ): Promise<PreparedImage> {
-  return withImageErrors(path, bytes, options, async (seen) => {
+  return withImageErrors(path, bytes, options, async (bytes, seen) => {
     const source = await openImage(path, bytes, options);
     seen.format = source.meta.format;
     const { data, info } = await preparedPipeline(source)
@@ -156,14 +156,18 @@ export async function withImageErrors<T>(
   path: string,
   bytes: Uint8Array,
   options: PreprocessOptions,
-  work: (seen: { format?: string }) => Promise<T>,
+  work: (bytes: Uint8Array, seen: { format?: string }) => Promise<T>,
 ): Promise<T> {
   const seen: { format?: string } = {};
   try {
-    return await work(seen);
+    return await work(bytes, seen);
   } catch (error) {
     if (error instanceof ImageError) throw error;
     const message = (error as Error).message ?? String(error);
+    const completed = /premature end of JPEG image/i.test(message)
+      ? await withEndOfImage(bytes)
+      : undefined;
+    if (completed) return withImageErrors(path, completed, options, work);
     if (/pixel limit/i.test(message)) {
       const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
       throw new ImageError(
@@ -189,6 +193,28 @@ export async function withImageErrors<T>(
     );
   }
 }
+
+/**
+ * A JPEG whose data is whole but whose end-of-image marker (FF D9) is missing, as some
+ * writers and cut-off copies leave it: the bytes with the marker added, if they then decode
+ * without even a warning (a file cut inside its data does not: libjpeg warns that the data
+ * segment ends early, and those are still refused). Undefined for anything else. PIL, which
+ * the Python pipeline used, reads such files too.
+ */
+async function withEndOfImage(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  const n = bytes.length;
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8 || (bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9))
+    return undefined;
+  const completed = Buffer.concat([bytes, END_OF_IMAGE]);
+  try {
+    await sharp(completed, { failOn: 'warning' }).raw().toBuffer();
+    return completed;
+  } catch {
+    return undefined;
+  }
+}
+
+const END_OF_IMAGE = Uint8Array.from([0xff, 0xd9]);
 
 /**
  * SVG is refused, not rendered: an SVG can reference other files and URLs, which a
