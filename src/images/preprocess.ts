@@ -198,8 +198,8 @@ export async function withImageErrors<T>(
  * A JPEG whose data is whole but whose end-of-image marker (FF D9) is missing, as some
  * writers and cut-off copies leave it: the bytes with the marker added, if they then decode
  * without even a warning (a file cut inside its data does not: libjpeg warns that the data
- * segment ends early, and those are still refused). Undefined for anything else. PIL, which
- * the Python pipeline used, reads such files too.
+ * segment ends early, and those are still refused). Undefined for anything else. (PIL reads
+ * the same pixels only with `ImageFile.LOAD_TRUNCATED_IMAGES`; by default it refuses them.)
  */
 async function withEndOfImage(bytes: Uint8Array): Promise<Uint8Array | undefined> {
   const n = bytes.length;
