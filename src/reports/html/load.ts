@@ -9,15 +9,18 @@ import type { JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
-/** Splits that have a captions CSV in `dir`, sorted. */
+/**
+ * Splits that have a captions CSV in `dir`, sorted. Evaluate's captions-with-metrics CSV
+ * counts: `evaluate --out` may be a folder of its own, without the captions CSV.
+ */
 export async function findSplits(dir: string): Promise<string[]> {
   const names = await readdir(dir);
-  const splits: string[] = [];
+  const splits = new Set<string>();
   for (const name of names) {
-    const match = /^medical_captions_(.+)\.csv$/.exec(name);
-    if (match && !name.endsWith('_with_metrics.csv')) splits.push(match[1]!);
+    const match = /^medical_captions_(.+?)(_with_metrics)?\.csv$/.exec(name);
+    if (match) splits.add(match[1]!);
   }
-  return splits.sort();
+  return [...splits].sort();
 }
 
 /**
@@ -64,17 +67,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Reads every output file of one split that exists in `dir`. Only the captions CSV is required. */
+/** Reads every output file of one split that exists in `dir`. Only the captions (either CSV) are required. */
 export async function readRunFiles(dir: string, split: string, logger: Logger): Promise<RunFiles> {
   const paths = outputPaths(dir, split);
   const sources: string[] = [];
-  if (!(await exists(paths.captions))) {
-    throw new DatasetError(
-      `${dir}: no ${basename(paths.captions)} (the report needs the captions CSV)`,
-    );
+  // The captions CSV, else evaluate's copy of it with the metric columns added.
+  let captionsPath = paths.captions;
+  if (!(await exists(captionsPath))) {
+    if (!(await exists(paths.withMetrics))) {
+      throw new DatasetError(
+        `${dir}: no ${basename(paths.captions)} or ${basename(paths.withMetrics)} (the report needs the captions)`,
+      );
+    }
+    captionsPath = paths.withMetrics;
   }
-  const captions = await readCaptionsCsv(paths.captions);
-  sources.push(basename(paths.captions));
+  const captions = await readCaptionsCsv(captionsPath);
+  sources.push(basename(captionsPath));
 
   let itemMetrics: RunFiles['itemMetrics'] = null;
   let metricColumns: MetricColumn[] = [];
