@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
-import { readCaptionsCsv } from '../../formats/captions-csv.js';
+import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
 import type { JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
@@ -86,6 +86,7 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
 
   let itemMetrics: RunFiles['itemMetrics'] = null;
   let metricColumns: MetricColumn[] = [];
+  let metricsPath = '';
   for (const path of [paths.detailed, paths.withMetrics]) {
     if (!(await exists(path))) continue;
     const read = await readMetricsCsv(path);
@@ -95,15 +96,21 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
     }
     itemMetrics = read.values;
     metricColumns = read.columns;
-    sources.push(basename(path));
+    metricsPath = path;
     break;
   }
 
   let aggregate: Aggregate | null = null;
   if (await exists(paths.aggregate)) {
     aggregate = parseAggregate(await readFile(paths.aggregate, 'utf8'), paths.aggregate);
-    sources.push(basename(paths.aggregate));
   }
+  if (itemMetrics && !scoresFit(itemMetrics, captions, metricsPath, captionsPath, logger)) {
+    itemMetrics = null;
+    metricColumns = [];
+    aggregate = null;
+  }
+  if (itemMetrics && metricsPath !== captionsPath) sources.push(basename(metricsPath));
+  if (aggregate) sources.push(basename(paths.aggregate));
 
   let journal: JournalLine[] = [];
   if (await exists(paths.journal)) {
@@ -112,6 +119,42 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
   }
 
   return { dir, split, captions, itemMetrics, metricColumns, aggregate, journal, sources };
+}
+
+/**
+ * Whether evaluate's per-image scores belong to these captions. Scores for images the
+ * captions do not hold come from other captions (the folder was captioned or merged again
+ * after evaluate ran): false, with a warning, so the page shows no stale numbers. Captioned
+ * images without scores only earn a warning.
+ */
+function scoresFit(
+  scores: ReadonlyMap<string, unknown>,
+  captions: readonly CaptionRow[],
+  scoresPath: string,
+  captionsPath: string,
+  logger: Logger,
+): boolean {
+  const ids = new Set(captions.map((row) => row.imageId));
+  const strangers = [...scores.keys()].filter((id) => !ids.has(id));
+  const some = (list: readonly string[]) => list.slice(0, 3).join(', ');
+  if (strangers.length > 0) {
+    logger.warn(
+      `${scoresPath}: ${strangers.length} of its ${scores.size} images are not in ${captionsPath} ` +
+        `(e.g. ${some(strangers)}): evaluate's outputs there belong to other captions and are left out ` +
+        `of the report; run medcap evaluate --captions ${captionsPath} to score these`,
+    );
+    return false;
+  }
+  const unscored = captions
+    .filter((row) => row.status === 'ok' && row.references.length > 0 && !scores.has(row.imageId))
+    .map((row) => row.imageId);
+  if (unscored.length > 0) {
+    logger.warn(
+      `${scoresPath}: no scores for ${unscored.length} captioned images of ${captionsPath} ` +
+        `(e.g. ${some(unscored)}): the captions changed after evaluate ran; run medcap evaluate again`,
+    );
+  }
+  return true;
 }
 
 const nullableNumber = z
