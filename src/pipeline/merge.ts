@@ -113,6 +113,15 @@ export async function mergeRuns(
   await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
   if (duplicates > 0)
     logger.warn(`merge: ${duplicates} images appeared in more than one run; each is kept once`);
+  const stale = [paths.detailed, paths.withMetrics, paths.aggregate, paths.report].filter((p) =>
+    existsSync(p),
+  );
+  if (stale.length > 0) {
+    logger.warn(
+      `merge: ${out} still holds ${stale.map((p) => basename(p)).join(', ')} from before this merge; ` +
+        'run medcap evaluate (and report) on the merged captions',
+    );
+  }
   const failed = rows.filter((r) => r.status === 'error').length;
   logger.info(`merge: wrote ${rows.length} images (${failed} failed) to ${paths.captions}`);
   return {

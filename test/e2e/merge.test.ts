@@ -77,6 +77,12 @@ describe('merge', () => {
     // a merged folder counts for the shards its images belong to
     const again = await merge([join(root, 'm2'), shards[2]!, '--out', join(root, 'm3')]);
     expect(again.code).toBe(0);
+    expect(again.err).not.toMatch(/from before this merge/);
+    // merged again into a folder that was evaluated: its scores are of the old captions
+    await writeFile(join(root, 'm2', 'medical_train_detailed.csv'), 'image_id,rouge_l\n');
+    const over = await merge([shards[2]!, join(root, 'm2'), '--out', join(root, 'm2')]);
+    expect(over.code).toBe(0);
+    expect(over.err).toMatch(/m2 still holds medical_train_detailed\.csv from before this merge/);
   });
 
   it('exits 3 naming a run whose journal has no end line (still running or stopped)', async () => {
