@@ -20,6 +20,8 @@ export interface JournalStart {
   resumed: boolean;
   /** Items this run intends to caption (after --limit and --shard). */
   planned: number;
+  /** The `--shard I/N` the run captioned (absent for a whole dataset, and in older journals). */
+  shard?: { index: number; count: number };
   host: { platform: string; cpus: number; totalMemoryBytes: number; node: string };
 }
 

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import { DatasetError } from '../core/errors.js';
 import { asOutputError } from '../core/files.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 
@@ -36,7 +37,9 @@ export async function readJournal(path: string): Promise<JournalContents> {
     try {
       line = JSON.parse(raw) as JournalLine;
     } catch {
-      throw new Error(`${path}:${lineNumber}: journal line is not valid JSON`);
+      throw new DatasetError(
+        `${path}:${lineNumber}: journal line is not valid JSON (the file was damaged; repair or delete that line)`,
+      );
     }
     lines.push(line);
     if (line.kind === 'item') items.set(line.index, line);

@@ -5,9 +5,10 @@ import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../cor
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
-import type { JournalItem, JournalLine } from '../formats/journal-types.js';
+import type { JournalItem, JournalLine, JournalStart } from '../formats/journal-types.js';
 import { readJournal } from './journal.js';
 import { journalItemToRow } from './run-state.js';
+import { shardOf } from './shard.js';
 
 export interface MergeResult {
   captionsPath: string;
@@ -16,6 +17,11 @@ export interface MergeResult {
   /** Images found in more than one input (kept once). */
   duplicates: number;
   failed: number;
+  /**
+   * Why the merge may lack images: a run with no end line (still running, or stopped), shards
+   * of `--shard I/N` that none of the inputs ran. Empty when every input is complete.
+   */
+  incomplete: string[];
 }
 
 /**
@@ -36,11 +42,27 @@ export async function mergeRuns(
   const csvOnly = new Map<string, CaptionRow>();
   let duplicates = 0;
   const models = new Set<string>();
+  const incomplete: string[] = [];
+  /** `--shard` of each input whose journal says so, as `I/N`. */
+  const shards: { index: number; count: number }[] = [];
 
   for (const dir of dirs) {
     const paths = outputPaths(resolve(dir), split);
     if (existsSync(paths.journal)) {
-      const { items } = await readJournal(paths.journal);
+      const { items, lines } = await readJournal(paths.journal);
+      const start = lines.findLast((line): line is JournalStart => line.kind === 'start');
+      if (start?.shard) shards.push(start.shard);
+      const unfinished = unfinishedRun(lines);
+      if (unfinished !== undefined) {
+        // A resumed session plans only what was left, so its count is no total.
+        const done = unfinished.resumed
+          ? `${items.size} images so far`
+          : `${items.size} of the ${unfinished.planned} images it planned`;
+        incomplete.push(
+          `${dir}: its journal has no end line: the run is still going or was stopped ` +
+            `(${done}); finish it with caption --resume, then merge again`,
+        );
+      }
       for (const item of items.values()) {
         models.add(`${item.engine}/${item.model}`);
         const seen = byIndex.get(item.index);
@@ -73,6 +95,9 @@ export async function mergeRuns(
   }
   if (models.size > 1)
     logger.warn(`merge: the runs used different engines/models: ${[...models].join(', ')}`);
+  const ids = [...[...byIndex.values()].map((i) => i.id), ...csvOnly.keys()];
+  incomplete.push(...missingShards(shards, ids));
+  for (const reason of incomplete) logger.warn(`merge: ${reason}`);
 
   const items = [...byIndex.values()].sort((a, b) => a.index - b.index);
   const journaledIds = new Set(items.map((i) => i.id));
@@ -88,6 +113,15 @@ export async function mergeRuns(
   await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
   if (duplicates > 0)
     logger.warn(`merge: ${duplicates} images appeared in more than one run; each is kept once`);
+  const stale = [paths.detailed, paths.withMetrics, paths.aggregate, paths.report].filter((p) =>
+    existsSync(p),
+  );
+  if (stale.length > 0) {
+    logger.warn(
+      `merge: ${out} still holds ${stale.map((p) => basename(p)).join(', ')} from before this merge; ` +
+        'run medcap evaluate (and report) on the merged captions',
+    );
+  }
   const failed = rows.filter((r) => r.status === 'error').length;
   logger.info(`merge: wrote ${rows.length} images (${failed} failed) to ${paths.captions}`);
   return {
@@ -96,7 +130,44 @@ export async function mergeRuns(
     images: rows.length,
     duplicates,
     failed,
+    incomplete,
   };
+}
+
+/** The last session of a journal when it has a start line but no end line after it. */
+function unfinishedRun(lines: readonly JournalLine[]): JournalStart | undefined {
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    const line = lines[i]!;
+    if (line.kind === 'end') return undefined;
+    if (line.kind === 'start') return line;
+  }
+  return undefined;
+}
+
+/**
+ * Shards of `--shard I/N` that no input covers: neither a run of that shard nor any image
+ * whose id falls in it. Inputs cut into different N are named instead.
+ */
+function missingShards(
+  shards: readonly { index: number; count: number }[],
+  ids: readonly string[],
+): string[] {
+  const counts = [...new Set(shards.map((s) => s.count))];
+  if (counts.length === 0) return [];
+  if (counts.length > 1) {
+    const named = shards.map((s) => `${s.index}/${s.count}`).join(', ');
+    return [`the runs were cut into different numbers of shards (${named}): images may be missing`];
+  }
+  const count = counts[0]!;
+  const covered = new Set(shards.map((s) => s.index));
+  for (const id of ids) covered.add(shardOf(id, count));
+  const missing = [];
+  for (let i = 0; i < count; i += 1) if (!covered.has(i)) missing.push(`${i}/${count}`);
+  if (missing.length === 0) return [];
+  return [
+    `no input holds shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')}: ` +
+      `caption ${missing.length === 1 ? 'it' : 'them'} and merge again`,
+  ];
 }
 
 function preferNew(seen: JournalItem, next: JournalItem): boolean {

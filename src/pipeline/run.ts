@@ -421,6 +421,7 @@ function startLine(
     format: loader.format,
     resumed: config.resume,
     planned,
+    ...(config.shard ? { shard: { index: config.shard.index, count: config.shard.count } } : {}),
     host: {
       platform: `${process.platform}-${process.arch}`,
       cpus: cpus().length,

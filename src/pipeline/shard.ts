@@ -8,8 +8,13 @@ export function fnv1a(text: string): number {
   return hash;
 }
 
+/** The shard (0 … count − 1) an image id belongs to when the dataset is cut into `count`. */
+export function shardOf(id: string, count: number): number {
+  return fnv1a(id) % count;
+}
+
 /** True when the image id belongs to shard `index` of `count` (same answer on every machine). */
 export function inShard(id: string, shard: { index: number; count: number } | undefined): boolean {
   if (!shard || shard.count === 1) return true;
-  return fnv1a(id) % shard.count === shard.index;
+  return shardOf(id, shard.count) === shard.index;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,16 @@ import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { FakeEngine } from '../support/fake-engine.js';
 
 let root: string;
+/** Output folders of `--shard 0/4` … `3/4` of one 17-image dataset. */
+const shards: string[] = [];
+const JOURNAL = 'medical_captions_train.journal.jsonl';
+
+async function merge(args: string[]): Promise<{ code: number; err: string }> {
+  const errors: string[] = [];
+  const code = await main(['merge', ...args], { env: {}, writeErr: (t) => errors.push(t) });
+  return { code, err: errors.join('') };
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'medcap-merge-'));
 });
@@ -24,7 +34,7 @@ describe('merge', () => {
     const whole = await caption(captionConfig({ data, out: join(root, 'whole') }), {
       engine: new FakeEngine(),
     });
-    const dirs = [];
+    const dirs = shards;
     for (const i of [0, 1, 2, 3]) {
       const out = join(root, `s${i}`);
       await caption(captionConfig({ data, out, shard: `${i}/4` }), { engine: new FakeEngine() });
@@ -52,5 +62,55 @@ describe('merge', () => {
     });
     expect(code).toBe(1);
     expect(errors.join('')).toMatch(/nope holds neither/);
+  });
+
+  it('exits 3 naming the shard that no input holds', async () => {
+    const { code, err } = await merge([
+      shards[0]!,
+      shards[1]!,
+      shards[3]!,
+      '--out',
+      join(root, 'm2'),
+    ]);
+    expect(code).toBe(3);
+    expect(err).toMatch(/no input holds shard 2\/4/);
+    // a merged folder counts for the shards its images belong to
+    const again = await merge([join(root, 'm2'), shards[2]!, '--out', join(root, 'm3')]);
+    expect(again.code).toBe(0);
+    expect(again.err).not.toMatch(/from before this merge/);
+    // merged again into a folder that was evaluated: its scores are of the old captions
+    await writeFile(join(root, 'm2', 'medical_train_detailed.csv'), 'image_id,rouge_l\n');
+    const over = await merge([shards[2]!, join(root, 'm2'), '--out', join(root, 'm2')]);
+    expect(over.code).toBe(0);
+    expect(over.err).toMatch(/m2 still holds medical_train_detailed\.csv from before this merge/);
+  });
+
+  it('exits 3 naming a run whose journal has no end line (still running or stopped)', async () => {
+    const running = join(root, 'running');
+    const lines = (await readFile(join(shards[2]!, JOURNAL), 'utf8')).split('\n');
+    const cut = lines.findIndex((l) => l.includes('"kind":"item"')) + 1;
+    await mkdir(running, { recursive: true });
+    await writeFile(join(running, JOURNAL), `${lines.slice(0, cut).join('\n')}\n`);
+    const out = join(root, 'm-running');
+    const { code, err } = await merge([shards[0]!, shards[1]!, running, shards[3]!, '--out', out]);
+    expect(code).toBe(3);
+    expect(err).toMatch(
+      /running: its journal has no end line: the run is still going or was stopped \(1 of the \d+ images it planned\)/,
+    );
+    expect(await readJournal(join(out, JOURNAL))).toMatchObject({ tornBytes: 0 });
+  });
+
+  it('names the file and line of a damaged journal line (exit 2, not an internal error)', async () => {
+    const damaged = join(root, 'damaged');
+    await caption(captionConfig({ data: join(root, 'data'), out: damaged, shard: '1/4' }), {
+      engine: new FakeEngine(),
+    });
+    const lines = (await readFile(join(damaged, JOURNAL), 'utf8')).split('\n');
+    lines.splice(2, 0, '{"kind":"item","id":');
+    await writeFile(join(damaged, JOURNAL), lines.join('\n'));
+    const { code, err } = await merge([damaged, '--out', join(root, 'm-damaged')]);
+    expect(code).toBe(2);
+    expect(err).toContain(`${join(damaged, JOURNAL)}:3: journal line is not valid JSON`);
+    expect(err).not.toMatch(/internal error/);
   });
 });

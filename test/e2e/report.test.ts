@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatCaptionsCsv, readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { renderComparisonPage } from '../../src/reports/html/compare.js';
 import { writeReport } from '../../src/reports/html/index.js';
 import {
@@ -26,6 +27,9 @@ let context: BrowserContext;
 let reportPath: string;
 let bareReportPath: string;
 let comparePath: string;
+let longReportPath: string;
+/** A caption as a model that never stops writes it: 16,000 characters. */
+const LONG_CAPTION = 'the lesion is '.repeat(1000) + 'unbroken'.repeat(250);
 
 interface Watched {
   page: Page;
@@ -104,6 +108,16 @@ beforeAll(async () => {
   const bare = join(root, 'bare');
   await writeSyntheticRun(bare, { rows: 12, images: 4, hostile: true });
   bareReportPath = (await writeReport({ dir: bare, split: 'train' })).path;
+
+  // evaluate's outputs alone (evaluate --out in a folder of its own): no captions CSV
+  const long = join(root, 'long');
+  await writeSyntheticRun(long, { rows: 6, images: 2, metrics: true });
+  const rows = await readCaptionsCsv(join(long, 'medical_captions_train.csv'));
+  rows[0]!.generatedCaption = LONG_CAPTION;
+  rows[1]!.generatedCaption = 'Tomografía axial — 肺结节, 右上叶';
+  await writeFile(join(long, 'medical_captions_train_with_metrics.csv'), formatCaptionsCsv(rows));
+  await rm(join(long, 'medical_captions_train.csv'));
+  longReportPath = (await writeReport({ dir: long, split: 'train' })).path;
 
   comparePath = join(root, 'compare.html');
   await writeFile(
@@ -215,6 +229,33 @@ describe('the report in Chromium', () => {
     for (const count of marks) expect(count).toBeGreaterThan(0);
     expect(await w.page.locator('article.item').count()).toBe(12);
     expect(await w.page.locator('article.item .thumb.none').count()).toBe(1);
+    await w.page.close();
+  });
+
+  it('keeps a run-away caption in a scrolling box, whole, and non-ASCII text as written', async () => {
+    const w = await open(longReportPath);
+    expectClean(w, pathToFileURL(longReportPath).href);
+    const cards = await w.page.$$eval('article.item', (items) =>
+      items.map((item) => {
+        const gen = item.querySelector('p.gen') as unknown as {
+          textContent: string;
+          scrollHeight: number;
+          clientHeight: number;
+        };
+        const box = item.getBoundingClientRect();
+        return {
+          height: box.height,
+          text: gen.textContent,
+          scrolls: gen.scrollHeight > gen.clientHeight,
+        };
+      }),
+    );
+    expect(cards).toHaveLength(6);
+    const long = cards.find((c) => c.text.includes('unbroken'))!;
+    expect(long.text).toContain(LONG_CAPTION);
+    expect(long.scrolls).toBe(true);
+    for (const card of cards) expect(card.height).toBeLessThan(400);
+    expect(cards.some((c) => c.text.includes('Tomografía axial — 肺结节, 右上叶'))).toBe(true);
     await w.page.close();
   });
 

@@ -8,5 +8,6 @@ export async function mergeCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const result = await mergeRuns(args, String(config.out), String(config.split), ctx.logger);
-  return result.failed > 0 ? EXIT.partial : EXIT.ok;
+  // Failed rows, or images that may be missing (an unfinished run, a shard not given): 3.
+  return result.failed > 0 || result.incomplete.length > 0 ? EXIT.partial : EXIT.ok;
 }

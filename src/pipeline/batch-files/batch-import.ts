@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CaptionConfig } from '../../config/types.js';
-import { DatasetError } from '../../core/errors.js';
+import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
@@ -55,6 +55,8 @@ export async function importBatch(
     logger,
   );
   const skipped = new Map(manifest?.skipped.map((s) => [s.id, s.error]) ?? []);
+  // Rows with no result, or an error that names no model, take the model the others name.
+  const fallbackModel = mostCommonModel(results) ?? manifest?.model ?? config.model;
 
   const selection = await selectSamples(config, logger);
   const rows: CaptionRow[] = [];
@@ -83,7 +85,7 @@ export async function importBatch(
       processingTimeS: Number.NaN,
       batchSize: result?.batchRequests ?? 0,
       engine: BATCH_ENGINE_ID,
-      model: result?.model ?? manifest?.model ?? config.model,
+      model: result?.model ?? fallbackModel,
       status: outcome.ok ? 'ok' : 'error',
       error: outcome.ok ? okRowWarnings(outcome.caption, warning, outcome.warning) : outcome.error,
     };
@@ -139,6 +141,14 @@ async function readResults(
         problem(lineNumber, 'not valid JSON; line ignored');
         continue;
       }
+      // The batch input file given by mistake: say so once rather than fail every image.
+      if (isRequestLine(json)) {
+        throw new ConfigError(
+          `import-batch: ${path}:${lineNumber} is a batch request (custom_id, method, url, body), not a result: ` +
+            'give the output file of the batch job (OpenAI: the output and error files of the batch; ' +
+            'vllm run-batch: the file named by -o)',
+        );
+      }
       const customId = (json as { custom_id?: unknown } | null)?.custom_id;
       if (typeof customId !== 'string' || customId === '') {
         problem(lineNumber, 'no custom_id; line ignored');
@@ -157,6 +167,7 @@ async function readResults(
       fromThisFile.push(result);
     }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as { code?: string }).code;
     throw new DatasetError(
       code === 'ENOENT'
@@ -177,17 +188,13 @@ async function readResults(
  * with `error` set, or a non-200 status, is a failed image with the server's message.
  */
 export function resultOfLine(line: Record<string, unknown>): BatchResult {
-  const error = line.error as { code?: unknown; message?: unknown } | null | undefined;
+  const error = line.error;
   const response = line.response as { status_code?: unknown; body?: unknown } | null | undefined;
   const body = response?.body as Record<string, unknown> | undefined;
   const model = typeof body?.model === 'string' ? body.model : undefined;
   const withModel = (outcome: BatchResult['outcome']): BatchResult =>
     model === undefined ? { outcome, batchRequests: 0 } : { outcome, model, batchRequests: 0 };
-  if (error) {
-    const code = typeof error.code === 'string' ? `${error.code}: ` : '';
-    const message = typeof error.message === 'string' ? error.message : JSON.stringify(error);
-    return withModel({ ok: false, error: `batch error ${code}${message}` });
-  }
+  if (error) return withModel({ ok: false, error: `batch error ${describeLineError(error)}` });
   if (!response) return withModel({ ok: false, error: 'batch output line has no response' });
   const status = typeof response.status_code === 'number' ? response.status_code : undefined;
   if (status !== 200) {
@@ -197,6 +204,35 @@ export function resultOfLine(line: Record<string, unknown>): BatchResult {
     });
   }
   return withModel(captionFromCompletion(body));
+}
+
+/**
+ * The `error` of a result line: OpenAI's `{code, message}`, vLLM's plain string or its
+ * ErrorResponse (`{message, code}`, or `{error: {message, code}}` in newer versions).
+ */
+function describeLineError(error: unknown): string {
+  if (typeof error === 'string') return error;
+  const record = error as Record<string, unknown>;
+  if (record.error && typeof record.error === 'object') return describeLineError(record.error);
+  const code = typeof record.code === 'string' ? `${record.code}: ` : '';
+  const message = typeof record.message === 'string' ? record.message : JSON.stringify(error);
+  return `${code}${message}`;
+}
+
+/** A line of a batch input file (what export-batch writes), not of its output. */
+function isRequestLine(json: unknown): boolean {
+  if (typeof json !== 'object' || json === null) return false;
+  const line = json as Record<string, unknown>;
+  return 'body' in line && 'url' in line && !('response' in line) && !('error' in line);
+}
+
+function mostCommonModel(results: ReadonlyMap<string, BatchResult>): string | undefined {
+  const counts = new Map<string, number>();
+  for (const { model } of results.values())
+    if (model !== undefined) counts.set(model, (counts.get(model) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [model, n] of counts) if (best === undefined || n > counts.get(best)!) best = model;
+  return best;
 }
 
 function messageOfBody(body: unknown): string {

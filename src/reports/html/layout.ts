@@ -68,7 +68,7 @@ article.item .thumb.none{background:#eef1f4;color:var(--faint);font-size:11px;te
 article.item .body{min-width:0;font-size:12.5px}
 article.item .id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11.5px;color:var(--muted);word-break:break-all;display:flex;justify-content:space-between;gap:8px}
 article.item .rank{color:var(--faint);white-space:nowrap}
-article.item p{margin:5px 0 0;word-break:break-word;white-space:pre-wrap}
+article.item p{margin:5px 0 0;word-break:break-word;white-space:pre-wrap;max-height:10.5em;overflow-y:auto}
 article.item p b{display:inline-block;min-width:30px;font-size:10.5px;text-transform:uppercase;letter-spacing:.04em;color:var(--faint);font-weight:600}
 article.item p.gen b{color:var(--accent)}
 .scores{display:flex;flex-wrap:wrap;gap:4px;margin-top:7px}
@@ -89,7 +89,7 @@ footer code{font-size:11.5px}
 .breakdown .scroll table.data th,.breakdown .scroll table.data td{padding:6px 8px}
 @media (max-width:980px){.breakdown{grid-template-columns:1fr}}
 @media (max-width:640px){.page{padding:16px}.gallery{grid-template-columns:1fr}.charts.wide{grid-template-columns:1fr}article.item{grid-template-columns:80px 1fr}article.item .thumb{width:80px;height:80px}}
-@media print{body{background:#fff}nav.toc,.filter{display:none}section.card{break-inside:avoid-page;border-color:#ccc}.page{max-width:none;padding:0}}
+@media print{body{background:#fff}nav.toc,.filter{display:none}article.item p{max-height:none}section.card{break-inside:avoid-page;border-color:#ccc}.page{max-width:none;padding:0}}
 `.trim();
 
 /** The gallery filter: the page's only script. Words must all appear (any order, any case). */

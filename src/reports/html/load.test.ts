@@ -153,4 +153,45 @@ describe('readRunFiles', () => {
     expect(full.itemMetrics?.get('a')).toEqual({ rouge_l: 0.25 });
     expect(full.sources).toEqual(['medical_captions_test.csv', 'medical_test_detailed.csv']);
   });
+
+  it("reads the captions from evaluate's with-metrics CSV when the captions CSV is not there", async () => {
+    await writeFile(
+      join(dir, 'medical_captions_test_with_metrics.csv'),
+      `${CAPTIONS_HEADER.trim()},rouge_l\na,/x.png,ref,gen,0.1,1,openai,m,ok,,0.5\n`,
+    );
+    expect(await resolveSplit(dir, 'train', recordingLogger().logger)).toBe('test');
+    const files = await readRunFiles(dir, 'test', recordingLogger().logger);
+    expect(files.captions.map((r) => r.generatedCaption)).toEqual(['gen']);
+    expect(files.itemMetrics?.get('a')).toEqual({ rouge_l: 0.5 });
+    expect(files.sources).toEqual(['medical_captions_test_with_metrics.csv']);
+  });
+
+  it('leaves out evaluate outputs that score images the captions do not hold', async () => {
+    const row = (id: string) => `${id},/x.png,ref,gen,0.1,1,openai,m,ok,\n`;
+    await writeFile(
+      join(dir, 'medical_captions_test.csv'),
+      `${CAPTIONS_HEADER}${row('a')}${row('b')}`,
+    );
+    await writeFile(join(dir, 'medical_test_aggregate.json'), '{"n":2,"metrics":{}}');
+    // scores for a only: kept, with a word about b
+    await writeFile(join(dir, 'medical_test_detailed.csv'), 'image_id,rouge_l\na,0.25\n');
+    const partial = recordingLogger();
+    const kept = await readRunFiles(dir, 'test', partial.logger);
+    expect(kept.itemMetrics?.size).toBe(1);
+    expect(kept.aggregate).not.toBeNull();
+    expect(partial.lines.join('\n')).toMatch(/no scores for 1 captioned images .*\(e\.g\. b\)/);
+    // scores of another run's images: left out, aggregate too
+    await writeFile(join(dir, 'medical_test_detailed.csv'), 'image_id,rouge_l\na,0.25\nz,0.5\n');
+    const stale = recordingLogger();
+    const dropped = await readRunFiles(dir, 'test', stale.logger);
+    expect([dropped.itemMetrics, dropped.aggregate, dropped.metricColumns]).toEqual([
+      null,
+      null,
+      [],
+    ]);
+    expect(dropped.sources).toEqual(['medical_captions_test.csv']);
+    expect(stale.lines.join('\n')).toMatch(
+      /medical_test_detailed\.csv: 1 of its 2 images are not in .*medical_captions_test\.csv \(e\.g\. z\)/,
+    );
+  });
 });

@@ -4,20 +4,23 @@ import { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
-import { readCaptionsCsv } from '../../formats/captions-csv.js';
+import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
 import type { JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
-/** Splits that have a captions CSV in `dir`, sorted. */
+/**
+ * Splits that have a captions CSV in `dir`, sorted. Evaluate's captions-with-metrics CSV
+ * counts: `evaluate --out` may be a folder of its own, without the captions CSV.
+ */
 export async function findSplits(dir: string): Promise<string[]> {
   const names = await readdir(dir);
-  const splits: string[] = [];
+  const splits = new Set<string>();
   for (const name of names) {
-    const match = /^medical_captions_(.+)\.csv$/.exec(name);
-    if (match && !name.endsWith('_with_metrics.csv')) splits.push(match[1]!);
+    const match = /^medical_captions_(.+?)(_with_metrics)?\.csv$/.exec(name);
+    if (match) splits.add(match[1]!);
   }
-  return splits.sort();
+  return [...splits].sort();
 }
 
 /**
@@ -64,20 +67,26 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Reads every output file of one split that exists in `dir`. Only the captions CSV is required. */
+/** Reads every output file of one split that exists in `dir`. Only the captions (either CSV) are required. */
 export async function readRunFiles(dir: string, split: string, logger: Logger): Promise<RunFiles> {
   const paths = outputPaths(dir, split);
   const sources: string[] = [];
-  if (!(await exists(paths.captions))) {
-    throw new DatasetError(
-      `${dir}: no ${basename(paths.captions)} (the report needs the captions CSV)`,
-    );
+  // The captions CSV, else evaluate's copy of it with the metric columns added.
+  let captionsPath = paths.captions;
+  if (!(await exists(captionsPath))) {
+    if (!(await exists(paths.withMetrics))) {
+      throw new DatasetError(
+        `${dir}: no ${basename(paths.captions)} or ${basename(paths.withMetrics)} (the report needs the captions)`,
+      );
+    }
+    captionsPath = paths.withMetrics;
   }
-  const captions = await readCaptionsCsv(paths.captions);
-  sources.push(basename(paths.captions));
+  const captions = await readCaptionsCsv(captionsPath);
+  sources.push(basename(captionsPath));
 
   let itemMetrics: RunFiles['itemMetrics'] = null;
   let metricColumns: MetricColumn[] = [];
+  let metricsPath = '';
   for (const path of [paths.detailed, paths.withMetrics]) {
     if (!(await exists(path))) continue;
     const read = await readMetricsCsv(path);
@@ -87,15 +96,21 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
     }
     itemMetrics = read.values;
     metricColumns = read.columns;
-    sources.push(basename(path));
+    metricsPath = path;
     break;
   }
 
   let aggregate: Aggregate | null = null;
   if (await exists(paths.aggregate)) {
     aggregate = parseAggregate(await readFile(paths.aggregate, 'utf8'), paths.aggregate);
-    sources.push(basename(paths.aggregate));
   }
+  if (itemMetrics && !scoresFit(itemMetrics, captions, metricsPath, captionsPath, logger)) {
+    itemMetrics = null;
+    metricColumns = [];
+    aggregate = null;
+  }
+  if (itemMetrics && metricsPath !== captionsPath) sources.push(basename(metricsPath));
+  if (aggregate) sources.push(basename(paths.aggregate));
 
   let journal: JournalLine[] = [];
   if (await exists(paths.journal)) {
@@ -104,6 +119,42 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
   }
 
   return { dir, split, captions, itemMetrics, metricColumns, aggregate, journal, sources };
+}
+
+/**
+ * Whether evaluate's per-image scores belong to these captions. Scores for images the
+ * captions do not hold come from other captions (the folder was captioned or merged again
+ * after evaluate ran): false, with a warning, so the page shows no stale numbers. Captioned
+ * images without scores only earn a warning.
+ */
+function scoresFit(
+  scores: ReadonlyMap<string, unknown>,
+  captions: readonly CaptionRow[],
+  scoresPath: string,
+  captionsPath: string,
+  logger: Logger,
+): boolean {
+  const ids = new Set(captions.map((row) => row.imageId));
+  const strangers = [...scores.keys()].filter((id) => !ids.has(id));
+  const some = (list: readonly string[]) => list.slice(0, 3).join(', ');
+  if (strangers.length > 0) {
+    logger.warn(
+      `${scoresPath}: ${strangers.length} of its ${scores.size} images are not in ${captionsPath} ` +
+        `(e.g. ${some(strangers)}): evaluate's outputs there belong to other captions and are left out ` +
+        `of the report; run medcap evaluate --captions ${captionsPath} to score these`,
+    );
+    return false;
+  }
+  const unscored = captions
+    .filter((row) => row.status === 'ok' && row.references.length > 0 && !scores.has(row.imageId))
+    .map((row) => row.imageId);
+  if (unscored.length > 0) {
+    logger.warn(
+      `${scoresPath}: no scores for ${unscored.length} captioned images of ${captionsPath} ` +
+        `(e.g. ${some(unscored)}): the captions changed after evaluate ran; run medcap evaluate again`,
+    );
+  }
+  return true;
 }
 
 const nullableNumber = z

@@ -1,0 +1,99 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captionConfig } from '../../../test/support/config.js';
+import { imageSpecs, writeRocov2 } from '../../../test/support/datasets.js';
+import { importBatch, resultOfLine } from './batch-import.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-import-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const completion = (text: string, model = 'served-model') => ({
+  status_code: 200,
+  request_id: 'r',
+  body: {
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+  },
+});
+
+describe('resultOfLine', () => {
+  it('reads the error of each shape vLLM run-batch writes', () => {
+    const failed = { status_code: 400, request_id: 'r', body: null };
+    // a plain string (stream mode, an exception in the server)
+    expect(resultOfLine({ custom_id: 'a', response: failed, error: 'boom' }).outcome).toEqual({
+      ok: false,
+      error: 'batch error boom',
+    });
+    // its ErrorResponse, older (flat) and newer (nested) form
+    const flat = { object: 'error', message: 'too long', type: 'BadRequestError', code: 400 };
+    expect(resultOfLine({ custom_id: 'a', response: failed, error: flat }).outcome).toEqual({
+      ok: false,
+      error: 'batch error too long',
+    });
+    const nested = { error: { message: 'context too long', type: 'BadRequestError', code: 400 } };
+    expect(resultOfLine({ custom_id: 'a', response: failed, error: nested }).outcome).toEqual({
+      ok: false,
+      error: 'batch error context too long',
+    });
+  });
+
+  it("reads OpenAI's expired and failed requests", () => {
+    const expired = { code: 'batch_expired', message: 'not executed before the window expired' };
+    expect(resultOfLine({ custom_id: 'a', response: null, error: expired }).outcome).toEqual({
+      ok: false,
+      error: 'batch error batch_expired: not executed before the window expired',
+    });
+    const refused = {
+      status_code: 400,
+      request_id: 'r',
+      body: { error: { message: 'Invalid image.', type: 'invalid_request_error' } },
+    };
+    expect(resultOfLine({ custom_id: 'a', response: refused, error: null }).outcome).toEqual({
+      ok: false,
+      error: 'HTTP 400: Invalid image.',
+    });
+  });
+});
+
+describe('importBatch', () => {
+  it('refuses the batch input file in place of its results, naming file and line', async () => {
+    const data = await writeRocov2(join(root, 'data-a'), imageSpecs(2));
+    const requests = join(root, 'batch_train.jsonl');
+    const request = { method: 'POST', url: '/v1/chat/completions', body: { model: 'm' } };
+    await writeFile(
+      requests,
+      `${JSON.stringify({ custom_id: 'img0', ...request })}\n${JSON.stringify({ custom_id: 'img1', ...request })}\n`,
+    );
+    await expect(
+      importBatch(captionConfig({ data, out: join(root, 'out-a') }), [requests]),
+    ).rejects.toThrow(
+      `${requests}:1 is a batch request (custom_id, method, url, body), not a result`,
+    );
+  });
+
+  it('names the model the results report on rows that have none', async () => {
+    const specs = imageSpecs(3);
+    const data = await writeRocov2(join(root, 'data-b'), specs);
+    const results = join(root, 'results-b.jsonl');
+    const lines = [
+      { custom_id: specs[0]!.id, response: completion('a caption'), error: null },
+      { custom_id: specs[1]!.id, response: { status_code: 500, body: null }, error: 'died' },
+    ];
+    await writeFile(results, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const imported = await importBatch(captionConfig({ data, out: join(root, 'out-b') }), [
+      results,
+    ]);
+    expect(imported.rows.map((r) => [r.status, r.error, r.model])).toEqual([
+      ['ok', '', 'served-model'],
+      ['error', 'batch error died', 'served-model'],
+      ['error', 'no result in batch output', 'served-model'],
+    ]);
+  });
+});
