@@ -173,6 +173,7 @@ describe('preprocessImage', () => {
         width: 280,
         height: 196,
         channels: 3,
+        background: '#000',
         noise: { type: 'gaussian', mean: 128, sigma: 40 },
       },
     })
