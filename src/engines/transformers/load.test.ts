@@ -1,4 +1,4 @@
-import { access, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env } from '@huggingface/transformers';
@@ -7,6 +7,7 @@ import {
   TINY_MODEL_DIR,
   TINY_MODEL_SETTINGS,
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
+import { writeWithExternalData } from '../../../test/support/external-data.js';
 import { type FakeHub, startFakeHub } from '../../../test/support/fake-hub.js';
 import { ConfigError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -23,6 +24,25 @@ beforeAll(async () => {
   await cp(TINY_MODEL_DIR, join(root, 'cache', 'acme', 'tiny-vl'), { recursive: true });
   await cp(TINY_MODEL_DIR, join(root, 'cache', 'acme', 'partial'), { recursive: true });
   await rm(join(root, 'cache', 'acme', 'partial', 'onnx', 'decoder_model_merged.onnx'));
+  // The Hub's fp32 and fp16 Qwen2-VL decoders keep their weights in `<graph>.onnx_data`, which
+  // config.json names in transformers.js_config.use_external_data_format.
+  const ext = join(root, 'external-data');
+  await cp(TINY_MODEL_DIR, ext, { recursive: true });
+  const decoder = 'decoder_model_merged.onnx';
+  await writeWithExternalData(
+    join(TINY_MODEL_DIR, 'onnx', decoder),
+    join(ext, 'onnx'),
+    decoder,
+    `${decoder}_data`,
+  );
+  const config = JSON.parse(await readFile(join(ext, 'config.json'), 'utf8'));
+  config['transformers.js_config'] = { use_external_data_format: { [decoder]: true } };
+  await writeFile(join(ext, 'config.json'), JSON.stringify(config));
+  await cp(ext, join(root, 'no-data'), { recursive: true });
+  await rm(join(root, 'no-data', 'onnx', `${decoder}_data`));
+  // The same, with a config.json that does not name the file (ONNX Runtime finds it missing).
+  await cp(join(root, 'no-data'), join(root, 'no-data-unlisted'), { recursive: true });
+  await cp(join(TINY_MODEL_DIR, 'config.json'), join(root, 'no-data-unlisted', 'config.json'));
   await mkdir(join(root, 'bert'));
   await writeFile(join(root, 'bert', 'config.json'), JSON.stringify({ model_type: 'bert' }));
 });
@@ -74,6 +94,22 @@ describe('loading the model', () => {
     );
   });
 
+  it("names a graph's missing external weights file, not the device", async () => {
+    for (const folder of ['no-data', 'no-data-unlisted']) {
+      const error = await loadTransformersModel(
+        { ...settings, model: join(root, folder) },
+        { logger: silentLogger },
+        { cacheDir: join(root, 'cache') },
+      ).catch((e) => e);
+      expect(error, folder).toBeInstanceOf(ConfigError);
+      expect(error.message, folder).toContain(
+        `missing file ${join(root, folder, 'onnx', 'decoder_model_merged.onnx_data')}, ` +
+          'the weights file of decoder_model_merged.onnx; put that file into the folder',
+      );
+      expect(error.message, folder).not.toMatch(/--device/);
+    }
+  });
+
   it('refuses a model that is not Qwen2-VL-shaped, listing what is supported', async () => {
     await expect(
       loadTransformersModel({ ...settings, model: join(root, 'bert') }, { logger: silentLogger }),
@@ -116,6 +152,11 @@ describe('loading from the Hub (a fake one on 127.0.0.1)', () => {
       'acme/fresh': TINY_MODEL_DIR,
       'acme/half-cached': TINY_MODEL_DIR,
       'acme/no-fp16': TINY_MODEL_DIR,
+      'acme/ext-data': join(root, 'external-data'),
+    });
+    // A cached copy without the decoder's weights file (fetched, say, before config.json named it).
+    await cp(join(root, 'no-data'), join(root, 'hub-cache', 'acme', 'ext-data'), {
+      recursive: true,
     });
     env.remoteHost = hub.url;
     // A first run that stopped before the decoder arrived.
@@ -155,6 +196,15 @@ describe('loading from the Hub (a fake one on 127.0.0.1)', () => {
     await access(
       join(root, 'hub-cache', 'acme', 'half-cached', 'onnx', 'decoder_model_merged.onnx'),
     );
+  });
+
+  it("fetches a graph's external weights file that the cached copy lacks", async () => {
+    const loaded = await load('acme/ext-data');
+    await loaded.model.dispose();
+    expect(hub.requests).toContain(
+      'acme/ext-data/resolve/main/onnx/decoder_model_merged.onnx_data',
+    );
+    expect(loaded.files).toContain('onnx/decoder_model_merged.onnx_data');
   });
 
   it('names the file when the Hub has no weights for the --dtype asked', async () => {

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AutoConfig, AutoModelForImageTextToText, AutoProcessor } from '@huggingface/transformers';
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { EngineDeps, EngineSettings } from '../types.js';
@@ -108,11 +108,18 @@ const MISSING_FILE = 'MODEL_FILE_MISSING';
 const DTYPE_FILE = /_(fp16|quantized|q4|q4f16|int8|uint8|bnb4)\.onnx(_data(_\d+)?)?$/;
 
 /** What the user can do about a file missing from the folder medcap read the model from. */
-function missingFileFix(source: ModelSource): string {
-  return source.kind === 'folder'
-    ? 'put that file into the folder, or pick a --dtype whose files it has'
-    : 'run once without --offline and HF_HUB_OFFLINE to download it (a missing file is fetched ' +
-        'into the cache), or pick a --dtype whose files are in the cache';
+function missingFileFix(source: ModelSource, offline: boolean): string {
+  if (source.kind === 'folder') {
+    return 'put that file into the folder, or pick a --dtype whose files it has';
+  }
+  if (offline) {
+    return (
+      'run once without --offline and HF_HUB_OFFLINE to download it (a missing file is fetched ' +
+      'into the cache), or pick a --dtype whose files are in the cache'
+    );
+  }
+  // Online, the Hub was asked already: its config.json did not name this file for download.
+  return `download it from https://huggingface.co/${source.id}/tree/main into ${source.cachedPath}`;
 }
 
 /** Network failures as Node's fetch reports them, with the reason it keeps in `cause`. */
@@ -128,15 +135,23 @@ function networkFailure(error: unknown): string | undefined {
  * cached copy can be completed from the Hub), a file or model the Hub does not have or will
  * not give, and a Hub that cannot be reached.
  */
-function loadError(model: string, error: unknown, source: ModelSource): Error {
+function loadError(model: string, error: unknown, source: ModelSource, offline: boolean): Error {
   if (error instanceof ConfigError || error instanceof EngineError) return error;
   const message = describeError(error);
-  const missing = /not found locally at "([^"]+)"|Local file missing at "([^"]+)"/.exec(message);
+  // Transformers.js' words for a file it did not find; ONNX Runtime's for a graph's weights file.
+  const missing =
+    /not found locally at "([^"]+)"|Local file missing at "([^"]+)"|External data path does not exist: "([^"]+)"/.exec(
+      message,
+    );
   if (missing) {
-    const path = missing[1] ?? missing[2] ?? '';
-    const dtype = DTYPE_FILE.test(path) ? ', the weights of the --dtype asked' : '';
+    const path = missing[1] ?? missing[2] ?? missing[3] ?? '';
+    const what = /\.onnx_data(_\d+)?$/.test(path)
+      ? `, the weights file of ${basename(path).replace(/_data(_\d+)?$/, '')}`
+      : DTYPE_FILE.test(path)
+        ? ', the weights of the --dtype asked'
+        : '';
     return new ConfigError(
-      `model ${model}: missing file ${path}${dtype}; ${missingFileFix(source)}`,
+      `model ${model}: missing file ${path}${what}; ${missingFileFix(source, offline)}`,
       { code: MISSING_FILE, cause: error },
     );
   }
@@ -318,7 +333,7 @@ async function loadFrom(
       unknown
     >;
   } catch (error) {
-    throw loadError(settings.model, error, source);
+    throw loadError(settings.model, error, source, settings.offline);
   }
   const modelType = String(config.model_type ?? '');
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
@@ -331,7 +346,7 @@ async function loadFrom(
   try {
     processor = (await AutoProcessor.from_pretrained(target, pretrained)) as unknown as VlProcessor;
   } catch (error) {
-    throw loadError(settings.model, error, source);
+    throw loadError(settings.model, error, source, settings.offline);
   }
   const tokenizer = processor.tokenizer;
   if (!tokenizer) throw new ConfigError(`model ${settings.model}: no tokenizer in the model files`);
@@ -384,7 +399,7 @@ async function loadFrom(
     {
       fatal: (error) => {
         // A missing file or an unreachable Hub is not the device's fault: no other device is tried.
-        const mapped = loadError(settings.model, error, source);
+        const mapped = loadError(settings.model, error, source, settings.offline);
         return mapped instanceof ConfigError || networkFailure(error) ? mapped : undefined;
       },
       onSkip: (candidate, error, next) =>
