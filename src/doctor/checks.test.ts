@@ -165,7 +165,36 @@ describe('medcap doctor with a faked machine', () => {
     expect(byName(checks, 'model cache').detail).toMatch(
       new RegExp(`^${cache} \\(MEDCAP_MODEL_CACHE\\): ${MODEL} \\(2\\.0 KiB\\); .* free$`),
     );
-    expect(checks.some((c) => c.name === 'default model')).toBe(false);
+    // Cached, so not "not cached"; this folder lacks its graphs (next test).
+    expect(byName(checks, 'default model').detail).not.toMatch(/is not cached/);
+  });
+
+  it('says which files a cached default model lacks for an offline run, and the fix', async () => {
+    const cache = join(root, 'partial-cache');
+    const folder = join(cache, 'onnx-community', 'Qwen2-VL-2B-Instruct');
+    await mkdir(join(folder, 'onnx'), { recursive: true });
+    const config = { 'transformers.js_config': { dtype: { decoder_model_merged: 'q4' } } };
+    await writeFile(join(folder, 'config.json'), JSON.stringify(config));
+    for (const file of [
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'preprocessor_config.json',
+      'onnx/vision_encoder.onnx',
+      'onnx/embed_tokens.onnx',
+    ]) {
+      await writeFile(join(folder, file), '{}');
+    }
+    const probe = probeWith({}, { MEDCAP_MODEL_CACHE: cache });
+    const check = byName(await runChecks(probe, options()), 'default model');
+    expect(check.status).toBe('missing');
+    expect(check.detail).toBe(
+      `${MODEL} is cached in ${folder} without onnx/decoder_model_merged_q4.onnx, so --offline runs of the default --dtype fail`,
+    );
+    expect(check.fix).toMatch(/run medcap caption once with network access/);
+
+    await writeFile(join(folder, 'onnx', 'decoder_model_merged_q4.onnx'), '');
+    const complete = await runChecks(probe, options());
+    expect(complete.some((c) => c.name === 'default model')).toBe(false);
   });
 
   it('fails the default path when sharp or the output folder is unusable', async () => {

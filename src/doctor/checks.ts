@@ -7,6 +7,7 @@ import {
   vulkanLoaderDirs,
   vulkanLoaderPath,
 } from '../engines/transformers/devices.js';
+import { onnxFilesFor, type TransformersJsConfig } from '../engines/transformers/dtype.js';
 import { defaultModelCacheDir } from '../engines/transformers/model-source.js';
 import type { SystemProbe } from './probe.js';
 
@@ -273,14 +274,42 @@ async function modelCacheChecks(probe: SystemProbe, defaultModel: string): Promi
         `${free === undefined ? 'free disk unknown' : `${formatBytes(free)} free`}`,
     },
   ];
+  const folder = join(cache, ...defaultModel.split('/'));
   if (!models.some((m) => m.id === defaultModel)) {
     checks.push({
       name: 'default model',
       status: 'info',
-      detail: `${defaultModel} is not cached: the first caption run downloads it (or copy its folder to ${join(cache, ...defaultModel.split('/'))})`,
+      detail: `${defaultModel} is not cached: the first caption run downloads it (or copy its folder to ${folder})`,
+    });
+    return checks;
+  }
+  const missing = defaultModelFiles(probe, folder).filter((f) => !probe.exists(join(folder, f)));
+  if (missing.length > 0) {
+    checks.push({
+      name: 'default model',
+      status: 'missing',
+      detail: `${defaultModel} is cached in ${folder} without ${missing.join(', ')}, so --offline runs of the default --dtype fail`,
+      fix: 'run medcap caption once with network access (it fetches only what is missing), or copy those files there',
     });
   }
   return checks;
+}
+
+/** The files a caption run with no --dtype reads from a model folder (its ONNX files per config.json). */
+function defaultModelFiles(probe: SystemProbe, folder: string): string[] {
+  let jsConfig: TransformersJsConfig = {};
+  try {
+    const config = JSON.parse(probe.readText(join(folder, 'config.json')) ?? '{}');
+    jsConfig = config['transformers.js_config'] ?? {};
+  } catch {
+    // An unreadable config.json: the run itself will say so; list the fp32 files meanwhile.
+  }
+  return [
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'preprocessor_config.json',
+    ...onnxFilesFor(undefined, jsConfig),
+  ];
 }
 
 /** Model folders (`owner/name/config.json` or `name/config.json`) in the cache. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -32,6 +32,8 @@ export interface SystemProbe {
   exists: Exists;
   /** File names in a folder; empty when it cannot be read. */
   listDir(path: string): string[];
+  /** A text file's content; undefined when it cannot be read. */
+  readText(path: string): string | undefined;
   npmVersion(): Promise<string | undefined>;
   /** sharp's and libvips' versions, or why sharp did not load. */
   sharp(): Promise<{ sharp: string; libvips: string } | Error>;
@@ -55,6 +57,13 @@ export function systemProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
     nodeVersion: process.versions.node,
     exists: existsSync,
     listDir,
+    readText(path) {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
     async npmVersion() {
       const agent = /\bnpm\/([\d.]+)/.exec(env.npm_config_user_agent ?? '');
       if (agent) return agent[1];

@@ -16,6 +16,13 @@
  *   the precisions `--dtype auto` (or no --dtype) loads.
  * - onnx/vision_encoder_bnb4.onnx exists (1.69 MB, commit f2780c4 "Upload fixed vision encoder (#3)",
  *   https://huggingface.co/onnx-community/Qwen2-VL-2B-Instruct/blob/f2780c49a3f51a1abbb50828d52ba4f7b030920b/onnx/vision_encoder_bnb4.onnx).
+ * - The fp32 and fp16 decoders keep their weights in external data files on main:
+ *   onnx/decoder_model_merged.onnx_data, 6.17 GB (64c410b,
+ *   https://huggingface.co/onnx-community/Qwen2-VL-2B-Instruct/blob/main/onnx/decoder_model_merged.onnx_data)
+ *   and onnx/decoder_model_merged_fp16.onnx_data, 3.09 GB (fa52575,
+ *   https://huggingface.co/onnx-community/Qwen2-VL-2B-Instruct/blob/main/onnx/decoder_model_merged_fp16.onnx_data).
+ *   The cache below has both, beside graphs that point at them (214aa9f's config.json does not
+ *   name them, so ONNX Runtime reads them by the graph's own reference).
  * - The model card (https://huggingface.co/onnx-community/Qwen2-VL-2B-Instruct) loads it with
  *   AutoProcessor + Qwen2VLForConditionalGeneration, as medcap does.
  *
@@ -62,6 +69,7 @@ import { loadTransformersModel } from '../../src/engines/transformers/load.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { TINY_MODEL_DIR, TINY_MODEL_SETTINGS } from '../fixtures/tiny-qwen2-vl/reference.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import { writeWithExternalData } from '../support/external-data.js';
 
 const MODEL = 'onnx-community/Qwen2-VL-2B-Instruct';
 const REAL = new URL('../fixtures/qwen2-vl-2b-instruct/', import.meta.url);
@@ -105,6 +113,9 @@ const LAYOUT_ONNX = MODEL_FILES.flatMap((graph) =>
   Object.values(DTYPE_SUFFIX).map((suffix) => `onnx/${graph}${suffix}.onnx`),
 );
 
+/** The graphs whose weights sit in `<file>_data` on the Hub (confirmed, see above). */
+const EXTERNAL_DATA = ['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_fp16.onnx'];
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'medcap-real-layout-'));
   cache = join(root, 'cache');
@@ -136,7 +147,13 @@ beforeAll(async () => {
   }
   for (const path of LAYOUT_ONNX) {
     const graph = MODEL_FILES.find((g) => path.startsWith(`onnx/${g}`))!;
-    await cp(join(TINY_MODEL_DIR, 'onnx', `${graph}.onnx`), join(model, path));
+    const from = join(TINY_MODEL_DIR, 'onnx', `${graph}.onnx`);
+    const name = path.slice('onnx/'.length);
+    if (EXTERNAL_DATA.includes(path)) {
+      await writeWithExternalData(from, join(model, 'onnx'), name, `${name}_data`);
+    } else {
+      await cp(from, join(model, path));
+    }
   }
 
   data = await writeRocov2(

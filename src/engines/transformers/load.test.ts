@@ -1,12 +1,15 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env } from '@huggingface/transformers';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   TINY_MODEL_DIR,
   TINY_MODEL_SETTINGS,
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
-import { ConfigError } from '../../core/errors.js';
+import { writeWithExternalData } from '../../../test/support/external-data.js';
+import { type FakeHub, startFakeHub } from '../../../test/support/fake-hub.js';
+import { ConfigError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { cudaProviderPath, hasVulkanLoader } from './devices.js';
@@ -21,6 +24,25 @@ beforeAll(async () => {
   await cp(TINY_MODEL_DIR, join(root, 'cache', 'acme', 'tiny-vl'), { recursive: true });
   await cp(TINY_MODEL_DIR, join(root, 'cache', 'acme', 'partial'), { recursive: true });
   await rm(join(root, 'cache', 'acme', 'partial', 'onnx', 'decoder_model_merged.onnx'));
+  // The Hub's fp32 and fp16 Qwen2-VL decoders keep their weights in `<graph>.onnx_data`, which
+  // config.json names in transformers.js_config.use_external_data_format.
+  const ext = join(root, 'external-data');
+  await cp(TINY_MODEL_DIR, ext, { recursive: true });
+  const decoder = 'decoder_model_merged.onnx';
+  await writeWithExternalData(
+    join(TINY_MODEL_DIR, 'onnx', decoder),
+    join(ext, 'onnx'),
+    decoder,
+    `${decoder}_data`,
+  );
+  const config = JSON.parse(await readFile(join(ext, 'config.json'), 'utf8'));
+  config['transformers.js_config'] = { use_external_data_format: { [decoder]: true } };
+  await writeFile(join(ext, 'config.json'), JSON.stringify(config));
+  await cp(ext, join(root, 'no-data'), { recursive: true });
+  await rm(join(root, 'no-data', 'onnx', `${decoder}_data`));
+  // The same, with a config.json that does not name the file (ONNX Runtime finds it missing).
+  await cp(join(root, 'no-data'), join(root, 'no-data-unlisted'), { recursive: true });
+  await cp(join(TINY_MODEL_DIR, 'config.json'), join(root, 'no-data-unlisted', 'config.json'));
   await mkdir(join(root, 'bert'));
   await writeFile(join(root, 'bert', 'config.json'), JSON.stringify({ model_type: 'bert' }));
 });
@@ -57,6 +79,7 @@ describe('loading the model', () => {
     expect(error.message).toContain(
       join(root, 'cache', 'acme', 'partial', 'onnx', 'decoder_model_merged.onnx'),
     );
+    expect(error.message).toMatch(/run once without --offline and HF_HUB_OFFLINE to download it/);
   });
 
   it('names the missing file when the folder has no weights for the --dtype asked', async () => {
@@ -66,7 +89,25 @@ describe('loading the model', () => {
     ).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(join(TINY_MODEL_DIR, 'onnx', 'vision_encoder_fp16.onnx'));
-    expect(error.message).toMatch(/--dtype/);
+    expect(error.message).toMatch(
+      /the weights of the --dtype asked; put that file into the folder/,
+    );
+  });
+
+  it("names a graph's missing external weights file, not the device", async () => {
+    for (const folder of ['no-data', 'no-data-unlisted']) {
+      const error = await loadTransformersModel(
+        { ...settings, model: join(root, folder) },
+        { logger: silentLogger },
+        { cacheDir: join(root, 'cache') },
+      ).catch((e) => e);
+      expect(error, folder).toBeInstanceOf(ConfigError);
+      expect(error.message, folder).toContain(
+        `missing file ${join(root, folder, 'onnx', 'decoder_model_merged.onnx_data')}, ` +
+          'the weights file of decoder_model_merged.onnx; put that file into the folder',
+      );
+      expect(error.message, folder).not.toMatch(/--device/);
+    }
   });
 
   it('refuses a model that is not Qwen2-VL-shaped, listing what is supported', async () => {
@@ -92,5 +133,107 @@ describe('loading the model', () => {
     );
     expect(['cpu', 'webgpu', 'cuda']).toContain(auto.device);
     await auto.model.dispose();
+  });
+});
+
+describe('loading from the Hub (a fake one on 127.0.0.1)', () => {
+  let hub: FakeHub;
+  const remoteHost = env.remoteHost;
+  const online = { ...settings, offline: false };
+  const load = (model: string, extra: Partial<typeof settings> = {}) =>
+    loadTransformersModel(
+      { ...online, model, ...extra },
+      { logger: silentLogger },
+      { cacheDir: join(root, 'hub-cache') },
+    );
+
+  beforeAll(async () => {
+    hub = await startFakeHub({
+      'acme/fresh': TINY_MODEL_DIR,
+      'acme/half-cached': TINY_MODEL_DIR,
+      'acme/no-fp16': TINY_MODEL_DIR,
+      'acme/ext-data': join(root, 'external-data'),
+    });
+    // A cached copy without the decoder's weights file (fetched, say, before config.json named it).
+    await cp(join(root, 'no-data'), join(root, 'hub-cache', 'acme', 'ext-data'), {
+      recursive: true,
+    });
+    env.remoteHost = hub.url;
+    // A first run that stopped before the decoder arrived.
+    const partial = join(root, 'hub-cache', 'acme', 'half-cached');
+    await cp(TINY_MODEL_DIR, partial, { recursive: true });
+    await rm(join(partial, 'onnx', 'decoder_model_merged.onnx'));
+  });
+  afterEach(() => {
+    hub.requests.length = 0;
+  });
+  afterAll(async () => {
+    env.remoteHost = remoteHost;
+    await hub.close();
+  });
+
+  it('downloads a model into <cache>/<owner>/<name> on first use', async () => {
+    const loaded = await load('acme/fresh');
+    await loaded.model.dispose();
+    await access(join(root, 'hub-cache', 'acme', 'fresh', 'onnx', 'decoder_model_merged.onnx'));
+    expect(hub.requests).toContain('acme/fresh/resolve/main/onnx/decoder_model_merged.onnx');
+  });
+
+  it('completes an incomplete cached copy from the Hub, fetching only what is missing', async () => {
+    const lines: string[] = [];
+    const loaded = await loadTransformersModel(
+      { ...online, model: 'acme/half-cached' },
+      { logger: { ...silentLogger, info: (m) => lines.push(m) } },
+      { cacheDir: join(root, 'hub-cache') },
+    );
+    await loaded.model.dispose();
+    expect(lines.join('\n')).toMatch(/cached copy of acme\/half-cached is incomplete/);
+    const fetched = hub.requests.map((r) => r.replace('acme/half-cached/resolve/main/', ''));
+    expect(fetched).toContain('onnx/decoder_model_merged.onnx');
+    for (const kept of ['config.json', 'onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx']) {
+      expect(fetched).not.toContain(kept);
+    }
+    await access(
+      join(root, 'hub-cache', 'acme', 'half-cached', 'onnx', 'decoder_model_merged.onnx'),
+    );
+  });
+
+  it("fetches a graph's external weights file that the cached copy lacks", async () => {
+    const loaded = await load('acme/ext-data');
+    await loaded.model.dispose();
+    expect(hub.requests).toContain(
+      'acme/ext-data/resolve/main/onnx/decoder_model_merged.onnx_data',
+    );
+    expect(loaded.files).toContain('onnx/decoder_model_merged.onnx_data');
+  });
+
+  it('names the file when the Hub has no weights for the --dtype asked', async () => {
+    const error = await load('acme/no-fp16', { dtype: 'fp16' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(`${hub.url}acme/no-fp16/resolve/main/onnx/`);
+    expect(error.message).toMatch(/_fp16\.onnx\)?; this --dtype is not published for it/);
+  });
+
+  it('says a model the Hub refuses may not exist or be gated, and how to pass a token', async () => {
+    const error = await load('acme/no-such-model').catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(
+      /--model acme\/no-such-model: the Hugging Face Hub refused .*acme\/no-such-model\/resolve\/main\/config\.json: there is no such model, or it is gated or private .*HF_TOKEN/,
+    );
+  });
+
+  it('says the Hub cannot be reached, and the offline way round it', async () => {
+    const closed = await startFakeHub({});
+    await closed.close();
+    env.remoteHost = closed.url;
+    try {
+      const error = await load('acme/unreachable').catch((e) => e);
+      expect(error).toBeInstanceOf(EngineError);
+      expect(error.message).toMatch(
+        /cannot download model acme\/unreachable from the Hugging Face Hub \(fetch failed: .*ECONNREFUSED.*\): check the network connection, or copy the model folder into .*acme\/unreachable and run with --offline/,
+      );
+    } finally {
+      env.remoteHost = hub.url;
+    }
   });
 });

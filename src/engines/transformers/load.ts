@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AutoConfig, AutoModelForImageTextToText, AutoProcessor } from '@huggingface/transformers';
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { EngineDeps, EngineSettings } from '../types.js';
@@ -104,22 +104,95 @@ async function exists(path: string): Promise<boolean> {
 
 const MISSING_FILE = 'MODEL_FILE_MISSING';
 
-/** Turns Transformers.js' loading failures into errors that name the model and the file. */
-function loadError(model: string, error: unknown): Error {
+/** A file name with a precision suffix (`onnx/decoder_model_merged_q4.onnx`, `..._fp16.onnx_data`). */
+const DTYPE_FILE = /_(fp16|quantized|q4|q4f16|int8|uint8|bnb4)\.onnx(_data(_\d+)?)?$/;
+
+/** What the user can do about a file missing from the folder medcap read the model from. */
+function missingFileFix(source: ModelSource, offline: boolean): string {
+  if (source.kind === 'folder') {
+    return 'put that file into the folder, or pick a --dtype whose files it has';
+  }
+  if (offline) {
+    return (
+      'run once without --offline and HF_HUB_OFFLINE to download it (a missing file is fetched ' +
+      'into the cache), or pick a --dtype whose files are in the cache'
+    );
+  }
+  // Online, the Hub was asked already: its config.json did not name this file for download.
+  return `download it from https://huggingface.co/${source.id}/tree/main into ${source.cachedPath}`;
+}
+
+/** Network failures as Node's fetch reports them, with the reason it keeps in `cause`. */
+function networkFailure(error: unknown): string | undefined {
+  if (!(error instanceof Error) || error.message !== 'fetch failed') return undefined;
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause ? `fetch failed: ${cause}` : 'fetch failed';
+}
+
+/**
+ * Turns Transformers.js' loading failures into errors that name the model, the file and the
+ * fix: a file missing from the folder read (code MODEL_FILE_MISSING, so that an incomplete
+ * cached copy can be completed from the Hub), a file or model the Hub does not have or will
+ * not give, and a Hub that cannot be reached.
+ */
+function loadError(model: string, error: unknown, source: ModelSource, offline: boolean): Error {
+  if (error instanceof ConfigError || error instanceof EngineError) return error;
   const message = describeError(error);
-  const missing = /not found locally at "([^"]+)"|Local file missing at "([^"]+)"/.exec(message);
+  // Transformers.js' words for a file it did not find; ONNX Runtime's for a graph's weights file.
+  const missing =
+    /not found locally at "([^"]+)"|Local file missing at "([^"]+)"|External data path does not exist: "([^"]+)"/.exec(
+      message,
+    );
   if (missing) {
-    const path = missing[1] ?? missing[2] ?? '';
-    const dtype = /_(fp16|quantized|q4|q4f16|int8|uint8|bnb4|q8)\.onnx$/.exec(path);
+    const path = missing[1] ?? missing[2] ?? missing[3] ?? '';
+    const what = /\.onnx_data(_\d+)?$/.test(path)
+      ? `, the weights file of ${basename(path).replace(/_data(_\d+)?$/, '')}`
+      : DTYPE_FILE.test(path)
+        ? ', the weights of the --dtype asked'
+        : '';
     return new ConfigError(
-      `model ${model}: missing file ${path}` +
-        (dtype
-          ? ' (this --dtype has no weights in the model folder; pick one the folder has)'
+      `model ${model}: missing file ${path}${what}; ${missingFileFix(source, offline)}`,
+      { code: MISSING_FILE, cause: error },
+    );
+  }
+  const remote =
+    /(Could not locate file|Unauthorized access to file|Forbidden access to file): "([^"]+)"/.exec(
+      message,
+    );
+  if (remote) {
+    const url = remote[2] ?? '';
+    const file = url.replace(/^.*?\/resolve\/[^/]+\//, '');
+    if (remote[1] !== 'Could not locate file') {
+      return new ConfigError(
+        `--model ${model}: the Hugging Face Hub refused ${url}: there is no such model, or it is ` +
+          'gated or private (check the id; for a gated or private model set HF_TOKEN to a token that may read it)',
+        { cause: error },
+      );
+    }
+    if (file === 'config.json') {
+      return new ConfigError(
+        `--model ${model}: no such model on the Hugging Face Hub (${url} not found); check the id, ` +
+          'or pass --model PATH to a local model folder',
+        { cause: error },
+      );
+    }
+    return new ConfigError(
+      `model ${model}: the Hugging Face Hub has no ${file} for this model (${url})` +
+        (DTYPE_FILE.test(file) || file.endsWith('.onnx')
+          ? '; this --dtype is not published for it: pick one whose files are in its onnx/ folder'
           : ''),
       { cause: error },
     );
   }
-  if (error instanceof ConfigError || error instanceof EngineError) return error;
+  const network = networkFailure(error);
+  if (network) {
+    return new EngineError(
+      `cannot download model ${model} from the Hugging Face Hub (${network}): check the network ` +
+        `connection, or copy the model folder into ${source.kind === 'hub' ? source.cachedPath : 'the model cache'} ` +
+        'and run with --offline',
+      { cause: error },
+    );
+  }
   return new EngineError(`cannot load model ${model}: ${message}`, { cause: error });
 }
 
@@ -185,7 +258,7 @@ export async function loadTransformersModel(
   let loaded: Loaded | undefined;
   for (const [i, attempt] of attempts.entries()) {
     try {
-      loaded = await loadFrom(attempt, settings, dtype, logger, lastPosition);
+      loaded = await loadFrom(attempt, settings, dtype, logger, lastPosition, source);
       break;
     } catch (error) {
       const retry = i + 1 < attempts.length && isMissingFile(error);
@@ -251,6 +324,7 @@ async function loadFrom(
   logger: EngineDeps['logger'],
   /** The cache for a last-position decoder copy; undefined: load the decoder as it is. */
   lastPositionCache: string | undefined,
+  source: ModelSource,
 ): Promise<Loaded> {
   let config: Record<string, unknown>;
   try {
@@ -259,7 +333,7 @@ async function loadFrom(
       unknown
     >;
   } catch (error) {
-    throw loadError(settings.model, error);
+    throw loadError(settings.model, error, source, settings.offline);
   }
   const modelType = String(config.model_type ?? '');
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
@@ -272,7 +346,7 @@ async function loadFrom(
   try {
     processor = (await AutoProcessor.from_pretrained(target, pretrained)) as unknown as VlProcessor;
   } catch (error) {
-    throw loadError(settings.model, error);
+    throw loadError(settings.model, error, source, settings.offline);
   }
   const tokenizer = processor.tokenizer;
   if (!tokenizer) throw new ConfigError(`model ${settings.model}: no tokenizer in the model files`);
@@ -324,8 +398,9 @@ async function loadFrom(
     },
     {
       fatal: (error) => {
-        const mapped = loadError(settings.model, error);
-        return mapped instanceof ConfigError ? mapped : undefined;
+        // A missing file or an unreachable Hub is not the device's fault: no other device is tried.
+        const mapped = loadError(settings.model, error, source, settings.offline);
+        return mapped instanceof ConfigError || networkFailure(error) ? mapped : undefined;
       },
       onSkip: (candidate, error, next) =>
         logger.warn(
