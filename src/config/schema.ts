@@ -239,7 +239,8 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
   option({
     key: 'memoryLimit',
     flag: '--memory-limit <size>',
-    description: 'cap for the cache plus the prefetch queue (default: half the RAM, or of the cgroup limit when lower)',
+    description:
+      'cap for the cache plus the prefetch queue (default: half the RAM, or of the cgroup limit when lower)',
     type: { kind: 'size' },
   }),
   option({
