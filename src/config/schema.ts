@@ -241,7 +241,7 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     flag: '--memory-limit <size>',
     description:
       'cap for the cache plus the prefetch queue (default: half the RAM, or of the cgroup limit when lower)',
-    type: { kind: 'size' },
+    type: { kind: 'size', positive: true },
   }),
   option({
     key: 'prefetch',
