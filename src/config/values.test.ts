@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { valueSchema } from './values.js';
+import { type ParseResult, valueSchema } from './values.js';
+
+/** Why a value was refused ('' when it was taken). */
+function reason(result: ParseResult): string {
+  return result.success ? '' : result.error.issues[0]!.message;
+}
 
 describe('valueSchema', () => {
   it('gives the parsed value, or one issue saying why not', () => {
@@ -28,24 +33,20 @@ describe('valueSchema', () => {
     expect(size.safeParse('512MB').data).toBe(512 * 1024 ** 2);
     expect(size.safeParse(409600.4).data).toBe(409600);
     expect(size.safeParse('0').data).toBe(0);
-    const forgotten = size.safeParse(9);
-    expect(forgotten.success).toBe(false);
-    expect(forgotten.error?.issues[0]?.message).toBe(
-      '9 bytes is too small: write the unit, as in 9GB',
-    );
+    expect(reason(size.safeParse(9))).toBe('9 bytes is too small: write the unit, as in 9GB');
     for (const bad of ['-1', '1e9', '9 G B']) expect(size.safeParse(bad).success, bad).toBe(false);
   });
 
   it('refuses a memory limit of 0', () => {
     const limit = valueSchema({ kind: 'size', positive: true });
-    expect(limit.safeParse('0').error?.issues[0]?.message).toMatch(/must be more than 0/);
+    expect(reason(limit.safeParse('0'))).toMatch(/must be more than 0/);
     expect(limit.safeParse('8G').data).toBe(8 * 1024 ** 3);
   });
 
   it('says which half of a shard is wrong', () => {
     const shard = valueSchema({ kind: 'shard' });
-    expect(shard.safeParse('1/0').error?.issues[0]?.message).toBe('N must be at least 1');
-    expect(shard.safeParse('4/4').error?.issues[0]?.message).toMatch(/I must be below N/);
+    expect(reason(shard.safeParse('1/0'))).toBe('N must be at least 1');
+    expect(reason(shard.safeParse('4/4'))).toMatch(/I must be below N/);
     expect(shard.safeParse('3/4').data).toEqual({ index: 3, count: 4 });
   });
 });
