@@ -146,3 +146,12 @@ function jsonErrorPlace(text: string, error: unknown): string {
   const before = text.slice(0, offset).split('\n');
   return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
+
+/** The config file's values if it can be read as a JSON object, else none; never throws. */
+export function peekConfigFile(explicit: unknown, cwd: string): Record<string, unknown> {
+  try {
+    return readConfigFile(explicit, cwd).values;
+  } catch {
+    return {};
+  }
+}
