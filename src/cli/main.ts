@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, peekConfigFile } from '../config/load.js';
 import {
   CAPTION_OPTIONS,
   COMMON_OPTIONS,
@@ -129,13 +129,31 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
   const writeErr = deps.writeErr ?? ((text: string) => process.stderr.write(text));
   const writeOut = deps.writeOut ?? ((text: string) => process.stdout.write(text));
   let exitCode: ExitCode = EXIT.ok;
+  // Until the configuration is read (its errors need a logger), the command line, the
+  // environment and a config file that parses decide the log format; then the resolved
+  // settings do.
+  const early = earlyLogSettings(argv, env, cwd);
+  const color =
+    deps.writeErr === undefined &&
+    process.stderr.isTTY === true &&
+    !env.NO_COLOR &&
+    env.TERM !== 'dumb';
+  const earlyLogger = createLogger(writeErr, early, color);
 
   const program = new Command('medcap')
     .description('Caption medical images with a vision-language model and score the captions.')
     .version(await packageVersion())
     .exitOverride()
-    .configureOutput({ writeOut, writeErr, outputError: (text, write) => write(text) })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({
+      writeOut,
+      writeErr,
+      // With --log-format json every line on stderr is JSON, usage errors included.
+      outputError: (text, write) =>
+        early.logFormat === 'json'
+          ? earlyLogger.error(text.replace(/^error: /, '').trimEnd())
+          : write(text),
+    });
+  if (early.logFormat !== 'json') program.showHelpAfterError('(run with --help for usage)');
 
   for (const spec of COMMANDS) {
     const command = program
@@ -146,22 +164,23 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       const cmd = actionArgs.at(-1) as Command;
       const positional = cmd.args;
       const flags = cmd.opts();
-      // Until the configuration is read (its errors need a logger), flags and environment
-      // decide the log format; then the resolved settings, config file included, do.
-      let logger = createLogger(writeErr, {
-        logFormat: flags.logFormat ?? env.MEDCAP_LOG_FORMAT,
-        quiet: flags.quiet ?? env.MEDCAP_QUIET,
-      });
+      let logger = earlyLogger;
       try {
         const config = loadConfig({ specs: spec.options, flags, env, cwd });
-        logger = createLogger(writeErr, config);
+        logger = createLogger(writeErr, config, color);
         const handler = await spec.load();
         exitCode = await handler(config, positional, {
           logger,
           env,
           cwd,
           writeOut,
-          interactive: deps.writeErr === undefined && process.stderr.isTTY === true,
+          // A bar that redraws in place would break JSON lines and is not quiet.
+          interactive:
+            deps.writeErr === undefined &&
+            process.stderr.isTTY === true &&
+            env.TERM !== 'dumb' &&
+            config.logFormat !== 'json' &&
+            config.quiet !== true,
           ...(deps.engine ? { engine: deps.engine } : {}),
         });
       } catch (error) {
@@ -176,7 +195,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    return reportError(error, createStreamLogger({ write: writeErr }));
+    return reportError(error, earlyLogger);
   }
   return exitCode;
 }
@@ -184,14 +203,39 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
 function createLogger(
   write: (text: string) => void,
   settings: { logFormat?: unknown; quiet?: unknown },
+  color: boolean,
 ): Logger {
   const quietSpec = COMMON_OPTIONS.find((o) => o.key === 'quiet');
   const quiet = quietSpec?.schema.safeParse(settings.quiet ?? false).data === true;
   return createStreamLogger({
     write,
-    json: settings.logFormat === 'json',
+    json: typeof settings.logFormat === 'string' && settings.logFormat.trim() === 'json',
     level: quiet ? 'warn' : 'info',
+    color,
   });
+}
+
+/**
+ * `--log-format` and `--quiet` before the options are parsed and checked: from the command
+ * line, else the environment, else the config file if it reads as JSON (its errors are
+ * reported later, by loadConfig).
+ */
+function earlyLogSettings(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): { logFormat?: unknown; quiet?: unknown } {
+  const flag = (name: string): string | undefined => {
+    const at = argv.findLastIndex((arg) => arg === name || arg.startsWith(`${name}=`));
+    if (at < 0) return undefined;
+    return argv[at] === name ? argv[at + 1] : argv[at]!.slice(name.length + 1);
+  };
+  const quietAt = argv.findLastIndex((arg) => arg === '--quiet' || arg === '--no-quiet');
+  const file = peekConfigFile(flag('--config') ?? env.MEDCAP_CONFIG, cwd);
+  return {
+    logFormat: flag('--log-format') ?? (env.MEDCAP_LOG_FORMAT || file.logFormat),
+    quiet: quietAt >= 0 ? argv[quietAt] === '--quiet' : env.MEDCAP_QUIET || file.quiet,
+  };
 }
 
 function addOption(command: Command, spec: OptionSpec): void {

@@ -71,4 +71,20 @@ describe('loadConfig', () => {
     );
     expect(envName('cacheMemory')).toBe('MEDCAP_CACHE_MEMORY');
   });
+
+  it('says where a config file stops being JSON: its path, line and column', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'medcap-config-'));
+    const path = join(cwd, 'medcap.config.json');
+    const cases: Array<[string, string]> = [
+      ['{\n  "batchSize": 4,\n  "cache": true,\n}\n', 'line 4, column 1'], // trailing comma
+      ['{\n  "limit": 10\n  "split": "valid"\n}', 'line 3, column 3'], // missing comma
+      ['{ "batchSize": 4 ', 'line 1, column 18'], // cut short
+    ];
+    for (const [text, place] of cases) {
+      await writeFile(path, text);
+      expect(() => loadConfig({ specs, flags: {}, env: {}, cwd }), place).toThrow(
+        `${path}: not valid JSON at ${place}: `,
+      );
+    }
+  });
 });

@@ -120,10 +120,38 @@ function readConfigFile(
   try {
     values = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${path}: not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(
+      `${path}: not valid JSON${jsonErrorPlace(text, error)}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (values === null || typeof values !== 'object' || Array.isArray(values)) {
     throw new ConfigError(`${path}: expected a JSON object of options`);
   }
   return { path, values: values as Record<string, unknown> };
+}
+
+/**
+ * ` at line 3, column 1` from JSON.parse's error, which on Node 20 gives only an offset
+ * ("at position 37") or none at all (the text ended early).
+ */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (/line \d+ column \d+/.test(message)) return '';
+  const at = /at position (\d+)/.exec(message);
+  const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+  if (offset === undefined) return '';
+  const before = text.slice(0, offset).split('\n');
+  return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
+/** The config file's values if it can be read as a JSON object, else none; never throws. */
+export function peekConfigFile(explicit: unknown, cwd: string): Record<string, unknown> {
+  try {
+    return readConfigFile(explicit, cwd).values;
+  } catch {
+    return {};
+  }
 }

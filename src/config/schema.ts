@@ -239,8 +239,9 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
   option({
     key: 'memoryLimit',
     flag: '--memory-limit <size>',
-    description: 'cap for the cache plus the prefetch queue',
-    type: { kind: 'size' },
+    description:
+      'cap for the cache plus the prefetch queue (default: half the RAM, or of the cgroup limit when lower)',
+    type: { kind: 'size', positive: true },
   }),
   option({
     key: 'prefetch',

@@ -17,7 +17,8 @@ const UNITS: Record<string, number> = {
 
 /** Parses `9GB`, `512MiB`, `1.5g`, `1048576` into bytes (binary units). Undefined if malformed. */
 export function parseSize(text: string | number): number | undefined {
-  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text : undefined;
+  if (typeof text === 'number')
+    return Number.isFinite(text) && text >= 0 ? Math.round(text) : undefined;
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   if (!match) return undefined;
   const unit = UNITS[match[2]!.toLowerCase()];

@@ -56,7 +56,7 @@ export type ValueType =
   | { kind: 'choice'; values: readonly string[] }
   | { kind: 'choices'; values: readonly string[] }
   | { kind: 'boolean' }
-  | { kind: 'size' }
+  | { kind: 'size' /** 0 is refused (a limit of nothing) */; positive?: boolean }
   | { kind: 'text'; pattern?: RegExp; like?: string }
   | { kind: 'urls' }
   | { kind: 'shard' }
@@ -86,7 +86,7 @@ export function allowedText(type: ValueType): string {
     case 'boolean':
       return `true or false (also ${[...TRUE_WORDS, ...FALSE_WORDS].filter((w) => w !== 'true' && w !== 'false').join(', ')})`;
     case 'size':
-      return 'a size such as 9GB, 512MB or 1.5GiB';
+      return `a size such as 9GB, 512MB or 1.5GiB${type.positive ? '' : ', or 0'} (a bare number is bytes, at least 1024)`;
     case 'text':
       return type.like ?? 'a non-empty text';
     case 'urls':
@@ -174,11 +174,18 @@ function choices(values: readonly string[]) {
   });
 }
 
-function size() {
+/** Below this a size is a forgotten unit (`cacheMemory: 9` meant 9GB), not a budget. */
+const SMALLEST_SIZE = 1024;
+
+function size(type: Extract<ValueType, { kind: 'size' }>) {
   return check((value) => {
     const bytes =
       typeof value === 'string' || typeof value === 'number' ? parseSize(value) : undefined;
-    return bytes === undefined ? fail('not a size') : bytes;
+    if (bytes === undefined) return fail('not a size');
+    if (bytes === 0 && type.positive) return fail('must be more than 0 (leave it unset for none)');
+    if (bytes > 0 && bytes < SMALLEST_SIZE)
+      return fail(`${bytes} bytes is too small: write the unit, as in ${bytes}GB`);
+    return bytes;
   });
 }
 
@@ -215,7 +222,8 @@ function shard() {
     const index = match ? Number(match[1]) : Number.NaN;
     const count = match ? Number(match[2]) : Number.NaN;
     if (!match) return fail('not I/N');
-    if (count < 1 || index >= count) return fail('I must be below N');
+    if (count < 1) return fail('N must be at least 1');
+    if (index >= count) return fail('I must be below N (shards count from 0)');
     return { index, count };
   });
 }
@@ -260,7 +268,7 @@ export function valueSchema(type: ValueType): ValueSchema {
     case 'boolean':
       return boolean();
     case 'size':
-      return size();
+      return size(type);
     case 'text':
       return text(type);
     case 'urls':

@@ -11,6 +11,7 @@ import {
   type Check,
   defaultPathWorks,
   formatChecks,
+  memoryCheck,
   proxyCheck,
   runChecks,
   vulkanIcdFiles,
@@ -234,5 +235,24 @@ describe('proxyCheck', () => {
       status: 'missing',
       detail: expect.stringMatching(/ALL_PROXY=socks5:\/\/proxy:1080: only HTTP proxies/),
     });
+  });
+});
+
+describe('memory check', () => {
+  it('names the cgroup limit that binds a SLURM job on a large node, and the half runs take', () => {
+    const check = memoryCheck({
+      bytes: 8 * 1024 ** 3,
+      ramBytes: 256 * 1024 ** 3,
+      cgroupFile: '/sys/fs/cgroup/job_1/memory.max',
+    });
+    expect(check.status).toBe('info');
+    expect(check.detail).toMatch(
+      /^8\.0 GiB \(cgroup memory limit in \/sys\/fs\/cgroup\/job_1\/memory\.max; the machine has 256\.0 GiB\).*at most half \(4\.0 GiB\)/,
+    );
+  });
+
+  it('is printed by medcap doctor', async () => {
+    const checks = await runChecks(probeWith({}), { out: root, cwd: root, defaultModel: MODEL });
+    expect(byName(checks, 'memory').detail).toMatch(/GiB \((RAM|cgroup memory limit)/);
   });
 });

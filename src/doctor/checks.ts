@@ -9,6 +9,7 @@ import {
 } from '../engines/transformers/devices.js';
 import { onnxFilesFor, type TransformersJsConfig } from '../engines/transformers/dtype.js';
 import { defaultModelCacheDir } from '../engines/transformers/model-source.js';
+import { describeCeiling, type MemoryCeiling } from '../pipeline/memory.js';
 import type { SystemProbe } from './probe.js';
 
 /**
@@ -53,6 +54,7 @@ export async function runChecks(probe: SystemProbe, options: DoctorOptions): Pro
   const gpus = await probe.nvidiaGpus();
   checks.push(cudaCheck(probe, ortLoaded ? ort.binDir : undefined, gpus !== undefined));
   checks.push(nvidiaCheck(gpus));
+  checks.push(memoryCheck(probe.memory()));
   checks.push(...(await modelCacheChecks(probe, options.defaultModel)));
   checks.push(outCheck(probe, resolve(options.cwd, options.out)));
   const proxy = proxyCheck(probe.env);
@@ -255,6 +257,17 @@ function nvidiaCheck(gpus: Awaited<ReturnType<SystemProbe['nvidiaGpus']>>): Chec
   }
   const list = gpus.map((g) => `${g.name} (${formatBytes(g.memoryBytes)})`).join(', ');
   return { name: 'nvidia-smi', status: 'ok', detail: list || 'no GPU listed' };
+}
+
+/** What a run may hold in RAM: the cgroup limit (SLURM --mem, containers) when lower. */
+export function memoryCheck(ceiling: MemoryCeiling): Check {
+  return {
+    name: 'memory',
+    status: 'info',
+    detail:
+      `${describeCeiling(ceiling)} for this process; without --memory-limit, the cache and ` +
+      `prefetch of a caption run take at most half (${formatBytes(Math.floor(ceiling.bytes / 2))})`,
+  };
 }
 
 async function modelCacheChecks(probe: SystemProbe, defaultModel: string): Promise<Check[]> {

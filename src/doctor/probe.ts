@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Exists, onnxRuntimeBinDir } from '../engines/transformers/devices.js';
+import { type MemoryCeiling, memoryCeiling } from '../pipeline/memory.js';
 
 const run = promisify(execFile);
 
@@ -46,6 +47,8 @@ export interface SystemProbe {
   freeDiskBytes(path: string): Promise<number | undefined>;
   /** True when files can be created in this folder (or, if it does not exist yet, made there). */
   writable(path: string): boolean;
+  /** RAM, and the cgroup memory limit when it is lower. */
+  memory(): MemoryCeiling;
 }
 
 /** The real machine. */
@@ -131,12 +134,15 @@ export function systemProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
     },
     writable(path) {
       try {
-        accessSync(nearestExisting(path), constants.W_OK);
-        return true;
+        const folder = nearestExisting(path);
+        accessSync(folder, constants.W_OK);
+        // a file where the folder (or one of its parents) should be cannot hold files
+        return statSync(folder).isDirectory();
       } catch {
         return false;
       }
     },
+    memory: () => memoryCeiling(),
   };
 }
 

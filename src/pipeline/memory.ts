@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { posix } from 'node:path';
 import { promisify } from 'node:util';
 import { formatBytes } from '../config/size.js';
+import type { CaptionConfig } from '../config/types.js';
 
 const run = promisify(execFile);
 
@@ -78,4 +82,139 @@ export function describeMemory(snapshot: MemorySnapshot, cacheBytes: number): st
     );
   }
   return parts.join(', ');
+}
+
+/** The memory this process may use: the machine's RAM or, when lower, its cgroup's limit. */
+export interface MemoryCeiling {
+  bytes: number;
+  ramBytes: number;
+  /** The cgroup limit file that sets it (SLURM `--mem`, `docker --memory`, Kubernetes limits). */
+  cgroupFile?: string;
+}
+
+/** A file's text, or undefined when it cannot be read. */
+export type ReadText = (path: string) => string | undefined;
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** cgroup v1 writes "no limit" as 2^63-1 rounded to a page; anything this large is none. */
+const NO_LIMIT = 2 ** 60;
+
+/**
+ * The lowest memory limit of this process's cgroup and its ancestors (each one's limit
+ * applies), cgroup v2 (`memory.max`) or v1 (`memory.limit_in_bytes`). The mount's own root
+ * is read too: inside a container that is the container's cgroup.
+ */
+export function cgroupMemoryLimit(
+  read: ReadText = readText,
+): { bytes: number; file: string } | undefined {
+  const files: string[] = [];
+  for (const line of (read('/proc/self/cgroup') ?? '').split('\n')) {
+    const match = /^\d+:([^:]*):(\/.*)$/.exec(line.trim());
+    if (!match) continue;
+    const [, controllers, path] = match as unknown as [string, string, string];
+    const [mount, name] =
+      controllers === ''
+        ? ['/sys/fs/cgroup', 'memory.max']
+        : controllers.split(',').includes('memory')
+          ? ['/sys/fs/cgroup/memory', 'memory.limit_in_bytes']
+          : [undefined, undefined];
+    if (!mount || !name) continue;
+    for (let dir = path; ; dir = posix.dirname(dir)) {
+      files.push(posix.join(mount, dir, name));
+      if (dir === '/') break;
+    }
+  }
+  let lowest: { bytes: number; file: string } | undefined;
+  for (const file of new Set(files)) {
+    const text = read(file)?.trim();
+    if (!text || !/^\d+$/.test(text)) continue; // "max": no limit
+    const bytes = Number(text);
+    if (bytes > 0 && bytes < NO_LIMIT && (!lowest || bytes < lowest.bytes))
+      lowest = { bytes, file };
+  }
+  return lowest;
+}
+
+export function memoryCeiling(read: ReadText = readText, ramBytes = totalmem()): MemoryCeiling {
+  const cgroup = cgroupMemoryLimit(read);
+  return cgroup && cgroup.bytes < ramBytes
+    ? { bytes: cgroup.bytes, ramBytes, cgroupFile: cgroup.file }
+    : { bytes: ramBytes, ramBytes };
+}
+
+/** "8.0 GiB (cgroup limit, /sys/fs/cgroup/.../memory.max)" or "23.2 GiB (RAM)". */
+export function describeCeiling(ceiling: MemoryCeiling): string {
+  return ceiling.cgroupFile
+    ? `${formatBytes(ceiling.bytes)} (cgroup memory limit in ${ceiling.cgroupFile}; the machine has ${formatBytes(ceiling.ramBytes)})`
+    : `${formatBytes(ceiling.bytes)} (RAM)`;
+}
+
+export interface MemoryBudget {
+  /** Bytes the cache's buckets may hold (0: no cache). */
+  cache: number;
+  /** Images preprocessed ahead of the engine. */
+  ahead: number;
+  /** What the run should say about how the budget was set. */
+  notes: Array<{ level: 'info' | 'warn'; message: string }>;
+}
+
+/**
+ * Splits the memory limit between the prefetch window and the cache: the window gets a
+ * quarter (at least one image), the cache the rest, and never more than `--cache-memory`.
+ * Without `--memory-limit` (or with one beyond what this process may use) the limit is half
+ * of the RAM or cgroup limit: the other half is the model's, so that a 9GB cache cannot get
+ * an 8 GB SLURM job killed.
+ */
+export function memoryBudget(
+  config: Pick<
+    CaptionConfig,
+    'imageSize' | 'maxPixels' | 'prefetch' | 'cache' | 'cacheMemory' | 'memoryLimit'
+  >,
+  ceiling: MemoryCeiling,
+): MemoryBudget {
+  const notes: MemoryBudget['notes'] = [];
+  const half = Math.floor(ceiling.bytes / 2);
+  let limit = config.memoryLimit ?? half;
+  let why =
+    config.memoryLimit === undefined
+      ? `half of the ${describeCeiling(ceiling)} this process may use`
+      : '--memory-limit';
+  if (config.memoryLimit !== undefined && config.memoryLimit > ceiling.bytes) {
+    limit = half;
+    why = `half of the ${describeCeiling(ceiling)} this process may use`;
+    notes.push({
+      level: 'warn',
+      message: `memory: --memory-limit ${formatBytes(config.memoryLimit)} is more than the ${describeCeiling(ceiling)} this process may use; cache and prefetch get ${formatBytes(limit)}`,
+    });
+  }
+  const side = config.imageSize ? Math.ceil(config.imageSize / 28) * 28 : 0;
+  const largestImage = 256 + (side ? side * side : config.maxPixels) * 3;
+  const aheadBytes = Math.max(largestImage, Math.floor(limit / 4));
+  const ahead = Math.max(1, Math.min(config.prefetch, Math.floor(aheadBytes / largestImage)));
+  const cache = config.cache
+    ? Math.max(0, Math.min(config.cacheMemory, limit - ahead * largestImage))
+    : 0;
+  if (config.cache && cache < config.cacheMemory) {
+    notes.push({
+      level: 'info',
+      message:
+        `cache: ${formatBytes(cache)} instead of --cache-memory ${formatBytes(config.cacheMemory)}, to stay within ${why} ` +
+        `(${formatBytes(limit)} for cache and prefetch)` +
+        (config.memoryLimit === undefined ? '; set --memory-limit to choose' : ''),
+    });
+  }
+  if (ahead < config.prefetch) {
+    notes.push({
+      level: 'info',
+      message: `prefetch: ${ahead} images ahead instead of --prefetch ${config.prefetch}, to stay within ${why}`,
+    });
+  }
+  return { cache, ahead, notes };
 }

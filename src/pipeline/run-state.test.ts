@@ -151,3 +151,25 @@ describe('checkpoints', () => {
     expect(text({ parts: state.captionsCsv() })).toBe(formatCaptionsCsv([]));
   });
 });
+
+describe('--batch-size auto on resume', () => {
+  const journaled = (batchSize: number, time: number): JournalItem => ({
+    ...item(time, seededRandom(time), false),
+    batchSize,
+    time,
+  });
+
+  it('starts at the size the last journaled batch used after a back-off, else at 32', () => {
+    const auto = captionConfig({ batchSize: 'auto' });
+    const previous = new Map([
+      [0, journaled(32, 1)],
+      [1, journaled(4, 3)],
+      [2, journaled(8, 2)],
+    ]);
+    expect(new RunState(auto, previous, 3, undefined).batchSize).toBe(4);
+    expect(new RunState(auto, new Map(), 0, undefined).batchSize).toBe(32);
+    expect(new RunState(auto, new Map([[0, journaled(64, 1)]]), 1, undefined).batchSize).toBe(32);
+    // a fixed size is the user's, whatever the journal says
+    expect(new RunState(captionConfig({ batchSize: 8 }), previous, 3, undefined).batchSize).toBe(8);
+  });
+});

@@ -36,7 +36,7 @@ export class RunState {
     rebuild: ReadonlySet<number> = new Set(),
   ) {
     this.batchSize =
-      engineBatchSize ?? (config.batchSize === 'auto' ? AUTO_BATCH_START : config.batchSize);
+      engineBatchSize ?? (config.batchSize === 'auto' ? autoStart(previous) : config.batchSize);
     for (const item of previous.values()) {
       this.add(item);
       if (rebuild.has(this.finishedCount))
@@ -82,6 +82,19 @@ export class RunState {
     if (isNew) this.finishedCount += 1;
     return isNew;
   }
+}
+
+/**
+ * `--batch-size auto` resumes at the size the journal's last batch used, when smaller: a run
+ * that backed off after out-of-memory would otherwise fail the same way again on resume (or,
+ * where the kernel kills it instead, never get past it).
+ */
+function autoStart(previous: Map<number, JournalItem>): number {
+  let latest: JournalItem | undefined;
+  for (const item of previous.values()) if (!latest || item.time >= latest.time) latest = item;
+  return latest && latest.batchSize >= 1
+    ? Math.min(AUTO_BATCH_START, latest.batchSize)
+    : AUTO_BATCH_START;
 }
 
 export function journalItemToRow(item: JournalItem): CaptionRow {

@@ -18,7 +18,13 @@ import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
 import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
 import { JournalWriter } from './journal.js';
-import { describeMemory, MemoryProbe } from './memory.js';
+import {
+  describeMemory,
+  type MemoryCeiling,
+  MemoryProbe,
+  memoryBudget,
+  memoryCeiling,
+} from './memory.js';
 import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
 import { prefetch } from './prefetch.js';
 import { createProgress, formatDuration } from './progress.js';
@@ -49,6 +55,8 @@ export interface CaptionDeps {
    */
   signal?: AbortSignal;
   memory?: MemoryProbe;
+  /** What this process may use (default: RAM, or the cgroup limit when lower). */
+  memoryCeiling?: MemoryCeiling;
 }
 
 export interface CaptionRunResult {
@@ -119,7 +127,8 @@ export async function caption(
     engine.batchSize,
     await missingCheckpoints(out, config, previous.items.size),
   );
-  const budget = memoryBudget(config);
+  const budget = memoryBudget(config, deps.memoryCeiling ?? memoryCeiling());
+  for (const note of budget.notes) logger[note.level](note.message);
   const batcher = new Batcher({
     batchSize: () => state.batchSize,
     cacheBudget: budget.cache,
@@ -443,24 +452,6 @@ function engineSettings(config: CaptionConfig): EngineSettings {
     retries: config.retries,
     imageEncoding: config.imageEncoding,
   };
-}
-
-/**
- * Splits `--memory-limit` between the prefetch window and the cache: the window gets a
- * quarter (at least one batch), the cache the rest, and never more than `--cache-memory`.
- */
-export function memoryBudget(config: CaptionConfig): { cache: number; ahead: number } {
-  const side = config.imageSize ? Math.ceil(config.imageSize / 28) * 28 : 0;
-  const largestImage = 256 + (side ? side * side : config.maxPixels) * 3;
-  let ahead = config.prefetch;
-  let cache = config.cache ? config.cacheMemory : 0;
-  if (config.memoryLimit !== undefined) {
-    const aheadBytes = Math.max(largestImage, Math.floor(config.memoryLimit / 4));
-    ahead = Math.max(1, Math.min(ahead, Math.floor(aheadBytes / largestImage)));
-    if (config.cache)
-      cache = Math.max(0, Math.min(cache, config.memoryLimit - ahead * largestImage));
-  }
-  return { cache, ahead };
 }
 
 /**

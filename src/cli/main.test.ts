@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from './main.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-main-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = root) {
+  const err: string[] = [];
+  const code = await main(argv, { env, cwd, writeErr: (t) => err.push(t), writeOut: () => {} });
+  return { code, lines: err.join('').trimEnd().split('\n') };
+}
+
+function parsed(lines: string[]): Array<{ level: string; message: string }> {
+  return lines.map((line) => JSON.parse(line));
+}
+
+describe('--log-format json: every line on stderr is JSON, usage errors included', () => {
+  it('an unknown flag, from --log-format json or --log-format=json', async () => {
+    for (const format of [['--log-format', 'json'], ['--log-format=json']]) {
+      const result = await cli(['caption', ...format, '--data', root, '--bogus']);
+      expect(result.code).toBe(1);
+      expect(parsed(result.lines)).toMatchObject([
+        { level: 'error', message: "unknown option '--bogus'" },
+      ]);
+    }
+  });
+
+  it('a missing option argument, with MEDCAP_LOG_FORMAT=json', async () => {
+    const result = await cli(['caption', '--batch-size'], { MEDCAP_LOG_FORMAT: 'json' });
+    expect(result.code).toBe(1);
+    expect(parsed(result.lines)[0]!.message).toMatch(/--batch-size <n>' argument missing/);
+  });
+
+  it('a bad value in a config file that asks for JSON logs', async () => {
+    const cwd = await mkdtemp(join(root, 'file-'));
+    await writeFile(
+      join(cwd, 'medcap.config.json'),
+      JSON.stringify({ logFormat: 'json', batchSize: 0 }),
+    );
+    const result = await cli(['caption', '--data', root], {}, cwd);
+    expect(result.code).toBe(1);
+    expect(parsed(result.lines)[0]!.message).toMatch(/--batch-size from key 'batchSize'/);
+    const unknown = await cli(['caption', '--frob'], {}, cwd);
+    expect(parsed(unknown.lines)[0]!.message).toBe("unknown option '--frob'");
+  });
+
+  it('text stays text, with the hint to --help', async () => {
+    const result = await cli(['caption', '--bogus']);
+    expect(result.code).toBe(1);
+    expect(result.lines).toEqual([
+      "error: unknown option '--bogus'",
+      '(run with --help for usage)',
+    ]);
+  });
+});
+
+describe('--data that is not there', () => {
+  it('says so (exit 2), rather than that it cannot tell the layout', async () => {
+    const result = await cli(['caption', '--data', 'no-such-dataset']);
+    expect(result.code).toBe(2);
+    expect(result.lines).toEqual([
+      `error: --data ${join(root, 'no-such-dataset')}: no such file or folder`,
+    ]);
+  });
+});
