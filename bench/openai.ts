@@ -110,9 +110,20 @@ async function scan(side: number, seed: number): Promise<Buffer> {
   return (grey ? image.toColourspace('b-w') : image).jpeg({ quality: 90 }).toBuffer();
 }
 
+/** This process's environment without the bench's own MEDCAP_BENCH_* knobs, which medcap refuses as unknown settings. */
+function medcapEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('MEDCAP_BENCH_')),
+  );
+}
+
 function run(command: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: medcapEnv(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
