@@ -17,5 +17,11 @@ export {
   scoreCaptions,
 } from './metrics/score.js';
 export type { Metric, MetricInput, MetricRecipe, MetricResult } from './metrics/types.js';
+export {
+  type LockOwner,
+  lockOutput,
+  type OutputLock,
+  withOutputLock,
+} from './core/out-lock.js';
 export { mergeRuns } from './pipeline/merge.js';
 export { type CaptionDeps, type CaptionRunResult, caption } from './pipeline/run.js';

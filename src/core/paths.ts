@@ -4,6 +4,8 @@ import { join } from 'node:path';
 export const outputPaths = (dir: string, split: string) => ({
   captions: join(dir, `medical_captions_${split}.csv`),
   journal: join(dir, `medical_captions_${split}.journal.jsonl`),
+  /** Held while a command writes this split's journal or captions CSV (core/out-lock.ts). */
+  lock: join(dir, `medical_captions_${split}.lock`),
   withMetrics: join(dir, `medical_captions_${split}_with_metrics.csv`),
   detailed: join(dir, `medical_${split}_detailed.csv`),
   aggregate: join(dir, `medical_${split}_aggregate.json`),

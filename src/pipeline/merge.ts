@@ -3,6 +3,7 @@ import { basename, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
+import { withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine, JournalStart } from '../formats/journal-types.js';
@@ -38,6 +39,16 @@ export async function mergeRuns(
 ): Promise<MergeResult> {
   if (dirs.length === 0) throw new ConfigError('merge: name at least one run folder');
   await ensureWritableDir(resolve(out), '--out');
+  return withOutputLock(resolve(out), split, logger, () => mergeInto(dirs, out, split, logger));
+}
+
+/** mergeRuns() once `out` exists and its lock is held. */
+async function mergeInto(
+  dirs: readonly string[],
+  out: string,
+  split: string,
+  logger: Logger,
+): Promise<MergeResult> {
   const byIndex = new Map<number, JournalItem>();
   const csvOnly = new Map<string, CaptionRow>();
   let duplicates = 0;

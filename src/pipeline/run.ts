@@ -5,6 +5,7 @@ import type { CaptionConfig } from '../config/types.js';
 import { describeError, EngineError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
 import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import { type Logger, silentLogger } from '../core/logger.js';
+import { type OutputLock, withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
 import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
@@ -57,6 +58,11 @@ export interface CaptionDeps {
   memory?: MemoryProbe;
   /** What this process may use (default: RAM, or the cgroup limit when lower). */
   memoryCeiling?: MemoryCeiling;
+  /**
+   * The lock of `config.out` and `config.split`, when the caller holds it (`run` keeps it
+   * through evaluate and report); else caption takes it and releases it when done.
+   */
+  outputLock?: OutputLock;
 }
 
 export interface CaptionRunResult {
@@ -95,12 +101,25 @@ export async function caption(
   config: CaptionConfig,
   deps: CaptionDeps = {},
 ): Promise<CaptionRunResult> {
+  const out = resolve(config.out);
+  await ensureWritableDir(out, '--out');
+  if (deps.outputLock) return captionInto(out, config, deps);
+  // Before anything is read or cleaned up: another process may be writing this run.
+  return withOutputLock(out, config.split, deps.logger ?? silentLogger, () =>
+    captionInto(out, config, deps),
+  );
+}
+
+/** caption() once `out` exists and its lock is held. */
+async function captionInto(
+  out: string,
+  config: CaptionConfig,
+  deps: CaptionDeps,
+): Promise<CaptionRunResult> {
   const logger = deps.logger ?? silentLogger;
   const memory = deps.memory ?? new MemoryProbe();
   const started = performance.now();
-  const out = resolve(config.out);
   const paths = outputPaths(out, config.split);
-  await ensureWritableDir(out, '--out');
   const ownFiles = new Set([basename(paths.captions)]);
   await removeStaleTempFiles(
     out,

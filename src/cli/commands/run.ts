@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
+import { ensureWritableDir } from '../../core/files.js';
 import type { Logger } from '../../core/logger.js';
+import { type OutputLock, withOutputLock } from '../../core/out-lock.js';
 import type { CaptionEngine } from '../../engines/types.js';
 import { evaluate } from '../../metrics/evaluate.js';
 import { type CaptionRunResult, caption } from '../../pipeline/run.js';
@@ -36,11 +38,31 @@ export interface PipelineResult {
   evaluationStopped?: boolean;
 }
 
+interface PipelineDeps {
+  logger: Logger;
+  interactive?: boolean;
+  engine?: CaptionEngine;
+  signal?: AbortSignal;
+}
+
 /** caption → evaluate → report, each writing its files into the same folder (SPEC §1). */
 export async function runPipeline(
   captionConfig: CaptionConfig,
   evaluateConfig: EvaluateConfig,
-  deps: { logger: Logger; interactive?: boolean; engine?: CaptionEngine; signal?: AbortSignal },
+  deps: PipelineDeps,
+): Promise<PipelineResult> {
+  const out = resolve(captionConfig.out);
+  await ensureWritableDir(out, '--out');
+  // One lock from caption to report: another run must not rewrite the captions being scored.
+  return withOutputLock(out, captionConfig.split, deps.logger, (outputLock) =>
+    captionEvaluateReport(captionConfig, evaluateConfig, { ...deps, outputLock }),
+  );
+}
+
+async function captionEvaluateReport(
+  captionConfig: CaptionConfig,
+  evaluateConfig: EvaluateConfig,
+  deps: PipelineDeps & { outputLock: OutputLock },
 ): Promise<PipelineResult> {
   const { logger } = deps;
   const captioned = await caption(captionConfig, deps);

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, DatasetError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
+import { ensureWritableDir, writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
+import { withOutputLock } from '../../core/out-lock.js';
 import { outputPaths } from '../../core/paths.js';
 import { captionFromCompletion } from '../../engines/openai/request.js';
 import type { CaptionOutcome } from '../../engines/types.js';
@@ -47,6 +48,19 @@ export async function importBatch(
 ): Promise<ImportBatchResult> {
   const logger = options.logger ?? silentLogger;
   const out = resolve(config.out);
+  await ensureWritableDir(out, '--out');
+  return withOutputLock(out, config.split, logger, () =>
+    importInto(out, config, resultFiles, logger),
+  );
+}
+
+/** importBatch() once `out` exists and its lock is held. */
+async function importInto(
+  out: string,
+  config: CaptionConfig,
+  resultFiles: readonly string[],
+  logger: Logger,
+): Promise<ImportBatchResult> {
   const results = new Map<string, BatchResult>();
   for (const file of resultFiles) await readResults(resolve(file), results, logger);
   const manifest = await findManifest(
@@ -105,7 +119,6 @@ export async function importBatch(
       `import-batch: ${missing} image${missing === 1 ? '' : 's'} had no result in the batch output`,
     );
   }
-  await mkdir(out, { recursive: true });
   const captionsPath = outputPaths(out, config.split).captions;
   await writeFileAtomic(captionsPath, formatCaptionsCsv(rows));
   const failed = rows.filter((r) => r.status === 'error').length;
