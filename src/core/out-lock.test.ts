@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import { type LockOwner, lockOutput, withOutputLock } from './out-lock.js';
+import { LOCK_STALE_MS, type LockOwner, lockOutput, withOutputLock } from './out-lock.js';
 
 let root: string;
 let count = 0;
@@ -115,6 +115,44 @@ describe('lockOutput', () => {
     expect(error.message).toContain('host gpu-node-17');
     expect(error.message).toContain(`delete ${lock}`);
     expect(existsSync(lock)).toBe(true);
+  });
+
+  it("takes over another host's lock once its holder stopped touching it (a lost node)", async () => {
+    const { dir, lock } = await folder();
+    await writeFile(lock, owner({ pid: 4242, hostname: 'gpu-node-17' }));
+    const beforeStale = new Date(Date.now() - LOCK_STALE_MS + 60_000);
+    await utimes(lock, beforeStale, beforeStale);
+    expect((await refusal(dir)).message).toContain(
+      'counts as left behind once untouched for 10 min',
+    );
+    const stale = new Date(Date.now() - LOCK_STALE_MS - 60_000);
+    await utimes(lock, stale, stale);
+    const logger = recording();
+    const held = await lockOutput(dir, 'train', logger);
+    expect(logger.warnings).toEqual([
+      expect.stringMatching(
+        /took over .* left by pid 4242 on host gpu-node-17 .*untouched for 11 min/,
+      ),
+    ]);
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+    await held.release();
+  });
+
+  it('keeps its own lock fresh while it holds it', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      const { dir, lock } = await folder();
+      const held = await lockOutput(dir, 'train', recording());
+      const old = new Date(Date.now() - LOCK_STALE_MS);
+      await utimes(lock, old, old);
+      vi.advanceTimersByTime(LOCK_STALE_MS);
+      await vi.waitFor(async () => {
+        expect((await stat(lock)).mtimeMs).toBeGreaterThan(old.getTime() + 1000);
+      });
+      await held.release();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses an unreadable lock file and says to delete it', async () => {

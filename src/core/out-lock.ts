@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ConfigError, describeError } from './errors.js';
 import { asOutputError, temporarySibling } from './files.js';
@@ -24,6 +24,14 @@ export interface OutputLock {
 const heldHere = new Set<string>();
 /** Each try either takes the lock or refuses; a retry only follows a race with another medcap. */
 const MAX_TRIES = 5;
+/**
+ * The holder touches its lock file this often. Another host's lock untouched for
+ * LOCK_STALE_MS is stale: its node was lost (a preempted or requeued job), and the job that
+ * resumes on another node must not be refused. Long, because one synchronous model call can
+ * hold the event loop for a while.
+ */
+export const LOCK_HEARTBEAT_MS = 60_000;
+export const LOCK_STALE_MS = 10 * 60_000;
 
 /**
  * Takes `medical_captions_{split}.lock` in `dir` (which must exist), so that no two
@@ -38,7 +46,17 @@ export async function lockOutput(dir: string, split: string, logger: Logger): Pr
   for (let tries = 0; tries < MAX_TRIES; tries += 1) {
     if (await createExclusive(path, text)) {
       heldHere.add(path);
-      return { path, release: () => release(path, text, logger) };
+      const heartbeat = setInterval(() => {
+        const now = new Date();
+        utimes(path, now, now).catch(() => undefined);
+      }, LOCK_HEARTBEAT_MS).unref();
+      return {
+        path,
+        release: () => {
+          clearInterval(heartbeat);
+          return release(path, text, logger);
+        },
+      };
     }
     const found = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined; // released meanwhile: try again
@@ -53,10 +71,14 @@ export async function lockOutput(dir: string, split: string, logger: Logger): Pr
         { code: 'OUT_LOCKED' },
       );
     }
-    if (!isStale(owner, path)) throw inUse(dir, split, path, owner);
+    const untouchedMs = await untouchedFor(path);
+    if (untouchedMs === undefined) continue; // released meanwhile: try again
+    if (!isStale(owner, path, untouchedMs)) throw inUse(dir, split, path, owner, untouchedMs);
     if (await moveAside(path, found)) {
       logger.warn(
-        `lock: took over ${path}, left by pid ${owner.pid} (started ${owner.startedAt}), which is no longer running`,
+        owner.hostname === hostname()
+          ? `lock: took over ${path}, left by pid ${owner.pid} (started ${owner.startedAt}), which is no longer running`
+          : `lock: took over ${path}, left by pid ${owner.pid} on host ${owner.hostname} (started ${owner.startedAt}), untouched for ${Math.round(untouchedMs / 60_000)} min: that process is gone`,
       );
     }
   }
@@ -126,9 +148,22 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-/** Only a process of this host can be seen to be gone; another host's lock is never stale. */
-function isStale(owner: LockOwner, path: string): boolean {
-  if (owner.hostname !== hostname()) return false;
+/** How long ago the lock file was last touched; undefined if it is gone. */
+async function untouchedFor(path: string): Promise<number | undefined> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw asOutputError(error, path);
+  }
+}
+
+/**
+ * A process of this host is stale when it is gone; another host's (whose processes cannot be
+ * seen) when its holder stopped touching the file (LOCK_STALE_MS).
+ */
+function isStale(owner: LockOwner, path: string, untouchedMs: number): boolean {
+  if (owner.hostname !== hostname()) return untouchedMs > LOCK_STALE_MS;
   if (owner.pid === process.pid) return !heldHere.has(path);
   try {
     process.kill(owner.pid, 0);
@@ -139,11 +174,18 @@ function isStale(owner: LockOwner, path: string): boolean {
   }
 }
 
-function inUse(dir: string, split: string, path: string, owner: LockOwner): ConfigError {
+function inUse(
+  dir: string,
+  split: string,
+  path: string,
+  owner: LockOwner,
+  untouchedMs: number,
+): ConfigError {
   const here = owner.hostname === hostname();
   const what = here
     ? `if pid ${owner.pid} is not that medcap (the pid was reused), delete ${path}`
-    : `medcap cannot see processes on ${owner.hostname}: if that medcap is gone, delete ${path}`;
+    : `medcap cannot see processes on ${owner.hostname}; its lock was refreshed ${Math.round(untouchedMs / 1000)} s ago ` +
+      `and counts as left behind once untouched for ${LOCK_STALE_MS / 60_000} min; if that medcap is gone, delete ${path}`;
   return new ConfigError(
     `--out ${dir} is in use for split ${split} by another medcap: pid ${owner.pid} on host ${owner.hostname}` +
       `${here ? ' (this host)' : ''}, started ${owner.startedAt}, command: ${owner.command}. ` +
