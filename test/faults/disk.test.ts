@@ -17,6 +17,7 @@ import {
   type CliOptions,
   checkJournal,
   expectFinishedLikeReference,
+  faultCaptionArgs,
   runCli,
 } from '../support/cli-process.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
@@ -30,20 +31,8 @@ let data: string;
 let reference: string;
 const mounted: string[] = [];
 
-const captionArgs = (out: string, extra: string[] = []) => [
-  'caption',
-  '--data',
-  data,
-  '--out',
-  out,
-  '--batch-size',
-  '4',
-  '--checkpoint-every',
-  '8',
-  '--keep-checkpoints',
-  '2',
-  ...extra,
-];
+const captionArgs = (out: string, extra: string[] = []) =>
+  faultCaptionArgs(data, out, ['--keep-checkpoints', '2', ...extra]);
 
 /** Mounts a tmpfs of `options` at `dir`; false where this process may not mount. */
 function tryMount(dir: string, options: string): boolean {

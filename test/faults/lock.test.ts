@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFinishedLikeReference, runCli } from '../support/cli-process.js';
+import { expectFinishedLikeReference, faultCaptionArgs, runCli } from '../support/cli-process.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
 const IMAGES = 16;
@@ -21,18 +21,7 @@ let root: string;
 let data: string;
 let reference: string;
 
-const captionArgs = (out: string, extra: string[] = []) => [
-  'caption',
-  '--data',
-  data,
-  '--out',
-  out,
-  '--batch-size',
-  '4',
-  '--checkpoint-every',
-  '8',
-  ...extra,
-];
+const captionArgs = (out: string, extra: string[] = []) => faultCaptionArgs(data, out, extra);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'medcap-lock-'));

@@ -12,6 +12,7 @@ import {
   checkJournal,
   csvWithout,
   expectFinishedLikeReference,
+  faultCaptionArgs,
   runCli,
 } from '../support/cli-process.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
@@ -24,18 +25,7 @@ let root: string;
 let data: string;
 let reference: string;
 
-const captionArgs = (out: string, extra: string[] = []) => [
-  'caption',
-  '--data',
-  data,
-  '--out',
-  out,
-  '--batch-size',
-  '4',
-  '--checkpoint-every',
-  '8',
-  ...extra,
-];
+const captionArgs = (out: string, extra: string[] = []) => faultCaptionArgs(data, out, extra);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'medcap-signals-'));

@@ -29,6 +29,29 @@ export interface CliOptions {
 }
 
 /**
+ * The fault suites' caption run: `data` into `out` in batches of 4 with a checkpoint every
+ * 8 images (so a kill lands between batches, checkpoints and the CSV), then `extra`.
+ */
+export function faultCaptionArgs(
+  data: string,
+  out: string,
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    'caption',
+    '--data',
+    data,
+    '--out',
+    out,
+    '--batch-size',
+    '4',
+    '--checkpoint-every',
+    '8',
+    ...extra,
+  ];
+}
+
+/**
  * Runs the medcap CLI with the fake engine in a child process of its own process group
  * (so a kill reaches everything it started), and waits for it to end.
  */
