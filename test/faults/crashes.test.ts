@@ -18,6 +18,9 @@ import {
   type CliOutcome,
   checkJournal,
   csvWithout,
+  FAULT_BATCH,
+  FAULT_CHECKPOINT_EVERY,
+  faultCaptionArgs,
   filesIn,
   runCli,
 } from '../support/cli-process.js';
@@ -25,8 +28,8 @@ import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
 const SEED = Number(process.env.MEDCAP_CRASH_SEED ?? 20_261_206);
 const IMAGES = 60;
-const BATCH = 4;
-const EVERY = 8;
+const BATCH = FAULT_BATCH;
+const EVERY = FAULT_CHECKPOINT_EVERY;
 const CAPTIONS = 'medical_captions_train.csv';
 const JOURNAL = 'medical_captions_train.journal.jsonl';
 const EVALUATE_FILES = [
@@ -82,20 +85,8 @@ const dirs = {
   mergeReference: '',
 };
 
-const captionArgs = (out: string, extra: string[] = []) => [
-  'caption',
-  '--data',
-  data,
-  '--out',
-  out,
-  '--batch-size',
-  String(BATCH),
-  '--checkpoint-every',
-  String(EVERY),
-  '--keep-checkpoints',
-  '0',
-  ...extra,
-];
+const captionArgs = (out: string, extra: string[] = []) =>
+  faultCaptionArgs(data, out, ['--keep-checkpoints', '0', ...extra]);
 const evaluateArgs = (out: string) => [
   'evaluate',
   '--captions',

@@ -9,8 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,9 +17,9 @@ import {
   checkJournal,
   expectFinishedLikeReference,
   faultCaptionArgs,
+  faultRunFixture,
   runCli,
 } from '../support/cli-process.js';
-import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
 const IMAGES = 60;
 const CAPTIONS = 'medical_captions_train.csv';
@@ -46,11 +45,10 @@ function tryMount(dir: string, options: string): boolean {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'medcap-disk-'));
-  data = await writeRocov2(join(root, 'data'), imageSpecs(IMAGES));
-  reference = join(root, 'reference');
-  const clean = await runCli(captionArgs(reference));
-  expect(clean.code, clean.stderr).toBe(0);
+  ({ root, data, reference } = await faultRunFixture('medcap-disk-', IMAGES, [
+    '--keep-checkpoints',
+    '2',
+  ]));
 }, 60_000);
 
 afterAll(async () => {

@@ -6,12 +6,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFinishedLikeReference, faultCaptionArgs, runCli } from '../support/cli-process.js';
-import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import {
+  expectFinishedLikeReference,
+  faultCaptionArgs,
+  faultRunFixture,
+  runCli,
+} from '../support/cli-process.js';
 
 const IMAGES = 16;
 const LOCK = 'medical_captions_train.lock';
@@ -24,11 +28,7 @@ let reference: string;
 const captionArgs = (out: string, extra: string[] = []) => faultCaptionArgs(data, out, extra);
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'medcap-lock-'));
-  data = await writeRocov2(join(root, 'data'), imageSpecs(IMAGES));
-  reference = join(root, 'reference');
-  const clean = await runCli(captionArgs(reference));
-  expect(clean.code, clean.stderr).toBe(0);
+  ({ root, data, reference } = await faultRunFixture('medcap-lock-', IMAGES));
   expect(existsSync(join(reference, LOCK))).toBe(false);
 }, 60_000);
 

@@ -4,8 +4,7 @@
  * period is cancelled and left for --resume; a second Ctrl-C stops at once and the journal
  * stays valid. Each interrupted run, resumed, ends with the uninterrupted run's files.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,9 +12,9 @@ import {
   csvWithout,
   expectFinishedLikeReference,
   faultCaptionArgs,
+  faultRunFixture,
   runCli,
 } from '../support/cli-process.js';
-import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 
 const IMAGES = 40;
 const CAPTIONS = 'medical_captions_train.csv';
@@ -28,11 +27,7 @@ let reference: string;
 const captionArgs = (out: string, extra: string[] = []) => faultCaptionArgs(data, out, extra);
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'medcap-signals-'));
-  data = await writeRocov2(join(root, 'data'), imageSpecs(IMAGES));
-  reference = join(root, 'reference');
-  const clean = await runCli(captionArgs(reference));
-  expect(clean.code, clean.stderr).toBe(0);
+  ({ root, data, reference } = await faultRunFixture('medcap-signals-', IMAGES));
 }, 60_000);
 
 afterAll(async () => {

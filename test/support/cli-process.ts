@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { expect } from 'vitest';
+import { imageSpecs, writeRocov2 } from './datasets.js';
 import type { FakeEngineOptions } from './fake-engine.js';
 
 const CHILD = join(import.meta.dirname, 'cli-child.ts');
@@ -28,10 +31,11 @@ export interface CliOptions {
   shellPrefix?: string;
 }
 
-/**
- * The fault suites' caption run: `data` into `out` in batches of 4 with a checkpoint every
- * 8 images (so a kill lands between batches, checkpoints and the CSV), then `extra`.
- */
+/** The fault suites' batch size and checkpoint interval: kills land between batches, checkpoints and the CSV. */
+export const FAULT_BATCH = 4;
+export const FAULT_CHECKPOINT_EVERY = 8;
+
+/** The fault suites' caption run: `data` into `out` in FAULT_BATCH batches, then `extra`. */
 export function faultCaptionArgs(
   data: string,
   out: string,
@@ -44,11 +48,29 @@ export function faultCaptionArgs(
     '--out',
     out,
     '--batch-size',
-    '4',
+    String(FAULT_BATCH),
     '--checkpoint-every',
-    '8',
+    String(FAULT_CHECKPOINT_EVERY),
     ...extra,
   ];
+}
+
+/**
+ * A temporary root holding a ROCOv2 dataset of `images` images (`data`) and the
+ * uninterrupted run of it (`reference`, by faultCaptionArgs with `extra`), which the
+ * interrupted runs are compared with.
+ */
+export async function faultRunFixture(
+  prefix: string,
+  images: number,
+  extra: readonly string[] = [],
+): Promise<{ root: string; data: string; reference: string }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const data = await writeRocov2(join(root, 'data'), imageSpecs(images));
+  const reference = join(root, 'reference');
+  const clean = await runCli(faultCaptionArgs(data, reference, extra));
+  expect(clean.code, clean.stderr).toBe(0);
+  return { root, data, reference };
 }
 
 /**
