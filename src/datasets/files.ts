@@ -270,8 +270,9 @@ async function* walkFolder(
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* walkFolder(path, filter, seen, links);
-    else if (entry.isSymbolicLink() && (await isDirectory(path))) links.push(path);
+    // An image name first: a cache of links to images (the Hub's) costs no stat per image.
     else if (filter.extensions.includes(extname(entry.name).toLowerCase())) yield path;
+    else if (entry.isSymbolicLink() && (await isDirectory(path))) links.push(path);
     else if (
       filter.unnamedDicom &&
       mayBeUnnamedDicom(entry.name) &&
