@@ -9,7 +9,7 @@ import {
   UNREAD_IMAGE_EXTENSIONS,
 } from '../files.js';
 import { finishSample } from '../sample.js';
-import type { DatasetLoader } from '../types.js';
+import type { DatasetLoader, Sample } from '../types.js';
 
 /**
  * Images by extension (DICOM's included, and formats medcap does not read, which become
@@ -38,19 +38,26 @@ export const folderLoader: DatasetLoader = {
   async *load(source) {
     if (!(await isDirectory(source.path)))
       throw new DatasetError(`folder: ${source.path} is not a folder`);
-    let index = 0;
-    // `a.png` and `a.jpg` both have the id `a`: the second is an error row, not a silent twin.
-    const duplicates = new DuplicateTracker();
-    for (const { id, path } of await sortedFolderItems(source.path, FOLDER_IMAGES)) {
-      const first = duplicates.check(id, path);
-      const problems = first
-        ? [{ message: `${path}: duplicate id '${id}' (first at ${first})`, fatal: true }]
-        : [];
-      yield await finishSample(
-        { index, id, imagePath: path, references: [], place: path, problems },
-        false,
-      );
-      index += 1;
-    }
+    yield* folderSamples(source.path, FOLDER_IMAGES);
   },
 };
+
+/**
+ * The images of `dir` that `filter` takes, in sorted relative-path order, without references.
+ * `a.png` and `a.jpg` both have the id `a`: the second is an error row, not a silent twin.
+ */
+export async function* folderSamples(dir: string, filter: ImageFileFilter): AsyncGenerator<Sample> {
+  let index = 0;
+  const duplicates = new DuplicateTracker();
+  for (const { id, path } of await sortedFolderItems(dir, filter)) {
+    const first = duplicates.check(id, path);
+    const problems = first
+      ? [{ message: `${path}: duplicate id '${id}' (first at ${first})`, fatal: true }]
+      : [];
+    yield await finishSample(
+      { index, id, imagePath: path, references: [], place: path, problems },
+      false,
+    );
+    index += 1;
+  }
+}

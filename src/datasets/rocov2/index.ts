@@ -10,8 +10,8 @@ import {
   isDirectory,
   isFile,
   readCsvRecords,
-  sortedFolderItems,
 } from '../files.js';
+import { folderSamples } from '../folder/index.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 
@@ -36,7 +36,7 @@ export const rocov2Loader: DatasetLoader = {
         throw new DatasetError(
           `rocov2: ${captions} not found (expected {split}_captions.csv for --split ${source.split})`,
         );
-      yield* captionlessSamples(imageDir);
+      yield* folderSamples(imageDir, { extensions: IMAGE_EXTENSIONS });
       return;
     }
     const concepts = await readConcepts(join(source.path, `${source.split}_concepts.csv`));
@@ -67,18 +67,6 @@ async function isCaptionlessSplit(source: DatasetSource): Promise<boolean> {
   if (!(await isDirectory(join(source.path, source.split)))) return false;
   const names = await readdir(source.path).catch(() => [] as string[]);
   return names.some((name) => name.endsWith('_captions.csv'));
-}
-
-/** The images of a split without a captions file, sorted by name; no references. */
-async function* captionlessSamples(imageDir: string): AsyncGenerator<Sample> {
-  let index = 0;
-  for (const { id, path } of await sortedFolderItems(imageDir, { extensions: IMAGE_EXTENSIONS })) {
-    yield await finishSample(
-      { index, id, imagePath: path, references: [], place: path, problems: [] },
-      false,
-    );
-    index += 1;
-  }
 }
 
 async function rocov2Sample(
