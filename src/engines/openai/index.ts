@@ -354,7 +354,7 @@ class OpenAIChatEngine implements OpenAIEngine {
     error: string,
     url: string,
     failingSince: number,
-  ): string | Promise<string> | undefined {
+  ): string | (() => Promise<string>) | undefined {
     const { status } = failure;
     if (failure.proxy && !failure.retryable) return `cannot reach ${url}: ${failure.reason}`;
     if (status === 401 || status === 403) {
@@ -363,7 +363,8 @@ class OpenAIChatEngine implements OpenAIEngine {
         `MEDCAP_API_KEY (${this.keySource === 'none' ? 'neither is set' : `using ${this.keySource}`})`
       );
     }
-    if (status === 404) return this.notFoundReason(url, failure);
+    // Asked of the server only by the first image to fail so, not by each one in flight.
+    if (status === 404) return () => this.notFoundReason(url, failure);
     if (failure.code === OUT_OF_QUOTA) {
       return `${url}: ${failure.reason} (the account is out of quota; no retry can pass)`;
     }
@@ -402,11 +403,13 @@ class OpenAIChatEngine implements OpenAIEngine {
   }
 
   /** Stops every batch, now and to come, with the first reason found. */
-  private stopRun(reason: string | Promise<string>): Promise<void> {
-    this.stopping ??= Promise.resolve(reason).then((message) => {
-      this.stopped = new EngineError(message, { code: 'ENGINE_STOPPED', stopsRun: true });
-      this.stopAll.abort(this.stopped);
-    });
+  private stopRun(reason: string | (() => Promise<string>)): Promise<void> {
+    this.stopping ??= Promise.resolve(typeof reason === 'string' ? reason : reason()).then(
+      (message) => {
+        this.stopped = new EngineError(message, { code: 'ENGINE_STOPPED', stopsRun: true });
+        this.stopAll.abort(this.stopped);
+      },
+    );
     return this.stopping;
   }
 
