@@ -5,6 +5,7 @@ import { DatasetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
 import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
+import { isScoredRow } from '../../formats/captions-jsonl.js';
 import type { JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
@@ -146,7 +147,7 @@ function scoresFit(
     return false;
   }
   const unscored = captions
-    .filter((row) => row.status === 'ok' && row.references.length > 0 && !scores.has(row.imageId))
+    .filter((row) => isScoredRow(row) && !scores.has(row.imageId))
     .map((row) => row.imageId);
   if (unscored.length > 0) {
     logger.warn(
