@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DatasetError } from '../core/errors.js';
+import type { Baseline } from '../metrics/bertscore/baseline.js';
 import { METRIC_COLUMNS, type MetricColumn } from '../metrics/columns.js';
 import type { ColumnSummary } from '../metrics/score.js';
 import { CAPTION_COLUMNS, type CaptionRow, captionRowToRecord } from './captions-csv.js';
@@ -21,13 +22,7 @@ export interface BertScoreSetup {
    * The bert_score baseline the values were rescaled with, (raw - b) / (1 - b); null: raw
    * values. Its file, its layer and b for P, R and F1 (as float32, as bert_score reads them).
    */
-  baseline: {
-    file: string;
-    layer: number;
-    precision: number;
-    recall: number;
-    f1: number;
-  } | null;
+  baseline: Baseline | null;
 }
 
 /** What is known about the run that produced the captions (journal, CSV) and the evaluation. */
