@@ -34,11 +34,6 @@ const TEMP_NAME = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
 const PROBE_NAME = 'medcap-write-test';
 
 /**
- * Write a file atomically: write a temp file in the same folder, fsync it, rename it over
- * the target. A reader never sees a half-written file, even after kill -9. A failed write
- * (disk full) leaves no temp file behind and throws an OutputError naming the file.
- */
-/**
  * A fresh name beside `path` for a file or folder being built, renamed to `path` once whole:
  * the process id and a random part, so two builds never share one, even in one millisecond.
  */
@@ -46,6 +41,11 @@ export function temporarySibling(path: string): string {
   return `${path}.tmp-${process.pid}-${randomUUID()}`;
 }
 
+/**
+ * Write a file atomically: write a temp file in the same folder, fsync it, rename it over
+ * the target. A reader never sees a half-written file, even after kill -9. A failed write
+ * (disk full) leaves no temp file behind and throws an OutputError naming the file.
+ */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array | readonly Uint8Array[],
