@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Exists, onnxRuntimeBinDir } from '../engines/transformers/devices.js';
-import { type MemoryCeiling, memoryCeiling } from '../pipeline/memory.js';
+import { type MemoryCeiling, memoryCeiling, readText } from '../pipeline/memory.js';
 
 const run = promisify(execFile);
 
@@ -60,13 +60,7 @@ export function systemProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
     nodeVersion: process.versions.node,
     exists: existsSync,
     listDir,
-    readText(path) {
-      try {
-        return readFileSync(path, 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
+    readText,
     async npmVersion() {
       const agent = /\bnpm\/([\d.]+)/.exec(env.npm_config_user_agent ?? '');
       if (agent) return agent[1];

@@ -95,7 +95,7 @@ export interface MemoryCeiling {
 /** A file's text, or undefined when it cannot be read. */
 export type ReadText = (path: string) => string | undefined;
 
-function readText(path: string): string | undefined {
+export function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch {
