@@ -158,11 +158,14 @@ export function rateLimitResetMs(headers: Headers | undefined): number | undefin
   return wait;
 }
 
-function durationMs(text: string | null): number | undefined {
+/** `6m0s`, `1.5s`, `20ms`, `1h2m3.5s` as OpenAI writes its x-ratelimit-reset-* times. */
+const DURATION = (() => {
   const number = '(\\d+(?:\\.\\d+)?)';
-  const match = new RegExp(`^(?:${number}h)?(?:${number}m)?(?:${number}s)?(?:${number}ms)?$`).exec(
-    text?.trim() ?? '',
-  );
+  return new RegExp(`^(?:${number}h)?(?:${number}m)?(?:${number}s)?(?:${number}ms)?$`);
+})();
+
+function durationMs(text: string | null): number | undefined {
+  const match = DURATION.exec(text?.trim() ?? '');
   if (!match || match[0] === '') return undefined;
   const [h, m, s, ms] = match.slice(1).map((part) => Number(part ?? 0));
   return ((h! * 60 + m!) * 60 + s!) * 1000 + ms!;
