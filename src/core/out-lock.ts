@@ -1,7 +1,7 @@
 import { open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ConfigError, describeError } from './errors.js';
-import { asOutputError, temporarySibling } from './files.js';
+import { asOutputError, ensureWritableDir, temporarySibling } from './files.js';
 import type { Logger } from './logger.js';
 import { outputPaths } from './paths.js';
 
@@ -88,13 +88,17 @@ export async function lockOutput(dir: string, split: string, logger: Logger): Pr
   );
 }
 
-/** lockOutput for the duration of `work`, released however it ends. */
+/**
+ * `--out` made and checked writable (an OutputError naming it if not), then lockOutput for
+ * the duration of `work`, released however it ends.
+ */
 export async function withOutputLock<T>(
   dir: string,
   split: string,
   logger: Logger,
   work: (lock: OutputLock) => Promise<T>,
 ): Promise<T> {
+  await ensureWritableDir(dir, '--out');
   const lock = await lockOutput(dir, split, logger);
   try {
     return await work(lock);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
 import { withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
@@ -38,7 +38,6 @@ export async function mergeRuns(
   logger: Logger,
 ): Promise<MergeResult> {
   if (dirs.length === 0) throw new ConfigError('merge: name at least one run folder');
-  await ensureWritableDir(resolve(out), '--out');
   return withOutputLock(resolve(out), split, logger, () => mergeInto(dirs, out, split, logger));
 }
 

@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
 import { describeError, EngineError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
-import { ensureWritableDir, removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { type OutputLock, withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
@@ -102,7 +102,7 @@ export async function caption(
   deps: CaptionDeps = {},
 ): Promise<CaptionRunResult> {
   const out = resolve(config.out);
-  await ensureWritableDir(out, '--out');
+  // A caller holding the lock (`run`) has made and checked the folder.
   if (deps.outputLock) return captionInto(out, config, deps);
   // Before anything is read or cleaned up: another process may be writing this run.
   return withOutputLock(out, config.split, deps.logger ?? silentLogger, () =>

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
-import { ensureWritableDir } from '../../core/files.js';
 import type { Logger } from '../../core/logger.js';
 import { type OutputLock, withOutputLock } from '../../core/out-lock.js';
 import type { CaptionEngine } from '../../engines/types.js';
@@ -52,7 +51,6 @@ export async function runPipeline(
   deps: PipelineDeps,
 ): Promise<PipelineResult> {
   const out = resolve(captionConfig.out);
-  await ensureWritableDir(out, '--out');
   // One lock from caption to report: another run must not rewrite the captions being scored.
   return withOutputLock(out, captionConfig.split, deps.logger, (outputLock) =>
     captionEvaluateReport(captionConfig, evaluateConfig, { ...deps, outputLock }),

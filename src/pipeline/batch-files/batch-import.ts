@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, DatasetError } from '../../core/errors.js';
-import { ensureWritableDir, writeFileAtomic } from '../../core/files.js';
+import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { withOutputLock } from '../../core/out-lock.js';
 import { outputPaths } from '../../core/paths.js';
@@ -48,7 +48,6 @@ export async function importBatch(
 ): Promise<ImportBatchResult> {
   const logger = options.logger ?? silentLogger;
   const out = resolve(config.out);
-  await ensureWritableDir(out, '--out');
   return withOutputLock(out, config.split, logger, () =>
     importInto(out, config, resultFiles, logger),
   );
