@@ -102,15 +102,25 @@ const EXTENDED_OFFSET_TABLES = [0x01, 0x02].map((element) =>
  * dicom-parser reads the length of an OV element (VR of 2019) as 2 bytes instead of 4, and
  * loses its way in the Extended Offset Table that recent writers put before encapsulated
  * pixel data; OB has the same layout, so a copy with OB there parses (the table is still read
- * as 64-bit offsets).
+ * as 64-bit offsets). A match counts only where its 4-byte length ends on the next element of
+ * group 7FE0 (the table's lengths, or Pixel Data), so the same bytes inside other data are
+ * never changed.
  */
 function withOffsetTablesAsOb(buffer: Buffer): Buffer {
   let copy: Buffer | undefined;
+  let from = 0;
   for (const pattern of EXTENDED_OFFSET_TABLES) {
-    const at = buffer.indexOf(pattern);
-    if (at < 0) continue;
+    const at = buffer.indexOf(pattern, from);
+    if (at < 0 || at + 12 > buffer.length) continue;
+    const next = at + 12 + buffer.readUInt32LE(at + 8);
+    const nextIsPixelGroup =
+      next + 4 <= buffer.length &&
+      buffer.readUInt16LE(next) === 0x7fe0 &&
+      [0x0002, 0x0010].includes(buffer.readUInt16LE(next + 2));
+    if (!nextIsPixelGroup) continue;
     copy ??= Buffer.from(buffer);
     copy[at + 5] = 0x42;
+    from = next;
   }
   return copy ?? buffer;
 }
