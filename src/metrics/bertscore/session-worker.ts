@@ -33,19 +33,15 @@ try {
   send(failure(0, error));
 }
 
-let queue: Promise<void> = Promise.resolve();
+// The session runs its batches one at a time, in the order given, and disposes after them.
 port.on('message', (request: SessionRequest) => {
-  queue = queue.then(async () => {
-    try {
-      if (request.type === 'dispose') {
-        await session?.dispose();
-        session = undefined;
-        send({ id: request.id, ok: true });
-      } else {
-        send({ id: request.id, ok: true, output: await session!.run(request.batch) });
-      }
-    } catch (error) {
-      send(failure(request.id, error));
-    }
-  });
+  const done =
+    request.type === 'dispose'
+      ? session?.dispose().then(() => ({ id: request.id, ok: true }) as SessionReply)
+      : session
+          ?.run(request.batch)
+          .then((output): SessionReply => ({ id: request.id, ok: true, output }));
+  (done ?? Promise.reject(new Error('the encoder session did not load'))).then(send, (error) =>
+    send(failure(request.id, error)),
+  );
 });
