@@ -35,7 +35,12 @@ export function isMetricColumn(name: string): name is MetricColumn {
   return (METRIC_COLUMNS as readonly string[]).includes(name);
 }
 
-/** The display name of a column (the column itself when unknown). */
-export function metricLabel(column: string): string {
-  return isMetricColumn(column) ? METRIC_LABELS[column] : column;
+/**
+ * The display name of a column (the column itself when unknown); BERTScore's marked
+ * "(rescaled)" when the run rescaled it with a baseline, so that it is never read as raw.
+ */
+export function metricLabel(column: string, options: { rescaledBertScore?: boolean } = {}): string {
+  if (!isMetricColumn(column)) return column;
+  const rescaled = options.rescaledBertScore && column.startsWith('bertscore_');
+  return rescaled ? `${METRIC_LABELS[column]} (rescaled)` : METRIC_LABELS[column];
 }

@@ -105,10 +105,10 @@ export function formatSummary(input: SummaryInput): string {
   lines.push(`  medcap     ${run.medcapVersion}`);
   lines.push('');
   const rows = [['metric', 'corpus', 'mean', 'std', 'median', 'min', 'max', '95% CI']];
-  const rescaled = run.bertscore?.baseline ? ' (rescaled)' : '';
+  const rescaledBertScore = Boolean(run.bertscore?.baseline);
   for (const [column, s] of Object.entries(report.metrics)) {
     rows.push([
-      metricLabel(column) + (column.startsWith('bertscore_') ? rescaled : ''),
+      metricLabel(column, { rescaledBertScore }),
       num(s.corpus),
       num(s.mean),
       num(s.std),

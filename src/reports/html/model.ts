@@ -326,7 +326,7 @@ export function metricTable(
   columns: readonly string[],
   valuesByColumn: ReadonlyMap<string, number[]>,
 ): MetricRow[] {
-  const rescaled = rescaledBertScore(files) ? ' (rescaled)' : '';
+  const labelOptions = { rescaledBertScore: rescaledBertScore(files) };
   return columns.map((column) => {
     const fromAggregate: AggregateMetric | undefined = files.aggregate?.metrics[column];
     const values = valuesByColumn.get(column) ?? [];
@@ -334,7 +334,7 @@ export function metricTable(
     const range = minMax(values);
     return {
       column,
-      label: metricLabel(column) + (column.startsWith('bertscore_') ? rescaled : ''),
+      label: metricLabel(column, labelOptions),
       corpus: fromAggregate?.corpus ?? null,
       mean: fromAggregate?.mean ?? mean(values),
       std: fromAggregate?.std ?? std(values),
