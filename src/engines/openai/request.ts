@@ -161,6 +161,18 @@ export const CUT_SHORT_WARNING =
   'caption cut short by the token limit (finish_reason: length); raise --max-new-tokens';
 
 /**
+ * The message of an error body as servers write it: a plain string, `{message}` (vLLM's
+ * ErrorResponse), or `{error: string | {message}}` (OpenAI, newer vLLM). Undefined if none.
+ */
+export function errorBodyMessage(body: unknown): string | undefined {
+  if (typeof body === 'string') return body || undefined;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { error, message } = body as { error?: unknown; message?: unknown };
+  const inner = error === undefined || error === null ? undefined : errorBodyMessage(error);
+  return inner ?? (typeof message === 'string' ? message : undefined);
+}
+
+/**
  * The caption from a chat completion body, or why there is none. A caption that the token
  * limit cut short is kept, with a warning for its row.
  */
@@ -170,8 +182,7 @@ export function captionFromCompletion(
   const record = body as { choices?: unknown; error?: unknown } | null;
   const choices = record?.choices;
   if (!Array.isArray(choices) || choices.length === 0) {
-    const error = record?.error as { message?: unknown } | string | undefined;
-    const message = typeof error === 'string' ? error : error?.message;
+    const message = errorBodyMessage(record?.error);
     return {
       ok: false,
       error:

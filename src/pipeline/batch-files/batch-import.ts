@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { withOutputLock } from '../../core/out-lock.js';
 import { outputPaths } from '../../core/paths.js';
-import { captionFromCompletion } from '../../engines/openai/request.js';
+import { captionFromCompletion, errorBodyMessage } from '../../engines/openai/request.js';
 import type { CaptionOutcome } from '../../engines/types.js';
 import { type CaptionRow, formatCaptionsCsv, okRowWarnings } from '../../formats/captions-csv.js';
 import { BATCH_ENGINE_ID, type BatchManifest, batchPaths, selectSamples } from './batch-common.js';
@@ -227,8 +227,7 @@ function describeLineError(error: unknown): string {
   const record = error as Record<string, unknown>;
   if (record.error && typeof record.error === 'object') return describeLineError(record.error);
   const code = typeof record.code === 'string' ? `${record.code}: ` : '';
-  const message = typeof record.message === 'string' ? record.message : JSON.stringify(error);
-  return `${code}${message}`;
+  return `${code}${errorBodyMessage(record) ?? JSON.stringify(error)}`;
 }
 
 /** A line of a batch input file (what export-batch writes), not of its output. */
@@ -248,14 +247,10 @@ function mostCommonModel(results: ReadonlyMap<string, BatchResult>): string | un
 }
 
 function messageOfBody(body: unknown): string {
-  if (typeof body === 'string') return body || 'no message';
-  const record = body as Record<string, unknown> | null | undefined;
-  const error = record?.error;
-  if (typeof error === 'string') return error;
-  if (error && typeof (error as { message?: unknown }).message === 'string')
-    return (error as { message: string }).message;
-  if (typeof record?.message === 'string') return record.message;
-  return record ? JSON.stringify(record) : 'no message';
+  return (
+    errorBodyMessage(body) ??
+    (body && typeof body === 'object' ? JSON.stringify(body) : 'no message')
+  );
 }
 
 /** Export's manifest, looked for in --out and beside the results files. */
