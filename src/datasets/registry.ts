@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ConfigError, DatasetError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { dicomLoader } from './dicom/index.js';
@@ -33,6 +34,9 @@ export async function selectLoader(
     }
     return loader;
   }
+  // Else each detector would miss it, and the error would be that the layout is unknown.
+  if (!existsSync(source.path))
+    throw new DatasetError(`--data ${source.path}: no such file or folder`);
   for (const loader of Object.values(DATASET_LOADERS)) {
     if (await loader.detect(source)) {
       logger.info(`dataset: detected ${loader.format} layout in ${source.path}`);

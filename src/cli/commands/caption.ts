@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { CaptionConfig } from '../../config/types.js';
-import { ConfigError, DatasetError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { caption } from '../../pipeline/run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -77,10 +77,6 @@ export async function captionSettings(
   const settings = config as unknown as CaptionConfig;
   if (!settings.data)
     throw new ConfigError('--data is required: a dataset folder or a manifest file');
-  const data = resolve(ctx.cwd, settings.data);
-  // Else `auto` would say it cannot tell the layout of a folder that is not there.
-  if (settings.format === 'auto' && !existsSync(data))
-    throw new DatasetError(`--data ${data}: no such file or folder`);
   const offline =
     settings.offline || ['1', 'true', 'yes'].includes((ctx.env.HF_HUB_OFFLINE ?? '').toLowerCase());
   let prompt = settings.prompt;
@@ -96,7 +92,7 @@ export async function captionSettings(
   return {
     ...settings,
     model: localModelPath(settings.model, ctx.cwd),
-    data,
+    data: resolve(ctx.cwd, settings.data),
     out: resolve(ctx.cwd, settings.out),
     offline,
     prompt,
