@@ -2,7 +2,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
 import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
-import { type Palette, paletteColours, readPalette } from './palette.js';
+import { type Palette, paletteColours, readLut, readPalette } from './palette.js';
 import { dicomParser, parseDataSet, thrownMessage } from './parse.js';
 import {
   IMPLICIT_VR_LITTLE_ENDIAN,
@@ -227,23 +227,12 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
 /** The first item of the VOI LUT Sequence (0028,3010), if it has a usable table. */
 function firstVoiLut(dataSet: DataSet): VoiLut | undefined {
   const item = dataSet.elements.x00283010?.items?.[0]?.dataSet;
-  const data = item?.elements.x00283006;
-  if (!item || !data) return undefined;
-  const count = item.uint16('x00283002', 0);
-  const bits = item.uint16('x00283002', 2);
-  if (count === undefined || bits === undefined || bits < 1 || bits > 16) return undefined;
+  if (!item) return undefined;
   // The first mapped value is US or SS; read as SS only where the VR says so.
-  const firstMapped =
-    item.elements.x00283002?.vr === 'SS'
-      ? item.int16('x00283002', 1)!
-      : (item.uint16('x00283002', 1) ?? 0);
-  const entries = new Uint16Array(count === 0 ? 65536 : count);
-  // 8-bit entries may come one per byte instead of one per word.
-  const wide = data.length >= 2 * entries.length;
-  if (!wide && data.length < entries.length) return undefined;
-  for (let i = 0; i < entries.length; i++)
-    entries[i] = wide ? item.uint16('x00283006', i)! : item.byteArray[data.dataOffset + i]!;
-  return { firstMapped, bits, entries };
+  const signed = item.elements.x00283002?.vr === 'SS';
+  const lut = readLut(item, 'x00283002', 'x00283006', signed);
+  if (typeof lut === 'string' || lut.bits < 1 || lut.bits > 16) return undefined;
+  return { firstMapped: lut.firstMapped, bits: lut.bits, entries: lut.words };
 }
 
 function finiteOr(value: number | undefined, fallback: number): number {

@@ -15,20 +15,46 @@ const CHANNELS = [
   ['blue', 'x00281103', 'x00281203'],
 ] as const;
 
+/** A lookup table's entries as its descriptor says: first mapped value, bits, 16-bit words. */
+export interface LutWords {
+  firstMapped: number;
+  bits: number;
+  words: Uint16Array;
+}
+
 /**
- * Reads the red, green and blue tables of a PALETTE COLOR image. A descriptor holds the
- * number of entries (0 means 65,536), the first stored value mapped and the bits per entry;
- * 8-bit entries come one per byte or one per 16-bit word, as writers differ.
+ * Reads a lookup table (a palette's or a VOI LUT): the descriptor holds the number of
+ * entries (0 means 65,536), the first stored value mapped and the bits per entry; 8-bit
+ * entries come one per byte or one per 16-bit word, as writers differ. Words are read in the
+ * data set's own byte order. 'missing' when the descriptor or data is absent, 'short' when
+ * the data holds fewer bytes than entries.
  */
+export function readLut(
+  dataSet: DataSet,
+  descriptorTag: string,
+  dataTag: string,
+  signedFirst: boolean,
+): LutWords | 'missing' | 'short' {
+  const count = dataSet.uint16(descriptorTag, 0);
+  const first = signedFirst ? dataSet.int16(descriptorTag, 1) : dataSet.uint16(descriptorTag, 1);
+  const bits = dataSet.uint16(descriptorTag, 2);
+  const data = dataSet.elements[dataTag];
+  if (count === undefined || first === undefined || bits === undefined || !data) return 'missing';
+  const words = new Uint16Array(count === 0 ? 65536 : count);
+  const wide = data.length >= 2 * words.length;
+  if (!wide && data.length < words.length) return 'short';
+  for (let i = 0; i < words.length; i++)
+    words[i] = wide ? dataSet.uint16(dataTag, i)! : dataSet.byteArray[data.dataOffset + i]!;
+  return { firstMapped: first, bits, words };
+}
+
+/** Reads the red, green and blue tables of a PALETTE COLOR image (see readLut). */
 export function readPalette(dataSet: DataSet, signed: boolean, path: string): Palette {
   const tables: Partial<Record<'red' | 'green' | 'blue', Uint8Array>> = {};
   let firstMapped = 0;
   for (const [name, descriptorTag, dataTag] of CHANNELS) {
-    const count = dataSet.uint16(descriptorTag, 0);
-    const first = signed ? dataSet.int16(descriptorTag, 1) : dataSet.uint16(descriptorTag, 1);
-    const bits = dataSet.uint16(descriptorTag, 2);
-    const data = dataSet.elements[dataTag];
-    if (count === undefined || first === undefined || bits === undefined || !data) {
+    const lut = readLut(dataSet, descriptorTag, dataTag, signed);
+    if (lut === 'missing') {
       const segmented = dataSet.elements[`x0028122${descriptorTag.slice(-1)}`];
       throw new ImageError(
         segmented
@@ -37,30 +63,20 @@ export function readPalette(dataSet: DataSet, signed: boolean, path: string): Pa
         { code: 'DICOM_UNSUPPORTED' },
       );
     }
-    const entries = count === 0 ? 65536 : count;
-    const bytes = dataSet.byteArray.subarray(data.dataOffset, data.dataOffset + data.length);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const wide = bytes.length >= 2 * entries;
-    if (!wide && bytes.length < entries)
+    if (lut === 'short') {
+      const count = dataSet.uint16(descriptorTag, 0)!;
       throw new ImageError(
-        `${path}: the ${name} palette has ${bytes.length} bytes for ${entries} entries`,
+        `${path}: the ${name} palette has ${dataSet.elements[dataTag]!.length} bytes for ${count === 0 ? 65536 : count} entries`,
         { code: 'DICOM_INVALID' },
       );
-    const little = isLittleEndian(dataSet);
-    const table = new Uint8Array(entries);
-    for (let i = 0; i < entries; i++) {
-      const entry = wide ? view.getUint16(2 * i, little) : bytes[i]!;
-      // 16-bit entries keep their high byte; 8-bit entries in words sit in the low byte.
-      table[i] = bits > 8 ? entry >> 8 : entry & 0xff;
     }
-    tables[name] = table;
-    if (name === 'red') firstMapped = first;
+    // 16-bit entries keep their high byte; 8-bit entries in words sit in the low byte.
+    tables[name] = Uint8Array.from(lut.words, (entry) =>
+      lut.bits > 8 ? entry >> 8 : entry & 0xff,
+    );
+    if (name === 'red') firstMapped = lut.firstMapped;
   }
   return { firstMapped, red: tables.red!, green: tables.green!, blue: tables.blue! };
-}
-
-function isLittleEndian(dataSet: DataSet): boolean {
-  return (dataSet.string('x00020010') ?? '').trim() !== '1.2.840.10008.1.2.2';
 }
 
 /** RGB pixels of a palette image: each stored value through the tables (clamped to them). */
