@@ -69,4 +69,32 @@ export interface JournalEnd {
   peakRssBytes: number;
 }
 
-export type JournalLine = JournalStart | JournalItem | JournalMemory | JournalEnd;
+/**
+ * Images entering a stage where a bad image could bring the whole process down: `prepare`
+ * (reading and decoding), `engine` (captioning); `wait` once prepared (waiting for a batch,
+ * harmless). Written without fsync before the stage starts: what a process wrote survives
+ * its death, so after a crash `--resume` knows which images were in those stages.
+ */
+export interface JournalStage {
+  kind: 'stage';
+  time: number;
+  stage: 'prepare' | 'wait' | 'engine';
+  indexes: number[];
+  /** Nothing else was in progress (`--resume` isolating the images of a crash). */
+  alone?: true;
+}
+
+/** Written when a run ends on a fatal error (not a crash): its unfinished images were not the cause. */
+export interface JournalStop {
+  kind: 'stop';
+  time: number;
+  reason: string;
+}
+
+export type JournalLine =
+  | JournalStart
+  | JournalItem
+  | JournalMemory
+  | JournalEnd
+  | JournalStage
+  | JournalStop;

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, ftruncateSync, writeSync } from 'node:fs';
 import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
 import { DatasetError } from '../core/errors.js';
 import { asOutputError } from '../core/files.js';
@@ -54,6 +54,9 @@ export async function readJournal(path: string): Promise<JournalContents> {
  */
 export class JournalWriter {
   private failed: unknown;
+  /** An append is being written: note() queues its lines in `noted`. */
+  private appending = false;
+  private readonly noted: Buffer[] = [];
 
   private constructor(
     private readonly handle: FileHandle,
@@ -91,21 +94,59 @@ export class JournalWriter {
   async append(lines: readonly JournalLine[]): Promise<void> {
     if (lines.length === 0) return;
     if (this.failed !== undefined) throw this.failed;
-    const bytes = Buffer.from(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    let bytes = Buffer.from(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    let appended = 0;
+    this.appending = true;
     try {
-      // A write may be cut short (file size limit, disk nearly full): write the rest, which
-      // either succeeds or says why not.
-      let written = 0;
-      while (written < bytes.length) {
-        const { bytesWritten } = await this.handle.write(bytes, written);
-        written += bytesWritten;
+      // Stage lines noted meanwhile follow this append's lines, never inside them.
+      for (; bytes.length > 0; bytes = Buffer.concat(this.noted.splice(0))) {
+        // A write may be cut short (file size limit, disk nearly full): write the rest, which
+        // either succeeds or says why not.
+        let written = 0;
+        while (written < bytes.length) {
+          const { bytesWritten } = await this.handle.write(bytes, written);
+          written += bytesWritten;
+        }
+        appended += bytes.length;
       }
       await this.handle.sync();
-      this.size += bytes.length;
+      this.size += appended;
     } catch (error) {
       this.failed = asOutputError(error, this.path);
       await this.handle.truncate(this.size).catch(() => {});
       throw this.failed;
+    } finally {
+      this.appending = false;
+      this.noted.length = 0;
+    }
+  }
+
+  /**
+   * Appends one line at once, without fsync: for stage lines, written as a stage starts, which
+   * must outlive the process (the kernel keeps what was written) but not the machine. While
+   * an append is being written, the line waits and goes right after it.
+   */
+  note(line: JournalLine): void {
+    if (this.failed !== undefined) return;
+    const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+    if (this.appending) {
+      this.noted.push(bytes);
+      return;
+    }
+    let written = 0;
+    try {
+      while (written < bytes.length)
+        written += writeSync(this.handle.fd, bytes, written, bytes.length - written);
+      this.size += bytes.length;
+    } catch (error) {
+      // A stage line is only a hint: a disk that refuses it fails the next append, which
+      // says so. Part of one is cut off, so the journal holds whole lines only.
+      if (written === 0) return;
+      try {
+        ftruncateSync(this.handle.fd, this.size);
+      } catch {
+        this.failed = asOutputError(error, this.path);
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
 import type { CaptionEngine } from '../engines/types.js';
 import type { JournalItem, JournalStart } from '../formats/journal-types.js';
+import { type CrashSuspects, crashSuspects } from './crash-suspects.js';
 import { readJournal } from './journal.js';
 import { selectedSamples } from './selection.js';
 
@@ -57,12 +58,17 @@ export async function planRun(
   };
 }
 
+export interface PreviousWork extends CrashSuspects {
+  items: Map<number, JournalItem>;
+  start?: JournalStart;
+}
+
 /** Reads the journal for --resume; refuses to overwrite earlier work without --resume or --overwrite. */
 export async function previousWork(
   journalPath: string,
   config: CaptionConfig,
   logger: Logger,
-): Promise<{ items: Map<number, JournalItem>; start?: JournalStart }> {
+): Promise<PreviousWork> {
   if (config.retryFailed && !config.resume) {
     throw new ConfigError(
       '--retry-failed: only with --resume (it retries the failed images of the journal in --out)',
@@ -76,7 +82,7 @@ export async function previousWork(
           `pass --resume to continue it, --overwrite to start again, or choose another --out`,
       );
     }
-    return { items: new Map() };
+    return { items: new Map(), suspects: new Map(), poisoned: new Map() };
   }
   if (journal.tornBytes > 0)
     logger.warn(`journal: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
@@ -87,8 +93,17 @@ export async function previousWork(
     logger.info(`resume: --retry-failed captions the ${failed.length} failed images again`);
   }
   logger.info(`resume: ${journal.items.size} images already done in ${journalPath}`);
+  const crash = crashSuspects(journal.lines);
+  if (crash.suspects.size > 0) {
+    const count = crash.suspects.size;
+    logger.warn(
+      `resume: the run before ended abruptly (killed, crashed or out of memory) while ${count} ` +
+        `image${count === 1 ? ' was' : 's were'} being read or captioned; ${count === 1 ? 'it is' : 'each is'} ` +
+        'tried alone first, so that an image that brings the process down again is named and left out',
+    );
+  }
   const start = journal.lines.find((line): line is JournalStart => line.kind === 'start');
-  return start ? { items: journal.items, start } : { items: journal.items };
+  return { items: journal.items, ...crash, ...(start ? { start } : {}) };
 }
 
 export function warnIfEngineChanged(

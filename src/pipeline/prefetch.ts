@@ -25,7 +25,8 @@ export async function* prefetch(
   while (window.length > 0) yield await window.shift()!;
 }
 
-async function prepareSafely(
+/** Preprocesses one sample; a failure becomes the item's error. */
+export async function prepareSafely(
   sample: Sample,
   prepare: (sample: Sample) => Promise<PreparedImage>,
 ): Promise<PreparedItem> {

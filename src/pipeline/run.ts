@@ -11,13 +11,19 @@ import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import { engineFactory } from '../engines/registry.js';
-import type { CaptionEngine, CaptionOutcome, EngineSettings } from '../engines/types.js';
+import type {
+  CaptionEngine,
+  CaptionOutcome,
+  EngineSettings,
+  PreparedImage,
+} from '../engines/types.js';
 import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
-import type { JournalItem, JournalLine } from '../formats/journal-types.js';
+import type { JournalItem, JournalLine, JournalStage } from '../formats/journal-types.js';
 import { prepareEncodedImage } from '../images/encoded.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
 import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
+import type { Suspect } from './crash-suspects.js';
 import { JournalWriter } from './journal.js';
 import {
   describeMemory,
@@ -26,8 +32,14 @@ import {
   memoryBudget,
   memoryCeiling,
 } from './memory.js';
-import { planRun, previousWork, warnIfEngineChanged } from './plan.js';
-import { prefetch } from './prefetch.js';
+import {
+  type Plan,
+  type PreviousWork,
+  planRun,
+  previousWork,
+  warnIfEngineChanged,
+} from './plan.js';
+import { type PreparedItem, prefetch, prepareSafely } from './prefetch.js';
 import { createProgress, formatDuration } from './progress.js';
 import { RunState } from './run-state.js';
 import { datasetSource, preprocessOptions } from './selection.js';
@@ -206,7 +218,26 @@ async function captionInto(
             })
           : preprocessImage(sample.id, sample.imagePath, bytes, preprocessOptions(config)),
       );
-    const items = prefetch(plan.samples(), prepare, budget.ahead);
+    // Stage lines tell a later --resume which images were being read or captioned if the
+    // process dies (see crash-suspects.ts).
+    const prepareNoting =
+      (alone: boolean) =>
+      async (sample: Sample): Promise<PreparedImage> => {
+        journal.note(stageLine('prepare', [sample.index], alone));
+        try {
+          return await prepare(sample);
+        } finally {
+          journal.note(stageLine('wait', [sample.index], false));
+        }
+      };
+    const batchContext = (alone: boolean): BatchContext => ({
+      engine,
+      config,
+      state,
+      logger,
+      signal: stop.engineSignal,
+      enterEngine: (indexes) => journal.note(stageLine('engine', indexes, alone)),
+    });
 
     const finish = async (finished: JournalItem[]) => {
       const lines: JournalLine[] = [...finished];
@@ -228,10 +259,35 @@ async function captionInto(
       number,
       Promise<{ key: number; finished: JournalItem[] | null; stop?: { error: unknown } }>
     >();
+    let interrupted = false;
+    // The images in progress when the run before crashed, first, one at a time with nothing
+    // else in progress, so that one that brings the process down again is alone in its stage
+    // when it does. Once, they are only tried (the result is dropped, and they are captioned
+    // in their turn below, so that the files come out as an uninterrupted run's); after a
+    // second crash they are captioned alone for good.
+    for (const { sample, suspect } of await crashSuspectSamples(plan, previous)) {
+      if (deps.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const item = await prepareSafely(sample, prepareNoting(true));
+      const keep = suspect.crashes > 1;
+      if (!keep && (suspect.stage === 'prepare' || !isReady(item))) continue;
+      const finished = isReady(item)
+        ? await captionBatch([item], batchContext(true))
+        : [failedRow(item, state, engine)];
+      if (!keep) journal.note(stageLine('wait', [sample.index], false));
+      else if (finished) await finish(finished);
+    }
+
+    const items = prefetch(
+      samplesAfterCrash(plan.samples(), previous, logger),
+      prepareNoting(false),
+      budget.ahead,
+    );
     const outputs = batcher.batches(items)[Symbol.asyncIterator]();
     let nextKey = 0;
     let exhausted = false;
-    let interrupted = false;
     for (;;) {
       while (!exhausted && inFlight.size < window) {
         if (deps.signal?.aborted) {
@@ -248,7 +304,7 @@ async function captionInto(
         const work =
           output.kind === 'failed'
             ? Promise.resolve(output.items.map((item) => failedRow(item, state, engine)))
-            : captionBatch(output.items, engine, config, state, logger, stop.engineSignal);
+            : captionBatch(output.items, batchContext(false));
         inFlight.set(
           key,
           work.then(
@@ -323,6 +379,10 @@ async function captionInto(
     );
     return result;
   } catch (error) {
+    // Not a crash: the images in progress were not at fault (crash-suspects.ts).
+    await journal
+      .append([{ kind: 'stop', time: Date.now(), reason: describeError(error) }])
+      .catch(() => {});
     if (error instanceof OutputError) {
       throw new OutputError(
         `${error.message}. The journal ${paths.journal} holds the ${state.finished} images finished so far: ` +
@@ -346,16 +406,25 @@ async function captionInto(
   }
 }
 
+/** What captionBatch needs besides the batch. */
+interface BatchContext {
+  engine: CaptionEngine;
+  config: CaptionConfig;
+  state: RunState;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Called as the batch goes to the engine, with the images' dataset indexes. */
+  enterEngine: (indexes: number[]) => void;
+}
+
 async function captionBatch(
   items: ReadyItem[],
-  engine: CaptionEngine,
-  config: CaptionConfig,
-  state: RunState,
-  logger: Logger,
-  signal: AbortSignal,
+  context: BatchContext,
 ): Promise<JournalItem[] | null> {
+  const { engine, config, state, logger, signal } = context;
   const started = performance.now();
   try {
+    context.enterEngine(items.map((item) => item.sample.index));
     const outcomes = await engine.generate(
       items.map((item) => item.image),
       { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
@@ -383,8 +452,8 @@ async function captionBatch(
       logger.warn(
         `out of memory with a batch of ${items.length}; retrying the same images in batches of ${half}`,
       );
-      const first = await captionBatch(items.slice(0, half), engine, config, state, logger, signal);
-      const second = await captionBatch(items.slice(half), engine, config, state, logger, signal);
+      const first = await captionBatch(items.slice(0, half), context);
+      const second = await captionBatch(items.slice(half), context);
       return first && second ? [...first, ...second] : null;
     }
     const perImage = (performance.now() - started) / 1000 / items.length;
@@ -428,6 +497,55 @@ function itemLine(
 
 function failedRow(item: FailedItem, state: RunState, engine: CaptionEngine): JournalItem {
   return itemLine(item, engine, state, item.prepareTimeS, { ok: false, error: item.error });
+}
+
+function stageLine(stage: JournalStage['stage'], indexes: number[], alone: boolean): JournalStage {
+  return { kind: 'stage', time: Date.now(), stage, indexes, ...(alone ? { alone: true } : {}) };
+}
+
+function isReady(item: PreparedItem): item is ReadyItem {
+  return item.error === undefined && item.image !== undefined;
+}
+
+/** The crash suspects among the samples to caption, in dataset order. */
+async function crashSuspectSamples(
+  plan: Plan,
+  previous: PreviousWork,
+): Promise<{ sample: Sample; suspect: Suspect }[]> {
+  if (previous.suspects.size === 0) return [];
+  const found: { sample: Sample; suspect: Suspect }[] = [];
+  for await (const sample of plan.samples()) {
+    const suspect = previous.suspects.get(sample.index);
+    if (suspect) found.push({ sample, suspect });
+  }
+  return found;
+}
+
+/**
+ * The samples to caption in batches: those captioned alone for good (suspects of a second
+ * crash) left out, and those alone in their stage when a run crashed turned into error rows,
+ * so that the rest can finish.
+ */
+async function* samplesAfterCrash(
+  samples: AsyncIterable<Sample>,
+  previous: PreviousWork,
+  logger: Logger,
+): AsyncGenerator<Sample> {
+  for await (const sample of samples) {
+    if ((previous.suspects.get(sample.index)?.crashes ?? 0) > 1) continue;
+    const stage = previous.poisoned.get(sample.index);
+    if (stage === undefined) {
+      yield sample;
+      continue;
+    }
+    const doing = stage === 'prepare' ? 'read' : 'captioned';
+    const message =
+      `the run ended abruptly (killed, crashed or out of memory) while this image was being ${doing} ` +
+      'with no other image in progress, after it had been in progress at an earlier abrupt end: ' +
+      'left out so that the rest can finish (--resume --retry-failed tries it again)';
+    logger.error(`resume: ${sample.id} (${sample.imagePath}): ${message}`);
+    yield { ...sample, problem: { message, fatal: true } };
+  }
 }
 
 function startLine(

@@ -13,6 +13,10 @@
 //     write:NAME      half-way through writing the temp file of NAME (an atomic write)
 //     rename:NAME     after the temp file of NAME is written, before it is renamed over NAME
 //     started:K       (no pause) announced when the K-th engine call starts, for signal tests
+//   MEDCAP_TEST_CRASH_ON the process kills itself (SIGKILL, as a native crash would end it):
+//     read:NAME       when it opens the image file NAME (preprocessing)
+//     engine:ID       when an engine call holds image ID
+//     batch:ID        when an engine call holds image ID among others (a batch-size crash)
 import type { FileHandle } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
@@ -21,10 +25,12 @@ import { FakeEngine, type FakeEngineOptions } from './fake-engine.js';
 const require = createRequire(import.meta.url);
 const fsPromises = require('node:fs/promises') as typeof import('node:fs/promises');
 const pauseAt = process.env.MEDCAP_TEST_PAUSE_AT ?? '';
+const [crashKind, crashArg] = splitOnce(process.env.MEDCAP_TEST_CRASH_ON ?? '', ':');
 const engineOptions = JSON.parse(process.env.MEDCAP_TEST_ENGINE ?? '{}') as FakeEngineOptions;
 // medcap refuses MEDCAP_* variables it does not know: the hooks are read, then removed.
 delete process.env.MEDCAP_TEST_PAUSE_AT;
 delete process.env.MEDCAP_TEST_ENGINE;
+delete process.env.MEDCAP_TEST_CRASH_ON;
 const [pauseKind, pauseArg] = splitOnce(pauseAt, ':');
 
 function splitOnce(text: string, separator: string): [string, string] {
@@ -55,6 +61,19 @@ if (pauseKind === 'read') {
   const open = fsPromises.open;
   fsPromises.open = (async (path: Parameters<typeof open>[0], ...rest: unknown[]) => {
     if (typeof path === 'string' && /\.(jpe?g|png)$/i.test(path) && hit()) await pause(pauseAt);
+    return (open as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof open;
+}
+
+function crash(): never {
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable');
+}
+
+if (crashKind === 'read') {
+  const open = fsPromises.open;
+  fsPromises.open = (async (path: Parameters<typeof open>[0], ...rest: unknown[]) => {
+    if (typeof path === 'string' && basename(path) === crashArg) crash();
     return (open as (...args: unknown[]) => unknown)(path, ...rest);
   }) as typeof open;
 }
@@ -128,6 +147,10 @@ class HookedEngine extends FakeEngine {
   private readonly hit = nth(pauseKind === 'generate' || pauseKind === 'started' ? pauseArg : '0');
 
   override async generate(...args: Parameters<FakeEngine['generate']>) {
+    const [batch] = args;
+    if (crashKind === 'engine' && batch.some((image) => image.id === crashArg)) crash();
+    if (crashKind === 'batch' && batch.length > 1 && batch.some((image) => image.id === crashArg))
+      crash();
     if (pauseKind === 'generate' && this.hit()) await pause(pauseAt);
     if (pauseKind === 'started' && this.hit()) process.stderr.write(`@@paused ${pauseAt}\n`);
     return super.generate(...args);

@@ -27,6 +27,8 @@ export interface CliOptions {
   killOnPause?: boolean;
   /** Called once when the child announces a pause point (e.g. to send it a signal). */
   onPause?: (point: string, pid: number) => void;
+  /** MEDCAP_TEST_CRASH_ON of test/support/cli-child.ts: where the child kills itself. */
+  crashOn?: string;
   /** Run through a shell with this prefix (e.g. `ulimit -f 64;`). */
   shellPrefix?: string;
 }
@@ -82,6 +84,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     ...process.env,
     MEDCAP_TEST_PAUSE_AT: options.pauseAt ?? '',
     MEDCAP_TEST_ENGINE: JSON.stringify(options.engine ?? {}),
+    MEDCAP_TEST_CRASH_ON: options.crashOn ?? '',
   };
   const node = [process.execPath, '--import', 'tsx', CHILD, ...args];
   const child = options.shellPrefix
