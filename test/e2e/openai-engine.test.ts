@@ -3,6 +3,7 @@ import { ConfigError, EngineError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { createOpenAIEngine, type OpenAIEngineHooks } from '../../src/engines/openai/index.js';
 import { DEFAULT_MODEL_ID } from '../../src/engines/openai/models.js';
+import { PROXY_HEADER } from '../../src/engines/openai/proxy.js';
 import type { EngineSettings, PreparedImage } from '../../src/engines/types.js';
 import { runEngineContract } from '../../src/testing/engine-contract.js';
 import { FakeOpenAIServer, type FakeServerOptions } from '../support/fake-openai-server.js';
@@ -457,6 +458,163 @@ describe('openai engine: failures no image can get past stop every batch', () =>
     expect(error.message).toContain('out of quota');
     expect(s.chatRequests).toHaveLength(1);
   });
+
+  describe('a 403: the image fails alone unless the endpoint refuses every image', () => {
+    const FORBIDDEN = { status: 403, body: { error: { message: 'Request blocked by policy' } } };
+    const KEY = 'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY (using OPENAI_API_KEY)';
+    const opts = { prompt: PROMPT, maxNewTokens: 8 };
+    const images = (prefix: string, n: number, from = 0) =>
+      Array.from({ length: n }, (_, i) => image(`${prefix}${i}`, from + i));
+
+    it('every request refused from the first: the run stops, naming the key', async () => {
+      const s = await server({ reply: () => FORBIDDEN });
+      const engine = await createOpenAIEngine(
+        settings([s.url]),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      const error = await stopError(engine.generate(images('K', 12), opts));
+      expect(error.message).toBe(
+        `${s.url} refused the request (HTTP 403: Request blocked by policy) and let no request through; ${KEY}`,
+      );
+      // Three refusals stop it: 4 in flight, and what their freed slots sent meanwhile.
+      expect(s.chatRequests.length).toBeLessThanOrEqual(8);
+      expect(engine.stats().failedImages).toBe(0);
+      // A single image refused, nothing else to ask: stops too.
+      const single = await server({ reply: () => FORBIDDEN });
+      const alone = await createOpenAIEngine(
+        settings([single.url]),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      await stopError(alone.generate([image('Z', 1)], opts));
+    });
+
+    it("an image a firewall refuses, first or later: that image's error row with the server's words, the others captioned", async () => {
+      const s = await server({
+        reply: (_r, img) => ([1, 5, 8].includes(img.rgb[0]!) ? FORBIDDEN : {}),
+      });
+      const engine = await createOpenAIEngine(
+        settings([s.url], { concurrency: 1 }),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      const error = { ok: false, error: `HTTP 403: Request blocked by policy from ${s.url}` };
+      // The very first request is refused; the next one, sent after it, is let through.
+      const outcomes = await engine.generate(images('W', 7, 1), opts);
+      expect(outcomes.map((o) => o.ok)).toEqual([false, true, true, true, false, true, true]);
+      expect(outcomes[0]).toEqual(error);
+      expect(outcomes[4]).toEqual(error);
+      // The last image refused, none asked for after it: its own error row all the same.
+      expect(await engine.generate([image('W7', 8)], opts)).toEqual([error]);
+      expect(s.chatRequests).toHaveLength(8);
+      expect(engine.stats().failedImages).toBe(3);
+    });
+
+    it('a server that starts refusing every request mid-run: stops after three refusals, none of them an error row', async () => {
+      let refusing = false;
+      const s = await server({ reply: () => (refusing ? FORBIDDEN : {}) });
+      const engine = await createOpenAIEngine(
+        settings([s.url], { concurrency: 2 }),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      const first = await engine.generate(images('M', 4), opts);
+      expect(first.every((o) => o.ok)).toBe(true);
+      refusing = true;
+      const error = await stopError(engine.generate(images('N', 8, 10), opts));
+      expect(error.message).toBe(
+        `${s.url} refused the last 3 requests sent to it (HTTP 403: Request blocked by policy) ` +
+          'after answering earlier ones: the key may have been revoked, or a firewall or gateway ' +
+          `in front of the server now refuses every request; ${KEY}`,
+      );
+      expect(s.chatRequests.length - 4).toBeLessThanOrEqual(4);
+      expect(engine.stats().failedImages).toBe(0);
+      const sent = s.chatRequests.length;
+      await stopError(engine.generate([image('P', 99)], opts));
+      expect(s.chatRequests).toHaveLength(sent);
+    });
+
+    it('two endpoints, one refusing every request: the run stops naming it', async () => {
+      const good = await server();
+      const bad = await server({ reply: () => FORBIDDEN });
+      const engine = await createOpenAIEngine(
+        settings([good.url, bad.url], { concurrency: 4 }),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      const error = await stopError(engine.generate(images('T', 24), opts));
+      expect(error.message).toBe(
+        `${bad.url} refused the request (HTTP 403: Request blocked by policy) and let no request ` +
+          `through; ${KEY}; every --endpoint is sent this one key, so leave ${bad.url} out if ` +
+          'it wants another',
+      );
+    });
+
+    it('two endpoints refusing one image: only that image fails', async () => {
+      const reply = (_r: unknown, img: { rgb: Buffer }) => (img.rgb[0] === 3 ? FORBIDDEN : {});
+      const a = await server({ reply, delayMs: 5 });
+      const b = await server({ reply, delayMs: 5 });
+      const engine = await createOpenAIEngine(
+        settings([a.url, b.url], { concurrency: 4 }),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      const outcomes = await engine.generate(images('U', 12), opts);
+      expect(outcomes.filter((o) => !o.ok)).toHaveLength(1);
+      expect(outcomes[3]).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^HTTP 403: Request blocked by policy from /),
+      });
+    });
+
+    it('a 401 still stops at once, after images were captioned', async () => {
+      let refusing = false;
+      const s = await server({
+        reply: () => (refusing ? { status: 401, body: { error: { message: 'Invalid key' } } } : {}),
+      });
+      const engine = await createOpenAIEngine(
+        settings([s.url]),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      expect(await engine.generate([image('A', 1)], opts)).toMatchObject([{ ok: true }]);
+      refusing = true;
+      const error = await stopError(engine.generate([image('B', 2)], opts));
+      expect(error.message).toBe(`${s.url} refused the request (HTTP 401: Invalid key); ${KEY}`);
+    });
+
+    it('a proxy refusing the CONNECT (403) mid-run still stops at once', async () => {
+      const s = await server();
+      let chats = 0;
+      const engine = await createOpenAIEngine(
+        settings([s.url]),
+        { logger: captureLogger() },
+        hooks({
+          retry: instantRetries(),
+          fetch: async (input, init) => {
+            if (!String(input).endsWith('/chat/completions') || chats++ === 0) {
+              return fetch(input, init);
+            }
+            const message = `the proxy http://proxy.test:3128 (from HTTP_PROXY) refused to connect to ${new URL(s.url).host} (HTTP 403 Forbidden)`;
+            return new Response(JSON.stringify({ error: { message } }), {
+              status: 403,
+              headers: {
+                'content-type': 'application/json',
+                [PROXY_HEADER]: 'http://proxy.test:3128',
+              },
+            });
+          },
+        }),
+      );
+      expect(await engine.generate([image('A', 1)], opts)).toMatchObject([{ ok: true }]);
+      const error = await stopError(engine.generate([image('B', 2)], opts));
+      expect(error.message).toBe(
+        `cannot reach ${s.url}: HTTP 403: the proxy http://proxy.test:3128 (from HTTP_PROXY) ` +
+          `refused to connect to ${new URL(s.url).host} (HTTP 403 Forbidden)`,
+      );
+    });
+  });
 });
 
 describe('openai engine: set-up', () => {
@@ -560,7 +718,7 @@ describe('openai engine: set-up', () => {
     // A refused key fails every image alike: the run stops, naming the key's variable.
     const batch = engine.generate([image('Z', 1)], { prompt: PROMPT, maxNewTokens: 8 });
     await expect(batch).rejects.toThrow(
-      `${s.url} refused the request (HTTP 403: key [API key redacted] may not use this model); ` +
+      `${s.url} refused the request (HTTP 403: key [API key redacted] may not use this model) and let no request through; ` +
         'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY (using OPENAI_API_KEY)',
     );
     expect(logger.lines.join('\n')).not.toContain(SECRET);

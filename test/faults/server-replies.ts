@@ -99,6 +99,20 @@ export const PROXY_BODY_TOO_LARGE: ServerReply = {
   message: 'HTTP 413: 413 Request Entity Too Large 413 Request Entity Too Large nginx',
 };
 
+export const FIREWALL_FORBIDDEN: ServerReply = {
+  source:
+    'nginx in front of a server refusing a request (ModSecurity with the OWASP Core Rule Set ' +
+    'matching a payload, or a deny rule): its built-in 403 page (ngx_http_error_403_page and ' +
+    "ngx_http_error_tail in src/http/ngx_http_special_response.c), HTML, so the message is the page's text",
+  status: 403,
+  headers: { 'content-type': 'text/html' },
+  body:
+    '<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n' +
+    '<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n' +
+    '</body>\r\n</html>\r\n',
+  message: 'HTTP 403: 403 Forbidden 403 Forbidden nginx',
+};
+
 export function vllmUnknownModel(model: string): ServerReply {
   return {
     source:

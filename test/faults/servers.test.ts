@@ -15,6 +15,7 @@ import {
 } from '../support/fake-openai-server.js';
 import {
   emptyCompletion,
+  FIREWALL_FORBIDDEN,
   IMAGE_NOT_LOADED,
   LLAMACPP_CONTEXT_TOO_LONG,
   LLAMACPP_LOADING,
@@ -133,6 +134,7 @@ describe("servers as they really fail: fails only its image, with the server's w
     ['llama.cpp: context too long (400, exceed_context_size_error)', LLAMACPP_CONTEXT_TOO_LONG],
     ['llama.cpp / Ollama: image cannot be loaded (400)', IMAGE_NOT_LOADED],
     ['proxy: image too large for the request body limit (413, HTML)', PROXY_BODY_TOO_LARGE],
+    ['a firewall in front of the server refusing one image (403, nginx page)', FIREWALL_FORBIDDEN],
   ];
   for (const [name, reply] of rejections) {
     it(`${name}: an error row naming the server's message, not retried`, async () => {
@@ -152,6 +154,23 @@ describe("servers as they really fail: fails only its image, with the server's w
       expect(await requestsFor(2)).toHaveLength(1);
     });
   }
+
+  it('a firewall refusing the very first image and a later one (403), one request at a time: error rows for those two, the run goes on', async () => {
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      reply: (_r, image) => ([0, 7].includes(indexOf(image)) ? replay(FIREWALL_FORBIDDEN) : {}),
+    });
+    const data = await dataset('firewall-first', 8);
+    const { code, rows } = await caption(data, 'out-firewall-first', ['--concurrency', '1']);
+    expect(code).toBe(3);
+    expectEveryImageOnce(rows, 8);
+    expect(rows.filter((r) => r.status === 'error').map((r) => r.imageId)).toEqual([
+      'IMG_0001',
+      'IMG_0008',
+    ]);
+    expect(rows[0]!.error).toBe(`${FIREWALL_FORBIDDEN.message} from ${server.url}`);
+    expect(server.chatRequests).toHaveLength(8);
+  });
 
   it('empty content (200): an ok row warned "empty caption"; no content: an error row with the finish reason; neither retried', async () => {
     server = await FakeOpenAIServer.start({
@@ -254,6 +273,43 @@ describe("servers as they really fail: fails only its image, with the server's w
     const second = await caption(data, 'out-dead', ['--resume']);
     expect(second.code, second.stderr).toBe(0);
     expectEveryImageOnce(second.rows, 12);
+    expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+  });
+
+  it('a server that starts refusing every request (403) mid-run: exit 2 after three refusals, nothing failed, --resume finishes', async () => {
+    let refusing = false;
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      reply: () => {
+        if (server!.answered >= 6) refusing = true;
+        return refusing ? replay(FIREWALL_FORBIDDEN) : {};
+      },
+    });
+    const data = await dataset('refusing', 20, true);
+    const first = await caption(data, 'out-refusing', ['--concurrency', '2']);
+    expect(first.code).toBe(2);
+    const error = logMessages(first.stderr).find((line) => line.includes('403'));
+    expect(error).toContain(
+      `${server.url} refused the last 3 requests sent to it (${FIREWALL_FORBIDDEN.message}) after answering earlier ones`,
+    );
+    expect(error).toContain('run the same command again with --resume');
+    expect(server.chatRequests.length - server.answered).toBeLessThanOrEqual(4);
+    // The refused images wait for a verdict before their batch is recorded: none is an error row.
+    const journal = (
+      await readFile(join(root, 'out-refusing', 'medical_captions_train.journal.jsonl'), 'utf8')
+    )
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; status?: string });
+    const items = journal.filter((line) => line.kind === 'item');
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((item) => item.status === 'ok')).toBe(true);
+
+    refusing = false;
+    server.options.reply = () => ({});
+    const second = await caption(data, 'out-refusing', ['--resume']);
+    expect(second.code, second.stderr).toBe(0);
+    expectEveryImageOnce(second.rows, 20);
     expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
   });
 

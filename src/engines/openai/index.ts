@@ -20,6 +20,7 @@ import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, isServed, listed, servedModels } from './models.js';
 import { hasProxyVariable, proxyFor } from './proxy.js';
+import { RefusalTracker, type RefusalVerdict } from './refusals.js';
 import { answerBody, captionFromCompletion, chatRequestBytes } from './request.js';
 import {
   backoffBudget,
@@ -33,6 +34,12 @@ import {
 import { Semaphore } from './semaphore.js';
 
 export { chatRequestBody } from './request.js';
+
+/**
+ * How long no image is asked for before a 403 waiting for its verdict gets one from what
+ * was seen: long enough for the run to start its next batch, short at the run's end.
+ */
+const IDLE_GRACE_MS = 1000;
 
 /** What tests and embedders may swap: the environment, the clock and sleep, fetch. */
 export interface OpenAIEngineHooks {
@@ -69,7 +76,8 @@ export interface OpenAIEngine extends CaptionEngine {
  * OpenAI-compatible server. A batch's requests go out together, at most `concurrency` in
  * flight, spread over the endpoints by least outstanding requests. 429, 5xx, timeouts and
  * network errors are retried with exponential backoff and full jitter, honouring
- * `Retry-After`; any other HTTP error fails that image only.
+ * `Retry-After`; any other HTTP error fails that image only, unless no image can get past it
+ * (then the run stops: see `stopReason`, and RefusalTracker for a 403).
  */
 export async function createOpenAIEngine(
   settings: EngineSettings,
@@ -183,6 +191,14 @@ class OpenAIChatEngine implements OpenAIEngine {
   private warnedRateLimit = false;
   /** When a request last got an answer that was not a retryable failure. */
   private lastAnswerAt = Number.NEGATIVE_INFINITY;
+  /** Whether each 403 was about its image or about every image (per endpoint). */
+  private readonly refusals = new RefusalTracker();
+  /**
+   * Images waiting for a slot or for their answer. None left for IDLE_GRACE_MS: no request
+   * is coming to settle a 403 waiting for its verdict, so the tracker gives it from what it
+   * has seen.
+   */
+  private asking = 0;
   /** Set once a failure shows that no image can succeed: every batch then stops. */
   private stopped: EngineError | undefined;
   private stopping: Promise<void> | undefined;
@@ -256,6 +272,27 @@ class OpenAIChatEngine implements OpenAIEngine {
     options: GenerateOptions,
     signal: AbortSignal,
   ): Promise<CaptionOutcome> {
+    this.asking += 1;
+    let answer: CaptionOutcome | Refused;
+    try {
+      answer = await this.ask(image, options, signal);
+    } finally {
+      this.asking -= 1;
+      if (this.asking === 0 && this.refusals.waiting) this.idleSoon();
+    }
+    return 'verdict' in answer ? this.judgeRefusal(image.id, answer, signal) : answer;
+  }
+
+  /**
+   * One image's request, retried as the policy says, holding a slot throughout. A 403 comes
+   * back as Refused: whether it is the image's own is known only from later requests, which
+   * the slot, given back first, lets go out.
+   */
+  private async ask(
+    image: PreparedImage,
+    options: GenerateOptions,
+    signal: AbortSignal,
+  ): Promise<CaptionOutcome | Refused> {
     // The slot comes first, so that at most `concurrency` request bodies exist at once.
     await this.slots.acquire();
     if (signal.aborted) {
@@ -272,6 +309,7 @@ class OpenAIChatEngine implements OpenAIEngine {
       return { ok: false, error: `cannot encode the prepared image: ${describeError(error)}` };
     }
     let lastUrl = '';
+    let lastPlace = 0;
     let failingSince = Number.POSITIVE_INFINITY;
     let sentAt = 0;
     try {
@@ -279,6 +317,7 @@ class OpenAIChatEngine implements OpenAIEngine {
         async () => {
           const endpoint = this.pool.acquire();
           lastUrl = endpoint.url;
+          lastPlace = this.refusals.next();
           sentAt = this.hooks.now();
           this.counts.requests += 1;
           this.inFlight.start();
@@ -294,6 +333,7 @@ class OpenAIChatEngine implements OpenAIEngine {
                 ...(signal ? { signal } : {}),
               });
             this.release(endpoint, 'answered');
+            this.refusals.passed(endpoint.url, lastPlace);
             return answerBody(answer);
           } catch (error) {
             this.release(endpoint, releaseOutcome(error), error);
@@ -334,6 +374,12 @@ class OpenAIChatEngine implements OpenAIEngine {
         return { ok: false, error };
       }
       if (!failure.retryable) this.lastAnswerAt = this.hooks.now();
+      if (failure.status === 403) {
+        this.logger.debug(
+          `openai: ${image.id}: ${error}; the image fails alone once ${lastUrl} lets a request sent after it through`,
+        );
+        return { verdict: this.refusals.refused(lastUrl, lastPlace), failure, error, url: lastUrl };
+      }
       this.noteFailure(image.id, error);
       return { ok: false, error };
     } finally {
@@ -341,12 +387,65 @@ class OpenAIChatEngine implements OpenAIEngine {
     }
   }
 
+  /** Gives the 403s their verdicts if no image is asked for meanwhile (the run's end). */
+  private idleSoon(): void {
+    this.hooks.sleep(IDLE_GRACE_MS, this.stopAll.signal).then(
+      () => {
+        if (this.asking === 0) this.refusals.idle();
+      },
+      () => {},
+    );
+  }
+
+  /** A 403 once its verdict is in: that image's error row, or the run stops. */
+  private async judgeRefusal(
+    id: string,
+    refused: Refused,
+    signal: AbortSignal,
+  ): Promise<CaptionOutcome> {
+    const { error } = refused;
+    const verdict = await unlessAborted(refused.verdict, signal);
+    // Stopped meanwhile (by another image, or the caller): the batch throws, nothing is kept.
+    if (verdict === undefined) return { ok: false, error };
+    if (verdict.stop) {
+      await this.stopRun(this.refusalReason(verdict, refused));
+      return { ok: false, error };
+    }
+    this.noteFailure(id, error);
+    return { ok: false, error };
+  }
+
+  /** Why a 403 stops the run. */
+  private refusalReason(verdict: RefusalVerdict & { stop: true }, refused: Refused): string {
+    const { url, failure } = refused;
+    if (verdict.why === 'never') {
+      return `${url} refused the request (${failure.reason}) and let no request through; ${this.keyAdvice(url)}`;
+    }
+    return (
+      `${url} refused the last ${verdict.count} requests sent to it (${failure.reason}) after ` +
+      'answering earlier ones: the key may have been revoked, or a firewall or gateway in front ' +
+      `of the server now refuses every request; ${this.keyAdvice(url)}`
+    );
+  }
+
+  /** What to check when `url` refuses the key. */
+  private keyAdvice(url: string): string {
+    const advice =
+      'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY ' +
+      `(${this.keySource === 'none' ? 'neither is set' : `using ${this.keySource}`})`;
+    return this.endpoints.length > 1
+      ? `${advice}; every --endpoint is sent this one key, so leave ${url} out if it wants another`
+      : advice;
+  }
+
   /**
-   * Why no image can succeed after `failure`, or undefined when it is this image's alone:
-   * the key refused (401/403), the model or the API path not there (404), the account out
-   * of credit (429 insufficient_quota), a proxy that refuses, or an image that used up its
-   * retries while no request got any answer since its first failure. Failing every image of a long run over it
-   * would fill the journal with error rows that `--resume` does not redo.
+   * Why no image can succeed after `failure`, or undefined when it may be this image's alone:
+   * the key refused (401), the model or the API path not there (404), the account out of
+   * credit (429 insufficient_quota), a proxy that refuses (its 407, its 403 to CONNECT), or
+   * an image that used up its retries while no request got any answer since its first
+   * failure. Failing every image of a long run over it would fill the journal with error
+   * rows that `--resume` does not redo. A 403 from the server is often about one request (a
+   * firewall or a content policy refusing one image): RefusalTracker judges it.
    */
   private stopReason(
     id: string,
@@ -357,12 +456,8 @@ class OpenAIChatEngine implements OpenAIEngine {
   ): string | (() => Promise<string>) | undefined {
     const { status } = failure;
     if (failure.proxy && !failure.retryable) return `cannot reach ${url}: ${failure.reason}`;
-    if (status === 401 || status === 403) {
-      return (
-        `${url} refused the request (${failure.reason}); set the API key in OPENAI_API_KEY or ` +
-        `MEDCAP_API_KEY (${this.keySource === 'none' ? 'neither is set' : `using ${this.keySource}`})`
-      );
-    }
+    if (status === 401)
+      return `${url} refused the request (${failure.reason}); ${this.keyAdvice(url)}`;
     // Asked of the server only by the first image to fail so, not by each one in flight.
     if (status === 404) return () => this.notFoundReason(url, failure);
     if (failure.code === OUT_OF_QUOTA) {
@@ -513,6 +608,28 @@ function linkedController(parents: AbortSignal[]): { signal: AbortSignal; dispos
       for (const unfollow of follows) unfollow();
     },
   };
+}
+
+/** A request the server refused with 403, waiting for the verdict on it. */
+interface Refused {
+  verdict: Promise<RefusalVerdict>;
+  failure: RequestFailure;
+  /** The image's error row should the refusal be its own. */
+  error: string;
+  url: string;
+}
+
+/** `promise`'s value, or undefined as soon as `signal` aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
 }
 
 function releaseOutcome(error: unknown): 'answered' | 'network' | 'aborted' {

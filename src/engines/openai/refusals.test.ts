@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { REFUSALS_TO_STOP, RefusalTracker, type RefusalVerdict } from './refusals.js';
+
+const A = 'http://a:8000/v1';
+const B = 'http://b:8000/v1';
+
+/** The verdict if given by now, else 'waiting'. */
+async function now(verdict: Promise<RefusalVerdict>): Promise<RefusalVerdict | 'waiting'> {
+  return Promise.race([verdict, new Promise<'waiting'>((r) => setImmediate(() => r('waiting')))]);
+}
+
+describe('RefusalTracker', () => {
+  it('stops at three, a refusal waiting for a request sent later to pass', async () => {
+    expect(REFUSALS_TO_STOP).toBe(3);
+    const tracker = new RefusalTracker();
+    const [p1, p2, p3, p4] = [1, 2, 3, 4].map(() => tracker.next());
+    tracker.passed(A, p1!);
+    const refused = tracker.refused(A, p2!);
+    expect(await now(refused)).toBe('waiting');
+    // A request sent before the refused one proves nothing about it.
+    tracker.passed(A, p1!);
+    expect(await now(refused)).toBe('waiting');
+    tracker.passed(A, p4!);
+    expect(await refused).toEqual({ stop: false });
+    // Refused, but a request sent after it was let through already: the image's own at once.
+    expect(await tracker.refused(A, p3!)).toEqual({ stop: false });
+  });
+
+  it("a refused image alone among images let through is that image's own", async () => {
+    const tracker = new RefusalTracker();
+    const places = Array.from({ length: 10 }, () => tracker.next());
+    const verdicts: Promise<RefusalVerdict>[] = [];
+    for (const [i, place] of places.entries()) {
+      if (i % 4 === 2) verdicts.push(tracker.refused(A, place));
+      else tracker.passed(A, place);
+    }
+    expect(await Promise.all(verdicts)).toEqual([{ stop: false }, { stop: false }]);
+  });
+
+  it('stops the run once three refusals have no request let through after them', async () => {
+    const tracker = new RefusalTracker();
+    const places = Array.from({ length: 8 }, () => tracker.next());
+    tracker.passed(A, places[0]!);
+    const first = tracker.refused(A, places[2]!);
+    const second = tracker.refused(A, places[3]!);
+    // Requests sent before the refusals, answered after them (a revoked key lets the requests
+    // it already took finish): they do not count.
+    tracker.passed(A, places[1]!);
+    expect(await now(first)).toBe('waiting');
+    const third = await tracker.refused(A, places[4]!);
+    const stop = { stop: true, why: 'streak', count: 3 };
+    expect(third).toEqual(stop);
+    expect(await first).toEqual(stop);
+    expect(await second).toEqual(stop);
+  });
+
+  it("says 'never' when the endpoint let no request through", async () => {
+    const tracker = new RefusalTracker();
+    const verdicts = [1, 2, 3].map(() => tracker.refused(A, tracker.next()));
+    expect(await Promise.all(verdicts)).toEqual(
+      Array(3).fill({ stop: true, why: 'never', count: 3 }),
+    );
+  });
+
+  it('counts per endpoint: refusals on one are not settled by passes on another', async () => {
+    const tracker = new RefusalTracker();
+    const onB = tracker.refused(B, tracker.next());
+    tracker.passed(A, tracker.next());
+    const onA = tracker.refused(A, tracker.next());
+    tracker.passed(A, tracker.next());
+    expect(await onA).toEqual({ stop: false });
+    expect(await now(onB)).toBe('waiting');
+    tracker.refused(B, tracker.next());
+    expect(await tracker.refused(B, tracker.next())).toEqual({
+      stop: true,
+      why: 'never',
+      count: 3,
+    });
+    expect(await onB).toMatchObject({ stop: true });
+  });
+
+  it('when idle: the image fails alone on an endpoint that let requests through, else the run stops', async () => {
+    const tracker = new RefusalTracker();
+    tracker.passed(A, tracker.next());
+    const onA = tracker.refused(A, tracker.next());
+    const onB = tracker.refused(B, tracker.next());
+    tracker.idle();
+    expect(await onA).toEqual({ stop: false });
+    expect(await onB).toEqual({ stop: true, why: 'never', count: 1 });
+    // A refusal given its verdict when idle still counts towards the three.
+    tracker.refused(A, tracker.next());
+    expect(await tracker.refused(A, tracker.next())).toMatchObject({ stop: true, why: 'streak' });
+  });
+});
