@@ -67,7 +67,9 @@ function expectAllButPoisoned(out: string, poisoned: string, doing: string): voi
   }
   const bad = rows.get(poisoned)!;
   expect(bad[status]).toBe('error');
-  expect(bad[error]).toContain(`ended abruptly (killed, crashed or out of memory) while this image was being ${doing}`);
+  expect(bad[error]).toContain(
+    `ended abruptly (killed, crashed or out of memory) while this image was being ${doing}`,
+  );
   expect(bad[error]).toContain('--resume --retry-failed');
   const journal = checkJournal(join(out, JOURNAL));
   expect(new Set(journal.items.map((i) => i.index)).size).toBe(IMAGES);
@@ -80,7 +82,9 @@ describe('an image that crashes the process', () => {
     expectKilled(await runCli(captionArgs(out), { crashOn }));
     const probing = await runCli(captionArgs(out, ['--resume']), { crashOn });
     expectKilled(probing);
-    expect(probing.stderr).toMatch(/ended abruptly .* while \d+ images were being read or captioned/);
+    expect(probing.stderr).toMatch(
+      /ended abruptly .* while \d+ images were being read or captioned/,
+    );
     const last = await runCli(captionArgs(out, ['--resume']), { crashOn });
     expect(last.code, last.stderr).toBe(3);
     expect(last.stderr).toContain('IMG_0009');
