@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
-import { hasProxyVariable, proxyFor } from '../engines/openai/proxy.js';
+import { hasProxyVariable, proxyFor } from '../core/proxy.js';
 import {
   CUDA_INSTALL_FIX,
   CUDA_PROVIDER_LIBRARIES,
