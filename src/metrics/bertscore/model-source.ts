@@ -106,7 +106,7 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
   } catch (error) {
     throw new MetricError(
       `BERTScore model ${model} could not be downloaded from the Hugging Face Hub into ${cached}: ` +
-        `${error instanceof Error ? error.message : String(error)}`,
+        downloadFailure(error),
       { cause: error },
     );
   }
@@ -117,4 +117,13 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
     );
   }
   return cached;
+}
+
+/** The failure's message; for a network failure ('fetch failed') with the reason it keeps in `cause`. */
+function downloadFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message !== 'fetch failed' || !(error instanceof Error) || !(error.cause instanceof Error)) {
+    return message;
+  }
+  return `fetch failed: ${error.cause.message}`;
 }
