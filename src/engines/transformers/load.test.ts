@@ -322,6 +322,17 @@ describe('loading from the Hub through a proxy', () => {
     expect(hub.requests).toEqual([]);
   });
 
+  it('a proxy URL it cannot use is a ConfigError naming the variable', async () => {
+    vi.stubEnv('HTTPS_PROXY', 'https://lab:pw-secret@proxy.example:8443');
+    hubAt('hub.medcap-test.invalid', 'https');
+    const error = await load('acme/tls-proxy').catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(
+      /^HTTPS_PROXY=https:\/\/proxy\.example:8443: proxies reached over TLS \(https:\/\/\) are not supported/,
+    );
+    expect(error.message).not.toContain('pw-secret');
+  });
+
   it('a proxy that wants credentials says how to give them', async () => {
     proxy = await TestProxy.start({ credentials: `lab:${PASSWORD}` });
     vi.stubEnv('http_proxy', proxy.url());

@@ -5,7 +5,7 @@ import { env } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeHub, startFakeHub } from '../../../test/support/fake-hub.js';
 import { TestProxy } from '../../../test/support/http-proxy.js';
-import { MetricError } from '../../core/errors.js';
+import { ConfigError, MetricError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { DEFAULT_BATCH_SIZE, type Encoder, loadEncoder } from './encoder.js';
 import { pythonStrip } from './sentence-ids.js';
@@ -170,6 +170,16 @@ describe('downloading the BERTScore model through a proxy', () => {
       `model downloads from ${base.slice(0, -1)} go through the proxy ${proxy.url()} (from HTTP_PROXY)`,
     );
     expect(lines.join('\n')).not.toContain('bert-SECRET');
+  });
+
+  it('a proxy URL it cannot use is a ConfigError naming the variable', async () => {
+    vi.stubEnv('ALL_PROXY', 'socks5://proxy.example:1080');
+    env.remoteHost = `https://hub.medcap-test.invalid:${new URL(hub.url).port}/`;
+    const error = await load('acme/socks').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      /^ALL_PROXY=socks5:\/\/proxy\.example:1080: only HTTP proxies/,
+    );
   });
 
   it('a proxy that refuses is one MetricError naming the proxy and its variable', async () => {

@@ -104,6 +104,8 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
   try {
     await options.download(model, options.cacheDir);
   } catch (error) {
+    // A proxy variable that cannot be used names itself (exit 1, as for the captioning model).
+    if (error instanceof ConfigError) throw error;
     throw new MetricError(
       `BERTScore model ${model} could not be downloaded from the Hugging Face Hub into ${cached}: ` +
         downloadFailure(error),
