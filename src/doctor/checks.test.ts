@@ -215,7 +215,7 @@ describe('medcap doctor with a faked machine', () => {
 });
 
 describe('proxyCheck', () => {
-  it('says which proxy the openai engine uses, without the password, only when one is set', () => {
+  it('says which proxy the openai engine and model downloads use, without the password, only when one is set', () => {
     expect(proxyCheck({ PATH: '/bin' })).toBeUndefined();
     const check = proxyCheck({
       HTTPS_PROXY: 'http://me:pw-secret@proxy.example:3128',
@@ -226,8 +226,12 @@ describe('proxyCheck', () => {
       status: 'info',
       detail:
         '--engine openai reaches https:// servers via http://proxy.example:3128 (HTTPS_PROXY), ' +
-        'http:// servers directly; directly: loopback, NO_PROXY .hospital.org',
+        'http:// servers directly; model downloads from https://huggingface.co via ' +
+        'http://proxy.example:3128 (HTTPS_PROXY); directly: loopback, NO_PROXY .hospital.org',
     });
+    expect(
+      proxyCheck({ HTTPS_PROXY: 'http://proxy.example:3128', no_proxy: 'huggingface.co' })?.detail,
+    ).toContain('model downloads from https://huggingface.co directly;');
   });
 
   it('marks a proxy URL the engine cannot use', () => {

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
-import { hasProxyVariable, proxyFor } from '../engines/openai/proxy.js';
+import { hasProxyVariable, proxyFor } from '../core/proxy.js';
 import {
   CUDA_INSTALL_FIX,
   CUDA_PROVIDER_LIBRARIES,
@@ -8,6 +8,7 @@ import {
   vulkanLoaderPath,
 } from '../engines/transformers/devices.js';
 import { onnxFilesFor, type TransformersJsConfig } from '../engines/transformers/dtype.js';
+import { HUB_URL } from '../engines/transformers/hub-fetch.js';
 import { defaultModelCacheDir } from '../engines/transformers/model-source.js';
 import { describeCeiling, type MemoryCeiling } from '../pipeline/memory.js';
 import type { SystemProbe } from './probe.js';
@@ -361,12 +362,14 @@ function outCheck(probe: SystemProbe, out: string): Check {
 }
 
 /**
- * The proxy `--engine openai` uses for a remote http:// and https:// server (never the
- * password), when a proxy variable is set; `missing` when its URL cannot be used.
+ * The proxy `--engine openai` uses for a remote http:// and https:// server, and the one model
+ * downloads from the Hugging Face Hub go through (never the password), when a proxy variable
+ * is set; `missing` when its URL cannot be used.
  */
 export function proxyCheck(env: NodeJS.ProcessEnv): Check | undefined {
   if (!hasProxyVariable(env)) return undefined;
   const parts: string[] = [];
+  let hub: string;
   try {
     for (const scheme of ['https', 'http'] as const) {
       const proxy = proxyFor(new URL(`${scheme}://remote.invalid/`), env);
@@ -374,11 +377,13 @@ export function proxyCheck(env: NodeJS.ProcessEnv): Check | undefined {
         `${scheme}:// servers ${proxy ? `via ${proxy.label} (${proxy.variable})` : 'directly'}`,
       );
     }
+    const proxy = proxyFor(new URL(HUB_URL), env);
+    hub = `model downloads from ${HUB_URL} ${proxy ? `via ${proxy.label} (${proxy.variable})` : 'directly'}`;
   } catch (error) {
     return {
       name: 'proxy',
       status: 'missing',
-      detail: `--engine openai cannot use it: ${(error as Error).message}`,
+      detail: `--engine openai and model downloads cannot use it: ${(error as Error).message}`,
       fix: 'give the proxy as http://host:port (or unset the variable)',
     };
   }
@@ -386,7 +391,9 @@ export function proxyCheck(env: NodeJS.ProcessEnv): Check | undefined {
   return {
     name: 'proxy',
     status: 'info',
-    detail: `--engine openai reaches ${parts.join(', ')}; directly: loopback${noProxy ? `, NO_PROXY ${noProxy}` : ''}`,
+    detail:
+      `--engine openai reaches ${parts.join(', ')}; ${hub}; ` +
+      `directly: loopback${noProxy ? `, NO_PROXY ${noProxy}` : ''}`,
   };
 }
 

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, EngineError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
+import { PROXY_HEADER } from '../../src/engines/openai/http-fetch.js';
 import { createOpenAIEngine, type OpenAIEngineHooks } from '../../src/engines/openai/index.js';
 import { DEFAULT_MODEL_ID } from '../../src/engines/openai/models.js';
-import { PROXY_HEADER } from '../../src/engines/openai/proxy.js';
 import type { EngineSettings, PreparedImage } from '../../src/engines/types.js';
 import { runEngineContract } from '../../src/testing/engine-contract.js';
 import { FakeOpenAIServer, type FakeServerOptions } from '../support/fake-openai-server.js';

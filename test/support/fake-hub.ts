@@ -3,7 +3,8 @@
 // it does not know (what the Hub answers without a token). Transformers.js is pointed at it
 // through its `env.remoteHost`.
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 
@@ -14,9 +15,17 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-export async function startFakeHub(models: Record<string, string>): Promise<FakeHub> {
+export interface FakeHubOptions {
+  /** Certificate and key: serve https:// instead of http://. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+}
+
+export async function startFakeHub(
+  models: Record<string, string>,
+  options: FakeHubOptions = {},
+): Promise<FakeHub> {
   const requests: string[] = [];
-  const server = createServer(async (request, response) => {
+  const answer: RequestListener = async (request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://hub').pathname).slice(1);
     requests.push(path);
     const match = /^([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(path);
@@ -38,11 +47,12 @@ export async function startFakeHub(models: Record<string, string>): Promise<Fake
     } catch {
       response.writeHead(404).end('Entry not found');
     }
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, answer) : createServer(answer);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/`,
     requests,
     close: () => new Promise<void>((done) => server.close(() => done())),
   };

@@ -64,11 +64,18 @@ export class TestProxy {
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
+          // A body cut off upstream is cut off for the client too, as real proxies do.
+          answer.on('error', () => res.destroy());
         },
       );
       upstream.on('error', () => {
+        if (res.headersSent) return;
         res.writeHead(502);
         res.end('bad gateway');
+      });
+      // A client that goes away closes the upstream connection.
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
       });
       req.pipe(upstream);
     });

@@ -4,25 +4,21 @@ import {
   request as httpRequest,
   type IncomingMessage,
 } from 'node:http';
-import {
-  Agent as HttpsAgent,
-  type AgentOptions as HttpsAgentOptions,
-  type RequestOptions as HttpsRequestOptions,
-  request as httpsRequest,
-} from 'node:https';
-import type { Duplex } from 'node:stream';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import type { FetchLike } from './client.js';
 import {
   hasProxyVariable,
-  openTunnel,
-  PROXY_HEADER,
+  ProxyRefusedError,
   type ProxyRoute,
-  ProxyTunnelError,
   proxyFor,
   proxyRefusal,
-} from './proxy.js';
+  TunnelAgent,
+} from '../../core/proxy.js';
+import type { FetchLike } from './client.js';
+
+/** Response header that marks an answer made up for a proxy's refusal (see classifyError). */
+export const PROXY_HEADER = 'x-medcap-proxy';
 
 const DECODERS: Record<string, (bytes: Buffer) => Promise<Buffer>> = {
   gzip: promisify(gunzip),
@@ -62,7 +58,7 @@ interface Route {
  * Here the promise resolves only once the whole body is in: the SDK's timeout covers it
  * all, and a reset or a stall anywhere before the end is a connection error (retried).
  *
- * Proxies: HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY (proxy.ts), decided once per
+ * Proxies: HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY (core/proxy.ts), decided once per
  * origin. An http:// server is asked through the proxy with the absolute URI; an https://
  * one over TLS inside a CONNECT tunnel, kept alive like a direct connection. With no proxy
  * variable set, nothing is looked up per request.
@@ -170,7 +166,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
           });
         }
         req.on('error', (error) => {
-          if (error instanceof ProxyTunnelError) {
+          if (error instanceof ProxyRefusedError) {
             succeed(proxyErrorResponse(error.proxy, error.target, error.status, error.statusText));
             return;
           }
@@ -229,33 +225,6 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
       for (const agent of tunnels.values()) agent.destroy();
     },
   });
-}
-
-/** An https.Agent whose connections are TLS inside CONNECT tunnels through one proxy. */
-class TunnelAgent extends HttpsAgent {
-  constructor(
-    private readonly proxy: ProxyRoute,
-    options: HttpsAgentOptions,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: HttpsRequestOptions,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    openTunnel(this.proxy, String(options.host), Number(options.port), (error, socket) => {
-      if (error || !socket) {
-        callback?.(error ?? new Error('no tunnel'), undefined as unknown as Duplex);
-        return;
-      }
-      // https.Agent's own createConnection over the tunnel: TLS (servername = the target
-      // host, set by the agent) with its session cache.
-      const secure = super.createConnection({ ...options, socket } as HttpsRequestOptions);
-      if (secure) callback?.(null, secure);
-    });
-    return undefined;
-  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { APIConnectionError, APIUserAbortError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { hasProxyVariable, proxyFor } from '../../core/proxy.js';
 import type {
   CaptionEngine,
   CaptionOutcome,
@@ -19,7 +20,6 @@ import { createHttpFetch } from './http-fetch.js';
 import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, isServed, listed, servedModels } from './models.js';
-import { hasProxyVariable, proxyFor } from './proxy.js';
 import { RefusalTracker, type RefusalVerdict } from './refusals.js';
 import { answerBody, captionFromCompletion, chatRequestBytes } from './request.js';
 import {

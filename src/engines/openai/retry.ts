@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describeError } from '../../core/errors.js';
-import { PROXY_HEADER } from './proxy.js';
+import { PROXY_HEADER } from './http-fetch.js';
 
 /** First backoff ceiling: retry n waits between half of BASE * 2^n and all of it. */
 export const BASE_DELAY_MS = 1000;

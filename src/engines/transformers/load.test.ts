@@ -2,13 +2,14 @@ import { access, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env } from '@huggingface/transformers';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   TINY_MODEL_DIR,
   TINY_MODEL_SETTINGS,
 } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
 import { writeWithExternalData } from '../../../test/support/external-data.js';
 import { type FakeHub, startFakeHub } from '../../../test/support/fake-hub.js';
+import { TestProxy } from '../../../test/support/http-proxy.js';
 import { ConfigError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
@@ -235,5 +236,113 @@ describe('loading from the Hub (a fake one on 127.0.0.1)', () => {
     } finally {
       env.remoteHost = hub.url;
     }
+  });
+});
+
+describe('loading from the Hub through a proxy', () => {
+  // hub.medcap-test.invalid resolves nowhere: only the test proxy, which sends every name to
+  // 127.0.0.1, reaches the fake Hub by that name. 0.0.0.0 reaches this machine without being a
+  // loopback name, so only NO_PROXY keeps it from the proxy.
+  const PASSWORD = 'hub-pr0xy-SECRET-9';
+  const { fetch: nodeFetch, remoteHost } = env;
+  let hub: FakeHub;
+  let proxy: TestProxy | undefined;
+  let lines: string[];
+  const load = (model: string) =>
+    loadTransformersModel(
+      { ...settings, offline: false, model },
+      { logger: { ...silentLogger, info: (m) => lines.push(m) } },
+      { cacheDir: join(root, 'proxy-cache') },
+    );
+
+  beforeAll(async () => {
+    hub = await startFakeHub({ 'acme/proxied': TINY_MODEL_DIR, 'acme/direct': TINY_MODEL_DIR });
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    env.fetch = nodeFetch;
+    env.remoteHost = remoteHost;
+    hub.requests.length = 0;
+    await proxy?.close();
+    proxy = undefined;
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+  const hubAt = (host: string, scheme = 'http') => {
+    env.remoteHost = `${scheme}://${host}:${new URL(hub.url).port}/`;
+    lines = [];
+    return env.remoteHost;
+  };
+
+  it('downloads the model through HTTP_PROXY with its credentials, and says so once', async () => {
+    proxy = await TestProxy.start({ credentials: `lab:${PASSWORD}` });
+    vi.stubEnv('HTTP_PROXY', proxy.url(`lab:${PASSWORD}`));
+    const base = hubAt('hub.medcap-test.invalid');
+    const loaded = await load('acme/proxied');
+    await loaded.model.dispose();
+    expect(hub.requests).toContain('acme/proxied/resolve/main/onnx/decoder_model_merged.onnx');
+    const targets = proxy.requests.map((r) => r.target);
+    expect(targets).toContain(`${base}acme/proxied/resolve/main/config.json`);
+    expect(targets).toContain(`${base}acme/proxied/resolve/main/onnx/decoder_model_merged.onnx`);
+    expect(proxy.requests.length).toBe(hub.requests.length);
+    expect(new Set(proxy.requests.map((r) => r.proxyAuthorization)).size).toBe(1);
+    const said = lines.filter((l) => l.startsWith('model downloads'));
+    expect(said).toEqual([
+      `model downloads from ${base.slice(0, -1)} go through the proxy ${proxy.url()} (from HTTP_PROXY)`,
+    ]);
+    expect(lines.join('\n')).not.toContain(PASSWORD);
+  });
+
+  it('goes to a host in NO_PROXY directly', async () => {
+    proxy = await TestProxy.start();
+    vi.stubEnv('HTTP_PROXY', proxy.url());
+    vi.stubEnv('NO_PROXY', 'intranet.example,0.0.0.0');
+    const base = hubAt('0.0.0.0');
+    const loaded = await load('acme/direct');
+    await loaded.model.dispose();
+    expect(hub.requests).toContain('acme/direct/resolve/main/onnx/decoder_model_merged.onnx');
+    expect(proxy.requests).toEqual([]);
+    expect(lines).toContain(
+      `model downloads from ${base.slice(0, -1)} go directly (NO_PROXY intranet.example,0.0.0.0)`,
+    );
+  });
+
+  it('a proxy that refuses the CONNECT is one error naming the proxy and its variable', async () => {
+    proxy = await TestProxy.start({ connectStatus: 403 });
+    vi.stubEnv('HTTPS_PROXY', proxy.url());
+    hubAt('hub.medcap-test.invalid', 'https');
+    const error = await load('acme/refused').catch((e) => e);
+    expect(error).toBeInstanceOf(EngineError);
+    expect(error.message).toBe(
+      `cannot download model acme/refused from the Hugging Face Hub: the proxy ${proxy.url()} ` +
+        `(from HTTPS_PROXY) refused to connect to hub.medcap-test.invalid:${new URL(hub.url).port} ` +
+        '(HTTP 403 Forbidden); if the server should be reached directly, add it to NO_PROXY',
+    );
+    expect(hub.requests).toEqual([]);
+  });
+
+  it('a proxy URL it cannot use is a ConfigError naming the variable', async () => {
+    vi.stubEnv('HTTPS_PROXY', 'https://lab:pw-secret@proxy.example:8443');
+    hubAt('hub.medcap-test.invalid', 'https');
+    const error = await load('acme/tls-proxy').catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(
+      /^HTTPS_PROXY=https:\/\/proxy\.example:8443: proxies reached over TLS \(https:\/\/\) are not supported/,
+    );
+    expect(error.message).not.toContain('pw-secret');
+  });
+
+  it('a proxy that wants credentials says how to give them', async () => {
+    proxy = await TestProxy.start({ credentials: `lab:${PASSWORD}` });
+    vi.stubEnv('http_proxy', proxy.url());
+    hubAt('hub.medcap-test.invalid');
+    const error = await load('acme/no-credentials').catch((e) => e);
+    expect(error).toBeInstanceOf(EngineError);
+    expect(error.message).toBe(
+      `cannot download model acme/no-credentials from the Hugging Face Hub: the proxy ${proxy.url()} ` +
+        '(from http_proxy) asks for credentials (HTTP 407 Proxy Authentication Required): set ' +
+        `http_proxy=http://user:password@${new URL(proxy.url()).host}`,
+    );
   });
 });

@@ -1,7 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { AutoConfig, AutoModelForImageTextToText, AutoProcessor } from '@huggingface/transformers';
+import {
+  AutoConfig,
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  env as transformersEnv,
+} from '@huggingface/transformers';
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
+import { ProxyRefusedError } from '../../core/proxy.js';
 import type { EngineDeps, EngineSettings } from '../types.js';
 import { deviceHint, type EngineDevice, loadOnDevice } from './devices.js';
 import {
@@ -12,6 +18,7 @@ import {
   parseDtype,
   type TransformersJsConfig,
 } from './dtype.js';
+import { routeHubDownloads } from './hub-fetch.js';
 import { lastPositionModelFolder } from './last-position.js';
 import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './model-source.js';
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
@@ -184,6 +191,12 @@ function loadError(model: string, error: unknown, source: ModelSource, offline: 
       { cause: error },
     );
   }
+  if (error instanceof ProxyRefusedError) {
+    return new EngineError(
+      `cannot download model ${model} from the Hugging Face Hub: ${error.message}`,
+      { cause: error },
+    );
+  }
   const network = networkFailure(error);
   if (network) {
     return new EngineError(
@@ -241,6 +254,7 @@ export async function loadTransformersModel(
     const cached = await exists(join(source.cachedPath, 'config.json'));
     if (cached) attempts.push({ target: source.cachedPath, pretrained: local });
     if (!settings.offline) {
+      routeHubDownloads(transformersEnv, logger);
       attempts.push({
         target: source.id,
         pretrained: {
@@ -398,9 +412,14 @@ async function loadFrom(
     },
     {
       fatal: (error) => {
-        // A missing file or an unreachable Hub is not the device's fault: no other device is tried.
+        // A missing file, an unreachable Hub or a proxy that refuses is not the device's
+        // fault: no other device is tried.
         const mapped = loadError(settings.model, error, source, settings.offline);
-        return mapped instanceof ConfigError || networkFailure(error) ? mapped : undefined;
+        return mapped instanceof ConfigError ||
+          networkFailure(error) ||
+          error instanceof ProxyRefusedError
+          ? mapped
+          : undefined;
       },
       onSkip: (candidate, error, next) =>
         logger.warn(

@@ -1,7 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env } from '@huggingface/transformers';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FakeHub, startFakeHub } from '../../../test/support/fake-hub.js';
+import { TestProxy } from '../../../test/support/http-proxy.js';
+import { ConfigError, MetricError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { DEFAULT_BATCH_SIZE, type Encoder, loadEncoder } from './encoder.js';
 import { pythonStrip } from './sentence-ids.js';
@@ -118,5 +122,76 @@ describe('Encoder batch size', () => {
     expect(DEFAULT_BATCH_SIZE).toEqual({ cpu: 64, webgpu: 256, cuda: 256 });
     expect(lines.join('\n')).toMatch(/in batches of 64, on cpu/);
     expect((await encoderFor('tiny-bert')).batchSize).toBe(8);
+  });
+});
+
+describe('downloading the BERTScore model through a proxy', () => {
+  // hub.medcap-test.invalid resolves nowhere: only the test proxy reaches the fake Hub by it.
+  const { fetch: nodeFetch, remoteHost } = env;
+  let hub: FakeHub;
+  let proxy: TestProxy | undefined;
+  beforeAll(async () => {
+    hub = await startFakeHub({ 'acme/tiny-bert': join(ROOT, 'models/tiny-bert') });
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    env.fetch = nodeFetch;
+    env.remoteHost = remoteHost;
+    await proxy?.close();
+    proxy = undefined;
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+  const load = (model: string, lines: string[] = []) =>
+    loadEncoder({
+      model,
+      device: 'cpu',
+      offline: false,
+      cacheDir: join(cacheDir, 'proxied'),
+      cwd: ROOT,
+      maxBatchTokens: 4096,
+      logger: { ...silentLogger, info: (m) => lines.push(m) },
+    });
+
+  it('downloads it through HTTP_PROXY, logging the proxy', async () => {
+    proxy = await TestProxy.start({ credentials: 'lab:bert-SECRET' });
+    vi.stubEnv('HTTP_PROXY', proxy.url('lab:bert-SECRET'));
+    const base = `http://hub.medcap-test.invalid:${new URL(hub.url).port}/`;
+    env.remoteHost = base;
+    const lines: string[] = [];
+    const encoder = await load('acme/tiny-bert', lines);
+    encoders.push(encoder);
+    expect(encoder.folder).toBe(join(cacheDir, 'proxied', 'acme', 'tiny-bert'));
+    expect(proxy.requests.map((r) => r.target)).toContain(
+      `${base}acme/tiny-bert/resolve/main/onnx/model.onnx`,
+    );
+    expect(lines).toContain(
+      `model downloads from ${base.slice(0, -1)} go through the proxy ${proxy.url()} (from HTTP_PROXY)`,
+    );
+    expect(lines.join('\n')).not.toContain('bert-SECRET');
+  });
+
+  it('a proxy URL it cannot use is a ConfigError naming the variable', async () => {
+    vi.stubEnv('ALL_PROXY', 'socks5://proxy.example:1080');
+    env.remoteHost = `https://hub.medcap-test.invalid:${new URL(hub.url).port}/`;
+    const error = await load('acme/socks').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      /^ALL_PROXY=socks5:\/\/proxy\.example:1080: only HTTP proxies/,
+    );
+  });
+
+  it('a proxy that refuses is one MetricError naming the proxy and its variable', async () => {
+    proxy = await TestProxy.start({ connectStatus: 403 });
+    vi.stubEnv('HTTPS_PROXY', proxy.url());
+    env.remoteHost = `https://hub.medcap-test.invalid:${new URL(hub.url).port}/`;
+    const error = await load('acme/refused').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MetricError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^BERTScore model acme/refused could not be downloaded from the Hugging Face Hub into .*: the proxy ${proxy.url()} \\(from HTTPS_PROXY\\) refused to connect to hub\\.medcap-test\\.invalid:\\d+ \\(HTTP 403 Forbidden\\)`,
+      ),
+    );
   });
 });

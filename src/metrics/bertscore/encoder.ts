@@ -10,6 +10,7 @@ import {
   type EngineDevice,
   loadOnDevice,
 } from '../../engines/transformers/devices.js';
+import { routeHubDownloads } from '../../engines/transformers/hub-fetch.js';
 import {
   type OnnxGraph,
   readOnnxGraph,
@@ -132,9 +133,17 @@ async function transformers(): Promise<TransformersModule> {
   return import('@huggingface/transformers');
 }
 
-/** Downloads a Hub model (config, tokenizer, fp32 ONNX) into `cacheDir` with Transformers.js. */
-export async function downloadWithTransformers(id: string, cacheDir: string): Promise<void> {
+/**
+ * Downloads a Hub model (config, tokenizer, fp32 ONNX) into `cacheDir` with Transformers.js,
+ * through the proxy the environment names (routeHubDownloads).
+ */
+export async function downloadWithTransformers(
+  id: string,
+  cacheDir: string,
+  logger: Logger,
+): Promise<void> {
   const tf = await transformers();
+  routeHubDownloads(tf.env, logger);
   await tf.AutoConfig.from_pretrained(id, { cache_dir: cacheDir });
   await tf.AutoTokenizer.from_pretrained(id, { cache_dir: cacheDir });
   let firstError: unknown;
@@ -235,7 +244,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     cacheDir: options.cacheDir,
     cwd: options.cwd,
     logger,
-    download: downloadWithTransformers,
+    download: (id, cacheDir) => downloadWithTransformers(id, cacheDir, logger),
   });
   const config = JSON.parse(await readFile(join(folder, 'config.json'), 'utf8')) as ModelConfig;
   const numLayers = numLayersOf(config, folder);

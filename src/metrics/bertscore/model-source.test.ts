@@ -62,6 +62,22 @@ describe('resolveModelFolder', () => {
     expect((error as Error).message).toContain('HTTP 404');
   });
 
+  it('says why a download could not reach the Hub (the cause of fetch failed)', async () => {
+    const download = vi.fn(async () => {
+      throw new TypeError('fetch failed', {
+        cause: new Error(
+          'connect ECONNREFUSED 10.0.0.1:3128 (the proxy http://10.0.0.1:3128 from HTTPS_PROXY)',
+        ),
+      });
+    });
+    const error = await resolveModelFolder('some-org/bert', { ...base(), download }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(
+      /: fetch failed: connect ECONNREFUSED 10\.0\.0\.1:3128 \(the proxy http:\/\/10\.0\.0\.1:3128 from HTTPS_PROXY\)$/,
+    );
+  });
+
   it('never downloads offline', async () => {
     const download = vi.fn();
     await expect(

@@ -104,9 +104,11 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
   try {
     await options.download(model, options.cacheDir);
   } catch (error) {
+    // A proxy variable that cannot be used names itself (exit 1, as for the captioning model).
+    if (error instanceof ConfigError) throw error;
     throw new MetricError(
       `BERTScore model ${model} could not be downloaded from the Hugging Face Hub into ${cached}: ` +
-        `${error instanceof Error ? error.message : String(error)}`,
+        downloadFailure(error),
       { cause: error },
     );
   }
@@ -117,4 +119,13 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
     );
   }
   return cached;
+}
+
+/** The failure's message; for a network failure ('fetch failed') with the reason it keeps in `cause`. */
+function downloadFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message !== 'fetch failed' || !(error instanceof Error) || !(error.cause instanceof Error)) {
+    return message;
+  }
+  return `fetch failed: ${error.cause.message}`;
 }

@@ -1,8 +1,14 @@
+// HTTP proxies as institutional networks use them: which proxy a request takes (the usual
+// variables and NO_PROXY), the CONNECT tunnel to https:// servers, and what a refusal says.
+// Shared by the openai engine's fetch and the Hugging Face Hub downloads.
+import {
+  Agent as HttpsAgent,
+  type AgentOptions as HttpsAgentOptions,
+  type RequestOptions as HttpsRequestOptions,
+} from 'node:https';
 import { BlockList, connect, isIP, type Socket } from 'node:net';
-import { ConfigError } from '../../core/errors.js';
-
-/** Response header that marks an answer made up for a proxy's refusal (see classifyError). */
-export const PROXY_HEADER = 'x-medcap-proxy';
+import type { Duplex } from 'node:stream';
+import { ConfigError } from './errors.js';
 
 /** An HTTP proxy to send requests for one origin through, as read from the environment. */
 export interface ProxyRoute {
@@ -155,16 +161,21 @@ function sameAddress(a: string, b: string, family: number): boolean {
   return list.check(a, 'ipv6');
 }
 
-/** The proxy answered a CONNECT with something other than 2xx. */
-export class ProxyTunnelError extends Error {
-  override readonly name = 'ProxyTunnelError';
+/**
+ * The proxy refused: it answered a CONNECT with something other than 2xx, or a request with
+ * 407. The message names the proxy (never the password) and the variable it came from, the
+ * status, and the fix (proxyRefusal).
+ */
+export class ProxyRefusedError extends Error {
+  override readonly name = 'ProxyRefusedError';
   constructor(
     readonly proxy: ProxyRoute,
+    /** `host:port` asked for. */
     readonly target: string,
     readonly status: number,
     readonly statusText: string,
   ) {
-    super(`the proxy ${proxy.label} answered CONNECT ${target} with HTTP ${status} ${statusText}`);
+    super(proxyRefusal(proxy, target, status, statusText));
   }
 }
 
@@ -179,7 +190,7 @@ export const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * Opens a CONNECT tunnel through `proxy` to host:port and hands over the socket once the
- * proxy says 2xx; a proxy that answers otherwise gives a ProxyTunnelError.
+ * proxy says 2xx; a proxy that answers otherwise gives a ProxyRefusedError.
  */
 export function openTunnel(
   proxy: ProxyRoute,
@@ -236,7 +247,7 @@ export function openTunnel(
     }
     const status = Number(match[1]);
     if (status < 200 || status > 299) {
-      finish(new ProxyTunnelError(proxy, authority, status, match[2] ?? ''));
+      finish(new ProxyRefusedError(proxy, authority, status, match[2] ?? ''));
       return;
     }
     const rest = received.subarray(end + 4);
@@ -273,4 +284,34 @@ export function proxyRefusal(
     `the proxy ${proxy.label} (from ${proxy.variable}) refused to connect to ${target} (${said}); ` +
     'if the server should be reached directly, add it to NO_PROXY'
   );
+}
+
+/**
+ * An https.Agent whose connections are TLS inside CONNECT tunnels through one proxy: TLS end
+ * to end to the server, its certificate checked against its own name.
+ */
+export class TunnelAgent extends HttpsAgent {
+  constructor(
+    private readonly proxy: ProxyRoute,
+    options: HttpsAgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: HttpsRequestOptions,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    openTunnel(this.proxy, String(options.host), Number(options.port), (error, socket) => {
+      if (error || !socket) {
+        callback?.(error ?? new Error('no tunnel'), undefined as unknown as Duplex);
+        return;
+      }
+      // https.Agent's own createConnection over the tunnel: TLS (servername = the target
+      // host, set by the agent) with its session cache.
+      const secure = super.createConnection({ ...options, socket } as HttpsRequestOptions);
+      if (secure) callback?.(null, secure);
+    });
+    return undefined;
+  }
 }
