@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CaptionToolError, ConfigError } from '../core/errors.js';
+import { checkSettingsFileSync } from '../core/input-path.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { ALL_OPTIONS, envName, flagName, type OptionSpec, OTHER_ENV_VARS } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -102,10 +103,8 @@ function readConfigFile(
   cwd: string,
 ): { path: string; values: Record<string, unknown> } {
   const path = typeof explicit === 'string' ? resolve(cwd, explicit) : resolve(cwd, CONFIG_FILE);
-  if (!existsSync(path)) {
-    if (typeof explicit === 'string') throw new ConfigError(`--config: file not found: ${path}`);
-    return { path, values: {} };
-  }
+  if (typeof explicit === 'string') checkSettingsFileSync('--config', path);
+  else if (!existsSync(path)) return { path, values: {} };
   let text: string;
   try {
     text = decodeUtf8(readFileSync(path), path).replace(/^\uFEFF/, '');

@@ -3,7 +3,7 @@ import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
 import { type OutputLock, withOutputLock } from '../../core/out-lock.js';
 import type { CaptionEngine } from '../../engines/types.js';
-import { evaluate } from '../../metrics/evaluate.js';
+import { checkScoringFiles, evaluate } from '../../metrics/evaluate.js';
 import { type CaptionRunResult, caption } from '../../pipeline/run.js';
 import { writeReport } from '../../reports/html/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -16,8 +16,11 @@ export async function runCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
+  const scoring = evaluateSettings(config, settings, ctx.cwd);
+  // A wrong BERTScore model folder or baseline file is said before any image is captioned.
+  await checkScoringFiles(scoring, ctx.cwd);
   const { value: result, stoppedBy } = await withInterrupt(ctx, (signal) =>
-    runPipeline(settings, evaluateSettings(config, settings, ctx.cwd), {
+    runPipeline(settings, scoring, {
       logger: ctx.logger,
       interactive: ctx.interactive,
       signal,
