@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { resolveModelValue } from '../../config/paths.js';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, describeError } from '../../core/errors.js';
 import { checkInputPath, checkSettingsFile } from '../../core/input-path.js';
@@ -98,17 +98,10 @@ export async function captionSettings(
   }
   return {
     ...settings,
-    model: localModelPath(settings.model, ctx.cwd),
+    model: resolveModelValue(settings.model, ctx.cwd),
     data,
     out: resolve(ctx.cwd, settings.out),
     offline,
     prompt,
   };
-}
-
-/** A model given as a path (`./models/x`, `/abs/x`, or an existing folder) is resolved against cwd. */
-function localModelPath(model: string, cwd: string): string {
-  const looksLikePath =
-    model.startsWith('.') || isAbsolute(model) || existsSync(resolve(cwd, model));
-  return looksLikePath ? resolve(cwd, model) : model;
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveModelValue } from '../../config/paths.js';
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
 import { type OutputLock, withOutputLock } from '../../core/out-lock.js';
@@ -101,7 +102,7 @@ async function captionEvaluateReport(
 
 /**
  * The evaluate options of a `run` (already validated by the CLI), sharing --out and --split;
- * a relative --bertscore-baseline is taken from `cwd`.
+ * a relative --bertscore-baseline or --bertscore-model folder is taken from `cwd`.
  */
 export function evaluateSettings(
   config: Record<string, unknown>,
@@ -114,6 +115,9 @@ export function evaluateSettings(
     ...(options.bertscoreBaseline === undefined
       ? {}
       : { bertscoreBaseline: resolve(cwd, options.bertscoreBaseline) }),
+    ...(options.bertscoreModel === undefined
+      ? {}
+      : { bertscoreModel: resolveModelValue(options.bertscoreModel, cwd) }),
     out: captionSettings.out,
     split: captionSettings.split,
     captions: '',
