@@ -63,9 +63,9 @@ describe('--log-format json: every line on stderr is JSON, usage errors included
 });
 
 describe('--data that is not there', () => {
-  it('says so (exit 2), rather than that it cannot tell the layout', async () => {
+  it('says so (exit 1), rather than that it cannot tell the layout', async () => {
     const result = await cli(['caption', '--data', 'no-such-dataset']);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.lines).toEqual([
       `error: --data ${join(root, 'no-such-dataset')}: no such file or folder`,
     ]);

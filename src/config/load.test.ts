@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './load.js';
-import { CAPTION_OPTIONS, COMMON_OPTIONS, envName } from './schema.js';
+import { ALL_OPTIONS, CAPTION_OPTIONS, COMMON_OPTIONS, envName } from './schema.js';
 
 const specs = [...COMMON_OPTIONS, ...CAPTION_OPTIONS];
 
@@ -86,5 +86,72 @@ describe('loadConfig', () => {
         `${path}: not valid JSON at ${place}: `,
       );
     }
+  });
+
+  it('takes relative paths in the config file from its folder; flags and variables as given', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'medcap-config-'));
+    const dir = join(cwd, 'project', 'configs');
+    await mkdir(join(dir, 'models', 'local'), { recursive: true });
+    const file = join(dir, 'exp.json');
+    const values = {
+      data: '../data/rocov2',
+      out: 'results',
+      captions: 'runs/medical_captions_train.csv',
+      bertscoreBaseline: '/abs/baseline.tsv',
+      model: './models/x',
+      bertscoreModel: 'models/local',
+      prompt: '@prompts/radiology.txt',
+    };
+    await writeFile(file, JSON.stringify(values));
+    const all = ALL_OPTIONS.filter((o, i) => ALL_OPTIONS.findIndex((p) => p.key === o.key) === i);
+    const config = loadConfig({ specs: all, flags: { config: 'project/configs/exp.json' }, cwd });
+    expect(config).toMatchObject({
+      data: join(cwd, 'project', 'data', 'rocov2'),
+      out: join(dir, 'results'),
+      captions: join(dir, 'runs', 'medical_captions_train.csv'),
+      bertscoreBaseline: '/abs/baseline.tsv',
+      model: join(dir, 'models', 'x'),
+      // `name/x` could be a Hub id: a path because the folder exists beside the file
+      bertscoreModel: join(dir, 'models', 'local'),
+      prompt: `@${join(dir, 'prompts', 'radiology.txt')}`,
+    });
+
+    // Hub ids, `~/` and a prompt text stay as written; so do other options' values.
+    await writeFile(
+      file,
+      JSON.stringify({
+        model: 'onnx-community/Qwen2-VL-2B-Instruct',
+        bertscoreModel: '~/models/bert',
+        prompt: 'Describe the image.',
+        split: 'valid',
+      }),
+    );
+    expect(loadConfig({ specs: all, flags: { config: file }, env: {}, cwd })).toMatchObject({
+      model: 'onnx-community/Qwen2-VL-2B-Instruct',
+      bertscoreModel: '~/models/bert',
+      prompt: 'Describe the image.',
+      split: 'valid',
+    });
+
+    // A flag or a variable wins and is left relative, for the command to take from its cwd.
+    await writeFile(file, JSON.stringify(values));
+    const over = loadConfig({
+      specs: all,
+      flags: { config: file, data: 'flag-data' },
+      env: { MEDCAP_OUT: 'env-out', MEDCAP_MODEL: './env-model' },
+      cwd,
+    });
+    expect(over).toMatchObject({ data: 'flag-data', out: 'env-out', model: './env-model' });
+    // Defaults are not from the file: `--out` defaults to results_medical in the cwd.
+    expect(loadConfig({ specs, flags: {}, env: {}, cwd: dir }).out).toBe('results_medical');
+  });
+
+  it('a medcap.config.json found in the working directory: its folder is the working directory', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'medcap-config-'));
+    await writeFile(join(cwd, 'medcap.config.json'), JSON.stringify({ data: 'd', out: 'o' }));
+    expect(loadConfig({ specs, flags: {}, env: {}, cwd })).toMatchObject({
+      data: join(cwd, 'd'),
+      out: join(cwd, 'o'),
+    });
   });
 });

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { CaptionToolError, ConfigError } from '../core/errors.js';
+import { checkSettingsFileSync } from '../core/input-path.js';
 import { decodeUtf8 } from '../core/utf8.js';
+import { resolvePathValue } from './paths.js';
 import { ALL_OPTIONS, envName, flagName, type OptionSpec, OTHER_ENV_VARS } from './schema.js';
 import { didYouMean } from './suggest.js';
 
@@ -24,7 +26,9 @@ const ENV_NAMES = new Set([...ALL_OPTIONS.map((s) => envName(s.key)), ...OTHER_E
  * and throws one ConfigError listing every problem (each naming its flag, its source and
  * what is allowed) before anything runs. Unknown config-file keys and unknown MEDCAP_*
  * environment variables are problems too; the options of other commands are not (one
- * config file and one environment serve every command).
+ * config file and one environment serve every command). A relative path in the config file
+ * (an option the table marks `path`) is made absolute against the file's folder; one from a
+ * flag or a variable is left as given, for the command to take from its working directory.
  */
 export function loadConfig(input: LoadConfigInput): Record<string, unknown> {
   const env = input.env ?? process.env;
@@ -34,11 +38,14 @@ export function loadConfig(input: LoadConfigInput): Record<string, unknown> {
 
   const config: Record<string, unknown> = {};
   for (const spec of input.specs) {
-    const [raw, source] = pick(spec, input.flags, env, file);
+    const [raw, source, fromFile] = pick(spec, input.flags, env, file);
     if (raw === undefined) continue;
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) {
-      config[spec.key] = parsed.data;
+      config[spec.key] =
+        fromFile && spec.path && typeof parsed.data === 'string'
+          ? resolvePathValue(spec.path, parsed.data, dirname(file.path))
+          : parsed.data;
     } else {
       const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
       problems.push(
@@ -87,14 +94,15 @@ function pick(
   flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
   file: { path: string; values: Record<string, unknown> },
-): [unknown, string] {
-  if (flags[spec.key] !== undefined) return [flags[spec.key], 'the command line'];
+): [value: unknown, source: string, fromFile: boolean] {
+  if (flags[spec.key] !== undefined) return [flags[spec.key], 'the command line', false];
   const name = envName(spec.key);
   const fromEnv = env[name];
-  if (fromEnv !== undefined && fromEnv !== '') return [fromEnv, `environment variable ${name}`];
+  if (fromEnv !== undefined && fromEnv !== '')
+    return [fromEnv, `environment variable ${name}`, false];
   if (spec.key !== 'config' && Object.hasOwn(file.values, spec.key))
-    return [file.values[spec.key], `key '${spec.key}' of ${file.path}`];
-  return [spec.default, 'the default'];
+    return [file.values[spec.key], `key '${spec.key}' of ${file.path}`, true];
+  return [spec.default, 'the default', false];
 }
 
 function readConfigFile(
@@ -102,10 +110,8 @@ function readConfigFile(
   cwd: string,
 ): { path: string; values: Record<string, unknown> } {
   const path = typeof explicit === 'string' ? resolve(cwd, explicit) : resolve(cwd, CONFIG_FILE);
-  if (!existsSync(path)) {
-    if (typeof explicit === 'string') throw new ConfigError(`--config: file not found: ${path}`);
-    return { path, values: {} };
-  }
+  if (typeof explicit === 'string') checkSettingsFileSync('--config', path);
+  else if (!existsSync(path)) return { path, values: {} };
   let text: string;
   try {
     text = decodeUtf8(readFileSync(path), path).replace(/^\uFEFF/, '');

@@ -1,4 +1,5 @@
 import { IMAGE_ENCODINGS } from '../engines/types.js';
+import type { PathKind } from './paths.js';
 import { allowedText, type ValueSchema, type ValueType, valueSchema } from './values.js';
 
 /**
@@ -44,6 +45,11 @@ export interface OptionDefinition {
   default?: unknown;
   /** Repeatable flag (collects into an array). */
   repeatable?: boolean;
+  /**
+   * The value names a file or folder: relative to the config file's folder when it comes from
+   * the config file (see config/paths.ts).
+   */
+  path?: PathKind;
 }
 
 export interface OptionSpec extends OptionDefinition {
@@ -81,7 +87,8 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   option({
     key: 'config',
     flag: '--config <file>',
-    description: 'config file (default: ./medcap.config.json if present)',
+    description:
+      'config file (default: ./medcap.config.json if present); relative paths in it are relative to its folder',
     type: TEXT,
   }),
   option({
@@ -90,6 +97,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
     description: 'output folder',
     type: TEXT,
     default: 'results_medical',
+    path: 'path',
   }),
   option({
     key: 'split',
@@ -133,6 +141,7 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     flag: '--data <path>',
     description: 'dataset folder or manifest file',
     type: TEXT,
+    path: 'path',
   }),
   option({
     key: 'format',
@@ -166,6 +175,7 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     description: 'model id or local folder',
     type: TEXT,
     default: 'onnx-community/Qwen2-VL-2B-Instruct',
+    path: 'model',
   }),
   option({
     key: 'device',
@@ -201,6 +211,7 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     description: 'instruction sent with each image (@FILE reads it from a file)',
     type: TEXT,
     default: DEFAULT_PROMPT,
+    path: 'prompt',
   }),
   option({
     key: 'imageSize',
@@ -342,6 +353,7 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     flag: '--captions <file>',
     description: 'captions CSV or JSONL to score',
     type: TEXT,
+    path: 'path',
   }),
   option({
     key: 'metrics',
@@ -377,6 +389,7 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     description: 'BERTScore model',
     type: TEXT,
     default: 'FacebookAI/roberta-large',
+    path: 'model',
   }),
   option({
     key: 'bertscoreLayer',
@@ -420,6 +433,7 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     description:
       'rescale BERTScore with a bert_score baseline file (rescale_baseline/{lang}/{model}.tsv: LAYER,P,R,F), as its rescale_with_baseline',
     type: TEXT,
+    path: 'path',
   }),
   option({
     key: 'rougeStemmer',

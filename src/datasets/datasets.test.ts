@@ -139,7 +139,7 @@ describe('rocov2', () => {
     ]);
     // A split with neither captions nor a folder is still an error naming the file.
     await expect(collect(rocov2Loader, { path: dir, split: 'valid' })).rejects.toThrow(
-      /valid_captions\.csv not found/,
+      /--data .*rocov2-test-split: rocov2: no valid_captions\.csv in it/,
     );
     // Captions without the images folder: each row says the folder is missing.
     await writeFile(join(dir, 'valid_captions.csv'), 'ID,Caption\nV1,a\n');

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { ConfigError, DatasetError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import { checkInputPath, inputPathError } from '../core/input-path.js';
 import type { Logger } from '../core/logger.js';
 import { dicomLoader } from './dicom/index.js';
 import { folderLoader } from './folder/index.js';
@@ -25,26 +25,27 @@ export async function selectLoader(
   source: DatasetSource,
   logger: Logger,
 ): Promise<DatasetLoader> {
-  if (format !== 'auto') {
-    const loader = DATASET_LOADERS[format];
-    if (!loader) {
-      throw new ConfigError(
-        `--format: '${format}' is not available (allowed: auto, ${Object.keys(DATASET_LOADERS).join(', ')})`,
-      );
-    }
-    return loader;
+  const named = format === 'auto' ? undefined : DATASET_LOADERS[format];
+  if (format !== 'auto' && !named) {
+    throw new ConfigError(
+      `--format: '${format}' is not available (allowed: auto, ${Object.keys(DATASET_LOADERS).join(', ')})`,
+    );
   }
-  // Else each detector would miss it, and the error would be that the layout is unknown.
-  if (!existsSync(source.path))
-    throw new DatasetError(`--data ${source.path}: no such file or folder`);
+  // Said once here, for every format: else each loader (or, with `auto`, each detector)
+  // would say it in its own words, or that the layout is unknown.
+  await checkInputPath('--data', source.path, 'file or folder');
+  if (named) return named;
   for (const loader of Object.values(DATASET_LOADERS)) {
     if (await loader.detect(source)) {
       logger.info(`dataset: detected ${loader.format} layout in ${source.path}`);
       return loader;
     }
   }
-  throw new DatasetError(
-    `--data ${source.path}: cannot tell the dataset layout (looked for ${source.split}_captions.csv (rocov2), ` +
+  // A folder that holds no dataset medcap knows: the wrong --data (or a --format to give).
+  throw inputPathError(
+    '--data',
+    source.path,
+    `cannot tell the dataset layout (looked for ${source.split}_captions.csv (rocov2), ` +
       `${source.split}/radiology/captions.txt (roco), a .csv/.jsonl manifest, .parquet shards, .dcm files, or a folder of images); ` +
       `use --format to say which`,
   );

@@ -14,6 +14,7 @@ import {
   removeStaleTempFiles,
   writeFileAtomic,
 } from '../core/files.js';
+import { checkInputPath } from '../core/input-path.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
@@ -28,7 +29,9 @@ import {
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
+import { readBaselineFile } from './bertscore/baseline.js';
 import type { BertScoreMetric } from './bertscore/index.js';
+import { localModelFolder } from './bertscore/model-source.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
@@ -80,7 +83,7 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
 
 /** The captions file's rows; a JSONL file's bytes also go to `worker`, which parses them too. */
 async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]> {
-  if (!existsSync(path)) throw new DatasetError(`--captions: file not found: ${path}`);
+  await checkInputPath('--captions', path, 'file');
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
     const bytes = await readFileShared(path);
@@ -204,6 +207,21 @@ export function resolveMetricIds(
   const ids = new Set<MetricId>(options.metrics ?? ['bleu', 'rouge', 'meteor', 'cider']);
   if (options.bertscore) ids.add('bertscore');
   return [...ids];
+}
+
+/**
+ * Checks the files the scoring will read besides the captions (the BERTScore model folder
+ * and baseline file), so that `run` refuses a wrong one before it captions anything. A Hub
+ * model id is left to the metric (it may be downloaded).
+ */
+export async function checkScoringFiles(
+  config: Pick<EvaluateOptions, 'metrics' | 'bertscore' | 'bertscoreModel' | 'bertscoreBaseline'>,
+  cwd = process.cwd(),
+): Promise<void> {
+  if (!resolveMetricIds(config).includes('bertscore')) return;
+  if (config.bertscoreModel !== undefined) await localModelFolder(config.bertscoreModel, cwd);
+  if (config.bertscoreBaseline !== undefined)
+    await readBaselineFile(resolve(cwd, config.bertscoreBaseline));
 }
 
 export function evaluationPaths(out: string, split: string): EvaluationPaths {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
+import { checkInputPath } from '../core/input-path.js';
 import type { Logger } from '../core/logger.js';
 import { withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
@@ -38,7 +39,21 @@ export async function mergeRuns(
   logger: Logger,
 ): Promise<MergeResult> {
   if (dirs.length === 0) throw new ConfigError('merge: name at least one run folder');
+  // Every input is checked before --out is made or locked.
+  for (const dir of dirs) {
+    await checkInputPath('run folder', resolve(dir), 'folder');
+    const paths = outputPaths(resolve(dir), split);
+    if (!existsSync(paths.journal) && !existsSync(paths.captions)) throw holdsNoRun(dir, split);
+  }
   return withOutputLock(resolve(out), split, logger, () => mergeInto(dirs, out, split, logger));
+}
+
+/** A folder to merge that holds no run of `split`: a wrong argument, exit 1. */
+function holdsNoRun(dir: string, split: string): ConfigError {
+  const paths = outputPaths(resolve(dir), split);
+  return new ConfigError(
+    `merge: ${dir} holds neither ${paths.journal} nor ${paths.captions} (is --split ${split} right?)`,
+  );
 }
 
 /** mergeRuns() once `out` exists and its lock is held. */
@@ -98,9 +113,7 @@ async function mergeInto(
         `merge: ${dir} has no journal; using ${paths.captions} (rows keep their file order)`,
       );
     } else {
-      throw new ConfigError(
-        `merge: ${dir} holds neither ${paths.journal} nor ${paths.captions} (is --split ${split} right?)`,
-      );
+      throw holdsNoRun(dir, split);
     }
   }
   if (models.size > 1)

@@ -82,9 +82,9 @@ describe('medcap CLI', () => {
     expect(missing.err).toMatch(/--data is required/);
   });
 
-  it('exits 2 with the reason when the dataset cannot be read', async () => {
+  it('exits 1 naming --data when the dataset is not there, whatever the format', async () => {
     const result = await cli(['caption', '--data', '/nonexistent/dataset', '--format', 'rocov2']);
-    expect(result.code).toBe(2);
-    expect(result.err).toMatch(/\/nonexistent\/dataset\/train_captions\.csv not found/);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/--data \/nonexistent\/dataset: no such file or folder/);
   });
 });

@@ -406,7 +406,12 @@ describe('medcap evaluate', () => {
     expect(page).toContain('BLEU-4');
     expect(page).toMatch(/paired approximate randomization, [\d,]+ trials, seed 12345/);
     const missing = await cli(['compare', 'res', 'nowhere', '--split', 'val']);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/medical_val_detailed\.csv not found/);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/run folder .*nowhere: no such folder/);
+    const unscored = await cli(['compare', 'res', 'cmp', '--split', 'val']);
+    expect(unscored.code).toBe(1);
+    expect(unscored.err).toMatch(
+      /run folder .*cmp: no medical_val_detailed\.csv: run 'medcap evaluate'/,
+    );
   });
 });

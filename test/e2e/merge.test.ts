@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,14 +55,15 @@ describe('merge', () => {
     expect(journal.items.size).toBe(17);
   });
 
-  it('says which folder holds no run', async () => {
-    const errors: string[] = [];
-    const code = await main(['merge', join(root, 'nope'), '--out', join(root, 'x')], {
-      env: {},
-      writeErr: (t) => errors.push(t),
-    });
-    expect(code).toBe(1);
-    expect(errors.join('')).toMatch(/nope holds neither/);
+  it('says which folder is not there or holds no run (exit 1, before --out is made)', async () => {
+    const missing = await merge([join(root, 'nope'), '--out', join(root, 'x')]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`run folder ${join(root, 'nope')}: no such folder`);
+    await mkdir(join(root, 'empty'));
+    const empty = await merge([shards[0]!, join(root, 'empty'), '--out', join(root, 'x')]);
+    expect(empty.code).toBe(1);
+    expect(empty.err).toMatch(/empty holds neither .*\(is --split train right\?\)/);
+    expect(existsSync(join(root, 'x'))).toBe(false);
   });
 
   it('exits 3 naming the shard that no input holds', async () => {

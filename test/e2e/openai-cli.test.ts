@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -386,8 +387,11 @@ describe('medcap export-batch / import-batch', () => {
       '--out',
       join(root, 'missing-results-out'),
     ]);
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/results file .*nope\.jsonl not found/);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/import-batch: results file .*nope\.jsonl: no such file/);
+    expect(existsSync(join(root, 'missing-results-out')), 'checked before --out is made').toBe(
+      false,
+    );
   });
 });
 

@@ -44,12 +44,15 @@ describe('medcap report', () => {
     expect(result.out.trim()).toBe(join(root, 'two', 'medical_valid_report.html'));
   });
 
-  it('exits 2 naming the problem when DIR is missing or the split is ambiguous', async () => {
+  it('exits 1 naming the problem when DIR is missing, not a folder, or the split is ambiguous', async () => {
     const missing = await cli(['report', 'nowhere'], root);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/run directory .*nowhere does not exist/);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/run folder .*nowhere: no such folder/);
+    const file = await cli(['report', join('run', 'medical_captions_train.csv')], root);
+    expect(file.code).toBe(1);
+    expect(file.err).toMatch(/run folder .*medical_captions_train\.csv: is a file, not a folder/);
     const ambiguous = await cli(['report', 'two'], root);
-    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.code).toBe(1);
     expect(ambiguous.err).toMatch(/splits found: test, valid \(pick one with --split\)/);
   });
 

@@ -112,10 +112,13 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function cli(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+async function cli(
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; realEngine?: boolean } = {},
+) {
   const err: string[] = [];
   const code = await main(argv, {
-    engine: new FakeEngine(),
+    ...(options.realEngine ? {} : { engine: new FakeEngine() }),
     env: options.env ?? {},
     cwd: options.cwd ?? root,
     writeErr: (t) => err.push(t),
@@ -315,13 +318,13 @@ describe('the config file itself, and options that disagree', () => {
   it('--config (or MEDCAP_CONFIG) naming a missing file or a folder exits 1', async () => {
     const missing = await cli(['caption', '--data', data, '--config', 'nope.json']);
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/--config: file not found: .*nope\.json/);
+    expect(missing.err).toMatch(/--config .*nope\.json: no such file/);
     const fromEnv = await cli(['caption', '--data', data], { env: { MEDCAP_CONFIG: 'nope.json' } });
     expect(fromEnv.code).toBe(1);
-    expect(fromEnv.err).toMatch(/--config: file not found/);
+    expect(fromEnv.err).toMatch(/--config .*nope\.json: no such file/);
     const folder = await cli(['caption', '--data', data, '--config', root]);
     expect(folder.code).toBe(1);
-    expect(folder.err).toMatch(/--config: cannot read .* \(EISDIR\)/);
+    expect(folder.err).toMatch(/--config .*: is a folder, not a file/);
   });
 
   it('--min-pixels above --max-pixels exits 1', async () => {
@@ -382,5 +385,198 @@ describe('log settings', () => {
     });
     expect(quiet.code).toBe(0);
     expect(quiet.err).toBe('');
+  });
+});
+
+describe('paths that are not there, or not what the option takes: exit 1 naming the option and the path', () => {
+  let file: string;
+  let emptyDir: string;
+  let out: string;
+  beforeAll(async () => {
+    file = join(root, 'plain.txt');
+    await writeFile(file, 'not a dataset\n');
+    emptyDir = join(root, 'empty-dir');
+    await mkdir(emptyDir, { recursive: true });
+  });
+  let n = 0;
+  /** A fresh --out for each case, so that "nothing was made" can be checked. */
+  const freshOut = () => {
+    n += 1;
+    out = join(root, `paths-out-${n}`);
+    return out;
+  };
+  const nope = () => join(root, 'no-such-thing');
+
+  async function expectRefused(
+    argv: string[],
+    message: RegExp | string,
+    options: { outMade?: boolean; realEngine?: boolean } = {},
+  ) {
+    const result = await cli(argv, options.realEngine ? { realEngine: true } : {});
+    const what = `${argv.join(' ')}\n${result.err}`;
+    expect(result.code, what).toBe(1);
+    if (typeof message === 'string') expect(result.err, what).toContain(message);
+    else expect(result.err, what).toMatch(message);
+    expect(result.err, what).not.toMatch(/internal error/);
+    if (!options.outMade) expect(existsSync(out), `${what}: --out made`).toBe(false);
+  }
+
+  it('--data that does not exist, with every --format, before --out is made', async () => {
+    for (const format of ['auto', 'rocov2', 'roco', 'manifest', 'parquet', 'folder', 'dicom']) {
+      for (const command of ['caption', 'export-batch', 'run']) {
+        await expectRefused(
+          [command, '--data', 'no-such-thing', '--format', format, '--out', freshOut()],
+          `--data ${nope()}: no such file or folder`,
+        );
+      }
+    }
+  });
+
+  it('--data of the wrong kind for its --format, or holding no dataset of that --split', async () => {
+    const cases: [string[], string][] = [
+      [['--data', file, '--format', 'folder'], `--data ${file}: is a file, not a folder`],
+      [['--data', file, '--format', 'rocov2'], `--data ${file}: is a file, not a folder`],
+      [['--data', file, '--format', 'roco'], `--data ${file}: is a file, not a folder`],
+      [['--data', emptyDir, '--format', 'manifest'], `--data ${emptyDir}: is a folder, not a file`],
+      [
+        ['--data', emptyDir, '--format', 'rocov2'],
+        `--data ${emptyDir}: rocov2: no train_captions.csv in it`,
+      ],
+      [
+        ['--data', data, '--format', 'rocov2', '--split', 'valid'],
+        `--data ${data}: rocov2: no valid_captions.csv in it (expected {split}_captions.csv for --split valid)`,
+      ],
+      [
+        ['--data', emptyDir, '--format', 'roco'],
+        `--data ${emptyDir}: roco: no train/radiology/captions.txt in it`,
+      ],
+      [
+        ['--data', emptyDir, '--format', 'parquet'],
+        `--data ${emptyDir}: parquet: no .parquet files in it`,
+      ],
+      [['--data', file, '--format', 'parquet'], `--data ${file}: parquet: not a .parquet file`],
+      [['--data', emptyDir], `--data ${emptyDir}: cannot tell the dataset layout`],
+      [['--data', file], `--data ${file}: cannot tell the dataset layout`],
+    ];
+    for (const [args, message] of cases) {
+      // Said when the dataset is opened, after --out is made (the check of the layout is the
+      // loader's); no image is captioned.
+      await expectRefused(['caption', ...args, '--out', freshOut()], message, { outMade: true });
+    }
+  });
+
+  it('--prompt @FILE and --config that are not there or are folders, before --out is made', async () => {
+    await expectRefused(
+      ['caption', '--data', data, '--prompt', '@no-such-thing', '--out', freshOut()],
+      `--prompt ${nope()}: no such file`,
+    );
+    await expectRefused(
+      ['caption', '--data', data, '--prompt', `@${emptyDir}`, '--out', freshOut()],
+      `--prompt ${emptyDir}: is a folder, not a file`,
+    );
+    await expectRefused(
+      ['run', '--data', data, '--config', 'no-such-thing', '--out', freshOut()],
+      `--config ${nope()}: no such file`,
+    );
+  });
+
+  it('--captions that is not there or is a folder, before --out is made', async () => {
+    await expectRefused(
+      ['evaluate', '--captions', 'no-such-thing', '--out', freshOut()],
+      `--captions ${nope()}: no such file`,
+    );
+    await expectRefused(
+      ['evaluate', '--captions', emptyDir, '--out', freshOut()],
+      `--captions ${emptyDir}: is a folder, not a file`,
+    );
+  });
+
+  it('--bertscore-model and --bertscore-baseline: evaluate says so; run says so before captioning', async () => {
+    const bert = ['--metrics', 'bleu,bertscore', '--bootstrap', '0', '--offline'];
+    const cases: [string[], string][] = [
+      [
+        ['--bertscore-model', nope()],
+        `--bertscore-model ${nope()}: no such folder (and '${nope()}' is not a Hugging Face model id)`,
+      ],
+      [['--bertscore-model', file], `--bertscore-model ${file}: is a file, not a model folder`],
+      [
+        ['--bertscore-model', emptyDir],
+        `--bertscore-model ${emptyDir}: the folder lacks config.json`,
+      ],
+      [['--bertscore-baseline', 'no-such-thing'], `--bertscore-baseline ${nope()}: no such file`],
+      [
+        ['--bertscore-baseline', emptyDir],
+        `--bertscore-baseline ${emptyDir}: is a folder, not a file`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      await expectRefused(
+        ['evaluate', '--captions', captions, ...bert, ...args, '--out', freshOut()],
+        message,
+        { outMade: true },
+      );
+      await expectRefused(['run', '--data', data, ...bert, ...args, '--out', freshOut()], message);
+    }
+  });
+
+  it('--model that is not there, is a file, or is a folder without config.json', async () => {
+    const cases: [string, string][] = [
+      [
+        './no-such-thing',
+        `--model ${nope()}: no such folder (and '${nope()}' is not a Hugging Face model id)`,
+      ],
+      [file, `--model ${file}: is a file, not a model folder`],
+      [emptyDir, `--model ${emptyDir}: the folder has no config.json`],
+    ];
+    for (const [model, message] of cases) {
+      await expectRefused(
+        ['caption', '--data', data, '--model', model, '--offline', '--out', freshOut()],
+        message,
+        { outMade: true, realEngine: true },
+      );
+    }
+  });
+
+  it('run folders of report, compare and merge, and the results files of import-batch', async () => {
+    const folderCases: [string[], string][] = [
+      [['report', 'no-such-thing'], `run folder ${nope()}: no such folder`],
+      [['report', file], `run folder ${file}: is a file, not a folder`],
+      [['report', emptyDir], `run folder ${emptyDir}: no medical_captions_train.csv`],
+      [['compare', 'no-such-thing', emptyDir], `run folder ${nope()}: no such folder`],
+      [['compare', emptyDir, emptyDir], `run folder ${emptyDir}: no medical_train_detailed.csv`],
+      [['merge', 'no-such-thing'], `run folder ${nope()}: no such folder`],
+      [['merge', emptyDir], `merge: ${emptyDir} holds neither`],
+      [
+        ['import-batch', 'no-such-thing', '--data', data],
+        `import-batch: results file ${nope()}: no such file`,
+      ],
+      [
+        ['import-batch', emptyDir, '--data', data],
+        `import-batch: results file ${emptyDir}: is a folder, not a file`,
+      ],
+    ];
+    for (const [args, message] of folderCases) {
+      const fresh = freshOut();
+      // report writes into its folder: it takes no --out
+      await expectRefused([...args, ...(args[0] === 'report' ? [] : ['--out', fresh])], message);
+    }
+  });
+
+  it('but an image a dataset names that is not there is an error row (exit 3), as before', async () => {
+    const partial = await writeRocov2(join(root, 'missing-image'), [
+      ...imageSpecs(2),
+      { id: 'gone', width: 32, height: 32, caption: 'a missing image', kind: 'missing' },
+    ]);
+    const result = await cli(['caption', '--data', partial, '--out', freshOut()]);
+    expect(result.code, result.err).toBe(3);
+    expect(result.err).toMatch(/image file not found/);
+  });
+
+  it('and a file that is there but cannot be used stays a runtime failure (exit 2)', async () => {
+    const empty = join(root, 'empty.csv');
+    await writeFile(empty, '');
+    const result = await cli(['evaluate', '--captions', empty, '--out', freshOut()]);
+    expect(result.code, result.err).toBe(2);
+    expect(result.err).toMatch(/empty\.csv: empty file/);
   });
 });

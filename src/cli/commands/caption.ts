@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { resolveModelValue } from '../../config/paths.js';
 import type { CaptionConfig } from '../../config/types.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, describeError } from '../../core/errors.js';
+import { checkInputPath, checkSettingsFile } from '../../core/input-path.js';
 import { caption } from '../../pipeline/run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -77,31 +78,30 @@ export async function captionSettings(
   const settings = config as unknown as CaptionConfig;
   if (!settings.data)
     throw new ConfigError('--data is required: a dataset folder or a manifest file');
+  const data = resolve(ctx.cwd, settings.data);
+  // Before the command makes --out (the dataset loaders say it too, for library callers).
+  await checkInputPath('--data', data, 'file or folder');
   const offline =
     settings.offline || ['1', 'true', 'yes'].includes((ctx.env.HF_HUB_OFFLINE ?? '').toLowerCase());
   let prompt = settings.prompt;
   if (prompt.startsWith('@')) {
     const path = resolve(ctx.cwd, prompt.slice(1));
+    await checkSettingsFile('--prompt', path);
     try {
       prompt = (await readFile(path, 'utf8')).trim();
-    } catch {
-      throw new ConfigError(`--prompt: cannot read prompt file ${path}`);
+    } catch (error) {
+      throw new ConfigError(
+        `--prompt ${path}: cannot read the prompt file (${describeError(error)})`,
+      );
     }
-    if (prompt === '') throw new ConfigError(`--prompt: prompt file ${path} is empty`);
+    if (prompt === '') throw new ConfigError(`--prompt ${path}: the prompt file is empty`);
   }
   return {
     ...settings,
-    model: localModelPath(settings.model, ctx.cwd),
-    data: resolve(ctx.cwd, settings.data),
+    model: resolveModelValue(settings.model, ctx.cwd),
+    data,
     out: resolve(ctx.cwd, settings.out),
     offline,
     prompt,
   };
-}
-
-/** A model given as a path (`./models/x`, `/abs/x`, or an existing folder) is resolved against cwd. */
-function localModelPath(model: string, cwd: string): string {
-  const looksLikePath =
-    model.startsWith('.') || isAbsolute(model) || existsSync(resolve(cwd, model));
-  return looksLikePath ? resolve(cwd, model) : model;
 }

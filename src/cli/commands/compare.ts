@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import { outputPaths } from '../../core/paths.js';
 import { type RunInfo, readMetricsCsv } from '../../formats/metric-files.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
@@ -10,15 +11,21 @@ import { type ComparisonPageInput, renderComparisonPage } from '../../reports/ht
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 
-/** Per-image scores from a run folder's `medical_{split}_detailed.csv`. */
+/**
+ * Per-image scores from a run folder's `medical_{split}_detailed.csv`. A folder that is not
+ * there, or holds no such file, is a wrong argument (exit 1).
+ */
 export async function readDetailedScores(
   dir: string,
   split: string,
 ): Promise<Map<string, Record<string, number>>> {
+  await checkInputPath('run folder', dir, 'folder');
   const path = outputPaths(dir, split).detailed;
   if (!existsSync(path)) {
-    throw new DatasetError(
-      `${path} not found: run 'medcap evaluate' (or 'medcap run') with --out ${dir} --split ${split} first`,
+    throw inputPathError(
+      'run folder',
+      dir,
+      `no ${basename(path)}: run 'medcap evaluate' (or 'medcap run') with --out ${dir} --split ${split} first`,
     );
   }
   return (await readMetricsCsv(path)).values as Map<string, Record<string, number>>;

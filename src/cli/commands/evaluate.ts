@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveModelValue } from '../../config/paths.js';
 import type { EvaluateConfig } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
 import { evaluate } from '../../metrics/evaluate.js';
@@ -21,6 +22,7 @@ export async function evaluateCommand(
     {
       ...options,
       captions: resolve(ctx.cwd, options.captions),
+      bertscoreModel: resolveModelValue(options.bertscoreModel, ctx.cwd),
       ...(options.bertscoreBaseline === undefined
         ? {}
         : { bertscoreBaseline: resolve(ctx.cwd, options.bertscoreBaseline) }),

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { mergeRuns } from '../../pipeline/merge.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -7,7 +8,12 @@ export async function mergeCommand(
   args: string[],
   ctx: CommandContext,
 ): Promise<ExitCode> {
-  const result = await mergeRuns(args, String(config.out), String(config.split), ctx.logger);
+  const result = await mergeRuns(
+    args.map((dir) => resolve(ctx.cwd, dir)),
+    resolve(ctx.cwd, String(config.out)),
+    String(config.split),
+    ctx.logger,
+  );
   // Failed rows, or images that may be missing (an unfinished run, a shard not given): 3.
   return result.failed > 0 || result.incomplete.length > 0 ? EXIT.partial : EXIT.ok;
 }

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
+import { resolveModelValue } from '../../config/paths.js';
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
 import { type OutputLock, withOutputLock } from '../../core/out-lock.js';
 import type { CaptionEngine } from '../../engines/types.js';
-import { evaluate } from '../../metrics/evaluate.js';
+import { checkScoringFiles, evaluate } from '../../metrics/evaluate.js';
 import { type CaptionRunResult, caption } from '../../pipeline/run.js';
 import { writeReport } from '../../reports/html/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -16,8 +17,11 @@ export async function runCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
+  const scoring = evaluateSettings(config, settings, ctx.cwd);
+  // A wrong BERTScore model folder or baseline file is said before any image is captioned.
+  await checkScoringFiles(scoring, ctx.cwd);
   const { value: result, stoppedBy } = await withInterrupt(ctx, (signal) =>
-    runPipeline(settings, evaluateSettings(config, settings, ctx.cwd), {
+    runPipeline(settings, scoring, {
       logger: ctx.logger,
       interactive: ctx.interactive,
       signal,
@@ -98,7 +102,7 @@ async function captionEvaluateReport(
 
 /**
  * The evaluate options of a `run` (already validated by the CLI), sharing --out and --split;
- * a relative --bertscore-baseline is taken from `cwd`.
+ * a relative --bertscore-baseline or --bertscore-model folder is taken from `cwd`.
  */
 export function evaluateSettings(
   config: Record<string, unknown>,
@@ -111,6 +115,9 @@ export function evaluateSettings(
     ...(options.bertscoreBaseline === undefined
       ? {}
       : { bertscoreBaseline: resolve(cwd, options.bertscoreBaseline) }),
+    ...(options.bertscoreModel === undefined
+      ? {}
+      : { bertscoreModel: resolveModelValue(options.bertscoreModel, cwd) }),
     out: captionSettings.out,
     split: captionSettings.split,
     captions: '',

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { DatasetError } from '../../core/errors.js';
+import { checkInputPath } from '../../core/input-path.js';
 import { DICOM_EXTENSIONS, hasDicomExtension } from '../../images/dicom/index.js';
 import {
   fileStem,
@@ -47,8 +47,7 @@ export const dicomLoader: DatasetLoader = {
       yield await dicomSample(source.path, fileStem(basename(source.path)), 0);
       return;
     }
-    if (!(await isDirectory(source.path)))
-      throw new DatasetError(`dicom: ${source.path} is not a .dcm file or a folder`);
+    await checkInputPath('--data', source.path, 'file or folder');
     let index = 0;
     for (const { id, path } of await sortedFolderItems(source.path, DICOM_FILES)) {
       yield await dicomSample(path, id, index);

@@ -1,4 +1,4 @@
-import { DatasetError } from '../../core/errors.js';
+import { checkInputPath } from '../../core/input-path.js';
 import {
   DuplicateTracker,
   IMAGE_EXTENSIONS,
@@ -36,8 +36,7 @@ export const folderLoader: DatasetLoader = {
   },
 
   async *load(source) {
-    if (!(await isDirectory(source.path)))
-      throw new DatasetError(`folder: ${source.path} is not a folder`);
+    await checkInputPath('--data', source.path, 'folder');
     yield* folderSamples(source.path, FOLDER_IMAGES);
   },
 };

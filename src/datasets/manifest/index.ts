@@ -1,6 +1,6 @@
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DatasetError } from '../../core/errors.js';
+import { checkInputPath } from '../../core/input-path.js';
 import { readUtf8Stream } from '../../core/utf8.js';
 import { DuplicateTracker, fileStem, isFile, readCsvRecords } from '../files.js';
 import { finishSample } from '../sample.js';
@@ -19,7 +19,7 @@ export const manifestLoader: DatasetLoader = {
   },
 
   async *load(source) {
-    if (!(await isFile(source.path))) throw new DatasetError(`manifest: ${source.path} not found`);
+    await checkInputPath('--data', source.path, 'file');
     const rows = /\.csv$/i.test(source.path) ? csvRows(source.path) : jsonlRows(source.path);
     const duplicates = new DuplicateTracker();
     const root = dirname(source.path);

@@ -8,7 +8,7 @@ import { type HfRow, hfShard, type ShardOptions } from '../../../test/fixtures/p
 import { captionConfig } from '../../../test/support/config.js';
 import { jpeg } from '../../../test/support/datasets.js';
 import { FakeEngine } from '../../../test/support/fake-engine.js';
-import { ImageError } from '../../core/errors.js';
+import { ConfigError, ImageError } from '../../core/errors.js';
 import { readCaptionsCsv } from '../../formats/captions-csv.js';
 import { caption } from '../../pipeline/run.js';
 import type { Sample } from '../types.js';
@@ -80,8 +80,10 @@ describe('parquet: Hugging Face ROCOv2 shards', () => {
     // `--split valid` finds `data/validation-*` (a `data/` shard whose name contains the split).
     expect((await collect(dir, 'valid')).map((s) => s.id)).toEqual(['v_000', 'v_001']);
     await expect(collect(dir, 'test')).rejects.toThrow(
-      /no shard of --split test in .*hub \(expected \{split\}-\*\.parquet, found: data\/train-00000/,
+      /--data .*hub: parquet: no shard of --split test in it \(expected \{split\}-\*\.parquet, found: data\/train-00000/,
     );
+    // The options name shards that are not there: a wrong value (exit 1), not a runtime failure.
+    await expect(collect(dir, 'test')).rejects.toBeInstanceOf(ConfigError);
   });
 
   it('reads the id/text/binary variant, CUIs in one string, and gzip pages', async () => {
@@ -169,7 +171,9 @@ describe('parquet: Hugging Face ROCOv2 shards', () => {
     expect(() => parquetColumns(metadata, file)).toThrow(
       /train\.parquet: no image column \(looked for image, .*found: id, text, x, cui\)/,
     );
-    await expect(collect(join(root, 'nowhere'))).rejects.toThrow(/nowhere not found/);
+    await expect(collect(join(root, 'nowhere'))).rejects.toThrow(
+      /--data .*nowhere: no such file or folder/,
+    );
   });
 });
 

@@ -1,8 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { DatasetError } from '../../core/errors.js';
-import { isDirectory, isFile } from '../files.js';
+import { checkInputPath, inputPathError } from '../../core/input-path.js';
+import { isFile } from '../files.js';
 
 /** How deep below `--data` shards are looked for (`default/train/0000.parquet` is 2). */
 const MAX_DEPTH = 3;
@@ -17,23 +17,24 @@ const KNOWN_SPLITS = Object.freeze(['train', 'validation', 'valid', 'val', 'test
  * is read whole.
  */
 export async function parquetShards(path: string, split: string): Promise<string[]> {
-  if (await isFile(path)) {
+  if ((await checkInputPath('--data', path, 'file or folder')).isFile()) {
     if (!/\.parquet$/i.test(path))
-      throw new DatasetError(`parquet: ${path} is not a .parquet file or a folder of them`);
+      throw inputPathError('--data', path, 'parquet: not a .parquet file or a folder of them');
     return [path];
   }
-  if (!(await isDirectory(path))) throw new DatasetError(`parquet: ${path} not found`);
   const all: string[] = [];
   for await (const file of parquetFiles(path, 0)) all.push(relative(path, file));
   all.sort();
-  if (all.length === 0) throw new DatasetError(`parquet: no .parquet files in ${path}`);
+  if (all.length === 0) throw inputPathError('--data', path, 'parquet: no .parquet files in it');
   const mine = all.filter((file) => inSplit(file, split));
   if (mine.length > 0) return mine.map((file) => join(path, file));
   if (!all.some((file) => KNOWN_SPLITS.some((name) => inSplit(file, name))))
     return all.map((file) => join(path, file));
   const shown = all.slice(0, 5).join(', ') + (all.length > 5 ? `, … (${all.length} files)` : '');
-  throw new DatasetError(
-    `parquet: no shard of --split ${split} in ${path} (expected {split}-*.parquet, found: ${shown})`,
+  throw inputPathError(
+    '--data',
+    path,
+    `parquet: no shard of --split ${split} in it (expected {split}-*.parquet, found: ${shown})`,
   );
 }
 

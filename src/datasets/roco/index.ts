@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
+import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import { readUtf8Stream } from '../../core/utf8.js';
 import { DuplicateTracker, folderImages, isDirectory, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
@@ -23,8 +24,11 @@ export const rocoLoader: DatasetLoader = {
   async *load(source) {
     const dir = await radiologyDir(source);
     if (dir === undefined) {
-      throw new DatasetError(
-        `roco: ${captionsFile(source.path, source.split)} not found (expected {split}/radiology/captions.txt for --split ${source.split})`,
+      await checkInputPath('--data', source.path, 'folder');
+      throw inputPathError(
+        '--data',
+        source.path,
+        `roco: no ${join(source.split, 'radiology', 'captions.txt')} in it (expected {split}/radiology/captions.txt for --split ${source.split})`,
       );
     }
     const captions = join(dir, 'captions.txt');

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
+import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import {
   type CsvRecord,
   DuplicateTracker,
@@ -32,9 +33,12 @@ export const rocov2Loader: DatasetLoader = {
     const captions = captionsFile(source);
     const imageDir = join(source.path, source.split);
     if (!(await isFile(captions))) {
+      await checkInputPath('--data', source.path, 'folder');
       if (!(await isCaptionlessSplit(source)))
-        throw new DatasetError(
-          `rocov2: ${captions} not found (expected {split}_captions.csv for --split ${source.split})`,
+        throw inputPathError(
+          '--data',
+          source.path,
+          `rocov2: no ${basename(captions)} in it (expected {split}_captions.csv for --split ${source.split})`,
         );
       yield* folderSamples(imageDir, { extensions: IMAGE_EXTENSIONS });
       return;

@@ -30,7 +30,7 @@ describe('--model resolution', () => {
 
   it('refuses a folder without config.json, naming it', async () => {
     await expect(resolveModelSource('./empty-folder', options())).rejects.toThrow(
-      new RegExp(`folder ${join(root, 'empty-folder')} has no config\\.json`),
+      new RegExp(`--model ${join(root, 'empty-folder')}: the folder has no config\\.json`),
     );
   });
 

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
+import { inputPathError } from '../../core/input-path.js';
 
 /** Where the model comes from: a local folder, or a Hugging Face Hub id (downloaded and cached). */
 export type ModelSource =
@@ -68,16 +69,22 @@ export async function resolveModelSource(
   const asPath = resolve(options.cwd, expanded);
   if (await isDirectory(asPath)) {
     if (!(await isFile(join(asPath, 'config.json')))) {
-      throw new ConfigError(
-        `--model: folder ${asPath} has no config.json; a model folder holds config.json, ` +
+      throw inputPathError(
+        '--model',
+        asPath,
+        'the folder has no config.json; a model folder holds config.json, ' +
           'tokenizer and preprocessor files and onnx/*.onnx (the Transformers.js layout)',
       );
     }
     return { kind: 'folder', path: asPath };
   }
   if (looksLikePath(model) || !HUB_ID.test(model)) {
-    throw new ConfigError(
-      `--model: folder ${asPath} does not exist (and '${model}' is not a Hugging Face model id)`,
+    throw inputPathError(
+      '--model',
+      asPath,
+      (await isFile(asPath))
+        ? 'is a file, not a model folder'
+        : `no such folder (and '${model}' is not a Hugging Face model id)`,
     );
   }
   const cachedPath = join(options.cacheDir, ...model.split('/'));

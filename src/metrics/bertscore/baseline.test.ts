@@ -39,7 +39,7 @@ describe('readBaselineFile', () => {
     const dir = await mkdtemp(join(tmpdir(), 'medcap-baseline-'));
     try {
       await expect(readBaselineFile(join(dir, 'none.tsv'))).rejects.toThrow(
-        /--bertscore-baseline .*none\.tsv: cannot read it/,
+        /--bertscore-baseline .*none\.tsv: no such file/,
       );
       await writeFile(join(dir, 'b.tsv'), `\ufeff${FILE}`);
       expect((await readBaselineFile(join(dir, 'b.tsv'))).size).toBe(3);

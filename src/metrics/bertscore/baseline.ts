@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../core/errors.js';
+import { checkSettingsFile } from '../../core/input-path.js';
 import type { Prf } from './scoring.js';
 
 /**
@@ -65,6 +66,7 @@ export function parseBaseline(text: string, file: string): BaselineTable {
 
 /** Reads and checks a baseline file (before the encoder loads, so a bad file fails fast). */
 export async function readBaselineFile(file: string): Promise<BaselineTable> {
+  await checkSettingsFile('--bertscore-baseline', file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

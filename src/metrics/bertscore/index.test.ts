@@ -265,7 +265,7 @@ describe('createBertScoreMetric offline', () => {
         logger: silentLogger,
         cacheDir,
       }),
-    ).rejects.toThrow(`BERTScore model folder ${missing} does not exist`);
+    ).rejects.toThrow(`--bertscore-model ${missing}: no such folder`);
   });
 
   it('rejects a layer the model does not have', async () => {

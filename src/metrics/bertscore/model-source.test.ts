@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MetricError } from '../../core/errors.js';
+import { ConfigError, MetricError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { defaultModelCache, isOffline, resolveModelFolder } from './model-source.js';
 
@@ -26,13 +26,28 @@ describe('resolveModelFolder', () => {
     expect(download).not.toHaveBeenCalled();
   });
 
-  it('names what a local folder lacks', async () => {
+  it('names what a local folder lacks: a wrong --bertscore-model (exit 1)', async () => {
     const folder = join(cacheDir, 'half');
     await mkdir(folder);
     await writeFile(join(folder, 'config.json'), '{}');
-    await expect(resolveModelFolder(folder, { ...base(), download: vi.fn() })).rejects.toThrow(
-      `${folder} lacks tokenizer.json, onnx/model.onnx`,
+    const half = resolveModelFolder(folder, { ...base(), download: vi.fn() });
+    await expect(half).rejects.toThrow(
+      `--bertscore-model ${folder}: the folder lacks tokenizer.json, onnx/model.onnx`,
     );
+    await expect(half).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('refuses a path that is not there, or a file, without trying the Hub', async () => {
+    const download = vi.fn();
+    const missing = resolveModelFolder('./no-such-model', { ...base(), download });
+    await expect(missing).rejects.toThrow(
+      `--bertscore-model ${join(ROOT, 'no-such-model')}: no such folder (and './no-such-model' is not a Hugging Face model id)`,
+    );
+    await expect(missing).rejects.toBeInstanceOf(ConfigError);
+    await expect(resolveModelFolder('./package.json', { ...base(), download })).rejects.toThrow(
+      `--bertscore-model ${join(ROOT, 'package.json')}: is a file, not a model folder`,
+    );
+    expect(download).not.toHaveBeenCalled();
   });
 
   it('downloads a Hub id into <cache>/owner/name once, then uses the cache', async () => {

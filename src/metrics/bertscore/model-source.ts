@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, MetricError } from '../../core/errors.js';
+import { inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
 
 /** Hub ids as the Hub writes them: `name` or `owner/name`. */
@@ -65,18 +66,21 @@ export interface ResolveOptions {
 }
 
 /**
- * The local folder that holds the BERTScore model: the folder itself when `model` is a path,
- * else the Hub id's folder in the cache, downloaded first unless offline. Throws one
- * MetricError that names the model and the folder it looked in.
+ * The folder `model` names when it is a local one (checked to hold a model), or undefined
+ * for a Hugging Face Hub id. A path that is not there, is a file, or is a folder without the
+ * model files is a ConfigError naming it (exit 1). Reads nothing from the network, so a
+ * command can check it before long work.
  */
-export async function resolveModelFolder(model: string, options: ResolveOptions): Promise<string> {
+export async function localModelFolder(model: string, cwd: string): Promise<string | undefined> {
   const expanded = model.startsWith('~/') ? join(homedir(), model.slice(2)) : model;
-  const asPath = resolve(options.cwd, expanded);
+  const asPath = resolve(cwd, expanded);
   if (await exists(asPath, 'dir')) {
     const missing = await missingFiles(asPath);
     if (missing.length > 0) {
-      throw new MetricError(
-        `BERTScore model folder ${asPath} lacks ${missing.join(', ')}; a model folder holds ` +
+      throw inputPathError(
+        '--bertscore-model',
+        asPath,
+        `the folder lacks ${missing.join(', ')}; a model folder holds ` +
           'config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx (the Transformers.js layout)',
       );
     }
@@ -85,10 +89,26 @@ export async function resolveModelFolder(model: string, options: ResolveOptions)
   const looksLikePath =
     model.startsWith('.') || model.startsWith('~') || isAbsolute(model) || model.includes('\\');
   if (looksLikePath || !HUB_ID.test(model)) {
-    throw new MetricError(
-      `BERTScore model folder ${asPath} does not exist (and '${model}' is not a Hugging Face model id)`,
+    throw inputPathError(
+      '--bertscore-model',
+      asPath,
+      (await exists(asPath, 'file'))
+        ? 'is a file, not a model folder'
+        : `no such folder (and '${model}' is not a Hugging Face model id)`,
     );
   }
+  return undefined;
+}
+
+/**
+ * The local folder that holds the BERTScore model: the folder itself when `model` is a path
+ * (see localModelFolder), else the Hub id's folder in the cache, downloaded first unless
+ * offline. A Hub model not cached offline is a ConfigError (exit 1), a failed download a
+ * MetricError; each names the model and the folder it looked in.
+ */
+export async function resolveModelFolder(model: string, options: ResolveOptions): Promise<string> {
+  const local = await localModelFolder(model, options.cwd);
+  if (local !== undefined) return local;
   const cached = join(options.cacheDir, ...model.split('/'));
   if ((await missingFiles(cached)).length === 0) return cached;
   if (options.offline) {

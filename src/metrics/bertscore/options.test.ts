@@ -59,7 +59,7 @@ describe('--bertscore-baseline', () => {
         bertscoreBaseline: '/nonexistent/roberta-large.tsv',
         offline: true,
       }),
-    ).rejects.toThrow(/--bertscore-baseline \/nonexistent\/roberta-large\.tsv: cannot read it/);
+    ).rejects.toThrow(/--bertscore-baseline \/nonexistent\/roberta-large\.tsv: no such file/);
   });
 });
 

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { checkInputPath } from '../../core/input-path.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { withOutputLock } from '../../core/out-lock.js';
 import { outputPaths } from '../../core/paths.js';
@@ -48,6 +49,9 @@ export async function importBatch(
 ): Promise<ImportBatchResult> {
   const logger = options.logger ?? silentLogger;
   const out = resolve(config.out);
+  // A results file that is not there is a wrong argument (exit 1), said before --out is made.
+  for (const file of resultFiles)
+    await checkInputPath('import-batch: results file', resolve(file), 'file');
   return withOutputLock(out, config.split, logger, () =>
     importInto(out, config, resultFiles, logger),
   );

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DatasetError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { parseAggregate, parseJournal, readRunFiles, resolveSplit } from './load.js';
@@ -40,18 +40,20 @@ describe('resolveSplit', () => {
     expect(lines.join('\n')).toMatch(/no medical_captions_train\.csv; reporting split 'valid'/);
   });
 
-  it('fails naming what is there when the split is ambiguous or missing', async () => {
-    await expect(resolveSplit(dir, 'train', recordingLogger().logger)).rejects.toThrow(
+  it('fails naming what is there when the split is ambiguous or missing: a wrong argument (exit 1)', async () => {
+    const none = resolveSplit(dir, 'train', recordingLogger().logger);
+    await expect(none).rejects.toThrow(
       /no medical_captions_train\.csv; no medical_captions_\{split\}\.csv at all/,
     );
+    await expect(none).rejects.toBeInstanceOf(ConfigError);
     await writeFile(join(dir, 'medical_captions_valid.csv'), CAPTIONS_HEADER);
     await writeFile(join(dir, 'medical_captions_test.csv'), CAPTIONS_HEADER);
     await expect(resolveSplit(dir, 'train', recordingLogger().logger)).rejects.toThrow(
       /splits found: test, valid \(pick one with --split\)/,
     );
-    await expect(
-      resolveSplit(join(dir, 'nope'), 'train', recordingLogger().logger),
-    ).rejects.toThrow(DatasetError);
+    const missing = resolveSplit(join(dir, 'nope'), 'train', recordingLogger().logger);
+    await expect(missing).rejects.toThrow(`run folder ${join(dir, 'nope')}: no such folder`);
+    await expect(missing).rejects.toBeInstanceOf(ConfigError);
   });
 });
 

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
+import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
 import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
@@ -26,14 +27,15 @@ export async function findSplits(dir: string): Promise<string[]> {
 
 /**
  * The split to report: the requested one when its captions CSV exists; otherwise the only
- * split present (said in the log); otherwise a DatasetError listing what is there.
+ * split present (said in the log); otherwise a ConfigError listing what is there (the folder
+ * named is not a run folder of that split: a wrong argument, exit 1).
  */
 export async function resolveSplit(
   dir: string,
   requested: string,
   logger: Logger,
 ): Promise<string> {
-  await assertDirectory(dir);
+  await checkInputPath('run folder', dir, 'folder');
   const splits = await findSplits(dir);
   if (splits.includes(requested)) return requested;
   if (splits.length === 1) {
@@ -47,17 +49,11 @@ export async function resolveSplit(
     splits.length === 0
       ? 'no medical_captions_{split}.csv at all'
       : `splits found: ${splits.join(', ')} (pick one with --split)`;
-  throw new DatasetError(`${dir}: no ${basename(outputPaths(dir, requested).captions)}; ${found}`);
-}
-
-async function assertDirectory(dir: string): Promise<void> {
-  let isDirectory = false;
-  try {
-    isDirectory = (await stat(dir)).isDirectory();
-  } catch (error) {
-    throw new DatasetError(`run directory ${dir} does not exist`, { cause: error });
-  }
-  if (!isDirectory) throw new DatasetError(`${dir} is not a directory (expected a run directory)`);
+  throw inputPathError(
+    'run folder',
+    dir,
+    `no ${basename(outputPaths(dir, requested).captions)}; ${found}`,
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
