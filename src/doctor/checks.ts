@@ -8,7 +8,7 @@ import {
   vulkanLoaderPath,
 } from '../engines/transformers/devices.js';
 import { onnxFilesFor, type TransformersJsConfig } from '../engines/transformers/dtype.js';
-import { HUB_URL } from '../engines/transformers/hub-fetch.js';
+import { hubEndpoint } from '../engines/transformers/hub-fetch.js';
 import { defaultModelCacheDir } from '../engines/transformers/model-source.js';
 import { describeCeiling, type MemoryCeiling } from '../pipeline/memory.js';
 import type { SystemProbe } from './probe.js';
@@ -377,8 +377,9 @@ export function proxyCheck(env: NodeJS.ProcessEnv): Check | undefined {
         `${scheme}:// servers ${proxy ? `via ${proxy.label} (${proxy.variable})` : 'directly'}`,
       );
     }
-    const proxy = proxyFor(new URL(HUB_URL), env);
-    hub = `model downloads from ${HUB_URL} ${proxy ? `via ${proxy.label} (${proxy.variable})` : 'directly'}`;
+    const endpoint = hubEndpoint(env);
+    const proxy = proxyFor(new URL(endpoint), env);
+    hub = `model downloads from ${endpoint} ${proxy ? `via ${proxy.label} (${proxy.variable})` : 'directly'}`;
   } catch (error) {
     return {
       name: 'proxy',

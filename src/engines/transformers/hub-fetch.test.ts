@@ -6,8 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TINY_MODEL_DIR } from '../../../test/fixtures/tiny-qwen2-vl/reference.js';
 import { type FakeHub, startFakeHub } from '../../../test/support/fake-hub.js';
 import { TEST_TLS, TestProxy } from '../../../test/support/http-proxy.js';
+import { ConfigError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
-import { routeHubDownloads } from './hub-fetch.js';
+import { HUB_URL, hubEndpoint, routeHubDownloads } from './hub-fetch.js';
 
 const PASSWORD = 'hub-pr0xy-SECRET';
 
@@ -60,5 +61,30 @@ describe('routeHubDownloads', () => {
     routeHubDownloads(env, silentLogger, { HTTPS_PROXY: 'http://proxy.example:3128' });
     routeHubDownloads(env, silentLogger, {});
     expect(env.fetch).toBe(nodeFetch);
+  });
+});
+
+describe('hubEndpoint', () => {
+  it('is the Hub without HF_ENDPOINT, else the mirror without its trailing slashes', () => {
+    expect(hubEndpoint({})).toBe(HUB_URL);
+    expect(hubEndpoint({ HF_ENDPOINT: '  ' })).toBe(HUB_URL);
+    expect(hubEndpoint({ HF_ENDPOINT: 'https://hf-mirror.example//' })).toBe(
+      'https://hf-mirror.example',
+    );
+  });
+
+  it('refuses a value that is not an http(s) URL, naming the variable', () => {
+    expect(() => hubEndpoint({ HF_ENDPOINT: 'hf-mirror.example' })).toThrow(ConfigError);
+    expect(() => hubEndpoint({ HF_ENDPOINT: 'ftp://hf-mirror.example' })).toThrow(
+      /^HF_ENDPOINT ftp:\/\/hf-mirror\.example: not an http\(s\) URL/,
+    );
+  });
+
+  it('routeHubDownloads leaves remoteHost alone without HF_ENDPOINT', () => {
+    const hub = { fetch: env.fetch, remoteHost: 'http://127.0.0.1:1/' };
+    routeHubDownloads(hub, silentLogger, {});
+    expect(hub.remoteHost).toBe('http://127.0.0.1:1/');
+    routeHubDownloads(hub, silentLogger, { HF_ENDPOINT: 'https://hf-mirror.example/' });
+    expect(hub.remoteHost).toBe('https://hf-mirror.example/');
   });
 });

@@ -223,6 +223,30 @@ describe('loading from the Hub (a fake one on 127.0.0.1)', () => {
     );
   });
 
+  it("downloads from the mirror HF_ENDPOINT names (huggingface_hub's variable), and says so", async () => {
+    const mirror = await startFakeHub({ 'acme/mirrored': TINY_MODEL_DIR });
+    env.remoteHost = remoteHost;
+    process.env.HF_ENDPOINT = `${mirror.url}/`;
+    const lines: string[] = [];
+    try {
+      const loaded = await loadTransformersModel(
+        { ...online, model: 'acme/mirrored' },
+        { logger: { ...silentLogger, info: (m) => lines.push(m) } },
+        { cacheDir: join(root, 'hub-cache') },
+      );
+      await loaded.model.dispose();
+      expect(mirror.requests).toContain('acme/mirrored/resolve/main/config.json');
+      expect(hub.requests).toEqual([]);
+      expect(lines).toContain(
+        `model downloads from ${mirror.url.replace(/\/+$/, '')} (HF_ENDPOINT) instead of the Hugging Face Hub`,
+      );
+    } finally {
+      delete process.env.HF_ENDPOINT;
+      env.remoteHost = hub.url;
+      await mirror.close();
+    }
+  });
+
   it('says the Hub cannot be reached, and the offline way round it', async () => {
     const closed = await startFakeHub({});
     await closed.close();

@@ -18,7 +18,7 @@ import {
   parseDtype,
   type TransformersJsConfig,
 } from './dtype.js';
-import { routeHubDownloads } from './hub-fetch.js';
+import { hubEndpoint, routeHubDownloads } from './hub-fetch.js';
 import { lastPositionModelFolder } from './last-position.js';
 import { defaultModelCacheDir, type ModelSource, resolveModelSource } from './model-source.js';
 import { type PixelConfig, pixelConfigFrom } from './pixels.js';
@@ -126,7 +126,7 @@ function missingFileFix(source: ModelSource, offline: boolean): string {
     );
   }
   // Online, the Hub was asked already: its config.json did not name this file for download.
-  return `download it from https://huggingface.co/${source.id}/tree/main into ${source.cachedPath}`;
+  return `download it from ${hubEndpoint()}/${source.id}/tree/main into ${source.cachedPath}`;
 }
 
 /** Network failures as Node's fetch reports them, with the reason it keeps in `cause`. */
