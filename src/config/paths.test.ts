@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cannotBeHubId, resolveModelValue, resolvePathValue } from './paths.js';
+import { cannotBeHubId } from '../core/hub-id.js';
+import { resolveModelValue, resolvePathValue } from './paths.js';
 
 let base: string;
 beforeAll(async () => {

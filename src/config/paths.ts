@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { cannotBeHubId } from '../core/hub-id.js';
 
 /**
  * Options whose values name files or folders, and the base a relative one is taken from: a
@@ -12,20 +13,6 @@ import { isAbsolute, resolve } from 'node:path';
  * - `prompt`: a path only after `@` (`--prompt @FILE`); other values are the prompt itself.
  */
 export type PathKind = 'path' | 'model' | 'prompt';
-
-/**
- * True when a model value cannot be a Hub id (`name` or `owner/name`), so it can only name a
- * local folder: `./x`, `../x`, `/x`, `~/x`, a Windows path, or more than one `/` (`a/b/c`).
- */
-export function cannotBeHubId(value: string): boolean {
-  return (
-    value.startsWith('.') ||
-    value.startsWith('~') ||
-    isAbsolute(value) ||
-    value.includes('\\') ||
-    value.split('/').length > 2
-  );
-}
 
 /**
  * A model value with a relative folder made absolute against `base`. A value that cannot be a

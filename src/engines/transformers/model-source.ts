@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
+import { cannotBeHubId } from '../../core/hub-id.js';
 import { inputPathError } from '../../core/input-path.js';
 
 /** Where the model comes from: a local folder, or a Hugging Face Hub id (downloaded and cached). */
@@ -39,16 +40,6 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-function looksLikePath(model: string): boolean {
-  return (
-    model.startsWith('.') ||
-    model.startsWith('~') ||
-    isAbsolute(model) ||
-    model.includes('\\') ||
-    model.split('/').length > 2
-  );
-}
-
 export interface ResolveOptions {
   offline: boolean;
   cacheDir: string;
@@ -78,7 +69,7 @@ export async function resolveModelSource(
     }
     return { kind: 'folder', path: asPath };
   }
-  if (looksLikePath(model) || !HUB_ID.test(model)) {
+  if (cannotBeHubId(model) || !HUB_ID.test(model)) {
     throw inputPathError(
       '--model',
       asPath,

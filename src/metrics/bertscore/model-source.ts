@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, MetricError } from '../../core/errors.js';
+import { cannotBeHubId } from '../../core/hub-id.js';
 import { inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
 
@@ -86,9 +87,7 @@ export async function localModelFolder(model: string, cwd: string): Promise<stri
     }
     return asPath;
   }
-  const looksLikePath =
-    model.startsWith('.') || model.startsWith('~') || isAbsolute(model) || model.includes('\\');
-  if (looksLikePath || !HUB_ID.test(model)) {
+  if (cannotBeHubId(model) || !HUB_ID.test(model)) {
     throw inputPathError(
       '--bertscore-model',
       asPath,
