@@ -7,7 +7,13 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { ProxyRefusedError, type ProxyRoute, proxyFor, TunnelAgent } from './proxy.js';
+import {
+  httpRequestViaProxy,
+  ProxyRefusedError,
+  type ProxyRoute,
+  proxyFor,
+  TunnelAgent,
+} from './proxy.js';
 
 /** The fetch this module makes: GET and HEAD requests, answered as a stream. */
 export type StreamingFetch = (
@@ -152,15 +158,9 @@ export function createProxyFetch(options: ProxyFetchOptions = {}): StreamingFetc
         } else if (target.protocol === 'https:') {
           req = httpsRequest(target, { method, headers: sent, agent: tunnelThrough(proxy) });
         } else {
-          // Plain HTTP through a proxy: the absolute URI as the path, to the proxy.
-          const viaProxy: Record<string, string> = { ...sent, host: target.host };
-          if (proxy.authorization) viaProxy['proxy-authorization'] = proxy.authorization;
-          req = httpRequest({
-            host: proxy.host,
-            port: proxy.port,
-            path: target.href,
+          req = httpRequestViaProxy(proxy, target, {
             method,
-            headers: viaProxy,
+            headers: sent,
             agent: direct['http:'],
           });
         }

@@ -1,6 +1,7 @@
 // HTTP proxies as institutional networks use them: which proxy a request takes (the usual
 // variables and NO_PROXY), the CONNECT tunnel to https:// servers, and what a refusal says.
 // Shared by the openai engine's fetch and the Hugging Face Hub downloads.
+import { type ClientRequest, type Agent as HttpAgent, request as httpRequest } from 'node:http';
 import {
   Agent as HttpsAgent,
   type AgentOptions as HttpsAgentOptions,
@@ -30,6 +31,27 @@ const PROXY_VARIABLES: Record<'http:' | 'https:', readonly string[]> = {
   'http:': ['http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'],
   'https:': ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'],
 };
+
+/**
+ * A plain http:// request through `proxy`: sent to the proxy with the absolute URI as the
+ * path, its credentials in Proxy-Authorization.
+ */
+export function httpRequestViaProxy(
+  proxy: ProxyRoute,
+  target: URL,
+  options: { method: string; headers: Record<string, string>; agent: HttpAgent },
+): ClientRequest {
+  const headers: Record<string, string> = { ...options.headers, host: target.host };
+  if (proxy.authorization) headers['proxy-authorization'] = proxy.authorization;
+  return httpRequest({
+    host: proxy.host,
+    port: proxy.port,
+    path: target.href,
+    method: options.method,
+    headers,
+    agent: options.agent,
+  });
+}
 
 /** True when any proxy variable is set: without one, requests skip the proxy lookup. */
 export function hasProxyVariable(env: NodeJS.ProcessEnv): boolean {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import {
   hasProxyVariable,
+  httpRequestViaProxy,
   ProxyRefusedError,
   type ProxyRoute,
   proxyFor,
@@ -153,15 +154,9 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
         if (proxy === undefined || protocol === 'https:') {
           req = route.send(target, { method, headers: sent, agent: route.agent });
         } else {
-          // Plain HTTP through a proxy: the absolute URI as the path, to the proxy.
-          const viaProxy: Record<string, string> = { ...sent, host: target.host };
-          if (proxy.authorization) viaProxy['proxy-authorization'] = proxy.authorization;
-          req = httpRequest({
-            host: proxy.host,
-            port: proxy.port,
-            path: target.href,
+          req = httpRequestViaProxy(proxy, target, {
             method,
-            headers: viaProxy,
+            headers: sent,
             agent: route.agent,
           });
         }
