@@ -7,10 +7,10 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { runMain } from '../support/main-in-process.js';
 
 let root: string;
 /** The project: config file, dataset, prompt file; medcap runs from `work`, elsewhere. */
@@ -34,19 +34,15 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function cli(
+function cli(
   argv: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; realEngine?: boolean } = {},
 ) {
-  const err: string[] = [];
-  const code = await main(argv, {
+  return runMain(argv, {
     ...(options.realEngine ? {} : { engine: new FakeEngine() }),
     env: options.env ?? {},
     cwd: options.cwd ?? work,
-    writeErr: (t) => err.push(t),
-    writeOut: () => {},
   });
-  return { code, err: err.join('') };
 }
 
 describe('relative paths in a config file', () => {

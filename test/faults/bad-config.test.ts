@@ -10,7 +10,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import {
   ALL_OPTIONS,
   CAPTION_OPTIONS,
@@ -22,6 +21,7 @@ import {
 import type { ValueType } from '../../src/config/values.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { runMain } from '../support/main-in-process.js';
 
 type Source = 'flag' | 'env' | 'file';
 
@@ -112,19 +112,15 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function cli(
+function cli(
   argv: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; realEngine?: boolean } = {},
 ) {
-  const err: string[] = [];
-  const code = await main(argv, {
+  return runMain(argv, {
     ...(options.realEngine ? {} : { engine: new FakeEngine() }),
     env: options.env ?? {},
     cwd: options.cwd ?? root,
-    writeErr: (t) => err.push(t),
-    writeOut: () => {},
   });
-  return { code, err: err.join('') };
 }
 
 /**
