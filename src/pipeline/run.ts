@@ -192,6 +192,7 @@ async function captionInto(
     };
   };
 
+  let sessionStarted = false;
   try {
     logger.info(
       `engine: ${engine.id}, model ${engine.model}, device ${engine.device}, batch size ${config.batchSize}` +
@@ -202,6 +203,7 @@ async function captionInto(
     if (memory.hasGpuInfo === false)
       logger.info('memory: no nvidia-smi found; GPU memory is not reported');
     await journal.append([startLine(config, engine, loader, plan.todo), startMemory]);
+    sessionStarted = true;
     for (const checkpoint of state.rebuiltCheckpoints.splice(0)) {
       await checkpoints.add(checkpoint);
       logger.info(`resume: rewriting checkpoint_${checkpoint.n}.csv, missing after the crash`);
@@ -379,10 +381,13 @@ async function captionInto(
     );
     return result;
   } catch (error) {
-    // Not a crash: the images in progress were not at fault (crash-suspects.ts).
-    await journal
-      .append([{ kind: 'stop', time: Date.now(), reason: describeError(error) }])
-      .catch(() => {});
+    // Not a crash: the images in progress were not at fault (crash-suspects.ts). Only after
+    // this session's start line, or it would close the session before it.
+    if (sessionStarted) {
+      await journal
+        .append([{ kind: 'stop', time: Date.now(), reason: describeError(error) }])
+        .catch(() => {});
+    }
     if (error instanceof OutputError) {
       throw new OutputError(
         `${error.message}. The journal ${paths.journal} holds the ${state.finished} images finished so far: ` +

@@ -129,6 +129,19 @@ describe('a crash that needs a batch (passes alone)', () => {
 });
 
 describe('an orderly stop is not a crash', () => {
+  it('a run stopped by an error (exit 2) ends with a stop line; --resume suspects nothing', async () => {
+    const out = join(root, 'stopped');
+    const stopped = await runCli(captionArgs(out), { engine: { stopRunAt: 'IMG_0010' } });
+    expect(stopped.code, stopped.stderr).toBe(2);
+    const last = readFileSync(join(out, JOURNAL), 'utf8').trim().split('\n').at(-1)!;
+    expect(JSON.parse(last)).toMatchObject({ kind: 'stop' });
+    expect(last).toContain('fake server refused every request');
+    const resumed = await runCli(captionArgs(out, ['--resume']));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).not.toContain('ended abruptly');
+    expectFinishedLikeReference(out, reference, IMAGES);
+  });
+
   it('leaves no suspects after a run that ended with its end line', async () => {
     const out = join(root, 'orderly');
     const first = await runCli(captionArgs(out, ['--limit', '8']));

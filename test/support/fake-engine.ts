@@ -19,6 +19,8 @@ export interface FakeEngineOptions {
   serverBatchSize?: number;
   /** Extra milliseconds for a batch that holds this image id. */
   slowId?: { id: string; delayMs: number };
+  /** A batch that holds this image id fails as no image could pass (the run stops, exit 2). */
+  stopRunAt?: string;
 }
 
 /**
@@ -47,6 +49,9 @@ export class FakeEngine implements CaptionEngine {
       throw new EngineError(`failed to allocate memory for a batch of ${batch.length}`, {
         outOfMemory: true,
       });
+    }
+    if (this.options.stopRunAt && batch.some((image) => image.id === this.options.stopRunAt)) {
+      throw new EngineError('fake server refused every request', { stopsRun: true });
     }
     const sizes = new Set(batch.map((image) => `${image.height}x${image.width}`));
     if (sizes.size > 1 && this.batchSize === undefined)
