@@ -7,6 +7,7 @@ import { hfShard } from '../../test/fixtures/parquet/write.js';
 import { jpeg } from '../../test/support/datasets.js';
 import { silentLogger } from '../core/logger.js';
 import { preprocessImage } from '../images/preprocess.js';
+import { dicomLoader } from './dicom/index.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
 import { selectLoader } from './registry.js';
@@ -337,5 +338,36 @@ describe('auto detection', () => {
     expect(await detect(dir)).toBe('folder');
     // A folder of images with no .dcm or .parquet files is still a folder.
     expect(await detect(join(root, 'folder'))).toBe('folder');
+  });
+});
+
+describe('dicom: a study export', () => {
+  it('leaves out the objects that are no image (SR, PR, PDF), telling the notes, and keeps the images in order', async () => {
+    const dir = join(root, 'study');
+    await mkdir(join(dir, 'SE1'), { recursive: true });
+    const image = (value: number) => dicomFile({ rows: 1, columns: 1, values: [value] });
+    const object = (sopClass: string, modality: string) =>
+      dicomFile({ rows: 1, columns: 1, sopClass, modality, noPixelData: true });
+    await writeFile(join(dir, 'SE1', 'IM1.dcm'), image(1));
+    await writeFile(join(dir, 'SE1', 'IM2'), image(2));
+    await writeFile(join(dir, 'SR1.dcm'), object('1.2.840.10008.5.1.4.1.1.88.22', 'SR'));
+    await writeFile(join(dir, 'PR1'), object('1.2.840.10008.5.1.4.1.1.11.1', 'PR'));
+    await writeFile(join(dir, 'DOC.dcm'), object('1.2.840.10008.5.1.4.1.1.104.1', 'DOC'));
+    const skipped: [string, string][] = [];
+    const samples: Sample[] = [];
+    for await (const sample of dicomLoader.load(
+      { path: dir, split: 'train' },
+      { skipped: (path, reason) => skipped.push([path.slice(dir.length + 1), reason]) },
+    ))
+      samples.push(sample);
+    expect(samples.map((s) => [s.index, s.id])).toEqual([
+      [0, 'SE1/IM1'],
+      [1, 'SE1/IM2'],
+    ]);
+    expect(skipped).toEqual([
+      ['DOC.dcm', 'an encapsulated document (PDF, CDA, …)'],
+      ['PR1', 'a Presentation State'],
+      ['SR1.dcm', 'a Structured Report or Key Object Selection'],
+    ]);
   });
 });

@@ -2,7 +2,13 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, opendir, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
-import { DICOM_EXTENSIONS, DICOM_MAGIC_BYTES, hasDicomMagic } from '../images/dicom/index.js';
+import {
+  DICOM_EXTENSIONS,
+  DICOM_MAGIC_BYTES,
+  hasDicomMagic,
+  mediaStorageClass,
+  nonImageObject,
+} from '../images/dicom/index.js';
 
 /** Image file extensions sharp decodes. */
 export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
@@ -52,23 +58,42 @@ export function fileStem(path: string): string {
   return /^\.\d+$/.test(extension) ? path : path.slice(0, path.length - extension.length);
 }
 
+/** The first `bytes` bytes of a regular file; undefined when it is not one or cannot be read. */
+async function readHead(path: string, bytes: number): Promise<Uint8Array | undefined> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!(await handle.stat()).isFile()) return undefined;
+    const head = new Uint8Array(bytes);
+    const { bytesRead } = await handle.read(head, 0, bytes, 0);
+    return head.subarray(0, bytesRead);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
 /**
  * True when `path` is a regular file with the DICOM Part 10 marker (`DICM` at byte 128).
  * Reads 132 bytes; anything unreadable is simply not DICOM.
  */
 export async function hasDicomMagicFile(path: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    if (!(await handle.stat()).isFile()) return false;
-    const head = new Uint8Array(DICOM_MAGIC_BYTES);
-    const { bytesRead } = await handle.read(head, 0, DICOM_MAGIC_BYTES, 0);
-    return hasDicomMagic(head.subarray(0, bytesRead));
-  } catch {
-    return false;
-  } finally {
-    await handle?.close();
-  }
+  const head = await readHead(path, DICOM_MAGIC_BYTES);
+  return head !== undefined && hasDicomMagic(head);
+}
+
+/** Bytes read to find a DICOM file's Media Storage SOP Class: its meta group fits in them. */
+const DICOM_META_BYTES = 4096;
+
+/**
+ * What a DICOM file is when its meta header says it is no image (`a Structured Report …`,
+ * images/dicom/non-image.ts); undefined for an image, or a file that does not say.
+ */
+export async function nonImageDicomFile(path: string): Promise<string | undefined> {
+  const head = await readHead(path, DICOM_META_BYTES);
+  const sopClass = head && mediaStorageClass(head);
+  return sopClass === undefined ? undefined : nonImageObject(sopClass);
 }
 
 export async function isFile(path: string): Promise<boolean> {

@@ -30,6 +30,12 @@ export interface DatasetLoader {
   readonly format: DatasetFormat;
   /** True when this loader recognises the layout at `source.path` (used by `auto`). */
   detect(source: DatasetSource): Promise<boolean>;
-  /** Items in dataset order, streamed. */
-  load(source: DatasetSource): AsyncIterable<Sample>;
+  /** Items in dataset order, streamed; files it leaves out on purpose are told to `notes`. */
+  load(source: DatasetSource, notes?: LoadNotes): AsyncIterable<Sample>;
+}
+
+/** What a loader tells besides its items. */
+export interface LoadNotes {
+  /** A file listed but left out on purpose (not an item): a DICOM report among images. */
+  skipped(path: string, reason: string): void;
 }

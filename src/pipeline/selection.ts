@@ -1,5 +1,5 @@
 import type { CaptionConfig } from '../config/types.js';
-import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
+import type { DatasetLoader, DatasetSource, LoadNotes, Sample } from '../datasets/types.js';
 import type { PreprocessOptions } from '../images/preprocess.js';
 import { inShard } from './shard.js';
 
@@ -13,8 +13,9 @@ export async function* selectedSamples(
   loader: DatasetLoader,
   source: DatasetSource,
   config: Pick<CaptionConfig, 'limit' | 'shard'>,
+  notes?: LoadNotes,
 ): AsyncGenerator<Sample> {
-  for await (const sample of loader.load(source)) {
+  for await (const sample of loader.load(source, notes)) {
     if (sample.index >= config.limit) break;
     if (!inShard(sample.id, config.shard)) continue;
     yield sample;

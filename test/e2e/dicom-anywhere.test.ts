@@ -13,6 +13,7 @@ import type { Sample } from '../../src/datasets/types.js';
 import { type CaptionRow, readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { dicomToPng } from '../../src/images/dicom/decode.js';
 import { preprocessImage } from '../../src/images/preprocess.js';
+import { dicomFile } from '../fixtures/dicom/write.js';
 import { TINY_MODEL_DIR } from '../fixtures/tiny-qwen2-vl/reference.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'dicom', 'compressed');
@@ -142,6 +143,33 @@ describe('DICOM files in a manifest', () => {
 });
 
 describe('DICOM files in a folder', () => {
+  it('a study export: the images are captioned, a Structured Report beside them is left out and said, exit 0', async () => {
+    const dir = join(root, 'study');
+    await mkdir(join(dir, 'SE1'), { recursive: true });
+    await copyFile(join(series, 'ct12.dcm'), join(dir, 'SE1', 'IM1'));
+    await copyFile(join(series, 'ct12.rle.dcm'), join(dir, 'SE1', 'IM2'));
+    await writeFile(
+      join(dir, 'SR000001'),
+      dicomFile({
+        rows: 1,
+        columns: 1,
+        sopClass: '1.2.840.10008.5.1.4.1.1.88.22',
+        modality: 'SR',
+        noPixelData: true,
+      }),
+    );
+    const { code, rows, err } = await captionRun(dir);
+    expect(code, err).toBe(0);
+    expect(err).toContain('detected dicom layout');
+    expect(rows.map((r) => [r.imageId, r.status, r.generatedCaption])).toEqual([
+      ['SE1/IM1', 'ok', dicomCaptions.get('ct12')],
+      ['SE1/IM2', 'ok', dicomCaptions.get('ct12.rle')],
+    ]);
+    expect(err).toContain(
+      `dataset: left out 1 file that is a Structured Report or Key Object Selection, not an image: ${join(dir, 'SR000001')}`,
+    );
+  });
+
   it('a mixed folder (PNG, .dcm, extension-less DICOM, a .dcm that is not DICOM) is a folder dataset; only the fake .dcm fails', async () => {
     const dir = join(root, 'mixed');
     await mkdir(join(dir, 'export'), { recursive: true });

@@ -8,6 +8,7 @@ import {
   imageFiles,
   isDirectory,
   isFile,
+  nonImageDicomFile,
   RASTER_IMAGE_EXTENSIONS,
   sortedFolderItems,
 } from '../files.js';
@@ -22,7 +23,9 @@ const DICOM_FILES: ImageFileFilter = Object.freeze({
 
 /**
  * DICOM files: a folder (searched recursively, sorted by relative path) or one file. No
- * references (caption only). The id is the relative path without extension. The images
+ * references (caption only). In a folder, objects whose meta header says they are no image
+ * (Structured Reports, Presentation States, documents: a study export holds them) are left
+ * out and told to the notes, not made error rows. The id is the relative path without extension. The images
  * decode where every image is opened (`images/preprocess.ts`: modality LUT, VOI window or
  * `--window`, MONOCHROME1, middle frame, in the decoder pool), as DICOM files in a manifest
  * or a folder dataset do; a file that cannot be decoded becomes an error row naming it.
@@ -42,7 +45,7 @@ export const dicomLoader: DatasetLoader = {
     return false;
   },
 
-  async *load(source) {
+  async *load(source, notes) {
     if (await isFile(source.path)) {
       yield await dicomSample(source.path, fileStem(basename(source.path)), 0);
       return;
@@ -50,6 +53,11 @@ export const dicomLoader: DatasetLoader = {
     await checkInputPath('--data', source.path, 'file or folder');
     let index = 0;
     for (const { id, path } of await sortedFolderItems(source.path, DICOM_FILES)) {
+      const nonImage = await nonImageDicomFile(path);
+      if (nonImage !== undefined) {
+        notes?.skipped(path, nonImage);
+        continue;
+      }
       yield await dicomSample(path, id, index);
       index += 1;
     }

@@ -2,6 +2,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
 import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
+import { nonImageObject } from './non-image.js';
 import { type Palette, paletteColours, readLut, readPalette } from './palette.js';
 import { dicomParser, parseDataSet, thrownMessage } from './parse.js';
 import {
@@ -125,16 +126,6 @@ export async function storedValues(bytes: Uint8Array, path: string): Promise<Int
   return Int32Array.from(words, storedOf);
 }
 
-/** Non-image objects that turn up among images: named in the error instead of "no pixels". */
-const NON_IMAGE_CLASSES: readonly [prefix: string, name: string][] = [
-  ['1.2.840.10008.1.3.10', 'a DICOMDIR (the index of a DICOM medium)'],
-  ['1.2.840.10008.5.1.4.1.1.88.', 'a Structured Report or Key Object Selection'],
-  ['1.2.840.10008.5.1.4.1.1.11.', 'a Presentation State'],
-  ['1.2.840.10008.5.1.4.1.1.104.', 'an encapsulated document (PDF, CDA, …)'],
-  ['1.2.840.10008.5.1.4.1.1.481.', 'a radiotherapy object (RT Structure Set, Plan, …)'],
-  ['1.2.840.10008.5.1.4.1.1.66', 'a raw data or registration object'],
-];
-
 /** The Pixel Data element; its absence is an error that says what the file holds instead. */
 function pixelData(dataSet: DataSet, path: string): Element {
   const pixel = dataSet.elements.x7fe00010;
@@ -145,7 +136,7 @@ function pixelData(dataSet: DataSet, path: string): Element {
     });
   const sopClass = dataSet.string('x00080016') ?? dataSet.string('x00020002') ?? '';
   const modality = dataSet.string('x00080060');
-  const known = NON_IMAGE_CLASSES.find(([prefix]) => sopClass.startsWith(prefix))?.[1];
+  const known = nonImageObject(sopClass);
   const what = [modality && `Modality ${modality}`, sopClass && `SOP Class ${sopClass}`]
     .filter(Boolean)
     .join(', ');

@@ -6,6 +6,7 @@ import type { DicomRenderOptions } from './decode.js';
 import { dicomToPngInWorker } from './decode-pool.js';
 
 export type { DicomRenderOptions } from './decode.js';
+export { mediaStorageClass, nonImageObject } from './non-image.js';
 
 /** File name extensions that mean DICOM (case-insensitive). */
 export const DICOM_EXTENSIONS = Object.freeze(['.dcm', '.dicom']);
