@@ -1,12 +1,12 @@
 import type { CaptionConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { DatasetLoader, DatasetSource, LoadNotes, Sample } from '../datasets/types.js';
+import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
 import type { CaptionEngine } from '../engines/types.js';
 import type { JournalItem, JournalStart } from '../formats/journal-types.js';
 import { type CrashSuspects, crashSuspects } from './crash-suspects.js';
 import { readJournal } from './journal.js';
-import { selectedSamples } from './selection.js';
+import { SkippedFiles, selectedSamples } from './selection.js';
 
 /** Warnings about individual dataset rows printed before they are only counted. */
 const MAX_ROW_WARNINGS = 20;
@@ -32,13 +32,8 @@ export async function planRun(
   let todo = 0;
   let alreadyDone = 0;
   let problems = 0;
-  const skipped = new Map<string, string[]>();
-  const notes: LoadNotes = {
-    skipped(path, reason) {
-      skipped.set(reason, [...(skipped.get(reason) ?? []), path]);
-    },
-  };
-  for await (const sample of selectedSamples(loader, source, config, notes)) {
+  const skipped = new SkippedFiles();
+  for await (const sample of selectedSamples(loader, source, config, skipped)) {
     if (done.has(sample.index)) alreadyDone += 1;
     else todo += 1;
     if (sample.problem) {
@@ -50,13 +45,7 @@ export async function planRun(
       }
     }
   }
-  for (const [reason, paths] of skipped) {
-    const shown =
-      paths.slice(0, 3).join(', ') + (paths.length > 3 ? `, … (${paths.length - 3} more)` : '');
-    logger.warn(
-      `dataset: left out ${paths.length} file${paths.length === 1 ? '' : 's'} that ${paths.length === 1 ? 'is' : 'are each'} ${reason}, not an image: ${shown}`,
-    );
-  }
+  skipped.report(logger);
   if (problems > MAX_ROW_WARNINGS) {
     logger.warn(
       `dataset: ${problems - MAX_ROW_WARNINGS} more rows with problems (see the error column of the output)`,

@@ -1,4 +1,5 @@
 import type { CaptionConfig } from '../config/types.js';
+import type { Logger } from '../core/logger.js';
 import type { DatasetLoader, DatasetSource, LoadNotes, Sample } from '../datasets/types.js';
 import type { PreprocessOptions } from '../images/preprocess.js';
 import { inShard } from './shard.js';
@@ -19,6 +20,25 @@ export async function* selectedSamples(
     if (sample.index >= config.limit) break;
     if (!inShard(sample.id, config.shard)) continue;
     yield sample;
+  }
+}
+
+/** Collects the files a loader leaves out on purpose, to say them once, by reason. */
+export class SkippedFiles implements LoadNotes {
+  private readonly byReason = new Map<string, string[]>();
+
+  skipped(path: string, reason: string): void {
+    this.byReason.set(reason, [...(this.byReason.get(reason) ?? []), path]);
+  }
+
+  /** One warning per reason, naming the first few files. */
+  report(logger: Logger): void {
+    for (const [reason, paths] of this.byReason) {
+      const shown =
+        paths.slice(0, 3).join(', ') + (paths.length > 3 ? `, … (${paths.length - 3} more)` : '');
+      const count = paths.length === 1 ? '1 file that is' : `${paths.length} files that are each`;
+      logger.warn(`dataset: left out ${count} ${reason}, not an image: ${shown}`);
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import type { CaptionConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
 import { selectLoader } from '../../datasets/registry.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../../datasets/types.js';
-import { datasetSource, selectedSamples } from '../selection.js';
+import { datasetSource, SkippedFiles, selectedSamples } from '../selection.js';
 
 /** OpenAI Batch API limits per input file. */
 export const BATCH_MAX_REQUESTS = 50_000;
@@ -45,7 +45,18 @@ export async function selectSamples(
 ): Promise<DatasetSelection> {
   const source = datasetSource(config);
   const loader = await selectLoader(config.format, source, logger);
-  return { loader, source, samples: () => selectedSamples(loader, source, config) };
+  let told = false;
+  return {
+    loader,
+    source,
+    // The files left out are said after the first listing.
+    samples: async function* () {
+      const skipped = told ? undefined : new SkippedFiles();
+      yield* selectedSamples(loader, source, config, skipped);
+      skipped?.report(logger);
+      told = true;
+    },
+  };
 }
 
 /** What export-batch records next to the batch files (`batch_{split}.manifest.json`). */
