@@ -33,9 +33,13 @@ export async function planRun(
   let alreadyDone = 0;
   let problems = 0;
   const skipped = new SkippedFiles();
+  const moved: string[] = [];
   for await (const sample of selectedSamples(loader, source, config, skipped)) {
-    if (done.has(sample.index)) alreadyDone += 1;
+    const journaled = done.get(sample.index);
+    if (journaled) alreadyDone += 1;
     else todo += 1;
+    if (journaled && journaled.id !== sample.id)
+      moved.push(`image ${sample.index + 1} is ${sample.id} now, ${journaled.id} in the journal`);
     if (sample.problem) {
       problems += 1;
       if (problems <= MAX_ROW_WARNINGS) {
@@ -44,6 +48,15 @@ export async function planRun(
         );
       }
     }
+  }
+  if (moved.length > 0) {
+    // The journal keys its images by position: resuming would skip the wrong ones.
+    throw new ConfigError(
+      `--resume: --data ${source.path} is not the dataset the journal was written from ` +
+        `(${moved.slice(0, 3).join('; ')}${moved.length > 3 ? `; ${moved.length - 3} more` : ''}): ` +
+        'files added or removed since shift the order. Resume with the dataset as it was, or start ' +
+        'again into another --out (or with --overwrite)',
+    );
   }
   skipped.report(logger);
   if (problems > MAX_ROW_WARNINGS) {

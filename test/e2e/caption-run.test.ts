@@ -191,6 +191,20 @@ describe('caption run', () => {
     expect(result.rows.map((r) => r.imageId)).toEqual(imageSpecs(12).map((s) => s.id));
   });
 
+  it('refuses to resume over a dataset whose order changed since the journal, naming the images', async () => {
+    const dir = join(root, 'changed');
+    const data = await writeRocov2(dir, imageSpecs(6).slice(1));
+    const out = join(root, 'changed-out');
+    await caption(captionConfig({ data, out, limit: 3 }), { engine: new FakeEngine() });
+    // An image added that sorts first: every position moves by one.
+    await writeRocov2(dir, imageSpecs(6));
+    const engine = new FakeEngine();
+    await expect(caption(captionConfig({ data, out, resume: true }), { engine })).rejects.toThrow(
+      /^--resume: --data .* is not the dataset the journal was written from \(image 1 is IMG_0001 now, IMG_0002 in the journal; image 2 is IMG_0002 now, IMG_0003 in the journal; image 3 is IMG_0003 now, IMG_0004 in the journal\)/,
+    );
+    expect(engine.batches).toEqual([]);
+  });
+
   it('--resume --retry-failed captions the failed images again, and only those', async () => {
     const data = await writeRocov2(join(root, 'retry'), imageSpecs(10));
     const out = join(root, 'retry-out');
