@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { prepareEncodedImage } from './encoded.js';
-import { preprocessImage } from './preprocess.js';
+import { IMAGE_TIMEOUT_S, preprocessImage, withImageErrors } from './preprocess.js';
 
 const policy = { minPixels: 56 * 56, maxPixels: 448 * 448 };
 
@@ -207,5 +207,17 @@ describe('preprocessImage', () => {
     await expect(
       preprocessImage('b', '/d/b.png', big, { ...policy, pixelLimit: 1000 }),
     ).rejects.toThrow(/\/d\/b\.png: image is larger than the pixel limit/);
+  });
+});
+
+describe('withImageErrors', () => {
+  it("turns sharp's timeout (a decoder that does not finish) into an error naming the file", async () => {
+    const error = await withImageErrors('scan.tif', new Uint8Array(8), policy, async () => {
+      throw new Error('timeout: 37% complete');
+    }).catch((e: unknown) => e as Error & { code?: string });
+    expect(error.message).toBe(
+      `scan.tif: decoding took longer than ${IMAGE_TIMEOUT_S} s and was stopped (a damaged file can make the decoder loop)`,
+    );
+    expect(error.code).toBe('IMAGE_TIMEOUT');
   });
 });

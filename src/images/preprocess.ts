@@ -8,6 +8,13 @@ import { refusedImageHint } from './sniff.js';
 /** Refuse images above this many pixels (decompression bombs): 16k × 16k. */
 export const DEFAULT_PIXEL_LIMIT = 16384 * 16384;
 
+/**
+ * The longest sharp may spend making one image (a damaged file that sends a decoder into a
+ * loop would otherwise stall the run, and every --resume after it). Large images take well
+ * under a second.
+ */
+export const IMAGE_TIMEOUT_S = 120;
+
 export interface PreprocessOptions extends ResizePolicy {
   pixelLimit?: number;
   /** `--window C,W`: the VOI window for DICOM images, instead of the file's own. */
@@ -84,7 +91,9 @@ export async function openImage(
     limitInputPixels: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
     failOn: 'error',
     sequentialRead: true,
-  }).autoOrient();
+  })
+    .timeout({ seconds: IMAGE_TIMEOUT_S })
+    .autoOrient();
   const meta = await image.metadata();
   if (meta.format === 'svg') throw svgRefused(path);
   if (!meta.width || !meta.height)
@@ -168,6 +177,12 @@ export async function withImageErrors<T>(
       ? await withEndOfImage(bytes)
       : undefined;
     if (completed) return withImageErrors(path, completed, options, work);
+    if (/^timeout: \d+% complete/m.test(message)) {
+      throw new ImageError(
+        `${path}: decoding took longer than ${IMAGE_TIMEOUT_S} s and was stopped (a damaged file can make the decoder loop)`,
+        { code: 'IMAGE_TIMEOUT', cause: error },
+      );
+    }
     if (/pixel limit/i.test(message)) {
       const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
       throw new ImageError(

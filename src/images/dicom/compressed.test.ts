@@ -380,4 +380,29 @@ describe('dicom: decoding in worker threads', () => {
     ).toBe(true);
     expect(started).toBe(2);
   });
+
+  it('a file the decoder does not finish in time fails alone; the worker is replaced', async () => {
+    // The first worker never answers (a codec in a loop); the ones after it are real.
+    let started = 0;
+    const pool = new DecodePool(
+      1,
+      () =>
+        started++ === 0
+          ? new Worker("require('node:worker_threads').parentPort.on('message', () => {})", {
+              eval: true,
+            })
+          : startDecodeWorker(),
+      // Long enough for a real worker to start and decode (under tsx here).
+      5_000,
+    );
+    const names = ['ct12.rle.dcm', 'ct12.jpls.dcm'];
+    const results = await Promise.allSettled(
+      (await Promise.all(names.map(fixture))).map((bytes, i) => pool.decode(bytes, names[i]!)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(((results[0] as PromiseRejectedResult).reason as ImageError).message).toBe(
+      'ct12.rle.dcm: the DICOM decoder stopped on this file (it took longer than 5 s)',
+    );
+    expect(started).toBe(2);
+  });
 });

@@ -2,9 +2,11 @@
  * Decodes DICOM files in worker threads. The codecs (CharLS, OpenJPEG in WASM, the lossless
  * JPEG decoder in JavaScript) are synchronous: in the main thread a JPEG 2000 slice would
  * stop everything else (journal writes, server requests) for tens of milliseconds, and only
- * one core would decode. Jobs go to the least busy of a few workers. A worker that dies
- * fails the file it was decoding (an error row) and its other files go to the others; where
- * no worker can start, files decode in this thread.
+ * one core would decode. Jobs go to the least busy of a few workers. A worker that dies, or
+ * spends longer than DECODE_TIMEOUT_MS on one file (a damaged file that sends a codec into a
+ * loop: without a limit, every --resume would stall on it again), fails the file it was
+ * decoding (an error row) and its other files go to the others; where no worker can start,
+ * files decode in this thread.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -29,6 +31,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** The longest one file may take to decode; the largest real studies take a few seconds. */
+export const DECODE_TIMEOUT_MS = 120_000;
+
 export function startDecodeWorker(): Worker {
   return new Worker(workerBootCode(import.meta.url, 'decode-worker'), { eval: true });
 }
@@ -36,10 +41,14 @@ export function startDecodeWorker(): Worker {
 class PoolWorker {
   /** Jobs sent and not answered, oldest first (the worker decodes them in this order). */
   readonly pending = new Map<number, Pending>();
+  /** Ends the worker when the file it is decoding takes too long. */
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly die: (reason: string) => void;
 
   constructor(
     private readonly worker: Worker,
     onDeath: (gone: PoolWorker, reason: string) => void,
+    private readonly timeoutMs: number,
   ) {
     worker.unref();
     worker.on('message', (reply: DecodeReply) => {
@@ -47,17 +56,19 @@ class PoolWorker {
       if (!entry) return;
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
+      this.watch();
       if (reply.ok) entry.resolve(reply.png);
       else entry.reject(new ImageError(reply.message, { code: reply.code }));
     });
     let dead = false;
-    const die = (reason: string) => {
+    this.die = (reason: string) => {
       if (dead) return;
       dead = true;
+      clearTimeout(this.watchdog);
       onDeath(this, reason);
     };
-    worker.on('error', (error) => die(error.message));
-    worker.on('exit', (code) => die(`exit code ${code}`));
+    worker.on('error', (error) => this.die(error.message));
+    worker.on('exit', (code) => this.die(`exit code ${code}`));
   }
 
   send(entry: Pending): void {
@@ -65,6 +76,18 @@ class PoolWorker {
     // A worker with work keeps the process alive until the work is done.
     this.worker.ref();
     this.worker.postMessage(entry.job);
+    if (this.pending.size === 1) this.watch();
+  }
+
+  /** Times the oldest job, the one being decoded (none: no timer). */
+  private watch(): void {
+    clearTimeout(this.watchdog);
+    if (this.pending.size === 0) return;
+    this.watchdog = setTimeout(() => {
+      this.die(`it took longer than ${Math.round(this.timeoutMs / 1000)} s`);
+      void this.worker.terminate();
+    }, this.timeoutMs);
+    this.watchdog.unref();
   }
 }
 
@@ -76,6 +99,7 @@ export class DecodePool {
   constructor(
     private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1)),
     private readonly start: () => Worker = startDecodeWorker,
+    private readonly timeoutMs = DECODE_TIMEOUT_MS,
   ) {}
 
   /** dicomToPng in a worker thread (or here, where workers are not available). */
@@ -98,7 +122,11 @@ export class DecodePool {
     if (this.unavailable) return undefined;
     if (this.workers.length < this.size) {
       try {
-        const worker = new PoolWorker(this.start(), (gone, reason) => this.bury(gone, reason));
+        const worker = new PoolWorker(
+          this.start(),
+          (gone, reason) => this.bury(gone, reason),
+          this.timeoutMs,
+        );
         this.workers.push(worker);
         return worker;
       } catch {
