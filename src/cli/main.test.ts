@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from './main.js';
+import { runMain } from '../../test/support/main-in-process.js';
 
 let root: string;
 beforeAll(async () => {
@@ -13,9 +13,8 @@ afterAll(async () => {
 });
 
 async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = root) {
-  const err: string[] = [];
-  const code = await main(argv, { env, cwd, writeErr: (t) => err.push(t), writeOut: () => {} });
-  return { code, lines: err.join('').trimEnd().split('\n') };
+  const { code, err } = await runMain(argv, { env, cwd });
+  return { code, lines: err.trimEnd().split('\n') };
 }
 
 function parsed(lines: string[]): Array<{ level: string; message: string }> {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { shownDefault } from '../../src/cli/help.js';
-import { main } from '../../src/cli/main.js';
 import { CAPTION_OPTIONS, COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../src/config/schema.js';
+import { runMain } from '../support/main-in-process.js';
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const err: string[] = [];
-  const out: string[] = [];
-  const code = await main(argv, {
-    env,
-    writeErr: (t) => err.push(t),
-    writeOut: (t) => out.push(t),
-  });
-  return { code, err: err.join(''), out: out.join('') };
+function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  return runMain(argv, { env });
 }
 
 describe('medcap CLI', () => {

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { DATASET_LOADERS } from '../../src/datasets/registry.js';
 import type { Sample } from '../../src/datasets/types.js';
 import { type CaptionRow, readCaptionsCsv } from '../../src/formats/captions-csv.js';
@@ -15,6 +14,7 @@ import { dicomToPng } from '../../src/images/dicom/decode.js';
 import { preprocessImage } from '../../src/images/preprocess.js';
 import { dicomFile } from '../fixtures/dicom/write.js';
 import { TINY_MODEL_DIR } from '../fixtures/tiny-qwen2-vl/reference.js';
+import { runMain } from '../support/main-in-process.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'dicom', 'compressed');
 /** Uncompressed 12-bit CT, RLE, JPEG 2000 multi-frame, JPEG-LS colour (in dataset order). */
@@ -31,8 +31,7 @@ async function captionRun(
   extra: string[] = [],
 ): Promise<{ code: number; rows: CaptionRow[]; err: string }> {
   const out = join(root, `out-${Math.random().toString(36).slice(2)}`);
-  const err: string[] = [];
-  const code = await main(
+  const { code, err } = await runMain(
     [
       'caption',
       '--data',
@@ -50,10 +49,10 @@ async function captionRun(
       String(POLICY.maxPixels),
       ...extra,
     ],
-    { env: {}, writeErr: (t) => err.push(t), writeOut: () => {} },
+    { env: {} },
   );
   const csv = (await readdir(out)).find((name) => /^medical_captions_.*\.csv$/.test(name));
-  return { code, rows: await readCaptionsCsv(join(out, csv!)), err: err.join('') };
+  return { code, rows: await readCaptionsCsv(join(out, csv!)), err };
 }
 
 const stem = (file: string) => file.replace(/^.*\//, '').replace(/\.dcm$/, '');

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env as transformersEnv } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { TINY_MODEL_DIR } from '../fixtures/tiny-qwen2-vl/reference.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { type FakeHub, startFakeHub } from '../support/fake-hub.js';
 import { TestProxy } from '../support/http-proxy.js';
+import { runMain } from '../support/main-in-process.js';
 
 /**
  * `medcap caption` downloading its model behind an institutional proxy. The fake Hub is
@@ -44,13 +44,8 @@ async function caption(name: string, scheme = 'http') {
   const data = await writeRocov2(join(root, `data-${name}`), imageSpecs(2));
   const out = join(root, `out-${name}`);
   const argv = ['caption', '--model', 'acme/tiny-vl', '--data', data, '--out', out];
-  const err: string[] = [];
-  const code = await main([...argv, '--max-new-tokens', '4'], {
-    env: {},
-    writeErr: (t) => err.push(t),
-    writeOut: () => {},
-  });
-  return { code, stderr: err.join(''), out };
+  const { code, err } = await runMain([...argv, '--max-new-tokens', '4'], { env: {} });
+  return { code, stderr: err, out };
 }
 
 describe('medcap caption downloading its model through a proxy', () => {

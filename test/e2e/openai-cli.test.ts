@@ -3,13 +3,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { exportBatch } from '../../src/pipeline/batch-files/batch-export.js';
 import { importBatch } from '../../src/pipeline/batch-files/batch-import.js';
 import { captionConfig } from '../support/config.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { type ChatBody, decodeDataUri, FakeOpenAIServer } from '../support/fake-openai-server.js';
+import { runMain } from '../support/main-in-process.js';
 
 const SECRET = 'sk-e2e-SECRET-4f9a7c1e';
 
@@ -38,14 +38,8 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 async function run(argv: string[]) {
-  const err: string[] = [];
-  const out: string[] = [];
-  const code = await main(argv, {
-    env: {},
-    writeErr: (t) => err.push(t),
-    writeOut: (t) => out.push(t),
-  });
-  return { code, stderr: err.join(''), stdout: out.join('') };
+  const { code, err, out } = await runMain(argv, { env: {} });
+  return { code, stderr: err, stdout: out };
 }
 
 describe('medcap caption --engine openai', () => {

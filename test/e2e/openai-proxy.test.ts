@@ -2,11 +2,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { FakeOpenAIServer } from '../support/fake-openai-server.js';
 import { TestProxy } from '../support/http-proxy.js';
+import { runMain } from '../support/main-in-process.js';
 
 /**
  * `medcap caption --engine openai` behind an institutional proxy: the server's name
@@ -31,13 +31,8 @@ afterEach(async () => {
 });
 
 async function run(argv: string[]) {
-  const err: string[] = [];
-  const code = await main(argv, {
-    env: {},
-    writeErr: (t) => err.push(t),
-    writeOut: () => {},
-  });
-  return { code, stderr: err.join('') };
+  const { code, err } = await runMain(argv, { env: {} });
+  return { code, stderr: err };
 }
 
 function captionArgs(endpoint: string, data: string, out: string): string[] {

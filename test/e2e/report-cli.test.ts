@@ -2,19 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runMain } from '../support/main-in-process.js';
 import { writeSyntheticRun } from './report-fixture.js';
 
-async function cli(argv: string[], cwd: string) {
-  const err: string[] = [];
-  const out: string[] = [];
-  const code = await main(argv, {
-    env: {},
-    cwd,
-    writeErr: (t) => err.push(t),
-    writeOut: (t) => out.push(t),
-  });
-  return { code, err: err.join(''), out: out.join('') };
+function cli(argv: string[], cwd: string) {
+  return runMain(argv, { env: {}, cwd });
 }
 
 let root: string;

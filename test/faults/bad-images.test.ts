@@ -7,13 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import type { CaptionOutcome, GenerateOptions, PreparedImage } from '../../src/engines/types.js';
 import { type CaptionRow, readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { solid, writeBadImages } from '../fixtures/bad-images.js';
 import { dicomFile } from '../fixtures/dicom/write.js';
 import { hfShard } from '../fixtures/parquet/write.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { runMain } from '../support/main-in-process.js';
 
 /** The fake engine, keeping the pixels it was given so tests can check them. */
 class RecordingEngine extends FakeEngine {
@@ -39,18 +39,15 @@ afterAll(async () => {
 
 async function captionRun(data: string, extra: string[] = []) {
   const engine = new RecordingEngine({ serverBatchSize: 4 });
-  const err: string[] = [];
   const out = join(root, `out-${Math.random().toString(36).slice(2)}`);
-  const code = await main(['caption', '--data', data, '--out', out, '--quiet', ...extra], {
-    env: {},
-    engine,
-    writeErr: (t) => err.push(t),
-    writeOut: () => {},
-  });
+  const { code, err } = await runMain(
+    ['caption', '--data', data, '--out', out, '--quiet', ...extra],
+    { env: {}, engine },
+  );
   const csv = (await readdir(out)).find((name) => /^medical_captions_.*\.csv$/.test(name));
-  if (!csv) throw new Error(`no captions CSV in ${out} (exit ${code}): ${err.join('')}`);
+  if (!csv) throw new Error(`no captions CSV in ${out} (exit ${code}): ${err}`);
   const rows = await readCaptionsCsv(join(out, csv));
-  return { code, rows, engine, stderr: err.join('') };
+  return { code, rows, engine, stderr: err };
 }
 
 function byId(rows: CaptionRow[]): Map<string, CaptionRow> {

@@ -9,11 +9,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { type CaptionRow, readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { hfShard } from '../fixtures/parquet/write.js';
 import { jpeg } from '../support/datasets.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { runMain } from '../support/main-in-process.js';
 
 let root: string;
 let counter = 0;
@@ -33,14 +33,8 @@ async function folder(name: string): Promise<string> {
 }
 
 async function cli(argv: string[]): Promise<{ code: number; err: string }> {
-  const err: string[] = [];
-  const code = await main(argv, {
-    engine: new FakeEngine(),
-    env: {},
-    writeErr: (t) => err.push(t),
-    writeOut: () => {},
-  });
-  return { code, err: err.join('') };
+  const { code, err } = await runMain(argv, { engine: new FakeEngine(), env: {} });
+  return { code, err };
 }
 
 /** Captions `--data` into `<data>-out`; returns the exit code, stderr and the rows written. */

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import {
@@ -13,6 +12,7 @@ import {
   type FakeReply,
   type FakeRequest,
 } from '../support/fake-openai-server.js';
+import { runMain } from '../support/main-in-process.js';
 import {
   emptyCompletion,
   FIREWALL_FORBIDDEN,
@@ -78,17 +78,15 @@ async function dataset(name: string, n: number, distinct = false): Promise<strin
 }
 
 async function caption(data: string, out: string, extra: string[] = []) {
-  const err: string[] = [];
-  const code = await main(
+  const { code, err: stderr } = await runMain(
     [
       'caption',
       ...['--engine', 'openai', '--endpoint', server!.url, '--model', MODEL],
       ...['--data', data, '--out', join(root, out), '--log-format', 'json', '--limit', 'all'],
       ...extra,
     ],
-    { env: {}, writeErr: (t) => err.push(t), writeOut: () => {} },
+    { env: {} },
   );
-  const stderr = err.join('');
   if (code !== 0 && code !== 3) return { code, stderr, rows: [] };
   const rows = await readCaptionsCsv(join(root, out, 'medical_captions_train.csv'));
   return { code, stderr, rows };
