@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CAPTION_MODEL, TINY_CAPTION_MODEL } from '../../src/cli/commands/demo.js';
-import { main } from '../../src/cli/main.js';
 import { writeDemoDataset } from '../../src/demo/sample-data.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
+import { runMain } from '../support/main-in-process.js';
 
 let root: string;
 let data: string;
@@ -29,13 +29,8 @@ interface Aggregate {
 }
 
 async function cli(argv: string[]): Promise<void> {
-  const stderr: string[] = [];
-  const code = await main(argv, {
-    env: { HF_HUB_OFFLINE: '1' },
-    writeOut: () => {},
-    writeErr: (t) => stderr.push(t),
-  });
-  expect(code, stderr.join('')).toBe(0);
+  const { code, err } = await runMain(argv, { env: { HF_HUB_OFFLINE: '1' } });
+  expect(code, err).toBe(0);
 }
 
 async function aggregate(out: string): Promise<Aggregate> {

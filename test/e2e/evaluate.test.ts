@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { type CaptionRow, formatCaptionsCsv } from '../../src/formats/captions-csv.js';
+import { runMain } from '../support/main-in-process.js';
 
 let dir: string;
 
@@ -28,20 +28,8 @@ function row(
   };
 }
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    cwd: dir,
-    env: {},
-    writeOut: (t) => {
-      out += t;
-    },
-    writeErr: (t) => {
-      err += t;
-    },
-  });
-  return { code, out, err };
+function cli(args: string[]) {
+  return runMain(args, { cwd: dir, env: {} });
 }
 
 beforeAll(async () => {

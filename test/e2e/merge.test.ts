@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { readJournal } from '../../src/pipeline/journal.js';
 import { caption } from '../../src/pipeline/run.js';
 import { captionConfig } from '../support/config.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { runMain } from '../support/main-in-process.js';
 
 let root: string;
 /** Output folders of `--shard 0/4` … `3/4` of one 17-image dataset. */
@@ -17,9 +17,8 @@ const shards: string[] = [];
 const JOURNAL = 'medical_captions_train.journal.jsonl';
 
 async function merge(args: string[]): Promise<{ code: number; err: string }> {
-  const errors: string[] = [];
-  const code = await main(['merge', ...args], { env: {}, writeErr: (t) => errors.push(t) });
-  return { code, err: errors.join('') };
+  const { code, err } = await runMain(['merge', ...args], { env: {} });
+  return { code, err };
 }
 
 beforeAll(async () => {
@@ -43,10 +42,7 @@ describe('merge', () => {
     }
     const out = join(root, 'merged');
     // shard 1 given twice: still once per image
-    const code = await main(['merge', ...dirs, dirs[1]!, '--out', out], {
-      env: {},
-      writeErr: () => {},
-    });
+    const { code } = await merge([...dirs, dirs[1]!, '--out', out]);
     expect(code).toBe(0);
     const merged = await readCaptionsCsv(join(out, 'medical_captions_train.csv'));
     const strip = (rows: typeof merged) => rows.map(({ processingTimeS, ...rest }) => rest);

@@ -55,7 +55,6 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { DTYPES } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import {
@@ -70,6 +69,7 @@ import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { TINY_MODEL_DIR, TINY_MODEL_SETTINGS } from '../fixtures/tiny-qwen2-vl/reference.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
 import { writeWithExternalData } from '../support/external-data.js';
+import { runMain } from '../support/main-in-process.js';
 
 const MODEL = 'onnx-community/Qwen2-VL-2B-Instruct';
 const REAL = new URL('../fixtures/qwen2-vl-2b-instruct/', import.meta.url);
@@ -261,8 +261,7 @@ describe(`medcap caption --offline --model ${MODEL}`, () => {
 
   async function captionWith(dtype: string | undefined, label = dtype ?? 'none') {
     const out = join(root, `out-${label}`);
-    const log: string[] = [];
-    const code = await main(
+    const { code, err: text } = await runMain(
       [
         'caption',
         '--data',
@@ -276,9 +275,8 @@ describe(`medcap caption --offline --model ${MODEL}`, () => {
         '6',
         ...(dtype === undefined ? [] : ['--dtype', dtype]),
       ],
-      { env: {}, writeErr: (t) => log.push(t) },
+      { env: {} },
     );
-    const text = log.join('');
     return {
       code,
       log: text,
