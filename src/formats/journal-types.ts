@@ -91,6 +91,16 @@ export interface JournalStop {
   reason: string;
 }
 
+/** Every kind of journal line, for readers that check what they read. */
+export const JOURNAL_LINE_KINDS: readonly JournalLine['kind'][] = [
+  'start',
+  'item',
+  'memory',
+  'end',
+  'stage',
+  'stop',
+];
+
 export type JournalLine =
   | JournalStart
   | JournalItem

@@ -83,6 +83,23 @@ describe('parseJournal', () => {
       'warn j.jsonl: skipped 2 unreadable line(s), the first at line 2',
     ]);
   });
+
+  it("reads caption's stage and stop lines without a warning", () => {
+    const { lines, logger } = recordingLogger();
+    const parsed = parseJournal(
+      [
+        { kind: 'stage', time: 1, stage: 'prepare', indexes: [0] },
+        { kind: 'stage', time: 2, stage: 'engine', indexes: [0, 1], alone: true },
+        { kind: 'stop', time: 3, reason: 'disk full' },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+      'j.jsonl',
+      logger,
+    );
+    expect(parsed.map((line) => line.kind)).toEqual(['stage', 'stage', 'stop']);
+    expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
 });
 
 describe('parseAggregate', () => {

@@ -7,7 +7,7 @@ import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
 import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
 import { isScoredRow } from '../../formats/captions-jsonl.js';
-import type { JournalLine } from '../../formats/journal-types.js';
+import { JOURNAL_LINE_KINDS, type JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
@@ -199,7 +199,7 @@ export function parseAggregate(text: string, path: string): Aggregate {
   return parsed.data as Aggregate;
 }
 
-const JOURNAL_KINDS = new Set(['start', 'item', 'memory', 'end']);
+const JOURNAL_KINDS = new Set<string>(JOURNAL_LINE_KINDS);
 
 /**
  * Parses the journal. A torn last line (a run killed mid-write) is dropped quietly; other
