@@ -139,10 +139,14 @@ export function runFacts(
     const images = status.size;
     const failed = [...status.values()].filter((s) => s === 'error').length;
     const firstStart = starts[0]?.time;
-    const lastTime = Math.max(...journal.map((l) => l.time));
+    // A loop, not Math.max(...): a long run's journal has more lines than arguments fit.
+    const lastTime = journal.reduce((latest, l) => Math.max(latest, l.time), 0);
     const wallTimeS =
       end?.wallTimeS ?? (firstStart !== undefined ? (lastTime - firstStart) / 1000 : null);
-    const rss = journal.flatMap((l) => (l.kind === 'memory' ? [l.rssBytes] : []));
+    const peakRss = journal.reduce(
+      (peak, l) => (l.kind === 'memory' ? Math.max(peak ?? 0, l.rssBytes) : peak),
+      null as number | null,
+    );
     return {
       engine: start?.engine ?? mode(items.map((i) => i.engine)) ?? null,
       model: start?.model ?? mode(items.map((i) => i.model)) ?? null,
@@ -153,7 +157,7 @@ export function runFacts(
       failed,
       wallTimeS,
       imagesPerS: wallTimeS !== null && wallTimeS > 0 ? images / wallTimeS : null,
-      peakRssBytes: end?.peakRssBytes ?? (rss.length > 0 ? Math.max(...rss) : null),
+      peakRssBytes: end?.peakRssBytes ?? peakRss,
       source: 'journal',
     };
   }
