@@ -26,7 +26,12 @@ describe('medcap demo', () => {
     });
     expect(code, stderr.join('')).toBe(0);
     // The demo's data are clean: nothing in the whole pipeline deserves a warning.
-    expect(stderr.join('').split('\n').filter((line) => line.startsWith('warn'))).toEqual([]);
+    expect(
+      stderr
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('warn')),
+    ).toEqual([]);
     const rows = await readCaptionsCsv(join(out, 'medical_captions_train.csv'));
     expect(rows).toHaveLength(24);
     expect(rows.every((r) => r.status === 'ok' && r.generatedCaption.length > 0)).toBe(true);
