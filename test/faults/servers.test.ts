@@ -106,6 +106,25 @@ function expectEveryImageOnce(rows: { imageId: string }[], n: number): void {
 }
 
 /** The reply that replays a real server's answer. */
+/** The journal of `out` holds captioned items only: no image was failed over a stopped run. */
+async function expectOnlyOkItems(out: string): Promise<void> {
+  const journal = (await readFile(join(root, out, 'medical_captions_train.journal.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { kind: string; status?: string });
+  const items = journal.filter((line) => line.kind === 'item');
+  expect(items.length).toBeGreaterThan(0);
+  expect(items.every((item) => item.status === 'ok')).toBe(true);
+}
+
+/** `--resume` into `out` exits 0 with each of the `n` images once, all ok. */
+async function expectResumeFinishes(data: string, out: string, n: number): Promise<void> {
+  const second = await caption(data, out, ['--resume']);
+  expect(second.code, second.stderr).toBe(0);
+  expectEveryImageOnce(second.rows, n);
+  expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+}
+
 function replay(reply: ServerReply): FakeReply {
   return {
     status: reply.status,
@@ -223,25 +242,11 @@ describe("servers as they really fail: fails only its image, with the server's w
       );
       expect(error).toContain('run the same command again with --resume');
       // Not one image was failed over it: the journal holds captions only.
-      const journal = (
-        await readFile(
-          join(root, `out-gone-${slug}`, 'medical_captions_train.journal.jsonl'),
-          'utf8',
-        )
-      )
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as { kind: string; status?: string });
-      const items = journal.filter((line) => line.kind === 'item');
-      expect(items.length).toBeGreaterThan(0);
-      expect(items.every((item) => item.status === 'ok')).toBe(true);
+      await expectOnlyOkItems(`out-gone-${slug}`);
 
       serving = MODEL;
       server.options.models = [MODEL];
-      const second = await caption(data, `out-gone-${slug}`, ['--resume']);
-      expect(second.code, second.stderr).toBe(0);
-      expectEveryImageOnce(second.rows, 20);
-      expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+      await expectResumeFinishes(data, `out-gone-${slug}`, 20);
     });
   }
 
@@ -268,10 +273,7 @@ describe("servers as they really fail: fails only its image, with the server's w
     );
     down = false;
     server.options.reply = () => ({});
-    const second = await caption(data, 'out-dead', ['--resume']);
-    expect(second.code, second.stderr).toBe(0);
-    expectEveryImageOnce(second.rows, 12);
-    expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+    await expectResumeFinishes(data, 'out-dead', 12);
   });
 
   it('a server that starts refusing every request (403) mid-run: exit 2 after three refusals, nothing failed, --resume finishes', async () => {
@@ -293,22 +295,11 @@ describe("servers as they really fail: fails only its image, with the server's w
     expect(error).toContain('run the same command again with --resume');
     expect(server.chatRequests.length - server.answered).toBeLessThanOrEqual(4);
     // The refused images wait for a verdict before their batch is recorded: none is an error row.
-    const journal = (
-      await readFile(join(root, 'out-refusing', 'medical_captions_train.journal.jsonl'), 'utf8')
-    )
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { kind: string; status?: string });
-    const items = journal.filter((line) => line.kind === 'item');
-    expect(items.length).toBeGreaterThan(0);
-    expect(items.every((item) => item.status === 'ok')).toBe(true);
+    await expectOnlyOkItems('out-refusing');
 
     refusing = false;
     server.options.reply = () => ({});
-    const second = await caption(data, 'out-refusing', ['--resume']);
-    expect(second.code, second.stderr).toBe(0);
-    expectEveryImageOnce(second.rows, 20);
-    expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+    await expectResumeFinishes(data, 'out-refusing', 20);
   });
 
   it('unknown model at start-up: exit 1 naming what the server serves, nothing written', async () => {
