@@ -13,7 +13,7 @@ import {
   sortedFolderItems,
 } from '../files.js';
 import { finishSample } from '../sample.js';
-import type { DatasetLoader } from '../types.js';
+import type { DatasetLoader, DatasetSource } from '../types.js';
 
 /** `.dcm`/`.dicom` files, and DICOM files without a DICOM extension (PACS exports). */
 const DICOM_FILES: ImageFileFilter = Object.freeze({
@@ -53,7 +53,7 @@ export const dicomLoader: DatasetLoader = {
     await checkInputPath('--data', source.path, 'file or folder');
     let index = 0;
     for (const { id, path } of await sortedFolderItems(source.path, DICOM_FILES)) {
-      const nonImage = await nonImageDicomFile(path);
+      const nonImage = await nonImageVerdict(source, path);
       if (nonImage !== undefined) {
         notes?.skipped(path, nonImage);
         continue;
@@ -63,6 +63,22 @@ export const dicomLoader: DatasetLoader = {
     }
   },
 };
+
+/**
+ * What a listed file is when it is no image, read once per file and dataset source: a run
+ * lists its dataset more than once (the plan, then the stream), each time reading headers.
+ */
+const verdicts = new WeakMap<DatasetSource, Map<string, string | undefined>>();
+
+async function nonImageVerdict(source: DatasetSource, path: string): Promise<string | undefined> {
+  let known = verdicts.get(source);
+  if (known === undefined) {
+    known = new Map();
+    verdicts.set(source, known);
+  }
+  if (!known.has(path)) known.set(path, await nonImageDicomFile(path));
+  return known.get(path);
+}
 
 function dicomSample(path: string, id: string, index: number) {
   return finishSample(
