@@ -371,6 +371,20 @@ describe('openai engine: failures no image can get past stop every batch', () =>
     return error as EngineError;
   }
 
+  /** The error that stops a batch of `images` sent to `url` without retry backoff. */
+  async function stopErrorOf(
+    url: string,
+    images: PreparedImage[],
+    extra: Partial<EngineSettings> = {},
+  ): Promise<EngineError> {
+    const engine = await createOpenAIEngine(
+      settings([url], extra),
+      { logger: captureLogger() },
+      hooks({ retry: instantRetries(0) }),
+    );
+    return stopError(engine.generate(images, { prompt: PROMPT, maxNewTokens: 8 }));
+  }
+
   it('a server that answers nothing usable for the whole retry budget', async () => {
     const s = await server({
       reply: () => ({ status: 503, body: { error: { message: 'overloaded' } } }),
@@ -403,14 +417,7 @@ describe('openai engine: failures no image can get past stop every batch', () =>
         return { status: 404, body: vllmNotFound(r.body.model) };
       },
     });
-    const engine = await createOpenAIEngine(
-      settings([s.url], { retries: 2 }),
-      { logger: captureLogger() },
-      hooks({ retry: instantRetries(0) }),
-    );
-    const error = await stopError(
-      engine.generate([image('A', 1), image('B', 2)], { prompt: PROMPT, maxNewTokens: 8 }),
-    );
+    const error = await stopErrorOf(s.url, [image('A', 1), image('B', 2)], { retries: 2 });
     expect(error.message).toBe(
       `${s.url}/chat/completions answered HTTP 404: The model \`fake-vlm\` does not exist; ` +
         '--model fake-vlm is not served there, it serves: other-vlm, third-vlm',
@@ -420,14 +427,7 @@ describe('openai engine: failures no image can get past stop every batch', () =>
 
   it('a 404 although the model is listed: the API path is wrong', async () => {
     const s = await server({ reply: () => ({ status: 404, body: 'Not Found' }) });
-    const engine = await createOpenAIEngine(
-      settings([s.url]),
-      { logger: captureLogger() },
-      hooks({ retry: instantRetries(0) }),
-    );
-    const error = await stopError(
-      engine.generate([image('A', 1)], { prompt: PROMPT, maxNewTokens: 8 }),
-    );
+    const error = await stopErrorOf(s.url, [image('A', 1)]);
     expect(error.message).toContain(`although ${s.url}/models lists fake-vlm`);
     expect(error.message).toContain("check that --endpoint is the API's base URL");
   });
@@ -446,14 +446,7 @@ describe('openai engine: failures no image can get past stop every batch', () =>
         },
       }),
     });
-    const engine = await createOpenAIEngine(
-      settings([s.url]),
-      { logger: captureLogger() },
-      hooks({ retry: instantRetries(0) }),
-    );
-    const error = await stopError(
-      engine.generate([image('A', 1)], { prompt: PROMPT, maxNewTokens: 8 }),
-    );
+    const error = await stopErrorOf(s.url, [image('A', 1)]);
     expect(error.message).toContain('HTTP 429: You exceeded your current quota');
     expect(error.message).toContain('out of quota');
     expect(s.chatRequests).toHaveLength(1);
