@@ -8,7 +8,7 @@ import { hasVulkanLoader } from '../../engines/transformers/devices.js';
 import { rowsOf } from '../../testing/metric-rows.js';
 import type { MetricInput, MetricResult } from '../types.js';
 import { loadEncoder } from './encoder.js';
-import { createBertScoreMetric } from './index.js';
+import { type BertScoreOptions, createBertScoreMetric } from './index.js';
 import { bestOf, idfWeights, scorePair, uniformWeights } from './scoring.js';
 
 /**
@@ -39,6 +39,19 @@ interface Reference {
 
 let reference: Reference;
 let cacheDir: string;
+const TINY_ROBERTA = join(ROOT, 'test/fixtures/bertscore/tiny-roberta');
+
+/** The tiny RoBERTa offline, idf on, layer 1, in this file's cache, with `options` on top. */
+const tinyRoberta = (options: Partial<BertScoreOptions> = {}) =>
+  createBertScoreMetric({
+    model: TINY_ROBERTA,
+    idf: true,
+    layer: 1,
+    offline: true,
+    logger: silentLogger,
+    cacheDir,
+    ...options,
+  });
 
 function perItem(result: MetricResult, pairs: Pair[]): Map<string, Record<string, number>> {
   return rowsOf(
@@ -147,16 +160,7 @@ describe('createBertScoreMetric on the tiny models', () => {
   });
 
   it('gives the same scores whatever the batch size (padding is masked)', async () => {
-    const make = (batchSize: number) =>
-      createBertScoreMetric({
-        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
-        idf: true,
-        layer: 1,
-        offline: true,
-        logger: silentLogger,
-        cacheDir,
-        batchSize,
-      });
+    const make = (batchSize: number) => tinyRoberta({ batchSize });
     const [one, many] = await Promise.all([make(1), make(64)]);
     try {
       const input = inputOf(reference.pairs);
@@ -463,14 +467,10 @@ describe('--bertscore-dtype', () => {
     const pairs = reference.pairs;
     const warnings: Record<string, string[]> = { auto: [], fp16: [] };
     const make = (dtype: 'auto' | 'fp16') =>
-      createBertScoreMetric({
-        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
-        idf: true,
+      tinyRoberta({
         layer: 2,
         dtype,
-        offline: true,
         logger: { ...silentLogger, warn: (m) => warnings[dtype]!.push(m) },
-        cacheDir,
       });
     const expected = reference.models['tiny-roberta']!.results.find((r) => r.layer === 2 && r.idf)!;
     const [auto, half] = [await make('auto'), await make('fp16')];
@@ -513,20 +513,11 @@ describe('--bertscore-baseline (bert_score rescale_with_baseline)', () => {
 
   it('rescales each of P, R and F1 after the idf-weighted means and the best of the references', async () => {
     const make = (baseline?: string) =>
-      createBertScoreMetric({
-        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
-        idf: true,
-        layer: 1,
-        offline: true,
-        logger: silentLogger,
-        cacheDir,
-        cwd: dir,
-        ...(baseline ? { baseline } : {}),
-      });
+      tinyRoberta({ cwd: dir, ...(baseline ? { baseline } : {}) });
     const [raw, rescaled] = [await make(), await make('tiny.tsv')];
     try {
       expect(rescaled.setup).toEqual({
-        model: join(ROOT, 'test/fixtures/bertscore/tiny-roberta'),
+        model: TINY_ROBERTA,
         layer: 1,
         idf: true,
         dtype: 'fp32',
