@@ -7,9 +7,10 @@
  * stream's state after m draws is `seed + m * step`, any thread can start resample b on
  * its own: the sums are the same whichever thread computes which resample.
  *
- * Drawing is about half the work, and needs no values: a thread with nothing else to do
- * (the metric worker, while the main thread finishes its metrics) can draw resamples
- * ahead into PrecomputedDraws, which the job then reads instead of drawing again.
+ * Drawing is about half the work, and needs no values: threads with nothing else to do
+ * (resample helpers from the start, the metric worker once it has scored, the main thread
+ * while it waits for the worker) draw resamples ahead into one PrecomputedDraws, each
+ * claiming the next resample to draw, and the job then reads them instead of drawing again.
  *
  * The sums are read from one table, a row of numbers ("lanes") per item. Two columns of
  * small non-negative integers (BLEU's counts) share a lane as low + high × 2^26: their
@@ -60,6 +61,8 @@ export interface PrecomputedDraws {
   count: number;
   packed: Uint8Array;
   ready: Int32Array;
+  /** [0]: the next resample to claim for drawing (drawNext). */
+  next: Int32Array;
 }
 
 /** Room for the first resamples' weights, within `budgetBytes`. */
@@ -77,7 +80,19 @@ export function createDraws(
     count,
     packed: shared(Uint8Array, count * rowBytes),
     ready: shared(Int32Array, count),
+    next: shared(Int32Array, 1),
   };
+}
+
+/**
+ * Claims the next resample not yet claimed by any thread and draws it ahead; false once
+ * there is none left. `weights` is scratch.
+ */
+export function drawNext(draws: PrecomputedDraws, weights: Uint32Array): boolean {
+  const b = Atomics.add(draws.next, 0, 1);
+  if (b >= draws.count) return false;
+  drawAhead(draws, b, weights);
+  return true;
 }
 
 /** Draws resample b's weights into `draws` (b < draws.count); `weights` is scratch. */

@@ -19,8 +19,8 @@ export interface WorkerJob {
   candidates: string[];
   references: (readonly string[])[];
   recipes: MetricRecipe[];
-  /** The bootstrap to come: once done scoring, the worker draws its resamples ahead. */
-  bootstrap?: { resamples: number; seed: number };
+  /** The bootstrap's resamples, which the worker draws ahead (drawNext) once it has scored. */
+  draws?: PrecomputedDraws;
   /**
    * Have the worker tokenize the candidates with this tokenizer first, for this thread
    * (RunningJob.candidateTokens), as one run, as this thread would.
@@ -34,7 +34,7 @@ export interface WorkerJob {
 export type ToWorker = { resample: ResampleJob };
 
 export type WorkerReply =
-  | { ok: true; results: MetricResult[]; draws?: PrecomputedDraws }
+  | { ok: true; results: MetricResult[] }
   | { ok: false; name: string; message: string };
 
 /** What the worker posts: the candidates' tokens (if asked), its reply, then 'resampled's. */
@@ -56,8 +56,6 @@ export interface RunningJob {
    * resolves when it has no more resamples to claim, false if it could not help.
    */
   resample(job: ResampleJob): Promise<boolean>;
-  /** The resamples the worker draws ahead once its results are in (see WorkerJob.bootstrap). */
-  drawsAhead(): PrecomputedDraws | undefined;
   stop(): void;
 }
 
@@ -76,7 +74,7 @@ export interface PackedWorkerJob {
   ends: Uint32Array;
   referenceCounts: Uint32Array;
   recipes: MetricRecipe[];
-  bootstrap?: WorkerJob['bootstrap'];
+  draws?: PrecomputedDraws;
   tokenizeCandidates?: TokenizerId;
   candidatesToTokenize?: number;
 }
@@ -121,7 +119,7 @@ export function packWorkerJob(job: WorkerJob): PackedWorkerJob {
     ends,
     referenceCounts,
     recipes: job.recipes,
-    ...(job.bootstrap === undefined ? {} : { bootstrap: job.bootstrap }),
+    ...(job.draws === undefined ? {} : { draws: job.draws }),
     ...(job.tokenizeCandidates === undefined ? {} : { tokenizeCandidates: job.tokenizeCandidates }),
     ...(job.candidatesToTokenize === undefined
       ? {}
@@ -145,7 +143,7 @@ export function unpackWorkerJob(packed: PackedWorkerJob): WorkerJob {
     candidates,
     references,
     recipes: packed.recipes,
-    ...(packed.bootstrap === undefined ? {} : { bootstrap: packed.bootstrap }),
+    ...(packed.draws === undefined ? {} : { draws: packed.draws }),
     ...(packed.tokenizeCandidates === undefined
       ? {}
       : { tokenizeCandidates: packed.tokenizeCandidates }),
@@ -235,12 +233,10 @@ export function startWorkerJob(job: WorkerJob, idle?: IdleWorker): RunningJob {
       sendTokens: () => {},
       results: Promise.resolve(null),
       resample: async () => false,
-      drawsAhead: () => undefined,
       stop: () => {},
     };
   }
   let alive = true;
-  let drawsAhead: PrecomputedDraws | undefined;
   /** Set once the worker's results are in (so resample can post without waiting a tick). */
   let scored = false;
   /** Who waits for the worker's 'resampled'. */
@@ -268,7 +264,6 @@ export function startWorkerJob(job: WorkerJob, idle?: IdleWorker): RunningJob {
       // The reply: candidates not sent by now never will be.
       gotCandidates(null);
       if (message.ok) {
-        drawsAhead = message.draws;
         scored = true;
         // It stays for the bootstrap, without holding the process open meanwhile.
         worker.unref();
@@ -310,7 +305,6 @@ export function startWorkerJob(job: WorkerJob, idle?: IdleWorker): RunningJob {
       worker.unref();
       return helped;
     },
-    drawsAhead: () => drawsAhead,
     stop: () => void worker.terminate(),
   };
 }

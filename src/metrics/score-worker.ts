@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
-import { createDraws, drawAhead, runResamples } from './bootstrap.js';
+import { drawNext, runResamples } from './bootstrap.js';
 import { sharedDefaultWordNet } from './meteor/index.js';
 import {
   type BeforeJob,
@@ -112,16 +112,11 @@ async function run(): Promise<WorkerReply> {
 }
 
 const reply = await run();
-const { bootstrap } = job;
-const draws =
-  reply.ok && bootstrap !== undefined && bootstrap.resamples > 0
-    ? createDraws(job.ids.length, bootstrap.resamples, bootstrap.seed)
-    : undefined;
 // The column arrays move to the main thread instead of being copied.
 const buffers = reply.ok
   ? reply.results.flatMap((r) => Object.values(r.values).map((column) => column.buffer))
   : [];
-parentPort!.postMessage(reply.ok ? { ...reply, draws } : reply, buffers as ArrayBuffer[]);
+parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
 // Then it helps with the bootstrap, in shared memory, until the main thread ends it:
 // drawing resamples ahead while the main thread scores, then taking resamples as it does.
 if (reply.ok) {
@@ -131,12 +126,12 @@ if (reply.ok) {
     runResamples(message.resample);
     parentPort!.postMessage('resampled');
   });
+  const { draws } = job;
   if (draws !== undefined) {
-    const weights = new Uint32Array(job.ids.length);
-    for (let b = 0; b < draws.count && !resampling; b++) {
-      drawAhead(draws, b, weights);
+    const weights = new Uint32Array(draws.items);
+    for (let n = 1; !resampling && drawNext(draws, weights); n++) {
       // Now and then, let the bootstrap's start in.
-      if (b % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+      if (n % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }

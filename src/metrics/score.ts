@@ -3,7 +3,7 @@ import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
 import {
   createDraws,
   createResampleJob,
-  drawAhead,
+  drawNext,
   type PrecomputedDraws,
   runLeftoverResamples,
   runResamples,
@@ -11,6 +11,7 @@ import {
 import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
+import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
 import { type Distribution, describe, percentile } from './statistics.js';
 import {
   CaptionEncoder,
@@ -50,6 +51,12 @@ export interface ScoreOptions {
    * over: used, or stopped when none is wanted.
    */
   worker?: IdleWorker;
+  /**
+   * Worker threads that only help with the bootstrap (resample-helpers.ts). Default: one
+   * per core beyond the main thread and the metric worker (at most 6), with at least
+   * 5,000 items. The intervals are the same with any number.
+   */
+  resampleHelpers?: number;
 }
 
 export interface ColumnSummary {
@@ -241,6 +248,22 @@ export async function scoreCaptionsStaged(
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
   if (inWorker.length === 0) options.worker?.stop();
   const candidatesInWorker = Math.round(items.length * workerCandidateShare(inWorker));
+  const resamples = options.bootstrap ?? 0;
+  const seed = options.seed ?? 12345;
+  const helpers = startResampleHelpers(
+    resamples > 0 && items.length >= 2
+      ? (options.resampleHelpers ??
+          (options.parallel === false || items.length < WORKER_MIN_ITEMS
+            ? 0
+            : spareCores(inWorker.length > 0 ? 1 : 0)))
+      : 0,
+  );
+  // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
+  const draws =
+    resamples > 0 && (inWorker.length > 0 || helpers.count > 0)
+      ? createDraws(items.length, resamples, seed)
+      : undefined;
+  if (draws !== undefined) helpers.draw(draws);
   const job =
     inWorker.length === 0
       ? undefined
@@ -248,16 +271,19 @@ export async function scoreCaptionsStaged(
           {
             ...text,
             recipes: inWorker.map((metric) => metric.recipe!),
-            bootstrap: { resamples: options.bootstrap ?? 0, seed: options.seed ?? 12345 },
+            ...(draws === undefined ? {} : { draws }),
             ...(candidatesInWorker > 0
               ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
               : {}),
           },
           options.worker,
         );
+  const stopThreads = () => {
+    job?.stop();
+    helpers.stop();
+  };
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
-  let drawsHere: PrecomputedDraws | undefined;
   try {
     const input =
       job === undefined || candidatesInWorker === 0
@@ -272,15 +298,12 @@ export async function scoreCaptionsStaged(
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }
     // Done before the worker: draw the bootstrap's resamples ahead until its results come.
-    if (job !== undefined && (options.bootstrap ?? 0) > 0) {
-      drawsHere = createDraws(items.length, options.bootstrap!, options.seed ?? 12345);
-    }
     const fromWorker =
       job === undefined
         ? []
-        : drawsHere === undefined
+        : draws === undefined
           ? await job.results
-          : await drawWhileWaiting(job.results, drawsHere);
+          : await drawWhileWaiting(job.results, draws);
     if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
     for (const [k, metric] of inWorker.entries()) {
       const result = fromWorker?.[k];
@@ -288,7 +311,7 @@ export async function scoreCaptionsStaged(
       byMetric.set(metric, result ?? (await metric.score(input)));
     }
   } catch (error) {
-    job?.stop();
+    stopThreads();
     throw error;
   }
   const results = options.metrics.map((metric) => ({ metric, result: byMetric.get(metric)! }));
@@ -298,7 +321,7 @@ export async function scoreCaptionsStaged(
     for (const column of metric.columns) {
       const got = result.values[column];
       if (got === undefined || got.length !== items.length) {
-        job?.stop();
+        stopThreads();
         throw new MetricError(
           `${metric.id} returned ${got === undefined ? 'no' : got.length} values for column ` +
             `${column}, expected one per item (${items.length})`,
@@ -331,14 +354,13 @@ export async function scoreCaptionsStaged(
           results,
           items.length,
           // Every resample of one item is that item: an interval of width 0 would read as certainty.
-          items.length < 2 ? 0 : (options.bootstrap ?? 0),
-          options.seed ?? 12345,
-          job,
+          items.length < 2 ? 0 : resamples,
+          seed,
+          { job, helpers, draws },
           describeThenMeanwhile,
-          drawsHere,
         );
       } finally {
-        job?.stop();
+        stopThreads();
       }
       const summary: Record<string, ColumnSummary> = {};
       for (const { metric, result } of results) {
@@ -371,9 +393,8 @@ async function drawWhileWaiting<T>(promise: Promise<T>, draws: PrecomputedDraws)
     },
   );
   const weights = new Uint32Array(draws.items);
-  for (let b = 0; b < draws.count && !settled; b++) {
-    drawAhead(draws, b, weights);
-    if (b % 2 === 1) await new Promise((resolve) => setImmediate(resolve));
+  for (let n = 1; !settled && drawNext(draws, weights); n++) {
+    if (n % 2 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   return promise;
 }
@@ -389,16 +410,16 @@ function strided(values: Float64Array, first: number, step: number): Float64Arra
  * 95% percentile intervals of each column's corpus value over `resamples` resamples of the
  * items (with replacement, seeded; see bootstrap.ts). Per-item values are held fixed
  * (CIDEr-D's document frequencies are not re-estimated); BLEU's corpus value is recomputed
- * from counts. The worker thread, when there is one, takes resamples as this thread does.
+ * from counts. The metric worker and the resample helpers, when there are any, take
+ * resamples as this thread does, reading the resamples drawn ahead in `draws`.
  */
 async function bootstrapIntervals(
   results: readonly { metric: Metric; result: MetricResult }[],
   n: number,
   resamples: number,
   seed: number,
-  helper: RunningJob | undefined,
+  threads: { job?: RunningJob; helpers: ResampleHelpers; draws?: PrecomputedDraws },
   meanwhile: (() => Promise<void>) | undefined,
-  drawsHere?: PrecomputedDraws,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
   if (resamples <= 0 || n === 0) {
@@ -425,13 +446,12 @@ async function bootstrapIntervals(
   }
   const job = createResampleJob(columns, resamples, seed);
   const width = job.columns;
-  // Drawn ahead here (while the worker scored) or else in the worker (while this thread did).
-  const draws =
-    drawsHere !== undefined && drawsHere.count > 0 && Atomics.load(drawsHere.ready, 0) === 1
-      ? drawsHere
-      : helper?.drawsAhead();
+  const { draws } = threads;
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
-  const helped = helper?.resample(job) ?? Promise.resolve(false);
+  const helped = Promise.all([
+    threads.job?.resample(job) ?? Promise.resolve(false),
+    threads.helpers.resample(job),
+  ]);
   // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread
   // resamples while that wait lasts.
   const sideWork = meanwhile?.() ?? Promise.resolve();

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createDraws, createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
+import { createMetric } from './registry.js';
+import { MAX_RESAMPLE_HELPERS, spareCores, startResampleHelpers } from './resample-helpers.js';
+import { type CaptionItem, scoreCaptions } from './score.js';
+import { seededRandom } from './statistics.js';
+
+const corpus = fileURLToPath(new URL('../../test/fixtures/parity/corpus.jsonl', import.meta.url));
+const items: CaptionItem[] = readFileSync(corpus, 'utf8')
+  .split('\n')
+  .filter((line) => line !== '')
+  .map((line) => JSON.parse(line) as CaptionItem);
+
+/** A 15-column table of n items, like the default metrics' (counts and means). */
+function table(n: number): Float64Array[] {
+  const random = seededRandom(n);
+  return Array.from({ length: 15 }, (_, j) =>
+    Float64Array.from({ length: n }, () => (j < 10 ? Math.floor(random() * 30) : random())),
+  );
+}
+
+describe('resample helpers', () => {
+  it('leaves a core each to the main thread and the metric worker, and at most 6 in all', () => {
+    expect(spareCores(1, 2)).toBe(0);
+    expect(spareCores(0, 2)).toBe(1);
+    expect(spareCores(1, 4)).toBe(2);
+    expect(spareCores(1, 64)).toBe(MAX_RESAMPLE_HELPERS);
+    expect(spareCores(1, 1)).toBe(0);
+  });
+
+  it('draw ahead and resample with this thread: the same sums as this thread alone', async () => {
+    const columns = table(3001);
+    const alone = createResampleJob(columns, 200, 7);
+    runResamples(alone);
+
+    const shared = createResampleJob(columns, 200, 7);
+    const draws = createDraws(3001, 200, 7);
+    const helpers = startResampleHelpers(3);
+    expect(helpers.count).toBe(3);
+    helpers.draw(draws);
+    // Let them draw a while before the job comes, as they do while the metrics are scored.
+    while (Atomics.load(draws.next, 0) < 60) await new Promise((r) => setTimeout(r, 5));
+    shared.draws = draws;
+    const helped = helpers.resample(shared);
+    runResamples(shared);
+    await helped;
+    runLeftoverResamples(shared);
+    helpers.stop();
+    expect([...shared.sums]).toEqual([...alone.sums]);
+    // Every resample claimed was drawn once: none was drawn by two threads.
+    const drawn = Array.from(draws.ready).filter((flag) => flag === 1).length;
+    expect(drawn).toBeGreaterThanOrEqual(60);
+    expect(drawn).toBeLessThanOrEqual(Math.min(Atomics.load(draws.next, 0), 200));
+  });
+
+  it('resolves at once when the helpers have stopped, and this thread does their share', async () => {
+    const columns = table(500);
+    const alone = createResampleJob(columns, 40, 3);
+    runResamples(alone);
+    const job = createResampleJob(columns, 40, 3);
+    const helpers = startResampleHelpers(2);
+    helpers.stop();
+    await helpers.resample(job);
+    runResamples(job);
+    runLeftoverResamples(job);
+    expect([...job.sums]).toEqual([...alone.sums]);
+  });
+
+  it('give every metric the same intervals as no helper, with and without the metric worker', async () => {
+    const metrics = () =>
+      Promise.all(['bleu', 'rouge', 'cider', 'meteor'].map((id) => createMetric(id)));
+    const options = { bootstrap: 200, seed: 9 };
+    const none = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+      resampleHelpers: 0,
+    });
+    for (const parallel of [false, true]) {
+      const helped = await scoreCaptions(items, {
+        ...options,
+        metrics: await metrics(),
+        parallel,
+        resampleHelpers: 3,
+      });
+      for (const column of none.columns) {
+        expect(helped.summary[column]!.ci95, column).not.toBeNull();
+        expect(helped.summary[column], column).toEqual(none.summary[column]);
+      }
+    }
+  });
+});

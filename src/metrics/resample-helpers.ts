@@ -1,0 +1,81 @@
+/**
+ * Worker threads that only help with the bootstrap, on machines with cores to spare beyond
+ * the main thread and the metric worker: they draw resamples ahead while the metrics are
+ * scored, then take resamples as the other threads do (bootstrap.ts). The sums are the
+ * same whichever thread computes which resample, so the intervals do not depend on how
+ * many helpers there are.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { workerBootCode } from '../core/worker-boot.js';
+import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
+
+/** More helpers than this gain little: 1,000 resamples are about 1 s of one core's work. */
+export const MAX_RESAMPLE_HELPERS = 6;
+
+export type ToResampleHelper = { draw: PrecomputedDraws } | { resample: ResampleJob };
+
+export interface ResampleHelpers {
+  readonly count: number;
+  /** Has them draw resamples ahead into `draws`, claiming them as the other threads do. */
+  draw(draws: PrecomputedDraws): void;
+  /** Has them take part in `job`; resolves once none has more to claim, or has died. */
+  resample(job: ResampleJob): Promise<void>;
+  stop(): void;
+}
+
+/** The cores left for helpers once the main thread and `busyThreads` others have one each. */
+export function spareCores(busyThreads: number, cores = availableParallelism()): number {
+  return Math.max(0, Math.min(MAX_RESAMPLE_HELPERS, cores - 1 - busyThreads));
+}
+
+/** Starts `count` helpers; they hold the process open only while they resample. */
+export function startResampleHelpers(count: number): ResampleHelpers {
+  const workers: Worker[] = [];
+  const ended = new WeakSet<Worker>();
+  for (let i = 0; i < count; i++) {
+    try {
+      const worker = new Worker(workerBootCode(import.meta.url, 'resample-worker'), {
+        eval: true,
+      });
+      worker.unref();
+      // A helper that dies leaves its claimed resamples to the others (runLeftoverResamples).
+      worker.on('error', () => {});
+      worker.once('exit', () => ended.add(worker));
+      workers.push(worker);
+    } catch {
+      break;
+    }
+  }
+  const post = (message: ToResampleHelper) => {
+    for (const worker of workers) if (!ended.has(worker)) worker.postMessage(message);
+  };
+  return {
+    count: workers.length,
+    draw: (draws) => post({ draw: draws }),
+    async resample(job) {
+      await Promise.all(
+        workers
+          .filter((worker) => !ended.has(worker))
+          .map(
+            (worker) =>
+              new Promise<void>((resolve) => {
+                const done = () => {
+                  worker.off('message', done);
+                  worker.off('exit', done);
+                  worker.unref();
+                  resolve();
+                };
+                worker.ref();
+                worker.on('message', done);
+                worker.on('exit', done);
+                worker.postMessage({ resample: job } satisfies ToResampleHelper);
+              }),
+          ),
+      );
+    },
+    stop() {
+      for (const worker of workers) void worker.terminate();
+    },
+  };
+}
