@@ -276,6 +276,14 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     default: 3,
   }),
   option({
+    key: 'batchTimeout',
+    flag: '--batch-timeout <s>',
+    description:
+      'seconds one batch may spend in the embedded engine before the run stops as hung (0: no limit)',
+    type: nonNegative(604_800),
+    default: 1800,
+  }),
+  option({
     key: 'overwrite',
     flag: '--overwrite',
     description: 'start again in an --out that already holds a journal',

@@ -33,6 +33,8 @@ export interface CaptionConfig extends CommonConfig {
   prefetch: number;
   checkpointEvery: number;
   keepCheckpoints: number;
+  /** Seconds; 0: no limit (pipeline/hang-watchdog.ts). */
+  batchTimeout: number;
   resume: boolean;
   retryFailed: boolean;
   overwrite: boolean;

@@ -112,7 +112,7 @@ export async function previousWork(
   if (crash.suspects.size > 0) {
     const count = crash.suspects.size;
     logger.warn(
-      `resume: the run before ended abruptly (killed, crashed or out of memory) while ${count} ` +
+      `resume: the run before ended abruptly (killed, crashed, out of memory or hung) while ${count} ` +
         `image${count === 1 ? ' was' : 's were'} being read or captioned; ${count === 1 ? 'it is' : 'each is'} ` +
         'tried alone first, so that an image that brings the process down again is named and left out',
     );

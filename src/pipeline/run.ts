@@ -24,6 +24,7 @@ import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
 import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
 import type { Suspect } from './crash-suspects.js';
+import { type HangWatchdog, startHangWatchdog } from './hang-watchdog.js';
 import { JournalWriter } from './journal.js';
 import {
   describeMemory,
@@ -174,6 +175,8 @@ async function captionInto(
     ...(deps.progressWrite ? { write: deps.progressWrite } : {}),
   });
   const stop = stopControl(deps.signal);
+  // Server engines have their own request timeouts, and do not block this thread.
+  const watchdog = startHangWatchdog(engine.batchSize === undefined ? config.batchTimeout : 0);
   const checkpoints = new CheckpointWriter(out, config.split, config.keepCheckpoints, logger);
   let lastMemorySample = 0;
   const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {
@@ -239,6 +242,7 @@ async function captionInto(
       logger,
       signal: stop.engineSignal,
       enterEngine: (indexes) => journal.note(stageLine('engine', indexes, alone)),
+      watchdog,
     });
 
     const finish = async (finished: JournalItem[]) => {
@@ -405,6 +409,7 @@ async function captionInto(
     throw error;
   } finally {
     stop.dispose();
+    watchdog.stop();
     await checkpoints.drain().catch(() => {});
     await journal.close();
     if (!deps.engine) await engine.dispose();
@@ -420,6 +425,7 @@ interface BatchContext {
   signal: AbortSignal;
   /** Called as the batch goes to the engine, with the images' dataset indexes. */
   enterEngine: (indexes: number[]) => void;
+  watchdog: HangWatchdog;
 }
 
 async function captionBatch(
@@ -430,11 +436,17 @@ async function captionBatch(
   const started = performance.now();
   try {
     context.enterEngine(items.map((item) => item.sample.index));
-    const outcomes = await engine.generate(
-      items.map((item) => item.image),
-      { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
-      signal,
-    );
+    context.watchdog.enter(items.map((item) => item.sample.id));
+    let outcomes: CaptionOutcome[];
+    try {
+      outcomes = await engine.generate(
+        items.map((item) => item.image),
+        { prompt: config.prompt, maxNewTokens: config.maxNewTokens },
+        signal,
+      );
+    } finally {
+      context.watchdog.leave();
+    }
     const perImage = (performance.now() - started) / 1000 / items.length;
     return items.map((item, i) => {
       const outcome = outcomes[i];
@@ -545,7 +557,7 @@ async function* samplesAfterCrash(
     }
     const doing = stage === 'prepare' ? 'read' : 'captioned';
     const message =
-      `the run ended abruptly (killed, crashed or out of memory) while this image was being ${doing} ` +
+      `the run ended abruptly (killed, crashed, out of memory or hung) while this image was being ${doing} ` +
       'with no other image in progress, after it had been in progress at an earlier abrupt end: ' +
       'left out so that the rest can finish (--resume --retry-failed tries it again)';
     logger.error(`resume: ${sample.id} (${sample.imagePath}): ${message}`);

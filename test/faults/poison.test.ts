@@ -68,7 +68,7 @@ function expectAllButPoisoned(out: string, poisoned: string, doing: string): voi
   const bad = rows.get(poisoned)!;
   expect(bad[status]).toBe('error');
   expect(bad[error]).toContain(
-    `ended abruptly (killed, crashed or out of memory) while this image was being ${doing}`,
+    `ended abruptly (killed, crashed, out of memory or hung) while this image was being ${doing}`,
   );
   expect(bad[error]).toContain('--resume --retry-failed');
   const journal = checkJournal(join(out, JOURNAL));
@@ -112,6 +112,23 @@ describe('an image that crashes the process', () => {
     expect(csvWithout(join(out, CAPTIONS), TIMING)).toEqual(
       csvWithout(join(reference, CAPTIONS), TIMING),
     );
+  });
+});
+
+describe('an engine that hangs on an image (blocks its thread for good)', () => {
+  it('stops the run past --batch-timeout, then the image is tried alone and becomes an error row', async () => {
+    const out = join(root, 'hang');
+    const crashOn = 'hang:IMG_0011';
+    const args = (extra: string[] = []) => captionArgs(out, ['--batch-timeout', '1', ...extra]);
+    const hung = await runCli(args(), { crashOn });
+    expectKilled(hung);
+    expect(hung.stderr).toMatch(
+      /the engine has been captioning one batch \([^)]*IMG_0011[^)]*\) for 1 s \(--batch-timeout 1\): stopping the run as hung/,
+    );
+    expectKilled(await runCli(args(['--resume']), { crashOn }));
+    const last = await runCli(args(['--resume']), { crashOn });
+    expect(last.code, last.stderr).toBe(3);
+    expectAllButPoisoned(out, 'IMG_0011', 'captioned');
   });
 });
 

@@ -17,6 +17,8 @@
 //     read:NAME       when it opens the image file NAME (preprocessing)
 //     engine:ID       when an engine call holds image ID
 //     batch:ID        when an engine call holds image ID among others (a batch-size crash)
+//     hang:ID         (not a kill) an engine call that holds image ID blocks this thread for
+//                     good, as a native call that never returns would
 import type { FileHandle } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
@@ -151,6 +153,9 @@ class HookedEngine extends FakeEngine {
     if (crashKind === 'engine' && batch.some((image) => image.id === crashArg)) crash();
     if (crashKind === 'batch' && batch.length > 1 && batch.some((image) => image.id === crashArg))
       crash();
+    if (crashKind === 'hang' && batch.some((image) => image.id === crashArg)) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    }
     if (pauseKind === 'generate' && this.hit()) await pause(pauseAt);
     if (pauseKind === 'started' && this.hit()) process.stderr.write(`@@paused ${pauseAt}\n`);
     return super.generate(...args);
