@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors.js';
-import { checkInputPath, inputPathError } from '../core/input-path.js';
+import { inputPathError } from '../core/input-path.js';
 import type { Logger } from '../core/logger.js';
+import { checkDataPath } from './data-path.js';
 import { dicomLoader } from './dicom/index.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
@@ -33,7 +34,7 @@ export async function selectLoader(
   }
   // Said once here, for every format: else each loader (or, with `auto`, each detector)
   // would say it in its own words, or that the layout is unknown.
-  await checkInputPath('--data', source.path, 'file or folder');
+  await checkDataPath(source.path, format);
   if (named) return named;
   for (const loader of Object.values(DATASET_LOADERS)) {
     if (await loader.detect(source)) {

@@ -1,6 +1,11 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shownDefault } from '../../src/cli/help.js';
 import { CAPTION_OPTIONS, COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../src/config/schema.js';
+import { FakeEngine } from '../support/fake-engine.js';
 import { runMain } from '../support/main-in-process.js';
 
 function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
@@ -79,5 +84,48 @@ describe('medcap CLI', () => {
     const result = await cli(['caption', '--data', '/nonexistent/dataset', '--format', 'rocov2']);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/--data \/nonexistent\/dataset: no such file or folder/);
+  });
+
+  it('exits 1 naming --data, the path and what --format reads when --data is the wrong kind, before --out is made', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'medcap-data-kind-'));
+    try {
+      const image = join(root, 'scan.jpg');
+      await writeFile(image, 'not looked at');
+      const folder = join(root, 'images');
+      await mkdir(folder);
+      const cases: [string, string, string][] = [
+        [image, 'folder', 'is a file, not a folder (--format folder reads a folder of images)'],
+        [
+          image,
+          'rocov2',
+          'is a file, not a folder (--format rocov2 reads a folder with {split}_captions.csv and {split}/)',
+        ],
+        [
+          image,
+          'roco',
+          'is a file, not a folder (--format roco reads a folder with {split}/radiology/captions.txt)',
+        ],
+        [
+          folder,
+          'manifest',
+          'is a folder, not a file (--format manifest reads a .csv or .jsonl manifest file)',
+        ],
+      ];
+      let n = 0;
+      for (const [data, format, problem] of cases) {
+        for (const command of [['caption'], ['run'], ['export-batch'], ['import-batch', image]]) {
+          n += 1;
+          const out = join(root, `out-${n}`);
+          const argv = [...command, '--data', data, '--format', format, '--out', out];
+          const result = await runMain(argv, { env: {}, engine: new FakeEngine() });
+          const what = `${argv.join(' ')}\n${result.err}`;
+          expect(result.code, what).toBe(1);
+          expect(result.err, what).toContain(`--data ${data}: ${problem}`);
+          expect(existsSync(out), `${what}: --out made`).toBe(false);
+        }
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

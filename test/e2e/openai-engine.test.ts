@@ -683,6 +683,80 @@ describe('openai engine: set-up', () => {
     expect(logger.lines.join('\n')).not.toContain(SECRET);
   });
 
+  describe('a 403 to /models: a key or gateway that may not list the models', () => {
+    const opts = { prompt: PROMPT, maxNewTokens: 8 };
+
+    it('with --model given: one warning naming the endpoint and its reason, then captions', async () => {
+      const s = await server({ modelsStatus: 403 });
+      const logger = captureLogger();
+      const engine = await createOpenAIEngine(settings([s.url]), { logger }, hooks());
+      expect(engine.model).toBe('fake-vlm');
+      const warnings = logger.lines.filter((line) => line.startsWith('warn '));
+      expect(warnings).toEqual([
+        `warn openai: ${s.url} refused to list its models (GET /models: HTTP 403: no models for you); ` +
+          'going ahead with --model fake-vlm: the chat requests will tell whether it serves them ',
+      ]);
+      const outcomes = await engine.generate([image('A', 1), image('B', 2)], opts);
+      expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+      expect(s.chatRequests.map((r) => r.body.model)).toEqual(['fake-vlm', 'fake-vlm']);
+    });
+
+    it('with --model given, and every chat request refused too: the run stops at the first requests', async () => {
+      const s = await server({
+        modelsStatus: 403,
+        reply: () => ({ status: 403, body: { error: { message: 'Forbidden for this key' } } }),
+      });
+      const engine = await createOpenAIEngine(
+        settings([s.url]),
+        { logger: captureLogger() },
+        hooks({ retry: instantRetries() }),
+      );
+      const error = await engine
+        .generate([image('A', 1), image('B', 2), image('C', 3), image('D', 4)], opts)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(EngineError);
+      expect((error as EngineError).stopsRun).toBe(true);
+      expect((error as EngineError).message).toBe(
+        `${s.url} refused the request (HTTP 403: Forbidden for this key) and let no request through; ` +
+          'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY (using OPENAI_API_KEY)',
+      );
+      expect(engine.stats().failedImages).toBe(0);
+    });
+
+    it('with --model left at its default: a ConfigError asking for --model', async () => {
+      const s = await server({ models: ['fake-vlm'], modelsStatus: 403 });
+      const attempt = createOpenAIEngine(
+        settings([s.url], { model: DEFAULT_MODEL_ID }),
+        { logger: captureLogger() },
+        hooks(),
+      );
+      await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+      await expect(attempt).rejects.toThrow(
+        `--model: ${s.url} refused to list its models (GET /models: HTTP 403: no models for you), ` +
+          'so medcap cannot choose one; pass --model with the model to ask for ' +
+          '(if the key is what it refuses: set the API key in OPENAI_API_KEY or MEDCAP_API_KEY (using OPENAI_API_KEY))',
+      );
+      expect(s.chatRequests).toHaveLength(0);
+    });
+
+    it('a 401 still stops at once with --model given, even when another endpoint answers 403', async () => {
+      const listingRefused = await server({ modelsStatus: 403 });
+      const keyRefused = await server({ modelsStatus: 401 });
+      const attempt = createOpenAIEngine(
+        settings([listingRefused.url, keyRefused.url]),
+        { logger: captureLogger() },
+        hooks(),
+      );
+      await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+      await expect(attempt).rejects.toThrow(
+        `${keyRefused.url} refused the request (HTTP 401: no models for you); set the API key`,
+      );
+    });
+  });
+
   it('fails at once, naming the URL, when no endpoint can be reached', async () => {
     const s = await server();
     const url = s.url;

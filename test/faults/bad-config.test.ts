@@ -428,12 +428,34 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
     }
   });
 
-  it('--data of the wrong kind for its --format, or holding no dataset of that --split', async () => {
+  it('--data of the wrong kind for its --format, before --out is made', async () => {
     const cases: [string[], string][] = [
-      [['--data', file, '--format', 'folder'], `--data ${file}: is a file, not a folder`],
-      [['--data', file, '--format', 'rocov2'], `--data ${file}: is a file, not a folder`],
-      [['--data', file, '--format', 'roco'], `--data ${file}: is a file, not a folder`],
-      [['--data', emptyDir, '--format', 'manifest'], `--data ${emptyDir}: is a folder, not a file`],
+      [
+        ['--data', file, '--format', 'folder'],
+        `--data ${file}: is a file, not a folder (--format folder reads a folder of images)`,
+      ],
+      [
+        ['--data', file, '--format', 'rocov2'],
+        `--data ${file}: is a file, not a folder (--format rocov2 reads a folder with {split}_captions.csv and {split}/)`,
+      ],
+      [
+        ['--data', file, '--format', 'roco'],
+        `--data ${file}: is a file, not a folder (--format roco reads a folder with {split}/radiology/captions.txt)`,
+      ],
+      [
+        ['--data', emptyDir, '--format', 'manifest'],
+        `--data ${emptyDir}: is a folder, not a file (--format manifest reads a .csv or .jsonl manifest file)`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      for (const command of [['caption'], ['export-batch'], ['run'], ['import-batch', file]]) {
+        await expectRefused([...command, ...args, '--out', freshOut()], message);
+      }
+    }
+  });
+
+  it('--data holding no dataset of its --format or --split', async () => {
+    const cases: [string[], string][] = [
       [
         ['--data', emptyDir, '--format', 'rocov2'],
         `--data ${emptyDir}: rocov2: no train_captions.csv in it`,

@@ -113,6 +113,25 @@ export const FIREWALL_FORBIDDEN: ServerReply = {
   message: 'HTTP 403: 403 Forbidden 403 Forbidden nginx',
 };
 
+export const OPENAI_MISSING_MODEL_READ: ServerReply = {
+  source:
+    "OpenAI's API answering GET /v1/models for a restricted API key without the Models read " +
+    'permission (scope api.model.read), as quoted in client code and tests that handle it; ' +
+    'such a key may still be allowed chat completions',
+  status: 403,
+  body: {
+    error: {
+      message:
+        'You have insufficient permissions for this operation. Missing scopes: api.model.read.',
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
+    },
+  },
+  message:
+    'HTTP 403: You have insufficient permissions for this operation. Missing scopes: api.model.read.',
+};
+
 export function vllmUnknownModel(model: string): ServerReply {
   return {
     source:

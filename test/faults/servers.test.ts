@@ -19,6 +19,7 @@ import {
   IMAGE_NOT_LOADED,
   LLAMACPP_CONTEXT_TOO_LONG,
   LLAMACPP_LOADING,
+  OPENAI_MISSING_MODEL_READ,
   ollamaUnknownModel,
   PROXY_BODY_TOO_LARGE,
   rateLimited,
@@ -309,6 +310,78 @@ describe("servers as they really fail: fails only its image, with the server's w
     expect(code).toBe(1);
     expect(stderr).toContain(`--model ${MODEL} is not served by ${server.url}`);
     expect(stderr).toContain('llava-hf/llava-1.5-7b-hf');
+    expect(server.chatRequests).toHaveLength(0);
+  });
+});
+
+describe('servers as they really fail: a key that may not list the models (403 to /models)', () => {
+  const listingRefused = {
+    modelsStatus: OPENAI_MISSING_MODEL_READ.status,
+    modelsBody: OPENAI_MISSING_MODEL_READ.body,
+  };
+
+  it('--model given, chat requests answered: one warning, every image captioned, exit 0', async () => {
+    server = await FakeOpenAIServer.start(listingRefused);
+    const data = await dataset('restricted-key', 4);
+    const { code, stderr, rows } = await caption(data, 'out-restricted-key');
+    expect(code, stderr).toBe(0);
+    expectEveryImageOnce(rows, 4);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+    const warnings = logMessages(stderr).filter((line) => line.includes('/models'));
+    expect(warnings).toEqual([
+      `openai: ${server.url} refused to list its models (GET /models: ${OPENAI_MISSING_MODEL_READ.message}); ` +
+        `going ahead with --model ${MODEL}: the chat requests will tell whether it serves them`,
+    ]);
+    expect(server.chatRequests.map((r) => r.body.model)).toEqual(Array(4).fill(MODEL));
+  });
+
+  it('--model given, every chat request refused too (403): exit 2 at the first requests, nothing failed, --resume finishes', async () => {
+    let refusing = true;
+    server = await FakeOpenAIServer.start({
+      ...listingRefused,
+      reply: () => (refusing ? replay(FIREWALL_FORBIDDEN) : {}),
+    });
+    const data = await dataset('restricted-refused', 12, true);
+    const first = await caption(data, 'out-restricted-refused', ['--concurrency', '2']);
+    expect(first.code, first.stderr).toBe(2);
+    expect(first.stderr).toContain(
+      `${server.url} refused the request (${FIREWALL_FORBIDDEN.message}) and let no request through; ` +
+        'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY (neither is set)',
+    );
+    // Three refusals stop it: 2 in flight per batch, and what their freed slots sent meanwhile.
+    expect(server.chatRequests.length).toBeLessThan(12);
+    expect(server.answered).toBe(0);
+    // The refused images wait for a verdict before their batch is recorded: none is an error row.
+    const journal = await readFile(
+      join(root, 'out-restricted-refused', 'medical_captions_train.journal.jsonl'),
+      'utf8',
+    );
+    const kinds = journal
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { kind: string }).kind);
+    expect(kinds).not.toContain('item');
+
+    refusing = false;
+    await expectResumeFinishes(data, 'out-restricted-refused', 12);
+  });
+
+  it('--model left at its default: exit 1 asking for --model, no chat request sent', async () => {
+    server = await FakeOpenAIServer.start({ models: [MODEL], ...listingRefused });
+    const data = await dataset('restricted-default', 2);
+    const { code, err } = await runMain(
+      [
+        'caption',
+        ...['--engine', 'openai', '--endpoint', server.url],
+        ...['--data', data, '--out', join(root, 'out-restricted-default')],
+      ],
+      { env: {} },
+    );
+    expect(code).toBe(1);
+    expect(err).toContain(
+      `--model: ${server.url} refused to list its models (GET /models: ${OPENAI_MISSING_MODEL_READ.message}), ` +
+        'so medcap cannot choose one; pass --model with the model to ask for',
+    );
     expect(server.chatRequests).toHaveLength(0);
   });
 });

@@ -61,6 +61,8 @@ export interface FakeServerOptions {
   models?: string[];
   /** Status for GET /v1/models instead of the list (e.g. 404, 401). */
   modelsStatus?: number;
+  /** Body sent with `modelsStatus` (default: an error saying "no models for you"). */
+  modelsBody?: unknown;
   /** Default delay of every chat answer, ms. */
   delayMs?: number;
   /**
@@ -151,7 +153,11 @@ export class FakeOpenAIServer {
     if (method === 'GET' && path === '/v1/models') {
       this.requests.push({ method, path, headers, body, attempt: 0 });
       if (this.options.modelsStatus) {
-        return send(res, this.options.modelsStatus, { error: { message: 'no models for you' } });
+        return send(
+          res,
+          this.options.modelsStatus,
+          this.options.modelsBody ?? { error: { message: 'no models for you' } },
+        );
       }
       const models = this.options.models ?? ['fake-vlm'];
       return send(res, 200, {

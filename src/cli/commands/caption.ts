@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { resolveModelValue } from '../../config/paths.js';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, describeError } from '../../core/errors.js';
-import { checkInputPath, checkSettingsFile } from '../../core/input-path.js';
+import { checkSettingsFile } from '../../core/input-path.js';
+import { checkDataPath } from '../../datasets/data-path.js';
 import { caption } from '../../pipeline/run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -79,8 +80,9 @@ export async function captionSettings(
   if (!settings.data)
     throw new ConfigError('--data is required: a dataset folder or a manifest file');
   const data = resolve(ctx.cwd, settings.data);
-  // Before the command makes --out (the dataset loaders say it too, for library callers).
-  await checkInputPath('--data', data, 'file or folder');
+  // There, and the kind --format reads, before the command makes --out (the dataset loaders
+  // say it too, for library callers).
+  await checkDataPath(data, settings.format);
   const offline =
     settings.offline || ['1', 'true', 'yes'].includes((ctx.env.HF_HUB_OFFLINE ?? '').toLowerCase());
   let prompt = settings.prompt;

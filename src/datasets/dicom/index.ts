@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { checkInputPath } from '../../core/input-path.js';
 import { DICOM_EXTENSIONS, hasDicomExtension } from '../../images/dicom/index.js';
+import { checkDataPath } from '../data-path.js';
 import {
   fileStem,
   hasDicomMagicFile,
@@ -50,7 +50,7 @@ export const dicomLoader: DatasetLoader = {
       yield await dicomSample(source.path, fileStem(basename(source.path)), 0);
       return;
     }
-    await checkInputPath('--data', source.path, 'file or folder');
+    await checkDataPath(source.path, 'dicom');
     let index = 0;
     for (const { id, path } of await sortedFolderItems(source.path, DICOM_FILES)) {
       const nonImage = await nonImageVerdict(source, path);

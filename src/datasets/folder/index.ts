@@ -1,4 +1,4 @@
-import { checkInputPath } from '../../core/input-path.js';
+import { checkDataPath } from '../data-path.js';
 import {
   DuplicateTracker,
   IMAGE_EXTENSIONS,
@@ -36,7 +36,7 @@ export const folderLoader: DatasetLoader = {
   },
 
   async *load(source) {
-    await checkInputPath('--data', source.path, 'folder');
+    await checkDataPath(source.path, 'folder');
     yield* folderSamples(source.path, FOLDER_IMAGES);
   },
 };

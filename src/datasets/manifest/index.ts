@@ -1,7 +1,7 @@
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { checkInputPath } from '../../core/input-path.js';
 import { readUtf8Stream } from '../../core/utf8.js';
+import { checkDataPath } from '../data-path.js';
 import { DuplicateTracker, fileStem, isFile, readCsvRecords } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, Sample } from '../types.js';
@@ -19,7 +19,7 @@ export const manifestLoader: DatasetLoader = {
   },
 
   async *load(source) {
-    await checkInputPath('--data', source.path, 'file');
+    await checkDataPath(source.path, 'manifest');
     const rows = /\.csv$/i.test(source.path) ? csvRows(source.path) : jsonlRows(source.path);
     const duplicates = new DuplicateTracker();
     const root = dirname(source.path);

@@ -1,7 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { checkInputPath, inputPathError } from '../../core/input-path.js';
+import { inputPathError } from '../../core/input-path.js';
+import { checkDataPath } from '../data-path.js';
 import { isFile } from '../files.js';
 
 /** How deep below `--data` shards are looked for (`default/train/0000.parquet` is 2). */
@@ -17,7 +18,7 @@ const KNOWN_SPLITS = Object.freeze(['train', 'validation', 'valid', 'val', 'test
  * is read whole.
  */
 export async function parquetShards(path: string, split: string): Promise<string[]> {
-  if ((await checkInputPath('--data', path, 'file or folder')).isFile()) {
+  if ((await checkDataPath(path, 'parquet')).isFile()) {
     if (!/\.parquet$/i.test(path))
       throw inputPathError('--data', path, 'parquet: not a .parquet file or a folder of them');
     return [path];

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
-import { checkInputPath, inputPathError } from '../../core/input-path.js';
+import { inputPathError } from '../../core/input-path.js';
 import { readUtf8Stream } from '../../core/utf8.js';
+import { checkDataPath } from '../data-path.js';
 import { DuplicateTracker, folderImages, isDirectory, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource } from '../types.js';
@@ -24,7 +25,7 @@ export const rocoLoader: DatasetLoader = {
   async *load(source) {
     const dir = await radiologyDir(source);
     if (dir === undefined) {
-      await checkInputPath('--data', source.path, 'folder');
+      await checkDataPath(source.path, 'roco');
       throw inputPathError(
         '--data',
         source.path,

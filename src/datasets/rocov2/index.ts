@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
-import { checkInputPath, inputPathError } from '../../core/input-path.js';
+import { inputPathError } from '../../core/input-path.js';
+import { checkDataPath } from '../data-path.js';
 import {
   type CsvRecord,
   DuplicateTracker,
@@ -33,7 +34,7 @@ export const rocov2Loader: DatasetLoader = {
     const captions = captionsFile(source);
     const imageDir = join(source.path, source.split);
     if (!(await isFile(captions))) {
-      await checkInputPath('--data', source.path, 'folder');
+      await checkDataPath(source.path, 'rocov2');
       if (!(await isCaptionlessSplit(source)))
         throw inputPathError(
           '--data',

@@ -53,11 +53,15 @@ export function isServed(model: string, served: readonly string[]): boolean {
  * Checks what the endpoints said against `--model` and returns the model to request:
  * - every endpoint unreachable: EngineError (every request would fail);
  * - the proxy refused (407, 403 to CONNECT): ConfigError naming the proxy;
- * - the key refused (401/403): ConfigError naming the environment variables;
+ * - the key refused (401): ConfigError naming the environment variables;
+ * - listing refused (403) with `--model` left at its default: ConfigError asking for --model;
  * - `--model` left at the embedded engine's default: the single model the servers serve;
  * - `--model` given but not in an endpoint's list: ConfigError listing what it serves.
- * Endpoints that cannot list their models (404, unreachable while others answer) are not
- * held against the run.
+ * Endpoints that cannot list their models (404, unreachable while others answer, 403 with
+ * `--model` given) are not held against the run. A 403 to /models alone does not say the key
+ * is refused: restricted OpenAI keys without the model-read scope, and some gateways, refuse
+ * the listing but serve chat completions; if they refuse those too, RefusalTracker stops
+ * the run at the first chat requests.
  */
 export function chooseModel(
   requested: string,
@@ -84,16 +88,33 @@ export function chooseModel(
   if (proxyRefused) {
     throw new ConfigError(`cannot reach ${proxyRefused.url}: ${proxyRefused.failure?.reason}`);
   }
-  const refused = answers.find((a) => a.failure?.status === 401 || a.failure?.status === 403);
-  if (refused) {
+  const keyAdvice =
+    'set the API key in OPENAI_API_KEY or MEDCAP_API_KEY ' +
+    `(${keySource === 'none' ? 'neither is set' : `using ${keySource}`})`;
+  const keyRefused = answers.find((a) => a.failure?.status === 401);
+  if (keyRefused) {
     throw new ConfigError(
-      `${refused.url} refused the request (${refused.failure?.reason}); set the API key in ` +
-        `OPENAI_API_KEY or MEDCAP_API_KEY (${keySource === 'none' ? 'neither is set' : `using ${keySource}`})`,
+      `${keyRefused.url} refused the request (${keyRefused.failure?.reason}); ${keyAdvice}`,
+    );
+  }
+  const listingRefused = answers.filter((a) => a.failure?.status === 403);
+  if (listingRefused.length > 0 && requested === DEFAULT_MODEL_ID) {
+    const [first] = listingRefused;
+    throw new ConfigError(
+      `--model: ${first!.url} refused to list its models (GET /models: ${first!.failure?.reason}), ` +
+        'so medcap cannot choose one; pass --model with the model to ask for ' +
+        `(if the key is what it refuses: ${keyAdvice})`,
+    );
+  }
+  for (const answer of listingRefused) {
+    logger.warn(
+      `openai: ${answer.url} refused to list its models (GET /models: ${answer.failure?.reason}); ` +
+        `going ahead with --model ${requested}: the chat requests will tell whether it serves them`,
     );
   }
   const lists = answers.filter((a): a is ServedModels & { models: string[] } => !!a.models);
   for (const answer of answers) {
-    if (!answer.models && !answer.failure?.network) {
+    if (!answer.models && !answer.failure?.network && answer.failure?.status !== 403) {
       logger.debug(
         `openai: ${answer.url} did not list its models (${answer.failure?.reason ?? 'no answer'})`,
       );
