@@ -23,18 +23,31 @@ export interface HangWatchdog {
 /** What the watchdog thread is sent: a deadline and its message, or none (`null`). */
 type ToWatchdog = { ms: number; message: string } | null;
 
-// CommonJS, as an `eval` worker runs it.
+// CommonJS, as an `eval` worker runs it. Time is counted in ticks of a second: a longer gap
+// between two ticks means the whole process was stopped (Ctrl-Z, a scheduler suspending the
+// job, a laptop asleep), and that time is not held against the batch.
 const WATCHDOG_CODE = `
 const { parentPort } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
-let timer;
-parentPort.on('message', (deadline) => {
-  clearTimeout(timer);
+const TICK = 1000;
+let deadline = null;
+let awake = 0;
+let last = 0;
+let ticker;
+parentPort.on('message', (message) => {
+  clearInterval(ticker);
+  deadline = message;
   if (deadline === null) return;
-  timer = setTimeout(() => {
+  awake = 0;
+  last = performance.now();
+  ticker = setInterval(() => {
+    const now = performance.now();
+    if (now - last < 5 * TICK) awake += now - last;
+    last = now;
+    if (awake < deadline.ms) return;
     try { writeSync(2, deadline.message + '\\n'); } catch {}
     process.kill(process.pid, 'SIGKILL');
-  }, deadline.ms);
+  }, Math.min(TICK, deadline.ms));
 });
 `;
 
