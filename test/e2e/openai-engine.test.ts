@@ -742,6 +742,22 @@ describe('openai engine: set-up', () => {
       expect(s.chatRequests).toHaveLength(0);
     });
 
+    it('with --model left at its default and another endpoint listing one model: that model', async () => {
+      const refusing = await server({ models: ['fake-vlm'], modelsStatus: 403 });
+      const listing = await server({ models: ['fake-vlm'] });
+      const logger = captureLogger();
+      const engine = await createOpenAIEngine(
+        settings([refusing.url, listing.url], { model: DEFAULT_MODEL_ID }),
+        { logger },
+        hooks(),
+      );
+      expect(engine.model).toBe('fake-vlm');
+      expect(logger.lines.filter((line) => line.startsWith('warn '))).toEqual([
+        `warn openai: ${refusing.url} refused to list its models (GET /models: HTTP 403: no models for you); ` +
+          'going ahead with the model the other endpoints list: the chat requests will tell whether it serves it ',
+      ]);
+    });
+
     it('a 401 still stops at once with --model given, even when another endpoint answers 403', async () => {
       const listingRefused = await server({ modelsStatus: 403 });
       const keyRefused = await server({ modelsStatus: 401 });

@@ -98,7 +98,9 @@ export function chooseModel(
     );
   }
   const listingRefused = answers.filter((a) => a.failure?.status === 403);
-  if (listingRefused.length > 0 && requested === DEFAULT_MODEL_ID) {
+  const lists = answers.filter((a): a is ServedModels & { models: string[] } => !!a.models);
+  // With --model at its default, the endpoints that list their models choose it.
+  if (listingRefused.length > 0 && requested === DEFAULT_MODEL_ID && lists.length === 0) {
     const [first] = listingRefused;
     throw new ConfigError(
       `--model: ${first!.url} refused to list its models (GET /models: ${first!.failure?.reason}), ` +
@@ -109,10 +111,11 @@ export function chooseModel(
   for (const answer of listingRefused) {
     logger.warn(
       `openai: ${answer.url} refused to list its models (GET /models: ${answer.failure?.reason}); ` +
-        `going ahead with --model ${requested}: the chat requests will tell whether it serves them`,
+        (requested === DEFAULT_MODEL_ID
+          ? 'going ahead with the model the other endpoints list: the chat requests will tell whether it serves it'
+          : `going ahead with --model ${requested}: the chat requests will tell whether it serves them`),
     );
   }
-  const lists = answers.filter((a): a is ServedModels & { models: string[] } => !!a.models);
   for (const answer of answers) {
     if (!answer.models && !answer.failure?.network && answer.failure?.status !== 403) {
       logger.debug(
