@@ -10,10 +10,10 @@ import { preprocessImage } from '../images/preprocess.js';
 import { dicomLoader } from './dicom/index.js';
 import { folderLoader } from './folder/index.js';
 import { manifestLoader } from './manifest/index.js';
-import { selectLoader } from './registry.js';
+import { DATASET_LOADERS, selectLoader } from './registry.js';
 import { rocoLoader } from './roco/index.js';
 import { rocov2Loader } from './rocov2/index.js';
-import type { DatasetLoader, DatasetSource, Sample } from './types.js';
+import type { DatasetFormat, DatasetLoader, DatasetSource, Sample } from './types.js';
 
 let root: string;
 beforeAll(async () => {
@@ -338,6 +338,52 @@ describe('auto detection', () => {
     expect(await detect(dir)).toBe('folder');
     // A folder of images with no .dcm or .parquet files is still a folder.
     expect(await detect(join(root, 'folder'))).toBe('folder');
+  });
+});
+
+describe('layout check', () => {
+  it('selectLoader refuses a --data without the layout of its --format, as load would', async () => {
+    const empty = join(root, 'check-empty');
+    await mkdir(empty, { recursive: true });
+    const text = join(root, 'check.txt');
+    await writeFile(text, 'not a dataset\n');
+    const rocov2 = join(root, 'check-rocov2');
+    await images(join(rocov2, 'train'), ['A.jpg']);
+    await writeFile(join(rocov2, 'train_captions.csv'), 'ID,Caption\nA,one\n');
+    const roco = join(root, 'check-roco');
+    await mkdir(join(roco, 'train', 'radiology'), { recursive: true });
+    await writeFile(join(roco, 'train', 'radiology', 'captions.txt'), 'ROCO_1\tone\n');
+    const shards = join(root, 'check-parquet');
+    await mkdir(shards, { recursive: true });
+    const shard = hfShard([{ id: 'a', caption: 'b', image: await jpeg(8, 8, 1) }]);
+    await writeFile(join(shards, 'train-00000-of-00001.parquet'), shard);
+    const bad: [DatasetFormat, DatasetSource][] = [
+      ['rocov2', { path: empty, split: 'train' }],
+      ['rocov2', { path: rocov2, split: 'test' }],
+      ['roco', { path: empty, split: 'train' }],
+      ['roco', { path: roco, split: 'test' }],
+      ['parquet', { path: empty, split: 'train' }],
+      ['parquet', { path: text, split: 'train' }],
+      ['parquet', { path: shards, split: 'test' }],
+    ];
+    for (const [format, source] of bad) {
+      const loader = DATASET_LOADERS[format]!;
+      const said = await collect(loader, source).then(
+        () => 'loaded',
+        (error: Error) => error.message,
+      );
+      expect(said, `${format} ${source.path}`).toMatch(/^--data /);
+      // New sources: parquet keeps the shards it found per source.
+      await expect(selectLoader(format, { ...source }, silentLogger)).rejects.toThrow(said);
+      await expect(loader.check({ ...source })).rejects.toThrow(said);
+    }
+    const good: [DatasetFormat, DatasetSource][] = [
+      ['rocov2', { path: rocov2, split: 'train' }],
+      ['roco', { path: roco, split: 'train' }],
+      ['parquet', { path: shards, split: 'train' }],
+    ];
+    for (const [format, source] of good)
+      expect((await selectLoader(format, source, silentLogger)).format).toBe(format);
   });
 });
 

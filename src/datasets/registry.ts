@@ -21,6 +21,10 @@ export const DATASET_LOADERS: Readonly<Partial<Record<DatasetFormat, DatasetLoad
     folder: folderLoader,
   });
 
+/**
+ * The loader of `format` (with `auto`, the first whose `detect` knows the layout), once its
+ * `check` found the layout there: a wrong --data is a ConfigError before any item is read.
+ */
 export async function selectLoader(
   format: DatasetFormat | 'auto',
   source: DatasetSource,
@@ -35,10 +39,15 @@ export async function selectLoader(
   // Said once here, for every format: else each loader (or, with `auto`, each detector)
   // would say it in its own words, or that the layout is unknown.
   await checkDataPath(source.path, format);
-  if (named) return named;
+  if (named) {
+    await named.check(source);
+    return named;
+  }
   for (const loader of Object.values(DATASET_LOADERS)) {
     if (await loader.detect(source)) {
       logger.info(`dataset: detected ${loader.format} layout in ${source.path}`);
+      // A parquet folder can lack the --split's shards.
+      await loader.check(source);
       return loader;
     }
   }

@@ -30,6 +30,12 @@ export interface DatasetLoader {
   readonly format: DatasetFormat;
   /** True when this loader recognises the layout at `source.path` (used by `auto`). */
   detect(source: DatasetSource): Promise<boolean>;
+  /**
+   * Throws what `load` would throw at its start for a path that is not this layout (a
+   * ConfigError naming --data), without listing the items; resolves when `load` can begin.
+   * selectLoader calls it, so that a wrong --data is said before --out is made.
+   */
+  check(source: DatasetSource): Promise<void>;
   /** Items in dataset order, streamed; files it leaves out on purpose are told to `notes`. */
   load(source: DatasetSource, notes?: LoadNotes): AsyncIterable<Sample>;
 }

@@ -7,7 +7,6 @@ import { removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { type OutputLock, withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
-import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, Sample } from '../datasets/types.js';
 import { LIVE_PNG_OPTIONS } from '../engines/openai/image-uri.js';
 import { engineFactory } from '../engines/registry.js';
@@ -43,7 +42,7 @@ import {
 import { type PreparedItem, prefetch, prepareSafely } from './prefetch.js';
 import { createProgress, formatDuration } from './progress.js';
 import { RunState } from './run-state.js';
-import { datasetSource, preprocessOptions } from './selection.js';
+import { preprocessOptions, type SelectedDataset, selectDataset } from './selection.js';
 
 /** Batches a server engine may have in flight at once (its own limit caps the requests). */
 const SERVER_BATCHES_IN_FLIGHT = 4;
@@ -76,6 +75,11 @@ export interface CaptionDeps {
    * through evaluate and report); else caption takes it and releases it when done.
    */
   outputLock?: OutputLock;
+  /**
+   * The dataset of `config` as selectDataset chose it, when the caller did so before making
+   * --out (`run`, which makes it for the whole pipeline); else caption chooses it.
+   */
+  dataset?: SelectedDataset;
 }
 
 export interface CaptionRunResult {
@@ -115,18 +119,20 @@ export async function caption(
   deps: CaptionDeps = {},
 ): Promise<CaptionRunResult> {
   const out = resolve(config.out);
+  const logger = deps.logger ?? silentLogger;
+  // Before --out is made: a --data that holds no dataset of its layout leaves no folder.
+  const dataset = deps.dataset ?? (await selectDataset(config, logger));
   // A caller holding the lock (`run`) has made and checked the folder.
-  if (deps.outputLock) return captionInto(out, config, deps);
+  if (deps.outputLock) return captionInto(out, config, dataset, deps);
   // Before anything is read or cleaned up: another process may be writing this run.
-  return withOutputLock(out, config.split, deps.logger ?? silentLogger, () =>
-    captionInto(out, config, deps),
-  );
+  return withOutputLock(out, config.split, logger, () => captionInto(out, config, dataset, deps));
 }
 
 /** caption() once `out` exists and its lock is held. */
 async function captionInto(
   out: string,
   config: CaptionConfig,
+  { loader, source }: SelectedDataset,
   deps: CaptionDeps,
 ): Promise<CaptionRunResult> {
   const logger = deps.logger ?? silentLogger;
@@ -139,8 +145,6 @@ async function captionInto(
     (name) => ownFiles.has(name) || /^checkpoint_\d+\.csv$/.test(name),
   );
 
-  const source = datasetSource(config);
-  const loader = await selectLoader(config.format, source, logger);
   const previous = await previousWork(paths.journal, config, logger);
   const plan = await planRun(loader, source, config, previous.items, logger);
   logger.info(

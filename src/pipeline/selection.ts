@@ -1,5 +1,6 @@
 import type { CaptionConfig } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
+import { selectLoader } from '../datasets/registry.js';
 import type { DatasetLoader, DatasetSource, LoadNotes, Sample } from '../datasets/types.js';
 import type { PreprocessOptions } from '../images/preprocess.js';
 import { inShard } from './shard.js';
@@ -7,6 +8,24 @@ import { inShard } from './shard.js';
 /** Where the dataset is, as the loaders take it. */
 export function datasetSource(config: CaptionConfig): DatasetSource {
   return { path: config.data, split: config.split };
+}
+
+/** The dataset of a run: its loader, chosen and checked, and the source it reads. */
+export interface SelectedDataset {
+  loader: DatasetLoader;
+  source: DatasetSource;
+}
+
+/**
+ * Chooses the loader of `--format` (detecting it for `auto`) and checks the layout, without
+ * listing the items. Done before --out is made, so a wrong --data leaves no folder behind.
+ */
+export async function selectDataset(
+  config: CaptionConfig,
+  logger: Logger,
+): Promise<SelectedDataset> {
+  const source = datasetSource(config);
+  return { loader: await selectLoader(config.format, source, logger), source };
 }
 
 /** The items `--limit` and `--shard` select, in dataset order (the same for every command). */

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +164,34 @@ describe('caption run', () => {
     expect(new Set(all).size).toBe(30);
     expect(all).toHaveLength(30);
     expect(ids.every((part) => part.length > 0)).toBe(true);
+  });
+
+  it('checks the dataset layout before making --out, and run looks for it once', async () => {
+    const empty = join(root, 'no-layout');
+    await mkdir(empty, { recursive: true });
+    for (const format of ['rocov2', 'roco', 'parquet', 'auto']) {
+      const out = join(root, `no-layout-out-${format}`);
+      await expect(
+        caption(captionConfig({ data: empty, out, format }), { engine: new FakeEngine() }),
+      ).rejects.toThrow(`--data ${empty}: `);
+      expect(existsSync(out), format).toBe(false);
+    }
+    const data = await writeRocov2(join(root, 'detect-once'), imageSpecs(3));
+    const out = join(root, 'detect-once-out');
+    const detected: boolean[] = [];
+    const code = await main(
+      ['run', '--data', data, '--out', out, '--metrics', 'bleu', '--bootstrap', '0'],
+      {
+        engine: new FakeEngine(),
+        // whether --out was there when the layout was told
+        writeErr: (text) => {
+          if (text.includes('dataset: detected rocov2 layout')) detected.push(existsSync(out));
+        },
+        env: {},
+      },
+    );
+    expect(code).toBe(0);
+    expect(detected).toEqual([false]);
   });
 
   it('refuses to overwrite a finished journal without --resume or --overwrite', async () => {

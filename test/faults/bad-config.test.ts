@@ -6,7 +6,7 @@
  * these cases without a line of test code.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,8 @@ import {
   type OptionSpec,
 } from '../../src/config/schema.js';
 import type { ValueType } from '../../src/config/values.js';
-import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import { hfShard } from '../fixtures/parquet/write.js';
+import { imageSpecs, jpeg, writeRocov2 } from '../support/datasets.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { runMain } from '../support/main-in-process.js';
 
@@ -454,7 +455,17 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
     }
   });
 
-  it('--data holding no dataset of its --format or --split', async () => {
+  it('--data holding no dataset of its --format or --split, before --out is made', async () => {
+    // A ROCO folder with a train split only, and parquet shards of the train split only.
+    const roco = join(root, 'roco-train-only');
+    await mkdir(join(roco, 'train', 'radiology'), { recursive: true });
+    await writeFile(join(roco, 'train', 'radiology', 'captions.txt'), 'ROCO_00001\ta scan\n');
+    const shards = join(root, 'parquet-train-only');
+    await mkdir(shards, { recursive: true });
+    await writeFile(
+      join(shards, 'train-00000-of-00001.parquet'),
+      hfShard([{ id: 'a', caption: 'one', image: await jpeg(32, 32, 1) }]),
+    );
     const cases: [string[], string][] = [
       [
         ['--data', emptyDir, '--format', 'rocov2'],
@@ -469,17 +480,34 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
         `--data ${emptyDir}: roco: no train/radiology/captions.txt in it`,
       ],
       [
+        ['--data', roco, '--format', 'roco', '--split', 'test'],
+        `--data ${roco}: roco: no test/radiology/captions.txt in it (expected {split}/radiology/captions.txt for --split test)`,
+      ],
+      [
         ['--data', emptyDir, '--format', 'parquet'],
         `--data ${emptyDir}: parquet: no .parquet files in it`,
       ],
       [['--data', file, '--format', 'parquet'], `--data ${file}: parquet: not a .parquet file`],
+      [
+        ['--data', shards, '--split', 'test'],
+        `--data ${shards}: parquet: no shard of --split test in it`,
+      ],
       [['--data', emptyDir], `--data ${emptyDir}: cannot tell the dataset layout`],
       [['--data', file], `--data ${file}: cannot tell the dataset layout`],
     ];
     for (const [args, message] of cases) {
-      // Said when the dataset is opened, after --out is made (the check of the layout is the
-      // loader's); no image is captioned.
-      await expectRefused(['caption', ...args, '--out', freshOut()], message, { outMade: true });
+      for (const command of [['caption'], ['export-batch'], ['run'], ['import-batch', file]]) {
+        await expectRefused([...command, ...args, '--out', freshOut()], message);
+      }
+    }
+    // An --out that was there before is left as it was.
+    const existing = join(root, 'existing-out');
+    await mkdir(existing, { recursive: true });
+    await writeFile(join(existing, 'notes.txt'), 'mine\n');
+    for (const command of [['caption'], ['export-batch'], ['run'], ['import-batch', file]]) {
+      const result = await cli([...command, '--data', emptyDir, '--out', existing]);
+      expect(result.code, result.err).toBe(1);
+      expect(await readdir(existing)).toEqual(['notes.txt']);
     }
   });
 

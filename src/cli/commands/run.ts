@@ -6,6 +6,7 @@ import { type OutputLock, withOutputLock } from '../../core/out-lock.js';
 import type { CaptionEngine } from '../../engines/types.js';
 import { checkScoringFiles, evaluate } from '../../metrics/evaluate.js';
 import { type CaptionRunResult, caption } from '../../pipeline/run.js';
+import { type SelectedDataset, selectDataset } from '../../pipeline/selection.js';
 import { writeReport } from '../../reports/html/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -55,16 +56,18 @@ export async function runPipeline(
   deps: PipelineDeps,
 ): Promise<PipelineResult> {
   const out = resolve(captionConfig.out);
+  // Before --out is made (a --data that holds no dataset leaves no folder), and only once.
+  const dataset = await selectDataset(captionConfig, deps.logger);
   // One lock from caption to report: another run must not rewrite the captions being scored.
   return withOutputLock(out, captionConfig.split, deps.logger, (outputLock) =>
-    captionEvaluateReport(captionConfig, evaluateConfig, { ...deps, outputLock }),
+    captionEvaluateReport(captionConfig, evaluateConfig, { ...deps, outputLock, dataset }),
   );
 }
 
 async function captionEvaluateReport(
   captionConfig: CaptionConfig,
   evaluateConfig: EvaluateConfig,
-  deps: PipelineDeps & { outputLock: OutputLock },
+  deps: PipelineDeps & { outputLock: OutputLock; dataset: SelectedDataset },
 ): Promise<PipelineResult> {
   const { logger } = deps;
   const captioned = await caption(captionConfig, deps);

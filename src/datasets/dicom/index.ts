@@ -45,6 +45,10 @@ export const dicomLoader: DatasetLoader = {
     return false;
   },
 
+  async check(source) {
+    await checkDataPath(source.path, 'dicom');
+  },
+
   async *load(source, notes) {
     if (await isFile(source.path)) {
       yield await dicomSample(source.path, fileStem(basename(source.path)), 0);

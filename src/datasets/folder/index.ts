@@ -35,6 +35,10 @@ export const folderLoader: DatasetLoader = {
     return false;
   },
 
+  async check(source) {
+    await checkDataPath(source.path, 'folder');
+  },
+
   async *load(source) {
     await checkDataPath(source.path, 'folder');
     yield* folderSamples(source.path, FOLDER_IMAGES);

@@ -18,6 +18,10 @@ export const manifestLoader: DatasetLoader = {
     return /\.(csv|jsonl|ndjson)$/i.test(source.path) && (await isFile(source.path));
   },
 
+  async check(source) {
+    await checkDataPath(source.path, 'manifest');
+  },
+
   async *load(source) {
     await checkDataPath(source.path, 'manifest');
     const rows = /\.csv$/i.test(source.path) ? csvRows(source.path) : jsonlRows(source.path);

@@ -4,7 +4,7 @@ import { compressors } from 'hyparquet-compressors';
 import { DatasetError } from '../../core/errors.js';
 import { DuplicateTracker, isDirectory, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
-import type { DatasetLoader, Sample } from '../types.js';
+import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 import {
   conceptList,
   idText,
@@ -29,8 +29,12 @@ export const parquetLoader: DatasetLoader = {
     return (await isDirectory(source.path)) && hasParquetFiles(source.path);
   },
 
+  async check(source) {
+    await shardsOf(source);
+  },
+
   async *load(source) {
-    const shards = await parquetShards(source.path, source.split);
+    const shards = await shardsOf(source);
     const duplicates = new DuplicateTracker();
     let index = 0;
     for (const file of shards) {
@@ -41,6 +45,21 @@ export const parquetLoader: DatasetLoader = {
     }
   },
 };
+
+/**
+ * The shards of a dataset source, looked for once: check() finds them before --out is made,
+ * and a run's passes over the items (the plan, then the stream) read the same list.
+ */
+const shardLists = new WeakMap<DatasetSource, Promise<string[]>>();
+
+function shardsOf(source: DatasetSource): Promise<string[]> {
+  let shards = shardLists.get(source);
+  if (shards === undefined) {
+    shards = parquetShards(source.path, source.split);
+    shardLists.set(source, shards);
+  }
+  return shards;
+}
 
 async function* shardSamples(
   file: string,

@@ -22,16 +22,12 @@ export const rocoLoader: DatasetLoader = {
     return (await radiologyDir(source)) !== undefined;
   },
 
+  async check(source) {
+    await splitDir(source);
+  },
+
   async *load(source) {
-    const dir = await radiologyDir(source);
-    if (dir === undefined) {
-      await checkDataPath(source.path, 'roco');
-      throw inputPathError(
-        '--data',
-        source.path,
-        `roco: no ${join(source.split, 'radiology', 'captions.txt')} in it (expected {split}/radiology/captions.txt for --split ${source.split})`,
-      );
-    }
+    const dir = await splitDir(source);
     const captions = join(dir, 'captions.txt');
     const imageDir = join(dir, 'images');
     const fileNames = await readDownloadLinks(join(dir, 'dlinks.txt'));
@@ -102,6 +98,18 @@ async function radiologyDir(source: DatasetSource): Promise<string | undefined> 
       if (await isFile(captionsFile(root, split))) return join(root, split, 'radiology');
   }
   return undefined;
+}
+
+/** radiologyDir, or a ConfigError naming --data when the folder has no such split. */
+async function splitDir(source: DatasetSource): Promise<string> {
+  const dir = await radiologyDir(source);
+  if (dir !== undefined) return dir;
+  await checkDataPath(source.path, 'roco');
+  throw inputPathError(
+    '--data',
+    source.path,
+    `roco: no ${join(source.split, 'radiology', 'captions.txt')} in it (expected {split}/radiology/captions.txt for --split ${source.split})`,
+  );
 }
 
 /**

@@ -30,17 +30,14 @@ export const rocov2Loader: DatasetLoader = {
     return (await isFile(captionsFile(source))) || (await isCaptionlessSplit(source));
   },
 
+  async check(source) {
+    await splitCaptions(source);
+  },
+
   async *load(source) {
-    const captions = captionsFile(source);
+    const captions = await splitCaptions(source);
     const imageDir = join(source.path, source.split);
-    if (!(await isFile(captions))) {
-      await checkDataPath(source.path, 'rocov2');
-      if (!(await isCaptionlessSplit(source)))
-        throw inputPathError(
-          '--data',
-          source.path,
-          `rocov2: no ${basename(captions)} in it (expected {split}_captions.csv for --split ${source.split})`,
-        );
+    if (captions === undefined) {
       yield* folderSamples(imageDir, { extensions: IMAGE_EXTENSIONS });
       return;
     }
@@ -65,6 +62,22 @@ export const rocov2Loader: DatasetLoader = {
 
 function captionsFile(source: DatasetSource): string {
   return join(source.path, `${source.split}_captions.csv`);
+}
+
+/**
+ * The captions file of `--split`, or undefined for a split released without captions; a
+ * ConfigError naming --data when the folder holds neither.
+ */
+async function splitCaptions(source: DatasetSource): Promise<string | undefined> {
+  const captions = captionsFile(source);
+  if (await isFile(captions)) return captions;
+  await checkDataPath(source.path, 'rocov2');
+  if (await isCaptionlessSplit(source)) return undefined;
+  throw inputPathError(
+    '--data',
+    source.path,
+    `rocov2: no ${basename(captions)} in it (expected {split}_captions.csv for --split ${source.split})`,
+  );
 }
 
 /** `{split}/` is a folder and another split's `*_captions.csv` sits beside it. */

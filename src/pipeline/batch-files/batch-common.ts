@@ -1,9 +1,13 @@
 import { join } from 'node:path';
 import type { CaptionConfig } from '../../config/types.js';
 import type { Logger } from '../../core/logger.js';
-import { selectLoader } from '../../datasets/registry.js';
-import type { DatasetLoader, DatasetSource, Sample } from '../../datasets/types.js';
-import { datasetSource, SkippedFiles, selectedSamples } from '../selection.js';
+import type { Sample } from '../../datasets/types.js';
+import {
+  type SelectedDataset,
+  SkippedFiles,
+  selectDataset,
+  selectedSamples,
+} from '../selection.js';
 
 /** OpenAI Batch API limits per input file. */
 export const BATCH_MAX_REQUESTS = 50_000;
@@ -31,20 +35,21 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export interface DatasetSelection {
-  loader: DatasetLoader;
-  source: DatasetSource;
+export interface DatasetSelection extends SelectedDataset {
   /** The items a captioning run with the same options would caption, in dataset order. */
   samples: () => AsyncIterable<Sample>;
 }
 
-/** The dataset items `--limit` and `--shard` select, as the captioning run selects them. */
+/**
+ * The dataset items `--limit` and `--shard` select, as the captioning run selects them. The
+ * layout is checked here, nothing is listed until `samples` is called: call it before --out
+ * is made.
+ */
 export async function selectSamples(
   config: CaptionConfig,
   logger: Logger,
 ): Promise<DatasetSelection> {
-  const source = datasetSource(config);
-  const loader = await selectLoader(config.format, source, logger);
+  const { loader, source } = await selectDataset(config, logger);
   let told = false;
   return {
     loader,

@@ -54,6 +54,8 @@ export async function exportBatch(
 ): Promise<ExportBatchResult> {
   const logger = options.logger ?? silentLogger;
   const out = resolve(config.out);
+  // Before --out is made: a --data that holds no dataset of its layout leaves no folder.
+  const selection = await selectSamples(config, logger);
   await mkdir(out, { recursive: true });
   const paths = batchPaths(out, config.split);
   const model = config.model === DEFAULT_MODEL_ID ? BATCH_DEFAULT_MODEL : config.model;
@@ -63,7 +65,6 @@ export async function exportBatch(
         'pass --model with the name your server or batch API serves',
     );
   }
-  const selection = await selectSamples(config, logger);
   const writer = new PartWriter(
     out,
     options.maxRequests ?? BATCH_MAX_REQUESTS,

@@ -12,7 +12,13 @@ import { outputPaths } from '../../core/paths.js';
 import { captionFromCompletion, errorBodyMessage } from '../../engines/openai/request.js';
 import type { CaptionOutcome } from '../../engines/types.js';
 import { type CaptionRow, formatCaptionsCsv, okRowWarnings } from '../../formats/captions-csv.js';
-import { BATCH_ENGINE_ID, type BatchManifest, batchPaths, selectSamples } from './batch-common.js';
+import {
+  BATCH_ENGINE_ID,
+  type BatchManifest,
+  batchPaths,
+  type DatasetSelection,
+  selectSamples,
+} from './batch-common.js';
 
 /** Problems with single result lines warned about before they are only counted. */
 const MAX_LINE_WARNINGS = 20;
@@ -52,8 +58,10 @@ export async function importBatch(
   // A results file that is not there is a wrong argument (exit 1), said before --out is made.
   for (const file of resultFiles)
     await checkInputPath('import-batch: results file', resolve(file), 'file');
+  // So is a --data that holds no dataset of its layout (nothing is listed yet).
+  const selection = await selectSamples(config, logger);
   return withOutputLock(out, config.split, logger, () =>
-    importInto(out, config, resultFiles, logger),
+    importInto(out, config, selection, resultFiles, logger),
   );
 }
 
@@ -61,6 +69,7 @@ export async function importBatch(
 async function importInto(
   out: string,
   config: CaptionConfig,
+  selection: DatasetSelection,
   resultFiles: readonly string[],
   logger: Logger,
 ): Promise<ImportBatchResult> {
@@ -75,7 +84,6 @@ async function importInto(
   // Rows with no result, or an error that names no model, take the model the others name.
   const fallbackModel = mostCommonModel(results) ?? manifest?.model ?? config.model;
 
-  const selection = await selectSamples(config, logger);
   const rows: CaptionRow[] = [];
   const used = new Set<string>();
   let missing = 0;
