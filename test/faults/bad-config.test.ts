@@ -473,7 +473,12 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
       ],
       [
         ['--data', data, '--format', 'rocov2', '--split', 'valid'],
-        `--data ${data}: rocov2: no valid_captions.csv in it (expected {split}_captions.csv for --split valid)`,
+        `--data ${data}: rocov2: no valid_captions.csv in it (expected {split}_captions.csv for --split valid; it holds train_captions.csv)`,
+      ],
+      [
+        // With auto too: not the whole tree captioned as a plain folder of images.
+        ['--data', data, '--split', 'valid'],
+        `--data ${data}: rocov2: no valid_captions.csv in it (expected {split}_captions.csv for --split valid; it holds train_captions.csv)`,
       ],
       [
         ['--data', emptyDir, '--format', 'roco'],

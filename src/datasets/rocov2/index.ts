@@ -26,8 +26,10 @@ import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 export const rocov2Loader: DatasetLoader = {
   format: 'rocov2',
 
+  // Any split's captions file says ROCOv2, so that a --split it lacks is an error (check)
+  // rather than the whole tree captioned as a plain folder of images.
   async detect(source) {
-    return (await isFile(captionsFile(source))) || (await isCaptionlessSplit(source));
+    return (await isFile(captionsFile(source))) || (await captionsFiles(source.path)).length > 0;
   },
 
   async check(source) {
@@ -72,19 +74,21 @@ async function splitCaptions(source: DatasetSource): Promise<string | undefined>
   const captions = captionsFile(source);
   if (await isFile(captions)) return captions;
   await checkDataPath(source.path, 'rocov2');
-  if (await isCaptionlessSplit(source)) return undefined;
+  const others = await captionsFiles(source.path);
+  // A split released without captions: its `{split}/` folder beside the others' files.
+  if (others.length > 0 && (await isDirectory(join(source.path, source.split)))) return undefined;
+  const holds = others.length > 0 ? `; it holds ${others.join(', ')}` : '';
   throw inputPathError(
     '--data',
     source.path,
-    `rocov2: no ${basename(captions)} in it (expected {split}_captions.csv for --split ${source.split})`,
+    `rocov2: no ${basename(captions)} in it (expected {split}_captions.csv for --split ${source.split}${holds})`,
   );
 }
 
-/** `{split}/` is a folder and another split's `*_captions.csv` sits beside it. */
-async function isCaptionlessSplit(source: DatasetSource): Promise<boolean> {
-  if (!(await isDirectory(join(source.path, source.split)))) return false;
-  const names = await readdir(source.path).catch(() => [] as string[]);
-  return names.some((name) => name.endsWith('_captions.csv'));
+/** The `*_captions.csv` files (any split's) in `dir`, by name. */
+async function captionsFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((name) => name.endsWith('_captions.csv')).sort();
 }
 
 async function rocov2Sample(
