@@ -5,8 +5,9 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { readText } from '../core/cgroup.js';
 import { type Exists, onnxRuntimeBinDir } from '../engines/transformers/devices.js';
-import { type MemoryCeiling, memoryCeiling, readText } from '../pipeline/memory.js';
+import { type MemoryCeiling, memoryCeiling } from '../pipeline/memory.js';
 
 const run = promisify(execFile);
 

@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
+import { usableCores } from '../core/cgroup.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
 import {
   ensureWritableDir,
@@ -259,7 +259,7 @@ const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
 function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker | undefined {
   const ids = resolveMetricIds(config);
   if (!ids.includes('rouge') && !ids.includes('meteor')) return undefined;
-  if (availableParallelism() < 2) return undefined;
+  if (usableCores() < 2) return undefined;
   let size = 0;
   try {
     size = statSync(captionsPath).size;

@@ -5,8 +5,9 @@
  * same whichever thread computes which resample, so the intervals do not depend on how
  * many helpers there are.
  */
-import { availableParallelism } from 'node:os';
+
 import { Worker } from 'node:worker_threads';
+import { usableCores } from '../core/cgroup.js';
 import { workerBootCode } from '../core/worker-boot.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
 
@@ -25,7 +26,7 @@ export interface ResampleHelpers {
 }
 
 /** The cores left for helpers once the main thread and `busyThreads` others have one each. */
-export function spareCores(busyThreads: number, cores = availableParallelism()): number {
+export function spareCores(busyThreads: number, cores = usableCores()): number {
   return Math.max(0, Math.min(MAX_RESAMPLE_HELPERS, cores - 1 - busyThreads));
 }
 

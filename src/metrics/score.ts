@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../core/cgroup.js';
 import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
 import {
   createDraws,
@@ -188,7 +188,7 @@ function workerShare(
   parallel: boolean | undefined,
 ): Metric[] {
   if (parallel === false) return [];
-  if (parallel === undefined && (items < WORKER_MIN_ITEMS || availableParallelism() < 2)) {
+  if (parallel === undefined && (items < WORKER_MIN_ITEMS || usableCores() < 2)) {
     return [];
   }
   const movable = metrics.filter((m) => m.recipe !== undefined && WORKER_METRICS.has(m.recipe.id));

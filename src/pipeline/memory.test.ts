@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupMemoryLimit, memoryBudget, memoryCeiling, type ReadText } from './memory.js';
+import type { ReadText } from '../core/cgroup.js';
+import { cgroupMemoryLimit, memoryBudget, memoryCeiling } from './memory.js';
 
 const GiB = 1024 ** 3;
 

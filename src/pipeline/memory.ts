@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { posix } from 'node:path';
 import { promisify } from 'node:util';
 import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
+import { cgroupSettingFiles, type ReadText, readText } from '../core/cgroup.js';
 
 const run = promisify(execFile);
 
@@ -92,47 +91,22 @@ export interface MemoryCeiling {
   cgroupFile?: string;
 }
 
-/** A file's text, or undefined when it cannot be read. */
-export type ReadText = (path: string) => string | undefined;
-
-export function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 /** cgroup v1 writes "no limit" as 2^63-1 rounded to a page; anything this large is none. */
 const NO_LIMIT = 2 ** 60;
 
 /**
- * The lowest memory limit of this process's cgroup and its ancestors (each one's limit
- * applies), cgroup v2 (`memory.max`) or v1 (`memory.limit_in_bytes`). The mount's own root
- * is read too: inside a container that is the container's cgroup.
+ * The lowest memory limit of this process's cgroup and its ancestors (core/cgroup.ts),
+ * cgroup v2 (`memory.max`) or v1 (`memory.limit_in_bytes`).
  */
 export function cgroupMemoryLimit(
   read: ReadText = readText,
 ): { bytes: number; file: string } | undefined {
-  const files: string[] = [];
-  for (const line of (read('/proc/self/cgroup') ?? '').split('\n')) {
-    const match = /^\d+:([^:]*):(\/.*)$/.exec(line.trim());
-    if (!match) continue;
-    const [, controllers, path] = match as unknown as [string, string, string];
-    const [mount, name] =
-      controllers === ''
-        ? ['/sys/fs/cgroup', 'memory.max']
-        : controllers.split(',').includes('memory')
-          ? ['/sys/fs/cgroup/memory', 'memory.limit_in_bytes']
-          : [undefined, undefined];
-    if (!mount || !name) continue;
-    for (let dir = path; ; dir = posix.dirname(dir)) {
-      files.push(posix.join(mount, dir, name));
-      if (dir === '/') break;
-    }
-  }
+  const files = cgroupSettingFiles(
+    { v2: 'memory.max', v1Controller: 'memory', v1: 'memory.limit_in_bytes' },
+    read,
+  );
   let lowest: { bytes: number; file: string } | undefined;
-  for (const file of new Set(files)) {
+  for (const file of files) {
     const text = read(file)?.trim();
     if (!text || !/^\d+$/.test(text)) continue; // "max": no limit
     const bytes = Number(text);

@@ -8,8 +8,9 @@
  * decoding (an error row) and its other files go to the others; where no worker can start,
  * files decode in this thread.
  */
-import { availableParallelism } from 'node:os';
+
 import { Worker } from 'node:worker_threads';
+import { usableCores } from '../../core/cgroup.js';
 import { ImageError } from '../../core/errors.js';
 import { workerBootCode } from '../../core/worker-boot.js';
 import { type DicomRenderOptions, dicomToPng } from './decode.js';
@@ -97,7 +98,7 @@ export class DecodePool {
   private unavailable = false;
 
   constructor(
-    private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1)),
+    private readonly size = Math.max(1, Math.min(4, usableCores() - 1)),
     private readonly start: () => Worker = startDecodeWorker,
     private readonly timeoutMs = DECODE_TIMEOUT_MS,
   ) {}

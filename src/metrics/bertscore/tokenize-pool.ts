@@ -5,8 +5,9 @@
  * of that. Each worker loads the tokenizer itself and encodes its share exactly as this
  * thread would (sentence-ids.ts); a share whose worker cannot run is encoded here.
  */
-import { availableParallelism } from 'node:os';
+
 import { Worker } from 'node:worker_threads';
+import { usableCores } from '../../core/cgroup.js';
 import { type PackedStrings, packStrings } from '../../core/packed-strings.js';
 import { workerBootCode } from '../../core/worker-boot.js';
 import type { SentenceIdsSettings } from './sentence-ids.js';
@@ -25,7 +26,7 @@ export const SENTENCES_PER_WORKER = 2000;
 const MAX_WORKERS = 8;
 
 /** How many workers help with `sentences` on this machine (0: this thread alone). */
-export function tokenizeWorkers(sentences: number, cores = availableParallelism()): number {
+export function tokenizeWorkers(sentences: number, cores = usableCores()): number {
   return Math.max(
     0,
     Math.min(cores - 1, MAX_WORKERS, Math.floor(sentences / SENTENCES_PER_WORKER)),
