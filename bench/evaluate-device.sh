@@ -31,6 +31,8 @@ for build in base new; do ln -s "$W/node_modules" "$W/$build/node_modules"; done
   grep -m1 'model name' /proc/cpuinfo
   python3 --version
   "$W/node" --version
+  "$W/node" -p "'availableParallelism ' + require('os').availableParallelism()"
+  echo "cpu.max: $(cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || echo none)"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
