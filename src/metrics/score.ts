@@ -52,6 +52,12 @@ export interface ScoreOptions {
    */
   worker?: IdleWorker;
   /**
+   * Have a worker thread of its own tokenize the candidates while this thread tokenizes the
+   * references (when the metric worker does not tokenize any). Default: with at least
+   * 5,000 items and a core to spare beyond the metric worker's. The tokens are the same.
+   */
+  tokenizeHelper?: boolean;
+  /**
    * Worker threads that only help with the bootstrap (resample-helpers.ts). Default: one
    * per core beyond the main thread and the metric worker (at most 6), with at least
    * 5,000 items. The intervals are the same with any number.
@@ -250,17 +256,20 @@ export async function scoreCaptionsStaged(
   const candidatesInWorker = Math.round(items.length * workerCandidateShare(inWorker));
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
+  const manyItems = options.parallel !== false && items.length >= WORKER_MIN_ITEMS;
+  const busyThreads = inWorker.length > 0 ? 1 : 0;
+  const tokenizeHelper =
+    candidatesInWorker === 0 &&
+    (options.tokenizeHelper ?? (manyItems && spareCores(busyThreads) > 0));
   const helpers = startResampleHelpers(
     resamples > 0 && items.length >= 2
       ? (options.resampleHelpers ??
-          (options.parallel === false || items.length < WORKER_MIN_ITEMS
-            ? 0
-            : spareCores(inWorker.length > 0 ? 1 : 0)))
+          (manyItems ? spareCores(busyThreads + (tokenizeHelper ? 1 : 0)) : 0))
       : 0,
   );
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
   const draws =
-    resamples > 0 && (inWorker.length > 0 || helpers.count > 0)
+    resamples > 0 && (inWorker.length > 0 || tokenizeHelper || helpers.count > 0)
       ? createDraws(items.length, resamples, seed)
       : undefined;
   if (draws !== undefined) helpers.draw(draws);
@@ -278,17 +287,32 @@ export async function scoreCaptionsStaged(
           },
           options.worker,
         );
+  // It tokenizes every candidate; this thread, the references.
+  const tokenJob = tokenizeHelper
+    ? startWorkerJob({
+        ids: text.ids,
+        candidates: text.candidates,
+        references: items.map(() => []),
+        recipes: [],
+        ...(draws === undefined ? {} : { draws }),
+        tokenizeCandidates: tokenizer,
+        candidatesToTokenize: items.length,
+      })
+    : undefined;
   const stopThreads = () => {
     job?.stop();
+    tokenJob?.stop();
     helpers.stop();
   };
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
   try {
     const input =
-      job === undefined || candidatesInWorker === 0
-        ? metricInput(items, tokenizer, text)
-        : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
+      tokenJob !== undefined
+        ? await metricInputWithWorker(items, tokenizer, text, tokenJob, items.length)
+        : job === undefined || candidatesInWorker === 0
+          ? metricInput(items, tokenizer, text)
+          : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
     // On the input itself: a copy ({ ...input }) would run its getters, building every
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;
@@ -356,7 +380,7 @@ export async function scoreCaptionsStaged(
           // Every resample of one item is that item: an interval of width 0 would read as certainty.
           items.length < 2 ? 0 : resamples,
           seed,
-          { job, helpers, draws },
+          { jobs: [job, tokenJob].filter((j) => j !== undefined), helpers, draws },
           describeThenMeanwhile,
         );
       } finally {
@@ -418,7 +442,7 @@ async function bootstrapIntervals(
   n: number,
   resamples: number,
   seed: number,
-  threads: { job?: RunningJob; helpers: ResampleHelpers; draws?: PrecomputedDraws },
+  threads: { jobs: RunningJob[]; helpers: ResampleHelpers; draws?: PrecomputedDraws },
   meanwhile: (() => Promise<void>) | undefined,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
@@ -449,7 +473,7 @@ async function bootstrapIntervals(
   const { draws } = threads;
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
   const helped = Promise.all([
-    threads.job?.resample(job) ?? Promise.resolve(false),
+    ...threads.jobs.map((worker) => worker.resample(job)),
     threads.helpers.resample(job),
   ]);
   // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread
