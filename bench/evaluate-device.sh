@@ -12,7 +12,8 @@
 #                   with its pure-Python dependencies (Debian's); `regex` is the machine's own
 # Each round times the toolkits (tools/parity/time_reference.py --tokens --meteor, as
 # bench/evaluate-vs-toolkits.sh does), then each build twice on all cores and once on
-# cores 0-1 (taskset), alternating. One JSON object a line in $OUT/rounds.jsonl.
+# cores 0-1 (taskset), alternating (CORES="all all 0-1" by default). One JSON object a line in
+# $OUT/rounds.jsonl.
 set -euo pipefail
 DIR=${1:?dir}
 ROUNDS=${2:-3}
@@ -65,7 +66,7 @@ for round in $(seq 1 "$ROUNDS"); do
   toolkits=$(cd "$ROOT/tools/parity" && PYTHONPATH="$W/py" python3 time_reference.py \
     "$W/corpus/tokens-60000.jsonl" --tokens --meteor --json)
   runs=()
-  for cores in all all 0-1; do
+  for cores in ${CORES:-all all 0-1}; do
     for build in base new; do
       runs+=("{\"build\": \"$build\", \"cores\": \"$cores\", \"time\": $(evaluate "$build" "$cores")}")
     done
