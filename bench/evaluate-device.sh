@@ -12,7 +12,7 @@
 #                   with its pure-Python dependencies (Debian's); `regex` is the machine's own
 # Each round times the toolkits (tools/parity/time_reference.py --tokens --meteor, as
 # bench/evaluate-vs-toolkits.sh does), then each build twice on all cores and once on
-# cores 0-1 (taskset), alternating (CORES="all all 0-1" by default). One JSON object a line in
+# cores 0-1 (taskset), alternating (CORES="all all 0-1" by default; TOOLKITS=0 skips them). One JSON object a line in
 # $OUT/rounds.jsonl.
 set -euo pipefail
 DIR=${1:?dir}
@@ -63,8 +63,9 @@ evaluate() { # build, cores ("all" or a taskset list)
 
 for round in $(seq 1 "$ROUNDS"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
-  toolkits=$(cd "$ROOT/tools/parity" && PYTHONPATH="$W/py" python3 time_reference.py \
-    "$W/corpus/tokens-60000.jsonl" --tokens --meteor --json)
+  toolkits=null
+  [ "${TOOLKITS:-1}" = 0 ] || toolkits=$(cd "$ROOT/tools/parity" && PYTHONPATH="$W/py" python3 \
+    time_reference.py "$W/corpus/tokens-60000.jsonl" --tokens --meteor --json)
   runs=()
   for cores in ${CORES:-all all 0-1}; do
     for build in base new; do
