@@ -21,7 +21,7 @@ export interface HangWatchdog {
 }
 
 /** What the watchdog thread is sent: a deadline and its message, or none (`null`). */
-type ToWatchdog = { ms: number; message: string } | null;
+type ToWatchdog = { ms: number; message: string; json: boolean } | null;
 
 // CommonJS, as an `eval` worker runs it. Time is counted in ticks of a second: a longer gap
 // between two ticks means the whole process was stopped (Ctrl-Z, a scheduler suspending the
@@ -45,7 +45,11 @@ parentPort.on('message', (message) => {
     if (now - last < 5 * TICK) awake += now - last;
     last = now;
     if (awake < deadline.ms) return;
-    try { writeSync(2, deadline.message + '\\n'); } catch {}
+    const { message, json } = deadline;
+    const line = json
+      ? JSON.stringify({ time: new Date().toISOString(), level: 'error', message })
+      : 'error: ' + message;
+    try { writeSync(2, line + '\\n'); } catch {}
     process.kill(process.pid, 'SIGKILL');
   }, Math.min(TICK, deadline.ms));
 });
@@ -60,9 +64,13 @@ const NO_WATCHDOG: HangWatchdog = { enter() {}, leave() {}, stop() {} };
 
 /**
  * A watchdog that allows each batch `limitSeconds`, or SLOWEST_BATCH_FACTOR times the
- * slowest batch so far if that is more; none when `limitSeconds` is 0.
+ * slowest batch so far if that is more; none when `limitSeconds` is 0. Its last words are
+ * a log line as the CLI's logger writes them (`--log-format`).
  */
-export function startHangWatchdog(limitSeconds: number): HangWatchdog {
+export function startHangWatchdog(
+  limitSeconds: number,
+  logFormat: 'text' | 'json' = 'text',
+): HangWatchdog {
   if (limitSeconds <= 0) return NO_WATCHDOG;
   let worker: Worker;
   try {
@@ -86,8 +94,9 @@ export function startHangWatchdog(limitSeconds: number): HangWatchdog {
           : ids.join(', ');
       post({
         ms,
+        json: logFormat === 'json',
         message:
-          `medcap: error: the engine has been captioning one batch (${shown}) for ` +
+          `the engine has been captioning one batch (${shown}) for ` +
           `${Math.round(ms / 1000)} s (--batch-timeout ${limitSeconds}): stopping the run as ` +
           'hung. `--resume` tries these images one at a time; one that hangs again alone ' +
           'becomes an error row, and the rest finish.',

@@ -180,7 +180,10 @@ async function captionInto(
   });
   const stop = stopControl(deps.signal);
   // Server engines have their own request timeouts, and do not block this thread.
-  const watchdog = startHangWatchdog(engine.batchSize === undefined ? config.batchTimeout : 0);
+  const watchdog = startHangWatchdog(
+    engine.batchSize === undefined ? config.batchTimeout : 0,
+    config.logFormat,
+  );
   const checkpoints = new CheckpointWriter(out, config.split, config.keepCheckpoints, logger);
   let lastMemorySample = 0;
   const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {

@@ -120,10 +120,16 @@ describe('an engine that hangs on an image (blocks its thread for good)', () => 
     const out = join(root, 'hang');
     const crashOn = 'hang:IMG_0011';
     const args = (extra: string[] = []) => captionArgs(out, ['--batch-timeout', '1', ...extra]);
-    const hung = await runCli(args(), { crashOn });
+    // Its last words are a log line like the others: JSON with --log-format json.
+    const hung = await runCli(args(['--log-format', 'json']), { crashOn });
     expectKilled(hung);
-    expect(hung.stderr).toMatch(
-      /the engine has been captioning one batch \([^)]*IMG_0011[^)]*\) for 1 s \(--batch-timeout 1\): stopping the run as hung/,
+    const lines = hung.stderr
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { level: string; message: string });
+    expect(lines.at(-1)!.level).toBe('error');
+    expect(lines.at(-1)!.message).toMatch(
+      /^the engine has been captioning one batch \([^)]*IMG_0011[^)]*\) for 1 s \(--batch-timeout 1\): stopping the run as hung/,
     );
     expectKilled(await runCli(args(['--resume']), { crashOn }));
     const last = await runCli(args(['--resume']), { crashOn });
