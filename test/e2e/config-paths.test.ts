@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
-import { FakeEngine } from '../support/fake-engine.js';
-import { runMain } from '../support/main-in-process.js';
+import { fakeEngineCli } from '../support/main-in-process.js';
 
 let root: string;
 /** The project: config file, dataset, prompt file; medcap runs from `work`, elsewhere. */
@@ -34,16 +33,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function cli(
-  argv: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; realEngine?: boolean } = {},
-) {
-  return runMain(argv, {
-    ...(options.realEngine ? {} : { engine: new FakeEngine() }),
-    env: options.env ?? {},
-    cwd: options.cwd ?? work,
-  });
-}
+const cli = fakeEngineCli(() => work);
 
 describe('relative paths in a config file', () => {
   it("are taken from the config file's folder, not from the working directory", async () => {

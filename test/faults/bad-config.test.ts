@@ -21,8 +21,7 @@ import {
 import type { ValueType } from '../../src/config/values.js';
 import { hfShard } from '../fixtures/parquet/write.js';
 import { imageSpecs, jpeg, writeRocov2 } from '../support/datasets.js';
-import { FakeEngine } from '../support/fake-engine.js';
-import { runMain } from '../support/main-in-process.js';
+import { fakeEngineCli } from '../support/main-in-process.js';
 
 type Source = 'flag' | 'env' | 'file';
 
@@ -113,16 +112,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function cli(
-  argv: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; realEngine?: boolean } = {},
-) {
-  return runMain(argv, {
-    ...(options.realEngine ? {} : { engine: new FakeEngine() }),
-    env: options.env ?? {},
-    cwd: options.cwd ?? root,
-  });
-}
+const cli = fakeEngineCli(() => root);
 
 /**
  * A command line that would run (and exit 0) if the option under test were fine: the

@@ -1,4 +1,5 @@
 import { type CliDeps, main } from '../../src/cli/main.js';
+import { FakeEngine } from './fake-engine.js';
 
 /** What main() left: its exit code, and what it wrote to stderr and stdout. */
 export interface MainOutcome {
@@ -23,4 +24,24 @@ export async function runMain(
     writeOut: (text) => out.push(text),
   });
   return { code, err: err.join(''), out: out.join('') };
+}
+
+export interface FakeCliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Let the command build its own engine instead of the FakeEngine. */
+  realEngine?: boolean;
+}
+
+/**
+ * runMain with the FakeEngine, an empty environment and `defaultCwd()` as the working
+ * directory unless the call says otherwise: the CLI as the configuration tests run it.
+ */
+export function fakeEngineCli(defaultCwd: () => string) {
+  return (argv: string[], options: FakeCliOptions = {}) =>
+    runMain(argv, {
+      ...(options.realEngine ? {} : { engine: new FakeEngine() }),
+      env: options.env ?? {},
+      cwd: options.cwd ?? defaultCwd(),
+    });
 }
