@@ -88,11 +88,27 @@ export function createDraws(
  * Claims the next resample not yet claimed by any thread and draws it ahead; false once
  * there is none left. `weights` is scratch.
  */
-export function drawNext(draws: PrecomputedDraws, weights: Uint32Array): boolean {
+function drawNext(draws: PrecomputedDraws, weights: Uint32Array): boolean {
   const b = Atomics.add(draws.next, 0, 1);
   if (b >= draws.count) return false;
   drawAhead(draws, b, weights);
   return true;
+}
+
+/**
+ * Draws resamples ahead (drawNext) until none is left or `stop()` says so, yielding to the
+ * event loop every `yieldEvery` resamples so that a message (the bootstrap's start, the
+ * worker's results) gets in.
+ */
+export async function drawAheadUntil(
+  draws: PrecomputedDraws,
+  stop: () => boolean,
+  yieldEvery: number,
+): Promise<void> {
+  const weights = new Uint32Array(draws.items);
+  for (let n = 1; !stop() && drawNext(draws, weights); n++) {
+    if (n % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Draws resample b's weights into `draws` (b < draws.count); `weights` is scratch. */

@@ -3,7 +3,7 @@
  * the bootstrap itself comes, then takes resamples as the other threads do.
  */
 import { parentPort } from 'node:worker_threads';
-import { drawNext, runResamples } from './bootstrap.js';
+import { drawAheadUntil, runResamples } from './bootstrap.js';
 import type { ToResampleHelper } from './resample-helpers.js';
 
 let resampling = false;
@@ -15,9 +15,5 @@ parentPort!.on('message', async (message: ToResampleHelper) => {
     parentPort!.postMessage('resampled');
     return;
   }
-  const weights = new Uint32Array(message.draw.items);
-  for (let n = 1; !resampling && drawNext(message.draw, weights); n++) {
-    // Now and then, let the bootstrap's start in.
-    if (n % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
+  await drawAheadUntil(message.draw, () => resampling, 4);
 });

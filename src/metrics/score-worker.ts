@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
-import { drawNext, runResamples } from './bootstrap.js';
+import { drawAheadUntil, runResamples } from './bootstrap.js';
 import { sharedDefaultWordNet } from './meteor/index.js';
 import {
   type BeforeJob,
@@ -128,12 +128,5 @@ if (reply.ok) {
     runResamples(message.resample);
     parentPort!.postMessage('resampled');
   });
-  const { draws } = job;
-  if (draws !== undefined) {
-    const weights = new Uint32Array(draws.items);
-    for (let n = 1; !resampling && drawNext(draws, weights); n++) {
-      // Now and then, let the bootstrap's start in.
-      if (n % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
+  if (job.draws !== undefined) await drawAheadUntil(job.draws, () => resampling, 4);
 }

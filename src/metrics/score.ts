@@ -3,7 +3,7 @@ import { ConfigError, DatasetError, MetricError } from '../core/errors.js';
 import {
   createDraws,
   createResampleJob,
-  drawNext,
+  drawAheadUntil,
   type PrecomputedDraws,
   runLeftoverResamples,
   runResamples,
@@ -418,10 +418,7 @@ async function drawWhileWaiting<T>(promise: Promise<T>, draws: PrecomputedDraws)
       settled = true;
     },
   );
-  const weights = new Uint32Array(draws.items);
-  for (let n = 1; !settled && drawNext(draws, weights); n++) {
-    if (n % 2 === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
+  await drawAheadUntil(draws, () => settled, 2);
   return promise;
 }
 
