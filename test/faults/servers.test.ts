@@ -236,7 +236,7 @@ describe("servers as they really fail: fails only its image, with the server's w
       const data = await dataset(`gone-${slug}`, 20, true);
       const first = await caption(data, `out-gone-${slug}`, ['--concurrency', '2']);
       expect(first.code).toBe(2);
-      const error = logMessages(first.stderr).find((line) => line.includes('404'));
+      const error = logMessages(first.stderr).find((line) => line.includes('is not served there'));
       expect(error).toContain(
         `${server.url}/chat/completions answered ${reply.message.replace(/\.$/, '')}; ` +
           `--model ${MODEL} is not served there, it serves: llava-hf/llava-1.5-7b-hf`,
