@@ -32,6 +32,7 @@ import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { readBaselineFile } from './bertscore/baseline.js';
 import type { BertScoreMetric } from './bertscore/index.js';
 import { localModelFolder } from './bertscore/model-source.js';
+import { type HelperThreads, spareCores, startHelperThreads } from './helper-threads.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
@@ -239,44 +240,61 @@ export async function evaluate(
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
 ): Promise<EvaluationResult> {
   const captionsPath = resolve(config.captions);
-  const worker = deps.metrics === undefined ? workerAhead(config, captionsPath) : undefined;
+  const ahead = deps.metrics === undefined ? threadsAhead(config, captionsPath) : {};
   try {
-    return await evaluateWith(config, deps, captionsPath, worker);
+    return await evaluateWith(config, deps, captionsPath, ahead);
   } catch (error) {
-    worker?.stop();
+    ahead.worker?.stop();
+    ahead.helpers?.stop();
     throw error;
   }
+}
+
+/** Threads started before the captions are read; scoreCaptionsStaged takes them over. */
+interface ThreadsAhead {
+  worker?: IdleWorker;
+  helpers?: HelperThreads;
 }
 
 /** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
 const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
 
 /**
- * A worker thread started before the captions are read, when a large file and a second
- * core make it likely that ROUGE or METEOR will be scored in one: its start-up then
- * overlaps the reading. scoreCaptionsStaged stops it if it is not wanted after all.
+ * Threads started before the captions are read, when a large file and a second core make
+ * it likely that they will be wanted: their start-up then overlaps the reading.
+ * scoreCaptionsStaged stops those it does not want after all.
+ * - A metric worker, when ROUGE or METEOR is asked for; METEOR with the bundled WordNet
+ *   (the CLI's) can load it meanwhile.
+ * - Helper threads on the cores left (helper-threads.ts).
  */
-function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker | undefined {
-  const ids = resolveMetricIds(config);
-  if (!ids.includes('rouge') && !ids.includes('meteor')) return undefined;
-  if (usableCores() < 2) return undefined;
+function threadsAhead(config: EvaluateOptions, captionsPath: string): ThreadsAhead {
+  if (usableCores() < 2) return {};
   let size = 0;
   try {
     size = statSync(captionsPath).size;
   } catch {
-    return undefined;
+    return {};
   }
-  if (size < WORKER_AHEAD_MIN_BYTES) return undefined;
-  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read.
-  return prestartWorker({ wordnet: ids.includes('meteor') });
+  if (size < WORKER_AHEAD_MIN_BYTES) return {};
+  const ids = resolveMetricIds(config);
+  const worker =
+    ids.includes('rouge') || ids.includes('meteor')
+      ? prestartWorker({ wordnet: ids.includes('meteor') })
+      : undefined;
+  const spare = spareCores(worker === undefined ? 0 : 1);
+  return {
+    ...(worker === undefined ? {} : { worker }),
+    ...(spare > 0 ? { helpers: startHelperThreads(spare) } : {}),
+  };
 }
 
 async function evaluateWith(
   config: EvaluateOptions,
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
   captionsPath: string,
-  worker: IdleWorker | undefined,
+  ahead: ThreadsAhead,
 ): Promise<EvaluationResult> {
+  const { worker, helpers } = ahead;
   const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
   const rows = await readRows(captionsPath, worker);
@@ -360,6 +378,7 @@ async function evaluateWith(
       seed,
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(worker === undefined ? {} : { worker }),
+      ...(helpers === undefined ? {} : { helpers }),
     });
   } finally {
     for (const metric of metrics) await metric.dispose?.();

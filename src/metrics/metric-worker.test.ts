@@ -62,50 +62,6 @@ describe('metrics in a worker thread', () => {
     }
   });
 
-  it('a worker that only tokenizes the candidates gives the same tokens, scores and intervals', async () => {
-    for (const tokenizer of ['coco', 'whitespace'] as const) {
-      const options = { bootstrap: 100, seed: 4, tokenizer };
-      const serial = await scoreCaptions(items, {
-        ...options,
-        metrics: await metrics(),
-        parallel: false,
-        tokenizeHelper: false,
-      });
-      for (const parallel of [false, true]) {
-        const helped = await scoreCaptions(items, {
-          ...options,
-          metrics: await metrics(),
-          parallel,
-          tokenizeHelper: true,
-          resampleHelpers: 1,
-        });
-        for (const column of serial.columns) {
-          expect([...helped.values[column]!], `${tokenizer} ${column}`).toEqual([
-            ...serial.values[column]!,
-          ]);
-          expect(helped.summary[column], `${tokenizer} ${column}`).toEqual(serial.summary[column]);
-        }
-      }
-    }
-  });
-
-  it('a job without metrics only tokenizes: it sends the candidates and replies with no results', async () => {
-    const some = items.slice(0, 50);
-    const job = startWorkerJob({
-      ids: some.map((item) => item.id),
-      candidates: some.map((item) => item.candidate),
-      references: some.map(() => []),
-      recipes: [],
-      tokenizeCandidates: 'coco',
-      candidatesToTokenize: some.length,
-    });
-    const tokens = await job.candidateTokens;
-    expect(tokens).not.toBeNull();
-    expect(tokens!.starts).toHaveLength(some.length + 1);
-    expect(await job.results).toEqual([]);
-    job.stop();
-  });
-
   it('sends the texts packed into one string and unpacks exactly the same arrays', () => {
     const job = {
       ids: ['a', '', 'c\u{1F600}', '4'],

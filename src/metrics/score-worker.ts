@@ -90,8 +90,6 @@ async function run(): Promise<WorkerReply> {
         candidates.starts.buffer as ArrayBuffer,
       ]);
     }
-    // A worker that only tokenizes for the main thread (and then helps with the bootstrap).
-    if (job.recipes.length === 0) return { ok: true, results: [] };
     const metrics: Metric[] = [];
     for (const recipe of job.recipes) metrics.push(await metricFromRecipe(recipe));
     // While the main thread tokenizes: what needs only the raw text.
