@@ -13,7 +13,7 @@
 # Each round times the toolkits (tools/parity/time_reference.py --tokens --meteor, as
 # bench/evaluate-vs-toolkits.sh does), then each build twice on all cores and once on
 # cores 0-1 (taskset), alternating (CORES="all all 0-1" by default; TOOLKITS=0 skips them). One JSON object a line in
-# $OUT/rounds.jsonl.
+# $OUT/rounds.jsonl. PROFILE=1 adds a CPU profile of each build ($OUT/profiles.tar.gz).
 set -euo pipefail
 DIR=${1:?dir}
 ROUNDS=${2:-3}
@@ -76,6 +76,15 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "$line"
   echo "$line" >> "$OUT/rounds.jsonl"
 done
+# PROFILE=1: one CPU profile of each build on all cores (every thread), in $OUT/prof-<build>.
+if [ "${PROFILE:-0}" = 1 ]; then
+  for build in base new; do
+    "$W/node" --cpu-prof --cpu-prof-dir="$OUT/prof-$build" "$W/$build/dist/cli/bin.js" evaluate \
+      --captions "$W/corpus/pairs-60000.jsonl" --out "$W/prof-out-$build" > /dev/null 2>&1
+  done
+  # One file: the device tool brings back only a few files per command.
+  tar -czf "$OUT/profiles.tar.gz" -C "$OUT" prof-base prof-new && rm -rf "$OUT"/prof-base "$OUT"/prof-new
+fi
 # Both builds' outputs must be the same bytes.
 for f in "$W"/out-base/*; do cmp "$f" "$W/out-new/$(basename "$f")" || echo "DIFFERENT: $(basename "$f")"; done \
   | tee "$OUT/outputs-compared.txt"

@@ -35,7 +35,12 @@ import { localModelFolder } from './bertscore/model-source.js';
 import { type HelperThreads, spareCores, startHelperThreads } from './helper-threads.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
+import {
+  type CaptionItem,
+  movedToWorkers,
+  type StagedScores,
+  scoreCaptionsStaged,
+} from './score.js';
 import { mode } from './statistics.js';
 import type { Metric } from './types.js';
 
@@ -82,13 +87,13 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
     >
   > & { offline?: boolean };
 
-/** The captions file's rows; a JSONL file's bytes also go to `worker`, which parses them too. */
-async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]> {
+/** The captions file's rows; a JSONL file's bytes also go to `workers`, which parse them too. */
+async function readRows(path: string, workers: readonly IdleWorker[]): Promise<CaptionRow[]> {
   await checkInputPath('--captions', path, 'file');
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
     const bytes = await readFileShared(path);
-    worker?.shareCaptionsJsonl(bytes, path);
+    for (const worker of workers) worker.shareCaptionsJsonl(bytes, path);
     return parseCaptionsJsonl(bytes, path);
   }
   if (ext === '.csv') return readCaptionsCsv(path, { unique: true, scoring: true });
@@ -240,11 +245,11 @@ export async function evaluate(
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
 ): Promise<EvaluationResult> {
   const captionsPath = resolve(config.captions);
-  const ahead = deps.metrics === undefined ? threadsAhead(config, captionsPath) : {};
+  const ahead = deps.metrics === undefined ? threadsAhead(config, captionsPath) : { workers: [] };
   try {
     return await evaluateWith(config, deps, captionsPath, ahead);
   } catch (error) {
-    ahead.worker?.stop();
+    for (const worker of ahead.workers) worker.stop();
     ahead.helpers?.stop();
     throw error;
   }
@@ -252,7 +257,8 @@ export async function evaluate(
 
 /** Threads started before the captions are read; scoreCaptionsStaged takes them over. */
 interface ThreadsAhead {
-  worker?: IdleWorker;
+  /** The metric workers, in the order of their metrics. */
+  workers: IdleWorker[];
   helpers?: HelperThreads;
 }
 
@@ -263,29 +269,27 @@ const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
  * Threads started before the captions are read, when a large file and a second core make
  * it likely that they will be wanted: their start-up then overlaps the reading.
  * scoreCaptionsStaged stops those it does not want after all.
- * - A metric worker, when ROUGE or METEOR is asked for; METEOR with the bundled WordNet
- *   (the CLI's) can load it meanwhile.
+ * - The metric workers, when ROUGE or METEOR is asked for: one for each when there is a
+ *   core for each (see scoreCaptionsStaged). METEOR's, with the bundled WordNet (the CLI's),
+ *   can load it meanwhile.
  * - Helper threads on the cores left (helper-threads.ts).
  */
 function threadsAhead(config: EvaluateOptions, captionsPath: string): ThreadsAhead {
-  if (usableCores() < 2) return {};
+  if (usableCores() < 2) return { workers: [] };
   let size = 0;
   try {
     size = statSync(captionsPath).size;
   } catch {
-    return {};
+    return { workers: [] };
   }
-  if (size < WORKER_AHEAD_MIN_BYTES) return {};
-  const ids = resolveMetricIds(config);
-  const worker =
-    ids.includes('rouge') || ids.includes('meteor')
-      ? prestartWorker({ wordnet: ids.includes('meteor') })
-      : undefined;
-  const spare = spareCores(worker === undefined ? 0 : 1);
-  return {
-    ...(worker === undefined ? {} : { worker }),
-    ...(spare > 0 ? { helpers: startHelperThreads(spare) } : {}),
-  };
+  if (size < WORKER_AHEAD_MIN_BYTES) return { workers: [] };
+  const moved = movedToWorkers(resolveMetricIds(config), (id) => id);
+  const groups = usableCores() > moved.length ? moved.map((id) => [id]) : [moved];
+  const workers = groups
+    .filter((group) => group.length > 0)
+    .map((group) => prestartWorker({ wordnet: group.includes('meteor') }));
+  const spare = spareCores(workers.length);
+  return { workers, ...(spare > 0 ? { helpers: startHelperThreads(spare) } : {}) };
 }
 
 async function evaluateWith(
@@ -294,10 +298,10 @@ async function evaluateWith(
   captionsPath: string,
   ahead: ThreadsAhead,
 ): Promise<EvaluationResult> {
-  const { worker, helpers } = ahead;
+  const { workers, helpers } = ahead;
   const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
-  const rows = await readRows(captionsPath, worker);
+  const rows = await readRows(captionsPath, workers);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
   const emptyCaptions: ExcludedItem[] = [];
@@ -377,7 +381,7 @@ async function evaluateWith(
       bootstrap,
       seed,
       ...(deps.signal ? { signal: deps.signal } : {}),
-      ...(worker === undefined ? {} : { worker }),
+      workers,
       ...(helpers === undefined ? {} : { helpers }),
     });
   } finally {

@@ -162,7 +162,7 @@ describe('metrics in a worker thread', () => {
     const scored = await scoreCaptions(items.slice(0, 10), {
       metrics: await metrics(),
       parallel: false,
-      worker: idle,
+      workers: [idle],
     });
     expect(scored.workerMetrics).toEqual([]);
     await exited;
@@ -179,12 +179,35 @@ describe('metrics in a worker thread', () => {
       ...options,
       metrics: await metrics(),
       parallel: true,
-      worker: prestartWorker(),
+      workers: [prestartWorker(), prestartWorker({ wordnet: true })],
     });
     expect(ahead.workerMetrics).toEqual(['rouge', 'meteor']);
     for (const column of serial.columns) {
       expect([...ahead.values[column]!], column).toEqual([...serial.values[column]!]);
       expect(ahead.summary[column]).toEqual(serial.summary[column]);
+    }
+  });
+
+  it('gives the same scores and intervals with a worker per metric, helpers tokenizing or not', async () => {
+    const options = { bootstrap: 60, seed: 8 };
+    const serial = await scoreCaptions(items, {
+      ...options,
+      metrics: await metrics(),
+      parallel: false,
+    });
+    for (const helperThreads of [0, 2]) {
+      const split = await scoreCaptions(items, {
+        ...options,
+        metrics: await metrics(),
+        parallel: true,
+        workerPerMetric: true,
+        helperThreads,
+      });
+      expect(split.workerMetrics).toEqual(['rouge', 'meteor']);
+      for (const column of serial.columns) {
+        expect([...split.values[column]!], column).toEqual([...serial.values[column]!]);
+        expect(split.summary[column], column).toEqual(serial.summary[column]);
+      }
     }
   });
 
@@ -205,18 +228,18 @@ describe('metrics in a worker thread', () => {
       ...options,
       metrics: await metrics(),
       parallel: true,
-      worker: shared,
+      workers: [shared],
     });
     expect(fromText.workerMetrics).toEqual(['rouge', 'meteor']);
     // Items that are not the file's: the worker's check fails, and this thread scores.
-    const other = prestartWorker();
-    other.shareCaptionsJsonl(jsonl, corpus);
+    const others = [prestartWorker(), prestartWorker()];
+    for (const other of others) other.shareCaptionsJsonl(jsonl, corpus);
     const changed = items.map((item, k) => (k === 0 ? { ...item, candidate: 'x' } : item));
     const fallback = await scoreCaptions(changed, {
       ...options,
       metrics: await metrics(),
       parallel: true,
-      worker: other,
+      workers: others,
     });
     expect(fallback.workerMetrics).toEqual([]);
     const changedSerial = await scoreCaptions(changed, {

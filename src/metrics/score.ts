@@ -48,10 +48,15 @@ export interface ScoreOptions {
   /** Once aborted, scoring stops between metrics and inside BERTScore (an AbortError). */
   signal?: AbortSignal;
   /**
-   * A worker started ahead (prestartWorker), for the metrics a worker would score. Taken
-   * over: used, or stopped when none is wanted.
+   * Workers started ahead (prestartWorker), for the metrics workers would score, in the
+   * order of those metrics (see workerGroups). Taken over: used, or stopped when not wanted.
    */
-  worker?: IdleWorker;
+  workers?: readonly IdleWorker[];
+  /**
+   * One metric worker per moved metric (ROUGE, METEOR) instead of one for both. Default:
+   * when there is a core for each beside this thread.
+   */
+  workerPerMetric?: boolean;
   /**
    * Worker threads that help (helper-threads.ts): they take chunks of the coco tokenizer's
    * work, then of the bootstrap's. Default: one per core beyond the main thread and the
@@ -215,10 +220,34 @@ function workerShare(
   if (parallel === undefined && (items < WORKER_MIN_ITEMS || usableCores() < 2)) {
     return [];
   }
-  const movable = metrics.filter((m) => m.recipe !== undefined && WORKER_METRICS.has(m.recipe.id));
-  // Moving every metric would leave this thread idle: keep one here.
+  return movedToWorkers(metrics, (m) => m.recipe?.id);
+}
+
+/**
+ * Of the metrics (by registry id: undefined for one that cannot move), those that worker
+ * threads score: ROUGE and METEOR, but never every metric, which would leave this thread idle.
+ */
+export function movedToWorkers<T>(
+  metrics: readonly T[],
+  idOf: (metric: T) => string | undefined,
+): T[] {
+  const movable = metrics.filter((metric) => WORKER_METRICS.has(idOf(metric) ?? ''));
   if (movable.length === metrics.length) movable.pop();
   return movable;
+}
+
+/**
+ * The metric workers' metrics: one worker each (METEOR alone then takes about as long as
+ * BLEU and CIDEr-D here), or one worker for all of them.
+ */
+function workerGroups(inWorker: readonly Metric[], perMetric: boolean): Metric[][] {
+  if (inWorker.length === 0) return [];
+  return perMetric ? inWorker.map((metric) => [metric]) : [[...inWorker]];
+}
+
+function stopAhead(options: ScoreOptions): void {
+  for (const idle of options.workers ?? []) idle.stop();
+  options.helpers?.stop();
 }
 
 /** The worker's failure as the error class it had there. */
@@ -258,13 +287,11 @@ export async function scoreCaptionsStaged(
   const seen = new Set<string>();
   items.forEach((item, i) => {
     if (item.references.length === 0) {
-      options.worker?.stop();
-      options.helpers?.stop();
+      stopAhead(options);
       throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
     }
     if (seen.has(item.id)) {
-      options.worker?.stop();
-      options.helpers?.stop();
+      stopAhead(options);
       throw new MetricError(`item id ${item.id} appears twice`);
     }
     seen.add(item.id);
@@ -272,12 +299,12 @@ export async function scoreCaptionsStaged(
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
-  if (inWorker.length === 0) options.worker?.stop();
+  const groups = workerGroups(inWorker, options.workerPerMetric ?? usableCores() > inWorker.length);
+  for (const idle of options.workers?.slice(groups.length) ?? []) idle.stop();
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
   const manyItems = options.parallel !== false && items.length >= WORKER_MIN_ITEMS;
-  const helperCount =
-    options.helperThreads ?? (manyItems ? spareCores(inWorker.length > 0 ? 1 : 0) : 0);
+  const helperCount = options.helperThreads ?? (manyItems ? spareCores(groups.length) : 0);
   const helpers = startHelperThreads(
     tokenizer === 'coco' || (resamples > 0 && items.length >= 2) ? helperCount : 0,
     options.helpers,
@@ -285,28 +312,28 @@ export async function scoreCaptionsStaged(
   // The helpers tokenize with this thread when there are several: one is better used
   // drawing resamples ahead all along. Else the metric worker may take candidates.
   const sharedTokens = helpers.count >= MIN_TOKENIZING_HELPERS && tokenizer === 'coco';
-  const candidatesInWorker = sharedTokens
-    ? 0
-    : Math.round(items.length * workerCandidateShare(inWorker));
+  const candidatesInWorker =
+    sharedTokens || groups.length !== 1
+      ? 0
+      : Math.round(items.length * workerCandidateShare(inWorker));
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
   const draws =
     resamples > 0 && items.length >= 2 && (inWorker.length > 0 || helpers.count > 0)
       ? createDraws(items.length, resamples, seed)
       : undefined;
-  const job =
-    inWorker.length === 0
-      ? undefined
-      : startWorkerJob(
-          {
-            ...text,
-            recipes: inWorker.map((metric) => metric.recipe!),
-            ...(draws === undefined ? {} : { draws }),
-            ...(candidatesInWorker > 0
-              ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
-              : {}),
-          },
-          options.worker,
-        );
+  const jobs = groups.map((group, g) =>
+    startWorkerJob(
+      {
+        ...text,
+        recipes: group.map((metric) => metric.recipe!),
+        ...(draws === undefined ? {} : { draws }),
+        ...(candidatesInWorker > 0
+          ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
+          : {}),
+      },
+      options.workers?.[g],
+    ),
+  );
   const share = sharedTokens
     ? planTokenizeShare(
         [text.candidates, items.flatMap((item) => item.references)],
@@ -317,7 +344,7 @@ export async function scoreCaptionsStaged(
   if (share !== undefined) helpers.tokenize(share, join!);
   if (draws !== undefined) helpers.draw(draws);
   const stopThreads = () => {
-    job?.stop();
+    for (const job of jobs) job.stop();
     helpers.stop();
   };
   const byMetric = new Map<Metric, MetricResult>();
@@ -326,29 +353,29 @@ export async function scoreCaptionsStaged(
     const input =
       join !== undefined
         ? await metricInputShared(items, text, join)
-        : job === undefined || candidatesInWorker === 0
+        : candidatesInWorker === 0
           ? metricInput(items, tokenizer, text)
-          : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
+          : await metricInputWithWorker(items, tokenizer, text, jobs[0]!, candidatesInWorker);
     // On the input itself: a copy ({ ...input }) would run its getters, building every
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;
-    job?.sendTokens(encodedCaptions(input));
+    for (const job of jobs) job.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
       options.signal?.throwIfAborted();
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }
-    // Done before the worker: draw the bootstrap's resamples ahead until its results come.
-    const fromWorker =
-      job === undefined
-        ? []
-        : draws === undefined
-          ? await job.results
-          : await drawWhileWaiting(job.results, draws);
-    if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
-    for (const [k, metric] of inWorker.entries()) {
-      const result = fromWorker?.[k];
-      if (result !== undefined) workerMetrics.push(metric.id);
-      byMetric.set(metric, result ?? (await metric.score(input)));
+    // Done before the workers: draw the bootstrap's resamples ahead until their results come.
+    const replies = Promise.all(jobs.map((job) => job.results));
+    const fromWorkers =
+      draws === undefined ? await replies : await drawWhileWaiting(replies, draws);
+    for (const [g, group] of groups.entries()) {
+      const fromWorker = fromWorkers[g]!;
+      if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
+      for (const [k, metric] of group.entries()) {
+        const result = fromWorker?.[k];
+        if (result !== undefined) workerMetrics.push(metric.id);
+        byMetric.set(metric, result ?? (await metric.score(input)));
+      }
     }
   } catch (error) {
     stopThreads();
@@ -396,7 +423,7 @@ export async function scoreCaptionsStaged(
           // Every resample of one item is that item: an interval of width 0 would read as certainty.
           items.length < 2 ? 0 : resamples,
           seed,
-          { jobs: job === undefined ? [] : [job], helpers, draws },
+          { jobs, helpers, draws },
           describeThenMeanwhile,
         );
       } finally {
