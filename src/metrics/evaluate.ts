@@ -32,9 +32,9 @@ import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { readBaselineFile } from './bertscore/baseline.js';
 import type { BertScoreMetric } from './bertscore/index.js';
 import { localModelFolder } from './bertscore/model-source.js';
-import { type HelperThreads, spareCores, startHelperThreads } from './helper-threads.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
+import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
 import {
   type CaptionItem,
   movedToWorkers,
@@ -259,7 +259,7 @@ export async function evaluate(
 interface ThreadsAhead {
   /** The metric workers, in the order of their metrics. */
   workers: IdleWorker[];
-  helpers?: HelperThreads;
+  helpers?: ResampleHelpers;
 }
 
 /** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
@@ -272,7 +272,7 @@ const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
  * - The metric workers, when ROUGE or METEOR is asked for: one for each when there is a
  *   core for each (see scoreCaptionsStaged). METEOR's, with the bundled WordNet (the CLI's),
  *   can load it meanwhile.
- * - Helper threads on the cores left (helper-threads.ts).
+ * - Helper threads on the cores left (resample-helpers.ts).
  */
 function threadsAhead(config: EvaluateOptions, captionsPath: string): ThreadsAhead {
   if (usableCores() < 2) return { workers: [] };
@@ -289,7 +289,7 @@ function threadsAhead(config: EvaluateOptions, captionsPath: string): ThreadsAhe
     .filter((group) => group.length > 0)
     .map((group) => prestartWorker({ wordnet: group.includes('meteor') }));
   const spare = spareCores(workers.length);
-  return { workers, ...(spare > 0 ? { helpers: startHelperThreads(spare) } : {}) };
+  return { workers, ...(spare > 0 ? { helpers: startResampleHelpers(spare) } : {}) };
 }
 
 async function evaluateWith(

@@ -5,7 +5,7 @@ import { MetricError } from '../core/errors.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import { packWorkerJob, prestartWorker, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, metricInput, scoreCaptions, workerCandidateShare } from './score.js';
+import { type CaptionItem, candidateTokenizer, metricInput, scoreCaptions } from './score.js';
 import { encodedCaptions } from './token-ids.js';
 
 const corpus = fileURLToPath(new URL('../../test/fixtures/parity/corpus.jsonl', import.meta.url));
@@ -42,11 +42,13 @@ describe('metrics in a worker thread', () => {
     }
   });
 
-  it('has the worker tokenize no candidates when it scores METEOR, half of them for ROUGE alone', async () => {
+  it('has a worker tokenize the candidates: none beside METEOR, half for ROUGE alone, all for METEOR beside ROUGE', async () => {
     const [rouge, meteor] = await Promise.all([createMetric('rouge'), createMetric('meteor')]);
-    expect(workerCandidateShare([rouge!, meteor!])).toBe(0);
-    expect(workerCandidateShare([meteor!])).toBe(0);
-    expect(workerCandidateShare([rouge!])).toBe(0.5);
+    expect(candidateTokenizer([[rouge!, meteor!]])).toEqual({ group: 0, share: 0 });
+    expect(candidateTokenizer([[meteor!]])).toEqual({ group: 0, share: 0 });
+    expect(candidateTokenizer([[rouge!]])).toEqual({ group: 0, share: 0.5 });
+    expect(candidateTokenizer([[rouge!], [meteor!]])).toEqual({ group: 1, share: 1 });
+    expect(candidateTokenizer([])).toEqual({ group: 0, share: 0 });
     // Both ways give the single-thread scores.
     for (const ids of [
       ['bleu', 'rouge'],
@@ -188,20 +190,20 @@ describe('metrics in a worker thread', () => {
     }
   });
 
-  it('gives the same scores and intervals with a worker per metric, helpers tokenizing or not', async () => {
+  it("gives the same scores and intervals with a worker per metric (METEOR's tokenizing the candidates), with and without resample helpers", async () => {
     const options = { bootstrap: 60, seed: 8 };
     const serial = await scoreCaptions(items, {
       ...options,
       metrics: await metrics(),
       parallel: false,
     });
-    for (const helperThreads of [0, 2]) {
+    for (const resampleHelpers of [0, 2]) {
       const split = await scoreCaptions(items, {
         ...options,
         metrics: await metrics(),
         parallel: true,
         workerPerMetric: true,
-        helperThreads,
+        resampleHelpers,
       });
       expect(split.workerMetrics).toEqual(['rouge', 'meteor']);
       for (const column of serial.columns) {

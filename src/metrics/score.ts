@@ -8,10 +8,10 @@ import {
   runLeftoverResamples,
   runResamples,
 } from './bootstrap.js';
-import { type HelperThreads, spareCores, startHelperThreads } from './helper-threads.js';
 import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
+import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
 import { type Distribution, describe, percentile } from './statistics.js';
 import {
   CaptionEncoder,
@@ -21,7 +21,6 @@ import {
   joinEncoded,
 } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
-import { planTokenizeShare, TokenizeJoin } from './tokenize-shares.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
 /** One caption to score. */
@@ -58,14 +57,13 @@ export interface ScoreOptions {
    */
   workerPerMetric?: boolean;
   /**
-   * Worker threads that help (helper-threads.ts): they take chunks of the coco tokenizer's
-   * work, then of the bootstrap's. Default: one per core beyond the main thread and the
-   * metric worker (at most 6), with at least 5,000 items. The tokens and the intervals are
-   * the same with any number.
+   * Worker threads that only help with the bootstrap (resample-helpers.ts). Default: one
+   * per core beyond the main thread and the metric workers (at most 6), with at least
+   * 5,000 items. The intervals are the same with any number.
    */
-  helperThreads?: number;
-  /** Helpers started ahead (startHelperThreads), taken over: used, or stopped. */
-  helpers?: HelperThreads;
+  resampleHelpers?: number;
+  /** Resample helpers started ahead (startResampleHelpers), taken over: used, or stopped. */
+  helpers?: ResampleHelpers;
 }
 
 export interface ColumnSummary {
@@ -143,20 +141,6 @@ async function metricInputWithWorker(
   return inputFromEncoded(text, joinEncoded(firstTokens, restTokens, counts));
 }
 
-/**
- * metricInput with the coco tokenizer's work shared with the helper threads: this thread
- * claims chunks as they do, then waits for theirs (see tokenize-shares.ts).
- */
-async function metricInputShared(
-  items: readonly CaptionItem[],
-  text: CaptionText,
-  join: TokenizeJoin,
-): Promise<MetricInput> {
-  join.tokenizeHere();
-  const encoded = await join.joined(items.map((item) => item.references.length));
-  return inputFromEncoded(text, encoded);
-}
-
 /** texts[0, stop) encoded on their own, each tokenized as in the run of all `texts`. */
 function encodeSentences(
   tokenizer: TokenizerId,
@@ -190,21 +174,27 @@ function captionText(items: readonly CaptionItem[]): CaptionText {
 }
 
 /**
- * The share of the candidates that the worker tokenizes while this thread tokenizes the
- * others and the references. With METEOR the worker's metrics take longer than this
- * thread's n-gram metrics already, and a second tokenizer (with a cache of its own, cold)
- * costs more CPU than it saves: none (measured with the default metrics). Else half.
+ * Which metric worker tokenizes which share of the candidates while this thread tokenizes
+ * the others and the references (measured with the default metrics):
+ * - METEOR in a worker of its own beside ROUGE's: all of them. It would wait for the
+ *   tokens otherwise, while ROUGE scores the raw text.
+ * - METEOR in the one worker: none. Their work takes longer than this thread's
+ *   n-gram metrics already, and a second tokenizer (with a cache of its own, cold) costs
+ *   more CPU than it saves.
+ * - ROUGE alone: half.
  */
-export function workerCandidateShare(inWorker: readonly Metric[]): number {
-  return inWorker.some((metric) => metric.recipe?.id === 'meteor') ? 0 : 0.5;
+export function candidateTokenizer(groups: readonly (readonly Metric[])[]): {
+  group: number;
+  share: number;
+} {
+  const isMeteor = (metric: Metric) => metric.recipe?.id === 'meteor';
+  if (groups.length > 1) {
+    const meteorAlone = groups.findIndex((group) => group.length === 1 && isMeteor(group[0]!));
+    return meteorAlone >= 0 ? { group: meteorAlone, share: 1 } : { group: 0, share: 0 };
+  }
+  return { group: 0, share: groups.length === 0 || groups[0]!.some(isMeteor) ? 0 : 0.5 };
 }
 
-/**
- * Helpers from which sharing the tokenizing pays: it costs the main thread the runs'
- * texts in shared memory and the join, and one helper is never idle anyway (it draws the
- * resamples ahead). Measured with BLEU and CIDEr-D on two cores: 0.3 s slower with one.
- */
-const MIN_TOKENIZING_HELPERS = 2;
 /** Items from which a second thread repays its start-up. */
 const WORKER_MIN_ITEMS = 5000;
 /** The metrics worth moving: they need no n-gram index (BLEU and CIDEr-D share one). */
@@ -304,45 +294,33 @@ export async function scoreCaptionsStaged(
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
   const manyItems = options.parallel !== false && items.length >= WORKER_MIN_ITEMS;
-  const helperCount = options.helperThreads ?? (manyItems ? spareCores(groups.length) : 0);
-  const helpers = startHelperThreads(
-    tokenizer === 'coco' || (resamples > 0 && items.length >= 2) ? helperCount : 0,
+  const helpers = startResampleHelpers(
+    resamples > 0 && items.length >= 2
+      ? (options.resampleHelpers ?? (manyItems ? spareCores(groups.length) : 0))
+      : 0,
     options.helpers,
   );
-  // The helpers tokenize with this thread when there are several: one is better used
-  // drawing resamples ahead all along. Else the metric worker may take candidates.
-  const sharedTokens = helpers.count >= MIN_TOKENIZING_HELPERS && tokenizer === 'coco';
-  const candidatesInWorker =
-    sharedTokens || groups.length !== 1
-      ? 0
-      : Math.round(items.length * workerCandidateShare(inWorker));
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
   const draws =
     resamples > 0 && items.length >= 2 && (inWorker.length > 0 || helpers.count > 0)
       ? createDraws(items.length, resamples, seed)
       : undefined;
+  if (draws !== undefined) helpers.draw(draws);
+  const tokenizing = candidateTokenizer(groups);
+  const candidatesInWorker = Math.round(items.length * tokenizing.share);
   const jobs = groups.map((group, g) =>
     startWorkerJob(
       {
         ...text,
         recipes: group.map((metric) => metric.recipe!),
         ...(draws === undefined ? {} : { draws }),
-        ...(candidatesInWorker > 0
+        ...(candidatesInWorker > 0 && g === tokenizing.group
           ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
           : {}),
       },
       options.workers?.[g],
     ),
   );
-  const share = sharedTokens
-    ? planTokenizeShare(
-        [text.candidates, items.flatMap((item) => item.references)],
-        helpers.count + 1,
-      )
-    : undefined;
-  const join = share === undefined ? undefined : new TokenizeJoin(share);
-  if (share !== undefined) helpers.tokenize(share, join!);
-  if (draws !== undefined) helpers.draw(draws);
   const stopThreads = () => {
     for (const job of jobs) job.stop();
     helpers.stop();
@@ -351,11 +329,15 @@ export async function scoreCaptionsStaged(
   const workerMetrics: string[] = [];
   try {
     const input =
-      join !== undefined
-        ? await metricInputShared(items, text, join)
-        : candidatesInWorker === 0
-          ? metricInput(items, tokenizer, text)
-          : await metricInputWithWorker(items, tokenizer, text, jobs[0]!, candidatesInWorker);
+      candidatesInWorker === 0
+        ? metricInput(items, tokenizer, text)
+        : await metricInputWithWorker(
+            items,
+            tokenizer,
+            text,
+            jobs[tokenizing.group]!,
+            candidatesInWorker,
+          );
     // On the input itself: a copy ({ ...input }) would run its getters, building every
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;
@@ -482,7 +464,7 @@ async function bootstrapIntervals(
   n: number,
   resamples: number,
   seed: number,
-  threads: { jobs: RunningJob[]; helpers: HelperThreads; draws?: PrecomputedDraws },
+  threads: { jobs: RunningJob[]; helpers: ResampleHelpers; draws?: PrecomputedDraws },
   meanwhile: (() => Promise<void>) | undefined,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();

@@ -204,10 +204,8 @@ export function inputFromEncoded(
  */
 export class CaptionEncoder {
   private readonly vocabulary = new Vocabulary();
-  private tokens = new IntList(1 << 16);
-  private starts = new IntList();
-  /** Words of the vocabulary that a flush has handed over. */
-  private flushedWords = 0;
+  private readonly tokens = new IntList(1 << 16);
+  private readonly starts = new IntList();
 
   /**
    * Adds the next sentence, words[0, count); `forms`: the coco tokenizer's chunk-cache
@@ -230,25 +228,6 @@ export class CaptionEncoder {
       }
       this.tokens.push(id);
     }
-  }
-
-  /**
-   * The sentences added since the last flush, with the vocabulary so far (the same array,
-   * which later flushes extend) and the words it gained since the last flush; the encoder
-   * goes on with the same ids.
-   */
-  flush(): EncodedSentences & { added: string[] } {
-    const tokens = this.tokens.toArray();
-    const starts = this.starts.toArray();
-    this.tokens = new IntList(1 << 16);
-    this.starts = new IntList();
-    const ends = new Int32Array(starts.length + 1);
-    ends.set(starts);
-    ends[starts.length] = tokens.length;
-    const vocabulary = this.vocabulary.tokens;
-    const added = vocabulary.slice(this.flushedWords);
-    this.flushedWords = vocabulary.length;
-    return { vocabulary, tokens, starts: ends, added };
   }
 
   /** The sentences added so far (the encoder is done with after this). */
@@ -298,72 +277,45 @@ function referenceStartsOf(referenceCounts: ArrayLike<number>): Int32Array {
 /**
  * The captions' sentences (candidates, then references) encoded in two parts apart (in
  * two threads), `first` the sentences before `rest`, as one CaptionEncoder would have
- * encoded them (see joinSentenceParts).
+ * encoded them: the same ids, since an id is given in order of first sight, and the
+ * ids of `rest` are in that order too.
  */
 export function joinEncoded(
   first: EncodedSentences,
   rest: EncodedSentences,
   referenceCounts: ArrayLike<number>,
 ): EncodedCaptions {
-  return joinSentenceParts([first, rest], referenceCounts);
-}
-
-/**
- * The captions' sentences (candidates, then references) encoded in parts, in several
- * threads, as one CaptionEncoder would have encoded them: the same ids, since an id is
- * given in order of first sight. Parts that share a vocabulary (one thread's encoder,
- * flushed chunk by chunk) share its ids.
- */
-export function joinSentenceParts(
-  parts: readonly EncodedSentences[],
-  referenceCounts: ArrayLike<number>,
-): EncodedCaptions {
   const referenceStarts = referenceStartsOf(referenceCounts);
   const sentence = referenceStarts[referenceCounts.length]!;
-  let encodedSentences = 0;
-  let encodedTokens = 0;
-  for (const part of parts) {
-    encodedSentences += part.starts.length - 1;
-    encodedTokens += part.tokens.length;
-  }
-  if (encodedSentences !== sentence) {
-    throw new InternalError(`${encodedSentences} sentences encoded for ${sentence} captions`);
+  const firstSentences = first.starts.length - 1;
+  const restSentences = rest.starts.length - 1;
+  if (firstSentences + restSentences !== sentence) {
+    throw new InternalError(
+      `${firstSentences} + ${restSentences} sentences encoded for ${sentence} captions`,
+    );
   }
   const known = new Map<string, number>();
-  const vocabulary: string[] = [];
-  // Per vocabulary, its ids' new ids (-1: not seen yet).
-  const remaps = new Map<readonly string[], Int32Array>();
-  const tokens = new Int32Array(encodedTokens);
+  first.vocabulary.forEach((token, id) => {
+    known.set(token, id);
+  });
+  const vocabulary = [...first.vocabulary];
+  const remap = new Int32Array(rest.vocabulary.length);
+  rest.vocabulary.forEach((token, local) => {
+    let id = known.get(token);
+    if (id === undefined) {
+      id = vocabulary.length;
+      vocabulary.push(token);
+    }
+    remap[local] = id;
+  });
+  const offset = first.tokens.length;
+  const tokens = new Int32Array(offset + rest.tokens.length);
+  tokens.set(first.tokens);
+  const from = rest.tokens;
+  for (let i = 0; i < from.length; i++) tokens[offset + i] = remap[from[i]!]!;
   const starts = new Int32Array(sentence + 1);
-  let t = 0;
-  let s = 0;
-  for (const part of parts) {
-    let remap = remaps.get(part.vocabulary);
-    if (remap === undefined) {
-      remap = new Int32Array(part.vocabulary.length).fill(-1);
-      remaps.set(part.vocabulary, remap);
-    }
-    const from = part.tokens;
-    const partStarts = part.starts;
-    const offset = t - partStarts[0]!;
-    for (let j = 0; j < partStarts.length - 1; j++) starts[s++] = partStarts[j]! + offset;
-    for (let p = 0; p < from.length; p++) {
-      const local = from[p]!;
-      let id = remap[local]!;
-      if (id < 0) {
-        const token = part.vocabulary[local]!;
-        id = known.get(token) ?? -1;
-        if (id < 0) {
-          id = vocabulary.length;
-          vocabulary.push(token);
-          known.set(token, id);
-        }
-        remap[local] = id;
-      }
-      tokens[t++] = id;
-    }
-  }
-  starts[sentence] = t;
+  starts.set(first.starts.subarray(0, firstSentences));
+  for (let s = 0; s <= restSentences; s++) starts[firstSentences + s] = rest.starts[s]! + offset;
   return { vocabulary, tokens, starts, referenceStarts, sentences: sentence };
 }
 

@@ -99,35 +99,8 @@ export function forEachCocoTokens(
   }
 }
 
-/**
- * {@link forEachCocoTokens} over `lines` captions of a run's text (or of a window of it,
- * from a line start on), from the caption whose line starts at `offset`. Returns the last
- * index of `text` that the tokenizer looked at: if that is its last, a window may have
- * been too short, since the tokens can depend on the text after it.
- */
-export function forEachCocoLine(
-  text: string,
-  offset: number,
-  lines: number,
-  take: (tokens: readonly string[], count: number, forms?: readonly number[]) => void,
-): number {
-  const run = new PtbRun(text);
-  let start = offset;
-  for (let i = 0; i < lines; i++) {
-    const newline = text.indexOf('\n', start);
-    const stop = newline < 0 ? text.length : newline;
-    const count = cocoLine.scanInto(run, start, stop);
-    take(cocoLine.tokens, count, cocoLine.forms);
-    start = stop + 1;
-  }
-  return run.maxRead;
-}
-
-/**
- * The captions as one text, one a line (a line break inside a caption becomes a space):
- * the run's text, which forEachCocoLine reads. Each caption keeps its length.
- */
-export function joinLines(texts: readonly string[]): string {
+/** The captions as one text, one a line (a line break inside a caption becomes a space). */
+function joinLines(texts: readonly string[]): string {
   const oneLineEach = texts.every((t) => !t.includes('\n'));
   return (oneLineEach ? texts : texts.map((t) => t.replaceAll('\n', ' '))).join('\n');
 }

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createDraws, createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
-import { MAX_HELPER_THREADS, spareCores, startHelperThreads } from './helper-threads.js';
 import { createMetric } from './registry.js';
+import { MAX_RESAMPLE_HELPERS, spareCores, startResampleHelpers } from './resample-helpers.js';
 import { type CaptionItem, scoreCaptions } from './score.js';
 import { seededRandom } from './statistics.js';
 
@@ -26,7 +26,7 @@ describe('resample helpers', () => {
     expect(spareCores(1, 2)).toBe(0);
     expect(spareCores(0, 2)).toBe(1);
     expect(spareCores(1, 4)).toBe(2);
-    expect(spareCores(1, 64)).toBe(MAX_HELPER_THREADS);
+    expect(spareCores(1, 64)).toBe(MAX_RESAMPLE_HELPERS);
     expect(spareCores(1, 1)).toBe(0);
   });
 
@@ -37,7 +37,7 @@ describe('resample helpers', () => {
 
     const shared = createResampleJob(columns, 200, 7);
     const draws = createDraws(3001, 200, 7);
-    const helpers = startHelperThreads(3);
+    const helpers = startResampleHelpers(3);
     expect(helpers.count).toBe(3);
     helpers.draw(draws);
     // Let them draw a while before the job comes, as they do while the metrics are scored.
@@ -60,7 +60,7 @@ describe('resample helpers', () => {
     const alone = createResampleJob(columns, 40, 3);
     runResamples(alone);
     const job = createResampleJob(columns, 40, 3);
-    const helpers = startHelperThreads(2);
+    const helpers = startResampleHelpers(2);
     helpers.stop();
     await helpers.resample(job);
     runResamples(job);
@@ -76,14 +76,14 @@ describe('resample helpers', () => {
       ...options,
       metrics: await metrics(),
       parallel: false,
-      helperThreads: 0,
+      resampleHelpers: 0,
     });
     for (const parallel of [false, true]) {
       const helped = await scoreCaptions(items, {
         ...options,
         metrics: await metrics(),
         parallel,
-        helperThreads: 3,
+        resampleHelpers: 3,
       });
       for (const column of none.columns) {
         expect(helped.summary[column]!.ci95, column).not.toBeNull();

@@ -1,0 +1,102 @@
+/**
+ * Worker threads that only help with the bootstrap, on machines with cores to spare beyond
+ * the main thread and the metric worker: they draw resamples ahead while the metrics are
+ * scored, then take resamples as the other threads do (bootstrap.ts). The sums are the
+ * same whichever thread computes which resample, so the intervals do not depend on how
+ * many helpers there are.
+ */
+
+import { Worker } from 'node:worker_threads';
+import { usableCores } from '../core/cgroup.js';
+import { workerBootCode } from '../core/worker-boot.js';
+import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
+
+/** More helpers than this gain little: 1,000 resamples are about 1 s of one core's work. */
+export const MAX_RESAMPLE_HELPERS = 6;
+
+export type ToResampleHelper = { draw: PrecomputedDraws } | { resample: ResampleJob };
+
+export interface ResampleHelpers {
+  readonly count: number;
+  /** Has them draw resamples ahead into `draws`, claiming them as the other threads do. */
+  draw(draws: PrecomputedDraws): void;
+  /** Has them take part in `job`; resolves once none has more to claim, or has died. */
+  resample(job: ResampleJob): Promise<void>;
+  stop(): void;
+}
+
+/** The cores left for helpers once the main thread and `busyThreads` others have one each. */
+export function spareCores(busyThreads: number, cores = usableCores()): number {
+  return Math.max(0, Math.min(MAX_RESAMPLE_HELPERS, cores - 1 - busyThreads));
+}
+
+/** Helpers that have exited. */
+const ended = new WeakSet<Worker>();
+/** The threads of each ResampleHelpers. */
+const workersOf = new WeakMap<ResampleHelpers, Worker[]>();
+
+/**
+ * Starts `count` helpers; they hold the process open only while they resample. Those of
+ * `ahead` (started before the captions were read, say) are taken over first, and the ones
+ * beyond `count` stopped.
+ */
+export function startResampleHelpers(count: number, ahead?: ResampleHelpers): ResampleHelpers {
+  const taken = ahead === undefined ? [] : (workersOf.get(ahead) ?? []);
+  for (const worker of taken.slice(count)) void worker.terminate();
+  const workers = taken.slice(0, count);
+  while (workers.length < count) {
+    const worker = startHelper();
+    if (worker === undefined) break;
+    workers.push(worker);
+  }
+  const helpers = resampleHelpers(workers);
+  workersOf.set(helpers, workers);
+  return helpers;
+}
+
+function startHelper(): Worker | undefined {
+  try {
+    const worker = new Worker(workerBootCode(import.meta.url, 'resample-worker'), { eval: true });
+    worker.unref();
+    // A helper that dies leaves its claimed resamples to the others (runLeftoverResamples).
+    worker.on('error', () => {});
+    worker.once('exit', () => ended.add(worker));
+    return worker;
+  } catch {
+    return undefined;
+  }
+}
+
+function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
+  const post = (message: ToResampleHelper) => {
+    for (const worker of workers) if (!ended.has(worker)) worker.postMessage(message);
+  };
+  return {
+    count: workers.length,
+    draw: (draws) => post({ draw: draws }),
+    async resample(job) {
+      await Promise.all(
+        workers
+          .filter((worker) => !ended.has(worker))
+          .map(
+            (worker) =>
+              new Promise<void>((resolve) => {
+                const done = () => {
+                  worker.off('message', done);
+                  worker.off('exit', done);
+                  worker.unref();
+                  resolve();
+                };
+                worker.ref();
+                worker.on('message', done);
+                worker.on('exit', done);
+                worker.postMessage({ resample: job } satisfies ToResampleHelper);
+              }),
+          ),
+      );
+    },
+    stop() {
+      for (const worker of workers) void worker.terminate();
+    },
+  };
+}
