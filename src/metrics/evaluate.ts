@@ -389,7 +389,7 @@ async function evaluateWith(
   }
   const threads =
     staged.workerMetrics.length > 0
-      ? ` (${staged.workerMetrics.join(', ')} in a second thread)`
+      ? ` (${staged.workerMetrics.join(', ')} in ${staged.workerThreads > 1 ? 'worker threads of their own' : 'a second thread'})`
       : '';
   logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 

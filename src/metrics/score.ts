@@ -90,6 +90,8 @@ export interface ScoredCaptions {
   corpusDependentColumns: string[];
   /** Metrics that were scored in a worker thread (see ScoreOptions.parallel). */
   workerMetrics: string[];
+  /** The worker threads that scored them (one per metric, or one for all). */
+  workerThreads: number;
 }
 
 /**
@@ -327,6 +329,7 @@ export async function scoreCaptionsStaged(
   };
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
+  let workerThreads = 0;
   try {
     const input =
       candidatesInWorker === 0
@@ -353,6 +356,7 @@ export async function scoreCaptionsStaged(
     for (const [g, group] of groups.entries()) {
       const fromWorker = fromWorkers[g]!;
       if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
+      if (fromWorker !== null) workerThreads += 1;
       for (const [k, metric] of group.entries()) {
         const result = fromWorker?.[k];
         if (result !== undefined) workerMetrics.push(metric.id);
@@ -387,6 +391,7 @@ export async function scoreCaptionsStaged(
       .filter(({ metric }) => metric.corpusDependent)
       .flatMap(({ metric }) => [...metric.columns]),
     workerMetrics,
+    workerThreads,
   };
   return {
     ...scores,
