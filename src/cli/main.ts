@@ -9,6 +9,7 @@ import {
   type OptionSpec,
 } from '../config/schema.js';
 import { CaptionToolError, ConfigError, describeError, InternalError } from '../core/errors.js';
+import { keepMadeFolders, madeFolderCount, removeFoldersLeftEmpty } from '../core/files.js';
 import { createStreamLogger, type Logger } from '../core/logger.js';
 import type { CaptionEngine } from '../engines/types.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -165,6 +166,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       const positional = cmd.args;
       const flags = cmd.opts();
       let logger = earlyLogger;
+      const folders = madeFolderCount();
       try {
         const config = loadConfig({ specs: spec.options, flags, env, cwd });
         logger = createLogger(writeErr, config, color);
@@ -186,6 +188,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       } catch (error) {
         exitCode = reportError(error, logger);
       }
+      if (exitCode === EXIT.ok) keepMadeFolders(folders);
+      else await removeFoldersLeftEmpty(folders);
     });
   }
 

@@ -1,9 +1,19 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutputError } from './errors.js';
-import { asOutputError, readFileShared, removeStaleTempFiles, writeFileAtomic } from './files.js';
+import {
+  asOutputError,
+  ensureWritableDir,
+  keepMadeFolders,
+  madeFolderCount,
+  readFileShared,
+  removeFoldersLeftEmpty,
+  removeStaleTempFiles,
+  writeFileAtomic,
+} from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -81,5 +91,29 @@ describe('readFileShared', () => {
     expect(Buffer.from(got).equals(bytes)).toBe(true);
     await writeFile(path, '');
     expect((await readFileShared(path)).length).toBe(0);
+  });
+});
+
+describe('removeFoldersLeftEmpty', () => {
+  it('removes the folders ensureWritableDir made that are still empty, and only those', async () => {
+    const top = join(dir, 'made');
+    await mkdir(top);
+    const since = madeFolderCount();
+    await ensureWritableDir(join(top, 'a', 'b', 'c'), '--out');
+    await ensureWritableDir(join(top, 'kept', 'x'), '--out');
+    await writeFile(join(top, 'kept', 'x', 'journal.jsonl'), '{}\n');
+    await removeFoldersLeftEmpty(since);
+    // a/b/c was empty: all three go; kept/x holds a file: both stay; `top` was there before.
+    expect((await readdir(top)).sort()).toEqual(['kept']);
+    expect(await readdir(join(top, 'kept', 'x'))).toEqual(['journal.jsonl']);
+  });
+
+  it('keeps what a command that succeeded made, even when empty', async () => {
+    const since = madeFolderCount();
+    const out = join(dir, 'ok-out');
+    await ensureWritableDir(out, '--out');
+    keepMadeFolders(since);
+    await removeFoldersLeftEmpty(since);
+    expect(existsSync(out)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, OutputError } from './errors.js';
 
@@ -102,12 +102,49 @@ export async function removeStaleTempFiles(
  */
 async function makeFolder(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    const first = await mkdir(dir, { recursive: true });
+    if (first !== undefined) madeFolders.push(...foldersFrom(first, dir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw error;
     await makeFolder(dirname(dir));
     await mkdir(dir);
+    madeFolders.push(dir);
   }
+}
+
+/** `outer`, then each folder below it down to `inner`. */
+function foldersFrom(outer: string, inner: string): string[] {
+  const chain = [inner];
+  while (chain[0] !== outer && dirname(chain[0]!) !== chain[0]) chain.unshift(dirname(chain[0]!));
+  return chain;
+}
+
+/** Folders that ensureWritableDir created, outer ones first. */
+const madeFolders: string[] = [];
+
+/** How many folders ensureWritableDir has created so far (see removeFoldersLeftEmpty). */
+export function madeFolderCount(): number {
+  return madeFolders.length;
+}
+
+/**
+ * After a command failed: the folders it created (those after the first `since`) that are
+ * still empty are removed, inner ones first, so that a job stopped by bad input before any
+ * work leaves no empty --out behind. A folder that holds anything stays.
+ */
+export async function removeFoldersLeftEmpty(since: number): Promise<void> {
+  for (const dir of madeFolders.splice(since).reverse()) {
+    try {
+      await rmdir(dir);
+    } catch {
+      // Not empty (or gone): it stays as it is.
+    }
+  }
+}
+
+/** After a command succeeded: its folders are its output, forgotten here. */
+export function keepMadeFolders(since: number): void {
+  madeFolders.splice(since);
 }
 
 /**

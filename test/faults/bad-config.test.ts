@@ -397,7 +397,7 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
   async function expectRefused(
     argv: string[],
     message: RegExp | string,
-    options: { outMade?: boolean; realEngine?: boolean } = {},
+    options: { realEngine?: boolean } = {},
   ) {
     const result = await cli(argv, options.realEngine ? { realEngine: true } : {});
     const what = `${argv.join(' ')}\n${result.err}`;
@@ -405,7 +405,8 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
     if (typeof message === 'string') expect(result.err, what).toContain(message);
     else expect(result.err, what).toMatch(message);
     expect(result.err, what).not.toMatch(/internal error/);
-    if (!options.outMade) expect(existsSync(out), `${what}: --out made`).toBe(false);
+    // Made before the problem showed (a model is read after --out is checked): removed again.
+    expect(existsSync(out), `${what}: --out left behind`).toBe(false);
   }
 
   it('--data that does not exist, with every --format, before --out is made', async () => {
@@ -506,6 +507,32 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
     }
   });
 
+  it('--data whose rows fail as they are read exits 2 and leaves no new --out, nested or not', async () => {
+    const semicolons = join(root, 'semicolon-rocov2');
+    await mkdir(join(semicolons, 'images'), { recursive: true });
+    await writeFile(join(semicolons, 'train_captions.csv'), 'ID;Caption\na;b\n');
+    const noCaption = join(root, 'no-caption-column');
+    await mkdir(join(noCaption, 'images'), { recursive: true });
+    await writeFile(join(noCaption, 'train_captions.csv'), 'ID,Text\na,b\n');
+    for (const dataset of [semicolons, noCaption]) {
+      for (const command of [['caption'], ['export-batch'], ['run']]) {
+        const outer = freshOut();
+        const nested = join(outer, 'a', 'b');
+        const result = await cli([...command, '--data', dataset, '--out', nested]);
+        const what = `${command[0]} ${dataset}\n${result.err}`;
+        expect(result.code, what).toBe(2);
+        expect(result.err, what).toContain('train_captions.csv');
+        expect(existsSync(outer), `${what}: --out left behind`).toBe(false);
+      }
+    }
+    // Under a folder that was there: only what the run made goes.
+    const kept = join(root, 'kept-parent');
+    await mkdir(kept, { recursive: true });
+    const result = await cli(['caption', '--data', semicolons, '--out', join(kept, 'x', 'y')]);
+    expect(result.code, result.err).toBe(2);
+    expect(await readdir(kept)).toEqual([]);
+  });
+
   it('--prompt @FILE and --config that are not there or are folders, before --out is made', async () => {
     await expectRefused(
       ['caption', '--data', data, '--prompt', '@no-such-thing', '--out', freshOut()],
@@ -554,7 +581,6 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
       await expectRefused(
         ['evaluate', '--captions', captions, ...bert, ...args, '--out', freshOut()],
         message,
-        { outMade: true },
       );
       await expectRefused(['run', '--data', data, ...bert, ...args, '--out', freshOut()], message);
     }
@@ -573,7 +599,7 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
       await expectRefused(
         ['caption', '--data', data, '--model', model, '--offline', '--out', freshOut()],
         message,
-        { outMade: true, realEngine: true },
+        { realEngine: true },
       );
     }
   });

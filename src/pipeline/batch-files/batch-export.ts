@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { formatBytes } from '../../config/size.js';
 import type { CaptionConfig } from '../../config/types.js';
-import { writeFileAtomic } from '../../core/files.js';
+import { ensureWritableDir, writeFileAtomic } from '../../core/files.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import type { Sample } from '../../datasets/types.js';
 import { imageDataUri } from '../../engines/openai/image-uri.js';
@@ -56,7 +56,7 @@ export async function exportBatch(
   const out = resolve(config.out);
   // Before --out is made: a --data that holds no dataset of its layout leaves no folder.
   const selection = await selectSamples(config, logger);
-  await mkdir(out, { recursive: true });
+  await ensureWritableDir(out, '--out');
   const paths = batchPaths(out, config.split);
   const model = config.model === DEFAULT_MODEL_ID ? BATCH_DEFAULT_MODEL : config.model;
   if (model !== config.model) {
