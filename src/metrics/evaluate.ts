@@ -35,12 +35,7 @@ import { localModelFolder } from './bertscore/model-source.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
-import {
-  type CaptionItem,
-  movedToWorkers,
-  type StagedScores,
-  scoreCaptionsStaged,
-} from './score.js';
+import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
 import { mode } from './statistics.js';
 import type { Metric } from './types.js';
 
@@ -87,13 +82,13 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
     >
   > & { offline?: boolean };
 
-/** The captions file's rows; a JSONL file's bytes also go to `workers`, which parse them too. */
-async function readRows(path: string, workers: readonly IdleWorker[]): Promise<CaptionRow[]> {
+/** The captions file's rows; a JSONL file's bytes also go to `worker`, which parses them too. */
+async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]> {
   await checkInputPath('--captions', path, 'file');
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
     const bytes = await readFileShared(path);
-    for (const worker of workers) worker.shareCaptionsJsonl(bytes, path);
+    worker?.shareCaptionsJsonl(bytes, path);
     return parseCaptionsJsonl(bytes, path);
   }
   if (ext === '.csv') return readCaptionsCsv(path, { unique: true, scoring: true });
@@ -245,63 +240,66 @@ export async function evaluate(
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
 ): Promise<EvaluationResult> {
   const captionsPath = resolve(config.captions);
-  const ahead = deps.metrics === undefined ? threadsAhead(config, captionsPath) : { workers: [] };
+  const worker = deps.metrics === undefined ? workerAhead(config, captionsPath) : undefined;
+  const helpers =
+    deps.metrics === undefined ? helpersAhead(config, captionsPath, worker) : undefined;
   try {
-    return await evaluateWith(config, deps, captionsPath, ahead);
+    return await evaluateWith(config, deps, captionsPath, { worker, helpers });
   } catch (error) {
-    for (const worker of ahead.workers) worker.stop();
-    ahead.helpers?.stop();
+    worker?.stop();
+    helpers?.stop();
     throw error;
   }
-}
-
-/** Threads started before the captions are read; scoreCaptionsStaged takes them over. */
-interface ThreadsAhead {
-  /** The metric workers, in the order of their metrics. */
-  workers: IdleWorker[];
-  helpers?: ResampleHelpers;
 }
 
 /** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
 const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
 
 /**
- * Threads started before the captions are read, when a large file and a second core make
- * it likely that they will be wanted: their start-up then overlaps the reading.
- * scoreCaptionsStaged stops those it does not want after all.
- * - The metric workers, when ROUGE or METEOR is asked for: one for each when there is a
- *   core for each (see scoreCaptionsStaged). METEOR's, with the bundled WordNet (the CLI's),
- *   can load it meanwhile.
- * - Helper threads on the cores left (resample-helpers.ts).
+ * A worker thread started before the captions are read, when a large file and a second
+ * core make it likely that ROUGE or METEOR will be scored in one: its start-up then
+ * overlaps the reading. scoreCaptionsStaged stops it if it is not wanted after all.
  */
-function threadsAhead(config: EvaluateOptions, captionsPath: string): ThreadsAhead {
-  if (usableCores() < 2) return { workers: [] };
-  let size = 0;
+function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker | undefined {
+  const ids = resolveMetricIds(config);
+  if (!ids.includes('rouge') && !ids.includes('meteor')) return undefined;
+  if (usableCores() < 2 || !isLarge(captionsPath)) return undefined;
+  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read.
+  return prestartWorker({ wordnet: ids.includes('meteor') });
+}
+
+/**
+ * The bootstrap's helper threads (resample-helpers.ts), on the cores left beside the
+ * metric worker, started with it, before the captions are read, when their file is large.
+ */
+function helpersAhead(
+  config: EvaluateOptions,
+  captionsPath: string,
+  worker: IdleWorker | undefined,
+): ResampleHelpers | undefined {
+  if ((config.bootstrap ?? 0) <= 0 || !isLarge(captionsPath)) return undefined;
+  const spare = spareCores(worker === undefined ? 0 : 1);
+  return spare > 0 ? startResampleHelpers(spare) : undefined;
+}
+
+/** Whether the captions file may hold enough items for more threads (WORKER_AHEAD_MIN_BYTES). */
+function isLarge(captionsPath: string): boolean {
   try {
-    size = statSync(captionsPath).size;
+    return statSync(captionsPath).size >= WORKER_AHEAD_MIN_BYTES;
   } catch {
-    return { workers: [] };
+    return false;
   }
-  if (size < WORKER_AHEAD_MIN_BYTES) return { workers: [] };
-  const moved = movedToWorkers(resolveMetricIds(config), (id) => id);
-  const groups = usableCores() > moved.length ? moved.map((id) => [id]) : [moved];
-  const workers = groups
-    .filter((group) => group.length > 0)
-    .map((group) => prestartWorker({ wordnet: group.includes('meteor') }));
-  const spare = spareCores(workers.length);
-  return { workers, ...(spare > 0 ? { helpers: startResampleHelpers(spare) } : {}) };
 }
 
 async function evaluateWith(
   config: EvaluateOptions,
   deps: { logger: Logger; metrics?: readonly Metric[]; signal?: AbortSignal },
   captionsPath: string,
-  ahead: ThreadsAhead,
+  { worker, helpers }: { worker: IdleWorker | undefined; helpers: ResampleHelpers | undefined },
 ): Promise<EvaluationResult> {
-  const { workers, helpers } = ahead;
   const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
-  const rows = await readRows(captionsPath, workers);
+  const rows = await readRows(captionsPath, worker);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
   const emptyCaptions: ExcludedItem[] = [];
@@ -381,7 +379,7 @@ async function evaluateWith(
       bootstrap,
       seed,
       ...(deps.signal ? { signal: deps.signal } : {}),
-      workers,
+      ...(worker === undefined ? {} : { worker }),
       ...(helpers === undefined ? {} : { helpers }),
     });
   } finally {
@@ -389,7 +387,7 @@ async function evaluateWith(
   }
   const threads =
     staged.workerMetrics.length > 0
-      ? ` (${staged.workerMetrics.join(', ')} in ${staged.workerThreads > 1 ? 'worker threads of their own' : 'a second thread'})`
+      ? ` (${staged.workerMetrics.join(', ')} in a second thread)`
       : '';
   logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 

@@ -5,7 +5,7 @@ import { MetricError } from '../core/errors.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import { packWorkerJob, prestartWorker, startWorkerJob, unpackWorkerJob } from './metric-worker.js';
 import { createMetric } from './registry.js';
-import { type CaptionItem, candidateTokenizer, metricInput, scoreCaptions } from './score.js';
+import { type CaptionItem, metricInput, scoreCaptions, workerCandidateShare } from './score.js';
 import { encodedCaptions } from './token-ids.js';
 
 const corpus = fileURLToPath(new URL('../../test/fixtures/parity/corpus.jsonl', import.meta.url));
@@ -42,13 +42,11 @@ describe('metrics in a worker thread', () => {
     }
   });
 
-  it('has a worker tokenize the candidates: none beside METEOR, half for ROUGE alone, all for METEOR beside ROUGE', async () => {
+  it('has the worker tokenize no candidates when it scores METEOR, half of them for ROUGE alone', async () => {
     const [rouge, meteor] = await Promise.all([createMetric('rouge'), createMetric('meteor')]);
-    expect(candidateTokenizer([[rouge!, meteor!]])).toEqual({ group: 0, share: 0 });
-    expect(candidateTokenizer([[meteor!]])).toEqual({ group: 0, share: 0 });
-    expect(candidateTokenizer([[rouge!]])).toEqual({ group: 0, share: 0.5 });
-    expect(candidateTokenizer([[rouge!], [meteor!]])).toEqual({ group: 1, share: 1 });
-    expect(candidateTokenizer([])).toEqual({ group: 0, share: 0 });
+    expect(workerCandidateShare([rouge!, meteor!])).toBe(0);
+    expect(workerCandidateShare([meteor!])).toBe(0);
+    expect(workerCandidateShare([rouge!])).toBe(0.5);
     // Both ways give the single-thread scores.
     for (const ids of [
       ['bleu', 'rouge'],
@@ -164,7 +162,7 @@ describe('metrics in a worker thread', () => {
     const scored = await scoreCaptions(items.slice(0, 10), {
       metrics: await metrics(),
       parallel: false,
-      workers: [idle],
+      worker: idle,
     });
     expect(scored.workerMetrics).toEqual([]);
     await exited;
@@ -181,35 +179,12 @@ describe('metrics in a worker thread', () => {
       ...options,
       metrics: await metrics(),
       parallel: true,
-      workers: [prestartWorker(), prestartWorker({ wordnet: true })],
+      worker: prestartWorker(),
     });
     expect(ahead.workerMetrics).toEqual(['rouge', 'meteor']);
     for (const column of serial.columns) {
       expect([...ahead.values[column]!], column).toEqual([...serial.values[column]!]);
       expect(ahead.summary[column]).toEqual(serial.summary[column]);
-    }
-  });
-
-  it("gives the same scores and intervals with a worker per metric (METEOR's tokenizing the candidates), with and without resample helpers", async () => {
-    const options = { bootstrap: 60, seed: 8 };
-    const serial = await scoreCaptions(items, {
-      ...options,
-      metrics: await metrics(),
-      parallel: false,
-    });
-    for (const resampleHelpers of [0, 2]) {
-      const split = await scoreCaptions(items, {
-        ...options,
-        metrics: await metrics(),
-        parallel: true,
-        workerPerMetric: true,
-        resampleHelpers,
-      });
-      expect(split.workerMetrics).toEqual(['rouge', 'meteor']);
-      for (const column of serial.columns) {
-        expect([...split.values[column]!], column).toEqual([...serial.values[column]!]);
-        expect(split.summary[column], column).toEqual(serial.summary[column]);
-      }
     }
   });
 
@@ -230,18 +205,18 @@ describe('metrics in a worker thread', () => {
       ...options,
       metrics: await metrics(),
       parallel: true,
-      workers: [shared],
+      worker: shared,
     });
     expect(fromText.workerMetrics).toEqual(['rouge', 'meteor']);
     // Items that are not the file's: the worker's check fails, and this thread scores.
-    const others = [prestartWorker(), prestartWorker()];
-    for (const other of others) other.shareCaptionsJsonl(jsonl, corpus);
+    const other = prestartWorker();
+    other.shareCaptionsJsonl(jsonl, corpus);
     const changed = items.map((item, k) => (k === 0 ? { ...item, candidate: 'x' } : item));
     const fallback = await scoreCaptions(changed, {
       ...options,
       metrics: await metrics(),
       parallel: true,
-      workers: others,
+      worker: other,
     });
     expect(fallback.workerMetrics).toEqual([]);
     const changedSerial = await scoreCaptions(changed, {

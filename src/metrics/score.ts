@@ -47,18 +47,13 @@ export interface ScoreOptions {
   /** Once aborted, scoring stops between metrics and inside BERTScore (an AbortError). */
   signal?: AbortSignal;
   /**
-   * Workers started ahead (prestartWorker), for the metrics workers would score, in the
-   * order of those metrics (see workerGroups). Taken over: used, or stopped when not wanted.
+   * A worker started ahead (prestartWorker), for the metrics a worker would score. Taken
+   * over: used, or stopped when none is wanted.
    */
-  workers?: readonly IdleWorker[];
-  /**
-   * One metric worker per moved metric (ROUGE, METEOR) instead of one for both. Default:
-   * when there is a core for each beside this thread.
-   */
-  workerPerMetric?: boolean;
+  worker?: IdleWorker;
   /**
    * Worker threads that only help with the bootstrap (resample-helpers.ts). Default: one
-   * per core beyond the main thread and the metric workers (at most 6), with at least
+   * per core beyond the main thread and the metric worker (at most 6), with at least
    * 5,000 items. The intervals are the same with any number.
    */
   resampleHelpers?: number;
@@ -90,8 +85,6 @@ export interface ScoredCaptions {
   corpusDependentColumns: string[];
   /** Metrics that were scored in a worker thread (see ScoreOptions.parallel). */
   workerMetrics: string[];
-  /** The worker threads that scored them (one per metric, or one for all). */
-  workerThreads: number;
 }
 
 /**
@@ -176,25 +169,13 @@ function captionText(items: readonly CaptionItem[]): CaptionText {
 }
 
 /**
- * Which metric worker tokenizes which share of the candidates while this thread tokenizes
- * the others and the references (measured with the default metrics):
- * - METEOR in a worker of its own beside ROUGE's: all of them. It would wait for the
- *   tokens otherwise, while ROUGE scores the raw text.
- * - METEOR in the one worker: none. Their work takes longer than this thread's
- *   n-gram metrics already, and a second tokenizer (with a cache of its own, cold) costs
- *   more CPU than it saves.
- * - ROUGE alone: half.
+ * The share of the candidates that the worker tokenizes while this thread tokenizes the
+ * others and the references. With METEOR the worker's metrics take longer than this
+ * thread's n-gram metrics already, and a second tokenizer (with a cache of its own, cold)
+ * costs more CPU than it saves: none (measured with the default metrics). Else half.
  */
-export function candidateTokenizer(groups: readonly (readonly Metric[])[]): {
-  group: number;
-  share: number;
-} {
-  const isMeteor = (metric: Metric) => metric.recipe?.id === 'meteor';
-  if (groups.length > 1) {
-    const meteorAlone = groups.findIndex((group) => group.length === 1 && isMeteor(group[0]!));
-    return meteorAlone >= 0 ? { group: meteorAlone, share: 1 } : { group: 0, share: 0 };
-  }
-  return { group: 0, share: groups.length === 0 || groups[0]!.some(isMeteor) ? 0 : 0.5 };
+export function workerCandidateShare(inWorker: readonly Metric[]): number {
+  return inWorker.some((metric) => metric.recipe?.id === 'meteor') ? 0 : 0.5;
 }
 
 /** Items from which a second thread repays its start-up. */
@@ -212,34 +193,10 @@ function workerShare(
   if (parallel === undefined && (items < WORKER_MIN_ITEMS || usableCores() < 2)) {
     return [];
   }
-  return movedToWorkers(metrics, (m) => m.recipe?.id);
-}
-
-/**
- * Of the metrics (by registry id: undefined for one that cannot move), those that worker
- * threads score: ROUGE and METEOR, but never every metric, which would leave this thread idle.
- */
-export function movedToWorkers<T>(
-  metrics: readonly T[],
-  idOf: (metric: T) => string | undefined,
-): T[] {
-  const movable = metrics.filter((metric) => WORKER_METRICS.has(idOf(metric) ?? ''));
+  const movable = metrics.filter((m) => m.recipe !== undefined && WORKER_METRICS.has(m.recipe.id));
+  // Moving every metric would leave this thread idle: keep one here.
   if (movable.length === metrics.length) movable.pop();
   return movable;
-}
-
-/**
- * The metric workers' metrics: one worker each (METEOR alone then takes about as long as
- * BLEU and CIDEr-D here), or one worker for all of them.
- */
-function workerGroups(inWorker: readonly Metric[], perMetric: boolean): Metric[][] {
-  if (inWorker.length === 0) return [];
-  return perMetric ? inWorker.map((metric) => [metric]) : [[...inWorker]];
-}
-
-function stopAhead(options: ScoreOptions): void {
-  for (const idle of options.workers ?? []) idle.stop();
-  options.helpers?.stop();
 }
 
 /** The worker's failure as the error class it had there. */
@@ -279,11 +236,13 @@ export async function scoreCaptionsStaged(
   const seen = new Set<string>();
   items.forEach((item, i) => {
     if (item.references.length === 0) {
-      stopAhead(options);
+      options.worker?.stop();
+      options.helpers?.stop();
       throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
     }
     if (seen.has(item.id)) {
-      stopAhead(options);
+      options.worker?.stop();
+      options.helpers?.stop();
       throw new MetricError(`item id ${item.id} appears twice`);
     }
     seen.add(item.id);
@@ -291,77 +250,68 @@ export async function scoreCaptionsStaged(
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
-  const groups = workerGroups(inWorker, options.workerPerMetric ?? usableCores() > inWorker.length);
-  for (const idle of options.workers?.slice(groups.length) ?? []) idle.stop();
+  if (inWorker.length === 0) options.worker?.stop();
+  const candidatesInWorker = Math.round(items.length * workerCandidateShare(inWorker));
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
   const manyItems = options.parallel !== false && items.length >= WORKER_MIN_ITEMS;
   const helpers = startResampleHelpers(
     resamples > 0 && items.length >= 2
-      ? (options.resampleHelpers ?? (manyItems ? spareCores(groups.length) : 0))
+      ? (options.resampleHelpers ?? (manyItems ? spareCores(inWorker.length > 0 ? 1 : 0) : 0))
       : 0,
     options.helpers,
   );
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
   const draws =
-    resamples > 0 && items.length >= 2 && (inWorker.length > 0 || helpers.count > 0)
+    resamples > 0 && (inWorker.length > 0 || helpers.count > 0)
       ? createDraws(items.length, resamples, seed)
       : undefined;
   if (draws !== undefined) helpers.draw(draws);
-  const tokenizing = candidateTokenizer(groups);
-  const candidatesInWorker = Math.round(items.length * tokenizing.share);
-  const jobs = groups.map((group, g) =>
-    startWorkerJob(
-      {
-        ...text,
-        recipes: group.map((metric) => metric.recipe!),
-        ...(draws === undefined ? {} : { draws }),
-        ...(candidatesInWorker > 0 && g === tokenizing.group
-          ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
-          : {}),
-      },
-      options.workers?.[g],
-    ),
-  );
+  const job =
+    inWorker.length === 0
+      ? undefined
+      : startWorkerJob(
+          {
+            ...text,
+            recipes: inWorker.map((metric) => metric.recipe!),
+            ...(draws === undefined ? {} : { draws }),
+            ...(candidatesInWorker > 0
+              ? { tokenizeCandidates: tokenizer, candidatesToTokenize: candidatesInWorker }
+              : {}),
+          },
+          options.worker,
+        );
   const stopThreads = () => {
-    for (const job of jobs) job.stop();
+    job?.stop();
     helpers.stop();
   };
   const byMetric = new Map<Metric, MetricResult>();
   const workerMetrics: string[] = [];
-  let workerThreads = 0;
   try {
     const input =
-      candidatesInWorker === 0
+      job === undefined || candidatesInWorker === 0
         ? metricInput(items, tokenizer, text)
-        : await metricInputWithWorker(
-            items,
-            tokenizer,
-            text,
-            jobs[tokenizing.group]!,
-            candidatesInWorker,
-          );
+        : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
     // On the input itself: a copy ({ ...input }) would run its getters, building every
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;
-    for (const job of jobs) job.sendTokens(encodedCaptions(input));
+    job?.sendTokens(encodedCaptions(input));
     for (const metric of options.metrics) {
       options.signal?.throwIfAborted();
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
     }
-    // Done before the workers: draw the bootstrap's resamples ahead until their results come.
-    const replies = Promise.all(jobs.map((job) => job.results));
-    const fromWorkers =
-      draws === undefined ? await replies : await drawWhileWaiting(replies, draws);
-    for (const [g, group] of groups.entries()) {
-      const fromWorker = fromWorkers[g]!;
-      if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
-      if (fromWorker !== null) workerThreads += 1;
-      for (const [k, metric] of group.entries()) {
-        const result = fromWorker?.[k];
-        if (result !== undefined) workerMetrics.push(metric.id);
-        byMetric.set(metric, result ?? (await metric.score(input)));
-      }
+    // Done before the worker: draw the bootstrap's resamples ahead until its results come.
+    const fromWorker =
+      job === undefined
+        ? []
+        : draws === undefined
+          ? await job.results
+          : await drawWhileWaiting(job.results, draws);
+    if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
+    for (const [k, metric] of inWorker.entries()) {
+      const result = fromWorker?.[k];
+      if (result !== undefined) workerMetrics.push(metric.id);
+      byMetric.set(metric, result ?? (await metric.score(input)));
     }
   } catch (error) {
     stopThreads();
@@ -391,7 +341,6 @@ export async function scoreCaptionsStaged(
       .filter(({ metric }) => metric.corpusDependent)
       .flatMap(({ metric }) => [...metric.columns]),
     workerMetrics,
-    workerThreads,
   };
   return {
     ...scores,
@@ -410,7 +359,7 @@ export async function scoreCaptionsStaged(
           // Every resample of one item is that item: an interval of width 0 would read as certainty.
           items.length < 2 ? 0 : resamples,
           seed,
-          { jobs, helpers, draws },
+          { jobs: job === undefined ? [] : [job], helpers, draws },
           describeThenMeanwhile,
         );
       } finally {
