@@ -68,6 +68,26 @@ describe('resample helpers', () => {
     expect([...job.sums]).toEqual([...alone.sums]);
   });
 
+  it('takes over helpers started ahead (the same sums), and starts more when more are wanted', async () => {
+    const ahead = startResampleHelpers(3);
+    const helpers = startResampleHelpers(1, ahead);
+    expect(helpers.count).toBe(1);
+    const columns = table(400);
+    const alone = createResampleJob(columns, 30, 2);
+    runResamples(alone);
+    const job = createResampleJob(columns, 30, 2);
+    const helped = helpers.resample(job);
+    runResamples(job);
+    await helped;
+    runLeftoverResamples(job);
+    helpers.stop();
+    expect([...job.sums]).toEqual([...alone.sums]);
+    // More wanted than were started ahead: the rest are started.
+    const more = startResampleHelpers(2, startResampleHelpers(1));
+    expect(more.count).toBe(2);
+    more.stop();
+  });
+
   it('give every metric the same intervals as no helper, with and without the metric worker', async () => {
     const metrics = () =>
       Promise.all(['bleu', 'rouge', 'cider', 'meteor'].map((id) => createMetric(id)));
