@@ -64,6 +64,8 @@ async function mergeInto(
   logger: Logger,
 ): Promise<MergeResult> {
   const byIndex = new Map<number, JournalItem>();
+  /** Where each image is in the dataset, as the first run that holds it says. */
+  const indexOf = new Map<string, { index: number; dir: string }>();
   const csvOnly = new Map<string, CaptionRow>();
   let duplicates = 0;
   const models = new Set<string>();
@@ -90,6 +92,14 @@ async function mergeInto(
       }
       for (const item of items.values()) {
         models.add(`${item.engine}/${item.model}`);
+        const placed = indexOf.get(item.id);
+        if (placed === undefined) indexOf.set(item.id, { index: item.index, dir });
+        else if (placed.index !== item.index) {
+          // Kept by index, the image would be written twice.
+          throw new ConfigError(
+            `merge: image '${item.id}' is at index ${placed.index} of the dataset in ${placed.dir} and at index ${item.index} in ${dir}: not shards of one dataset (was its index file changed between the runs?)`,
+          );
+        }
         const seen = byIndex.get(item.index);
         if (seen) {
           duplicates += 1;

@@ -98,6 +98,24 @@ describe('merge', () => {
     expect(await readJournal(join(out, JOURNAL))).toMatchObject({ tornBytes: 0 });
   });
 
+  it('exits 1 when one image is at two places of the dataset (no image written twice)', async () => {
+    const moved = join(root, 'moved');
+    const lines = (await readFile(join(shards[0]!, JOURNAL), 'utf8')).split('\n');
+    const at = lines.findIndex((l) => l.includes('"kind":"item"'));
+    const item = JSON.parse(lines[at]!) as { id: string; index: number };
+    // As if the dataset's index file had been re-sorted before this run: the image elsewhere.
+    lines[at] = JSON.stringify({ ...item, index: 1000 });
+    await mkdir(moved, { recursive: true });
+    await writeFile(join(moved, JOURNAL), lines.join('\n'));
+    const out = join(root, 'm-moved');
+    const { code, err } = await merge([...shards, moved, '--out', out]);
+    expect(code, err).toBe(1);
+    expect(err).toContain(
+      `merge: image '${item.id}' is at index ${item.index} of the dataset in ${shards[0]} and at index 1000 in ${moved}: not shards of one dataset`,
+    );
+    expect(existsSync(join(out, 'medical_captions_train.csv'))).toBe(false);
+  });
+
   it('names the file and line of a damaged journal line (exit 2, not an internal error)', async () => {
     const damaged = join(root, 'damaged');
     await caption(captionConfig({ data: join(root, 'data'), out: damaged, shard: '1/4' }), {
