@@ -190,6 +190,25 @@ describe("servers as they really fail: fails only its image, with the server's w
     expect(server.chatRequests).toHaveLength(8);
   });
 
+  it('a firewall refusing three neighbouring images at once while the model answers slowly, 4 in flight: error rows for those three, the run goes on', async () => {
+    // The refusals come back at once, before any image sent after them is answered.
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      delayMs: 150,
+      reply: (_r, image) =>
+        [2, 3, 4].includes(indexOf(image)) ? { ...replay(FIREWALL_FORBIDDEN), delayMs: 0 } : {},
+    });
+    const data = await dataset('firewall-neighbours', 8);
+    const { code, rows } = await caption(data, 'out-firewall-neighbours', ['--concurrency', '4']);
+    expect(code).toBe(3);
+    expectEveryImageOnce(rows, 8);
+    expect(rows.filter((r) => r.status === 'error').map((r) => r.imageId)).toEqual([
+      'IMG_0003',
+      'IMG_0004',
+      'IMG_0005',
+    ]);
+  });
+
   it('empty content (200): an ok row warned "empty caption"; no content: an error row with the finish reason; neither retried', async () => {
     server = await FakeOpenAIServer.start({
       models: [MODEL],
@@ -277,7 +296,7 @@ describe("servers as they really fail: fails only its image, with the server's w
     await expectResumeFinishes(data, 'out-dead', 12);
   });
 
-  it('a server that starts refusing every request (403) mid-run: exit 2 after three refusals, nothing failed, --resume finishes', async () => {
+  it('a server that starts refusing every request (403) mid-run: exit 2 after four refusals at 2 in flight, nothing failed, --resume finishes', async () => {
     let refusing = false;
     server = await FakeOpenAIServer.start({
       models: [MODEL],
@@ -292,10 +311,11 @@ describe("servers as they really fail: fails only its image, with the server's w
     // Not '403' alone: the server's port may hold those digits (127.0.0.1:40369).
     const error = logMessages(first.stderr).find((line) => line.includes('HTTP 403'));
     expect(error).toContain(
-      `${server.url} refused the last 3 requests sent to it (${FIREWALL_FORBIDDEN.message}) after answering earlier ones`,
+      `${server.url} refused the last 4 requests sent to it (${FIREWALL_FORBIDDEN.message}) after answering earlier ones`,
     );
     expect(error).toContain('run the same command again with --resume');
-    expect(server.chatRequests.length - server.answered).toBeLessThanOrEqual(4);
+    // 3 + (2 in flight - 1) refusals stop it; what freed slots sent meanwhile is refused too.
+    expect(server.chatRequests.length - server.answered).toBeLessThanOrEqual(6);
     // The refused images wait for a verdict before their batch is recorded: none is an error row.
     await expectOnlyOkItems('out-refusing');
 

@@ -20,7 +20,7 @@ import { createHttpFetch } from './http-fetch.js';
 import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
 import { chooseModel, isServed, listed, servedModels } from './models.js';
-import { RefusalTracker, type RefusalVerdict } from './refusals.js';
+import { RefusalTracker, type RefusalVerdict, refusalsToStop } from './refusals.js';
 import { answerBody, captionFromCompletion, chatRequestBytes } from './request.js';
 import {
   backoffBudget,
@@ -192,7 +192,7 @@ class OpenAIChatEngine implements OpenAIEngine {
   /** When a request last got an answer that was not a retryable failure. */
   private lastAnswerAt = Number.NEGATIVE_INFINITY;
   /** Whether each 403 was about its image or about every image (per endpoint). */
-  private readonly refusals = new RefusalTracker();
+  private readonly refusals: RefusalTracker;
   /**
    * Images waiting for a slot or for their answer. None left for IDLE_GRACE_MS: no request
    * is coming to settle a 403 waiting for its verdict, so the tracker gives it from what it
@@ -240,6 +240,7 @@ class OpenAIChatEngine implements OpenAIEngine {
     this.imageEncoding = parts.settings.imageEncoding ?? 'auto';
     this.endpoints = parts.pool.endpoints.map((e) => e.url);
     this.slots = new Semaphore(parts.settings.concurrency);
+    this.refusals = new RefusalTracker(refusalsToStop(parts.settings.concurrency));
     setMaxListeners(0, this.stopAll.signal);
   }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { REFUSALS_TO_STOP, RefusalTracker, type RefusalVerdict } from './refusals.js';
+import {
+  REFUSALS_TO_STOP,
+  RefusalTracker,
+  type RefusalVerdict,
+  refusalsToStop,
+} from './refusals.js';
 
 const A = 'http://a:8000/v1';
 const B = 'http://b:8000/v1';
@@ -24,6 +29,16 @@ describe('RefusalTracker', () => {
     expect(await refused).toEqual({ stop: false });
     // Refused, but a request sent after it was let through already: the image's own at once.
     expect(await tracker.refused(A, p3!)).toEqual({ stop: false });
+  });
+
+  it('needs one more refusal for each request in flight beyond the first, and never more than the run keeps in flight', () => {
+    expect(refusalsToStop(1)).toBe(REFUSALS_TO_STOP);
+    expect(refusalsToStop(2)).toBe(4);
+    expect(refusalsToStop(32)).toBe(34);
+    // The run keeps 4 batches of `concurrency` images in flight: enough refusals can come.
+    for (const concurrency of [1, 2, 3, 8, 32, 256]) {
+      expect(refusalsToStop(concurrency)).toBeLessThanOrEqual(4 * concurrency);
+    }
   });
 
   it("a refused image alone among images let through is that image's own", async () => {

@@ -1,9 +1,23 @@
 /**
- * Refused requests (HTTP 403) that, with none sent after them let through, stop the run.
- * 3: with `--concurrency 1` the run keeps 4 one-image batches in flight, so the 2 refusals
- * waiting for their verdict still leave a request in flight to be the third.
+ * Refused requests (HTTP 403) that, with none sent after them let through, stop the run,
+ * with one request in flight at a time. 3: with `--concurrency 1` the run keeps 4
+ * one-image batches in flight, so the 2 refusals waiting for their verdict still leave a
+ * request in flight to be the third.
  */
 export const REFUSALS_TO_STOP = 3;
+
+/**
+ * REFUSALS_TO_STOP with `concurrency` requests in flight: one more for each further slot.
+ * A firewall answers a refusal at once, while the model takes seconds to answer the
+ * images sent after it, so a few neighbouring images refused for their own content all
+ * come back before any later one is let through; at 3 they would stop a run at 32 in
+ * flight (and its --resume, at the same images). A key refused mid-run costs the requests
+ * in flight plus 2 before the run stops; the run still keeps enough in flight to get there
+ * (4 batches of `concurrency`).
+ */
+export function refusalsToStop(concurrency: number): number {
+  return REFUSALS_TO_STOP + Math.max(1, concurrency) - 1;
+}
 
 /** What a 403 means, once known. */
 export type RefusalVerdict =
