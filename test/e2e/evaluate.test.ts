@@ -401,5 +401,12 @@ describe('medcap evaluate', () => {
     expect(unscored.err).toMatch(
       /run folder .*cmp: no medical_val_detailed\.csv: run 'medcap evaluate'/,
     );
+    // A damaged aggregate JSON: the comparison still runs, with a warning naming the file.
+    const aggregate = join(dir, 'runB/medical_val_aggregate.json');
+    await writeFile(aggregate, '{"run": ');
+    const damaged = await cli(['compare', 'res', 'runB', '--split', 'val', '--out', 'cmp2']);
+    expect(damaged.code, damaged.err).toBe(0);
+    expect(damaged.out).toContain(`Warning: ${aggregate}: not valid JSON`);
+    expect(damaged.out).toContain('its scoring settings are not compared');
   });
 });

@@ -126,7 +126,7 @@ async function expectResumeFinishes(data: string, out: string, n: number): Promi
   expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
 }
 
-function replay(reply: ServerReply): FakeReply {
+function replay(reply: ServerReply): Exclude<FakeReply, string> {
   return {
     status: reply.status,
     body: reply.body,

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError, DatasetError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
+import { ensureWritableDir, writeFileAtomic } from '../../core/files.js';
 import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import { outputPaths } from '../../core/paths.js';
+import { parseAggregate } from '../../formats/aggregate-json.js';
 import { type RunInfo, readMetricsCsv } from '../../formats/metric-files.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
 import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
@@ -31,33 +32,43 @@ export async function readDetailedScores(
   return (await readMetricsCsv(path)).values as Map<string, Record<string, number>>;
 }
 
-/** The settings that change the values, from a run folder's aggregate JSON (none if absent). */
+/**
+ * The settings that change the values, from a run folder's aggregate JSON: none if it is
+ * absent; a warning if it cannot be read (the comparison itself needs only the detailed CSVs).
+ */
 async function scoringSettings(
   dir: string,
   split: string,
-): Promise<Record<string, unknown> | undefined> {
+): Promise<{ settings: Record<string, unknown> } | { unreadable: string } | undefined> {
+  const path = outputPaths(dir, split).aggregate;
+  if (!existsSync(path)) return undefined;
+  let run: Partial<RunInfo> | undefined;
   try {
-    const { run } = JSON.parse(await readFile(outputPaths(dir, split).aggregate, 'utf8')) as {
-      run?: Partial<RunInfo>;
-    };
-    const bert = run?.bertscore;
-    return {
+    run = parseAggregate(await readFile(path, 'utf8'), path).run as Partial<RunInfo> | undefined;
+  } catch (error) {
+    return { unreadable: `${(error as Error).message}: its scoring settings are not compared` };
+  }
+  const bert = run?.bertscore;
+  return {
+    settings: {
       tokenizer: run?.tokenizer,
       'rouge stemmer': run?.rougeStemmer,
       BERTScore: bert
         ? `${bert.model} layer ${bert.layer} ${bert.idf ? 'idf' : 'no idf'} ` +
           (bert.baseline ? `rescaled (baseline F ${bert.baseline.f1})` : 'raw')
         : undefined,
-    };
-  } catch {
-    return undefined;
-  }
+    },
+  };
 }
 
 /** A warning for each setting the two runs were scored with differently. */
 async function settingsWarnings(dirA: string, dirB: string, split: string): Promise<string[]> {
-  const a = await scoringSettings(dirA, split);
-  const b = await scoringSettings(dirB, split);
+  const read = [await scoringSettings(dirA, split), await scoringSettings(dirB, split)];
+  const unreadable = read.flatMap((r) =>
+    r !== undefined && 'unreadable' in r ? [r.unreadable] : [],
+  );
+  if (unreadable.length > 0) return unreadable;
+  const [a, b] = read.map((r) => (r !== undefined && 'settings' in r ? r.settings : undefined));
   if (a === undefined || b === undefined) return [];
   // A setting one run does not record (e.g. BERTScore not computed) is not compared.
   return Object.keys(a)
@@ -92,7 +103,7 @@ export async function compareCommand(
   comparison.warnings.push(...(await settingsWarnings(dirA, dirB, split)));
   for (const warning of comparison.warnings) ctx.logger.warn(warning);
   const out = resolve(ctx.cwd, String(config.out ?? 'results_medical'));
-  await mkdir(out, { recursive: true });
+  await ensureWritableDir(out, '--out');
   const text = formatComparison(comparison);
   await writeFileAtomic(
     join(out, `comparison_${split}.json`),

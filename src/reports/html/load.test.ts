@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { parseAggregate } from '../../formats/aggregate-json.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
-import { parseAggregate, parseJournal, readRunFiles, resolveSplit } from './load.js';
+import { parseJournal, readRunFiles, resolveSplit } from './load.js';
 
 function recordingLogger() {
   const lines: string[] = [];

@@ -1,10 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
 import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths } from '../../core/paths.js';
+import { parseAggregate } from '../../formats/aggregate-json.js';
 import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
 import { isScoredRow } from '../../formats/captions-jsonl.js';
 import { JOURNAL_LINE_KINDS, type JournalLine } from '../../formats/journal-types.js';
@@ -152,51 +152,6 @@ function scoresFit(
     );
   }
   return true;
-}
-
-const nullableNumber = z
-  .union([z.number(), z.null(), z.string()])
-  .optional()
-  .transform((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
-
-const aggregateMetricSchema = z.object({
-  corpus: nullableNumber,
-  mean: nullableNumber,
-  std: nullableNumber,
-  median: nullableNumber,
-  min: nullableNumber,
-  max: nullableNumber,
-  ci95: z
-    .union([z.tuple([z.number(), z.number()]), z.null()])
-    .optional()
-    .transform((v) => v ?? null),
-});
-
-const aggregateSchema = z.object({
-  split: z.string().optional(),
-  n: z.number().optional(),
-  metrics: z.record(z.string(), aggregateMetricSchema).default({}),
-  run: z.record(z.string(), z.unknown()).optional(),
-});
-
-/** Parses and checks `medical_{split}_aggregate.json`; errors name the file and the field. */
-export function parseAggregate(text: string, path: string): Aggregate {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new DatasetError(`${path}: not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const parsed = aggregateSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`)
-      .join('; ');
-    throw new DatasetError(`${path}: unexpected content: ${problems}`);
-  }
-  return parsed.data as Aggregate;
 }
 
 const JOURNAL_KINDS = new Set<string>(JOURNAL_LINE_KINDS);

@@ -2,6 +2,7 @@ import type { CaptionRow } from '../../formats/captions-csv.js';
 import type { JournalLine } from '../../formats/journal-types.js';
 import type { MetricColumn } from '../../metrics/columns.js';
 
+export type { Aggregate, AggregateMetric } from '../../formats/aggregate-json.js';
 export {
   isMetricColumn,
   METRIC_COLUMNS,
@@ -10,24 +11,7 @@ export {
   metricLabel,
 } from '../../metrics/columns.js';
 
-/** One metric's entry in `medical_{split}_aggregate.json`. */
-export interface AggregateMetric {
-  corpus: number | null;
-  mean: number | null;
-  std: number | null;
-  median: number | null;
-  min: number | null;
-  max: number | null;
-  ci95: [number, number] | null;
-}
-
-/** `medical_{split}_aggregate.json`, as far as the report reads it. */
-export interface Aggregate {
-  split?: string;
-  n?: number;
-  metrics: Partial<Record<string, AggregateMetric>>;
-  run?: Record<string, unknown>;
-}
+import type { Aggregate } from '../../formats/aggregate-json.js';
 
 /** Everything read from a run directory, before any computation. */
 export interface RunFiles {
