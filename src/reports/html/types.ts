@@ -1,3 +1,4 @@
+import type { Aggregate } from '../../formats/aggregate-json.js';
 import type { CaptionRow } from '../../formats/captions-csv.js';
 import type { JournalLine } from '../../formats/journal-types.js';
 import type { MetricColumn } from '../../metrics/columns.js';
@@ -10,8 +11,6 @@ export {
   type MetricColumn,
   metricLabel,
 } from '../../metrics/columns.js';
-
-import type { Aggregate } from '../../formats/aggregate-json.js';
 
 /** Everything read from a run directory, before any computation. */
 export interface RunFiles {
