@@ -9,7 +9,7 @@ import {
   type OptionSpec,
 } from '../config/schema.js';
 import { CaptionToolError, ConfigError, describeError, InternalError } from '../core/errors.js';
-import { keepMadeFolders, madeFolderCount, removeFoldersLeftEmpty } from '../core/files.js';
+import { withFolderCleanup } from '../core/files.js';
 import { createStreamLogger, type Logger } from '../core/logger.js';
 import type { CaptionEngine } from '../engines/types.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -166,30 +166,33 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       const positional = cmd.args;
       const flags = cmd.opts();
       let logger = earlyLogger;
-      const folders = madeFolderCount();
-      try {
-        const config = loadConfig({ specs: spec.options, flags, env, cwd });
-        logger = createLogger(writeErr, config, color);
-        const handler = await spec.load();
-        exitCode = await handler(config, positional, {
-          logger,
-          env,
-          cwd,
-          writeOut,
-          // A bar that redraws in place would break JSON lines and is not quiet.
-          interactive:
-            deps.writeErr === undefined &&
-            process.stderr.isTTY === true &&
-            env.TERM !== 'dumb' &&
-            config.logFormat !== 'json' &&
-            config.quiet !== true,
-          ...(deps.engine ? { engine: deps.engine } : {}),
-        });
-      } catch (error) {
-        exitCode = reportError(error, logger);
-      }
-      if (exitCode === EXIT.ok) keepMadeFolders(folders);
-      else await removeFoldersLeftEmpty(folders);
+      // A command that fails leaves no empty folder it made (an --out, say).
+      exitCode = await withFolderCleanup(
+        async () => {
+          try {
+            const config = loadConfig({ specs: spec.options, flags, env, cwd });
+            logger = createLogger(writeErr, config, color);
+            const handler = await spec.load();
+            return await handler(config, positional, {
+              logger,
+              env,
+              cwd,
+              writeOut,
+              // A bar that redraws in place would break JSON lines and is not quiet.
+              interactive:
+                deps.writeErr === undefined &&
+                process.stderr.isTTY === true &&
+                env.TERM !== 'dumb' &&
+                config.logFormat !== 'json' &&
+                config.quiet !== true,
+              ...(deps.engine ? { engine: deps.engine } : {}),
+            });
+          } catch (error) {
+            return reportError(error, logger);
+          }
+        },
+        (code) => code !== EXIT.ok,
+      );
     });
   }
 

@@ -7,11 +7,9 @@ import { OutputError } from './errors.js';
 import {
   asOutputError,
   ensureWritableDir,
-  keepMadeFolders,
-  madeFolderCount,
   readFileShared,
-  removeFoldersLeftEmpty,
   removeStaleTempFiles,
+  withFolderCleanup,
   writeFileAtomic,
 } from './files.js';
 
@@ -94,26 +92,51 @@ describe('readFileShared', () => {
   });
 });
 
-describe('removeFoldersLeftEmpty', () => {
-  it('removes the folders ensureWritableDir made that are still empty, and only those', async () => {
+describe('withFolderCleanup', () => {
+  it('removes the folders a failed command made that are still empty, and only those', async () => {
     const top = join(dir, 'made');
     await mkdir(top);
-    const since = madeFolderCount();
-    await ensureWritableDir(join(top, 'a', 'b', 'c'), '--out');
-    await ensureWritableDir(join(top, 'kept', 'x'), '--out');
-    await writeFile(join(top, 'kept', 'x', 'journal.jsonl'), '{}\n');
-    await removeFoldersLeftEmpty(since);
+    const code = await withFolderCleanup(
+      async () => {
+        await ensureWritableDir(join(top, 'a', 'b', 'c'), '--out');
+        await ensureWritableDir(join(top, 'kept', 'x'), '--out');
+        await writeFile(join(top, 'kept', 'x', 'journal.jsonl'), '{}\n');
+        return 2;
+      },
+      (result) => result !== 0,
+    );
+    expect(code).toBe(2);
     // a/b/c was empty: all three go; kept/x holds a file: both stay; `top` was there before.
     expect((await readdir(top)).sort()).toEqual(['kept']);
     expect(await readdir(join(top, 'kept', 'x'))).toEqual(['journal.jsonl']);
   });
 
-  it('keeps what a command that succeeded made, even when empty', async () => {
-    const since = madeFolderCount();
-    const out = join(dir, 'ok-out');
-    await ensureWritableDir(out, '--out');
-    keepMadeFolders(since);
-    await removeFoldersLeftEmpty(since);
-    expect(existsSync(out)).toBe(true);
+  it("keeps what a command that succeeded made, and another command's folders", async () => {
+    const succeeded = join(dir, 'succeeded-out');
+    const failedOut = join(dir, 'failed-out');
+    let made: () => void = () => {};
+    const madeFirst = new Promise<void>((resolve) => (made = resolve));
+    // Two commands at once: the one that fails removes only its own empty folders.
+    const [kept, failed] = await Promise.all([
+      withFolderCleanup(
+        async () => {
+          await ensureWritableDir(succeeded, '--out');
+          made();
+          return 0;
+        },
+        (result) => result !== 0,
+      ),
+      withFolderCleanup(
+        async () => {
+          await madeFirst;
+          await ensureWritableDir(failedOut, '--out');
+          return 1;
+        },
+        (result) => result !== 0,
+      ),
+    ]);
+    expect([kept, failed]).toEqual([0, 1]);
+    expect(existsSync(succeeded)).toBe(true);
+    expect(existsSync(failedOut)).toBe(false);
   });
 });

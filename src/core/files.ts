@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -103,12 +104,12 @@ export async function removeStaleTempFiles(
 async function makeFolder(dir: string): Promise<void> {
   try {
     const first = await mkdir(dir, { recursive: true });
-    if (first !== undefined) madeFolders.push(...foldersFrom(first, dir));
+    if (first !== undefined) madeFolders.getStore()?.push(...foldersFrom(first, dir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw error;
     await makeFolder(dirname(dir));
     await mkdir(dir);
-    madeFolders.push(dir);
+    madeFolders.getStore()?.push(dir);
   }
 }
 
@@ -119,32 +120,31 @@ function foldersFrom(outer: string, inner: string): string[] {
   return chain;
 }
 
-/** Folders that ensureWritableDir created, outer ones first. */
-const madeFolders: string[] = [];
-
-/** How many folders ensureWritableDir has created so far (see removeFoldersLeftEmpty). */
-export function madeFolderCount(): number {
-  return madeFolders.length;
-}
+/** The folders ensureWritableDir created, outer ones first, per command (withFolderCleanup). */
+const madeFolders = new AsyncLocalStorage<string[]>();
 
 /**
- * After a command failed: the folders it created (those after the first `since`) that are
- * still empty are removed, inner ones first, so that a job stopped by bad input before any
- * work leaves no empty --out behind. A folder that holds anything stays.
+ * Runs a command; when it fails (`failed` of its result), the folders ensureWritableDir
+ * created for it that are still empty are removed, inner ones first, so that a job stopped
+ * by bad input before any work leaves no empty --out behind. A folder that holds anything
+ * stays. Each command counts only its own folders, even with several running at once.
  */
-export async function removeFoldersLeftEmpty(since: number): Promise<void> {
-  for (const dir of madeFolders.splice(since).reverse()) {
-    try {
-      await rmdir(dir);
-    } catch {
-      // Not empty (or gone): it stays as it is.
+export async function withFolderCleanup<T>(
+  run: () => Promise<T>,
+  failed: (result: T) => boolean,
+): Promise<T> {
+  const made: string[] = [];
+  const result = await madeFolders.run(made, run);
+  if (failed(result)) {
+    for (const dir of made.reverse()) {
+      try {
+        await rmdir(dir);
+      } catch {
+        // Not empty (or gone): it stays as it is.
+      }
     }
   }
-}
-
-/** After a command succeeded: its folders are its output, forgotten here. */
-export function keepMadeFolders(since: number): void {
-  madeFolders.splice(since);
+  return result;
 }
 
 /**
