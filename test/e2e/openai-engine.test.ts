@@ -4,6 +4,7 @@ import type { Logger } from '../../src/core/logger.js';
 import { PROXY_HEADER } from '../../src/engines/openai/http-fetch.js';
 import { createOpenAIEngine, type OpenAIEngineHooks } from '../../src/engines/openai/index.js';
 import { DEFAULT_MODEL_ID } from '../../src/engines/openai/models.js';
+import { refusalsToStop } from '../../src/engines/openai/refusals.js';
 import type { EngineSettings, PreparedImage } from '../../src/engines/types.js';
 import { runEngineContract } from '../../src/testing/engine-contract.js';
 import { FakeOpenAIServer, type FakeServerOptions } from '../support/fake-openai-server.js';
@@ -470,8 +471,8 @@ describe('openai engine: failures no image can get past stop every batch', () =>
       expect(error.message).toBe(
         `${s.url} refused the request (HTTP 403: Request blocked by policy) and let no request through; ${KEY}`,
       );
-      // Three refusals stop it: 4 in flight, and what their freed slots sent meanwhile.
-      expect(s.chatRequests.length).toBeLessThanOrEqual(8);
+      // refusalsToStop(4) = 6 refusals stop it; at most 4 more were in flight by then.
+      expect(s.chatRequests.length).toBeLessThanOrEqual(refusalsToStop(4) + 4);
       expect(engine.stats().failedImages).toBe(0);
       // A single image refused, nothing else to ask: stops too.
       const single = await server({ reply: () => FORBIDDEN });
