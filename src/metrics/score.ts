@@ -228,25 +228,31 @@ export async function scoreCaptions(
   return (await scoreCaptionsStaged(items, options)).summarize();
 }
 
+/** Every item has a reference and an id of its own; else a MetricError naming it. */
+function checkItems(items: readonly CaptionItem[]): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (item.references.length === 0) {
+      throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
+    }
+    if (seen.has(item.id)) throw new MetricError(`item id ${item.id} appears twice`);
+    seen.add(item.id);
+  });
+}
+
 /** scoreCaptions in two steps: the per-item values, then (summarize) the summary. */
 export async function scoreCaptionsStaged(
   items: readonly CaptionItem[],
   options: ScoreOptions,
 ): Promise<StagedScores> {
-  const seen = new Set<string>();
-  items.forEach((item, i) => {
-    if (item.references.length === 0) {
-      options.worker?.stop();
-      options.helpers?.stop();
-      throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
-    }
-    if (seen.has(item.id)) {
-      options.worker?.stop();
-      options.helpers?.stop();
-      throw new MetricError(`item id ${item.id} appears twice`);
-    }
-    seen.add(item.id);
-  });
+  try {
+    checkItems(items);
+  } catch (error) {
+    // The threads started ahead are not wanted.
+    options.worker?.stop();
+    options.helpers?.stop();
+    throw error;
+  }
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const inWorker = workerShare(options.metrics, items.length, options.parallel);
@@ -359,7 +365,7 @@ export async function scoreCaptionsStaged(
           // Every resample of one item is that item: an interval of width 0 would read as certainty.
           items.length < 2 ? 0 : resamples,
           seed,
-          { jobs: job === undefined ? [] : [job], helpers, draws },
+          { job, helpers, draws },
           describeThenMeanwhile,
         );
       } finally {
@@ -418,7 +424,7 @@ async function bootstrapIntervals(
   n: number,
   resamples: number,
   seed: number,
-  threads: { jobs: RunningJob[]; helpers: ResampleHelpers; draws?: PrecomputedDraws },
+  threads: { job?: RunningJob; helpers: ResampleHelpers; draws?: PrecomputedDraws },
   meanwhile: (() => Promise<void>) | undefined,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
@@ -449,7 +455,7 @@ async function bootstrapIntervals(
   const { draws } = threads;
   if (draws !== undefined && draws.items === n && draws.seed === seed) job.draws = draws;
   const helped = Promise.all([
-    ...threads.jobs.map((worker) => worker.resample(job)),
+    threads.job?.resample(job) ?? Promise.resolve(false),
     threads.helpers.resample(job),
   ]);
   // What `meanwhile` runs until its first wait (I/O, say) goes first; then this thread

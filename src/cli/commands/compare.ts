@@ -34,42 +34,40 @@ export async function readDetailedScores(
 
 /**
  * The settings that change the values, from a run folder's aggregate JSON: none if it is
- * absent; a warning if it cannot be read (the comparison itself needs only the detailed CSVs).
+ * absent, or if it cannot be read (a warning in `warnings`: the comparison itself needs
+ * only the detailed CSVs).
  */
 async function scoringSettings(
   dir: string,
   split: string,
-): Promise<{ settings: Record<string, unknown> } | { unreadable: string } | undefined> {
+  warnings: string[],
+): Promise<Record<string, unknown> | undefined> {
   const path = outputPaths(dir, split).aggregate;
   if (!existsSync(path)) return undefined;
   let run: Partial<RunInfo> | undefined;
   try {
     run = parseAggregate(await readFile(path, 'utf8'), path).run as Partial<RunInfo> | undefined;
   } catch (error) {
-    return { unreadable: `${(error as Error).message}: its scoring settings are not compared` };
+    warnings.push(`${(error as Error).message}: its scoring settings are not compared`);
+    return undefined;
   }
   const bert = run?.bertscore;
   return {
-    settings: {
-      tokenizer: run?.tokenizer,
-      'rouge stemmer': run?.rougeStemmer,
-      BERTScore: bert
-        ? `${bert.model} layer ${bert.layer} ${bert.idf ? 'idf' : 'no idf'} ` +
-          (bert.baseline ? `rescaled (baseline F ${bert.baseline.f1})` : 'raw')
-        : undefined,
-    },
+    tokenizer: run?.tokenizer,
+    'rouge stemmer': run?.rougeStemmer,
+    BERTScore: bert
+      ? `${bert.model} layer ${bert.layer} ${bert.idf ? 'idf' : 'no idf'} ` +
+        (bert.baseline ? `rescaled (baseline F ${bert.baseline.f1})` : 'raw')
+      : undefined,
   };
 }
 
 /** A warning for each setting the two runs were scored with differently. */
 async function settingsWarnings(dirA: string, dirB: string, split: string): Promise<string[]> {
-  const read = [await scoringSettings(dirA, split), await scoringSettings(dirB, split)];
-  const unreadable = read.flatMap((r) =>
-    r !== undefined && 'unreadable' in r ? [r.unreadable] : [],
-  );
-  if (unreadable.length > 0) return unreadable;
-  const [a, b] = read.map((r) => (r !== undefined && 'settings' in r ? r.settings : undefined));
-  if (a === undefined || b === undefined) return [];
+  const warnings: string[] = [];
+  const a = await scoringSettings(dirA, split, warnings);
+  const b = await scoringSettings(dirB, split, warnings);
+  if (a === undefined || b === undefined) return warnings;
   // A setting one run does not record (e.g. BERTScore not computed) is not compared.
   return Object.keys(a)
     .filter((name) => a[name] !== undefined && b[name] !== undefined && a[name] !== b[name])
