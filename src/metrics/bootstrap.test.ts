@@ -54,6 +54,7 @@ describe('bootstrap resampling', () => {
       [1000, 12, 64, 0xffffffff],
       [777, 15, 30, 99],
       [500, 16, 17, 5],
+      [120, 40, 9, 1], // more lanes than the WebAssembly kernel takes
     ] as const) {
       const { job, columns } = filledJob(n, width, resamples, seed);
       runResamples(job);

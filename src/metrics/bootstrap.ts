@@ -15,16 +15,15 @@
  * The sums are read from one table, a row of numbers ("lanes") per item. Two columns of
  * small non-negative integers (BLEU's counts) share a lane as low + high × 2^26: their
  * weighted sums are integers below 2^26 each, so the lane's sum is exact and splits back
- * into the two. The other columns have a lane each, summed in item order.
+ * into the two. The other columns have a lane each, summed in item order, in WebAssembly
+ * (weighted-sums.ts) where it runs.
  */
+import { createWeightedSums, type WeightedSums } from './weighted-sums.js';
 
 /** mulberry32's state increment (statistics.ts seededRandom). */
 const STEP = 0x6d2b79f5;
 /** Resamples per claim: small enough to balance two threads, large enough to be cheap. */
 const CHUNK = 8;
-/** Rows of 9 to 10 lanes are padded to 10 (zeros) for sumTen, of 11 to 16 to 16. */
-const TEN = 10;
-const WIDE = 16;
 /** The high column of a shared lane is scaled by this. */
 const PAIR_SCALE = 2 ** 26;
 
@@ -33,7 +32,7 @@ export interface ResampleJob {
   items: number;
   /** The columns asked for: `sums` holds this many numbers per resample, in their order. */
   columns: number;
-  /** Numbers per item in `table`: its lanes, padded (zeros) to 10 or 16 from 9 up. */
+  /** Numbers per item in `table`: its lanes. */
   width: number;
   /** Lane i sums column lanes[2i], plus column lanes[2i + 1] × PAIR_SCALE when that is not -1. */
   lanes: Int32Array;
@@ -140,10 +139,9 @@ export function createResampleJob(
 ): ResampleJob {
   const items = columns[0]?.length ?? 0;
   const lanes = laneColumns(columns, items);
-  const count = lanes.length / 2;
-  const width = count > 8 && count <= TEN ? TEN : count > TEN && count <= WIDE ? WIDE : count;
+  const width = lanes.length / 2;
   const table = shared(Float64Array, items * width);
-  for (let lane = 0; lane < count; lane++) {
+  for (let lane = 0; lane < width; lane++) {
     const low = columns[lanes[2 * lane]!]!;
     const high = lanes[2 * lane + 1]! < 0 ? undefined : columns[lanes[2 * lane + 1]!]!;
     for (let k = 0; k < items; k++) {
@@ -224,13 +222,16 @@ export function runLeftoverResamples(job: ResampleJob): void {
 const chunkCount = (job: ResampleJob) => Math.ceil(job.resamples / CHUNK);
 
 interface Scratch {
+  /** The WebAssembly kernel over a copy of the table, where it runs and may be used. */
+  kernel: WeightedSums | undefined;
+  /** Otherwise: the weights, and the lanes' sums. */
   weights: Uint32Array;
   sums: Float64Array;
   /**
    * Whether items drawn zero times must be skipped: only when the table holds a NaN or an
-   * infinity (0 × either is NaN). Otherwise 0 × x adds a zero, which leaves a sum that
-   * starts at +0 unchanged, and not branching on the weight is faster than a branch that
-   * a third of the items take at random.
+   * infinity (0 × either is NaN), which the kernel does not do. Otherwise 0 × x adds a
+   * zero, which leaves a sum that starts at +0 unchanged, and not branching on the weight
+   * is faster than a branch that a third of the items take at random.
    */
   skipZeros: boolean;
 }
@@ -241,10 +242,13 @@ const scratches = new WeakMap<ResampleJob, Scratch>();
 function scratchFor(job: ResampleJob): Scratch {
   let scratch = scratches.get(job);
   if (scratch === undefined) {
+    const skipZeros = !job.table.every(Number.isFinite);
+    const kernel = skipZeros ? undefined : createWeightedSums(job.table, job.items, job.width);
     scratch = {
-      weights: new Uint32Array(job.items),
-      sums: new Float64Array(job.width),
-      skipZeros: !job.table.every(Number.isFinite),
+      kernel,
+      weights: kernel?.weights ?? new Uint32Array(job.items),
+      sums: kernel?.sums ?? new Float64Array(job.width),
+      skipZeros,
     };
     scratches.set(job, scratch);
   }
@@ -289,9 +293,16 @@ function drawWeights(n: number, seed: number, b: number, weights: Uint32Array): 
 /** Resample b's weighted sums into scratch.sums (in item order). */
 function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
   const { items: n, width, table, draws } = job;
-  const { weights, sums, skipZeros } = scratch;
-  if (draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1) {
-    const row = b * Math.ceil(n / 2);
+  const { kernel, weights, sums, skipZeros } = scratch;
+  const rowBytes = Math.ceil(n / 2);
+  const drawn = draws !== undefined && b < draws.count && Atomics.load(draws.ready, b) === 1;
+  if (drawn && kernel !== undefined) {
+    kernel.packed.set(draws.packed.subarray(b * rowBytes, (b + 1) * rowBytes));
+    kernel.sumPacked();
+    return;
+  }
+  if (drawn) {
+    const row = b * rowBytes;
     const { packed } = draws;
     const whole = n >> 1;
     for (let p = 0; p < whole; p++) {
@@ -303,12 +314,8 @@ function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
   } else {
     drawWeights(n, job.seed, b, weights);
   }
-  if (width === TEN) {
-    sumTen(n, weights, table, sums, skipZeros);
-    return;
-  }
-  if (width === WIDE) {
-    sumSixteen(n, weights, table, sums, skipZeros);
+  if (kernel !== undefined) {
+    kernel.sumWeights();
     return;
   }
   sums.fill(0);
@@ -318,91 +325,4 @@ function resampleOnce(job: ResampleJob, b: number, scratch: Scratch): void {
     const base = k * width;
     for (let j = 0; j < width; j++) sums[j]! += w * table[base + j]!;
   }
-}
-
-/** {@link sumSixteen} for a 10-wide table. */
-function sumTen(
-  n: number,
-  weights: Uint32Array,
-  t: Float64Array,
-  sums: Float64Array,
-  skipZeros: boolean,
-): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  let s6 = 0;
-  let s7 = 0;
-  let s8 = 0;
-  let s9 = 0;
-  for (let k = 0; k < n; k++) {
-    const w = weights[k]!;
-    if (skipZeros && w === 0) continue;
-    const i = k * TEN;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-  }
-  sums.set([s0, s1, s2, s3, s4, s5, s6, s7, s8, s9]);
-}
-
-/**
- * The weighted sums of a 16-wide table, each kept in a local while the items are read
- * (about twice as fast as sums in an array): the same additions in the same order.
- */
-function sumSixteen(
-  n: number,
-  weights: Uint32Array,
-  t: Float64Array,
-  sums: Float64Array,
-  skipZeros: boolean,
-): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  let s6 = 0;
-  let s7 = 0;
-  let s8 = 0;
-  let s9 = 0;
-  let s10 = 0;
-  let s11 = 0;
-  let s12 = 0;
-  let s13 = 0;
-  let s14 = 0;
-  let s15 = 0;
-  for (let k = 0; k < n; k++) {
-    const w = weights[k]!;
-    if (skipZeros && w === 0) continue;
-    const i = k * WIDE;
-    s0 += w * t[i]!;
-    s1 += w * t[i + 1]!;
-    s2 += w * t[i + 2]!;
-    s3 += w * t[i + 3]!;
-    s4 += w * t[i + 4]!;
-    s5 += w * t[i + 5]!;
-    s6 += w * t[i + 6]!;
-    s7 += w * t[i + 7]!;
-    s8 += w * t[i + 8]!;
-    s9 += w * t[i + 9]!;
-    s10 += w * t[i + 10]!;
-    s11 += w * t[i + 11]!;
-    s12 += w * t[i + 12]!;
-    s13 += w * t[i + 13]!;
-    s14 += w * t[i + 14]!;
-    s15 += w * t[i + 15]!;
-  }
-  sums.set([s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15]);
 }
