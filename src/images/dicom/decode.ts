@@ -2,6 +2,11 @@ import type { DataSet, Element } from 'dicom-parser';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from '../../core/errors.js';
 import { CODEC_NAMES, type CodecEncoding, decodeFrame, isCodecEncoding } from './codecs/index.js';
+import {
+  FRAME_VOI_LUT,
+  frameMacroSources,
+  PIXEL_VALUE_TRANSFORMATION,
+} from './functional-groups.js';
 import { nonImageObject } from './non-image.js';
 import { type Palette, paletteColours, readLut, readPalette } from './palette.js';
 import { dicomParser, parseDataSet, thrownMessage } from './parse.js';
@@ -44,15 +49,18 @@ interface PixelInfo {
   photometric: string;
   planarConfiguration: number;
   frames: number;
+  /** The 0-based frame rendered: the middle one, ⌊frames/2⌋. */
+  frame: number;
   bitsAllocated: number;
   bitsStored: number;
   highBit: number;
   signed: boolean;
+  /** The rendered frame's rescale (modality LUT), see `frameRescale`. */
   slope: number;
   intercept: number;
-  /** The first VOI window of the file, if it has one. */
+  /** The rendered frame's first VOI window, if it has one (see `frameVoi`). */
   window?: VoiWindow;
-  /** The first VOI LUT of the file (used when it has no window). */
+  /** The rendered frame's first VOI LUT (used when it has no window). */
   voiLut?: VoiLut;
   /** Stored values that mark padding (outside the scanned area), left out of a min/max window. */
   padding?: [low: number, high: number];
@@ -64,7 +72,9 @@ interface PixelInfo {
  * Decodes a DICOM file to 8-bit display pixels: modality LUT (rescale slope/intercept), VOI
  * window (`--window`, else the file's first window, else its VOI LUT, else the frame's
  * min/max without padding), MONOCHROME1 inversion, RGB/YBR/palette colour, middle frame
- * (0-based ⌊frames/2⌋) of a multi-frame image. Uncompressed transfer
+ * (0-based ⌊frames/2⌋) of a multi-frame image. The rescale and the window are the rendered
+ * frame's: from its per-frame functional groups, else the shared ones, else the top level
+ * (enhanced multi-frame images keep them only in the groups). Uncompressed transfer
  * syntaxes, JPEG (8- and 12-bit, lossless), JPEG-LS, JPEG 2000, HTJ2K and RLE are decoded;
  * anything else is an ImageError naming the syntax.
  */
@@ -77,7 +87,7 @@ export async function renderDicom(
   const pixel = pixelData(dataSet, path);
   const info = pixelInfo(dataSet, path);
   const syntax = transferSyntax(info.transferSyntaxUid);
-  const frame = Math.floor(info.frames / 2);
+  const { frame } = info;
   // Some tools decompress a file and keep its compressed transfer syntax UID: pixel data that
   // is not encapsulated is uncompressed, whatever the UID says (compressed syntaxes are all
   // little endian).
@@ -119,7 +129,7 @@ export async function storedValues(bytes: Uint8Array, path: string): Promise<Int
     dataSet,
     pixel,
     info,
-    Math.floor(info.frames / 2),
+    info.frame,
     encoding,
     path,
   );
@@ -181,6 +191,8 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
   if (bitsAllocated === undefined)
     throw new ImageError(`${path}: Bits Allocated (0028,0100) missing`, { code: 'DICOM_INVALID' });
   const bitsStored = dataSet.uint16('x00280101') ?? bitsAllocated;
+  const frames = Math.max(1, dataSet.intString('x00280008') || 1);
+  const frame = Math.floor(frames / 2);
   const info: PixelInfo = {
     transferSyntaxUid: (dataSet.string('x00020010') ?? IMPLICIT_VR_LITTLE_ENDIAN).replace(
       /\0+$/,
@@ -191,28 +203,66 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
     samplesPerPixel: dataSet.uint16('x00280002') ?? 1,
     photometric: (dataSet.string('x00280004') ?? 'MONOCHROME2').trim().toUpperCase(),
     planarConfiguration: dataSet.uint16('x00280006') ?? 0,
-    frames: Math.max(1, dataSet.intString('x00280008') || 1),
+    frames,
+    frame,
     bitsAllocated,
     bitsStored,
     highBit: dataSet.uint16('x00280102') ?? bitsStored - 1,
     signed: dataSet.uint16('x00280103') === 1,
-    slope: finiteOr(dataSet.floatString('x00281053'), 1) || 1,
-    intercept: finiteOr(dataSet.floatString('x00281052'), 0),
+    ...frameRescale(dataSet, frame),
+    ...frameVoi(dataSet, frame),
   };
   if (info.photometric === 'PALETTE COLOR') info.palette = readPalette(dataSet, info.signed, path);
-  info.voiLut = firstVoiLut(dataSet);
   const readSigned = (tag: string) => (info.signed ? dataSet.int16(tag) : dataSet.uint16(tag));
   const padding = readSigned('x00280120');
   if (padding !== undefined) {
     const limit = readSigned('x00280121') ?? padding;
     info.padding = [Math.min(padding, limit), Math.max(padding, limit)];
   }
+  return info;
+}
+
+/**
+ * Rescale slope and intercept (0028,1053/1052) of `frame`: from the first place that has them
+ * readable (per-frame Pixel Value Transformation, shared one, top level; a place where one is
+ * not a number is passed over); slope 1 and intercept 0 where none does. The Rescale Type
+ * beside them (HU, US…) changes nothing here.
+ */
+function frameRescale(dataSet: DataSet, frame: number): { slope: number; intercept: number } {
+  const readable = (source: DataSet) => {
+    const values = [source.floatString('x00281052'), source.floatString('x00281053')];
+    const present = values.filter((value) => value !== undefined);
+    return present.length > 0 && present.every(Number.isFinite);
+  };
+  const source =
+    frameMacroSources(dataSet, frame, PIXEL_VALUE_TRANSFORMATION).find(readable) ?? dataSet;
+  return {
+    slope: finiteOr(source.floatString('x00281053'), 1) || 1,
+    intercept: finiteOr(source.floatString('x00281052'), 0),
+  };
+}
+
+/**
+ * The VOI of `frame`: from the first place with a usable window or VOI LUT (per-frame Frame
+ * VOI LUT, shared one, top level), its first window (centre, width > 0, function), and its
+ * first VOI LUT.
+ */
+function frameVoi(dataSet: DataSet, frame: number): { window?: VoiWindow; voiLut?: VoiLut } {
+  for (const source of frameMacroSources(dataSet, frame, FRAME_VOI_LUT)) {
+    const window = firstWindow(source);
+    const voiLut = firstVoiLut(source);
+    if (window || voiLut) return { ...(window && { window }), ...(voiLut && { voiLut }) };
+  }
+  return {};
+}
+
+/** The first Window Center/Width (0028,1050/1051) pair, if usable, with its VOI LUT Function. */
+function firstWindow(dataSet: DataSet): VoiWindow | undefined {
   const center = dataSet.floatString('x00281050', 0);
   const width = dataSet.floatString('x00281051', 0);
-  if (center !== undefined && width !== undefined && Number.isFinite(center) && width > 0) {
-    info.window = { center, width, function: voiFunction(dataSet.string('x00281056')) };
-  }
-  return info;
+  if (center === undefined || width === undefined || !Number.isFinite(center) || !(width > 0))
+    return undefined;
+  return { center, width, function: voiFunction(dataSet.string('x00281056')) };
 }
 
 /** The first item of the VOI LUT Sequence (0028,3010), if it has a usable table. */
