@@ -137,7 +137,7 @@ function sameLowered(token: string, text: string, start: number, end: number): b
 const asGiven = new WeakMap<MetricInput, EncodedCaptions>();
 const pythonSplit = new WeakMap<MetricInput, EncodedCaptions>();
 
-/** The input's tokens as given (ROUGE-L, METEOR). */
+/** The input's tokens as given (ROUGE-L, which splits at single spaces as pycocoevalcap's Rouge). */
 export function encodedCaptions(input: MetricInput): EncodedCaptions {
   let encoded = asGiven.get(input);
   if (encoded === undefined) {
@@ -149,7 +149,7 @@ export function encodedCaptions(input: MetricInput): EncodedCaptions {
 
 /**
  * The input's tokens re-split with Python's str.split(), as pycocoevalcap's BLEU and CIDEr
- * do: this also breaks tokens at the no-break spaces the PTB tokenizer leaves in a few
+ * do, and METEOR's token lists in Python: this also breaks tokens at the no-break spaces the PTB tokenizer leaves in a few
  * (`1\u00a01/2`). The same object as {@link encodedCaptions} when no token holds one.
  */
 export function pythonSplitCaptions(input: MetricInput): EncodedCaptions {

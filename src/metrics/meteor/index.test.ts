@@ -93,6 +93,21 @@ describe('meteor metric: contract', () => {
     expect(result.values.meteor![0]).toBeCloseTo(0.9814814814814815, 15);
   });
 
+  it('splits tokens at Python white space, as .split() of the PTB tokens does', async () => {
+    // The PTB tokenizer keeps `3 1/2` as one token with a no-break space. NLTK on
+    // ['3', '1/2'] against [['3', '1/2'], ['3']]: F-mean 1, two matches in one chunk,
+    // penalty 0.5 × (1/2)^3 = 0.0625. Kept whole, it would be one match: 0.5.
+    const nbsp = '3\u00a01/2';
+    const result = await createMeteorMetric().score({
+      ids: ['x'],
+      candidates: ['3 1/2'],
+      references: [['3 1/2', '3']],
+      candidateTokens: [[nbsp]],
+      referenceTokens: [[[nbsp], ['3']]],
+    });
+    expect(result.values.meteor![0]).toBeCloseTo(0.9375, 15);
+  });
+
   it('takes the best reference, and a per-item value does not depend on the others', async () => {
     const metric = createMeteorMetric();
     const one = await metric.score(inputOf(corpus.slice(0, 1)));

@@ -5,7 +5,7 @@
  * `referenceTokens`); corpus value = mean of the per-item values.
  */
 import { MetricError } from '../../core/errors.js';
-import { encodedCaptions } from '../token-ids.js';
+import { pythonSplitCaptions } from '../token-ids.js';
 import type { Metric, MetricInput, MetricResult } from '../types.js';
 import { type MeteorParameters, MeteorScorer } from './scorer.js';
 import { WordNet } from './wordnet.js';
@@ -59,7 +59,10 @@ export function createMeteorMetric(options: MeteorMetricOptions = {}): Metric {
     },
     async score(input: MetricInput): Promise<MetricResult> {
       const { ids } = input;
-      const captions = encodedCaptions(input);
+      // Split as str.split() would, like BLEU and CIDEr-D: NLTK's meteor_score takes token
+      // lists, which Python pipelines (and tools/parity) make with .split() of the PTB
+      // tokens, breaking the few that hold a no-break space (`3\u00a01/2`).
+      const captions = pythonSplitCaptions(input);
       if (captions.referenceStarts.length !== ids.length + 1) {
         throw new MetricError(
           `meteor: ${ids.length} ids but ${captions.referenceStarts.length - 1} tokenized items`,
