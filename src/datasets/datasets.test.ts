@@ -238,6 +238,70 @@ describe('manifest', () => {
   });
 });
 
+describe('manifest: fields that would be lost', () => {
+  it('refuses a CSV column in another case and names file_name as ImageFolder metadata', async () => {
+    const dir = join(root, 'manifest-case');
+    await images(join(dir, 'img'), ['a.png']);
+    await writeFile(join(dir, 'm.csv'), 'image,ID,Caption\nimg/a.png,A,one\n');
+    await expect(collect(manifestLoader, { path: join(dir, 'm.csv'), split: 'x' })).rejects.toThrow(
+      /m\.csv:1: column 'ID' must be spelled 'id'/,
+    );
+    await writeFile(join(dir, 'metadata.csv'), 'file_name,text\nimg/a.png,one\n');
+    await expect(
+      collect(manifestLoader, { path: join(dir, 'metadata.csv'), split: 'x' }),
+    ).rejects.toThrow(
+      /missing column 'image'.*rename 'file_name' to 'image' and 'text' to 'caption'/,
+    );
+  });
+
+  it('takes a JSONL caption array, and says only the real reason of a fatal line', async () => {
+    const dir = join(root, 'manifest-jsonl-keys');
+    await images(join(dir, 'img'), ['a.png', 'b.png']);
+    const lines = [
+      { image: 'img/a.png', id: 'arr', caption: ['one', 'two'] },
+      { image: 'img/b.png', id: 'case', Caption: 'lost' },
+      [1, 2],
+      { file_name: 'img/a.png', text: 'hf' },
+      { image: 'img/a.png', id: 'empty-refs', caption: 'c', references: [] },
+      { image: 'img/b.png', id: 'number', caption: 5 },
+    ];
+    await writeFile(join(dir, 'm.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n'));
+    const samples = await collect(manifestLoader, { path: join(dir, 'm.jsonl'), split: 'x' });
+    expect(samples.map((s) => [s.id, s.references, s.problem?.fatal])).toEqual([
+      ['arr', ['one', 'two'], undefined],
+      ['case', [], true],
+      ['row-3', [], true],
+      ['row-4', [], true],
+      ['empty-refs', ['c'], undefined],
+      ['number', [], true],
+    ]);
+    const messages = samples.map((s) => s.problem?.message ?? '');
+    expect(messages[1]).toMatch(/m\.jsonl:2: key 'Caption' must be spelled 'caption'/);
+    expect(messages[2]).toMatch(/^[^;]*m\.jsonl:3: expected a JSON object$/);
+    expect(messages[3]).toMatch(
+      /^[^;]*m\.jsonl:4: missing 'image' \(.*rename 'file_name' to 'image' and 'text' to 'caption'\)$/,
+    );
+    expect(messages[5]).toMatch(/m\.jsonl:6: 'caption' must be a string or an array of strings/);
+  });
+
+  it('tells images of the same file name apart by their path, and keeps the file name otherwise', async () => {
+    const dir = join(root, 'manifest-ids');
+    await images(join(dir, 'img', 'p1'), ['image.png']);
+    await images(join(dir, 'img', 'p2'), ['image.png']);
+    await images(join(dir, 'img'), ['a.png']);
+    await writeFile(
+      join(dir, 'm.csv'),
+      'image,caption\nimg/p1/image.png,one\nimg/a.png,two\nimg/p2/image.png,three\n',
+    );
+    const samples = await collect(manifestLoader, { path: join(dir, 'm.csv'), split: 'x' });
+    expect(samples.map((s) => [s.id, s.problem])).toEqual([
+      ['img/p1/image', undefined],
+      ['a', undefined],
+      ['img/p2/image', undefined],
+    ]);
+  });
+});
+
 describe('folder', () => {
   it('lists images recursively in sorted order, without references', async () => {
     const dir = join(root, 'folder');
@@ -384,6 +448,67 @@ describe('layout check', () => {
     ];
     for (const [format, source] of good)
       expect((await selectLoader(format, source, silentLogger)).format).toBe(format);
+  });
+});
+
+describe('layout check: an empty dataset', () => {
+  it('refuses a folder without images, and a dicom folder without DICOM files, before --out', async () => {
+    const empty = join(root, 'empty-dataset');
+    await mkdir(join(empty, 'sub'), { recursive: true });
+    await writeFile(join(empty, 'notes.txt'), 'not an image');
+    await expect(folderLoader.check({ path: empty, split: 'train' })).rejects.toThrow(
+      /^--data .*empty-dataset: folder: no image files in it/,
+    );
+    const jpegs = join(root, 'empty-dicom');
+    await images(jpegs, ['a.jpg']);
+    await expect(
+      selectLoader('dicom', { path: jpegs, split: 'train' }, silentLogger),
+    ).rejects.toThrow(/^--data .*empty-dicom: dicom: no DICOM files in it/);
+    expect(
+      (await selectLoader('folder', { path: jpegs, split: 'train' }, silentLogger)).format,
+    ).toBe('folder');
+  });
+});
+
+describe('split names and ROCO halves', () => {
+  it('rocov2 --split validation reads valid_captions.csv, and says so', async () => {
+    const dir = join(root, 'rocov2-alias');
+    await images(join(dir, 'valid'), ['A.jpg']);
+    await writeFile(join(dir, 'valid_captions.csv'), 'ID,Caption\nA,one\n');
+    const logs: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => logs.push(m) };
+    const source = { path: dir, split: 'validation' };
+    await selectLoader('rocov2', source, logger);
+    expect(logs).toEqual([
+      'dataset: --split validation: no validation_captions.csv, reading valid_captions.csv',
+    ]);
+    const samples = await collect(rocov2Loader, source);
+    expect(samples.map((s) => [s.id, s.references, s.problem])).toEqual([
+      ['A', ['one'], undefined],
+    ]);
+  });
+
+  it('roco reads a non-radiology folder given as --data, or a split that has only that half', async () => {
+    const repo = join(root, 'roco-nonrad');
+    const half = join(repo, 'data', 'train', 'non-radiology');
+    await images(join(half, 'images'), ['ROCO_1.jpg']);
+    await writeFile(join(half, 'captions.txt'), 'ROCO_1\tA photograph.\n');
+    const logs: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => logs.push(m) };
+    const given = { path: half, split: 'train' };
+    expect((await selectLoader('auto', given, logger)).format).toBe('roco');
+    expect((await collect(rocoLoader, given)).map((s) => [s.id, s.references])).toEqual([
+      ['ROCO_1', ['A photograph.']],
+    ]);
+    logs.length = 0;
+    const whole = { path: repo, split: 'train' };
+    expect((await selectLoader('roco', whole, logger)).format).toBe('roco');
+    expect(logs).toEqual([
+      expect.stringMatching(
+        /^dataset: no train\/radiology\/captions\.txt, reading .*non-radiology\/captions\.txt$/,
+      ),
+    ]);
+    expect((await collect(rocoLoader, whole)).map((s) => s.id)).toEqual(['ROCO_1']);
   });
 });
 

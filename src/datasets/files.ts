@@ -2,6 +2,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, opendir, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
+import { inputPathError } from '../core/input-path.js';
 import {
   DICOM_EXTENSIONS,
   DICOM_MAGIC_BYTES,
@@ -94,6 +95,15 @@ export async function nonImageDicomFile(path: string): Promise<string | undefine
   const head = await readHead(path, DICOM_META_BYTES);
   const sopClass = head && mediaStorageClass(head);
   return sopClass === undefined ? undefined : nonImageObject(sopClass);
+}
+
+/** The first line of a Git LFS pointer: a clone without LFS leaves these in place of files. */
+const GIT_LFS_POINTER = 'version https://git-lfs.github.com/spec/';
+
+/** True when `path` is a Git LFS pointer (a small text file) instead of the file it names. */
+export async function isGitLfsPointerFile(path: string): Promise<boolean> {
+  const head = await readHead(path, GIT_LFS_POINTER.length);
+  return head !== undefined && new TextDecoder().decode(head) === GIT_LFS_POINTER;
 }
 
 export async function isFile(path: string): Promise<boolean> {
@@ -305,6 +315,19 @@ async function* walkFolder(
     )
       yield path;
   }
+}
+
+/**
+ * A ConfigError naming --data when `dir` holds no file that `filter` takes: an empty dataset
+ * is a wrong --data, said before --out is made, not a run of nothing that exits 0.
+ */
+export async function checkHasImageFiles(
+  dir: string,
+  filter: ImageFileFilter,
+  problem: string,
+): Promise<void> {
+  for await (const _ of imageFiles(dir, filter)) return;
+  throw inputPathError('--data', dir, problem);
 }
 
 /**

@@ -40,14 +40,14 @@ export async function selectLoader(
   // would say it in its own words, or that the layout is unknown.
   await checkDataPath(source.path, format);
   if (named) {
-    await named.check(source);
+    await named.check(source, logger);
     return named;
   }
   for (const loader of Object.values(DATASET_LOADERS)) {
     if (await loader.detect(source)) {
       logger.info(`dataset: detected ${loader.format} layout in ${source.path}`);
       // A parquet folder can lack the --split's shards.
-      await loader.check(source);
+      await loader.check(source, logger);
       return loader;
     }
   }

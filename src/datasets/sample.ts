@@ -29,12 +29,6 @@ export async function finishSample(
   exists: (path: string) => Promise<boolean> = isFile,
 ): Promise<Sample> {
   const problems = [...draft.problems];
-  if (expectReferences && draft.references.every((r) => r.trim() === '')) {
-    problems.push({
-      message: `${draft.place}: no reference caption for '${draft.id}'`,
-      fatal: false,
-    });
-  }
   const longest = Math.max(0, ...draft.references.map((r) => r.length));
   if (longest > MAX_REFERENCE_CHARS) {
     problems.push({
@@ -42,10 +36,19 @@ export async function finishSample(
       fatal: true,
     });
   }
-  if (!(await exists(draft.imagePath))) {
+  // An empty path: the row names no image, a problem it already carries.
+  if (draft.imagePath !== '' && !(await exists(draft.imagePath))) {
     problems.push({
       message: `${draft.place}: image file ${await missingFileReason(draft.imagePath)}: ${draft.imagePath}`,
       fatal: true,
+    });
+  }
+  // A row that is not captioned needs no reference: its error says only why it is not.
+  const fatal = problems.some((p) => p.fatal);
+  if (!fatal && expectReferences && draft.references.every((r) => r.trim() === '')) {
+    problems.push({
+      message: `${draft.place}: no reference caption for '${draft.id}'`,
+      fatal: false,
     });
   }
   const sample: Sample = {
@@ -60,7 +63,7 @@ export async function finishSample(
   if (problems.length > 0) {
     sample.problem = {
       message: problems.map((p) => p.message).join('; '),
-      fatal: problems.some((p) => p.fatal),
+      fatal,
     };
   }
   return sample;

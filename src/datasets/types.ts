@@ -1,3 +1,5 @@
+import type { Logger } from '../core/logger.js';
+
 /** One dataset item, as read from the dataset's index. Images are read later, lazily. */
 export interface Sample {
   /** Stable item id (ROCOv2 `ID`, manifest `id`, file stem for folders). */
@@ -33,9 +35,11 @@ export interface DatasetLoader {
   /**
    * Throws what `load` would throw at its start for a path that is not this layout (a
    * ConfigError naming --data), without listing the items; resolves when `load` can begin.
-   * selectLoader calls it, so that a wrong --data is said before --out is made.
+   * selectLoader calls it, so that a wrong --data is said before --out is made. What it chose
+   * among several candidates (a Hugging Face cache's snapshot, a split's other name) is told
+   * to `logger`.
    */
-  check(source: DatasetSource): Promise<void>;
+  check(source: DatasetSource, logger?: Logger): Promise<void>;
   /** Items in dataset order, streamed; files it leaves out on purpose are told to `notes`. */
   load(source: DatasetSource, notes?: LoadNotes): AsyncIterable<Sample>;
 }

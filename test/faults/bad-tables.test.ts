@@ -320,6 +320,16 @@ describe('manifest CSV', () => {
       /manifest\.csv:3: not UTF-8 text/,
     ],
     ['empty file', '', /manifest\.csv: empty file \(expected a header row with image\)/],
+    [
+      'columns in another case',
+      'image,ID,Caption\nimg/a.jpg,A,one\n',
+      /manifest\.csv:1: column 'ID' must be spelled 'id'/,
+    ],
+    [
+      'an ImageFolder metadata file',
+      'file_name,text\nimg/a.jpg,one\n',
+      /manifest\.csv:1: missing column 'image' .*rename 'file_name' to 'image' and 'text' to 'caption'/,
+    ],
   ])('%s: exit 2 naming file and line', async (_name, body, message) => {
     const run = await captionRun(await manifest('file', body), ['--format', 'manifest']);
     expect(run.code).toBe(2);

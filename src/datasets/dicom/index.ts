@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { DICOM_EXTENSIONS, hasDicomExtension } from '../../images/dicom/index.js';
 import { checkDataPath } from '../data-path.js';
 import {
+  checkHasImageFiles,
   fileStem,
   hasDicomMagicFile,
   type ImageFileFilter,
@@ -46,7 +47,8 @@ export const dicomLoader: DatasetLoader = {
   },
 
   async check(source) {
-    await checkDataPath(source.path, 'dicom');
+    if ((await checkDataPath(source.path, 'dicom')).isDirectory())
+      await checkHasImageFiles(source.path, DICOM_FILES, 'dicom: no DICOM files in it');
   },
 
   async *load(source, notes) {

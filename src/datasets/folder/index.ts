@@ -1,5 +1,6 @@
 import { checkDataPath } from '../data-path.js';
 import {
+  checkHasImageFiles,
   DuplicateTracker,
   IMAGE_EXTENSIONS,
   type ImageFileFilter,
@@ -37,6 +38,11 @@ export const folderLoader: DatasetLoader = {
 
   async check(source) {
     await checkDataPath(source.path, 'folder');
+    await checkHasImageFiles(
+      source.path,
+      FOLDER_IMAGES,
+      'folder: no image files in it, in any subfolder (looked for .jpg, .png, .webp, .tif, .gif, .avif and DICOM files)',
+    );
   },
 
   async *load(source) {

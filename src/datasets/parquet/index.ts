@@ -2,7 +2,8 @@ import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DatasetError } from '../../core/errors.js';
-import { DuplicateTracker, isDirectory, isFile } from '../files.js';
+import type { Logger } from '../../core/logger.js';
+import { DuplicateTracker, isDirectory, isFile, isGitLfsPointerFile } from '../files.js';
 import { finishSample } from '../sample.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 import {
@@ -29,8 +30,8 @@ export const parquetLoader: DatasetLoader = {
     return (await isDirectory(source.path)) && hasParquetFiles(source.path);
   },
 
-  async check(source) {
-    await shardsOf(source);
+  async check(source, logger) {
+    await shardsOf(source, logger);
   },
 
   async *load(source) {
@@ -52,10 +53,10 @@ export const parquetLoader: DatasetLoader = {
  */
 const shardLists = new WeakMap<DatasetSource, Promise<string[]>>();
 
-function shardsOf(source: DatasetSource): Promise<string[]> {
+function shardsOf(source: DatasetSource, logger?: Logger): Promise<string[]> {
   let shards = shardLists.get(source);
   if (shards === undefined) {
-    shards = parquetShards(source.path, source.split);
+    shards = parquetShards(source.path, source.split, (message) => logger?.info(message));
     shardLists.set(source, shards);
   }
   return shards;
@@ -98,6 +99,11 @@ export async function openShard(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DatasetError(`${file}: file not found`, { cause: error });
+    if (await isGitLfsPointerFile(file))
+      throw new DatasetError(
+        `${file}: is a Git LFS pointer, not the file: run \`git lfs pull\` in the clone`,
+        { cause: error },
+      );
     throw new DatasetError(`${file}: not a readable parquet file (${(error as Error).message})`, {
       cause: error,
     });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
@@ -77,10 +77,10 @@ describe('parquet: Hugging Face ROCOv2 shards', () => {
     const meta = await sharp(await samples[6]!.readImage()).metadata();
     expect([meta.format, meta.width]).toEqual(['jpeg', 30]);
 
-    // `--split valid` finds `data/validation-*` (a `data/` shard whose name contains the split).
+    // `--split valid` finds `data/validation-*` (another name of the split).
     expect((await collect(dir, 'valid')).map((s) => s.id)).toEqual(['v_000', 'v_001']);
     await expect(collect(dir, 'test')).rejects.toThrow(
-      /--data .*hub: parquet: no shard of --split test in it \(expected \{split\}-\*\.parquet, found: data\/train-00000/,
+      /--data .*hub: parquet: no shard of --split test in it \(expected \{split\}-\*\.parquet, .*found: data\/train-00000/,
     );
     // The options name shards that are not there: a wrong value (exit 1), not a runtime failure.
     await expect(collect(dir, 'test')).rejects.toBeInstanceOf(ConfigError);
@@ -255,8 +255,12 @@ describe('parquet: shard selection', () => {
     expect(inSplit('data/train-00000-of-00012.parquet', 'train')).toBe(true);
     expect(inSplit('data/train-00000-of-00012.parquet', 'test')).toBe(false);
     expect(inSplit('data/validation-00000-of-00001.parquet', 'validation')).toBe(true);
-    expect(inSplit('data/validation-00000-of-00001.parquet', 'valid')).toBe(true);
+    expect(inSplit('data/validation-00000-of-00001.parquet', 'valid')).toBe(false);
     expect(inSplit('validation-00000.parquet', 'valid')).toBe(false);
+    expect(inSplit('data/rocov2-valid-0.parquet', 'valid')).toBe(true);
+    // Another split's Hub shard name, and a word that holds the split's name.
+    expect(inSplit('data/test_unlabeled-00000-of-00001.parquet', 'test')).toBe(false);
+    expect(inSplit('data/latest-00000.parquet', 'test')).toBe(false);
     expect(inSplit('default/test/0000.parquet', 'test')).toBe(true);
     expect(inSplit('train.parquet', 'train')).toBe(true);
     expect(inSplit('Train_part2.parquet', 'train')).toBe(true);
@@ -294,6 +298,83 @@ describe('parquet: shard selection', () => {
       'test-00000-of-00001_000',
       'test-00000-of-00001_001',
     ]);
+  });
+});
+
+describe('parquet: which shards a split reads', () => {
+  const names = (files: string[], dir: string) => files.map((f) => f.slice(dir.length + 1));
+
+  it("reads {split}-*, not another split's shards that start with its name", async () => {
+    const dir = join(root, 'splits-hub');
+    for (const name of ['test', 'test_unlabeled', 'test_clean', 'train'])
+      await shard(join(dir, 'data', `${name}-00000-of-00001.parquet`), await rocoRows(name, 1));
+    expect(names(await parquetShards(dir, 'test'), dir)).toEqual([
+      join('data', 'test-00000-of-00001.parquet'),
+    ]);
+    expect(names(await parquetShards(dir, 'test_unlabeled'), dir)).toEqual([
+      join('data', 'test_unlabeled-00000-of-00001.parquet'),
+    ]);
+  });
+
+  it('reads the split under its other name (valid, validation), and says so', async () => {
+    const dir = join(root, 'splits-alias');
+    await shard(join(dir, 'default', 'validation', '0000.parquet'), await rocoRows('v', 1));
+    await shard(join(dir, 'default', 'train', '0000.parquet'), await rocoRows('t', 1));
+    const told: string[] = [];
+    expect(names(await parquetShards(dir, 'valid', (m) => told.push(m)), dir)).toEqual([
+      join('default', 'validation', '0000.parquet'),
+    ]);
+    expect(told).toEqual([
+      'dataset: --split valid: no valid shards, reading the validation shards',
+    ]);
+    const other = join(root, 'splits-alias-valid');
+    await shard(join(other, 'valid.parquet'), await rocoRows('v', 1));
+    await shard(join(other, 'train.parquet'), await rocoRows('t', 1));
+    expect(names(await parquetShards(other, 'validation'), other)).toEqual(['valid.parquet']);
+  });
+
+  it('reads only the snapshot refs/main names in a Hugging Face cache folder, else the newest', async () => {
+    const repo = join(root, 'cache', 'datasets--org--name');
+    for (const [k, commit] of ['aaaa1111', 'bbbb2222'].entries()) {
+      await shard(join(repo, 'blobs', commit), await rocoRows(commit, 1));
+      await mkdir(join(repo, 'snapshots', commit, 'data'), { recursive: true });
+      await symlink(
+        join(repo, 'blobs', commit),
+        join(repo, 'snapshots', commit, 'data', 'train-00000-of-00001.parquet'),
+      );
+      const time = new Date(Date.UTC(2024, 0, 1 + k));
+      await utimes(join(repo, 'snapshots', commit), time, time);
+    }
+    await mkdir(join(repo, 'refs'), { recursive: true });
+    await writeFile(join(repo, 'refs', 'main'), 'aaaa1111');
+    const told: string[] = [];
+    const shards = await parquetShards(repo, 'train', (m) => told.push(m));
+    expect(names(shards, repo)).toEqual([
+      join('snapshots', 'aaaa1111', 'data', 'train-00000-of-00001.parquet'),
+    ]);
+    expect(told).toEqual([
+      expect.stringMatching(/holds 2 snapshots: reading aaaa1111, the one refs\/main names/),
+    ]);
+    await rm(join(repo, 'refs', 'main'));
+    told.length = 0;
+    expect(names(await parquetShards(repo, 'train', (m) => told.push(m)), repo)).toEqual([
+      join('snapshots', 'bbbb2222', 'data', 'train-00000-of-00001.parquet'),
+    ]);
+    expect(told).toEqual([
+      expect.stringMatching(/holds 2 snapshots and no refs\/main: reading the newest, bbbb2222/),
+    ]);
+  });
+
+  it('says a Git LFS pointer is one, and how to fetch the file', async () => {
+    const file = join(root, 'lfs', 'data', 'train-00000-of-00001.parquet');
+    await mkdir(join(file, '..'), { recursive: true });
+    await writeFile(
+      file,
+      'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 287345123\n',
+    );
+    await expect(collect(join(root, 'lfs'))).rejects.toThrow(
+      /train-00000-of-00001\.parquet: is a Git LFS pointer, not the file: run `git lfs pull`/,
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatasetError } from '../../core/errors.js';
 import { inputPathError } from '../../core/input-path.js';
@@ -6,6 +6,7 @@ import { readUtf8Stream } from '../../core/utf8.js';
 import { checkDataPath } from '../data-path.js';
 import { DuplicateTracker, folderImages, isDirectory, isFile } from '../files.js';
 import { finishSample } from '../sample.js';
+import { splitNames } from '../splits.js';
 import type { DatasetLoader, DatasetSource } from '../types.js';
 
 /**
@@ -13,17 +14,21 @@ import type { DatasetLoader, DatasetSource } from '../types.js';
  * `dlinks.txt` beside it (ID<TAB>download command<TAB>file name), and the images that
  * `scripts/fetch.py` writes to `images/{PMC id}_{file name}`. Without `dlinks.txt` an image
  * is `images/{ID}.jpg`. `--data` may be the repository (its `data/` folder is looked in),
- * and `--split valid` also finds `validation/`.
+ * or a split's `radiology` or `non-radiology` folder; `--split valid` also finds `validation/`.
  */
 export const rocoLoader: DatasetLoader = {
   format: 'roco',
 
   async detect(source) {
-    return (await radiologyDir(source)) !== undefined;
+    return (await categoryDir(source)) !== undefined;
   },
 
-  async check(source) {
-    await splitDir(source);
+  async check(source, logger) {
+    const dir = await splitDir(source);
+    if (dir !== source.path && basename(dir) !== 'radiology')
+      logger?.info(
+        `dataset: no ${source.split}/radiology/captions.txt, reading ${join(dir, 'captions.txt')}`,
+      );
   },
 
   async *load(source) {
@@ -83,32 +88,40 @@ function noTabMessage(place: string, line: string): string {
   return `${place}: expected ID<TAB>caption, found no TAB${hint}`;
 }
 
-function captionsFile(root: string, split: string): string {
-  return join(root, split, 'radiology', 'captions.txt');
-}
+/** ROCO's two halves of each split; radiology is what a run wants unless told otherwise. */
+const CATEGORIES = Object.freeze(['radiology', 'non-radiology']);
 
-/** The `{split}/radiology` folder holding `captions.txt`, in `--data` or its `data/` folder. */
-async function radiologyDir(source: DatasetSource): Promise<string | undefined> {
-  const splits = ['valid', 'val'].includes(source.split)
-    ? [source.split, 'validation']
-    : [source.split];
-  for (const root of [source.path, join(source.path, 'data')]) {
-    if (!(await isDirectory(root))) continue;
-    for (const split of splits)
-      if (await isFile(captionsFile(root, split))) return join(root, split, 'radiology');
-  }
+/**
+ * The folder holding `captions.txt`: `--data` itself when it is a `radiology` or
+ * `non-radiology` folder (the way to choose non-radiology), else `{split}/radiology` in
+ * `--data` or its `data/` folder, else `{split}/non-radiology` when radiology is absent.
+ */
+async function categoryDir(source: DatasetSource): Promise<string | undefined> {
+  if (
+    CATEGORIES.includes(basename(source.path)) &&
+    (await isFile(join(source.path, 'captions.txt')))
+  )
+    return source.path;
+  for (const category of CATEGORIES)
+    for (const root of [source.path, join(source.path, 'data')]) {
+      if (!(await isDirectory(root))) continue;
+      for (const split of splitNames(source.split)) {
+        const dir = join(root, split, category);
+        if (await isFile(join(dir, 'captions.txt'))) return dir;
+      }
+    }
   return undefined;
 }
 
-/** radiologyDir, or a ConfigError naming --data when the folder has no such split. */
+/** categoryDir, or a ConfigError naming --data when the folder has no such split. */
 async function splitDir(source: DatasetSource): Promise<string> {
-  const dir = await radiologyDir(source);
+  const dir = await categoryDir(source);
   if (dir !== undefined) return dir;
   await checkDataPath(source.path, 'roco');
   throw inputPathError(
     '--data',
     source.path,
-    `roco: no ${join(source.split, 'radiology', 'captions.txt')} in it (expected {split}/radiology/captions.txt for --split ${source.split})`,
+    `roco: no ${join(source.split, 'radiology', 'captions.txt')} in it (expected {split}/radiology/captions.txt for --split ${source.split}, or a radiology or non-radiology folder with captions.txt)`,
   );
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../files.js';
 import { folderSamples } from '../folder/index.js';
 import { finishSample } from '../sample.js';
+import { splitNames } from '../splits.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../types.js';
 
 /**
@@ -29,21 +30,28 @@ export const rocov2Loader: DatasetLoader = {
   // Any split's captions file says ROCOv2, so that a --split it lacks is an error (check)
   // rather than the whole tree captioned as a plain folder of images.
   async detect(source) {
-    return (await isFile(captionsFile(source))) || (await captionsFiles(source.path)).length > 0;
+    return (
+      (await isFile(captionsFile(source.path, source.split))) ||
+      (await captionsFiles(source.path)).length > 0
+    );
   },
 
-  async check(source) {
-    await splitCaptions(source);
+  async check(source, logger) {
+    const { split, captions } = await splitFiles(source);
+    if (split !== source.split)
+      logger?.info(
+        `dataset: --split ${source.split}: no ${source.split}_captions.csv, reading ${captions === undefined ? `${split}/ (images without captions)` : basename(captions)}`,
+      );
   },
 
   async *load(source) {
-    const captions = await splitCaptions(source);
-    const imageDir = join(source.path, source.split);
+    const { split, captions } = await splitFiles(source);
+    const imageDir = join(source.path, split);
     if (captions === undefined) {
       yield* folderSamples(imageDir, { extensions: IMAGE_EXTENSIONS });
       return;
     }
-    const concepts = await readConcepts(join(source.path, `${source.split}_concepts.csv`));
+    const concepts = await readConcepts(join(source.path, `${split}_concepts.csv`));
     const duplicates = new DuplicateTracker();
     const findImage = folderImages(imageDir);
     let index = 0;
@@ -62,26 +70,31 @@ export const rocov2Loader: DatasetLoader = {
   },
 };
 
-function captionsFile(source: DatasetSource): string {
-  return join(source.path, `${source.split}_captions.csv`);
+function captionsFile(path: string, split: string): string {
+  return join(path, `${split}_captions.csv`);
 }
 
 /**
- * The captions file of `--split`, or undefined for a split released without captions; a
- * ConfigError naming --data when the folder holds neither.
+ * The split's name in the folder (`--split validation` reads `valid_captions.csv` when there
+ * is no `validation_captions.csv`, see splitNames) and its captions file, undefined for a split
+ * released without captions; a ConfigError naming --data when the folder holds neither.
  */
-async function splitCaptions(source: DatasetSource): Promise<string | undefined> {
-  const captions = captionsFile(source);
-  if (await isFile(captions)) return captions;
+async function splitFiles(source: DatasetSource): Promise<{ split: string; captions?: string }> {
+  const names = splitNames(source.split);
+  for (const split of names) {
+    const captions = captionsFile(source.path, split);
+    if (await isFile(captions)) return { split, captions };
+  }
   await checkDataPath(source.path, 'rocov2');
   const others = await captionsFiles(source.path);
   // A split released without captions: its `{split}/` folder beside the others' files.
-  if (others.length > 0 && (await isDirectory(join(source.path, source.split)))) return undefined;
+  if (others.length > 0)
+    for (const split of names) if (await isDirectory(join(source.path, split))) return { split };
   const holds = others.length > 0 ? `; it holds ${others.join(', ')}` : '';
   throw inputPathError(
     '--data',
     source.path,
-    `rocov2: no ${basename(captions)} in it (expected {split}_captions.csv for --split ${source.split}${holds})`,
+    `rocov2: no ${source.split}_captions.csv in it (expected {split}_captions.csv for --split ${source.split}${holds})`,
   );
 }
 
