@@ -31,7 +31,12 @@ import {
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
 import { readBaselineFile } from './bertscore/baseline.js';
 import type { BertScoreMetric } from './bertscore/index.js';
-import { localModelFolder } from './bertscore/model-source.js';
+import {
+  defaultModelCache,
+  isOffline,
+  localModelFolder,
+  resolveModelFolder,
+} from './bertscore/model-source.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
@@ -215,18 +220,35 @@ export function resolveMetricIds(
 }
 
 /**
- * Checks the files the scoring will read besides the captions (the BERTScore model folder
- * and baseline file), so that `run` refuses a wrong one before it captions anything. A Hub
- * model id is left to the metric (it may be downloaded).
+ * Checks the files the scoring will read besides the captions (the BERTScore model and
+ * baseline file), so that `run` refuses a wrong one before it captions anything: a local
+ * model folder and the baseline are read; a Hub model id must be in the cache, or is
+ * downloaded now (offline, a model not cached is refused), not after hours of captioning.
  */
 export async function checkScoringFiles(
-  config: Pick<EvaluateOptions, 'metrics' | 'bertscore' | 'bertscoreModel' | 'bertscoreBaseline'>,
+  config: Pick<
+    EvaluateOptions,
+    'metrics' | 'bertscore' | 'bertscoreModel' | 'bertscoreBaseline' | 'offline'
+  >,
+  logger: Logger,
   cwd = process.cwd(),
 ): Promise<void> {
   if (!resolveMetricIds(config).includes('bertscore')) return;
-  if (config.bertscoreModel !== undefined) await localModelFolder(config.bertscoreModel, cwd);
+  const model = config.bertscoreModel;
+  const local = model === undefined ? undefined : await localModelFolder(model, cwd);
   if (config.bertscoreBaseline !== undefined)
     await readBaselineFile(resolve(cwd, config.bertscoreBaseline));
+  if (model === undefined || local !== undefined) return;
+  await resolveModelFolder(model, {
+    offline: isOffline(config.offline ?? false),
+    cacheDir: defaultModelCache(),
+    cwd,
+    logger,
+    download: async (id, cacheDir) => {
+      const { downloadWithTransformers } = await import('./bertscore/encoder.js');
+      await downloadWithTransformers(id, cacheDir, logger);
+    },
+  });
 }
 
 export function evaluationPaths(out: string, split: string): EvaluationPaths {

@@ -586,6 +586,20 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
     }
   });
 
+  it('run --offline with a BERTScore Hub model not in the cache: refused before captioning', async () => {
+    const argv = ['run', '--data', data, '--metrics', 'bleu,bertscore', '--offline'];
+    const result = await cli([...argv, '--out', freshOut()], {
+      env: { MEDCAP_MODEL_CACHE: emptyDir },
+    });
+    const what = `${argv.join(' ')}\n${result.err}`;
+    expect(result.code, what).toBe(1);
+    expect(result.err, what).toContain(
+      'BERTScore model FacebookAI/roberta-large is not available offline',
+    );
+    expect(result.err, what).not.toMatch(/plan: \d+ images|captioned/);
+    expect(existsSync(out), `${what}: --out left behind`).toBe(false);
+  });
+
   it('--model that is not there, is a file, or is a folder without config.json', async () => {
     const cases: [string, string][] = [
       [

@@ -19,8 +19,8 @@ export async function runCommand(
 ): Promise<ExitCode> {
   const settings = await captionSettings(config, ctx);
   const scoring = evaluateSettings(config, settings, ctx.cwd);
-  // A wrong BERTScore model folder or baseline file is said before any image is captioned.
-  await checkScoringFiles(scoring, ctx.cwd);
+  // A wrong BERTScore model or baseline file is said before any image is captioned.
+  await checkScoringFiles(scoring, ctx.logger, ctx.cwd);
   const { value: result, stoppedBy } = await withInterrupt(ctx, (signal) =>
     runPipeline(settings, scoring, {
       logger: ctx.logger,
