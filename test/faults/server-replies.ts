@@ -178,6 +178,40 @@ export const LLAMACPP_LOADING: ServerReply = {
   message: 'HTTP 503: Loading model',
 };
 
+export const VLLM_ILLEGAL_MEMORY_ACCESS: ServerReply = {
+  source:
+    'vLLM: ErrorResponse as create_error_response (vllm/entrypoints/serve/utils/error_response.py) ' +
+    'builds it for an exception raised while serving one request (500, InternalServerError); the ' +
+    'message is the CUDA runtime error text as PyTorch raises it for an input that crashes a kernel',
+  status: 500,
+  body: {
+    error: {
+      message: 'CUDA error: an illegal memory access was encountered',
+      type: 'InternalServerError',
+      param: null,
+      code: 500,
+    },
+  },
+  message: 'HTTP 500: CUDA error: an illegal memory access was encountered',
+};
+
+export const LLAMACPP_NO_VISION: ServerReply = {
+  source:
+    'llama.cpp tools/server: the check for image input without a multimodal projector ' +
+    '(server-common.cpp, oaicompat_chat_params_parse) raises ERROR_TYPE_NOT_SUPPORTED, which ' +
+    'format_error_response turns into 501 not_supported_error',
+  status: 501,
+  body: {
+    error: {
+      code: 501,
+      message:
+        'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj',
+      type: 'not_supported_error',
+    },
+  },
+  message: 'HTTP 501: image input is not supported',
+};
+
 export function rateLimited(retryAfter?: string): ServerReply {
   return {
     source:

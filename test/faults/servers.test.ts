@@ -19,6 +19,7 @@ import {
   IMAGE_NOT_LOADED,
   LLAMACPP_CONTEXT_TOO_LONG,
   LLAMACPP_LOADING,
+  LLAMACPP_NO_VISION,
   OPENAI_MISSING_MODEL_READ,
   ollamaUnknownModel,
   PROXY_BODY_TOO_LARGE,
@@ -27,6 +28,7 @@ import {
   SGLANG_CONTEXT_TOO_LONG,
   truncatedCompletion,
   VLLM_CONTEXT_TOO_LONG,
+  VLLM_ILLEGAL_MEMORY_ACCESS,
   vllmUnknownModel,
 } from './server-replies.js';
 
@@ -209,6 +211,47 @@ describe("servers as they really fail: fails only its image, with the server's w
     ]);
   });
 
+  // Before 2026-12-07 each of these stopped the run (exit 2, "no request got an answer …"),
+  // and its --resume stopped on the same image again.
+  const stuck: [string, number, FakeReply, string[]][] = [
+    [
+      'a 500 for one image, one request at a time',
+      2,
+      replay(VLLM_ILLEGAL_MEMORY_ACCESS),
+      ['--concurrency', '1'],
+    ],
+    ['a hang for the last image', 5, 'hang', ['--timeout', '1']],
+    [
+      'a slow 500 for the last image, after the others were answered',
+      5,
+      { ...replay(VLLM_ILLEGAL_MEMORY_ACCESS), delayMs: 300 },
+      [],
+    ],
+  ];
+  for (const [name, bad, reply, extra] of stuck) {
+    it(`${name}: its error row, exit 3, and --resume --retry-failed asks again`, async () => {
+      let failing = true;
+      server = await FakeOpenAIServer.start({
+        models: [MODEL],
+        reply: (_r, image) => (failing && indexOf(image) === bad ? reply : {}),
+      });
+      const slug = name.replace(/\W+/g, '-');
+      const data = await dataset(`stuck-${slug}`, 6);
+      const first = await caption(data, `out-stuck-${slug}`, ['--retries', '1', ...extra]);
+      expect(first.code, first.stderr.slice(-2000)).toBe(3);
+      expectEveryImageOnce(first.rows, 6);
+      const failed = first.rows.filter((r) => r.status === 'error');
+      expect(failed.map((r) => r.imageId)).toEqual([`IMG_000${bad + 1}`]);
+      expect(failed[0]!.error).toContain(`from ${server.url} (gave up after 2 attempts)`);
+      expect(first.stderr).not.toContain('lowering the requests in flight');
+
+      failing = false;
+      const second = await caption(data, `out-stuck-${slug}`, ['--resume', '--retry-failed']);
+      expect(second.code, second.stderr.slice(-2000)).toBe(0);
+      expect(second.rows.every((r) => r.status === 'ok')).toBe(true);
+    });
+  }
+
   it('empty content (200): an ok row warned "empty caption"; no content: an error row with the finish reason; neither retried', async () => {
     server = await FakeOpenAIServer.start({
       models: [MODEL],
@@ -322,6 +365,22 @@ describe("servers as they really fail: fails only its image, with the server's w
     refusing = false;
     server.options.reply = () => ({});
     await expectResumeFinishes(data, 'out-refusing', 20);
+  });
+
+  it('llama.cpp without --mmproj (501 image input is not supported): exit 2 at the first answer, not retried', async () => {
+    server = await FakeOpenAIServer.start({
+      models: [MODEL],
+      reply: () => replay(LLAMACPP_NO_VISION),
+    });
+    const data = await dataset('no-vision', 4);
+    const { code, stderr } = await caption(data, 'out-no-vision', ['--concurrency', '1']);
+    expect(code).toBe(2);
+    const error = logMessages(stderr).find((line) => line.includes('HTTP 501'));
+    expect(error).toContain(
+      `${server.url}/chat/completions answered ${LLAMACPP_NO_VISION.message}`,
+    );
+    expect(error).toContain('--mmproj');
+    expect(server.chatRequests).toHaveLength(1);
   });
 
   it('unknown model at start-up: exit 1 naming what the server serves, nothing written', async () => {

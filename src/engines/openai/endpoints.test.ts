@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
 import { normalizeErrorBody } from './client.js';
 import { EndpointPool, normalizeEndpoint } from './endpoints.js';
-import { answerBody, CUT_SHORT_WARNING, captionFromCompletion } from './request.js';
+import {
+  answerBody,
+  CUT_SHORT_WARNING,
+  captionFromCompletion,
+  FILTERED_WARNING,
+} from './request.js';
 
 describe('normalizeEndpoint', () => {
   it('keeps a base URL and adds /v1 to a bare server address', () => {
@@ -130,6 +135,61 @@ describe('captionFromCompletion: what real servers send besides a plain caption'
       ok: false,
       error: 'server answered with an error instead of a caption: EngineCore died',
     });
+  });
+
+  it("gives the server's words for vLLM's older error shape sent with status 200", () => {
+    expect(
+      captionFromCompletion({ object: 'error', message: 'The model is overloaded', code: 400 }),
+    ).toEqual({
+      ok: false,
+      error: 'server answered with an error instead of a caption: The model is overloaded',
+    });
+  });
+
+  const answer = (content: string, finish = 'stop') => ({
+    choices: [{ message: { content }, finish_reason: finish }],
+  });
+
+  it('leaves out the reasoning a server without a reasoning parser keeps in content', () => {
+    expect(
+      captionFromCompletion(answer('<think>\nThe image shows…\n</think>\n\nCT of the chest.')),
+    ).toEqual({
+      ok: true,
+      caption: 'CT of the chest.',
+    });
+    // The chat template put the <think> in the prompt: only its end is in the answer.
+    expect(captionFromCompletion(answer('Looking at it…\n</think>\n\nMRI.'))).toEqual({
+      ok: true,
+      caption: 'MRI.',
+    });
+  });
+
+  it('says "reasoning only" for content that is a <think> block cut short or with nothing after it', () => {
+    for (const content of [
+      '<think>\nOkay, the user wants a caption. It seems to be',
+      '<think>a</think>\n',
+    ]) {
+      const outcome = captionFromCompletion(answer(content, 'length'));
+      expect(outcome).toMatchObject({ ok: false });
+      expect(!outcome.ok && outcome.error).toMatch(
+        /^server answered with reasoning only, no caption \(finish_reason: length\)/,
+      );
+    }
+  });
+
+  it('warns on a caption a content filter cut short, fails one it withheld, and quotes a refusal', () => {
+    expect(captionFromCompletion(answer('A partial', 'content_filter'))).toEqual({
+      ok: true,
+      caption: 'A partial',
+      warning: FILTERED_WARNING,
+    });
+    expect(captionFromCompletion(answer('', 'content_filter'))).toMatchObject({ ok: false });
+    const refusal = "I'm sorry, I can't help with identifying people in medical images.";
+    expect(
+      captionFromCompletion({
+        choices: [{ message: { content: null, refusal }, finish_reason: 'stop' }],
+      }),
+    ).toEqual({ ok: false, error: `the model refused: "${refusal}" (finish_reason: stop)` });
   });
 });
 

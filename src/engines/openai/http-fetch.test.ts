@@ -84,6 +84,32 @@ describe('createHttpFetch', () => {
     expect((failure as TypeError).cause).toBeInstanceOf(Error);
   });
 
+  it('sends a request again on a new connection when a kept-alive one was closed under it', async () => {
+    // The server answers the first request on each connection and drops the second before
+    // answering it, as a server does whose idle timeout closes a connection as it is reused.
+    const served = new WeakMap<object, number>();
+    let requests = 0;
+    const url = await serve((req, res) => {
+      requests += 1;
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      req.resume();
+      if (n > 1) req.socket.destroy();
+      else req.on('end', () => res.end('{"ok":true}'));
+    });
+    const post = () => fetchImpl(url, { method: 'POST', body: '{"n":1}' });
+    expect((await post()).status).toBe(200);
+    const second = await post();
+    expect(second.status).toBe(200);
+    expect(await second.text()).toBe('{"ok":true}');
+    expect(requests).toBe(3);
+  });
+
+  it('fails as a network error when a new connection is dropped before any answer', async () => {
+    const url = await serve((req) => req.socket.destroy());
+    await expect(fetchImpl(url, { method: 'POST', body: '{}' })).rejects.toThrow('fetch failed');
+  });
+
   it('stops waiting for a body that never ends when the signal aborts', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -141,6 +141,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
         req.destroy();
       };
 
+      let resent = false;
       /** One request/response; a redirect starts the next with `hops` + 1. */
       const exchange = (
         target: URL,
@@ -160,7 +161,15 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
             agent: route.agent,
           });
         }
+        let responded = false;
         req.on('error', (error) => {
+          if (!responded && !settled && !resent && closedWhileIdle(req, error)) {
+            // The server closed the kept-alive connection as the request went out on it
+            // (its idle timeout): nothing was answered, so it goes again on another, once.
+            resent = true;
+            exchange(target, method, sent, hops);
+            return;
+          }
           if (error instanceof ProxyRefusedError) {
             succeed(proxyErrorResponse(error.proxy, error.target, error.status, error.statusText));
             return;
@@ -171,6 +180,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
           fail(new TypeError('fetch failed', { cause: error }));
         });
         req.on('response', (res) => {
+          responded = true;
           readBody(res).then(
             (bytes) => {
               if (settled) return;
@@ -220,6 +230,17 @@ export function createHttpFetch(options: HttpFetchOptions = {}): FetchLike & { c
       for (const agent of tunnels.values()) agent.destroy();
     },
   });
+}
+
+/**
+ * A reset or a hang-up before any answer, on a connection kept alive from an earlier
+ * request: the server may have closed it while idle. Sent again once only, so that a
+ * server that drops one request each time it gets it is sent it twice, not once per
+ * idle connection; a second failure is a network error, retried with backoff.
+ */
+function closedWhileIdle(req: ClientRequest, error: Error): boolean {
+  const { code } = error as NodeJS.ErrnoException;
+  return req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
 /**

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIUserAbortError } from 'openai';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { ConfigError, describeError, EngineError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { hasProxyVariable, proxyFor } from '../../core/proxy.js';
@@ -19,15 +18,17 @@ import { EndpointPool, type EndpointState, normalizeEndpoint } from './endpoints
 import { createHttpFetch } from './http-fetch.js';
 import { encodePixels } from './image-uri.js';
 import { InFlightGauge } from './in-flight.js';
-import { chooseModel, isServed, listed, servedModels } from './models.js';
+import { chooseModel, isServed, listed, servedModels, startingUp } from './models.js';
+import { probeServer } from './probe.js';
 import { RefusalTracker, type RefusalVerdict, refusalsToStop } from './refusals.js';
-import { answerBody, captionFromCompletion, chatRequestBytes } from './request.js';
+import { captionFromCompletion, chatRequestBytes, postChat } from './request.js';
 import {
   backoffBudget,
   classifyError,
   OUT_OF_QUOTA,
   type RequestFailure,
   type RetryHooks,
+  type RetryResult,
   realRetryHooks,
   withRetries,
 } from './retry.js';
@@ -40,6 +41,8 @@ export { chatRequestBody } from './request.js';
  * was seen: long enough for the run to start its next batch, short at the run's end.
  */
 const IDLE_GRACE_MS = 1000;
+
+const ABORTED: CaptionOutcome = { ok: false, error: 'aborted before the server answered' };
 
 /** What tests and embedders may swap: the environment, the clock and sleep, fetch. */
 export interface OpenAIEngineHooks {
@@ -77,7 +80,8 @@ export interface OpenAIEngine extends CaptionEngine {
  * flight, spread over the endpoints by least outstanding requests. 429, 5xx, timeouts and
  * network errors are retried with exponential backoff and full jitter, honouring
  * `Retry-After`; any other HTTP error fails that image only, unless no image can get past it
- * (then the run stops: see `stopReason`, and RefusalTracker for a 403).
+ * (then the run stops: see `stopReason`, RefusalTracker for a 403, and `outageReason` for
+ * retries used up while nothing else was answered).
  */
 export async function createOpenAIEngine(
   settings: EngineSettings,
@@ -133,6 +137,7 @@ export async function createOpenAIEngine(
         timeoutSeconds: settings.timeoutSeconds,
         hooks: retryHooks,
         redact,
+        onRetry: onceStartingUp(url, settings.retries, logger),
       }),
     ),
   );
@@ -155,6 +160,24 @@ export async function createOpenAIEngine(
     keySource: key.source,
     closeConnections: () => httpFetch?.close(),
   });
+}
+
+/** Says once that `url` is still starting and is waited for, with how long at most. */
+function onceStartingUp(
+  url: string,
+  retries: number,
+  logger: Logger,
+): (failure: RequestFailure) => void {
+  let said = false;
+  return (failure) => {
+    if (said || !startingUp(failure)) return;
+    said = true;
+    const { maxMs } = backoffBudget(retries);
+    logger.warn(
+      `openai: ${url} is not ready (${failure.reason}); waiting for it to start, ` +
+        `up to about ${Math.round(maxMs / 1000)} s (--retries ${retries}; longer if it asks with Retry-After)`,
+    );
+  };
 }
 
 function checkSettings(settings: EngineSettings): void {
@@ -191,6 +214,10 @@ class OpenAIChatEngine implements OpenAIEngine {
   private warnedRateLimit = false;
   /** When a request last got an answer that was not a retryable failure. */
   private lastAnswerAt = Number.NEGATIVE_INFINITY;
+  /** The place in the send order of the latest-sent request that got such an answer. */
+  private latestAnsweredPlace = 0;
+  /** Probes in flight, by endpoint (see outageReason). */
+  private readonly probes = new Map<string, Promise<{ failure?: RequestFailure }>>();
   /** Whether each 403 was about its image or about every image (per endpoint). */
   private readonly refusals: RefusalTracker;
   /**
@@ -205,6 +232,8 @@ class OpenAIChatEngine implements OpenAIEngine {
   private readonly stopAll = new AbortController();
   /** When the requests in flight were last lowered (a server queueing past --timeout). */
   private loweredAt = Number.NEGATIVE_INFINITY;
+  /** Images whose requests timed out in the server's queue since then. */
+  private readonly queuedTimeouts = new Set<string>();
 
   readonly model: string;
   private readonly settings: EngineSettings;
@@ -298,7 +327,7 @@ class OpenAIChatEngine implements OpenAIEngine {
     await this.slots.acquire();
     if (signal.aborted) {
       this.slots.release();
-      return { ok: false, error: 'aborted before the server answered' };
+      return ABORTED;
     }
     let body: Buffer;
     try {
@@ -323,19 +352,10 @@ class OpenAIChatEngine implements OpenAIEngine {
           this.counts.requests += 1;
           this.inFlight.start();
           try {
-            // `chat.completions.create` with the body already serialized (the SDK sends
-            // bytes as they are): see chatRequestBytes.
-            const answer = await this.clients
-              .get(endpoint.url)!
-              .post<ChatCompletion>('/chat/completions', {
-                body,
-                headers: { 'content-type': 'application/json' },
-                stream: false,
-                ...(signal ? { signal } : {}),
-              });
+            const answer = await postChat(this.clients.get(endpoint.url)!, body, signal);
             this.release(endpoint, 'answered');
             this.refusals.passed(endpoint.url, lastPlace);
-            return answerBody(answer);
+            return answer;
           } catch (error) {
             this.release(endpoint, releaseOutcome(error), error);
             throw error;
@@ -351,41 +371,122 @@ class OpenAIChatEngine implements OpenAIEngine {
           signal,
           onFailure: (failure) => {
             failingSince = Math.min(failingSince, this.hooks.now());
-            if (failure.timedOut && this.lastAnswerAt > sentAt) this.slowDown(sentAt);
+            if (!failure.retryable && !failure.aborted) this.answered(lastPlace);
+            if (failure.timedOut) this.timedOut(image.id, lastPlace, sentAt);
           },
           onRetry: (failure, delay, index) => this.noteRetry(image.id, failure, delay, index),
         },
       );
       if (result.value !== undefined) {
-        this.lastAnswerAt = this.hooks.now();
+        this.answered(lastPlace);
         const outcome = captionFromCompletion(result.value);
         if (!outcome.ok) this.noteFailure(image.id, outcome.error);
         return outcome;
       }
-      const failure = result.failure!;
-      if (failure.aborted) return { ok: false, error: 'aborted before the server answered' };
-      const gaveUp =
-        failure.retryable && result.attempts > 1
-          ? ` (gave up after ${result.attempts} attempts)`
-          : '';
-      const error = `${failure.reason} from ${lastUrl}${gaveUp}`;
-      const stop = this.stopReason(image.id, failure, error, lastUrl, failingSince);
-      if (stop !== undefined) {
-        await this.stopRun(stop);
-        return { ok: false, error };
-      }
-      if (!failure.retryable) this.lastAnswerAt = this.hooks.now();
-      if (failure.status === 403) {
-        this.logger.debug(
-          `openai: ${image.id}: ${error}; the image fails alone once ${lastUrl} lets a request sent after it through`,
-        );
-        return { verdict: this.refusals.refused(lastUrl, lastPlace), failure, error, url: lastUrl };
-      }
-      this.noteFailure(image.id, error);
-      return { ok: false, error };
+      return await this.failed(image.id, result, lastUrl, lastPlace, failingSince, signal);
     } finally {
       this.slots.release();
     }
+  }
+
+  /** An image's request that got no caption: its error row, a 403 to judge, or the run stops. */
+  private async failed(
+    id: string,
+    result: RetryResult<unknown>,
+    lastUrl: string,
+    lastPlace: number,
+    failingSince: number,
+    signal: AbortSignal,
+  ): Promise<CaptionOutcome | Refused> {
+    const failure = result.failure!;
+    if (failure.aborted) return ABORTED;
+    const gaveUp =
+      failure.retryable && result.attempts > 1
+        ? ` (gave up after ${result.attempts} attempts)`
+        : '';
+    const error = `${failure.reason} from ${lastUrl}${gaveUp}`;
+    const stop =
+      this.stopReason(failure, lastUrl) ??
+      (failure.retryable && this.lastAnswerAt < failingSince
+        ? await this.outageReason(id, error, lastUrl, failingSince, signal)
+        : undefined);
+    if (signal.aborted) return ABORTED;
+    if (stop !== undefined) {
+      await this.stopRun(stop);
+      return { ok: false, error };
+    }
+    if (failure.status === 403) {
+      this.logger.debug(
+        `openai: ${id}: ${error}; the image fails alone once ${lastUrl} lets a request sent after it through`,
+      );
+      return { verdict: this.refusals.refused(lastUrl, lastPlace), failure, error, url: lastUrl };
+    }
+    this.noteFailure(id, error);
+    return { ok: false, error };
+  }
+
+  /** The request sent `place`-th got an answer (a caption or an error that is not retried). */
+  private answered(place: number): void {
+    this.lastAnswerAt = this.hooks.now();
+    this.latestAnsweredPlace = Math.max(this.latestAnsweredPlace, place);
+  }
+
+  /**
+   * Whether a request that timed out waited in the server's queue: requests were answered
+   * since it was sent, but only ones sent before it (a queue answers in order). A request
+   * that hangs alone (one image the server chokes on) sees requests sent after it answered.
+   */
+  private queuedBehindOthers(place: number, sentAt: number): boolean {
+    return this.lastAnswerAt > sentAt && this.latestAnsweredPlace < place;
+  }
+
+  /**
+   * Why the run stops after `id` used up its retries while no other request was answered
+   * since its first failure, or undefined when the server still answers a probe sent now
+   * (the failure is then the image's own: the last image left, or one request at a time).
+   */
+  private async outageReason(
+    id: string,
+    error: string,
+    url: string,
+    failingSince: number,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const down = await unlessAborted(this.probe(url), signal);
+    if (down === undefined || down.failure?.aborted) return undefined;
+    if (down.failure === undefined) {
+      this.logger.info(
+        `openai: ${id} used up its retries while no other image was answered, but ${url} answers ` +
+          "a test request (a blank image): the failure is this image's own",
+      );
+      return undefined;
+    }
+    const seconds = Math.round((this.hooks.now() - failingSince) / 1000);
+    return (
+      `no request got an answer for ${seconds} s: ${id} failed with ${error}, no other image was ` +
+      `answered meanwhile, and a test request (a blank image) failed too (${down.failure.reason}) ` +
+      '(raise --retries to wait longer for a server that restarts)'
+    );
+  }
+
+  /** One probe of `url` at a time, shared by the images that wait for it. */
+  private probe(url: string): Promise<{ failure?: RequestFailure }> {
+    let probe = this.probes.get(url);
+    if (probe) return probe;
+    this.logger.debug(`openai: asking ${url} a test request (a blank image)`);
+    probe = probeServer(this.clients.get(url)!, this.model, {
+      timeoutSeconds: this.settings.timeoutSeconds,
+      hooks: this.hooks,
+      redact: this.redact,
+      signal: this.stopAll.signal,
+    })
+      .then((failure) => {
+        if (!failure) this.lastAnswerAt = this.hooks.now();
+        return failure ? { failure } : {};
+      })
+      .finally(() => this.probes.delete(url));
+    this.probes.set(url, probe);
+    return probe;
   }
 
   /** Gives the 403s their verdicts if no image is asked for meanwhile (the run's end). */
@@ -442,18 +543,16 @@ class OpenAIChatEngine implements OpenAIEngine {
   /**
    * Why no image can succeed after `failure`, or undefined when it may be this image's alone:
    * the key refused (401), the model or the API path not there (404), the account out of
-   * credit (429 insufficient_quota), a proxy that refuses (its 407, its 403 to CONNECT), or
-   * an image that used up its retries while no request got any answer since its first
-   * failure. Failing every image of a long run over it would fill the journal with error
-   * rows that `--resume` does not redo. A 403 from the server is often about one request (a
-   * firewall or a content policy refusing one image): RefusalTracker judges it.
+   * credit (429 insufficient_quota), images not supported (501: llama.cpp without a vision
+   * projector), a proxy that refuses (its 407, its 403 to CONNECT).
+   * Failing every image of a long run over it would fill the journal with error rows that
+   * `--resume` does not redo. A 403 from the server is often about one request (a firewall
+   * or a content policy refusing one image): RefusalTracker judges it; a retryable failure
+   * that outlasts the retries, outageReason.
    */
   private stopReason(
-    id: string,
     failure: RequestFailure,
-    error: string,
     url: string,
-    failingSince: number,
   ): string | (() => Promise<string>) | undefined {
     const { status } = failure;
     if (failure.proxy && !failure.retryable) return `cannot reach ${url}: ${failure.reason}`;
@@ -464,11 +563,11 @@ class OpenAIChatEngine implements OpenAIEngine {
     if (failure.code === OUT_OF_QUOTA) {
       return `${url}: ${failure.reason} (the account is out of quota; no retry can pass)`;
     }
-    if (failure.retryable && this.lastAnswerAt < failingSince) {
-      const seconds = Math.round((this.hooks.now() - failingSince) / 1000);
+    if (status === 501) {
       return (
-        `no request got an answer for ${seconds} s: ${id} failed with ${error}, and no other ` +
-        'image was answered meanwhile (raise --retries to wait longer for a server that restarts)'
+        `${url}/chat/completions answered ${failure.reason}: the server does not do what every ` +
+        'image asks of it; serve a vision model there (llama-server needs --mmproj with the ' +
+        "model's vision projector for image input)"
       );
     }
     return undefined;
@@ -510,15 +609,24 @@ class OpenAIChatEngine implements OpenAIEngine {
   }
 
   /**
-   * A request timed out while the server answered others: it queues what it cannot run
-   * (llama.cpp with one slot, Ollama), and each request waits for those ahead of it longer
-   * than --timeout. Halves the requests in flight, once for the requests sent at one limit.
+   * A request timed out. When it waited in the server's queue (queuedBehindOthers), and so
+   * did a request of another image since the last lowering, the server queues what it
+   * cannot run (llama.cpp with one slot, Ollama) and each request waits for those ahead of
+   * it longer than --timeout: halves the requests in flight. One image the server chokes on
+   * times out alone, and lowers nothing.
    */
-  private slowDown(sentAt: number): void {
+  private timedOut(id: string, place: number, sentAt: number): void {
+    if (sentAt < this.loweredAt || !this.queuedBehindOthers(place, sentAt)) return;
+    this.queuedTimeouts.add(id);
+    if (this.queuedTimeouts.size >= 2) this.slowDown();
+  }
+
+  private slowDown(): void {
     const from = this.slots.limit;
-    if (sentAt < this.loweredAt || from === 1) return;
+    if (from === 1) return;
     this.slots.lower(Math.ceil(from / 2));
     this.loweredAt = this.hooks.now();
+    this.queuedTimeouts.clear();
     this.logger.warn(
       `openai: requests time out after ${this.settings.timeoutSeconds} s while the server answers ` +
         `others (it queues them): lowering the requests in flight from ${from} to ${this.slots.limit} ` +

@@ -18,7 +18,11 @@ export interface ServedModels {
   failure?: RequestFailure;
 }
 
-/** Asks one endpoint which models it serves (`GET {base}/models`), retrying a little. */
+/**
+ * Asks one endpoint which models it serves (`GET {base}/models`): a server still starting
+ * (a 503 such as llama.cpp's "Loading model", a 429, not listening yet) is waited for over
+ * `retries`, other retryable failures are retried START_UP_RETRIES times at most.
+ */
 export async function servedModels(
   url: string,
   client: OpenAI,
@@ -27,11 +31,12 @@ export async function servedModels(
     timeoutSeconds: number;
     hooks: RetryHooks;
     redact: (text: string) => string;
+    onRetry?: (failure: RequestFailure, delayMs: number, attemptIndex: number) => void;
   },
 ): Promise<ServedModels> {
   const result = await withRetries(async () => answerBody(await client.get('/models')), {
     ...options,
-    retries: Math.min(options.retries, START_UP_RETRIES),
+    retryIf: (failure, index) => startingUp(failure) || index < START_UP_RETRIES,
   });
   if (result.failure) return { url, failure: result.failure };
   const data = (result.value as { data?: unknown } | null)?.data;
@@ -42,6 +47,11 @@ export async function servedModels(
     };
   }
   return { url, models: data.map((m) => String((m as { id?: unknown } | null)?.id)) };
+}
+
+/** A failure a server sends while it starts: it is loading, busy, or not listening yet. */
+export function startingUp(failure: RequestFailure): boolean {
+  return failure.network === true || failure.status === 503 || failure.status === 429;
 }
 
 /** True when `model` is among `served` (Ollama also answers to a name without `:latest`). */
@@ -78,10 +88,22 @@ export function chooseModel(
       { code: 'ENGINE_UNREACHABLE' },
     );
   }
-  for (const answer of unreachable) {
+  // Still loading, or busy, after every retry: no chat request would be answered either.
+  const unanswered = answers.filter((a) => a.failure && startingUp(a.failure));
+  if (unanswered.length === answers.length) {
+    throw new EngineError(
+      `the OpenAI-compatible server did not answer within the retries: ${answers
+        .map((a) => `${a.url}/models (${a.failure?.reason})`)
+        .join(
+          '; ',
+        )}; wait until it has started (or raise --retries to wait longer), then run again`,
+      { code: 'ENGINE_UNREACHABLE' },
+    );
+  }
+  for (const answer of unanswered) {
     logger.warn(
-      `openai: ${answer.url} is not reachable now (${answer.failure?.reason}); ` +
-        'requests go to the other endpoints while it is down',
+      `openai: ${answer.url} is not ${answer.failure?.network ? 'reachable' : 'answering'} now ` +
+        `(${answer.failure?.reason}); requests go to the other endpoints while it is down`,
     );
   }
   const proxyRefused = answers.find((a) => a.failure?.proxy && !a.failure.retryable);
@@ -117,7 +139,7 @@ export function chooseModel(
     );
   }
   for (const answer of answers) {
-    if (!answer.models && !answer.failure?.network && answer.failure?.status !== 403) {
+    if (!answer.models && !unanswered.includes(answer) && answer.failure?.status !== 403) {
       logger.debug(
         `openai: ${answer.url} did not list its models (${answer.failure?.reason ?? 'no answer'})`,
       );

@@ -1,3 +1,6 @@
+import type OpenAI from 'openai';
+import { InternalServerError } from 'openai';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { EncodedImage } from '../types.js';
 
 /**
@@ -116,6 +119,43 @@ export function answerBody(answer: unknown): unknown {
   }
 }
 
+/**
+ * `chat.completions.create` with the body already serialized (the SDK sends bytes as they
+ * are: see chatRequestBytes): the answer's body, or a throw that retry.ts classifies.
+ */
+export async function postChat(
+  client: OpenAI,
+  body: Buffer,
+  signal: AbortSignal,
+): Promise<unknown> {
+  const answer = await client.post<ChatCompletion>('/chat/completions', {
+    body,
+    headers: { 'content-type': 'application/json' },
+    stream: false,
+    signal,
+  });
+  const value = answerBody(answer);
+  throwIfServerError(value);
+  return value;
+}
+
+/**
+ * A 200 whose body is a server error (`{"error":{"message":"CUDA out of memory","code":500}}`,
+ * as some servers and proxies send) is thrown as the HTTP error it stands for, so that it is
+ * retried like one; an error body with a lower code stays an answer (captionFromCompletion).
+ */
+function throwIfServerError(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  const record = value as { error?: unknown; object?: unknown; choices?: unknown };
+  if (Array.isArray(record.choices) && record.choices.length > 0) return;
+  const error = record.error ?? (record.object === 'error' ? record : undefined);
+  if (typeof error !== 'object' || error === null) return;
+  const code = Number((error as { code?: unknown }).code);
+  if (Number.isInteger(code) && code >= 500 && code <= 599) {
+    throw new InternalServerError(code, error as object, undefined, new Headers());
+  }
+}
+
 /** The chat completion that a stream of `chat.completion.chunk` events adds up to. */
 function completionFromEvents(text: string): unknown {
   let content = '';
@@ -172,17 +212,31 @@ export function errorBodyMessage(body: unknown): string | undefined {
   return inner ?? (typeof message === 'string' ? message : undefined);
 }
 
+/** Said on an `ok` row whose caption the server's content filter cut short. */
+export const FILTERED_WARNING =
+  "caption cut short by the server's content filter (finish_reason: content_filter)";
+
+type CaptionResult = { ok: true; caption: string; warning?: string } | { ok: false; error: string };
+
+interface Choice {
+  message?: {
+    content?: unknown;
+    reasoning_content?: unknown;
+    reasoning?: unknown;
+    refusal?: unknown;
+  };
+  finish_reason?: unknown;
+}
+
 /**
  * The caption from a chat completion body, or why there is none. A caption that the token
- * limit cut short is kept, with a warning for its row.
+ * limit or a content filter cut short is kept, with a warning for its row.
  */
-export function captionFromCompletion(
-  body: unknown,
-): { ok: true; caption: string; warning?: string } | { ok: false; error: string } {
-  const record = body as { choices?: unknown; error?: unknown } | null;
-  const choices = record?.choices;
+export function captionFromCompletion(body: unknown): CaptionResult {
+  const choices = (body as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices) || choices.length === 0) {
-    const message = errorBodyMessage(record?.error);
+    // `{"error": …}`, or vLLM's older `{"object": "error", "message": …}`, sent with a 200.
+    const message = errorBodyMessage(body);
     return {
       ok: false,
       error:
@@ -191,16 +245,22 @@ export function captionFromCompletion(
           : 'server answered without any choices',
     };
   }
-  const choice = choices[0] as {
-    message?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown };
-    finish_reason?: unknown;
-  };
+  const choice = choices[0] as Choice | null;
   const content = choice?.message?.content;
-  const text = typeof content === 'string' ? content : textOfParts(content);
   const reason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : 'unknown';
-  const thought = choice?.message?.reasoning_content ?? choice?.message?.reasoning;
-  if (!text?.trim() && typeof thought === 'string' && thought.trim() !== '') {
-    // A reasoning model (vLLM / SGLang with a reasoning parser) that never got to the answer.
+  const { text, thought } = splitThinking(
+    typeof content === 'string' ? content : textOfParts(content),
+    choice?.message?.reasoning_content ?? choice?.message?.reasoning,
+  );
+  const refusal = choice?.message?.refusal;
+  if (!text?.trim() && typeof refusal === 'string' && refusal.trim() !== '') {
+    return {
+      ok: false,
+      error: `the model refused: "${refusal.trim()}" (finish_reason: ${reason})`,
+    };
+  }
+  if (!text?.trim() && thought) {
+    // A reasoning model that never got to the answer.
     return {
       ok: false,
       error:
@@ -211,12 +271,46 @@ export function captionFromCompletion(
   if (text === undefined) {
     return { ok: false, error: `server answered without a caption (finish_reason: ${reason})` };
   }
+  return withFinishWarning(text.trim(), reason);
+}
+
+/**
+ * The caption without the reasoning that servers without a reasoning parser leave in
+ * `content` (llama.cpp, Ollama, vLLM, LM Studio): a leading `<think>…</think>` block, or
+ * text up to a `</think>` whose `<think>` was in the chat template's prompt. A `<think>`
+ * never closed (cut short by the token limit) is all reasoning. `thought` says whether
+ * there was any, there or in `reasoning_content` / `reasoning`.
+ */
+function splitThinking(
+  text: string | undefined,
+  reasoning: unknown,
+): { text: string | undefined; thought: boolean } {
+  const reasoned = typeof reasoning === 'string' && reasoning.trim() !== '';
+  if (text === undefined) return { text, thought: reasoned };
+  const open = /^\s*<think>/.exec(text);
+  const close = text.indexOf('</think>');
+  if (close >= 0 && !text.slice(open ? open[0].length : 0, close).includes('<think>')) {
+    return { text: text.slice(close + '</think>'.length), thought: true };
+  }
+  if (open) return { text: '', thought: true };
+  return { text, thought: reasoned };
+}
+
+/** An `ok` caption, with the warning its finish reason calls for. */
+function withFinishWarning(caption: string, reason: string): CaptionResult {
   // An empty string is the model saying nothing: an ok row with the "empty caption" warning,
-  // as the embedded engine gives (SPEC §2).
-  const caption = text.trim();
-  return reason === 'length' && caption !== ''
-    ? { ok: true, caption, warning: CUT_SHORT_WARNING }
-    : { ok: true, caption };
+  // as the embedded engine gives (SPEC §2); unless a content filter withheld it.
+  if (caption === '') {
+    return reason === 'content_filter'
+      ? {
+          ok: false,
+          error: "the server's content filter withheld the caption (finish_reason: content_filter)",
+        }
+      : { ok: true, caption };
+  }
+  if (reason === 'length') return { ok: true, caption, warning: CUT_SHORT_WARNING };
+  if (reason === 'content_filter') return { ok: true, caption, warning: FILTERED_WARNING };
+  return { ok: true, caption };
 }
 
 /** Some servers answer with content parts instead of a string. */

@@ -7,8 +7,9 @@ export const BASE_DELAY_MS = 1000;
 /** Backoff ceiling never grows past this. */
 export const MAX_DELAY_MS = 30_000;
 /**
- * Retries of the start-up model check: a server that is not there when the run starts is
- * an error within a few seconds (a wrong --endpoint should not make the user wait a minute).
+ * Retries of the start-up model check for an error that a server starting up does not
+ * send (a 500, a 502, an answer that does not parse): a broken --endpoint is an error
+ * within seconds. A server that is loading (503, 429, not listening yet) gets --retries.
  */
 export const START_UP_RETRIES = 2;
 
@@ -27,7 +28,7 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 /** Status codes worth another try: request timeout, conflict, rate limit, server errors. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
+  return status === 408 || status === 409 || status === 429 || (status >= 500 && status !== 501);
 }
 
 /** What went wrong with one request, in words for an error row. */
@@ -232,6 +233,8 @@ export async function withRetries<T>(
     onFailure?: (failure: RequestFailure) => void;
     /** Applied to every failure reason (removes the API key should a server echo it). */
     redact?: (text: string) => string;
+    /** Whether a retryable failure is retried once more (default: always, up to `retries`). */
+    retryIf?: (failure: RequestFailure, attemptIndex: number) => boolean;
   },
 ): Promise<RetryResult<T>> {
   const { retries, hooks, signal } = options;
@@ -245,7 +248,12 @@ export async function withRetries<T>(
       failure = classifyError(error, options.timeoutSeconds, hooks.now());
       if (options.redact) failure.reason = options.redact(failure.reason);
       options.onFailure?.(failure);
-      if (!failure.retryable || failure.aborted || index === retries) {
+      if (
+        !failure.retryable ||
+        failure.aborted ||
+        index === retries ||
+        options.retryIf?.(failure, index) === false
+      ) {
         return { failure, attempts: index + 1 };
       }
       const delay = retryDelay(failure, index, hooks.random);
