@@ -48,6 +48,29 @@ describe('preprocessImage', () => {
     }
   });
 
+  it('stretches 16-bit grey from its darkest to its brightest value (12 bits in 16 are not black)', async () => {
+    // Left half 200, right half 4000: a 12-bit X-ray in a 16-bit PNG, with and without alpha.
+    const halves = (channels: 1 | 2) => {
+      const samples = new Uint16Array(64 * 32 * channels).map((_, i) => {
+        if (channels === 2 && i % 2 === 1) return 0xffff;
+        return Math.floor(i / channels) % 64 < 32 ? 200 : 4000;
+      });
+      return sharp(samples, { raw: { width: 64, height: 32, channels } })
+        .toColourspace('grey16')
+        .png()
+        .toBuffer();
+    };
+    for (const channels of [1, 2] as const) {
+      const image = await preprocessImage('x', 'x.png', await halves(channels), {
+        ...policy,
+        imageSize: 56,
+      });
+      const row = Array.from({ length: 56 }, (_, x) => image.pixels[(28 * 56 + x) * 3]!);
+      expect(row[0], `${channels} channels`).toBe(0);
+      expect(row[55], `${channels} channels`).toBe(255);
+    }
+  });
+
   it('applies EXIF orientation before sizing', async () => {
     const rotated = await sharp({
       create: { width: 200, height: 100, channels: 3, background: '#888' },

@@ -23,8 +23,8 @@ export interface PreprocessOptions extends ResizePolicy {
 
 /**
  * Decodes an encoded image (JPEG, PNG, WebP, TIFF, DICOM, …) and resizes it to the model's grid:
- * EXIF orientation applied, alpha flattened onto black, grey or 16-bit input turned into
- * 8-bit RGB. A corrupt, empty or oversized file is an ImageError naming the file.
+ * EXIF orientation applied, alpha flattened onto black, 16-bit grey stretched to its own
+ * range, grey or 16-bit input turned into 8-bit RGB. A corrupt, empty or oversized file is an ImageError naming the file.
  */
 export async function preprocessImage(
   id: string,
@@ -87,15 +87,17 @@ export async function openImage(
 ): Promise<OpenedImage> {
   const bytes = await decodableImage(path, file, options);
   if (looksLikeSvg(bytes)) throw svgRefused(path);
-  const image = sharp(bytes, {
-    limitInputPixels: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
-    failOn: 'error',
-    sequentialRead: true,
-  })
-    .timeout({ seconds: IMAGE_TIMEOUT_S })
-    .autoOrient();
+  const open = () =>
+    sharp(bytes, {
+      limitInputPixels: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
+      failOn: 'error',
+      sequentialRead: true,
+    }).timeout({ seconds: IMAGE_TIMEOUT_S });
+  let image = open().autoOrient();
   const meta = await image.metadata();
   if (meta.format === 'svg') throw svgRefused(path);
+  if (meta.depth === 'ushort' && (meta.channels ?? 0) <= 2)
+    image = await stretchGrey(image, open());
   if (!meta.width || !meta.height)
     throw new ImageError(`${path}: image has no size`, { code: 'IMAGE_CORRUPT' });
   // Size after EXIF rotation, which is what the model will see.
@@ -103,6 +105,20 @@ export async function openImage(
   const height = meta.autoOrient?.height ?? meta.height;
   const [targetHeight, targetWidth] = targetSize(height, width, options);
   return { image, bytes, meta, width, height, targetWidth, targetHeight };
+}
+
+/**
+ * A 16-bit grey image stretched from its darkest to its
+ * brightest value, as a DICOM image without a window is: X-rays of 12 bits are commonly
+ * stored in 16, and scaled by 1/257 like other 16-bit images they would come out almost
+ * black. An image of one value is left as it is.
+ */
+async function stretchGrey(image: Sharp, again: Sharp): Promise<Sharp> {
+  const { min, max } = (await again.stats()).channels[0]!;
+  if (!(max > min)) return image;
+  const scale = 65535 / (max - min);
+  // One band: sharp flattens the alpha away before it applies `linear`.
+  return image.linear(scale, -min * scale);
 }
 
 /**
