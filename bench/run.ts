@@ -2,6 +2,7 @@
  * `npm run bench`: runs each benchmark in turn. Add a benchmark by adding a line to
  * BENCHMARKS (each prints its own results).
  */
+import { benchBootstrap } from './bootstrap.js';
 import { benchCaption } from './caption.js';
 import { benchCheckpoints } from './checkpoints.js';
 import { benchDicom } from './dicom.js';
@@ -28,6 +29,10 @@ const BENCHMARKS: { name: string; run: () => Promise<unknown> }[] = [
   {
     name: 'evaluate (the whole CLI, default settings, 60,000 pairs; needs npm run build)',
     run: () => benchEvaluate({ save: true }),
+  },
+  {
+    name: 'bootstrap (1,000 resamples of 60,000 items, 12 columns, one thread)',
+    run: () => benchBootstrap(),
   },
   { name: 'meteor (60,000 token pairs)', run: () => benchMeteor() },
   { name: 'report (60,000 rows)', run: () => benchReport() },
