@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -311,6 +311,25 @@ describe('folder', () => {
     const samples = await collect(folderLoader, { path: dir, split: 'train' });
     expect(samples.map((s) => s.id)).toEqual(['a', 'b', 'sub/z']);
     expect(samples.every((s) => s.references.length === 0 && s.problem === undefined)).toBe(true);
+  });
+});
+
+describe('folder: a file name that is not UTF-8', () => {
+  it('is an error row saying so, not "not found"', async () => {
+    const dir = join(root, 'folder-latin1');
+    await images(dir, ['a.jpg']);
+    const latin1 = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from('caf\xe9.jpg', 'latin1')]);
+    await writeFile(latin1, await readFile(join(dir, 'a.jpg')));
+    const samples = await collect(folderLoader, { path: dir, split: 'train' });
+    expect(samples).toHaveLength(2);
+    const bad = samples.find((s) => s.id !== 'a')!;
+    const reason =
+      bad.problem?.message ??
+      (await bad.readImage().then(
+        () => '',
+        (e: Error) => e.message,
+      ));
+    expect(reason).toMatch(/file name is not valid UTF-8, so it cannot be opened by name/);
   });
 });
 

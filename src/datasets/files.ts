@@ -236,6 +236,9 @@ export async function missingFileReason(path: string): Promise<string> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
+      // A listed name that was not UTF-8 comes back with U+FFFD in it, which names no file.
+      if (basename(path).includes('\uFFFD'))
+        return 'its file name is not valid UTF-8, so it cannot be opened by name: rename it (convmv -f latin1 -t utf8, say)';
       const link = (await lstat(path).catch(() => undefined))?.isSymbolicLink();
       if (link) return 'is a dangling symbolic link (its target does not exist)';
       // Every image of a split is missing when its folder is: say so on each row.
