@@ -1,6 +1,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageError } from '../core/errors.js';
 import type { PreparedImage } from '../engines/types.js';
+import type { FrameChoice } from './dicom/decode.js';
 import { dicomAsPng, isDicomImage } from './dicom/index.js';
 import { QWEN2VL_PATCH, type ResizePolicy, targetSize } from './resize.js';
 import { refusedImageHint } from './sniff.js';
@@ -19,6 +20,8 @@ export interface PreprocessOptions extends ResizePolicy {
   pixelLimit?: number;
   /** `--window C,W`: the VOI window for DICOM images, instead of the file's own. */
   window?: [number, number] | undefined;
+  /** `--frame`: the frame of a multi-frame DICOM image (default: the middle one). */
+  frame?: FrameChoice | undefined;
 }
 
 /**
@@ -69,11 +72,12 @@ export interface OpenedImage {
 export async function decodableImage(
   path: string,
   bytes: Uint8Array,
-  options: Pick<PreprocessOptions, 'window'> = {},
+  options: Pick<PreprocessOptions, 'window' | 'frame'> = {},
 ): Promise<Uint8Array> {
   if (bytes.byteLength === 0)
     throw new ImageError(`${path}: empty file (0 bytes)`, { code: 'IMAGE_EMPTY' });
-  return isDicomImage(path, bytes) ? dicomAsPng(bytes, path, { window: options.window }) : bytes;
+  if (!isDicomImage(path, bytes)) return bytes;
+  return dicomAsPng(bytes, path, { window: options.window, frame: options.frame });
 }
 
 /**

@@ -19,7 +19,7 @@ export interface DecodeJob {
   id: number;
   bytes: Uint8Array;
   path: string;
-  window: [number, number] | undefined;
+  options: DicomRenderOptions;
 }
 
 export type DecodeReply =
@@ -105,7 +105,7 @@ export class DecodePool {
 
   /** dicomToPng in a worker thread (or here, where workers are not available). */
   decode(bytes: Uint8Array, path: string, options: DicomRenderOptions = {}): Promise<Uint8Array> {
-    const job: DecodeJob = { id: this.nextId++, bytes, path, window: options.window };
+    const job: DecodeJob = { id: this.nextId++, bytes, path, options };
     return new Promise((resolve, reject) => this.dispatch({ job, resolve, reject }));
   }
 
@@ -113,7 +113,7 @@ export class DecodePool {
     const worker = this.leastBusy();
     if (worker) worker.send(entry);
     else
-      dicomToPng(entry.job.bytes, entry.job.path, { window: entry.job.window }).then(
+      dicomToPng(entry.job.bytes, entry.job.path, entry.job.options).then(
         entry.resolve,
         entry.reject,
       );

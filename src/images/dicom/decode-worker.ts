@@ -10,7 +10,7 @@ import type { DecodeJob, DecodeReply } from './decode-pool.js';
 async function decode(job: DecodeJob): Promise<void> {
   let reply: DecodeReply;
   try {
-    const png = await dicomToPng(job.bytes, job.path, { window: job.window });
+    const png = await dicomToPng(job.bytes, job.path, job.options);
     reply = { id: job.id, ok: true, png };
     parentPort!.postMessage(reply, [png.buffer as ArrayBuffer]);
     return;

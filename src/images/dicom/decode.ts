@@ -24,9 +24,14 @@ import {
   voiMapper,
 } from './window.js';
 
+/** Which frame of a multi-frame image: a 1-based number, or the middle, first or last one. */
+export type FrameChoice = number | 'middle' | 'first' | 'last';
+
 export interface DicomRenderOptions {
   /** `--window C,W`: replaces the file's VOI window (LINEAR function). */
   window?: [number, number] | undefined;
+  /** `--frame`: the frame rendered (default: the middle one, 0-based ⌊frames/2⌋). */
+  frame?: FrameChoice | undefined;
 }
 
 /** 8-bit pixels ready to encode: grey (1 channel) or RGB (3 channels), row by row. */
@@ -35,7 +40,7 @@ export interface RenderedImage {
   height: number;
   channels: 1 | 3;
   pixels: Uint8Array;
-  /** 0-based frame that was rendered (the middle one of a multi-frame image). */
+  /** 0-based frame that was rendered (by default the middle one of a multi-frame image). */
   frame: number;
   frames: number;
 }
@@ -49,7 +54,7 @@ interface PixelInfo {
   photometric: string;
   planarConfiguration: number;
   frames: number;
-  /** The 0-based frame rendered: the middle one, ⌊frames/2⌋. */
+  /** The 0-based frame rendered: by default the middle one, ⌊frames/2⌋ (see chosenFrame). */
   frame: number;
   bitsAllocated: number;
   bitsStored: number;
@@ -85,7 +90,7 @@ export async function renderDicom(
 ): Promise<RenderedImage> {
   const dataSet = parseDataSet(bytes, path);
   const pixel = pixelData(dataSet, path);
-  const info = pixelInfo(dataSet, path);
+  const info = pixelInfo(dataSet, path, options.frame);
   const syntax = transferSyntax(info.transferSyntaxUid);
   const { frame } = info;
   // Some tools decompress a file and keep its compressed transfer syntax UID: pixel data that
@@ -163,6 +168,20 @@ function pixelEncoding(encoding: PixelEncoding, info: PixelInfo): PixelEncoding 
   return encoding === 'jpeg' && info.bitsAllocated > 8 ? 'jpeg12' : encoding;
 }
 
+/** The 0-based frame `choice` names in an image of `frames`; past the last, an ImageError. */
+function chosenFrame(frames: number, choice: FrameChoice, path: string): number {
+  if (choice === 'middle') return Math.floor(frames / 2);
+  if (choice === 'first') return 0;
+  if (choice === 'last') return frames - 1;
+  if (choice > frames) {
+    throw new ImageError(
+      `${path}: --frame ${choice}, but the image has ${frames} frame${frames === 1 ? '' : 's'}`,
+      { code: 'DICOM_FRAME' },
+    );
+  }
+  return choice - 1;
+}
+
 /** The DICOM file rendered as a PNG, for the rest of the pipeline to read like any image. */
 export async function dicomToPng(
   bytes: Uint8Array,
@@ -180,7 +199,7 @@ export async function dicomToPng(
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
-function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
+function pixelInfo(dataSet: DataSet, path: string, choice: FrameChoice = 'middle'): PixelInfo {
   const rows = dataSet.uint16('x00280010');
   const columns = dataSet.uint16('x00280011');
   const bitsAllocated = dataSet.uint16('x00280100');
@@ -192,7 +211,7 @@ function pixelInfo(dataSet: DataSet, path: string): PixelInfo {
     throw new ImageError(`${path}: Bits Allocated (0028,0100) missing`, { code: 'DICOM_INVALID' });
   const bitsStored = dataSet.uint16('x00280101') ?? bitsAllocated;
   const frames = Math.max(1, dataSet.intString('x00280008') || 1);
-  const frame = Math.floor(frames / 2);
+  const frame = chosenFrame(frames, choice, path);
   const info: PixelInfo = {
     transferSyntaxUid: (dataSet.string('x00020010') ?? IMPLICIT_VR_LITTLE_ENDIAN).replace(
       /\0+$/,

@@ -41,7 +41,7 @@ export function isDicomImage(path: string, bytes: Uint8Array): boolean {
 }
 
 /**
- * A DICOM file rendered to PNG (modality LUT, VOI window, MONOCHROME1, middle frame) in the
+ * A DICOM file rendered to PNG (modality LUT, VOI window, MONOCHROME1, middle or chosen frame) in the
  * process's pool of decoder threads; errors are ImageErrors naming `path`.
  */
 export function dicomAsPng(

@@ -10,7 +10,7 @@ import {
   type ExtraElement,
 } from '../../../test/fixtures/dicom/write.js';
 import { imageFailure } from '../../../test/support/image-failure.js';
-import { renderDicom } from './decode.js';
+import { type FrameChoice, renderDicom } from './decode.js';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
@@ -308,6 +308,30 @@ describe('dicom variants: encapsulated frames', () => {
     });
     expect(await imageFailure(renderDicom(short, 'y.dcm'))).toMatch(
       /^y\.dcm: cannot find RLE frame 3 of 5 .*\(3 fragment\(s\) for 5 frames and no offset table; Number of Frames says more than the pixel data holds\)/,
+    );
+  });
+
+  it('renders the frame --frame names: a number from 1, first, middle (default) or last', async () => {
+    const spec: DicomSpec = {
+      rows: 1,
+      columns: 3,
+      bitsAllocated: 8,
+      frames: 4,
+      values: [0, 50, 100, 100, 0, 50, 50, 100, 0, 0, 100, 0],
+    };
+    const bytes = dicomFile(spec);
+    const render = async (frame?: FrameChoice) => {
+      const image = await renderDicom(bytes, 'x.dcm', frame === undefined ? {} : { frame });
+      return [image.frame, ...image.pixels];
+    };
+    expect(await render()).toEqual([2, 128, 255, 0]);
+    expect(await render('middle')).toEqual([2, 128, 255, 0]);
+    expect(await render('first')).toEqual([0, 0, 128, 255]);
+    expect(await render(1)).toEqual([0, 0, 128, 255]);
+    expect(await render(2)).toEqual([1, 255, 0, 128]);
+    expect(await render('last')).toEqual([3, 0, 255, 0]);
+    expect(await imageFailure(renderDicom(bytes, 'x.dcm', { frame: 5 }))).toBe(
+      'x.dcm: --frame 5, but the image has 4 frames',
     );
   });
 
