@@ -317,6 +317,13 @@ export const CAPTION_OPTIONS: OptionSpec[] = [
     type: { kind: 'window' },
   }),
   option({
+    key: 'frame',
+    flag: '--frame <n>',
+    description: 'frame of a multi-frame DICOM image: a number from 1, or first, middle, last',
+    type: { kind: 'integer', min: 1, words: { first: 'first', middle: 'middle', last: 'last' } },
+    default: 'middle',
+  }),
+  option({
     key: 'endpoint',
     flag: '--endpoint <url>',
     description: 'OpenAI-compatible server (repeat for several)',

@@ -1,5 +1,6 @@
 import type { DatasetFormat } from '../datasets/types.js';
 import type { ImageEncoding } from '../engines/types.js';
+import type { FrameChoice } from '../images/dicom/decode.js';
 
 export interface CommonConfig {
   out: string;
@@ -40,6 +41,8 @@ export interface CaptionConfig extends CommonConfig {
   overwrite: boolean;
   shard?: { index: number; count: number };
   window?: [number, number];
+  /** DICOM multi-frame: a 1-based frame number, or which one. */
+  frame: FrameChoice;
   endpoint: string[];
   concurrency: number;
   /** Seconds. */

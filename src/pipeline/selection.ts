@@ -63,7 +63,7 @@ export class SkippedFiles implements LoadNotes {
 
 /**
  * How images are opened for the model: a fixed square or Qwen2-VL's min/max pixels, and the
- * `--window` for DICOM images (in any dataset format).
+ * `--window` and `--frame` for DICOM images (in any dataset format).
  */
 export function preprocessOptions(config: CaptionConfig): PreprocessOptions {
   return {
@@ -71,5 +71,6 @@ export function preprocessOptions(config: CaptionConfig): PreprocessOptions {
     maxPixels: config.maxPixels,
     ...(config.imageSize !== undefined ? { imageSize: config.imageSize } : {}),
     ...(config.window ? { window: config.window } : {}),
+    ...(config.frame !== undefined && config.frame !== 'middle' ? { frame: config.frame } : {}),
   };
 }

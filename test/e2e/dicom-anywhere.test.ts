@@ -203,3 +203,19 @@ describe('DICOM files in a folder', () => {
     );
   });
 });
+
+describe('--frame', () => {
+  it('names the frame of a multi-frame image; a frame past the last is an error row naming the file', async () => {
+    const first = await captionRun(series, ['--format', 'dicom', '--frame', 'first']);
+    expect(first.code, first.err).toBe(0);
+    // A single-frame file's first frame is its middle one: the same captions.
+    for (const row of first.rows.filter((r) => r.imageId !== 'multiframe.j2k'))
+      expect(row.generatedCaption).toBe(dicomCaptions.get(row.imageId));
+    const past = await captionRun(series, ['--format', 'dicom', '--frame', '99']);
+    expect(past.code, past.err).toBe(3);
+    expect(past.rows.map((r) => r.status)).toEqual(FILES.map(() => 'error'));
+    expect(past.rows[0]!.error).toBe(
+      `${join(series, 'ct12.dcm')}: --frame 99, but the image has 1 frame`,
+    );
+  });
+});
