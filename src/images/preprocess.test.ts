@@ -84,13 +84,17 @@ describe('preprocessImage', () => {
     expect(image.height).toBeGreaterThan(image.width);
   });
 
-  it('gives the documented pixels: 16 bits scaled to 8 (top byte), alpha and palette transparency flattened onto black', async () => {
+  it('gives the documented pixels: 16 bits scaled to 8 (top byte), alpha and palette transparency flattened onto white', async () => {
     const cases: [string, Promise<Buffer>, number[]][] = [
       ['16-bit RGB PNG', sixteenBit([0xc8c8, 0x2828, 0x0a0a]).png().toBuffer(), [200, 40, 10]],
       ['16-bit RGB TIFF', sixteenBit([0xc8c8, 0x2828, 0x0a0a]).tiff().toBuffer(), [200, 40, 10]],
       ['16-bit grey TIFF', sixteenBit([0x4040]).tiff().toBuffer(), [64, 64, 64]],
-      ['16-bit grey + alpha PNG', sixteenBit([0xc8c8, 0x8080]).png().toBuffer(), [100, 100, 100]],
-      ['16-bit RGBA PNG', sixteenBit([0xc8c8, 0, 0xffff, 0x8080]).png().toBuffer(), [100, 0, 128]],
+      ['16-bit grey + alpha PNG', sixteenBit([0xc8c8, 0x8080]).png().toBuffer(), [228, 228, 228]],
+      [
+        '16-bit RGBA PNG',
+        sixteenBit([0xc8c8, 0, 0xffff, 0x8080]).png().toBuffer(),
+        [228, 128, 255],
+      ],
       [
         'palette PNG with transparency',
         sharp({
@@ -103,7 +107,7 @@ describe('preprocessImage', () => {
         })
           .png({ palette: true })
           .toBuffer(),
-        [100, 20, 20],
+        [228, 148, 148],
       ],
       [
         'progressive JPEG',

@@ -26,7 +26,7 @@ export interface PreprocessOptions extends ResizePolicy {
 
 /**
  * Decodes an encoded image (JPEG, PNG, WebP, TIFF, DICOM, …) and resizes it to the model's grid:
- * EXIF orientation applied, alpha flattened onto black, 16-bit grey stretched to its own
+ * EXIF orientation applied, alpha flattened onto white, 16-bit grey stretched to its own
  * range, grey or 16-bit input turned into 8-bit RGB. A corrupt, empty or oversized file is an ImageError naming the file.
  */
 export async function preprocessImage(
@@ -127,11 +127,12 @@ async function stretchGrey(image: Sharp, again: Sharp): Promise<Sharp> {
 
 /**
  * The one chain of operations that makes the pixels every engine sees: alpha flattened
- * onto black, sRGB, resized to the target with a cubic kernel, no alpha; 8-bit once output.
+ * onto white (as transformers' convert_to_rgb does in Qwen2-VL's processor), sRGB, resized
+ * to the target with a cubic kernel, no alpha; 8-bit once output.
  */
 export function preparedPipeline(source: OpenedImage): Sharp {
   return source.image
-    .flatten({ background: '#000000' })
+    .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
     .resize(source.targetWidth, source.targetHeight, { fit: 'fill', kernel: 'cubic' })
     .removeAlpha();
