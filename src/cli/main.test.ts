@@ -1,8 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMain } from '../../test/support/main-in-process.js';
+import { ignoreClosedPipe } from './main.js';
 
 let root: string;
 beforeAll(async () => {
@@ -68,5 +70,21 @@ describe('--data that is not there', () => {
     expect(result.lines).toEqual([
       `error: --data ${join(root, 'no-such-dataset')}: no such file or folder`,
     ]);
+  });
+});
+
+describe('ignoreClosedPipe', () => {
+  const failure = (code: string) => Object.assign(new Error(`write ${code}`), { code });
+
+  it('lets a reader close stdout early (| head -1) without failing the command', () => {
+    const stdout = new PassThrough();
+    ignoreClosedPipe(stdout);
+    expect(() => stdout.emit('error', failure('EPIPE'))).not.toThrow();
+  });
+
+  it('still throws any other write error', () => {
+    const stdout = new PassThrough();
+    ignoreClosedPipe(stdout);
+    expect(() => stdout.emit('error', failure('ENOSPC'))).toThrow('write ENOSPC');
   });
 });

@@ -34,6 +34,8 @@ export interface CommandContext {
   /** True when stderr is a terminal (progress bar instead of plain lines). */
   interactive: boolean;
   engine?: CaptionEngine;
+  /** Option keys set by a flag, the environment or the config file (the rest are defaults). */
+  given?: ReadonlySet<string>;
 }
 
 type Handler = (
@@ -123,6 +125,16 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
+/**
+ * A reader that stops early (`medcap ... | head -1`) closes the pipe: the rest of the output
+ * is not wanted, which is no failure of the command. Other write errors still throw.
+ */
+export function ignoreClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode> {
   const env = deps.env ?? process.env;
@@ -170,7 +182,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
       exitCode = await withFolderCleanup(
         async () => {
           try {
-            const config = loadConfig({ specs: spec.options, flags, env, cwd });
+            const given = new Set<string>();
+            const config = loadConfig({ specs: spec.options, flags, env, cwd, given });
             logger = createLogger(writeErr, config, color);
             const handler = await spec.load();
             return await handler(config, positional, {
@@ -186,6 +199,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<ExitCode
                 config.logFormat !== 'json' &&
                 config.quiet !== true,
               ...(deps.engine ? { engine: deps.engine } : {}),
+              given,
             });
           } catch (error) {
             return reportError(error, logger);

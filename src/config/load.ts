@@ -8,6 +8,7 @@ import { ALL_OPTIONS, envName, flagName, type OptionSpec, OTHER_ENV_VARS } from 
 import { didYouMean } from './suggest.js';
 
 export const CONFIG_FILE = 'medcap.config.json';
+const DEFAULT_SOURCE = 'the default';
 
 export interface LoadConfigInput {
   specs: readonly OptionSpec[];
@@ -15,6 +16,8 @@ export interface LoadConfigInput {
   flags: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Filled with the keys set by a flag, the environment or the config file (not defaulted). */
+  given?: Set<string>;
 }
 
 /** Keys the config file may hold: every command's options (one file serves them all). */
@@ -40,6 +43,7 @@ export function loadConfig(input: LoadConfigInput): Record<string, unknown> {
   for (const spec of input.specs) {
     const [raw, source, fromFile] = pick(spec, input.flags, env, file);
     if (raw === undefined) continue;
+    if (source !== DEFAULT_SOURCE) input.given?.add(spec.key);
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) {
       config[spec.key] =
@@ -102,7 +106,7 @@ function pick(
     return [fromEnv, `environment variable ${name}`, false];
   if (spec.key !== 'config' && Object.hasOwn(file.values, spec.key))
     return [file.values[spec.key], `key '${spec.key}' of ${file.path}`, true];
-  return [spec.default, 'the default', false];
+  return [spec.default, DEFAULT_SOURCE, false];
 }
 
 function readConfigFile(

@@ -7,6 +7,7 @@ import { OutputError } from './errors.js';
 import {
   asOutputError,
   ensureWritableDir,
+  folderCanBeMade,
   readFileShared,
   removeStaleTempFiles,
   withFolderCleanup,
@@ -139,4 +140,31 @@ describe('withFolderCleanup', () => {
     expect(existsSync(succeeded)).toBe(true);
     expect(existsSync(failedOut)).toBe(false);
   });
+});
+
+describe('ensureWritableDir', () => {
+  it('makes every missing level, and names the option where a file is in the way', async () => {
+    await ensureWritableDir(join(dir, 'new', 'deep', 'out'), '--out');
+    expect(existsSync(join(dir, 'new', 'deep', 'out'))).toBe(true);
+    await ensureWritableDir(join(dir, 'new', 'deep', 'out'), '--out');
+    await writeFile(join(dir, 'a-file'), 'x');
+    await expect(ensureWritableDir(join(dir, 'a-file'), '--out')).rejects.toThrow(
+      /^--out .*a-file: the output folder is not writable: a file of that name is in the way \(EEXIST\)$/,
+    );
+  });
+
+  // Node 20's recursive mkdir loops forever there: /proc/x is ENOENT, /proc is EEXIST.
+  it.skipIf(!existsSync('/proc/self'))(
+    'fails at once where the file system lets no folder be made (/proc)',
+    async () => {
+      for (const out of ['/proc/medcap-out', '/proc/self/medcap-out/x']) {
+        await expect(ensureWritableDir(out, '--out')).rejects.toThrow(
+          `--out ${out}: the output folder is not writable: no folder can be made there (ENOENT)`,
+        );
+      }
+      expect(folderCanBeMade('/proc/medcap-out')).toBe(false);
+      expect(folderCanBeMade(join(dir, 'can', 'be', 'made'))).toBe(true);
+      expect(existsSync(join(dir, 'can'))).toBe(false);
+    },
+  );
 });

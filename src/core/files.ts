@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, OutputError } from './errors.js';
 
@@ -98,26 +99,52 @@ export async function removeStaleTempFiles(
 }
 
 /**
- * `mkdir -p`, but failing with the real reason: a recursive mkdir reports ENOENT when a
- * folder cannot be created on a read-only file system, so retry the first missing level.
+ * `mkdir -p`, one level at a time: a recursive mkdir reports ENOENT when a folder cannot be
+ * created on a read-only file system, and in Node 20 loops forever where a folder is there
+ * but nothing can be made in it (`/proc/x`).
  */
 async function makeFolder(dir: string): Promise<void> {
   try {
-    const first = await mkdir(dir, { recursive: true });
-    if (first !== undefined) madeFolders.getStore()?.push(...foldersFrom(first, dir));
+    await mkdir(dir);
   } catch (error) {
+    if (await isThereAlready(error, dir)) return;
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw error;
     await makeFolder(dirname(dir));
-    await mkdir(dir);
-    madeFolders.getStore()?.push(dir);
+    try {
+      await mkdir(dir);
+    } catch (again) {
+      if (await isThereAlready(again, dir)) return;
+      throw again;
+    }
+  }
+  madeFolders.getStore()?.push(dir);
+}
+
+/** mkdir failed because the folder is there (made meanwhile by another process, perhaps). */
+async function isThereAlready(error: unknown, dir: string): Promise<boolean> {
+  if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
-/** `outer`, then each folder below it down to `inner`. */
-function foldersFrom(outer: string, inner: string): string[] {
-  const chain = [inner];
-  while (chain[0] !== outer && dirname(chain[0]!) !== chain[0]) chain.unshift(dirname(chain[0]!));
-  return chain;
+/**
+ * Whether the first missing folder on the way to `dir` can be made (it is made and removed
+ * again): some file systems (`/proc`) refuse it where access() allows writing.
+ */
+export function folderCanBeMade(dir: string): boolean {
+  let missing = dir;
+  while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+  if (existsSync(missing)) return true;
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The folders ensureWritableDir created, outer ones first, per command (withFolderCleanup). */
@@ -164,12 +191,19 @@ export async function ensureWritableDir(dir: string, option: string): Promise<vo
       await rm(probe, { force: true });
     }
   } catch (error) {
-    const reason = writeFailureReason(error);
+    const reason = writeFailureReason(error) ?? folderRefused(error);
     if (reason === undefined) throw error;
     throw new ConfigError(`${option} ${dir}: the output folder is not writable: ${reason}`, {
       cause: error,
     });
   }
+}
+
+/** ENOENT though every folder above is there: the file system allows no folder there (`/proc`). */
+function folderRefused(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+    ? 'no folder can be made there (ENOENT)'
+    : undefined;
 }
 
 /**

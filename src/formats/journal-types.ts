@@ -4,6 +4,21 @@
  * and feeds the report's throughput and memory charts.
  */
 
+/** The settings that change the captions, so that `--resume` can refuse to mix others in. */
+export interface GenerationSettings {
+  prompt: string;
+  maxNewTokens: number;
+  /** A fixed square; null: Qwen2-VL resizing within min/max pixels. */
+  imageSize: number | null;
+  minPixels: number;
+  maxPixels: number;
+  /** DICOM `--window C,W`; null: the file's own. */
+  window: [number, number] | null;
+  /** DICOM multi-frame: a 1-based frame number, or first, middle, last. */
+  frame: number | string;
+  imageEncoding: string;
+}
+
 /** Written once when a run (or a resumed run) starts. */
 export interface JournalStart {
   kind: 'start';
@@ -22,6 +37,8 @@ export interface JournalStart {
   planned: number;
   /** The `--shard I/N` the run captioned (absent for a whole dataset, and in older journals). */
   shard?: { index: number; count: number };
+  /** Absent in journals written before medcap recorded it (they resume unchecked). */
+  generation?: GenerationSettings;
   host: { platform: string; cpus: number; totalMemoryBytes: number; node: string };
 }
 

@@ -9,6 +9,7 @@ import { METRIC_COLUMNS, type MetricColumn } from '../metrics/columns.js';
 import type { ColumnSummary } from '../metrics/score.js';
 import { CAPTION_COLUMNS, type CaptionRow, captionRowToRecord } from './captions-csv.js';
 import { csvField, csvLine, Utf8Buffer } from './csv-text.js';
+import type { GenerationSettings } from './journal-types.js';
 import { parseCsv } from './parse-csv.js';
 
 /** What BERTScore ran with: its values compare only with values computed alike. */
@@ -38,6 +39,8 @@ export interface RunInfo {
   wallTimeS: number | null;
   imagesPerS: number | null;
   peakRssBytes: number | null;
+  /** The prompt and image settings of the journal's last start line; null: not recorded. */
+  generation?: GenerationSettings | null;
   tokenizer: string;
   metrics: string[];
   bootstrap: number;

@@ -131,6 +131,7 @@ export function runFacts(
   | 'wallTimeS'
   | 'imagesPerS'
   | 'peakRssBytes'
+  | 'generation'
   | 'source'
 > {
   const journalPath = outputPaths(dirname(captionsPath), split).journal;
@@ -164,6 +165,7 @@ export function runFacts(
       wallTimeS,
       imagesPerS: wallTimeS !== null && wallTimeS > 0 ? images / wallTimeS : null,
       peakRssBytes: end?.peakRssBytes ?? peakRss,
+      generation: starts.findLast((s) => s.generation !== undefined)?.generation ?? null,
       source: 'journal',
     };
   }
@@ -180,6 +182,7 @@ export function runFacts(
       wallTimeS: null,
       imagesPerS: null,
       peakRssBytes: null,
+      generation: null,
       source: 'none',
     };
   }
@@ -197,6 +200,7 @@ export function runFacts(
     wallTimeS: wall,
     imagesPerS: wall !== null && wall > 0 ? rows.length / wall : null,
     peakRssBytes: null,
+    generation: null,
     source: 'captions',
   };
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { CaptionConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -5,6 +6,7 @@ import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js'
 import type { CaptionEngine } from '../engines/types.js';
 import type { JournalItem, JournalStart } from '../formats/journal-types.js';
 import { type CrashSuspects, crashSuspects } from './crash-suspects.js';
+import { generationDifferences, generationSettings } from './generation-settings.js';
 import { readJournal } from './journal.js';
 import { SkippedFiles, selectedSamples } from './selection.js';
 
@@ -40,6 +42,7 @@ export async function planRun(
     else todo += 1;
     if (journaled && journaled.id !== sample.id)
       moved.push(`image ${sample.index + 1} is ${sample.id} now, ${journaled.id} in the journal`);
+    else if (journaled) done.set(sample.index, withDatasetFacts(journaled, sample));
     if (sample.problem) {
       problems += 1;
       if (problems <= MAX_ROW_WARNINGS) {
@@ -70,6 +73,20 @@ export async function planRun(
     samples: async function* () {
       for await (const sample of selected()) if (!done.has(sample.index)) yield sample;
     },
+  };
+}
+
+/**
+ * A journaled item with the references, concepts and image path of the dataset as read now
+ * (a corrected reference must reach the resumed CSV); what the engine made stays.
+ */
+function withDatasetFacts(item: JournalItem, sample: Sample): JournalItem {
+  const { concepts: _old, ...rest } = item;
+  return {
+    ...rest,
+    path: sample.imagePath,
+    references: sample.references,
+    ...(sample.concepts !== undefined ? { concepts: sample.concepts } : {}),
   };
 }
 
@@ -117,8 +134,52 @@ export async function previousWork(
         'tried alone first, so that an image that brings the process down again is named and left out',
     );
   }
-  const start = journal.lines.find((line): line is JournalStart => line.kind === 'start');
+  const starts = journal.lines.filter((line): line is JournalStart => line.kind === 'start');
+  if (journal.items.size > 0) refuseOtherGeneration(starts, config, journalPath, logger);
+  warnIfOtherDataset(starts.at(-1), config, logger);
+  const start = starts[0];
   return { items: journal.items, ...crash, ...(start ? { start } : {}) };
+}
+
+/**
+ * Resuming with another prompt, token limit or image size would put captions made two ways
+ * into one CSV, with nothing in it to tell them apart.
+ */
+function refuseOtherGeneration(
+  starts: readonly JournalStart[],
+  config: CaptionConfig,
+  journalPath: string,
+  logger: Logger,
+): void {
+  const recorded = starts.findLast((start) => start.generation !== undefined)?.generation;
+  if (recorded === undefined) {
+    logger.info(
+      `resume: ${journalPath} does not record the prompt and image settings (an older medcap wrote it); ` +
+        'make sure this run uses the same ones',
+    );
+    return;
+  }
+  const differences = generationDifferences(recorded, generationSettings(config));
+  if (differences.length === 0) return;
+  throw new ConfigError(
+    `--resume: the journal ${journalPath} was written with other settings that change the captions ` +
+      `(${differences.join('; ')}): resuming would mix captions made two ways in one CSV. ` +
+      'Use the same settings, or --overwrite to start over, or another --out',
+  );
+}
+
+function warnIfOtherDataset(
+  start: JournalStart | undefined,
+  config: CaptionConfig,
+  logger: Logger,
+): void {
+  const data = resolve(config.data);
+  if (start && start.dataset !== data) {
+    logger.warn(
+      `resume: the journal was written from the dataset ${start.dataset}; this run reads --data ${data} ` +
+        '(references, concepts and image paths are taken from it)',
+    );
+  }
 }
 
 export function warnIfEngineChanged(

@@ -23,6 +23,7 @@ import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
 import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
 import type { Suspect } from './crash-suspects.js';
+import { generationSettings } from './generation-settings.js';
 import { type HangWatchdog, startHangWatchdog } from './hang-watchdog.js';
 import { JournalWriter } from './journal.js';
 import {
@@ -592,6 +593,7 @@ function startLine(
     resumed: config.resume,
     planned,
     ...(config.shard ? { shard: { index: config.shard.index, count: config.shard.count } } : {}),
+    generation: generationSettings(config),
     host: {
       platform: `${process.platform}-${process.arch}`,
       cpus: cpus().length,

@@ -27,7 +27,7 @@ function num(value: number | null | undefined, digits = 4): string {
 
 function bytes(value: number | null): string {
   if (value === null) return '-';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = value;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {

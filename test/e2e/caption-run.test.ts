@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { CAPTION_COLUMNS, readCaptionsCsv } from '../../src/formats/captions-csv.js';
 import { caption } from '../../src/pipeline/run.js';
 import { captionConfig } from '../support/config.js';
@@ -218,6 +219,49 @@ describe('caption run', () => {
     expect(result.processed).toBe(7);
     expect(engine.batches.reduce((a, b) => a + b, 0)).toBe(7);
     expect(result.rows.map((r) => r.imageId)).toEqual(imageSpecs(12).map((s) => s.id));
+  });
+
+  it('resumes with the references, concepts and image paths of the dataset as it is now', async () => {
+    const dir = join(root, 'corrected');
+    const specs = imageSpecs(4);
+    const data = await writeRocov2(dir, specs, { concepts: { IMG_0001: 'C0001' } });
+    const out = join(root, 'corrected-out');
+    const first = await caption(captionConfig({ data, out, limit: 2 }), {
+      engine: new FakeEngine(),
+    });
+    const corrected = specs.map((s) => ({ ...s, caption: `${s.caption} Corrected.` }));
+    await writeRocov2(dir, corrected, { concepts: { IMG_0001: 'C0002' } });
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const result = await caption(captionConfig({ data, out, resume: true }), {
+      engine: new FakeEngine(),
+      logger,
+    });
+    expect(result.resumed).toBe(2);
+    const rows = await readCaptionsCsv(result.captionsPath);
+    expect(rows.map((r) => r.references)).toEqual(corrected.map((s) => [s.caption]));
+    expect(rows[0]!.concepts).toEqual(['C0002']);
+    // What the engine made for the journaled images stays.
+    expect(rows.slice(0, 2).map((r) => r.generatedCaption)).toEqual(
+      first.rows.map((r) => r.generatedCaption),
+    );
+    expect(warnings.filter((w) => w.includes('dataset'))).toEqual([]);
+  });
+
+  it('warns on --resume from another --data, naming both', async () => {
+    const data = await writeRocov2(join(root, 'moved-a'), imageSpecs(3));
+    const copy = await writeRocov2(join(root, 'moved-b'), imageSpecs(3));
+    const out = join(root, 'moved-out');
+    await caption(captionConfig({ data, out, limit: 2 }), { engine: new FakeEngine() });
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    await caption(captionConfig({ data: copy, out, resume: true }), {
+      engine: new FakeEngine(),
+      logger,
+    });
+    expect(warnings).toContainEqual(
+      expect.stringContaining(`written from the dataset ${data}; this run reads --data ${copy}`),
+    );
   });
 
   it('refuses to resume over a dataset whose order changed since the journal, naming the images', async () => {

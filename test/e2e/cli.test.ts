@@ -62,6 +62,26 @@ describe('medcap CLI', () => {
     }
   });
 
+  it.skipIf(!existsSync('/proc/self'))(
+    'exits 1 at once for an --out where no folder can be made, and doctor says so',
+    async () => {
+      const caption = await cli([
+        'caption',
+        '--data',
+        '.',
+        '--format',
+        'folder',
+        '--out',
+        '/proc/medcap-x',
+      ]);
+      expect(caption.code).toBe(1);
+      expect(caption.err).toContain('--out /proc/medcap-x: the output folder is not writable');
+      const doctor = await cli(['doctor', '--out', '/proc/medcap-x']);
+      expect(doctor.out).toMatch(/\/proc\/medcap-x is not writable/);
+    },
+    60_000,
+  );
+
   it('exits 1 naming the option and what is allowed', async () => {
     const bad = await cli(['caption', '--data', '.', '--device', 'tpu', '--batch-size', '-3']);
     expect(bad.code).toBe(1);

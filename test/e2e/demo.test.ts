@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,21 @@ describe('medcap demo', () => {
     const report = join(out, 'medical_train_report.html');
     expect(stdout.join('').trim()).toBe(report);
     expect((await readFile(report, 'utf8')).length).toBeGreaterThan(10_000);
+  });
+
+  it('exits 1 naming --out when it is a file', async () => {
+    const file = join(root, 'a-file');
+    await writeFile(file, 'not a folder');
+    const stderr: string[] = [];
+    const code = await main(['demo', '--out', file], {
+      env: { HF_HUB_OFFLINE: '1' },
+      writeOut: () => {},
+      writeErr: (t) => stderr.push(t),
+    });
+    expect(code).toBe(1);
+    expect(stderr.join('')).toContain(
+      `--out ${file}: the output folder is not writable: a file of that name is in the way`,
+    );
   });
 
   it('writes the same sample images every time', async () => {

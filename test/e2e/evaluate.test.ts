@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -183,6 +184,8 @@ describe('medcap evaluate', () => {
     expect(summary).toContain('3 scored, 1 failed captioning, 1 without a reference');
     expect(summary).toMatch(/img4: corrupt JPEG/);
     expect(summary).toMatch(/img5/);
+    // 123456789 bytes, in binary units named as such
+    expect(summary).toContain('peak RSS 117.7 MiB');
   });
 
   it('reads JSONL and names the bad line', async () => {
@@ -345,6 +348,41 @@ describe('medcap evaluate', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+
+  it('takes the split from the captions file name without --split, and refuses a --split that differs', async () => {
+    const named = await cli([
+      'evaluate',
+      '--captions',
+      'medical_captions_val.csv',
+      '--out',
+      'by-name',
+      '--metrics',
+      'bleu',
+      '--bootstrap',
+      '0',
+    ]);
+    expect(named.code).toBe(0);
+    expect(named.err).toContain("evaluate: split 'val', from the name of medical_captions_val.csv");
+    expect(existsSync(join(dir, 'by-name/medical_val_aggregate.json'))).toBe(true);
+    expect(existsSync(join(dir, 'by-name/medical_train_aggregate.json'))).toBe(false);
+
+    const other = await cli([
+      'evaluate',
+      '--captions',
+      'medical_captions_val.csv',
+      '--split',
+      'train',
+      '--out',
+      'by-flag',
+      '--metrics',
+      'bleu',
+    ]);
+    expect(other.code).toBe(1);
+    expect(other.err).toMatch(
+      /--split train: the captions file .*medical_captions_val\.csv is named for split 'val'/,
+    );
+    expect(existsSync(join(dir, 'by-flag/medical_train_aggregate.json'))).toBe(false);
   });
 
   it('refuses an unknown metric or a missing --captions with exit code 1', async () => {

@@ -15,6 +15,8 @@ beforeAll(async () => {
   await writeSyntheticRun(join(root, 'run'), { rows: 12, images: 3, metrics: true, journal: true });
   await writeSyntheticRun(join(root, 'two'), { rows: 4, images: 0, split: 'valid' });
   await writeSyntheticRun(join(root, 'two'), { rows: 4, images: 0, split: 'test' });
+  await writeSyntheticRun(join(root, 'with-train'), { rows: 4, images: 0 });
+  await writeSyntheticRun(join(root, 'with-train'), { rows: 4, images: 0, split: 'valid' });
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -46,6 +48,13 @@ describe('medcap report', () => {
     const ambiguous = await cli(['report', 'two'], root);
     expect(ambiguous.code).toBe(1);
     expect(ambiguous.err).toMatch(/splits found: test, valid \(pick one with --split\)/);
+    // train among them is not taken for the default
+    const withTrain = await cli(['report', 'with-train'], root);
+    expect(withTrain.code).toBe(1);
+    expect(withTrain.err).toMatch(
+      /run folder .*with-train: splits found: train, valid \(pick one with --split\)/,
+    );
+    expect((await cli(['report', 'with-train', '--split', 'train'], root)).code).toBe(0);
   });
 
   it('exits 1 without DIR', async () => {

@@ -477,7 +477,7 @@ describe('paths that are not there, or not what the option takes: exit 1 naming 
       ],
       [
         ['--data', roco, '--format', 'roco', '--split', 'test'],
-        `--data ${roco}: roco: no test/radiology/captions.txt in it (expected {split}/radiology/captions.txt for --split test)`,
+        `--data ${roco}: roco: no test/radiology/captions.txt in it (expected {split}/radiology/captions.txt for --split test, or a radiology or non-radiology folder with captions.txt)`,
       ],
       [
         ['--data', emptyDir, '--format', 'parquet'],

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -95,6 +95,22 @@ describe('the output folder is not writable', () => {
       expect(result.stderr).not.toMatch(/internal error/);
     }, 30_000);
   }
+});
+
+describe('the run folder of report is not writable', () => {
+  it('report: exit 1, naming the run folder', async (context) => {
+    const dir = join(root, 'read-only-run');
+    await mkdir(dir);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && !tryMount(dir, 'size=1m')) context.skip();
+    await copyFile(join(reference, CAPTIONS), join(dir, CAPTIONS));
+    if (asRoot) execFileSync('mount', ['-o', 'remount,ro', dir], { stdio: 'ignore' });
+    else await chmod(dir, 0o555);
+    const result = await runCli(['report', dir]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(`run folder ${dir}: the output folder is not writable`);
+    expect(result.stderr).not.toMatch(/internal error/);
+  }, 30_000);
 });
 
 /** Runs until the disk (or file size limit) stops it, checks the failure, then resumes with room. */

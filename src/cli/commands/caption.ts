@@ -105,5 +105,8 @@ export async function captionSettings(
     out: resolve(ctx.cwd, settings.out),
     offline,
     prompt,
+    // The server engine's batch is the requests in flight (SPEC §6): the journal, the summary
+    // and the report then say what the CSV's batch_size column says.
+    batchSize: settings.engine === 'openai' ? settings.concurrency : settings.batchSize,
   };
 }

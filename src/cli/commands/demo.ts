@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { CAPTION_OPTIONS, COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../config/schema.js';
 import type { CaptionConfig, EvaluateConfig } from '../../config/types.js';
+import { ensureWritableDir } from '../../core/files.js';
 import { PACKAGE_ROOT } from '../../core/package-root.js';
 import { writeDemoDataset } from '../../demo/sample-data.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -30,6 +31,8 @@ export async function demoCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const out = resolve(ctx.cwd, String(config.out));
+  // Before the sample data is written into it, as every command checks its --out.
+  await ensureWritableDir(out, '--out');
   const data = join(out, 'sample_data');
   const dataset = await writeDemoDataset(data);
   ctx.logger.info(`demo: wrote ${dataset.count} synthetic images with captions to ${data}`);

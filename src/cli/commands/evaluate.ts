@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { resolveModelValue } from '../../config/paths.js';
 import type { EvaluateConfig } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
@@ -18,10 +18,12 @@ export async function evaluateCommand(
       '--captions is required: the captions CSV of `medcap caption` or a JSONL file of {"id", "candidate", "references"} lines',
     );
   }
+  const captions = resolve(ctx.cwd, options.captions);
   const result = await evaluate(
     {
       ...options,
-      captions: resolve(ctx.cwd, options.captions),
+      split: evaluationSplit(captions, options.split, ctx),
+      captions,
       bertscoreModel: resolveModelValue(options.bertscoreModel, ctx.cwd),
       ...(options.bertscoreBaseline === undefined
         ? {}
@@ -37,4 +39,26 @@ export async function evaluateCommand(
   );
   ctx.writeOut(summary);
   return EXIT.ok;
+}
+
+/** `medical_captions_{split}.csv`, or evaluate's `medical_captions_{split}_with_metrics.csv`. */
+const CAPTIONS_FILE_NAME = /^medical_captions_(.+?)(?:_with_metrics)?\.csv$/;
+
+/**
+ * The split whose files evaluate writes: the one the captions file is named for unless
+ * --split says otherwise, so that scoring the valid captions never overwrites train's files.
+ */
+function evaluationSplit(captions: string, split: string, ctx: CommandContext): string {
+  const named = CAPTIONS_FILE_NAME.exec(basename(captions))?.[1];
+  if (named === undefined || named === split) return split;
+  if (ctx.given?.has('split')) {
+    throw new ConfigError(
+      `--split ${split}: the captions file ${captions} is named for split '${named}'; ` +
+        `pass --split ${named} (or leave --split out), or rename the file`,
+    );
+  }
+  ctx.logger.info(
+    `evaluate: split '${named}', from the name of ${basename(captions)} (--split to choose another)`,
+  );
+  return named;
 }

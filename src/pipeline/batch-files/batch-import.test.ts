@@ -1,9 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captionConfig } from '../../../test/support/config.js';
 import { imageSpecs, writeRocov2 } from '../../../test/support/datasets.js';
+import { FakeEngine } from '../../../test/support/fake-engine.js';
+import { DatasetError } from '../../core/errors.js';
+import { caption } from '../run.js';
 import { importBatch, resultOfLine } from './batch-import.js';
 
 let root: string;
@@ -95,5 +99,40 @@ describe('importBatch', () => {
       ['error', 'batch error died', 'served-model'],
       ['error', 'no result in batch output', 'served-model'],
     ]);
+  });
+});
+
+describe('importBatch into a folder with a caption journal', () => {
+  it('refuses without --overwrite, and with it removes the journal so the imported rows stand', async () => {
+    const specs = imageSpecs(2);
+    const data = await writeRocov2(join(root, 'data-j'), specs);
+    const out = join(root, 'out-j');
+    await caption(captionConfig({ data, out }), { engine: new FakeEngine() });
+    const journal = join(out, 'medical_captions_train.journal.jsonl');
+    const results = join(root, 'results-j.jsonl');
+    const line = { custom_id: specs[0]!.id, response: completion('imported'), error: null };
+    await writeFile(results, `${JSON.stringify(line)}\n`);
+    const csv = join(out, 'medical_captions_train.csv');
+    const before = await readFile(csv, 'utf8');
+    await expect(importBatch(captionConfig({ data, out }), [results])).rejects.toThrow(
+      /^--out .*out-j already holds a caption journal with 2 captioned images .*: pass --overwrite to replace both/,
+    );
+    expect(await readFile(csv, 'utf8')).toBe(before);
+    const imported = await importBatch(captionConfig({ data, out, overwrite: true }), [results]);
+    expect(imported.rows[0]!.generatedCaption).toBe('imported');
+    expect(existsSync(journal)).toBe(false);
+  });
+});
+
+describe('importBatch of a file that is not JSONL', () => {
+  it('fails naming the file instead of making every row "no result"', async () => {
+    const data = await writeRocov2(join(root, 'data-t'), imageSpecs(2));
+    const results = join(root, 'results.txt');
+    await writeFile(results, 'id,caption\nIMG_0001,a scan\n');
+    const refusal = importBatch(captionConfig({ data, out: join(root, 'out-t') }), [results]);
+    await expect(refusal).rejects.toBeInstanceOf(DatasetError);
+    await expect(refusal).rejects.toThrow(
+      /^import-batch: .*results\.txt: none of its 2 lines is JSON/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CaptionConfig } from '../../config/types.js';
@@ -12,6 +12,7 @@ import { outputPaths } from '../../core/paths.js';
 import { captionFromCompletion, errorBodyMessage } from '../../engines/openai/request.js';
 import type { CaptionOutcome } from '../../engines/types.js';
 import { type CaptionRow, formatCaptionsCsv, okRowWarnings } from '../../formats/captions-csv.js';
+import { readJournal } from '../journal.js';
 import {
   BATCH_ENGINE_ID,
   type BatchManifest,
@@ -73,6 +74,7 @@ async function importInto(
   resultFiles: readonly string[],
   logger: Logger,
 ): Promise<ImportBatchResult> {
+  await setAsideJournal(outputPaths(out, config.split).journal, config, logger);
   const results = new Map<string, BatchResult>();
   for (const file of resultFiles) await readResults(resolve(file), results, logger);
   const manifest = await findManifest(
@@ -139,6 +141,29 @@ async function importInto(
   return { captionsPath, rows, failed, missing, unknown: unknown.length };
 }
 
+/**
+ * The captions CSV import writes would replace the rows of a caption journal in --out, which
+ * a later --resume or merge would bring back: refused, as caption refuses, unless --overwrite
+ * (the journal is then removed, so that the imported rows stand).
+ */
+async function setAsideJournal(
+  journalPath: string,
+  config: CaptionConfig,
+  logger: Logger,
+): Promise<void> {
+  const { items } = await readJournal(journalPath);
+  if (items.size === 0) return;
+  if (!config.overwrite) {
+    throw new ConfigError(
+      `--out ${config.out} already holds a caption journal with ${items.size} captioned images (${journalPath}); ` +
+        'import-batch would replace its captions CSV: pass --overwrite to replace both (the journal is removed), ' +
+        'or choose another --out',
+    );
+  }
+  await rm(journalPath, { force: true });
+  logger.warn(`import-batch: --overwrite: removed the caption journal ${journalPath}`);
+}
+
 /** Reads one results file line by line into `results` (first line per custom_id wins). */
 async function readResults(
   path: string,
@@ -154,6 +179,7 @@ async function readResults(
   const stream = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
+  let jsonLines = 0;
   try {
     for await (const text of lines) {
       lineNumber += 1;
@@ -165,6 +191,7 @@ async function readResults(
         problem(lineNumber, 'not valid JSON; line ignored');
         continue;
       }
+      jsonLines += 1;
       // The batch input file given by mistake: say so once rather than fail every image.
       if (isRequestLine(json)) {
         throw new ConfigError(
@@ -198,6 +225,11 @@ async function readResults(
         ? `import-batch: results file ${path} not found`
         : `import-batch: cannot read ${path}: ${(error as Error).message}`,
       { cause: error },
+    );
+  }
+  if (jsonLines === 0 && problems > 0) {
+    throw new DatasetError(
+      `import-batch: ${path}: none of its ${problems} lines is JSON: give the JSONL output file of the batch job`,
     );
   }
   if (problems > MAX_LINE_WARNINGS) {

@@ -1,0 +1,49 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { COMMON_OPTIONS, EVALUATE_OPTIONS } from '../../src/config/schema.js';
+import type { EvaluateConfig } from '../../src/config/types.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { evaluate } from '../../src/metrics/evaluate.js';
+import { caption } from '../../src/pipeline/run.js';
+import { captionConfig } from '../support/config.js';
+import { imageSpecs, writeRocov2 } from '../support/datasets.js';
+import { FakeEngine } from '../support/fake-engine.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-resume-settings-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('resume with other generation settings', () => {
+  it('records the settings in the start line and aggregate.json, and refuses to mix others in', async () => {
+    const data = await writeRocov2(join(root, 'data'), imageSpecs(8));
+    const out = join(root, 'out');
+    await caption(captionConfig({ data, out, limit: 4 }), { engine: new FakeEngine() });
+    const start = JSON.parse(
+      (await readFile(join(out, 'medical_captions_train.journal.jsonl'), 'utf8')).split('\n')[0]!,
+    );
+    expect(start.generation.maxNewTokens).toBeGreaterThan(3);
+    const engine = new FakeEngine();
+    const other = { data, out, limit: 8, resume: true, prompt: 'Write a haiku.', maxNewTokens: 3 };
+    await expect(caption(captionConfig(other), { engine })).rejects.toThrow(
+      /--prompt: .* in the journal, "Write a haiku\." now; --max-new-tokens: \d+ in the journal, 3 now/,
+    );
+    expect(engine.batches).toEqual([]);
+    const same = await caption(captionConfig({ data, out, limit: 8, resume: true }), { engine });
+    expect(same.rows).toHaveLength(8);
+    const config = loadConfig({
+      specs: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS],
+      flags: { captions: same.captionsPath, out, metrics: ['bleu'] },
+      env: {},
+      cwd: root,
+    }) as unknown as EvaluateConfig;
+    const { aggregate } = await evaluate(config, { logger: silentLogger });
+    expect(aggregate.run.generation).toEqual(start.generation);
+  });
+});
