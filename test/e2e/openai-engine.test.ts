@@ -7,6 +7,7 @@ import { DEFAULT_MODEL_ID } from '../../src/engines/openai/models.js';
 import { refusalsToStop } from '../../src/engines/openai/refusals.js';
 import type { EngineSettings, PreparedImage } from '../../src/engines/types.js';
 import { runEngineContract } from '../../src/testing/engine-contract.js';
+import { LLAMACPP_NO_VISION } from '../faults/server-replies.js';
 import { FakeOpenAIServer, type FakeServerOptions } from '../support/fake-openai-server.js';
 
 const SECRET = 'sk-test-0123456789-very-secret';
@@ -538,17 +539,7 @@ describe('openai engine: failures no image can get past stop every batch', () =>
 
   it('a server that cannot take images (llama.cpp without --mmproj, 501): not retried, the run stops', async () => {
     const s = await server({
-      reply: () => ({
-        status: 501,
-        body: {
-          error: {
-            code: 501,
-            message:
-              'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj',
-            type: 'not_supported_error',
-          },
-        },
-      }),
+      reply: () => ({ status: LLAMACPP_NO_VISION.status, body: LLAMACPP_NO_VISION.body }),
     });
     const error = await stopErrorOf(s.url, [image('A', 1)]);
     expect(error.message).toContain(
