@@ -35,6 +35,8 @@ export interface JournalStart {
   resumed: boolean;
   /** Items this run intends to caption (after --limit and --shard). */
   planned: number;
+  /** `--limit`, null for every item (absent in journals written before medcap recorded it). */
+  limit?: number | null;
   /** The `--shard I/N` the run captioned (absent for a whole dataset, and in older journals). */
   shard?: { index: number; count: number };
   /** Absent in journals written before medcap recorded it (they resume unchecked). */

@@ -15,10 +15,11 @@ export function generationSettings(config: CaptionConfig): GenerationSettings {
   };
 }
 
-/** Each setting that differs, as `--option: before (journal) vs now`. */
+/** Each setting that differs, as `--option: BEFORE in the journal, NOW now` (or as labelled). */
 export function generationDifferences(
   before: GenerationSettings,
   now: GenerationSettings,
+  labels = { before: 'in the journal', now: 'now' },
 ): string[] {
   const fixedSize = before.imageSize !== null && now.imageSize !== null;
   const compared: [string, unknown, unknown][] = [
@@ -38,7 +39,7 @@ export function generationDifferences(
   ];
   return compared
     .filter(([, a, b]) => a !== b)
-    .map(([option, a, b]) => `${option}: ${shown(a)} in the journal, ${shown(b)} now`);
+    .map(([option, a, b]) => `${option}: ${shown(a)} ${labels.before}, ${shown(b)} ${labels.now}`);
 }
 
 function shown(value: unknown): string {

@@ -8,6 +8,7 @@ import { withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
 import type { JournalItem, JournalLine, JournalStart } from '../formats/journal-types.js';
+import { generationDifferences } from './generation-settings.js';
 import { readJournal } from './journal.js';
 import { journalItemToRow } from './run-state.js';
 import { shardOf } from './shard.js';
@@ -72,6 +73,8 @@ async function mergeInto(
   const incomplete: string[] = [];
   /** `--shard` of each input whose journal says so, as `I/N`. */
   const shards: { index: number; count: number }[] = [];
+  /** Each journaled input's last start line: how it was run. */
+  const starts: { dir: string; start: JournalStart }[] = [];
 
   for (const dir of dirs) {
     const paths = outputPaths(resolve(dir), split);
@@ -79,6 +82,7 @@ async function mergeInto(
       const { items, lines } = await readJournal(paths.journal);
       const start = lines.findLast((line): line is JournalStart => line.kind === 'start');
       if (start?.shard) shards.push(start.shard);
+      if (start) starts.push({ dir, start });
       const unfinished = unfinishedRun(lines);
       if (unfinished !== undefined) {
         // A resumed session plans only what was left, so its count is no total.
@@ -105,7 +109,7 @@ async function mergeInto(
           duplicates += 1;
           if (seen.id !== item.id) {
             throw new ConfigError(
-              `merge: index ${item.index} is '${seen.id}' in one run and '${item.id}' in ${dir}: not shards of one dataset`,
+              `merge: index ${item.index} is '${seen.id}' in ${indexOf.get(seen.id)?.dir} and '${item.id}' in ${dir}: not shards of one dataset`,
             );
           }
           if (!preferNew(seen, item)) continue;
@@ -113,6 +117,14 @@ async function mergeInto(
         byIndex.set(item.index, item);
       }
       logger.info(`merge: ${items.size} images from ${paths.journal}`);
+      // A merged folder lists rows of inputs that had no journal only in its CSV.
+      if (existsSync(paths.captions)) {
+        const journaled = new Set([...items.values()].map((item) => item.id));
+        for (const row of await readCaptionsCsv(paths.captions)) {
+          if (!journaled.has(row.imageId) && !csvOnly.has(row.imageId))
+            csvOnly.set(row.imageId, row);
+        }
+      }
     } else if (existsSync(paths.captions)) {
       const rows = await readCaptionsCsv(paths.captions);
       for (const row of rows) {
@@ -128,6 +140,9 @@ async function mergeInto(
   }
   if (models.size > 1)
     logger.warn(`merge: the runs used different engines/models: ${[...models].join(', ')}`);
+  refuseOtherGeneration(starts);
+  incomplete.push(...otherLimits(starts));
+  warnIfOtherDatasets(starts, logger);
   const ids = [...[...byIndex.values()].map((i) => i.id), ...csvOnly.keys()];
   incomplete.push(...missingShards(shards, ids));
   for (const reason of incomplete) logger.warn(`merge: ${reason}`);
@@ -165,6 +180,49 @@ async function mergeInto(
     failed,
     incomplete,
   };
+}
+
+/**
+ * Shards captioned with another prompt, token limit or image size would put captions made
+ * two ways into one CSV (as `--resume` refuses): exit 1, naming both runs.
+ */
+function refuseOtherGeneration(starts: readonly { dir: string; start: JournalStart }[]): void {
+  const recorded = starts.filter(({ start }) => start.generation !== undefined);
+  const [first, ...others] = recorded;
+  for (const other of others) {
+    const differences = generationDifferences(first!.start.generation!, other.start.generation!, {
+      before: `in ${first!.dir}`,
+      now: `in ${other.dir}`,
+    });
+    if (differences.length === 0) continue;
+    throw new ConfigError(
+      `merge: ${first!.dir} and ${other.dir} were captioned with other settings that change the ` +
+        `captions (${differences.join('; ')}): merging would mix captions made two ways; ` +
+        'caption those shards again with the same settings',
+    );
+  }
+}
+
+/** Runs of another `--limit` cover other images: some may be missing from the merge. */
+function otherLimits(starts: readonly { dir: string; start: JournalStart }[]): string[] {
+  const recorded = starts.filter(({ start }) => start.limit !== undefined);
+  const limits = new Set(recorded.map(({ start }) => start.limit));
+  if (limits.size <= 1) return [];
+  const named = recorded.map(({ dir, start }) => `${dir}: ${start.limit ?? 'all'}`).join(', ');
+  return [`the runs used different --limit (${named}): images may be missing`];
+}
+
+/** Another dataset path may be the same dataset on another machine: said, not refused. */
+function warnIfOtherDatasets(
+  starts: readonly { dir: string; start: JournalStart }[],
+  logger: Logger,
+): void {
+  const datasets = new Set(starts.map(({ start }) => start.dataset));
+  if (datasets.size <= 1) return;
+  logger.warn(
+    `merge: the runs read --data from different paths (${starts.map(({ dir, start }) => `${dir}: ${start.dataset}`).join(', ')}); ` +
+      'the merged rows keep the references each run read',
+  );
 }
 
 /** The last session of a journal when it has a start line but no end line after it. */

@@ -592,6 +592,7 @@ function startLine(
     format: loader.format,
     resumed: config.resume,
     planned,
+    limit: Number.isFinite(config.limit) ? config.limit : null,
     ...(config.shard ? { shard: { index: config.shard.index, count: config.shard.count } } : {}),
     generation: generationSettings(config),
     host: {

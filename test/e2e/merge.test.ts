@@ -129,4 +129,51 @@ describe('merge', () => {
     expect(err).toContain(`${join(damaged, JOURNAL)}:3: journal line is not valid JSON`);
     expect(err).not.toMatch(/internal error/);
   });
+
+  it('keeps the rows a merged folder holds only in its CSV when it is merged again', async () => {
+    // Shard 1 brought in without a journal (as import-batch writes it), then merged twice.
+    const csvOnly = join(root, 'csv-only');
+    await mkdir(csvOnly, { recursive: true });
+    const csv = 'medical_captions_train.csv';
+    await writeFile(join(csvOnly, csv), await readFile(join(shards[1]!, csv)));
+    const once = join(root, 'm-once');
+    expect((await merge([shards[0]!, csvOnly, '--out', once])).code).toBe(3);
+    const twice = join(root, 'm-twice');
+    await merge([once, '--out', twice]);
+    const rows = async (dir: string) =>
+      (await readCaptionsCsv(join(dir, csv))).map((r) => r.imageId).sort();
+    expect(await rows(twice)).toEqual(await rows(once));
+    expect((await rows(twice)).length).toBeGreaterThan(
+      (await readJournal(join(once, JOURNAL))).items.size,
+    );
+  });
+
+  it('refuses shards captioned with other settings (exit 1), and says another --limit may miss images (exit 3)', async () => {
+    const data = join(root, 'data');
+    const prompt = join(root, 's1-prompt');
+    await caption(captionConfig({ data, out: prompt, shard: '1/4', maxNewTokens: 5 }), {
+      engine: new FakeEngine(),
+    });
+    const refused = await merge([shards[0]!, prompt, '--out', join(root, 'm-prompt')]);
+    expect(refused.code, refused.err).toBe(1);
+    expect(refused.err).toContain(
+      `merge: ${shards[0]} and ${prompt} were captioned with other settings that change the captions (--max-new-tokens:`,
+    );
+    expect(existsSync(join(root, 'm-prompt', 'medical_captions_train.csv'))).toBe(false);
+
+    const limited = join(root, 's1-limit');
+    await caption(captionConfig({ data, out: limited, shard: '1/4', limit: 5 }), {
+      engine: new FakeEngine(),
+    });
+    const { code, err } = await merge([
+      shards[0]!,
+      limited,
+      ...shards.slice(2),
+      '--out',
+      join(root, 'm-limit'),
+    ]);
+    expect(code, err).toBe(3);
+    expect(err).toContain('the runs used different --limit (');
+    expect(err).toContain(`${limited}: 5`);
+  });
 });
