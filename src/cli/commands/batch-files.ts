@@ -39,5 +39,6 @@ export async function importBatchCommand(
     { logger: ctx.logger },
   );
   ctx.writeOut(`${result.captionsPath}\n`);
-  return result.failed > 0 ? EXIT.partial : EXIT.ok;
+  // Results left out (for images outside the selection) are work not imported: exit 3 too.
+  return result.failed > 0 || result.unknown > 0 ? EXIT.partial : EXIT.ok;
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captionConfig } from '../../../test/support/config.js';
 import { imageSpecs, writeRocov2 } from '../../../test/support/datasets.js';
@@ -134,5 +135,44 @@ describe('importBatch of a file that is not JSONL', () => {
     await expect(refusal).rejects.toThrow(
       /^import-batch: .*results\.txt: none of its 2 lines is JSON/,
     );
+  });
+});
+
+describe('importBatch of results files as services hand them over', () => {
+  it('reads a gzip file and one with a byte order mark; an empty error beside a 200 is no error', async () => {
+    const specs = imageSpecs(2);
+    const data = await writeRocov2(join(root, 'data-g'), specs);
+    const lines = [
+      { custom_id: specs[0]!.id, response: completion('first'), error: {} },
+      { custom_id: specs[1]!.id, response: completion('second'), error: null },
+    ];
+    const text = lines.map((l) => JSON.stringify(l)).join('\r\n');
+    const gz = join(root, 'results-g.jsonl.gz');
+    await writeFile(gz, gzipSync(text));
+    const bom = join(root, 'results-bom.jsonl');
+    await writeFile(bom, `\uFEFF${text}`);
+    for (const file of [gz, bom]) {
+      const imported = await importBatch(
+        captionConfig({ data, out: join(root, `out-g-${file.length}`) }),
+        [file],
+      );
+      expect(imported.rows.map((r) => [r.status, r.generatedCaption])).toEqual([
+        ['ok', 'first'],
+        ['ok', 'second'],
+      ]);
+    }
+  });
+
+  it('counts the results left out of the selection (the CLI exits 3 on them)', async () => {
+    const specs = imageSpecs(3);
+    const data = await writeRocov2(join(root, 'data-l'), specs);
+    const results = join(root, 'results-l.jsonl');
+    const lines = specs.map((s) => ({ custom_id: s.id, response: completion(s.id), error: null }));
+    await writeFile(results, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const imported = await importBatch(
+      captionConfig({ data, out: join(root, 'out-l'), limit: 1 }),
+      [results],
+    );
+    expect([imported.rows.length, imported.unknown]).toEqual([1, 2]);
   });
 });

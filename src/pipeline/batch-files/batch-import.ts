@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, DatasetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -122,9 +124,17 @@ async function importInto(
 
   const unknown = [...results.keys()].filter((id) => !used.has(id));
   if (unknown.length > 0) {
+    const exported = manifest ? ` (the export made ${manifest.exported} requests)` : '';
     logger.warn(
       `import-batch: ${unknown.length} result${unknown.length === 1 ? '' : 's'} for images not in the selected ` +
-        `dataset items (e.g. ${unknown.slice(0, 3).join(', ')}); check --data, --split, --limit and --shard`,
+        `dataset items (e.g. ${unknown.slice(0, 3).join(', ')}) left out${exported}; check --data, --split, ` +
+        `--limit (--limit all takes every item) and --shard`,
+    );
+  }
+  if (manifest && resolve(manifest.dataset) !== resolve(config.data)) {
+    logger.warn(
+      `import-batch: the batch was exported from ${manifest.dataset}; this import reads --data ${resolve(config.data)} ` +
+        '(references and image paths come from it)',
     );
   }
   if (missing > 0) {
@@ -176,13 +186,17 @@ async function readResults(
     problems += 1;
     if (problems <= MAX_LINE_WARNINGS) logger.warn(`import-batch: ${path}:${line}: ${message}`);
   };
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
   let jsonLines = 0;
   try {
-    for await (const text of lines) {
+    const lines = createInterface({
+      input: await decompressed(path),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    for await (const line of lines) {
       lineNumber += 1;
+      // A byte order mark (Windows tools write one) is not part of the first line's JSON.
+      const text = lineNumber === 1 ? line.replace(/^\uFEFF/, '') : line;
       if (text.trim() === '') continue;
       let json: unknown;
       try {
@@ -239,6 +253,22 @@ async function readResults(
   logger.info(`import-batch: ${fromThisFile.length} results in ${path}`);
 }
 
+/** The file's bytes, gunzipped when they are gzip (a results file downloaded as .gz). */
+async function decompressed(path: string): Promise<Readable> {
+  const head = Buffer.alloc(2);
+  const handle = await open(path, 'r');
+  try {
+    await handle.read(head, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  const raw = createReadStream(path);
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return raw;
+  const gunzip = createGunzip();
+  raw.on('error', (error) => gunzip.destroy(error));
+  return raw.pipe(gunzip);
+}
+
 /**
  * One line of batch output: `{custom_id, response: {status_code, body}, error}`. A line
  * with `error` set, or a non-200 status, is a failed image with the server's message.
@@ -250,7 +280,8 @@ export function resultOfLine(line: Record<string, unknown>): BatchResult {
   const model = typeof body?.model === 'string' ? body.model : undefined;
   const withModel = (outcome: BatchResult['outcome']): BatchResult =>
     model === undefined ? { outcome, batchRequests: 0 } : { outcome, model, batchRequests: 0 };
-  if (error) return withModel({ ok: false, error: `batch error ${describeLineError(error)}` });
+  if (isSet(error))
+    return withModel({ ok: false, error: `batch error ${describeLineError(error)}` });
   if (!response) return withModel({ ok: false, error: 'batch output line has no response' });
   const status = typeof response.status_code === 'number' ? response.status_code : undefined;
   if (status !== 200) {
@@ -266,6 +297,12 @@ export function resultOfLine(line: Record<string, unknown>): BatchResult {
  * The `error` of a result line: OpenAI's `{code, message}`, vLLM's plain string or its
  * ErrorResponse (`{message, code}`, or `{error: {message, code}}` in newer versions).
  */
+/** An `error` that says something: not null, not empty (`{}` beside a 200 is no error). */
+function isSet(error: unknown): boolean {
+  if (error === null || error === undefined || error === '' || error === false) return false;
+  return typeof error !== 'object' || Object.keys(error).length > 0;
+}
+
 function describeLineError(error: unknown): string {
   if (typeof error === 'string') return error;
   const record = error as Record<string, unknown>;
