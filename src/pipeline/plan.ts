@@ -16,6 +16,11 @@ const MAX_ROW_WARNINGS = 20;
 export interface Plan {
   todo: number;
   alreadyDone: number;
+  /**
+   * Journaled items whose references, concepts or image path the dataset now gives otherwise
+   * (a corrected reference): appended to the journal again, so that merge reads them too.
+   */
+  refreshed: JournalItem[];
   samples: () => AsyncIterable<Sample>;
 }
 
@@ -36,13 +41,18 @@ export async function planRun(
   let problems = 0;
   const skipped = new SkippedFiles();
   const moved: string[] = [];
+  const refreshed: JournalItem[] = [];
   for await (const sample of selectedSamples(loader, source, config, skipped)) {
     const journaled = done.get(sample.index);
     if (journaled) alreadyDone += 1;
     else todo += 1;
     if (journaled && journaled.id !== sample.id)
       moved.push(`image ${sample.index + 1} is ${sample.id} now, ${journaled.id} in the journal`);
-    else if (journaled) done.set(sample.index, withDatasetFacts(journaled, sample));
+    else if (journaled) {
+      const fresh = withDatasetFacts(journaled, sample);
+      if (factsDiffer(journaled, fresh)) refreshed.push(fresh);
+      done.set(sample.index, fresh);
+    }
     if (sample.problem) {
       problems += 1;
       if (problems <= MAX_ROW_WARNINGS) {
@@ -70,6 +80,7 @@ export async function planRun(
   return {
     todo,
     alreadyDone,
+    refreshed,
     samples: async function* () {
       for await (const sample of selected()) if (!done.has(sample.index)) yield sample;
     },
@@ -88,6 +99,11 @@ function withDatasetFacts(item: JournalItem, sample: Sample): JournalItem {
     references: sample.references,
     ...(sample.concepts !== undefined ? { concepts: sample.concepts } : {}),
   };
+}
+
+function factsDiffer(before: JournalItem, after: JournalItem): boolean {
+  const facts = (item: JournalItem) => JSON.stringify([item.path, item.references, item.concepts]);
+  return facts(before) !== facts(after);
 }
 
 export interface PreviousWork extends CrashSuspects {

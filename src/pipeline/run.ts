@@ -214,6 +214,12 @@ async function captionInto(
     if (memory.hasGpuInfo === false)
       logger.info('memory: no nvidia-smi found; GPU memory is not reported');
     await journal.append([startLine(config, engine, loader, plan.todo), startMemory]);
+    if (plan.refreshed.length > 0) {
+      await journal.append(plan.refreshed);
+      logger.info(
+        `resume: ${plan.refreshed.length} captioned images have other references, concepts or paths in the dataset now; the journal and CSV take them`,
+      );
+    }
     sessionStarted = true;
     for (const checkpoint of state.rebuiltCheckpoints.splice(0)) {
       await checkpoints.add(checkpoint);

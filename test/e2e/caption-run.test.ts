@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { CAPTION_COLUMNS, readCaptionsCsv } from '../../src/formats/captions-csv.js';
+import { readJournal } from '../../src/pipeline/journal.js';
 import { caption } from '../../src/pipeline/run.js';
 import { captionConfig } from '../support/config.js';
 import { imageSpecs, writeRocov2 } from '../support/datasets.js';
@@ -246,6 +247,11 @@ describe('caption run', () => {
       first.rows.map((r) => r.generatedCaption),
     );
     expect(warnings.filter((w) => w.includes('dataset'))).toEqual([]);
+    // The journal says so too (merge reads it): the last line of each image wins.
+    const journal = await readJournal(join(out, 'medical_captions_train.journal.jsonl'));
+    expect([...journal.items.values()].map((item) => item.references)).toEqual(
+      corrected.map((s) => [s.caption]),
+    );
   });
 
   it('warns on --resume from another --data, naming both', async () => {

@@ -489,8 +489,11 @@ export function throughputSeries(
 ): ThroughputSeries | null {
   const parts = sessions(journal)
     .map((lines) => {
-      const items = lines.filter((l): l is JournalItem => l.kind === 'item');
       const start = lines.find((l): l is JournalStart => l.kind === 'start');
+      // An item written again by a resume (its references refreshed) keeps its first time.
+      const items = lines.filter(
+        (l): l is JournalItem => l.kind === 'item' && (start === undefined || l.time >= start.time),
+      );
       if (items.length === 0) return null;
       const times = items.map((i) => i.time).sort((a, b) => a - b);
       const from = Math.min(start?.time ?? times[0]! - 1000, times[0]! - 1);
