@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type CaptionRow, formatCaptionsCsv } from '../../src/formats/captions-csv.js';
+import {
+  type CaptionRow,
+  formatCaptionsCsv,
+  readCaptionsCsv,
+} from '../../src/formats/captions-csv.js';
 import { runMain } from '../support/main-in-process.js';
 
 let dir: string;
@@ -446,5 +450,29 @@ describe('medcap evaluate', () => {
     expect(damaged.code, damaged.err).toBe(0);
     expect(damaged.out).toContain(`Warning: ${aggregate}: not valid JSON`);
     expect(damaged.out).toContain('its scoring settings are not compared');
+  });
+
+  it('compare: says how many images left out failed in the other run', async () => {
+    // Run C: the same scores, but its last image failed (an error row, so no score).
+    const runC = join(dir, 'runC');
+    await mkdir(runC, { recursive: true });
+    const detailed = (await readFile(join(dir, 'res/medical_val_detailed.csv'), 'utf8'))
+      .trimEnd()
+      .split('\n');
+    await writeFile(
+      join(runC, 'medical_val_detailed.csv'),
+      `${detailed.slice(0, -1).join('\n')}\n`,
+    );
+    const dropped = detailed.at(-1)!.split(',')[0];
+    const rows = await readCaptionsCsv(join(dir, 'medical_captions_val.csv'));
+    const failed = rows.find((r) => r.imageId === dropped)!;
+    failed.status = 'error';
+    failed.error = 'timed out';
+    await writeFile(join(runC, 'medical_captions_val.csv'), formatCaptionsCsv(rows));
+    const { code, out } = await cli(['compare', 'res', 'runC', '--split', 'val', '--out', 'cmp3']);
+    expect(code).toBe(0);
+    expect(out).toContain(
+      `Warning: 1 of the images only in A failed in B (error rows of ${join(runC, 'medical_captions_val.csv')})`,
+    );
   });
 });

@@ -6,6 +6,7 @@ import { ensureWritableDir, writeFileAtomic } from '../../core/files.js';
 import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import { outputPaths } from '../../core/paths.js';
 import { parseAggregate } from '../../formats/aggregate-json.js';
+import { readCaptionsCsv } from '../../formats/captions-csv.js';
 import { type RunInfo, readMetricsCsv } from '../../formats/metric-files.js';
 import { compareRuns, formatComparison, type RunComparison } from '../../metrics/compare.js';
 import { type ComparisonPageInput, renderComparisonPage } from '../../reports/html/compare.js';
@@ -77,6 +78,31 @@ async function settingsWarnings(dirA: string, dirB: string, split: string): Prom
     );
 }
 
+/**
+ * Images scored in one run that failed in the other (error rows of its captions CSV): the
+ * comparison leaves them out, which flatters the run that failed on them.
+ */
+async function failedElsewhere(
+  scored: Map<string, unknown>,
+  other: Map<string, unknown>,
+  otherDir: string,
+  split: string,
+  name: string,
+  otherName: string,
+): Promise<string[]> {
+  const captions = outputPaths(otherDir, split).captions;
+  if (!existsSync(captions)) return [];
+  const failed = new Set(
+    (await readCaptionsCsv(captions)).filter((r) => r.status === 'error').map((r) => r.imageId),
+  );
+  const count = [...scored.keys()].filter((id) => !other.has(id) && failed.has(id)).length;
+  if (count === 0) return [];
+  return [
+    `${count} of the images only in ${name} failed in ${otherName} (error rows of ${captions}): ` +
+      `they are left out of the comparison, which flatters ${otherName}`,
+  ];
+}
+
 /** `medcap compare DIR_A DIR_B`: paired comparison, written to comparison_{split}.json/.txt. */
 export async function compareCommand(
   config: Record<string, unknown>,
@@ -99,6 +125,10 @@ export async function compareCommand(
     throw new DatasetError(`the two runs share no image ids (${a.size} in A, ${b.size} in B)`);
   }
   comparison.warnings.push(...(await settingsWarnings(dirA, dirB, split)));
+  comparison.warnings.push(
+    ...(await failedElsewhere(a, b, dirB, split, 'A', 'B')),
+    ...(await failedElsewhere(b, a, dirA, split, 'B', 'A')),
+  );
   for (const warning of comparison.warnings) ctx.logger.warn(warning);
   const out = resolve(ctx.cwd, String(config.out ?? 'results_medical'));
   await ensureWritableDir(out, '--out');
