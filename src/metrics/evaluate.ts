@@ -2,7 +2,7 @@
  * `evaluate()`: reads a captions file (the captions CSV of `medcap caption`, or JSONL lines
  * `{"id", "candidate", "references": [...]}`), scores it and writes the SPEC §6 files.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { EvaluateConfig, MetricId } from '../config/types.js';
@@ -19,6 +19,7 @@ import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
+import { readFileLines } from '../formats/file-lines.js';
 import type { JournalLine } from '../formats/journal-types.js';
 import {
   type AggregateReport,
@@ -103,7 +104,8 @@ async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]
 function readJournal(path: string): JournalLine[] {
   if (!existsSync(path)) return [];
   const out: JournalLine[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  const { lines, tail } = readFileLines(path);
+  for (const line of [...lines, tail]) {
     if (line.trim() === '') continue;
     try {
       out.push(JSON.parse(line) as JournalLine);
@@ -112,6 +114,37 @@ function readJournal(path: string): JournalLine[] {
     }
   }
   return out;
+}
+
+/**
+ * The wall time of every session (a first run and each resume) added up: its end line's,
+ * else from its start to its last line (a session that was killed). The images of all
+ * sessions are counted, so one session's time alone would overstate images/s.
+ */
+function sessionsWallTimeS(journal: readonly JournalLine[]): number | null {
+  let total: number | null = null;
+  let start: number | undefined;
+  let last = 0;
+  const close = () => {
+    if (start !== undefined) total = (total ?? 0) + Math.max(0, last - start) / 1000;
+  };
+  for (const line of journal) {
+    if (line.kind === 'start') {
+      close();
+      start = line.time;
+      last = line.time;
+    } else if (start === undefined) {
+      // no session open: a line after an end, or a journal written before start lines
+    } else if (line.kind === 'end') {
+      total = (total ?? 0) + line.wallTimeS;
+      start = undefined;
+    } else {
+      // max: an item written again by a resume keeps its first time (planRun's refreshed)
+      last = Math.max(last, line.time);
+    }
+  }
+  close();
+  return total;
 }
 
 /** Run facts from the journal next to the captions file, else from the captions rows. */
@@ -140,18 +173,19 @@ export function runFacts(
   const items = journal.filter((l) => l.kind === 'item');
   if (starts.length > 0 || items.length > 0) {
     const start = starts.at(-1);
-    const end = journal.filter((l) => l.kind === 'end').at(-1);
     const status = new Map<string, 'ok' | 'error'>();
     for (const item of items) status.set(item.id, item.status);
     const images = status.size;
     const failed = [...status.values()].filter((s) => s === 'error').length;
-    const firstStart = starts[0]?.time;
-    // A loop, not Math.max(...): a long run's journal has more lines than arguments fit.
-    const lastTime = journal.reduce((latest, l) => Math.max(latest, l.time), 0);
-    const wallTimeS =
-      end?.wallTimeS ?? (firstStart !== undefined ? (lastTime - firstStart) / 1000 : null);
+    const wallTimeS = sessionsWallTimeS(journal);
+    // Every session's peak: a resume that had little left to do peaks lower than the run.
     const peakRss = journal.reduce(
-      (peak, l) => (l.kind === 'memory' ? Math.max(peak ?? 0, l.rssBytes) : peak),
+      (peak, l) =>
+        l.kind === 'memory'
+          ? Math.max(peak ?? 0, l.rssBytes)
+          : l.kind === 'end'
+            ? Math.max(peak ?? 0, l.peakRssBytes)
+            : peak,
       null as number | null,
     );
     return {
@@ -164,7 +198,7 @@ export function runFacts(
       failed,
       wallTimeS,
       imagesPerS: wallTimeS !== null && wallTimeS > 0 ? images / wallTimeS : null,
-      peakRssBytes: end?.peakRssBytes ?? peakRss,
+      peakRssBytes: peakRss,
       generation: starts.findLast((s) => s.generation !== undefined)?.generation ?? null,
       source: 'journal',
     };

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,5 +42,33 @@ describe('runFacts', () => {
     expect(facts.wallTimeS).toBe(images / 1000);
     expect(facts.peakRssBytes).toBe(100 + 60_000);
     expect(facts.source).toBe('journal');
+  });
+
+  it('adds up the wall time of every session and takes the peak of all (a resume counts all images)', async () => {
+    const start = (time: number) =>
+      JSON.stringify({ kind: 'start', time, engine: 'e', model: 'm', device: 'cpu', batchSize: 8 });
+    const item = (time: number, i: number) =>
+      JSON.stringify({ kind: 'item', time, id: `img${i}`, index: i, status: 'ok' });
+    const lines = [
+      // a first run of 4 images, killed 4 s in (no end line), peak 900
+      start(0),
+      ...[1000, 2000, 3000, 4000].map((t, i) => item(t, i)),
+      JSON.stringify({ kind: 'memory', time: 4000, rssBytes: 900, done: 4 }),
+      // its resume: 2 more images in 1 s, peak 300
+      start(10_000),
+      item(10_500, 4),
+      item(11_000, 5),
+      JSON.stringify({ kind: 'end', time: 11_000, wallTimeS: 1, peakRssBytes: 300 }),
+    ];
+    const folder = join(dir, 'resumed');
+    await mkdir(folder);
+    await writeFile(join(folder, 'medical_captions_train.journal.jsonl'), `${lines.join('\n')}\n`);
+    const facts = runFacts(join(folder, 'medical_captions_train.csv'), 'train', []);
+    expect([facts.images, facts.wallTimeS, facts.imagesPerS, facts.peakRssBytes]).toEqual([
+      6,
+      5,
+      6 / 5,
+      900,
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 import { constants, ftruncateSync, writeSync } from 'node:fs';
-import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import { type FileHandle, open, truncate } from 'node:fs/promises';
 import { DatasetError } from '../core/errors.js';
 import { asOutputError } from '../core/files.js';
+import { readFileLines } from '../formats/file-lines.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 
 export interface JournalContents {
@@ -17,34 +18,30 @@ export interface JournalContents {
  * ignored; any other line that is not valid JSON is an error naming the line.
  */
 export async function readJournal(path: string): Promise<JournalContents> {
-  let text: string;
+  let file: ReturnType<typeof readFileLines>;
   try {
-    text = await readFile(path, 'utf8');
+    file = readFileLines(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       return { lines: [], items: new Map(), tornBytes: 0 };
     throw error;
   }
-  const end = text.lastIndexOf('\n') + 1;
-  const tornBytes = Buffer.byteLength(text.slice(end));
   const lines: JournalLine[] = [];
   const items = new Map<number, JournalItem>();
-  let lineNumber = 0;
-  for (const raw of text.slice(0, end).split('\n')) {
-    lineNumber += 1;
-    if (raw.trim() === '') continue;
+  file.lines.forEach((raw, i) => {
+    if (raw.trim() === '') return;
     let line: JournalLine;
     try {
       line = JSON.parse(raw) as JournalLine;
     } catch {
       throw new DatasetError(
-        `${path}:${lineNumber}: journal line is not valid JSON (the file was damaged; repair or delete that line)`,
+        `${path}:${i + 1}: journal line is not valid JSON (the file was damaged; repair or delete that line)`,
       );
     }
     lines.push(line);
     if (line.kind === 'item') items.set(line.index, line);
-  }
-  return { lines, items, tornBytes };
+  });
+  return { lines, items, tornBytes: file.tailBytes };
 }
 
 /**

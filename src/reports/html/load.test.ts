@@ -70,12 +70,12 @@ describe('parseJournal', () => {
       done: 0,
     });
     const { lines, logger } = recordingLogger();
-    const parsed = parseJournal(`${good}\n{"kind":"item","id":"to`, 'j.jsonl', logger);
+    const parsed = parseJournal(`${good}\n{"kind":"item","id":"to`.split('\n'), 'j.jsonl', logger);
     expect(parsed).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
 
     const bad = parseJournal(
-      `${good}\nnot json\n{"kind":"weird","time":1}\n${good}\n`,
+      `${good}\nnot json\n{"kind":"weird","time":1}\n${good}\n`.split('\n'),
       'j.jsonl',
       logger,
     );
@@ -92,9 +92,7 @@ describe('parseJournal', () => {
         { kind: 'stage', time: 1, stage: 'prepare', indexes: [0] },
         { kind: 'stage', time: 2, stage: 'engine', indexes: [0, 1], alone: true },
         { kind: 'stop', time: 3, reason: 'disk full' },
-      ]
-        .map((line) => JSON.stringify(line))
-        .join('\n'),
+      ].map((line) => JSON.stringify(line)),
       'j.jsonl',
       logger,
     );

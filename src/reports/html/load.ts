@@ -7,6 +7,7 @@ import { outputPaths } from '../../core/paths.js';
 import { parseAggregate } from '../../formats/aggregate-json.js';
 import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
 import { isScoredRow } from '../../formats/captions-jsonl.js';
+import { readFileLines } from '../../formats/file-lines.js';
 import { JOURNAL_LINE_KINDS, type JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
@@ -111,7 +112,8 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
 
   let journal: JournalLine[] = [];
   if (await exists(paths.journal)) {
-    journal = parseJournal(await readFile(paths.journal, 'utf8'), paths.journal, logger);
+    const { lines, tail } = readFileLines(paths.journal);
+    journal = parseJournal([...lines, tail], paths.journal, logger);
     sources.push(basename(paths.journal));
   }
 
@@ -157,11 +159,14 @@ function scoresFit(
 const JOURNAL_KINDS = new Set<string>(JOURNAL_LINE_KINDS);
 
 /**
- * Parses the journal. A torn last line (a run killed mid-write) is dropped quietly; other
+ * Parses the journal's lines. A torn last line (a run killed mid-write) is dropped quietly; other
  * unreadable lines are skipped with one warning that counts them.
  */
-export function parseJournal(text: string, path: string, logger: Logger): JournalLine[] {
-  const lines = text.split('\n');
+export function parseJournal(
+  lines: readonly string[],
+  path: string,
+  logger: Logger,
+): JournalLine[] {
   const out: JournalLine[] = [];
   let bad = 0;
   let firstBad = 0;

@@ -1,0 +1,38 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileLines } from './file-lines.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'medcap-file-lines-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('readFileLines', () => {
+  it('gives every line of a file read in several chunks, characters cut at a chunk edge whole', async () => {
+    // About 10 MB: lines of varying length with two- and four-byte characters, so that
+    // chunk edges (every 4 MiB) fall inside lines and inside characters.
+    const lines = Array.from(
+      { length: 60_000 },
+      (_, i) => `{"n":${i},"t":"${'é😀a'.repeat(i % 97)}"}`,
+    );
+    const path = join(root, 'big.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n{"torn":`);
+    const read = readFileLines(path);
+    expect(read.lines).toEqual(lines);
+    expect([read.tail, read.tailBytes]).toEqual(['{"torn":', 8]);
+  });
+
+  it('reads an empty file, and one without a newline as all tail', async () => {
+    const empty = join(root, 'empty');
+    await writeFile(empty, '');
+    expect(readFileLines(empty)).toEqual({ lines: [], tail: '', tailBytes: 0 });
+    const one = join(root, 'one');
+    await writeFile(one, 'µ');
+    expect(readFileLines(one)).toEqual({ lines: [], tail: 'µ', tailBytes: 2 });
+  });
+});
