@@ -4,6 +4,7 @@ import { formatBytes } from '../config/size.js';
 import type { CaptionConfig } from '../config/types.js';
 import { describeError, EngineError, looksLikeOutOfMemory, OutputError } from '../core/errors.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../core/files.js';
+import { onHardStop } from '../core/hard-stop.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { type OutputLock, withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
@@ -204,6 +205,7 @@ async function captionInto(
   };
 
   let sessionStarted = false;
+  let unhookHardStop = () => {};
   try {
     logger.info(
       `engine: ${engine.id}, model ${engine.model}, device ${engine.device}, batch size ${config.batchSize}` +
@@ -221,6 +223,9 @@ async function captionInto(
       );
     }
     sessionStarted = true;
+    unhookHardStop = onHardStop(() =>
+      journal.note({ kind: 'stop', time: Date.now(), reason: 'stopped by a second stop signal' }),
+    );
     for (const checkpoint of state.rebuiltCheckpoints.splice(0)) {
       await checkpoints.add(checkpoint);
       logger.info(`resume: rewriting checkpoint_${checkpoint.n}.csv, missing after the crash`);
@@ -422,6 +427,7 @@ async function captionInto(
     }
     throw error;
   } finally {
+    unhookHardStop();
     stop.dispose();
     watchdog.stop();
     await checkpoints.drain().catch(() => {});

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { resolveModelValue } from '../../config/paths.js';
 import type { CaptionConfig } from '../../config/types.js';
 import { ConfigError, describeError } from '../../core/errors.js';
+import { runHardStopHooks } from '../../core/hard-stop.js';
 import { checkSettingsFile } from '../../core/input-path.js';
 import { checkDataPath } from '../../datasets/data-path.js';
 import { caption } from '../../pipeline/run.js';
@@ -52,6 +53,7 @@ export async function withInterrupt<T>(
   const onSignal = (signal: StopSignal) => {
     if (controller.signal.aborted) {
       remove();
+      runHardStopHooks();
       process.kill(process.pid, signal);
       return;
     }
