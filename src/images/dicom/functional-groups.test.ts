@@ -6,16 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  DEFLATED,
   type DicomSpec,
   dicomFile,
+  EXPLICIT_BE,
+  EXPLICIT_LE,
   type ExtraElement,
+  IMPLICIT_LE,
 } from '../../../test/fixtures/dicom/write.js';
 import { renderDicom } from './decode.js';
 
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
 const ENHANCED_CT = '1.2.840.10008.5.1.4.1.1.2.1';
 
 /** CT values -1000..1000 HU; through intercept -1024 and a 40/400 window, CT_PIXELS. */

@@ -5,17 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  DEFLATED,
   type DicomSpec,
   dicomFile,
+  EXPLICIT_BE,
+  EXPLICIT_LE,
   type ExtraElement,
+  IMPLICIT_LE,
 } from '../../../test/fixtures/dicom/write.js';
 import { imageFailure } from '../../../test/support/image-failure.js';
 import { type FrameChoice, renderDicom } from './decode.js';
-
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
 
 /** CT values -1000..1000 HU (12 of 16 bits, intercept -1024) in a 40/400 window. */
 const ct = (extra: Partial<DicomSpec> = {}): DicomSpec => ({
