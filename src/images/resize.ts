@@ -44,12 +44,14 @@ export function smartResize(
   return [h, w];
 }
 
+/** The side a fixed `--image-size` becomes: the nearest multiple of 28 px, at least 28. */
+export function fixedSide(imageSize: number): number {
+  return Math.max(QWEN2VL_FACTOR, Math.round(imageSize / QWEN2VL_FACTOR) * QWEN2VL_FACTOR);
+}
+
 export function targetSize(height: number, width: number, policy: ResizePolicy): [number, number] {
   if (policy.imageSize !== undefined) {
-    const side = Math.max(
-      QWEN2VL_FACTOR,
-      Math.round(policy.imageSize / QWEN2VL_FACTOR) * QWEN2VL_FACTOR,
-    );
+    const side = fixedSide(policy.imageSize);
     return [side, side];
   }
   return smartResize(height, width, policy.minPixels, policy.maxPixels);

@@ -32,4 +32,21 @@ describe('captionSettings', () => {
     const embedded = await captionSettings(asFlags(flags), context());
     expect(embedded.batchSize).toBe(8);
   });
+
+  it('refuses --image-size given with pixel bounds, and says the size a fixed one becomes', async () => {
+    const flags = { data: dir, format: 'folder', imageSize: 300, maxPixels: 401408 };
+    await expect(
+      captionSettings(asFlags(flags), { ...context(), given: new Set(['imageSize', 'maxPixels']) }),
+    ).rejects.toThrow(/^--image-size 300 and --max-pixels: give one or the other/);
+    const said: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => said.push(m) };
+    await captionSettings(asFlags({ data: dir, format: 'folder', imageSize: 300 }), {
+      ...context(),
+      logger,
+      given: new Set(['imageSize']),
+    });
+    expect(said).toContain(
+      '--image-size 300: images are 308x308 (Qwen2-VL works in multiples of 28 px)',
+    );
+  });
 });

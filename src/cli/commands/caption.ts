@@ -6,6 +6,7 @@ import { ConfigError, describeError } from '../../core/errors.js';
 import { runHardStopHooks } from '../../core/hard-stop.js';
 import { checkSettingsFile } from '../../core/input-path.js';
 import { checkDataPath } from '../../datasets/data-path.js';
+import { fixedSide } from '../../images/resize.js';
 import { caption } from '../../pipeline/run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -73,6 +74,27 @@ export async function withInterrupt<T>(
   }
 }
 
+/**
+ * `--image-size` and `--min-pixels`/`--max-pixels` are alternatives (one would be ignored);
+ * a size off Qwen2-VL's 28-px grid is said, with the size used.
+ */
+function checkImageSize(settings: CaptionConfig, ctx: CommandContext): void {
+  if (settings.imageSize === undefined) return;
+  const bounds = ['minPixels', 'maxPixels'].filter((key) => ctx.given?.has(key));
+  if (bounds.length > 0) {
+    throw new ConfigError(
+      `--image-size ${settings.imageSize} and ${bounds.map((k) => (k === 'minPixels' ? '--min-pixels' : '--max-pixels')).join(' and ')}: ` +
+        "give one or the other (a fixed square, or the pixel bounds of Qwen2-VL's resizing)",
+    );
+  }
+  const side = fixedSide(settings.imageSize);
+  if (side !== settings.imageSize) {
+    ctx.logger.info(
+      `--image-size ${settings.imageSize}: images are ${side}x${side} (Qwen2-VL works in multiples of 28 px)`,
+    );
+  }
+}
+
 /** Checks what the schema cannot (required --data, --prompt @FILE) and applies HF_HUB_OFFLINE. */
 export async function captionSettings(
   config: Record<string, unknown>,
@@ -85,6 +107,7 @@ export async function captionSettings(
   // There, and the kind --format reads, before the command makes --out (the dataset loaders
   // say it too, for library callers).
   await checkDataPath(data, settings.format);
+  checkImageSize(settings, ctx);
   const offline =
     settings.offline || ['1', 'true', 'yes'].includes((ctx.env.HF_HUB_OFFLINE ?? '').toLowerCase());
   let prompt = settings.prompt;
