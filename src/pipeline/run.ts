@@ -398,8 +398,11 @@ async function captionInto(
       cachingStopped: batcher.cachingStopped,
       interrupted,
     };
+    // The counts are of every row: after a resume, say how many were done before.
+    const before =
+      plan.alreadyDone > 0 ? ` (and ${plan.alreadyDone} done before: ${rows.length} rows)` : '';
     logger.info(
-      `done: ${state.finishedHere} images in ${formatDuration(wallTimeS)} (${result.imagesPerS.toFixed(2)} img/s), ` +
+      `done: ${state.finishedHere} images in ${formatDuration(wallTimeS)} (${result.imagesPerS.toFixed(2)} img/s)${before}, ` +
         `${result.failed} failed, ${result.emptyCaptions} with an empty caption; wrote ${paths.captions}`,
     );
     return result;

@@ -233,12 +233,21 @@ describe('caption run', () => {
     const corrected = specs.map((s) => ({ ...s, caption: `${s.caption} Corrected.` }));
     await writeRocov2(dir, corrected, { concepts: { IMG_0001: 'C0002' } });
     const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const infos: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (m: string) => warnings.push(m),
+      info: (m: string) => infos.push(m),
+    };
     const result = await caption(captionConfig({ data, out, resume: true }), {
       engine: new FakeEngine(),
       logger,
     });
     expect(result.resumed).toBe(2);
+    // The last line's counts are of every row, and it says so.
+    expect(infos.find((m) => m.startsWith('done: '))).toMatch(
+      /^done: 2 images in .* \(and 2 done before: 4 rows\), 0 failed, /,
+    );
     const rows = await readCaptionsCsv(result.captionsPath);
     expect(rows.map((r) => r.references)).toEqual(corrected.map((s) => [s.caption]));
     expect(rows[0]!.concepts).toEqual(['C0002']);
