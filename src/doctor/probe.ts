@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { readText } from '../core/cgroup.js';
+import { folderCanBeMade } from '../core/files.js';
 import { type Exists, onnxRuntimeBinDir } from '../engines/transformers/devices.js';
 import { type MemoryCeiling, memoryCeiling } from '../pipeline/memory.js';
 
@@ -131,8 +132,9 @@ export function systemProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
       try {
         const folder = nearestExisting(path);
         accessSync(folder, constants.W_OK);
-        // a file where the folder (or one of its parents) should be cannot hold files
-        return statSync(folder).isDirectory();
+        // a file where the folder (or one of its parents) should be cannot hold files; and
+        // access() says /proc is writable, where no folder can be made
+        return statSync(folder).isDirectory() && folderCanBeMade(path);
       } catch {
         return false;
       }

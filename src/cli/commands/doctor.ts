@@ -1,5 +1,4 @@
 import { CAPTION_OPTIONS } from '../../config/schema.js';
-import { folderCanBeMade } from '../../core/files.js';
 import { defaultPathWorks, formatChecks, runChecks } from '../../doctor/checks.js';
 import { systemProbe } from '../../doctor/probe.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -12,16 +11,11 @@ export async function doctorCommand(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const defaultModel = CAPTION_OPTIONS.find((o) => o.key === 'model')?.default;
-  const probe = systemProbe(ctx.env);
-  const checks = await runChecks(
-    // access() says /proc is writable, where no folder can be made.
-    { ...probe, writable: (path) => probe.writable(path) && folderCanBeMade(path) },
-    {
-      out: String(config.out),
-      cwd: ctx.cwd,
-      defaultModel: String(defaultModel),
-    },
-  );
+  const checks = await runChecks(systemProbe(ctx.env), {
+    out: String(config.out),
+    cwd: ctx.cwd,
+    defaultModel: String(defaultModel),
+  });
   ctx.writeOut(formatChecks(checks));
   return defaultPathWorks(checks) ? EXIT.ok : EXIT.fatal;
 }
