@@ -13,3 +13,11 @@ export const outputPaths = (dir: string, split: string) => ({
   report: join(dir, `medical_${split}_report.html`),
   checkpoint: (n: number) => join(dir, `checkpoint_${n}.csv`),
 });
+
+/**
+ * The split a captions CSV's file name gives (`medical_captions_{split}.csv`, or evaluate's
+ * `medical_captions_{split}_with_metrics.csv`), or undefined for another name.
+ */
+export function splitOfCaptionsFile(name: string): string | undefined {
+  return /^medical_captions_(.+?)(?:_with_metrics)?\.csv$/.exec(name)?.[1];
+}

@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import { resolveModelValue } from '../../config/paths.js';
 import type { EvaluateConfig } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
+import { splitOfCaptionsFile } from '../../core/paths.js';
 import { evaluate } from '../../metrics/evaluate.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -41,15 +42,12 @@ export async function evaluateCommand(
   return EXIT.ok;
 }
 
-/** `medical_captions_{split}.csv`, or evaluate's `medical_captions_{split}_with_metrics.csv`. */
-const CAPTIONS_FILE_NAME = /^medical_captions_(.+?)(?:_with_metrics)?\.csv$/;
-
 /**
  * The split whose files evaluate writes: the one the captions file is named for unless
  * --split says otherwise, so that scoring the valid captions never overwrites train's files.
  */
 function evaluationSplit(captions: string, split: string, ctx: CommandContext): string {
-  const named = CAPTIONS_FILE_NAME.exec(basename(captions))?.[1];
+  const named = splitOfCaptionsFile(basename(captions));
   if (named === undefined || named === split) return split;
   if (ctx.given?.has('split')) {
     throw new ConfigError(

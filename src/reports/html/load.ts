@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
 import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
-import { outputPaths } from '../../core/paths.js';
+import { outputPaths, splitOfCaptionsFile } from '../../core/paths.js';
 import { parseAggregate } from '../../formats/aggregate-json.js';
 import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
 import { isScoredRow } from '../../formats/captions-jsonl.js';
@@ -20,8 +20,8 @@ export async function findSplits(dir: string): Promise<string[]> {
   const names = await readdir(dir);
   const splits = new Set<string>();
   for (const name of names) {
-    const match = /^medical_captions_(.+?)(_with_metrics)?\.csv$/.exec(name);
-    if (match) splits.add(match[1]!);
+    const split = splitOfCaptionsFile(name);
+    if (split !== undefined) splits.add(split);
   }
   return [...splits].sort();
 }
