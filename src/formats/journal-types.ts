@@ -127,3 +127,18 @@ export type JournalLine =
   | JournalEnd
   | JournalStage
   | JournalStop;
+
+/** The journal split into sessions (a run, then each resume): a new one at each start line. */
+export function journalSessions(journal: readonly JournalLine[]): JournalLine[][] {
+  const out: JournalLine[][] = [];
+  let current: JournalLine[] = [];
+  for (const line of journal) {
+    if (line.kind === 'start' && current.length > 0) {
+      out.push(current);
+      current = [];
+    }
+    current.push(line);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

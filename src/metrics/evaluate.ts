@@ -20,7 +20,7 @@ import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import { readFileLines } from '../formats/file-lines.js';
-import type { JournalLine } from '../formats/journal-types.js';
+import { type JournalLine, journalSessions } from '../formats/journal-types.js';
 import {
   type AggregateReport,
   formatAggregateJson,
@@ -123,27 +123,14 @@ function readJournal(path: string): JournalLine[] {
  */
 function sessionsWallTimeS(journal: readonly JournalLine[]): number | null {
   let total: number | null = null;
-  let start: number | undefined;
-  let last = 0;
-  const close = () => {
-    if (start !== undefined) total = (total ?? 0) + Math.max(0, last - start) / 1000;
-  };
-  for (const line of journal) {
-    if (line.kind === 'start') {
-      close();
-      start = line.time;
-      last = line.time;
-    } else if (start === undefined) {
-      // no session open: a line after an end, or a journal written before start lines
-    } else if (line.kind === 'end') {
-      total = (total ?? 0) + line.wallTimeS;
-      start = undefined;
-    } else {
-      // max: an item written again by a resume keeps its first time (planRun's refreshed)
-      last = Math.max(last, line.time);
-    }
+  for (const lines of journalSessions(journal)) {
+    const start = lines[0]!;
+    if (start.kind !== 'start') continue; // lines written before journals had start lines
+    const end = lines.find((line) => line.kind === 'end');
+    // max: an item written again by a resume keeps its first time (planRun's refreshed)
+    const last = lines.reduce((latest, line) => Math.max(latest, line.time), start.time);
+    total = (total ?? 0) + (end !== undefined ? end.wallTimeS : (last - start.time) / 1000);
   }
-  close();
   return total;
 }
 

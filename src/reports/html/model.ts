@@ -1,10 +1,11 @@
 import { type CaptionRow, hasEmptyCaption } from '../../formats/captions-csv.js';
-import type {
-  JournalEnd,
-  JournalItem,
-  JournalLine,
-  JournalMemory,
-  JournalStart,
+import {
+  type JournalEnd,
+  type JournalItem,
+  type JournalLine,
+  type JournalMemory,
+  type JournalStart,
+  journalSessions,
 } from '../../formats/journal-types.js';
 import {
   type Bin,
@@ -455,21 +456,6 @@ function journalOf<K extends JournalLine['kind']>(
   return journal.filter((line) => line.kind === kind) as Extract<JournalLine, { kind: K }>[];
 }
 
-/** Splits the journal into sessions: a new one at each start line. */
-function sessions(journal: readonly JournalLine[]): JournalLine[][] {
-  const out: JournalLine[][] = [];
-  let current: JournalLine[] = [];
-  for (const line of journal) {
-    if (line.kind === 'start' && current.length > 0) {
-      out.push(current);
-      current = [];
-    }
-    current.push(line);
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
-
 function timeUnitFor(spanS: number): TimeUnit {
   if (spanS < 180) return 's';
   if (spanS < 3 * 3600) return 'min';
@@ -487,7 +473,7 @@ export function throughputSeries(
   journal: readonly JournalLine[],
   points: number,
 ): ThroughputSeries | null {
-  const parts = sessions(journal)
+  const parts = journalSessions(journal)
     .map((lines) => {
       const start = lines.find((l): l is JournalStart => l.kind === 'start');
       // An item written again by a resume (its references refreshed) keeps its first time.
@@ -718,7 +704,7 @@ function formatGiB(bytes: number): string {
 function journalWallTime(journal: readonly JournalLine[]): number | null {
   let total = 0;
   let any = false;
-  for (const lines of sessions(journal)) {
+  for (const lines of journalSessions(journal)) {
     const start = lines.find((l) => l.kind === 'start');
     const end = lines.find((l): l is JournalEnd => l.kind === 'end');
     if (end && Number.isFinite(end.wallTimeS)) {
