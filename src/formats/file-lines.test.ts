@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileLines } from './file-lines.js';
+import { bytesAfterLastNewline, readFileLines } from './file-lines.js';
 
 let root: string;
 beforeAll(async () => {
@@ -34,5 +34,20 @@ describe('readFileLines', () => {
     const one = join(root, 'one');
     await writeFile(one, 'µ');
     expect(readFileLines(one)).toEqual({ lines: [], tail: 'µ', tailBytes: 2 });
+  });
+
+  it('counts the bytes after the last newline from the end, as readFileLines does', async () => {
+    const big = join(root, 'big.jsonl');
+    expect(bytesAfterLastNewline(big)).toBe(readFileLines(big).tailBytes);
+    for (const [name, text, torn] of [
+      ['empty', '', 0],
+      ['one', 'µ', 2],
+      ['whole', 'a\nb\n', 0],
+      // a torn line longer than a read from the end: 5 MiB after the last newline
+      ['long-tail', `a\n${'x'.repeat(5 * 2 ** 20)}`, 5 * 2 ** 20],
+    ] as const) {
+      await writeFile(join(root, name), text);
+      expect(bytesAfterLastNewline(join(root, name)), name).toBe(torn);
+    }
   });
 });

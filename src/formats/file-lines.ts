@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const CHUNK_BYTES = 4 * 2 ** 20;
 
@@ -30,6 +30,28 @@ export function readFileLines(path: string): { lines: string[]; tail: string; ta
       pending = Buffer.from(bytes.subarray(start));
     }
     return { lines, tail: pending.toString('utf8'), tailBytes: pending.length };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * How many bytes follow the file's last newline (a line cut short when its writer died),
+ * read from the end: the rest of the file is not read.
+ */
+export function bytesAfterLastNewline(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(1, size)));
+    for (let end = size; end > 0; ) {
+      const from = Math.max(0, end - chunk.length);
+      const read = readSync(fd, chunk, 0, end - from, from);
+      const newline = chunk.subarray(0, read).lastIndexOf(10);
+      if (newline !== -1) return size - (from + newline + 1);
+      end = from;
+    }
+    return size;
   } finally {
     closeSync(fd);
   }

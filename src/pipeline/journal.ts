@@ -1,8 +1,8 @@
-import { constants, ftruncateSync, writeSync } from 'node:fs';
+import { constants, existsSync, ftruncateSync, writeSync } from 'node:fs';
 import { type FileHandle, open, truncate } from 'node:fs/promises';
 import { DatasetError } from '../core/errors.js';
 import { asOutputError } from '../core/files.js';
-import { readFileLines } from '../formats/file-lines.js';
+import { bytesAfterLastNewline, readFileLines } from '../formats/file-lines.js';
 import type { JournalItem, JournalLine } from '../formats/journal-types.js';
 
 export interface JournalContents {
@@ -67,8 +67,8 @@ export class JournalWriter {
    */
   static async open(path: string, options: { fresh: boolean }): Promise<JournalWriter> {
     try {
-      if (!options.fresh) {
-        const { tornBytes } = await readJournal(path);
+      if (!options.fresh && existsSync(path)) {
+        const tornBytes = bytesAfterLastNewline(path);
         if (tornBytes > 0) {
           const handle = await open(path, 'r');
           const { size } = await handle.stat();
