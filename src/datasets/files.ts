@@ -2,6 +2,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, opendir, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ImageError } from '../core/errors.js';
+import { GIT_LFS_POINTER_START } from '../core/git-lfs.js';
 import { inputPathError } from '../core/input-path.js';
 import {
   DICOM_EXTENSIONS,
@@ -97,13 +98,10 @@ export async function nonImageDicomFile(path: string): Promise<string | undefine
   return sopClass === undefined ? undefined : nonImageObject(sopClass);
 }
 
-/** The first line of a Git LFS pointer: a clone without LFS leaves these in place of files. */
-const GIT_LFS_POINTER = 'version https://git-lfs.github.com/spec/';
-
 /** True when `path` is a Git LFS pointer (a small text file) instead of the file it names. */
 export async function isGitLfsPointerFile(path: string): Promise<boolean> {
-  const head = await readHead(path, GIT_LFS_POINTER.length);
-  return head !== undefined && new TextDecoder().decode(head) === GIT_LFS_POINTER;
+  const head = await readHead(path, GIT_LFS_POINTER_START.length);
+  return head !== undefined && new TextDecoder().decode(head) === GIT_LFS_POINTER_START;
 }
 
 export async function isFile(path: string): Promise<boolean> {

@@ -1,3 +1,5 @@
+import { GIT_LFS_POINTER_START } from '../core/git-lfs.js';
+
 /**
  * What a file that the decoder refused holds, from its first bytes, to say in its error row:
  * a truncated TIFF and a BMP both come back from libvips as "unsupported image format",
@@ -68,7 +70,7 @@ const NOT_READ: readonly [string, Test][] = [
 const OTHER: readonly [string, Test][] = [
   [
     'it is a Git LFS pointer, not the image: fetch the files with `git lfs pull`',
-    (_, a) => a.startsWith('version https://git-lfs.github.com/spec/'),
+    (_, a) => a.startsWith(GIT_LFS_POINTER_START),
   ],
   [
     'it is an HTML page, not an image (a failed download?)',
