@@ -80,6 +80,30 @@ async function dataset(name: string, n: number, distinct = false): Promise<strin
   return data;
 }
 
+/**
+ * Which of a dataset's `n` images the server was sent: the nearest in pixels, since the
+ * client may decode and re-encode it. Unlike the order requests reach the server in (they
+ * travel on several sockets and are decoded concurrently), this is the order they were sent in.
+ */
+async function imageIndexer(data: string, n: number): Promise<(image: DecodedImage) => number> {
+  const files = Array.from({ length: n }, (_, i) =>
+    join(data, 'train', `IMG_${String(i + 1).padStart(4, '0')}.jpg`),
+  );
+  const greys = await Promise.all(files.map((file) => sharp(file).greyscale().raw().toBuffer()));
+  return (image) => {
+    let best = -1;
+    let bestDistance = Infinity;
+    greys.forEach((grey, i) => {
+      if (grey.length * 3 !== image.rgb.length) return;
+      let distance = 0;
+      for (let k = 0; k < grey.length; k++) distance += Math.abs(grey[k]! - image.rgb[k * 3]!);
+      if (distance < bestDistance) [best, bestDistance] = [i, distance];
+    });
+    if (best < 0) throw new Error(`no dataset image is ${image.width}x${image.height}`);
+    return best;
+  };
+}
+
 async function caption(data: string, out: string, extra: string[] = []) {
   const { code, err: stderr } = await runMain(
     [
@@ -340,15 +364,14 @@ describe("servers as they really fail: fails only its image, with the server's w
   });
 
   it('a server that starts refusing every request (403) mid-run: exit 2 after four refusals at 2 in flight, nothing failed, --resume finishes', async () => {
-    let refusing = false;
+    const data = await dataset('refusing', 20, true);
+    const indexOfImage = await imageIndexer(data, 20);
+    // From the 7th image on, by the image rather than by when its request is decoded here:
+    // a later-sent image let through would make an earlier refusal that image's own.
     server = await FakeOpenAIServer.start({
       models: [MODEL],
-      reply: () => {
-        if (server!.answered >= 6) refusing = true;
-        return refusing ? replay(FIREWALL_FORBIDDEN) : {};
-      },
+      reply: (_request, image) => (indexOfImage(image) >= 6 ? replay(FIREWALL_FORBIDDEN) : {}),
     });
-    const data = await dataset('refusing', 20, true);
     const first = await caption(data, 'out-refusing', ['--concurrency', '2']);
     expect(first.code).toBe(2);
     // Not '403' alone: the server's port may hold those digits (127.0.0.1:40369).
@@ -362,7 +385,6 @@ describe("servers as they really fail: fails only its image, with the server's w
     // The refused images wait for a verdict before their batch is recorded: none is an error row.
     await expectOnlyOkItems('out-refusing');
 
-    refusing = false;
     server.options.reply = () => ({});
     await expectResumeFinishes(data, 'out-refusing', 20);
   });
