@@ -18,7 +18,12 @@ import type {
   PreparedImage,
 } from '../engines/types.js';
 import { type CaptionRow, hasEmptyCaption, okRowWarnings } from '../formats/captions-csv.js';
-import type { JournalItem, JournalLine, JournalStage } from '../formats/journal-types.js';
+import type {
+  JournalItem,
+  JournalLine,
+  JournalStage,
+  JournalStart,
+} from '../formats/journal-types.js';
 import { prepareEncodedImage } from '../images/encoded.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
@@ -156,7 +161,10 @@ async function captionInto(
   );
 
   const engine =
-    deps.engine ?? (await engineFactory(config.engine)(engineSettings(config), { logger }));
+    deps.engine ??
+    (plan.todo === 0
+      ? engineNotLoaded(config, previous.start, logger)
+      : await engineFactory(config.engine)(engineSettings(config), { logger }));
   const journal = await JournalWriter.open(paths.journal, { fresh: !config.resume });
   const state = new RunState(
     config,
@@ -616,6 +624,29 @@ function startLine(
       totalMemoryBytes: totalmem(),
       node: process.version,
     },
+  };
+}
+
+/**
+ * The engine as configured, not loaded: with nothing left to caption (a finished run resumed
+ * again), loading a model (gigabytes, up to minutes) or asking a server would buy nothing,
+ * and the files are still rewritten from the journal. The device is the one the journal's
+ * last session used, when it ran the same engine and model.
+ */
+function engineNotLoaded(
+  config: CaptionConfig,
+  start: JournalStart | undefined,
+  logger: Logger,
+): CaptionEngine {
+  logger.info('nothing left to caption: the engine is not started');
+  const same =
+    start !== undefined && start.engine === config.engine && start.model === config.model;
+  return {
+    id: config.engine,
+    model: config.model,
+    device: same ? start.device : config.device,
+    generate: () => Promise.reject(new Error('the engine was not started: nothing to caption')),
+    dispose: async () => {},
   };
 }
 

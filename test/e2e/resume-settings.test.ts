@@ -47,3 +47,19 @@ describe('resume with other generation settings', () => {
     expect(aggregate.run.generation).toEqual(start.generation);
   });
 });
+
+describe('resume with nothing left to caption', () => {
+  it('rewrites the files from the journal without starting the engine (a model that cannot load now)', async () => {
+    const data = await writeRocov2(join(root, 'data-done'), imageSpecs(4));
+    const out = join(root, 'out-done');
+    const first = await caption(captionConfig({ data, out }), { engine: new FakeEngine() });
+    const csv = await readFile(first.captionsPath, 'utf8');
+    await rm(first.captionsPath);
+    const again = await caption(
+      captionConfig({ data, out, resume: true, model: join(root, 'no-such-model'), offline: true }),
+    );
+    expect(again.processed).toBe(0);
+    expect(again.resumed).toBe(4);
+    expect(await readFile(again.captionsPath, 'utf8')).toBe(csv);
+  });
+});
