@@ -27,8 +27,26 @@ describe('RefusalTracker', () => {
     expect(await now(refused)).toBe('waiting');
     tracker.passed(A, p4!);
     expect(await refused).toEqual({ stop: false });
-    // Refused, but a request sent after it was let through already: the image's own at once.
-    expect(await tracker.refused(A, p3!)).toEqual({ stop: false });
+    // Refused after a request sent later was let through: that pass came first, so the
+    // refusal waits for one that comes after it.
+    const late = tracker.refused(A, p3!);
+    expect(await now(late)).toBe('waiting');
+    tracker.passed(A, p4!);
+    expect(await late).toEqual({ stop: false });
+  });
+
+  it('a gateway that starts refusing everything while two requests are on their way: the earlier-sent one, refused after the later one passed, is not its own', async () => {
+    const tracker = new RefusalTracker(refusalsToStop(2));
+    const places = Array.from({ length: 6 }, () => tracker.next());
+    tracker.passed(A, places[0]!);
+    // places[1] and places[2] travel on two connections; places[2] gets through first.
+    tracker.passed(A, places[2]!);
+    const verdicts = [1, 3, 4].map((i) => tracker.refused(A, places[i]!));
+    expect(await now(verdicts[0]!)).toBe('waiting');
+    verdicts.push(tracker.refused(A, places[5]!));
+    expect(await Promise.all(verdicts)).toEqual(
+      Array(4).fill({ stop: true, why: 'streak', count: 4 }),
+    );
   });
 
   it('needs one more refusal for each request in flight beyond the first, and never more than the run keeps in flight', () => {

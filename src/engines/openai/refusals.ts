@@ -42,8 +42,9 @@ interface EndpointRefusals {
  * Tells a 403 about one request (a web application firewall, a gateway or a content policy
  * refusing one image) from a 403 about every request (the key refused or revoked, a gateway
  * that now blocks everything), per endpoint, from the order the requests were sent in: a
- * refusal is the image's own once the endpoint lets a request sent after it through, and
- * stops the run when REFUSALS_TO_STOP refusals have no such request after them. A refusal
+ * refusal is the image's own once the endpoint, after refusing it, lets a request sent after
+ * it through, and stops the run when REFUSALS_TO_STOP refusals have no such request after
+ * them. A refusal
  * waits for its verdict; when nothing is left to send to give one (`idle`), it is the
  * image's own if the endpoint let any request through in this run, and stops the run if not.
  */
@@ -59,11 +60,13 @@ export class RefusalTracker {
     return this.sent;
   }
 
-  /** The request at `place` got a completion from `url`: refusals sent before it were their images' own. */
+  /**
+   * The request at `place` got a completion from `url`: the refusals received so far of
+   * requests sent before it were their images' own.
+   */
   passed(url: string, place: number): void {
     const endpoint = this.endpoint(url);
-    if (place <= endpoint.lastPassed) return;
-    endpoint.lastPassed = place;
+    endpoint.lastPassed = Math.max(endpoint.lastPassed, place);
     endpoint.refused = endpoint.refused.filter((p) => p > place);
     for (const [refused, give] of endpoint.pending) {
       if (refused > place) continue;
@@ -72,10 +75,14 @@ export class RefusalTracker {
     }
   }
 
-  /** The request at `place` got a 403 from `url`: its verdict, at once or once known. */
+  /**
+   * The request at `place` got a 403 from `url`: its verdict, at once or once known. A
+   * request sent after it that was let through before this refusal came proves nothing:
+   * requests travel on several connections, and one sent earlier may reach a gateway just
+   * after it started refusing every request.
+   */
   refused(url: string, place: number): Promise<RefusalVerdict> {
     const endpoint = this.endpoint(url);
-    if (place < endpoint.lastPassed) return Promise.resolve({ stop: false });
     endpoint.refused.push(place);
     if (endpoint.refused.length >= this.limit) {
       const verdict: RefusalVerdict = {
