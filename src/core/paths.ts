@@ -21,3 +21,8 @@ export const outputPaths = (dir: string, split: string) => ({
 export function splitOfCaptionsFile(name: string): string | undefined {
   return /^medical_captions_(.+?)(?:_with_metrics)?\.csv$/.exec(name)?.[1];
 }
+
+/** The split the name of a file to evaluate gives: a captions CSV's, or `medical_captions_{split}.jsonl`'s. */
+export function splitOfEvaluatedFile(name: string): string | undefined {
+  return splitOfCaptionsFile(name) ?? /^medical_captions_(.+?)\.(?:jsonl|ndjson)$/.exec(name)?.[1];
+}

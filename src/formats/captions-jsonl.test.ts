@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../core/errors.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import type { CaptionRow } from './captions-csv.js';
-import { captionRow, jsonlItem, parseCaptionsJsonl } from './captions-jsonl.js';
+import { captionRow, invalidJsonLine, jsonlItem, parseCaptionsJsonl } from './captions-jsonl.js';
 
 /**
  * The reader as it was before it read bytes: the whole text, then JSON.parse per line. The
@@ -23,7 +23,7 @@ function referenceParse(text: string, path: string): CaptionRow[] {
       try {
         value = JSON.parse(line);
       } catch (error) {
-        throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`);
+        throw invalidJsonLine(line, where, error);
       }
       const item = jsonlItem(value, where);
       const first = lines.get(item.id);
@@ -141,6 +141,30 @@ describe('parseCaptionsJsonl', () => {
     expectAsJsonParse(encode(''));
     expectAsJsonParse(encode('\ufeff'));
     expectAsJsonParse(encode('\n\n'));
+  });
+
+  it('refuses a line without one of the three keys, naming the keys it has (a caption under another name is not scored as empty)', () => {
+    const parse = (text: string) => () => parseCaptionsJsonl(encode(text), 'x.jsonl');
+    const good = '{"id":"a","candidate":"x","references":["r"]}\n';
+    expect(parse(`${good}{"id":"b","caption":"CT of chest","references":["r"]}`)).toThrow(
+      'x.jsonl:2: no "candidate" key (the line has: id, caption, references); each line must be an object {"id", "candidate", "references"}',
+    );
+    expect(parse('{"image_id":"b","candidate":"x","references":["r"]}')).toThrow(
+      'x.jsonl:1: no "id" key (the line has: image_id, candidate, references)',
+    );
+    expect(parse('{}')).toThrow('x.jsonl:1: no "id" key (the line has: no keys)');
+    // A null caption is an empty one (evaluate warns about empty captions).
+    expect(parse('{"id":"a","candidate":null,"references":["r"]}')()[0]!.generatedCaption).toBe('');
+  });
+
+  it('says when the file is a JSON array or pretty-printed objects rather than JSON Lines', () => {
+    const parse = (text: string) => () => parseCaptionsJsonl(encode(text), 'x.jsonl');
+    expect(parse('[{"id":"a","candidate":"x","references":["r"]},\n{"id":"b"}]')).toThrow(
+      /x\.jsonl:1: not valid JSON \(.*\): the file looks like a JSON array; JSON Lines holds one whole .* object per line \(jq -c '\.\[\]' converts it\)/,
+    );
+    expect(parse('{\n  "id": "a",\n  "candidate": "x"\n}')).toThrow(
+      /x\.jsonl:1: not valid JSON \(.*\): the object spans several lines; .*\(jq -c \. converts it\)/,
+    );
   });
 
   it('rejects bytes that are not UTF-8, naming the line', () => {

@@ -75,11 +75,25 @@ function parsedLine(
   try {
     value = JSON.parse(line);
   } catch (error) {
-    throw new DatasetError(`${where}: not valid JSON (${(error as Error).message})`, {
-      cause: error,
-    });
+    throw invalidJsonLine(line, where, error);
   }
   return jsonlItem(value, where);
+}
+
+/**
+ * The error for a (trimmed) line that JSON.parse refused, saying so when the file looks
+ * like another layout: a JSON array, or objects written over several lines.
+ */
+export function invalidJsonLine(line: string, where: string, error: unknown): DatasetError {
+  const convert = 'JSON Lines holds one whole {"id", "candidate", "references"} object per line';
+  const hint = line.startsWith('[')
+    ? `: the file looks like a JSON array; ${convert} (jq -c '.[]' converts it)`
+    : line === '{'
+      ? `: the object spans several lines; ${convert} (jq -c . converts it)`
+      : '';
+  return new DatasetError(`${where}: not valid JSON (${(error as Error).message})${hint}`, {
+    cause: error,
+  });
 }
 
 /** A line's parsed JSON value as an item; a value of the wrong shape is an error at `where`. */
@@ -88,6 +102,9 @@ export function jsonlItem(value: unknown, where: string): JsonlItem {
     throw new DatasetError(`${where}: expected an object {"id", "candidate", "references"}`);
   }
   const record = value as Record<string, unknown>;
+  for (const key of ['id', 'candidate', 'references']) {
+    if (!Object.hasOwn(record, key)) throw missingKey(key, record, where);
+  }
   const id = record.id;
   if (typeof id !== 'string' && typeof id !== 'number') {
     throw new DatasetError(`${where}: "id" must be a string or a number`);
@@ -107,6 +124,18 @@ export function jsonlItem(value: unknown, where: string): JsonlItem {
     throw new DatasetError(`${where}: "references" must be an array of strings`);
   }
   return { id: String(id), candidate, references: references as string[] };
+}
+
+/**
+ * A line without one of the three keys: refused, since a caption under another name
+ * (`caption`, `prediction`) would otherwise be scored as empty, and every score as 0.
+ */
+function missingKey(key: string, record: Record<string, unknown>, where: string): DatasetError {
+  const keys = Object.keys(record);
+  return new DatasetError(
+    `${where}: no "${key}" key (the line has: ${keys.length > 0 ? keys.join(', ') : 'no keys'}); ` +
+      'each line must be an object {"id", "candidate", "references"}',
+  );
 }
 
 function utf8Slice(bytes: Uint8Array, start: number, end: number): string {
@@ -174,8 +203,9 @@ class LineReader {
       if (next !== COMMA) return undefined;
     }
     this.skipSpace();
-    if (this.pos !== this.end || id === undefined || references === undefined) return undefined;
-    return { id, candidate: candidate ?? '', references };
+    if (this.pos !== this.end || id === undefined || candidate === undefined) return undefined;
+    if (references === undefined) return undefined;
+    return { id, candidate, references };
   }
 
   /** An array of strings at pos (`[` first), or undefined. */

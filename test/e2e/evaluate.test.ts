@@ -387,6 +387,18 @@ describe('medcap evaluate', () => {
       /--split train: the captions file .*medical_captions_val\.csv is named for split 'val'/,
     );
     expect(existsSync(join(dir, 'by-flag/medical_train_aggregate.json'))).toBe(false);
+
+    await writeFile(
+      join(dir, 'medical_captions_test.jsonl'),
+      '{"id": "a", "candidate": "a small mass", "references": ["a mass"]}\n',
+    );
+    const jsonl = await cli([
+      'evaluate',
+      ...['--captions', 'medical_captions_test.jsonl', '--out', 'by-name'],
+      ...['--metrics', 'bleu', '--bootstrap', '0'],
+    ]);
+    expect(jsonl.code).toBe(0);
+    expect(existsSync(join(dir, 'by-name/medical_test_aggregate.json'))).toBe(true);
   });
 
   it('refuses an unknown metric or a missing --captions with exit code 1', async () => {

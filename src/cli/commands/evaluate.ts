@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import { resolveModelValue } from '../../config/paths.js';
 import type { EvaluateConfig } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
-import { splitOfCaptionsFile } from '../../core/paths.js';
+import { splitOfEvaluatedFile } from '../../core/paths.js';
 import { evaluate } from '../../metrics/evaluate.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -47,7 +47,7 @@ export async function evaluateCommand(
  * --split says otherwise, so that scoring the valid captions never overwrites train's files.
  */
 function evaluationSplit(captions: string, split: string, ctx: CommandContext): string {
-  const named = splitOfCaptionsFile(basename(captions));
+  const named = splitOfEvaluatedFile(basename(captions));
   if (named === undefined || named === split) return split;
   if (ctx.given?.has('split')) {
     throw new ConfigError(
