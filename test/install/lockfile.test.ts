@@ -16,4 +16,13 @@ describe('package-lock.json', () => {
     );
     expect(unpinned).toEqual([]);
   });
+
+  it('requests no production dependency by a dist-tag at all: overrides do not reach the projects that install medcap', async () => {
+    const lock = JSON.parse(await readFile(new URL('package-lock.json', root), 'utf8')) as Lockfile;
+    const production = Object.fromEntries(
+      Object.entries(lock.packages).filter(([key, entry]) => key === '' || !entry.dev),
+    );
+    const tagged = unpinnedTags({ packages: production }, {}).filter(({ parent }) => parent !== '');
+    expect(tagged).toEqual([]);
+  });
 });

