@@ -4,7 +4,10 @@ import { DatasetError } from '../core/errors.js';
 import { utf8Guard } from '../core/utf8.js';
 
 export interface CsvRecord {
-  /** 1-based line number where the record starts (the header is line 1). */
+  /**
+   * 1-based line number in the file where the record starts (the header is line 1, or 2
+   * after Excel's `sep=,` line).
+   */
   line: number;
   /** Cells by header name; a short row lacks the last names, a long row's extra cells are dropped. */
   fields: Record<string, string>;
@@ -34,9 +37,10 @@ interface CsvParseError extends Error {
 
 /**
  * Streams a comma-separated file with a header row, record by record: quotes, commas and
- * newlines inside fields, a UTF-8 BOM and CRLF line ends are all handled. Every error names
- * the file and line: bytes that are not UTF-8, an unbalanced quote, a missing or repeated
- * column. A row whose cell count differs from the header's is yielded with a `problem`
+ * newlines inside fields, a UTF-8 BOM, CRLF line ends and a first line `sep=,` (Excel
+ * writes it to name the separator) are all handled. Every error names the file and line:
+ * bytes that are not UTF-8, an unbalanced quote, a missing or repeated column, another
+ * separator. A row whose cell count differs from the header's is yielded with a `problem`
  * (an unquoted comma in a caption would otherwise cut it short without a word).
  */
 export async function* readCsvRecords(
@@ -49,6 +53,9 @@ export async function* readCsvRecords(
   // csv-parse counts a CR and an LF inside a quoted cell as a line each; editors count a
   // CRLF as one: the CRLFs inside the cells read so far, to subtract.
   let crlfSoFar = 0;
+  // The first two records (a `sep=` line and the header), for the header's error when the
+  // parser fails on a later line before the loop below has seen them.
+  const leading: LineRecord[] = [];
   // Loaded here, not at start-up: commands that read no CSV (evaluate on JSONL) skip it.
   const { parse } = await import('csv-parse');
   const parser = parse({
@@ -65,18 +72,24 @@ export async function* readCsvRecords(
       const end = context.lines - crlfSoFar - crlf;
       crlfSoFar += crlf;
       lastLine = end;
-      return { record, line: end - (breaks - crlf) };
+      const lineRecord = { record, line: end - (breaks - crlf) };
+      if (leading.length < 2) leading.push(lineRecord);
+      return lineRecord;
     }) as unknown as (record: string[]) => string[],
   });
   pipeline(createReadStream(path), utf8Guard(path), parser, () => {});
   let header: string[] | undefined;
+  let excelLine = false;
   try {
-    for await (const { record, line } of parser as AsyncIterable<{
-      record: string[];
-      line: number;
-    }>) {
+    for await (const { record, line } of parser as AsyncIterable<LineRecord>) {
       if (!header) {
-        header = checkedHeader(path, record, options);
+        const separator = line === 1 ? excelSeparator(record) : undefined;
+        if (separator === ',') {
+          excelLine = true;
+          continue;
+        }
+        if (separator !== undefined) throw excelSeparatorError(path, separator);
+        header = checkedHeader(path, record, line, options);
         continue;
       }
       const fields: Record<string, string> = {};
@@ -95,15 +108,58 @@ export async function* readCsvRecords(
     if (error instanceof DatasetError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DatasetError(`${path}: file not found`, { cause: error });
+    if (!header) checkHeaderFirst(path, leading, options);
     throw new DatasetError(parseErrorMessage(path, error as CsvParseError, lastLine + 1), {
       cause: error,
     });
   }
   if (!header) {
     throw new DatasetError(
-      `${path}: empty file (expected a header row with ${options.requiredColumns.join(', ')})`,
+      `${path}: ${excelLine ? "no header row after Excel's 'sep=,' line" : 'empty file'} (expected a header row with ${options.requiredColumns.join(', ')})`,
     );
   }
+}
+
+interface LineRecord {
+  record: string[];
+  line: number;
+}
+
+/** The separator a first record names when it is Excel's `sep=X` line, else undefined. */
+function excelSeparator(record: readonly string[]): string | undefined {
+  // Read as comma-separated, `sep=,` is the two cells 'sep=' and ''.
+  if (record.length === 2 && record[0] === 'sep=' && record[1] === '') return ',';
+  const cell = record.length === 1 ? record[0]! : '';
+  return cell.length === 5 && cell.startsWith('sep=') ? cell[4] : undefined;
+}
+
+function excelSeparatorError(path: string, separator: string): DatasetError {
+  const shown = OTHER_DELIMITERS.find(([d]) => d === separator)?.[1] ?? `'${separator}'`;
+  const line = `sep=${separator === '\t' ? '<TAB>' : separator}`;
+  return new DatasetError(
+    `${path}:1: the file is ${shown}-separated (its first line is Excel's '${line}'), medcap reads comma-separated CSV`,
+  );
+}
+
+/**
+ * Throws the header's error when the parser failed on a later line before the header was
+ * checked, if the header shows why: a first line `sep=X` with another separator, or a header
+ * that is one cell which, split at ';', TAB or '|', has every required column. Such a file
+ * quotes each cell that holds its separator, and reading it comma-separated breaks on those
+ * quotes: the quote error's advice would be wrong.
+ */
+function checkHeaderFirst(path: string, leading: readonly LineRecord[], options: HeaderOptions) {
+  const [first, second] = leading;
+  const separator = first?.line === 1 ? excelSeparator(first.record) : undefined;
+  if (separator !== undefined && separator !== ',') throw excelSeparatorError(path, separator);
+  const head = separator === ',' ? second : first;
+  if (head === undefined || head.record.length !== 1) return;
+  const otherSeparated = OTHER_DELIMITERS.some(([d]) => {
+    const names = head.record[0]!.split(d).map((name) => name.trim());
+    return options.requiredColumns.every((column) => names.includes(column));
+  });
+  // The header is one cell, so it lacks the columns: checkedHeader throws, naming the separator.
+  if (otherSeparated) checkedHeader(path, head.record, head.line, options);
 }
 
 /** The CR and LF characters inside a record's cells, and how many of them pair up as CRLF. */
@@ -124,7 +180,12 @@ function lineBreaks(record: readonly string[]): { breaks: number; crlf: number }
   return { breaks, crlf };
 }
 
-function checkedHeader(path: string, record: string[], options: HeaderOptions): string[] {
+function checkedHeader(
+  path: string,
+  record: string[],
+  line: number,
+  options: HeaderOptions,
+): string[] {
   const required = options.requiredColumns;
   const names = record.map((name) => name.trim());
   const missing = required.filter((column) => !names.includes(column));
@@ -138,20 +199,20 @@ function checkedHeader(path: string, record: string[], options: HeaderOptions): 
         ? `; ${explained}`
         : missing.map((column) => spellingHint(names, column)).join('');
     throw new DatasetError(
-      `${path}:1: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} (the header has: ${names.join(', ')})${hint}`,
+      `${path}:${line}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} (the header has: ${names.join(', ')})${hint}`,
     );
   }
   for (const column of options.optionalColumns ?? []) {
     const near = names.includes(column) ? undefined : nearName(names, column);
     if (near !== undefined) {
       throw new DatasetError(
-        `${path}:1: column '${near}' must be spelled '${column}' (as written it would be ignored)`,
+        `${path}:${line}: column '${near}' must be spelled '${column}' (as written it would be ignored)`,
       );
     }
   }
   const repeated = names.find((name, i) => name !== '' && names.indexOf(name) !== i);
   if (repeated !== undefined)
-    throw new DatasetError(`${path}:1: column '${repeated}' appears twice in the header`);
+    throw new DatasetError(`${path}:${line}: column '${repeated}' appears twice in the header`);
   return names;
 }
 
