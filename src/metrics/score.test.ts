@@ -4,6 +4,7 @@ import { rowsOf } from '../testing/metric-rows.js';
 import { compareRuns, pairedRandomizationTest } from './compare.js';
 import { createMetric, orderColumns } from './registry.js';
 import { type CaptionItem, scoreCaptions } from './score.js';
+import type { Metric } from './types.js';
 import { seededRandom } from './statistics.js';
 
 const items: CaptionItem[] = Array.from({ length: 60 }, (_, i) => ({
@@ -153,5 +154,33 @@ describe('the library entry point', () => {
     expect(scored.ids).toEqual(['img1']);
     expect(scored.values.meteor![0]).toBeGreaterThan(0.4);
     expect(scored.summary.meteor!.corpus).toBe(scored.values.meteor![0]);
+  });
+
+  it("scores a Metric of the caller's own, named as it likes, beside the registry ones, bootstrapped too", async () => {
+    const medcap = await import('../index.js');
+    const lengthRatio: Metric = {
+      id: 'length_ratio',
+      columns: ['length_ratio'],
+      corpusDependent: false,
+      async score(input) {
+        const values = Float64Array.from(
+          input.candidates,
+          (candidate, i) => candidate.length / input.references[i]![0]!.length,
+        );
+        return { corpus: {}, values: { length_ratio: values } };
+      },
+    };
+    const items = ['a mass', 'a large mass', 'mass'].map((candidate, i) => ({
+      id: `img${i}`,
+      candidate,
+      references: ['a mass'],
+    }));
+    const scored = await medcap.scoreCaptions(items, {
+      metrics: [await medcap.createMetric('bleu'), lengthRatio],
+      bootstrap: 200,
+    });
+    expect(Array.from(scored.values.length_ratio!)).toEqual([1, 2, 4 / 6]);
+    expect(scored.summary.length_ratio!.mean).toBeCloseTo((1 + 2 + 4 / 6) / 3, 12);
+    expect(scored.summary.length_ratio!.ci95).not.toBeNull();
   });
 });

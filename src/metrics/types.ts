@@ -37,7 +37,8 @@ export interface MetricRecipe {
 }
 
 export interface Metric {
-  readonly id: MetricId;
+  /** A registry id (`bleu`, `meteor`, ...), or any name for a metric of the caller's own. */
+  readonly id: string;
   /** Present when the metric may run in a worker thread (see scoreCaptions). */
   readonly recipe?: MetricRecipe;
   /** Output columns this metric fills, named as in SPEC §6. */
