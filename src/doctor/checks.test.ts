@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
+import { GPU_GUIDE } from '../core/package-root.js';
 import { vulkanLoaderPath } from '../engines/transformers/devices.js';
 import {
   type Check,
@@ -121,6 +122,9 @@ describe('medcap doctor with a faked machine', () => {
     expect(loader.status).toBe('missing');
     expect(loader.detail).toMatch(/libvulkan\.so\.1 not found/);
     expect(loader.fix).toMatch(/apt-get install libvulkan1/);
+    // The GPU guide shipped with medcap, by its full path (right for a package install too).
+    expect(loader.fix).toContain(`see ${GPU_GUIDE}`);
+    expect(readFileSync(GPU_GUIDE, 'utf8')).toContain('Vulkan');
     expect(byName(checks, 'device webgpu')).toMatchObject({ status: 'missing' });
     expect(defaultPathWorks(checks)).toBe(true);
     const text = formatChecks(checks);
@@ -152,6 +156,10 @@ describe('medcap doctor with a faked machine', () => {
     const without = byName(await runChecks(gpuMachine(), options()), 'device cuda');
     expect(without.status).toBe('missing');
     expect(without.fix).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node .*script\/install/);
+    // The installed script's full path: right from any folder, and for a global install.
+    const script = /ONNXRUNTIME_NODE_INSTALL=cuda12 node (\S+)/.exec(without.fix!)![1]!;
+    expect(isAbsolute(script)).toBe(true);
+    expect(existsSync(script)).toBe(true);
   });
 
   it('lists cached models with their sizes', async () => {

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { formatBytes } from '../config/size.js';
+import { GPU_GUIDE } from '../core/package-root.js';
 import { hasProxyVariable, proxyFor } from '../core/proxy.js';
 import {
   CUDA_INSTALL_FIX,
@@ -35,7 +36,6 @@ export interface DoctorOptions {
 }
 
 const MIN_NODE = [20, 9] as const;
-const GPU_DOC = 'docs/GPU.md';
 const NVIDIA_ICD = '/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json';
 
 /** Every check, in the order printed. Pure apart from what `probe` reads. */
@@ -193,7 +193,7 @@ function webgpuChecks(probe: SystemProbe, ortHasWebgpu: boolean): Check[] {
         name: 'vulkan loader',
         status: 'missing',
         detail: `libvulkan.so.1 not found (looked in LD_LIBRARY_PATH and ${vulkanLoaderDirs({}).length} library folders)`,
-        fix: `sudo apt-get install libvulkan1 (or put its folder on LD_LIBRARY_PATH); see ${GPU_DOC}`,
+        fix: `sudo apt-get install libvulkan1 (or put its folder on LD_LIBRARY_PATH); see ${GPU_GUIDE}`,
       };
   const icdCheck: Check =
     icds.length > 0
@@ -222,7 +222,7 @@ function webgpuChecks(probe: SystemProbe, ortHasWebgpu: boolean): Check[] {
         detail: ortHasWebgpu
           ? 'needs the Vulkan loader and a driver manifest (lines above)'
           : 'this onnxruntime-node build lists no WebGPU provider',
-        fix: `--device cpu works meanwhile; see ${GPU_DOC}`,
+        fix: `--device cpu works meanwhile; see ${GPU_GUIDE}`,
       };
   return [loaderCheck, icdCheck, deviceCheck];
 }

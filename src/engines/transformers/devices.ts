@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
+import { GPU_GUIDE } from '../../core/package-root.js';
 
 /** Devices the embedded engine can run on (after `auto` is resolved). */
 export type EngineDevice = 'cpu' | 'webgpu' | 'cuda';
@@ -21,12 +22,20 @@ export function onnxRuntimeBinDir(): string | undefined {
 
 /**
  * Fetches ONNX Runtime's CUDA provider (from NuGet, so it needs the network). Running the
- * package's install script directly works on npm 10 and 11 alike: npm 11 does not run
- * dependencies' install scripts unless approved, so `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`
- * alone installs it on npm 10 only.
+ * package's install script directly works on npm 10 and 11 alike (npm 11 may hold back
+ * dependencies' install scripts until approved), from any folder: its path is the one
+ * installed beside this medcap, a global install's included.
  */
-export const CUDA_INSTALL_FIX =
-  'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js';
+export const CUDA_INSTALL_FIX = `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${onnxRuntimeInstallScript()}`;
+
+function onnxRuntimeInstallScript(): string {
+  try {
+    const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return join(root, 'script', 'install.js');
+  } catch {
+    return 'node_modules/onnxruntime-node/script/install.js';
+  }
+}
 
 /** The libraries ONNX Runtime's CUDA provider needs beside `libonnxruntime.so.1`. */
 export const CUDA_PROVIDER_LIBRARIES = Object.freeze([
@@ -95,7 +104,7 @@ export function deviceHint(device: EngineDevice): string {
     case 'webgpu':
       return (
         'WebGPU needs a GPU driver and, on Linux, the Vulkan loader (libvulkan.so.1); ' +
-        'see docs/GPU.md'
+        `see ${GPU_GUIDE}`
       );
     case 'cuda':
       return `ONNX Runtime's CUDA provider is not installed: ${CUDA_INSTALL_FIX} (or use --device webgpu)`;
