@@ -52,6 +52,17 @@ interface CommandSpec {
   load: () => Promise<Handler>;
 }
 
+/**
+ * The caption options that batch files use: those that choose the images and shape each
+ * request. The ones that run an engine (device, batch size, checkpoints, servers, resume)
+ * would be accepted there and do nothing.
+ */
+const BATCH_FILE_KEYS: ReadonlySet<string> = new Set([
+  ...['data', 'format', 'limit', 'shard', 'frame', 'window', 'prefetch', 'overwrite'],
+  ...['model', 'prompt', 'maxNewTokens', 'imageSize', 'minPixels', 'maxPixels', 'imageEncoding'],
+]);
+const BATCH_FILE_OPTIONS = CAPTION_OPTIONS.filter((option) => BATCH_FILE_KEYS.has(option.key));
+
 const COMMANDS: CommandSpec[] = [
   {
     name: 'run',
@@ -99,14 +110,14 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'export-batch',
     summary: 'write OpenAI batch JSONL (one request per image)',
-    options: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
+    options: [...COMMON_OPTIONS, ...BATCH_FILE_OPTIONS],
     load: async () => (await import('./commands/batch-files.js')).exportBatchCommand,
   },
   {
     name: 'import-batch',
     args: '<results.jsonl...>',
     summary: 'turn batch results JSONL into the captions CSV',
-    options: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
+    options: [...COMMON_OPTIONS, ...BATCH_FILE_OPTIONS],
     load: async () => (await import('./commands/batch-files.js')).importBatchCommand,
   },
   {

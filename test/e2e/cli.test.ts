@@ -62,6 +62,27 @@ describe('medcap CLI', () => {
     }
   });
 
+  it('offers export-batch and import-batch only the caption options they use', async () => {
+    for (const command of ['export-batch', 'import-batch']) {
+      const help = (await cli([command, '--help'])).out;
+      for (const used of [
+        '--data',
+        '--limit',
+        '--prompt',
+        '--max-new-tokens',
+        '--image-encoding',
+      ]) {
+        expect(help, `${command} ${used}`).toContain(`${used} `);
+      }
+      for (const unused of ['--device', '--batch-size', '--resume', '--concurrency']) {
+        expect(help, `${command} ${unused}`).not.toContain(`${unused} `);
+      }
+      const refused = await cli([command, '--data', '.', '--device', 'cuda']);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/--device/);
+    }
+  });
+
   it.skipIf(!existsSync('/proc/self'))(
     'exits 1 at once for an --out where no folder can be made, and doctor says so',
     async () => {
