@@ -28,6 +28,9 @@ let reportPath: string;
 let bareReportPath: string;
 let comparePath: string;
 let longReportPath: string;
+let longIdReportPath: string;
+/** An id as a broken manifest can make one: 3,000 characters without a space. */
+const LONG_ID = `ROCO_${'0123456789'.repeat(300)}`;
 /** A caption as a model that never stops writes it: 16,000 characters. */
 const LONG_CAPTION = 'the lesion is '.repeat(1000) + 'unbroken'.repeat(250);
 
@@ -118,6 +121,13 @@ beforeAll(async () => {
   await writeFile(join(long, 'medical_captions_train_with_metrics.csv'), formatCaptionsCsv(rows));
   await rm(join(long, 'medical_captions_train.csv'));
   longReportPath = (await writeReport({ dir: long, split: 'train' })).path;
+
+  const longId = join(root, 'long-id');
+  await writeSyntheticRun(longId, { rows: 6, images: 2 });
+  const idRows = await readCaptionsCsv(join(longId, 'medical_captions_train.csv'));
+  idRows[0]!.imageId = LONG_ID;
+  await writeFile(join(longId, 'medical_captions_train.csv'), formatCaptionsCsv(idRows));
+  longIdReportPath = (await writeReport({ dir: longId, split: 'train' })).path;
 
   comparePath = join(root, 'compare.html');
   await writeFile(
@@ -257,6 +267,63 @@ describe('the report in Chromium', () => {
     for (const card of cards) expect(card.height).toBeLessThan(400);
     expect(cards.some((c) => c.text.includes('Tomografía axial — 肺结节, 右上叶'))).toBe(true);
     await w.page.close();
+  });
+
+  it('keeps a run-away image id in a scrolling box, whole, without stretching the cards', async () => {
+    const w = await open(longIdReportPath);
+    expectClean(w, pathToFileURL(longIdReportPath).href);
+    const cards = await w.page.$$eval('article.item', (items) =>
+      items.map((item) => {
+        const name = item.querySelector('.id .name') as unknown as {
+          textContent: string;
+          scrollHeight: number;
+          clientHeight: number;
+        };
+        return {
+          height: item.getBoundingClientRect().height,
+          id: name.textContent,
+          scrolls: name.scrollHeight > name.clientHeight,
+        };
+      }),
+    );
+    expect(cards).toHaveLength(6);
+    const long = cards.find((c) => c.id.startsWith('ROCO_'))!;
+    expect(long.id).toBe(LONG_ID);
+    expect(long.scrolls).toBe(true);
+    for (const card of cards) expect(card.height).toBeLessThan(400);
+    // The filter still finds it by the end of its id.
+    await w.page.fill('#gallery-filter', LONG_ID.slice(-40));
+    expect(await w.page.locator('article.item:visible').count()).toBe(1);
+    await w.page.close();
+  });
+
+  it('puts every table header over its column, the failures table and the comparison too', async () => {
+    const misaligned = (page: Page) =>
+      page.$$eval('table.data', (tables) =>
+        tables.flatMap((table) => {
+          const { getComputedStyle } = globalThis as unknown as {
+            getComputedStyle(element: unknown): { textAlign: string };
+          };
+          const heads = [...table.querySelectorAll('thead th')];
+          const cells = [...(table.querySelector('tbody tr')?.querySelectorAll('td') ?? [])];
+          return heads
+            .map((th, i) => [th, cells[i]] as const)
+            .filter(
+              ([th, td]) => td && getComputedStyle(th).textAlign !== getComputedStyle(td).textAlign,
+            )
+            .map(([th]) => th.textContent);
+        }),
+      );
+    const report = await open(reportPath);
+    expect(await report.page.locator('#failures table.data thead th').allTextContents()).toEqual([
+      'Image',
+      'Error',
+    ]);
+    expect(await misaligned(report.page)).toEqual([]);
+    await report.page.close();
+    const comparison = await open(comparePath);
+    expect(await misaligned(comparison.page)).toEqual([]);
+    await comparison.page.close();
   });
 
   it('renders the comparison page cleanly', async () => {

@@ -79,8 +79,9 @@ async function settingsWarnings(dirA: string, dirB: string, split: string): Prom
 }
 
 /**
- * Images scored in one run that failed in the other (error rows of its captions CSV): the
- * comparison leaves them out, which flatters the run that failed on them.
+ * Images scored in one run that failed in the other (error rows of its captions CSV, or of
+ * evaluate's with-metrics CSV in a folder `evaluate --out` wrote alone): the comparison leaves
+ * them out, which flatters the run that failed on them.
  */
 async function failedElsewhere(
   scored: Map<string, unknown>,
@@ -90,8 +91,9 @@ async function failedElsewhere(
   name: string,
   otherName: string,
 ): Promise<string[]> {
-  const captions = outputPaths(otherDir, split).captions;
-  if (!existsSync(captions)) return [];
+  const paths = outputPaths(otherDir, split);
+  const captions = [paths.captions, paths.withMetrics].find((path) => existsSync(path));
+  if (captions === undefined) return [];
   const failed = new Set(
     (await readCaptionsCsv(captions)).filter((r) => r.status === 'error').map((r) => r.imageId),
   );

@@ -66,7 +66,7 @@ export async function renderComparisonPage(comparison: ComparisonPageInput): Pro
 <div class="tile"><div class="k">No significant change</div><div class="v">${comparison.metrics.length - better - worse}</div><div class="n">of ${comparison.metrics.length} metrics</div></div>
 </div>
 <div class="scroll"><table class="data">
-<thead><tr><th></th><th>A</th><th>B</th></tr></thead>
+<thead><tr><th></th><th class="wrap">A</th><th class="wrap">B</th></tr></thead>
 <tbody><tr><td>Label</td><td class="wrap">${a.label}</td><td class="wrap">${b.label}</td></tr>
 ${keys.map(
   (k) =>

@@ -40,7 +40,7 @@ table.data th,table.data td{padding:6px 10px;text-align:right;border-bottom:1px 
 table.data th:first-child,table.data td:first-child{text-align:left}
 table.data thead th{color:var(--muted);font-weight:600;font-size:12px;border-bottom:1.5px solid #cfd5dc;background:#fbfcfd}
 table.data tbody tr:hover{background:#f7f9fb}
-table.data td.wrap{white-space:normal;text-align:left;word-break:break-word}
+table.data .wrap{white-space:normal;text-align:left;word-break:break-word}
 .scroll{overflow-x:auto}
 .note{color:var(--muted);font-size:12.5px;margin:8px 0 0}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:14px}
@@ -67,6 +67,7 @@ article.item .thumb img{max-width:100%;max-height:100%;display:block}
 article.item .thumb.none{background:#eef1f4;color:var(--faint);font-size:11px;text-align:center;padding:6px}
 article.item .body{min-width:0;font-size:12.5px}
 article.item .id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11.5px;color:var(--muted);word-break:break-all;display:flex;justify-content:space-between;gap:8px}
+article.item .id .name{min-width:0;max-height:4.5em;overflow-y:auto}
 article.item .rank{color:var(--faint);white-space:nowrap}
 article.item p{margin:5px 0 0;word-break:break-word;white-space:pre-wrap;max-height:10.5em;overflow-y:auto}
 article.item p b{display:inline-block;min-width:30px;font-size:10.5px;text-transform:uppercase;letter-spacing:.04em;color:var(--faint);font-weight:600}
@@ -89,7 +90,7 @@ footer code{font-size:11.5px}
 .breakdown .scroll table.data th,.breakdown .scroll table.data td{padding:6px 8px}
 @media (max-width:980px){.breakdown{grid-template-columns:1fr}}
 @media (max-width:640px){.page{padding:16px}.gallery{grid-template-columns:1fr}.charts.wide{grid-template-columns:1fr}article.item{grid-template-columns:80px 1fr}article.item .thumb{width:80px;height:80px}}
-@media print{body{background:#fff}nav.toc,.filter{display:none}article.item p{max-height:none}section.card{break-inside:avoid-page;border-color:#ccc}.page{max-width:none;padding:0}}
+@media print{body{background:#fff}nav.toc,.filter{display:none}article.item p,article.item .id .name{max-height:none}section.card{break-inside:avoid-page;border-color:#ccc}.page{max-width:none;padding:0}}
 `.trim();
 
 /** The gallery filter: the page's only script. Words must all appear (any order, any case). */

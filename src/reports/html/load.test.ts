@@ -208,8 +208,108 @@ describe('readRunFiles', () => {
       [],
     ]);
     expect(dropped.sources).toEqual(['medical_captions_test.csv']);
+    expect(dropped.scoresLeftOut).toBe(
+      '1 of the 2 images they score are not in medical_captions_test.csv (e.g. z)',
+    );
     expect(stale.lines.join('\n')).toMatch(
       /medical_test_detailed\.csv: 1 of its 2 images are not in .*medical_captions_test\.csv \(e\.g\. z\)/,
     );
+  });
+});
+
+describe('readRunFiles on a folder captioned again after evaluate ran', () => {
+  const line = (id: string, caption: string, reference = 'ref') =>
+    `${id},/x.png,${reference},${caption},0.1,1,openai,m,ok,\n`;
+  const withMetrics = (...rows: string[]) =>
+    `${CAPTIONS_HEADER.trim()},rouge_l\n${rows.map((row) => `${row.trimEnd()},0.5\n`).join('')}`;
+
+  beforeEach(async () => {
+    // What evaluate wrote: the scored captions, their scores and the aggregate.
+    await writeFile(
+      join(dir, 'medical_captions_test_with_metrics.csv'),
+      withMetrics(line('a', 'old a'), line('b', 'old b'), line('c', 'old c')),
+    );
+    await writeFile(
+      join(dir, 'medical_test_detailed.csv'),
+      'image_id,rouge_l\na,0.5\nb,0.5\nc,0.5\n',
+    );
+    await writeFile(join(dir, 'medical_test_aggregate.json'), '{"n":3,"metrics":{}}');
+  });
+
+  it('leaves out the scores of other captions under the same ids, with one warning', async () => {
+    // The captions evaluate scored: the scores are theirs.
+    await writeFile(
+      join(dir, 'medical_captions_test.csv'),
+      `${CAPTIONS_HEADER}${line('a', 'old a')}${line('b', 'old b')}${line('c', 'old c')}`,
+    );
+    const same = recordingLogger();
+    const kept = await readRunFiles(dir, 'test', same.logger);
+    expect(kept.itemMetrics?.size).toBe(3);
+    expect(kept.aggregate).not.toBeNull();
+    expect(kept.scoresLeftOut).toBeUndefined();
+    expect(same.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+    // b's generated caption and c's reference changed; a is as scored.
+    await writeFile(
+      join(dir, 'medical_captions_test.csv'),
+      `${CAPTIONS_HEADER}${line('a', 'old a')}${line('b', 'new b')}${line('c', 'old c', 'new ref')}`,
+    );
+    const { lines, logger } = recordingLogger();
+    const files = await readRunFiles(dir, 'test', logger);
+    expect([files.itemMetrics, files.aggregate, files.metricColumns]).toEqual([null, null, []]);
+    expect(files.sources).toEqual(['medical_captions_test.csv']);
+    expect(files.captions.map((r) => r.generatedCaption)).toEqual(['old a', 'new b', 'old c']);
+    const warnings = lines.filter((l) => l.startsWith('warn'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /medical_captions_test\.csv: the captions of 2 of the 3 images evaluate scored have changed since \(the first: b;/,
+    );
+    expect(warnings[0]).toContain(
+      `run medcap evaluate --captions ${join(dir, 'medical_captions_test.csv')} --out ${dir} --split test`,
+    );
+    expect(files.scoresLeftOut).toBe(
+      'the captions of 2 of the 3 images they score have changed since (the first: b)',
+    );
+  });
+
+  it('takes a row that failed this time, or that evaluate did not score, for what it is', async () => {
+    // b failed when captioned again: its old score is not its own.
+    await writeFile(
+      join(dir, 'medical_captions_test.csv'),
+      `${CAPTIONS_HEADER}${line('a', 'old a')}b,/x.png,ref,old b,0.1,1,openai,m,error,oom\n${line('c', 'old c')}`,
+    );
+    const failed = await readRunFiles(dir, 'test', recordingLogger().logger);
+    expect(failed.itemMetrics).toBeNull();
+    expect(failed.scoresLeftOut).toMatch(/the captions of 1 of the 3 .*\(the first: b\)/);
+    // c had no score (evaluate saw no reference): its new caption is only unscored.
+    await writeFile(join(dir, 'medical_test_detailed.csv'), 'image_id,rouge_l\na,0.5\nb,0.5\n');
+    await writeFile(
+      join(dir, 'medical_captions_test.csv'),
+      `${CAPTIONS_HEADER}${line('a', 'old a')}${line('b', 'old b')}${line('c', 'new c')}`,
+    );
+    const { lines, logger } = recordingLogger();
+    const kept = await readRunFiles(dir, 'test', logger);
+    expect(kept.itemMetrics?.size).toBe(2);
+    expect(kept.scoresLeftOut).toBeUndefined();
+    expect(lines.join('\n')).toMatch(/no scores for 1 captioned images .*\(e\.g\. c\)/);
+  });
+});
+
+describe('readRunFiles with a damaged with-metrics CSV beside the detailed CSV', () => {
+  it('keeps the scores and says that it could not check them', async () => {
+    const line = `a,/x.png,ref,gen,0.1,1,openai,m,ok,\n`;
+    await writeFile(join(dir, 'medical_captions_test.csv'), `${CAPTIONS_HEADER}${line}`);
+    await writeFile(join(dir, 'medical_test_detailed.csv'), 'image_id,rouge_l\na,0.5\n');
+    await writeFile(
+      join(dir, 'medical_captions_test_with_metrics.csv'),
+      `${CAPTIONS_HEADER.trim()},rouge_l\na,/x.png,"ref,gen,0.1,1,openai,m,ok,,0.5\n`,
+    );
+    const { lines, logger } = recordingLogger();
+    const files = await readRunFiles(dir, 'test', logger);
+    expect(files.itemMetrics?.get('a')).toEqual({ rouge_l: 0.5 });
+    expect(lines.filter((l) => l.startsWith('warn'))).toEqual([
+      expect.stringMatching(
+        /medical_captions_test_with_metrics\.csv: unterminated quoted field in row 2: cannot tell whether the captions changed after evaluate ran$/,
+      ),
+    ]);
   });
 });

@@ -5,11 +5,16 @@ import { checkInputPath, inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
 import { outputPaths, splitOfCaptionsFile } from '../../core/paths.js';
 import { parseAggregate } from '../../formats/aggregate-json.js';
-import { type CaptionRow, readCaptionsCsv } from '../../formats/captions-csv.js';
+import {
+  type CaptionRow,
+  REFERENCE_SEPARATOR,
+  readCaptionsCsv,
+} from '../../formats/captions-csv.js';
 import { isScoredRow } from '../../formats/captions-jsonl.js';
 import { readFileLines } from '../../formats/file-lines.js';
 import { JOURNAL_LINE_KINDS, type JournalLine } from '../../formats/journal-types.js';
 import { readMetricsCsv } from '../../formats/metric-files.js';
+import { parseCsv } from '../../formats/parse-csv.js';
 import { type Aggregate, METRIC_COLUMNS, type MetricColumn, type RunFiles } from './types.js';
 
 /**
@@ -102,10 +107,27 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
   if (await exists(paths.aggregate)) {
     aggregate = parseAggregate(await readFile(paths.aggregate, 'utf8'), paths.aggregate);
   }
-  if (itemMetrics && !scoresFit(itemMetrics, captions, metricsPath, captionsPath, logger)) {
-    itemMetrics = null;
-    metricColumns = [];
-    aggregate = null;
+  let scoresLeftOut: string | undefined;
+  if (itemMetrics) {
+    const rerun = `run medcap evaluate --captions ${captionsPath} --out ${dir} --split ${split}`;
+    scoresLeftOut =
+      strangersOf(itemMetrics, captions, metricsPath, captionsPath, rerun, logger) ??
+      (captionsPath === paths.withMetrics || !(await exists(paths.withMetrics))
+        ? undefined
+        : changedSinceScored(
+            await readScoredCaptions(paths.withMetrics, logger),
+            captions,
+            itemMetrics,
+            paths.withMetrics,
+            captionsPath,
+            rerun,
+            logger,
+          ));
+    if (scoresLeftOut !== undefined) {
+      itemMetrics = null;
+      metricColumns = [];
+      aggregate = null;
+    } else warnUnscored(itemMetrics, captions, metricsPath, captionsPath, logger);
   }
   if (itemMetrics && metricsPath !== captionsPath) sources.push(basename(metricsPath));
   if (aggregate) sources.push(basename(paths.aggregate));
@@ -117,33 +139,133 @@ export async function readRunFiles(dir: string, split: string, logger: Logger): 
     sources.push(basename(paths.journal));
   }
 
-  return { dir, split, captions, itemMetrics, metricColumns, aggregate, journal, sources };
+  const files: RunFiles = {
+    dir,
+    split,
+    captions,
+    itemMetrics,
+    metricColumns,
+    aggregate,
+    journal,
+    sources,
+  };
+  if (scoresLeftOut !== undefined) files.scoresLeftOut = scoresLeftOut;
+  return files;
+}
+
+const some = (list: readonly string[]) => list.slice(0, 3).join(', ');
+
+/**
+ * Evaluate's per-image scores for images the captions do not hold come from other captions
+ * (the folder was captioned or merged again after evaluate ran): why, for the page, after a
+ * warning, so the page shows no stale numbers; undefined when every scored image is there.
+ */
+function strangersOf(
+  scores: ReadonlyMap<string, unknown>,
+  captions: readonly CaptionRow[],
+  scoresPath: string,
+  captionsPath: string,
+  rerun: string,
+  logger: Logger,
+): string | undefined {
+  const ids = new Set(captions.map((row) => row.imageId));
+  const strangers = [...scores.keys()].filter((id) => !ids.has(id));
+  if (strangers.length === 0) return undefined;
+  logger.warn(
+    `${scoresPath}: ${strangers.length} of its ${scores.size} images are not in ${captionsPath} ` +
+      `(e.g. ${some(strangers)}): evaluate's outputs there belong to other captions and are left out ` +
+      `of the report; ${rerun} to score these`,
+  );
+  return `${strangers.length} of the ${scores.size} images they score are not in ${basename(captionsPath)} (e.g. ${some(strangers)})`;
+}
+
+/** A row of evaluate's with-metrics CSV as it scored it: its cells as written. */
+interface ScoredCaption {
+  status: string;
+  generated: string;
+  references: string;
 }
 
 /**
- * Whether evaluate's per-image scores belong to these captions. Scores for images the
- * captions do not hold come from other captions (the folder was captioned or merged again
- * after evaluate ran): false, with a warning, so the page shows no stale numbers. Captioned
- * images without scores only earn a warning.
+ * Scored images whose captions changed after evaluate ran (captioned again with the same
+ * ids): evaluate's with-metrics CSV holds the captions it scored, and a score shown beside
+ * other captions would be read as theirs. Like strangersOf, one warning and the reason.
  */
-function scoresFit(
+function changedSinceScored(
+  scored: ReadonlyMap<string, ScoredCaption>,
+  captions: readonly CaptionRow[],
+  scores: ReadonlyMap<string, unknown>,
+  scoredPath: string,
+  captionsPath: string,
+  rerun: string,
+  logger: Logger,
+): string | undefined {
+  const changed = captions
+    .filter((row) => {
+      const then = scored.get(row.imageId);
+      return (
+        then !== undefined &&
+        scores.has(row.imageId) &&
+        (then.status !== row.status ||
+          then.generated !== row.generatedCaption ||
+          then.references !== row.references.join(REFERENCE_SEPARATOR))
+      );
+    })
+    .map((row) => row.imageId);
+  if (changed.length === 0) return undefined;
+  logger.warn(
+    `${captionsPath}: the captions of ${changed.length} of the ${scores.size} images evaluate scored ` +
+      `have changed since (the first: ${changed[0]}; ${basename(scoredPath)} holds the scored ones): ` +
+      `evaluate's outputs belong to the earlier captions and are left out of the report; ${rerun}`,
+  );
+  return `the captions of ${changed.length} of the ${scores.size} images they score have changed since (the first: ${changed[0]})`;
+}
+
+/**
+ * The captions evaluate scored, by image id. Only the cells compared are taken, with the fast
+ * reader of the metric files (a 60,000-row file is read in a third of the time the captions
+ * reader takes). A file that cannot be read only skips the check, with a warning.
+ */
+async function readScoredCaptions(
+  path: string,
+  logger: Logger,
+): Promise<Map<string, ScoredCaption>> {
+  const scored = new Map<string, ScoredCaption>();
+  try {
+    const [header = [], ...records] = parseCsv(await readFile(path, 'utf8'));
+    const [id, status, generated, references] = [
+      'image_id',
+      'status',
+      'generated_caption',
+      'reference_caption',
+    ].map((column) => header.indexOf(column)) as [number, number, number, number];
+    const missing = [id, generated, references].some((index) => index === -1);
+    if (missing) throw new Error('no image_id, generated_caption or reference_caption column');
+    for (const record of records) {
+      scored.set(record[id] ?? '', {
+        // As the captions reader takes it: anything but error is ok.
+        status: record[status] === 'error' ? 'error' : 'ok',
+        generated: record[generated] ?? '',
+        references: record[references] ?? '',
+      });
+    }
+  } catch (error) {
+    logger.warn(
+      `${path}: ${(error as Error).message}: cannot tell whether the captions changed after evaluate ran`,
+    );
+    scored.clear();
+  }
+  return scored;
+}
+
+/** Captioned images without scores only earn a warning: the scores there are still theirs. */
+function warnUnscored(
   scores: ReadonlyMap<string, unknown>,
   captions: readonly CaptionRow[],
   scoresPath: string,
   captionsPath: string,
   logger: Logger,
-): boolean {
-  const ids = new Set(captions.map((row) => row.imageId));
-  const strangers = [...scores.keys()].filter((id) => !ids.has(id));
-  const some = (list: readonly string[]) => list.slice(0, 3).join(', ');
-  if (strangers.length > 0) {
-    logger.warn(
-      `${scoresPath}: ${strangers.length} of its ${scores.size} images are not in ${captionsPath} ` +
-        `(e.g. ${some(strangers)}): evaluate's outputs there belong to other captions and are left out ` +
-        `of the report; run medcap evaluate --captions ${captionsPath} to score these`,
-    );
-    return false;
-  }
+): void {
   const unscored = captions
     .filter((row) => isScoredRow(row) && !scores.has(row.imageId))
     .map((row) => row.imageId);
@@ -153,7 +275,6 @@ function scoresFit(
         `(e.g. ${some(unscored)}): the captions changed after evaluate ran; run medcap evaluate again`,
     );
   }
-  return true;
 }
 
 const JOURNAL_KINDS = new Set<string>(JOURNAL_LINE_KINDS);

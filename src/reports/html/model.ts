@@ -1,4 +1,5 @@
 import { type CaptionRow, hasEmptyCaption } from '../../formats/captions-csv.js';
+import { isScoredRow } from '../../formats/captions-jsonl.js';
 import {
   type JournalEnd,
   type JournalItem,
@@ -61,6 +62,8 @@ export interface RunSummary {
   failed: number;
   /** Rows that are ok but whose generated caption is empty. */
   emptyCaptions: number;
+  /** Rows that are ok but have no (non-blank) reference caption: evaluate does not score them. */
+  noReference: number;
   wallTimeS: number | null;
   /** Where the wall time came from; `captions` means the sum of per-image times (approximate). */
   wallTimeSource: 'aggregate' | 'journal' | 'captions' | null;
@@ -180,6 +183,8 @@ export interface ReportModel {
   failures: Array<{ id: string; error: string }>;
   failedTotal: number;
   hasJournal: boolean;
+  /** Why evaluate's outputs in the folder were left out (they score other captions); null: none were. */
+  scoresLeftOut: string | null;
 }
 
 export interface BuildOptions {
@@ -282,6 +287,7 @@ export function buildReportModel(files: RunFiles, options: BuildOptions = {}): R
     failures: failedRows.slice(0, limits.failures).map((r) => ({ id: r.imageId, error: r.error })),
     failedTotal: failedRows.length,
     hasJournal: files.journal.length > 0,
+    scoresLeftOut: files.scoresLeftOut ?? null,
   };
 }
 
@@ -681,6 +687,7 @@ export function summarizeRun(files: RunFiles): RunSummary {
     images,
     failed,
     emptyCaptions: rows.filter(hasEmptyCaption).length,
+    noReference: okRows.filter((r) => !isScoredRow(r)).length,
     wallTimeS,
     wallTimeSource,
     imagesPerS,

@@ -140,6 +140,7 @@ function summarySection(model: ReportModel): Html {
         s.emptyCaptions > 0
           ? `${formatInteger(s.emptyCaptions)} empty caption${s.emptyCaptions === 1 ? '' : 's'}`
           : '',
+        s.noReference > 0 ? `${formatInteger(s.noReference)} without a reference` : '',
       ]
         .filter(Boolean)
         .join(' · '),
@@ -201,6 +202,14 @@ ${
 }
 
 function metricsSection(model: ReportModel): Html {
+  if (model.metrics.length === 0 && model.scoresLeftOut !== null) {
+    return html`<section class="card" id="metrics">
+<h2>Metrics</h2>
+<p class="lead">Evaluate's outputs in this directory score other captions than these:
+${model.scoresLeftOut}. They are left out, so no score on this page belongs to the earlier
+captions. Run <code>medcap evaluate</code> again to score these.</p>
+</section>`;
+  }
   if (model.metrics.length === 0) {
     return html`<section class="card" id="metrics">
 <h2>Metrics</h2>
@@ -369,7 +378,7 @@ function galleryItem(
   return html`<article class="item" data-item>
 <div class="thumb${thumb ? '' : ' none'}">${thumb ? html`<img src="${thumb}" alt="${item.id}">` : 'no image'}</div>
 <div class="body">
-<div class="id"><span>${item.id}</span><span class="rank">${rank}</span></div>
+<div class="id"><span class="name">${item.id}</span><span class="rank">${rank}</span></div>
 <p class="gen"><b>Gen</b> ${item.generated === '' ? html`<i>(empty)</i>` : item.generated}</p>
 ${item.references.map((r) => html`<p class="ref"><b>Ref</b> ${r}</p>`)}
 ${
@@ -456,7 +465,7 @@ function failuresSection(model: ReportModel): Html {
       ? ` (the first ${model.failures.length} are listed)`
       : ''
   }; each is a row with status=error in the captions CSV.</p>
-<div class="scroll"><table class="data"><thead><tr><th>Image</th><th>Error</th></tr></thead>
+<div class="scroll"><table class="data"><thead><tr><th>Image</th><th class="wrap">Error</th></tr></thead>
 <tbody>${model.failures.map((f) => html`<tr><td>${f.id}</td><td class="wrap">${f.error}</td></tr>`)}</tbody></table></div>
 </section>`;
 }

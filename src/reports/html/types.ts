@@ -25,4 +25,9 @@ export interface RunFiles {
   journal: JournalLine[];
   /** File names that fed the report (for the footer). */
   sources: string[];
+  /**
+   * Why evaluate's outputs in the folder were left out (they score other captions than
+   * these); absent when none were.
+   */
+  scoresLeftOut?: string;
 }
