@@ -17,7 +17,12 @@ import {
 import { checkInputPath } from '../core/input-path.js';
 import type { Logger } from '../core/logger.js';
 import { outputPaths } from '../core/paths.js';
-import { type CaptionRow, hasEmptyCaption, readCaptionsCsv } from '../formats/captions-csv.js';
+import {
+  type CaptionRow,
+  hasEmptyCaption,
+  REFERENCE_SEPARATOR,
+  readCaptionsCsv,
+} from '../formats/captions-csv.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import { readFileLines } from '../formats/file-lines.js';
 import { type JournalLine, journalSessions } from '../formats/journal-types.js';
@@ -299,6 +304,23 @@ export async function evaluate(
   }
 }
 
+/**
+ * A reference holding ` ||| ` (possible in JSONL) is scored as one, but the with-metrics
+ * CSV's reference_caption cell joins references with that separator, so reading the file
+ * back (to evaluate it again, or in a report) would split it in two.
+ */
+function warnSeparatorInReferences(rows: readonly CaptionRow[], logger: Logger): void {
+  const holding = rows.filter((row) =>
+    row.references.some((reference) => reference.includes(REFERENCE_SEPARATOR)),
+  );
+  if (holding.length === 0) return;
+  logger.warn(
+    `${holding.length} rows have a reference holding '${REFERENCE_SEPARATOR.trim()}' (the first: ${holding[0]!.imageId}), ` +
+      'scored as one reference; the with-metrics CSV joins references with that separator, so ' +
+      'that file read back (evaluate it again, a report) splits such a reference in two',
+  );
+}
+
 /** Files from this size may hold enough items for a worker thread (5,000: see score.ts). */
 const WORKER_AHEAD_MIN_BYTES = 1024 * 1024;
 
@@ -393,6 +415,7 @@ async function evaluateWith(
   if (emptyCaptions.length > 0) {
     logger.warn(`${emptyCaptions.length} rows have an empty generated caption (scored as empty)`);
   }
+  warnSeparatorInReferences(rows, logger);
   const metrics =
     deps.metrics ??
     (await Promise.all(

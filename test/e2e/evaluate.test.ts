@@ -255,6 +255,20 @@ describe('medcap evaluate', () => {
     expect(cells[columns.indexOf('processing_time_s')]).toBe('');
     expect(cells[columns.indexOf('batch_size')]).toBe('');
     expect(withMetrics).not.toMatch(/NaN/);
+    expect(good.err).not.toContain('|||');
+
+    await writeFile(
+      join(dir, 'pairs.jsonl'),
+      '{"id": "a", "candidate": "a mass", "references": ["a mass ||| a nodule"]}\n{"id": "b", "candidate": "x", "references": ["x"]}\n',
+    );
+    const separator = await cli([
+      ...['evaluate', '--captions', 'pairs.jsonl', '--out', 'j'],
+      ...['--metrics', 'bleu', '--bootstrap', '0'],
+    ]);
+    expect(separator.code).toBe(0);
+    expect(separator.err).toContain(
+      "1 rows have a reference holding '|||' (the first: a), scored as one reference",
+    );
   });
 
   it('--offline: BERTScore uses only the model cache and says what is missing', async () => {
