@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +176,31 @@ describe('medcap doctor with a faked machine', () => {
     );
     // Cached, so not "not cached"; this folder lacks its graphs (next test).
     expect(byName(checks, 'default model').detail).not.toMatch(/is not cached/);
+  });
+
+  it('says when the model cache cannot be written, and how much that matters', async () => {
+    const file = join(root, 'cache-is-a-file');
+    await writeFile(file, 'not a folder');
+    for (const cache of [file, join(file, 'models'), '/proc/medcap-cache']) {
+      const checks = await runChecks(probeWith({}, { MEDCAP_MODEL_CACHE: cache }), options());
+      const unwritable = checks.find((c) => c.name === 'model cache' && c.status === 'missing');
+      expect(unwritable?.detail, cache).toBe(
+        `${cache} cannot be written (read-only, or a file where a folder is needed): no model can be downloaded there`,
+      );
+      expect(unwritable?.fix).toMatch(/MEDCAP_MODEL_CACHE/);
+    }
+    const writable = await runChecks(
+      probeWith({}, { MEDCAP_MODEL_CACHE: join(root, 'new-cache') }),
+      options(),
+    );
+    expect(writable.filter((c) => c.name === 'model cache').map((c) => c.status)).toEqual(['info']);
+  });
+
+  it('reads a quoted ~ in MEDCAP_MODEL_CACHE as the home folder', async () => {
+    const checks = await runChecks(probeWith({}, { MEDCAP_MODEL_CACHE: '~/medcap-x' }), options());
+    expect(byName(checks, 'model cache').detail).toMatch(
+      new RegExp(`^${join(homedir(), 'medcap-x')} \\(MEDCAP_MODEL_CACHE\\)`),
+    );
   });
 
   it('says which files a cached default model lacks for an offline run, and the fix', async () => {

@@ -289,7 +289,21 @@ async function modelCacheChecks(probe: SystemProbe, defaultModel: string): Promi
     },
   ];
   const folder = join(cache, ...defaultModel.split('/'));
-  if (!models.some((m) => m.id === defaultModel)) {
+  const cached = models.some((m) => m.id === defaultModel);
+  if (!probe.writable(cache)) {
+    // A shared read-only cache is fine for the models in it; a download needs a writable one.
+    checks.push({
+      name: 'model cache',
+      status: cached ? 'info' : 'missing',
+      detail: `${cache} cannot be written (read-only, or a file where a folder is needed): ${
+        cached
+          ? 'the models cached there can be used, none downloaded'
+          : 'no model can be downloaded there'
+      }`,
+      fix: 'set MEDCAP_MODEL_CACHE to a folder you can write to, or pass --model with a model folder',
+    });
+  }
+  if (!cached) {
     checks.push({
       name: 'default model',
       status: 'info',

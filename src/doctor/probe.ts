@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { readText } from '../core/cgroup.js';
 import { folderCanBeMade } from '../core/files.js';
+import { expandHome } from '../core/home-path.js';
 import { type Exists, onnxRuntimeBinDir } from '../engines/transformers/devices.js';
 import { type MemoryCeiling, memoryCeiling } from '../pipeline/memory.js';
 
@@ -171,7 +171,7 @@ function folderBytes(path: string): number {
 
 /** The folder itself if it exists, else its closest existing parent (where it would be made). */
 function nearestExisting(path: string): string {
-  let current = path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+  let current = expandHome(path);
   while (!existsSync(current)) {
     const parent = dirname(current);
     if (parent === current) break;

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
+import { expandHome } from '../../core/home-path.js';
 import { cannotBeHubId } from '../../core/hub-id.js';
 import { inputPathError } from '../../core/input-path.js';
 
@@ -19,7 +20,7 @@ const HUB_ID = /^[\w.-]+(\/[\w.-]+)?$/;
  * `<cache>/owner/name/` with the Hub's file layout, so a folder copied there works offline.
  */
 export function defaultModelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MEDCAP_MODEL_CACHE) return resolve(env.MEDCAP_MODEL_CACHE);
+  if (env.MEDCAP_MODEL_CACHE) return resolve(expandHome(env.MEDCAP_MODEL_CACHE));
   const base = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
   return join(base, 'medcap', 'models');
 }
@@ -56,8 +57,7 @@ export async function resolveModelSource(
   model: string,
   options: ResolveOptions,
 ): Promise<ModelSource> {
-  const expanded = model.startsWith('~/') ? join(homedir(), model.slice(2)) : model;
-  const asPath = resolve(options.cwd, expanded);
+  const asPath = resolve(options.cwd, expandHome(model));
   if (await isDirectory(asPath)) {
     if (!(await isFile(join(asPath, 'config.json')))) {
       throw inputPathError(

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, MetricError } from '../../core/errors.js';
+import { expandHome } from '../../core/home-path.js';
 import { cannotBeHubId } from '../../core/hub-id.js';
 import { inputPathError } from '../../core/input-path.js';
 import type { Logger } from '../../core/logger.js';
@@ -15,7 +16,7 @@ const HUB_ID = /^[\w-][\w.-]*(\/[\w-][\w.-]*)?$/;
  * Hub's layout, so a folder copied there works offline.
  */
 export function defaultModelCache(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MEDCAP_MODEL_CACHE) return resolve(env.MEDCAP_MODEL_CACHE);
+  if (env.MEDCAP_MODEL_CACHE) return resolve(expandHome(env.MEDCAP_MODEL_CACHE));
   const base = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
   return join(base, 'medcap', 'models');
 }
@@ -73,8 +74,7 @@ export interface ResolveOptions {
  * command can check it before long work.
  */
 export async function localModelFolder(model: string, cwd: string): Promise<string | undefined> {
-  const expanded = model.startsWith('~/') ? join(homedir(), model.slice(2)) : model;
-  const asPath = resolve(cwd, expanded);
+  const asPath = resolve(cwd, expandHome(model));
   if (await exists(asPath, 'dir')) {
     const missing = await missingFiles(asPath);
     if (missing.length > 0) {
