@@ -9,7 +9,7 @@ export function optionHelp(spec: OptionSpec): string {
   const parts = [spec.description];
   const showAllowed = spec.type.kind !== 'text' && spec.type.kind !== 'boolean';
   if (showAllowed) parts.push(`(${spec.allowed})`);
-  const shown = shownDefault(spec.default);
+  const shown = spec.defaultNote ?? shownDefault(spec.default);
   if (shown !== undefined) parts.push(`(default: ${shown})`);
   return parts.join(' ');
 }

@@ -63,6 +63,11 @@ const BATCH_FILE_KEYS: ReadonlySet<string> = new Set([
 ]);
 const BATCH_FILE_OPTIONS = CAPTION_OPTIONS.filter((option) => BATCH_FILE_KEYS.has(option.key));
 
+/** `options` with the help of `key` saying what the command takes when it is not given. */
+function withDefaultNote(options: OptionSpec[], key: string, note: string): OptionSpec[] {
+  return options.map((option) => (option.key === key ? { ...option, defaultNote: note } : option));
+}
+
 const COMMANDS: CommandSpec[] = [
   {
     name: 'run',
@@ -83,14 +88,26 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'evaluate',
     summary: 'score captions against references',
-    options: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS, OFFLINE_OPTION],
+    options: [
+      ...withDefaultNote(
+        COMMON_OPTIONS,
+        'split',
+        "the split the captions file's name gives, else train",
+      ),
+      ...EVALUATE_OPTIONS,
+      OFFLINE_OPTION,
+    ],
     load: async () => (await import('./commands/evaluate.js')).evaluateCommand,
   },
   {
     name: 'report',
     args: '<dir>',
     summary: 'write medical_{split}_report.html into DIR',
-    options: COMMON_OPTIONS.filter((o) => o.key !== 'out'),
+    options: withDefaultNote(
+      COMMON_OPTIONS.filter((o) => o.key !== 'out'),
+      'split',
+      'the one split DIR holds; with several, name one',
+    ),
     load: async () => (await import('./commands/report.js')).reportCommand,
   },
   {

@@ -50,6 +50,8 @@ export interface OptionDefinition {
    * the config file (see config/paths.ts).
    */
   path?: PathKind;
+  /** Shown in help instead of `default` where a command chooses the value itself. */
+  defaultNote?: string;
 }
 
 export interface OptionSpec extends OptionDefinition {
