@@ -235,6 +235,25 @@ describe('preprocessImage', () => {
       preprocessImage('b', '/d/b.png', big, { ...policy, pixelLimit: 1000 }),
     ).rejects.toThrow(/\/d\/b\.png: image is larger than the pixel limit/);
   });
+
+  it("refuses an aspect ratio over 200:1 as Qwen2-VL's processor does, for both engines, unless --image-size squares it", async () => {
+    const strip = (width: number, height: number) =>
+      sharp({ create: { width, height, channels: 3, background: '#369' } })
+        .png()
+        .toBuffer();
+    const over = await strip(20100, 100);
+    const refused =
+      /\/d\/s\.png: 20100x100 px, an aspect ratio of 201:1, over the 200:1 .*--image-size/;
+    await expect(preprocessImage('s', '/d/s.png', over, policy)).rejects.toThrow(refused);
+    await expect(
+      prepareEncodedImage('s', '/d/s.png', over, { ...policy, encoding: 'auto' }),
+    ).rejects.toThrow(refused);
+    const squared = await preprocessImage('s', '/d/s.png', over, { ...policy, imageSize: 224 });
+    expect([squared.width, squared.height]).toEqual([224, 224]);
+    // 200:1 itself is taken, within --max-pixels.
+    const edge = await preprocessImage('e', '/d/e.png', await strip(100, 20000), policy);
+    expect(edge.width * edge.height).toBeLessThanOrEqual(policy.maxPixels);
+  });
 });
 
 describe('withImageErrors', () => {

@@ -3,7 +3,7 @@ import { ImageError } from '../core/errors.js';
 import type { PreparedImage } from '../engines/types.js';
 import type { FrameChoice } from './dicom/decode.js';
 import { dicomAsPng, isDicomImage } from './dicom/index.js';
-import { QWEN2VL_PATCH, type ResizePolicy, targetSize } from './resize.js';
+import { MAX_ASPECT_RATIO, QWEN2VL_PATCH, type ResizePolicy, targetSize } from './resize.js';
 import { refusedImageHint } from './sniff.js';
 
 /** Refuse images above this many pixels (decompression bombs): 16k × 16k. */
@@ -107,6 +107,15 @@ export async function openImage(
   // Size after EXIF rotation, which is what the model will see.
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
+  const ratio = Math.max(width, height) / Math.min(width, height);
+  if (options.imageSize === undefined && ratio > MAX_ASPECT_RATIO) {
+    throw new ImageError(
+      `${path}: ${width}x${height} px, an aspect ratio of ${Math.round(ratio)}:1, over the ` +
+        `${MAX_ASPECT_RATIO}:1 that Qwen2-VL's processor takes (its long side would take the ` +
+        'pixels far past --max-pixels); crop it, or give --image-size to squeeze it into a square',
+      { code: 'IMAGE_TOO_LARGE' },
+    );
+  }
   const [targetHeight, targetWidth] = targetSize(height, width, options);
   return { image, bytes, meta, width, height, targetWidth, targetHeight };
 }

@@ -44,6 +44,14 @@ export function smartResize(
   return [h, w];
 }
 
+/**
+ * Qwen2-VL's processor refuses an image whose long side is over 200 times its short side
+ * (`smart_resize`: "absolute aspect ratio must be smaller than 200"): kept, the short side
+ * would stay at 28 px and the long one take the pixels far past maxPixels (a 1,000,000 x 4
+ * strip becomes 224,000 x 28, 32,000 patches).
+ */
+export const MAX_ASPECT_RATIO = 200;
+
 /** The side a fixed `--image-size` becomes: the nearest multiple of 28 px, at least 28. */
 export function fixedSide(imageSize: number): number {
   return Math.max(QWEN2VL_FACTOR, Math.round(imageSize / QWEN2VL_FACTOR) * QWEN2VL_FACTOR);
