@@ -1,7 +1,9 @@
-import { resolve } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { CaptionConfig } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { outputPaths } from '../core/paths.js';
 import type { DatasetLoader, DatasetSource, Sample } from '../datasets/types.js';
 import type { CaptionEngine } from '../engines/types.js';
 import type { JournalItem, JournalStart } from '../formats/journal-types.js';
@@ -123,6 +125,9 @@ export async function previousWork(
     );
   }
   const journal = await readJournal(journalPath);
+  if (journal.items.size === 0 && !config.overwrite) {
+    await refuseUnjournaledCaptions(outputPaths(dirname(journalPath), config.split).captions);
+  }
   if (!config.resume) {
     if (journal.items.size > 0 && !config.overwrite) {
       throw new ConfigError(
@@ -151,10 +156,43 @@ export async function previousWork(
     );
   }
   const starts = journal.lines.filter((line): line is JournalStart => line.kind === 'start');
+  refuseOtherShard(starts.at(-1), config, journalPath);
   if (journal.items.size > 0) refuseOtherGeneration(starts, config, journalPath, logger);
   warnIfOtherDataset(starts.at(-1), config, logger);
   const start = starts[0];
   return { items: journal.items, ...crash, ...(start ? { start } : {}) };
+}
+
+/**
+ * A captions CSV with rows but no journal beside it (written by import-batch, or its journal
+ * was lost): this run would replace it with its own rows, and nothing in --out would tell
+ * that the captions were there.
+ */
+async function refuseUnjournaledCaptions(captions: string): Promise<void> {
+  if (!(await hasDataRows(captions))) return;
+  throw new ConfigError(
+    `${captions} holds captioned images but there is no journal beside it (import-batch writes ` +
+      'such a folder; or its journal was lost): captioning into this --out would replace them. ' +
+      'Pass --overwrite to replace them, or choose another --out',
+  );
+}
+
+/** Whether a CSV file has a line after its header (reads its first 64 KiB at most). */
+async function hasDataRows(path: string): Promise<boolean> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(64 * 1024) });
+    const text = buffer.toString('utf8', 0, bytesRead);
+    const newline = text.indexOf('\n');
+    return newline >= 0 && text.slice(newline + 1).trim() !== '';
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -181,6 +219,31 @@ function refuseOtherGeneration(
     `--resume: the journal ${journalPath} was written with other settings that change the captions ` +
       `(${differences.join('; ')}): resuming would mix captions made two ways in one CSV. ` +
       'Use the same settings, or --overwrite to start over, or another --out',
+  );
+}
+
+/**
+ * Resuming a shard's folder as another shard (or as the whole split) would mix two shards'
+ * images in one folder, and merge would count the first shard as held although most of its
+ * images are missing. A journal older than the start line's generation settings may not
+ * record its shard either: not judged.
+ */
+function refuseOtherShard(
+  start: JournalStart | undefined,
+  config: CaptionConfig,
+  journalPath: string,
+): void {
+  if (start === undefined || (start.shard === undefined && start.generation === undefined)) return;
+  const name = (shard: { index: number; count: number } | undefined) =>
+    shard === undefined ? 'the whole split (no --shard)' : `shard ${shard.index}/${shard.count}`;
+  const before = name(start.shard);
+  const now = name(config.shard);
+  if (before === now) return;
+  throw new ConfigError(
+    `--resume: the journal ${journalPath} was written for ${before}, and this run asks for ${now}: ` +
+      `resuming would mix their images in one folder, and merge would count ${before} as done. ` +
+      `Resume with ${start.shard === undefined ? 'no --shard' : `--shard ${start.shard.index}/${start.shard.count}`}, ` +
+      'or give this one another --out',
   );
 }
 

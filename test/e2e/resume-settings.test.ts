@@ -63,3 +63,45 @@ describe('resume with nothing left to caption', () => {
     expect(await readFile(again.captionsPath, 'utf8')).toBe(csv);
   });
 });
+
+describe('resume into a shard of another number, or over captions without a journal', () => {
+  it('refuses --resume with another --shard, or none, naming both', async () => {
+    const data = await writeRocov2(join(root, 'data-shards'), imageSpecs(8));
+    const out = join(root, 'out-shard');
+    await caption(captionConfig({ data, out, shard: '1/4' }), { engine: new FakeEngine() });
+    const engine = new FakeEngine();
+    await expect(
+      caption(captionConfig({ data, out, shard: '2/4', resume: true }), { engine }),
+    ).rejects.toThrow(
+      /--resume: the journal .* was written for shard 1\/4, and this run asks for shard 2\/4: .*Resume with --shard 1\/4, or give this one another --out/,
+    );
+    await expect(caption(captionConfig({ data, out, resume: true }), { engine })).rejects.toThrow(
+      /written for shard 1\/4, and this run asks for the whole split \(no --shard\)/,
+    );
+    expect(engine.batches).toEqual([]);
+    const same = await caption(captionConfig({ data, out, shard: '1/4', resume: true }), {
+      engine,
+    });
+    expect(same.rows).toHaveLength(2);
+  });
+
+  it('refuses to caption over a captions CSV that has no journal beside it, unless --overwrite', async () => {
+    const data = await writeRocov2(join(root, 'data-csv-only'), imageSpecs(4));
+    const out = join(root, 'out-csv-only');
+    const first = await caption(captionConfig({ data, out }), { engine: new FakeEngine() });
+    const csv = await readFile(first.captionsPath, 'utf8');
+    await rm(first.journalPath);
+    for (const resume of [false, true]) {
+      await expect(
+        caption(captionConfig({ data, out, resume }), { engine: new FakeEngine() }),
+      ).rejects.toThrow(
+        /medical_captions_train\.csv holds captioned images but there is no journal beside it .*Pass --overwrite to replace them/,
+      );
+      expect(await readFile(first.captionsPath, 'utf8')).toBe(csv);
+    }
+    const replaced = await caption(captionConfig({ data, out, overwrite: true }), {
+      engine: new FakeEngine(),
+    });
+    expect(replaced.rows).toHaveLength(4);
+  });
+});
