@@ -391,7 +391,8 @@ async function evaluateWith(
     );
   }
   await ensureWritableDir(resolve(config.out), '--out');
-  const metricIds = resolveMetricIds(config);
+  // The metrics a library caller passed in are the ones scored, whatever config.metrics says.
+  const metricIds = deps.metrics?.map((metric) => metric.id) ?? resolveMetricIds(config);
   const tokenizer = config.tokenizer ?? 'coco';
   const bootstrap = config.bootstrap ?? 0;
   const seed = config.seed ?? 12345;
@@ -419,7 +420,7 @@ async function evaluateWith(
   const metrics =
     deps.metrics ??
     (await Promise.all(
-      metricIds.map((id) =>
+      resolveMetricIds(config).map((id) =>
         createMetric(id, {
           rougeStemmer: config.rougeStemmer ?? false,
           ...(config.bertscoreModel === undefined ? {} : { bertscoreModel: config.bertscoreModel }),
@@ -453,7 +454,8 @@ async function evaluateWith(
       ...(helpers === undefined ? {} : { helpers }),
     });
   } finally {
-    for (const metric of metrics) await metric.dispose?.();
+    // Metrics a library caller passed in are theirs to reuse and dispose.
+    if (deps.metrics === undefined) for (const metric of metrics) await metric.dispose?.();
   }
   const threads =
     staged.workerMetrics.length > 0

@@ -114,3 +114,17 @@ describe('kill -9 and --resume', () => {
     expect(new Set(itemLines.map((line) => line.index)).size).toBe(IMAGES);
   }, 120_000);
 });
+
+describe('the hang watchdog and an engine of the library caller', () => {
+  it("leaves the process alone when the caller's own engine takes longer than --batch-timeout", async () => {
+    const out = join(root, 'slow-engine');
+    const child = start({ data, out, limit: 2, batchSize: 2, batchTimeout: 1 }, 2500);
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const { code, signal, stderr } = await exited(child);
+    expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(stdout)).toEqual({ processed: 2, resumed: 0 });
+  }, 60_000);
+});
