@@ -4,8 +4,8 @@ import { rowsOf } from '../testing/metric-rows.js';
 import { compareRuns, pairedRandomizationTest } from './compare.js';
 import { createMetric, orderColumns } from './registry.js';
 import { type CaptionItem, scoreCaptions } from './score.js';
-import type { Metric } from './types.js';
 import { seededRandom } from './statistics.js';
+import type { Metric } from './types.js';
 
 const items: CaptionItem[] = Array.from({ length: 60 }, (_, i) => ({
   id: `img${i}`,
