@@ -82,8 +82,23 @@ describe('lockOutput', () => {
   it('refuses a second lock of the same folder and split in one process', async () => {
     const { dir } = await folder();
     const held = await lockOutput(dir, 'train', recording());
-    expect((await refusal(dir)).message).toContain(`pid ${process.pid}`);
+    expect((await refusal(dir)).message).toContain('by another run in this process');
     await held.release();
+  });
+
+  it('lets only one of two calls started together in one process take the lock', async () => {
+    const { dir } = await folder();
+    const logger = recording();
+    const [first, second] = await Promise.allSettled([
+      lockOutput(dir, 'train', logger),
+      lockOutput(dir, 'train', logger),
+    ]);
+    const taken = [first, second].filter((result) => result.status === 'fulfilled');
+    const refused = [first, second].filter((result) => result.status === 'rejected');
+    expect(taken).toHaveLength(1);
+    expect(String(refused[0]?.reason)).toContain('by another run in this process');
+    expect(logger.warnings).toEqual([]);
+    await (taken[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
   });
 
   it('takes over a lock left by a process of this host that is gone, in one line', async () => {

@@ -20,8 +20,17 @@ export interface OutputLock {
   release(): Promise<void>;
 }
 
-/** Lock files this process holds: its own pid in any other lock file is a previous life's. */
+/**
+ * Lock files this process holds, or is creating (a second call in this process may read one
+ * between its creation and the first call's return): its own pid in any other lock file is
+ * a previous life's.
+ */
 const heldHere = new Set<string>();
+/** Calls of this process creating each lock file now (several may try at once). */
+const creatingHere = new Map<string, number>();
+/** A lock file read empty is being written by its creator: look again after this long. */
+const BEING_WRITTEN_MS = 20;
+const MAX_EMPTY_READS = 3;
 /** Each try either takes the lock or refuses; a retry only follows a race with another medcap. */
 const MAX_TRIES = 5;
 /**
@@ -43,8 +52,18 @@ export const LOCK_STALE_MS = 10 * 60_000;
 export async function lockOutput(dir: string, split: string, logger: Logger): Promise<OutputLock> {
   const path = outputPaths(dir, split).lock;
   const text = `${JSON.stringify(currentOwner())}\n`;
+  let emptyReads = 0;
   for (let tries = 0; tries < MAX_TRIES; tries += 1) {
-    if (await createExclusive(path, text)) {
+    creatingHere.set(path, (creatingHere.get(path) ?? 0) + 1);
+    let created: boolean;
+    try {
+      created = await createExclusive(path, text);
+    } finally {
+      const left = creatingHere.get(path)! - 1;
+      if (left > 0) creatingHere.set(path, left);
+      else creatingHere.delete(path);
+    }
+    if (created) {
       heldHere.add(path);
       const heartbeat = setInterval(() => {
         const now = new Date();
@@ -63,6 +82,12 @@ export async function lockOutput(dir: string, split: string, logger: Logger): Pr
       throw asOutputError(error, path);
     });
     if (found === undefined) continue;
+    if (found === '' && emptyReads < MAX_EMPTY_READS) {
+      // Created an instant ago, its owner not written in yet (or never: then it is unreadable).
+      emptyReads += 1;
+      await new Promise((resolve) => setTimeout(resolve, BEING_WRITTEN_MS));
+      continue;
+    }
     const owner = parseOwner(found);
     if (owner === undefined) {
       throw new ConfigError(
@@ -168,7 +193,7 @@ async function untouchedFor(path: string): Promise<number | undefined> {
  */
 function isStale(owner: LockOwner, path: string, untouchedMs: number): boolean {
   if (owner.hostname !== hostname()) return untouchedMs > LOCK_STALE_MS;
-  if (owner.pid === process.pid) return !heldHere.has(path);
+  if (owner.pid === process.pid) return !heldHere.has(path) && !creatingHere.has(path);
   try {
     process.kill(owner.pid, 0);
     return false;
@@ -186,6 +211,13 @@ function inUse(
   untouchedMs: number,
 ): ConfigError {
   const here = owner.hostname === hostname();
+  if (here && owner.pid === process.pid) {
+    return new ConfigError(
+      `--out ${dir} is in use for split ${split} by another run in this process ` +
+        `(caption, run or merge called again before the first returned): wait for it, or use another --out`,
+      { code: 'OUT_LOCKED' },
+    );
+  }
   const what = here
     ? `if pid ${owner.pid} is not that medcap (the pid was reused), delete ${path}`
     : `medcap cannot see processes on ${owner.hostname}; its lock was refreshed ${Math.round(untouchedMs / 1000)} s ago ` +
