@@ -17,4 +17,13 @@ describe('library config helpers', () => {
     ]);
     expect(() => captionConfig({ data: 'x', device: 'tpu' })).toThrow(/--device/);
   });
+
+  it('refuse an option they do not know, with the one meant', () => {
+    expect(() => captionConfig({ data: 'x', batchSzie: 4, maxNewToken: 10 })).toThrow(
+      "captionConfig: unknown options 'batchSzie' (did you mean 'batchSize'?), 'maxNewToken' (did you mean 'maxNewTokens'?)",
+    );
+    expect(() => evaluateConfig({ captions: 'c.csv', bootsrap: 0 })).toThrow(
+      "evaluateConfig: unknown option 'bootsrap' (did you mean 'bootstrap'?)",
+    );
+  });
 });

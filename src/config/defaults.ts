@@ -1,5 +1,7 @@
+import { ConfigError } from '../core/errors.js';
 import { loadConfig } from './load.js';
-import { CAPTION_OPTIONS, COMMON_OPTIONS, EVALUATE_OPTIONS } from './schema.js';
+import { CAPTION_OPTIONS, COMMON_OPTIONS, EVALUATE_OPTIONS, type OptionSpec } from './schema.js';
+import { didYouMean } from './suggest.js';
 import type { CaptionConfig, EvaluateConfig } from './types.js';
 
 /**
@@ -8,8 +10,10 @@ import type { CaptionConfig, EvaluateConfig } from './types.js';
  * config file is read.
  */
 export function captionConfig(options: Record<string, unknown> & { data: string }): CaptionConfig {
+  const specs = [...COMMON_OPTIONS, ...CAPTION_OPTIONS];
+  refuseUnknownKeys('captionConfig', options, specs);
   return loadConfig({
-    specs: [...COMMON_OPTIONS, ...CAPTION_OPTIONS],
+    specs,
     flags: options,
     env: {},
     cwd: process.cwd(),
@@ -20,10 +24,27 @@ export function captionConfig(options: Record<string, unknown> & { data: string 
 export function evaluateConfig(
   options: Record<string, unknown> & { captions: string },
 ): EvaluateConfig {
+  const specs = [...COMMON_OPTIONS, ...EVALUATE_OPTIONS];
+  refuseUnknownKeys('evaluateConfig', options, specs);
   return loadConfig({
-    specs: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS],
+    specs,
     flags: options,
     env: {},
     cwd: process.cwd(),
   }) as unknown as EvaluateConfig;
+}
+
+/** A misspelt option (`batchSzie`) would otherwise leave its default in place without a word. */
+function refuseUnknownKeys(
+  what: string,
+  options: Record<string, unknown>,
+  specs: readonly OptionSpec[],
+): void {
+  const keys = specs.map((spec) => spec.key);
+  const unknown = Object.keys(options).filter((key) => !keys.includes(key));
+  if (unknown.length === 0) return;
+  throw new ConfigError(
+    `${what}: unknown option${unknown.length === 1 ? '' : 's'} ` +
+      `${unknown.map((key) => `'${key}'${didYouMean(key, keys)}`).join(', ')}`,
+  );
 }
