@@ -481,6 +481,7 @@ async function evaluateWith(
     );
     await Promise.all([withMetrics, detailed]);
   });
+  deps.signal?.throwIfAborted();
   const run: RunInfo = {
     ...runFacts(captionsPath, config.split, rows),
     tokenizer,

@@ -82,6 +82,53 @@ describe('scoreCaptions', () => {
   });
 });
 
+describe('scoreCaptions with an AbortSignal', () => {
+  const many: CaptionItem[] = Array.from({ length: 6000 }, (_, i) => ({
+    id: `img${i}`,
+    candidate: `a ${i % 5 === 0 ? 'large' : 'small'} mass in segment ${i % 8}`,
+    references: [`a small mass in segment ${i % 9}`],
+  }));
+  /** A metric that aborts `controller` while it scores (at once, or once the thread is free). */
+  const aborting = (controller: AbortController, later: boolean): Metric => ({
+    id: 'aborting',
+    columns: ['aborting'],
+    corpusDependent: false,
+    async score(input) {
+      if (later) setTimeout(() => controller.abort(), 0);
+      else controller.abort();
+      return { corpus: {}, values: { aborting: new Float64Array(input.ids.length) } };
+    },
+  });
+
+  it('stops while the worker thread scores ROUGE', async () => {
+    const controller = new AbortController();
+    const metrics = [await createMetric('rouge'), await createMetric('bleu')];
+    await expect(
+      scoreCaptions(many, {
+        metrics: [...metrics, aborting(controller, false)],
+        parallel: true,
+        bootstrap: 100,
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(/aborted/i);
+  });
+
+  it('stops during the bootstrap', async () => {
+    const controller = new AbortController();
+    await expect(
+      scoreCaptions(many, {
+        metrics: [await createMetric('bleu'), aborting(controller, true)],
+        parallel: false,
+        bootstrap: 4000,
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(/aborted/i);
+    // The next call, not aborted, runs as usual.
+    const next = await scoreCaptions(many.slice(0, 50), { metrics: [await createMetric('bleu')] });
+    expect(next.ids).toHaveLength(50);
+  });
+});
+
 describe('registry', () => {
   it('lists the valid ids for an unknown one', async () => {
     await expect(createMetric('spice')).rejects.toThrow(ConfigError);

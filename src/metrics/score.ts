@@ -44,7 +44,10 @@ export interface ScoreOptions {
    * other metrics. Default: when there are at least 5,000 items and a second core.
    */
   parallel?: boolean;
-  /** Once aborted, scoring stops between metrics and inside BERTScore (an AbortError). */
+  /**
+   * Once aborted, scoring stops with the abort's reason (an AbortError): between metrics,
+   * while the worker thread scores, during the bootstrap and inside BERTScore.
+   */
   signal?: AbortSignal;
   /**
    * A worker started ahead (prestartWorker), for the metrics a worker would score. Taken
@@ -310,9 +313,12 @@ export async function scoreCaptionsStaged(
     const fromWorker =
       job === undefined
         ? []
-        : draws === undefined
-          ? await job.results
-          : await drawWhileWaiting(job.results, draws);
+        : await unlessAborted(
+            draws === undefined
+              ? job.results
+              : drawWhileWaiting(job.results, draws, options.signal),
+            options.signal,
+          );
     if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
     for (const [k, metric] of inWorker.entries()) {
       const result = fromWorker?.[k];
@@ -367,6 +373,7 @@ export async function scoreCaptionsStaged(
           seed,
           { job, helpers, draws },
           describeThenMeanwhile,
+          options.signal,
         );
       } finally {
         stopThreads();
@@ -391,7 +398,11 @@ export async function scoreCaptionsStaged(
  * Waits for `promise` while drawing resamples into `draws`, from the first on, a few at a
  * time so that the worker's message gets in between.
  */
-async function drawWhileWaiting<T>(promise: Promise<T>, draws: PrecomputedDraws): Promise<T> {
+async function drawWhileWaiting<T>(
+  promise: Promise<T>,
+  draws: PrecomputedDraws,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   let settled = false;
   promise.then(
     () => {
@@ -401,8 +412,19 @@ async function drawWhileWaiting<T>(promise: Promise<T>, draws: PrecomputedDraws)
       settled = true;
     },
   );
-  await drawAheadUntil(draws, () => settled, 2);
+  await drawAheadUntil(draws, () => settled || signal?.aborted === true, 2);
   return promise;
+}
+
+/** `promise`, or the abort's reason once `signal` is aborted first. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Every `step`-th number of `values` from `first` on. */
@@ -426,6 +448,7 @@ async function bootstrapIntervals(
   seed: number,
   threads: { job?: RunningJob; helpers: ResampleHelpers; draws?: PrecomputedDraws },
   meanwhile: (() => Promise<void>) | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<Map<string, [number, number]>> {
   const out = new Map<string, [number, number]>();
   if (resamples <= 0 || n === 0) {
@@ -463,7 +486,18 @@ async function bootstrapIntervals(
   const sideWork = meanwhile?.() ?? Promise.resolve();
   sideWork.catch(() => {});
   // A chunk at a time, so that the side work's I/O callbacks run in between.
-  while (!runResamples(job, 1)) await new Promise((resolve) => setImmediate(resolve));
+  try {
+    while (!runResamples(job, 1)) {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    }
+  } catch (error) {
+    // Aborted: the threads are stopped by the caller; the side work (files being written) is
+    // let finish, so that nothing is written after the abort's error reaches the caller.
+    helped.catch(() => {});
+    await sideWork.catch(() => {});
+    throw error;
+  }
   await helped;
   // Chunks a helper claimed but did not finish (it died): compute them here.
   runLeftoverResamples(job);
