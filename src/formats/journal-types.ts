@@ -41,6 +41,12 @@ export interface JournalStart {
   shard?: { index: number; count: number };
   /** Absent in journals written before medcap recorded it (they resume unchecked). */
   generation?: GenerationSettings;
+  /**
+   * Written by `merge` for the folder it wrote: how many folders it merged, and the runs it
+   * took while they were unfinished (`I/N` of a shard, `all` for a whole split), whose
+   * missing images a later merge must be given.
+   */
+  merged?: { inputs: number; unfinished: string[] };
   host: { platform: string; cpus: number; totalMemoryBytes: number; node: string };
 }
 
@@ -141,4 +147,32 @@ export function journalSessions(journal: readonly JournalLine[]): JournalLine[][
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+/**
+ * The wall time of every session (a first run and each resume) added up: its end line's,
+ * else from its start to its last line (a session that was killed). The images of all
+ * sessions are counted, so one session's time alone would overstate images/s.
+ */
+export function sessionsWallTimeS(journal: readonly JournalLine[]): number | null {
+  let total: number | null = null;
+  for (const lines of journalSessions(journal)) {
+    const start = lines[0]!;
+    if (start.kind !== 'start') continue; // lines written before journals had start lines
+    const end = lines.find((line) => line.kind === 'end');
+    // max: an item written again by a resume keeps its first time (planRun's refreshed)
+    const last = lines.reduce((latest, line) => Math.max(latest, line.time), start.time);
+    total = (total ?? 0) + (end !== undefined ? end.wallTimeS : (last - start.time) / 1000);
+  }
+  return total;
+}
+
+/** The highest memory of any session: a resume with little left to do peaks lower than the run. */
+export function sessionsPeakRssBytes(journal: readonly JournalLine[]): number | null {
+  let peak: number | null = null;
+  for (const line of journal) {
+    if (line.kind === 'memory') peak = Math.max(peak ?? 0, line.rssBytes);
+    else if (line.kind === 'end') peak = Math.max(peak ?? 0, line.peakRssBytes);
+  }
+  return peak;
 }

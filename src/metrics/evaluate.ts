@@ -25,7 +25,11 @@ import {
 } from '../formats/captions-csv.js';
 import { isScoredRow, parseCaptionsJsonl, scoredItemOf } from '../formats/captions-jsonl.js';
 import { readFileLines } from '../formats/file-lines.js';
-import { type JournalLine, journalSessions } from '../formats/journal-types.js';
+import {
+  type JournalLine,
+  sessionsPeakRssBytes,
+  sessionsWallTimeS,
+} from '../formats/journal-types.js';
 import {
   type AggregateReport,
   formatAggregateJson,
@@ -121,24 +125,6 @@ function readJournal(path: string): JournalLine[] {
   return out;
 }
 
-/**
- * The wall time of every session (a first run and each resume) added up: its end line's,
- * else from its start to its last line (a session that was killed). The images of all
- * sessions are counted, so one session's time alone would overstate images/s.
- */
-function sessionsWallTimeS(journal: readonly JournalLine[]): number | null {
-  let total: number | null = null;
-  for (const lines of journalSessions(journal)) {
-    const start = lines[0]!;
-    if (start.kind !== 'start') continue; // lines written before journals had start lines
-    const end = lines.find((line) => line.kind === 'end');
-    // max: an item written again by a resume keeps its first time (planRun's refreshed)
-    const last = lines.reduce((latest, line) => Math.max(latest, line.time), start.time);
-    total = (total ?? 0) + (end !== undefined ? end.wallTimeS : (last - start.time) / 1000);
-  }
-  return total;
-}
-
 /** Run facts from the journal next to the captions file, else from the captions rows. */
 export function runFacts(
   captionsPath: string,
@@ -170,16 +156,7 @@ export function runFacts(
     const images = status.size;
     const failed = [...status.values()].filter((s) => s === 'error').length;
     const wallTimeS = sessionsWallTimeS(journal);
-    // Every session's peak: a resume that had little left to do peaks lower than the run.
-    const peakRss = journal.reduce(
-      (peak, l) =>
-        l.kind === 'memory'
-          ? Math.max(peak ?? 0, l.rssBytes)
-          : l.kind === 'end'
-            ? Math.max(peak ?? 0, l.peakRssBytes)
-            : peak,
-      null as number | null,
-    );
+    const peakRss = sessionsPeakRssBytes(journal);
     return {
       engine: start?.engine ?? mode(items.map((i) => i.engine)) ?? null,
       model: start?.model ?? mode(items.map((i) => i.model)) ?? null,

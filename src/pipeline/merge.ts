@@ -7,7 +7,13 @@ import type { Logger } from '../core/logger.js';
 import { withOutputLock } from '../core/out-lock.js';
 import { outputPaths } from '../core/paths.js';
 import { type CaptionRow, formatCaptionsCsv, readCaptionsCsv } from '../formats/captions-csv.js';
-import type { JournalItem, JournalLine, JournalStart } from '../formats/journal-types.js';
+import {
+  type JournalItem,
+  type JournalLine,
+  type JournalStart,
+  sessionsPeakRssBytes,
+  sessionsWallTimeS,
+} from '../formats/journal-types.js';
 import { generationDifferences } from './generation-settings.js';
 import { readJournal } from './journal.js';
 import { journalItemToRow } from './run-state.js';
@@ -75,6 +81,13 @@ async function mergeInto(
   const shards: { index: number; count: number }[] = [];
   /** Each journaled input's last start line: how it was run. */
   const starts: { dir: string; start: JournalStart }[] = [];
+  /** `--shard` (or `all`) of each input run that finished, and of each that did not. */
+  const finished = new Set<string>();
+  const unfinishedHere = new Set<string>();
+  /** Runs a merged input was made from while they were unfinished. */
+  const pending: { dir: string; shard: string }[] = [];
+  /** What the inputs' sessions took, for the merged folder's own start and end lines. */
+  const sessions = { firstStart: Number.POSITIVE_INFINITY, wallTimeS: 0, peakRssBytes: 0 };
 
   for (const dir of dirs) {
     const paths = outputPaths(resolve(dir), split);
@@ -83,7 +96,18 @@ async function mergeInto(
       const start = lines.findLast((line): line is JournalStart => line.kind === 'start');
       if (start?.shard) shards.push(start.shard);
       if (start) starts.push({ dir, start });
+      for (const line of lines) {
+        if (line.kind === 'start') sessions.firstStart = Math.min(sessions.firstStart, line.time);
+      }
+      sessions.wallTimeS += sessionsWallTimeS(lines) ?? 0;
+      sessions.peakRssBytes = Math.max(sessions.peakRssBytes, sessionsPeakRssBytes(lines) ?? 0);
+      // A merged folder made from an unfinished run lacks its images still, unless this merge
+      // is given the finished run too.
+      for (const shard of start?.merged?.unfinished ?? []) pending.push({ dir, shard });
       const unfinished = unfinishedRun(lines);
+      if (start !== undefined && start.merged === undefined) {
+        (unfinished === undefined ? finished : unfinishedHere).add(shardName(start.shard));
+      }
       if (unfinished !== undefined) {
         // A resumed session plans only what was left, so its count is no total.
         const done = unfinished.resumed
@@ -141,6 +165,14 @@ async function mergeInto(
   if (models.size > 1)
     logger.warn(`merge: the runs used different engines/models: ${[...models].join(', ')}`);
   refuseOtherGeneration(starts);
+  for (const { dir, shard } of pending) {
+    if (finished.has(shard)) continue;
+    unfinishedHere.add(shard);
+    incomplete.push(
+      `${dir} was merged from ${shard === 'all' ? 'a run' : `shard ${shard}`} that had not finished: ` +
+        'finish it with caption --resume, then merge it with this folder again',
+    );
+  }
   incomplete.push(...otherLimits(starts));
   warnIfOtherDatasets(starts, logger);
   const ids = [...[...byIndex.values()].map((i) => i.id), ...csvOnly.keys()];
@@ -156,7 +188,25 @@ async function mergeInto(
   const paths = outputPaths(resolve(out), split);
   const ownFiles = new Set([basename(paths.journal), basename(paths.captions)]);
   await removeStaleTempFiles(resolve(out), (name) => ownFiles.has(name));
-  const lines: JournalLine[] = items;
+  const failed = rows.filter((r) => r.status === 'error').length;
+  const lines: JournalLine[] =
+    starts.length === 0
+      ? items
+      : [
+          mergedStart(starts, [...models], rows.length, sessions.firstStart, {
+            inputs: dirs.length,
+            unfinished: [...unfinishedHere].sort(),
+          }),
+          ...items,
+          {
+            kind: 'end',
+            time: Date.now(),
+            done: rows.length,
+            failed,
+            wallTimeS: sessions.wallTimeS,
+            peakRssBytes: sessions.peakRssBytes,
+          },
+        ];
   await writeFileAtomic(paths.journal, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
   if (duplicates > 0)
@@ -170,7 +220,6 @@ async function mergeInto(
         'run medcap evaluate (and report) on the merged captions',
     );
   }
-  const failed = rows.filter((r) => r.status === 'error').length;
   logger.info(`merge: wrote ${rows.length} images (${failed} failed) to ${paths.captions}`);
   return {
     captionsPath: paths.captions,
@@ -224,6 +273,52 @@ function warnIfOtherDatasets(
       'the merged rows keep the references each run read',
   );
 }
+
+/**
+ * The merged folder's start line: how its inputs were run (the settings merge checked they
+ * share; every model when they differ), and the merge itself, so that merging the folder
+ * again checks it as it checks a shard, and evaluate's run facts add up the inputs' sessions
+ * (the end line written after its items: their wall times added up, the highest memory).
+ */
+function mergedStart(
+  starts: readonly { dir: string; start: JournalStart }[],
+  models: readonly string[],
+  images: number,
+  firstStart: number,
+  merged: NonNullable<JournalStart['merged']>,
+): JournalStart {
+  const first = starts[0]!.start;
+  const limits = new Set(starts.map(({ start }) => start.limit ?? null));
+  const shardNames = new Set(starts.map(({ start }) => shardName(start.shard)));
+  const several = models.length > 1;
+  const start: JournalStart = {
+    kind: 'start',
+    time: Number.isFinite(firstStart) ? firstStart : Date.now(),
+    engine: several
+      ? [...new Set(models.map((m) => m.slice(0, m.indexOf('/'))))].join(', ')
+      : first.engine,
+    model: several ? models.map((m) => m.slice(m.indexOf('/') + 1)).join(', ') : first.model,
+    device: first.device,
+    dtype: first.dtype,
+    batchSize: first.batchSize,
+    split: first.split,
+    dataset: first.dataset,
+    format: first.format,
+    resumed: false,
+    planned: images,
+    limit: limits.size === 1 ? (first.limit ?? null) : null,
+    host: first.host,
+    merged,
+  };
+  // Copies of one shard merged are still that shard.
+  if (shardNames.size === 1 && first.shard) start.shard = first.shard;
+  const generation = starts.find(({ start }) => start.generation !== undefined)?.start.generation;
+  if (generation) start.generation = generation;
+  return start;
+}
+
+const shardName = (shard: JournalStart['shard']) =>
+  shard === undefined ? 'all' : `${shard.index}/${shard.count}`;
 
 /** The last session of a journal when it has a start line but no end line after it. */
 function unfinishedRun(lines: readonly JournalLine[]): JournalStart | undefined {

@@ -176,4 +176,63 @@ describe('merge', () => {
     expect(err).toContain('the runs used different --limit (');
     expect(err).toContain(`${limited}: 5`);
   });
+
+  it('checks a merged folder merged again as it checks a shard: its settings, and a run it took unfinished', async () => {
+    const data = join(root, 'data');
+    // Shard 2 stopped after one image, merged with the others: exit 3, as it should.
+    const stopped = join(root, 's2-stopped');
+    const lines = (await readFile(join(shards[2]!, JOURNAL), 'utf8')).split('\n');
+    const cut = lines.findIndex((l) => l.includes('"kind":"item"')) + 1;
+    await mkdir(stopped, { recursive: true });
+    await writeFile(join(stopped, JOURNAL), `${lines.slice(0, cut).join('\n')}\n`);
+    const early = join(root, 'm-early');
+    expect((await merge([shards[0]!, shards[1]!, stopped, shards[3]!, '--out', early])).code).toBe(
+      3,
+    );
+    // Merged again alone, or with the other shards: it still lacks shard 2's images.
+    for (const inputs of [[early], [early, shards[0]!, shards[3]!]]) {
+      const again = await merge([...inputs, '--out', join(root, 'm-again')]);
+      expect(again.code, again.err).toBe(3);
+      expect(again.err).toContain(
+        `${early} was merged from shard 2/4 that had not finished: finish it with caption --resume`,
+      );
+    }
+    // With shard 2 finished beside it: complete.
+    const completed = await merge([early, shards[2]!, '--out', join(root, 'm-completed')]);
+    expect(completed.code, completed.err).toBe(0);
+
+    // Another --max-new-tokens than the merged folder's shards: refused, as for shards.
+    const tokens = join(root, 's2-tokens');
+    await caption(captionConfig({ data, out: tokens, shard: '2/4', maxNewTokens: 5 }), {
+      engine: new FakeEngine(),
+    });
+    const mixed = await merge([early, tokens, '--out', join(root, 'm-mixed')]);
+    expect(mixed.code, mixed.err).toBe(1);
+    expect(mixed.err).toContain('other settings that change the captions (--max-new-tokens:');
+  });
+
+  it("gives the merged folder its inputs' run facts: their wall times added up, the highest memory, the settings", async () => {
+    const out = join(root, 'm-facts');
+    expect((await merge([...shards, '--out', out])).code).toBe(0);
+    const ends = await Promise.all(
+      shards.map(async (dir) =>
+        (await readFile(join(dir, JOURNAL), 'utf8'))
+          .split('\n')
+          .filter((line) => line.includes('"kind":"end"'))
+          .map((line) => JSON.parse(line) as { wallTimeS: number; peakRssBytes: number }),
+      ),
+    );
+    const evaluated = await runMain(
+      ['evaluate', '--captions', join(out, 'medical_captions_train.csv'), '--out', out],
+      { env: {} },
+    );
+    expect(evaluated.code, evaluated.err).toBe(0);
+    const { run } = JSON.parse(await readFile(join(out, 'medical_train_aggregate.json'), 'utf8'));
+    const wall = ends.flat().reduce((sum, end) => sum + end.wallTimeS, 0);
+    expect(run.wallTimeS).toBeCloseTo(wall, 9);
+    expect(run.peakRssBytes).toBe(Math.max(...ends.flat().map((end) => end.peakRssBytes)));
+    expect(run.images).toBe(17);
+    expect(run.generation).not.toBeNull();
+    expect(run.model).toBe('fake-model');
+  });
 });
