@@ -356,6 +356,18 @@ describe('folder: links and formats medcap does not read', () => {
       /scan\.BMP: cannot decode image \(.*\): it is a BMP image, which medcap does not read/,
     );
   });
+
+  it('lists every image extension in the wild: JPEG and PNG aliases are read, HEIF, JPEG 2000 and SVG are rows to refuse', async () => {
+    const dir = join(root, 'folder-extensions');
+    const jpeg = join(dir, 'a.jpg');
+    await images(dir, ['a.jpg']);
+    const bytes = await readFile(jpeg);
+    const others = ['b.jfif', 'c.jpe', 'd.apng', 'e.heif', 'f.jpf', 'g.jpx', 'h.j2c', 'i.svg'];
+    for (const name of others) await writeFile(join(dir, name), bytes);
+    await writeFile(join(dir, 'notes.txt'), 'not an image');
+    const samples = await collect(folderLoader, { path: dir, split: 'train' });
+    expect(samples.map((s) => s.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+  });
 });
 
 describe('auto detection', () => {

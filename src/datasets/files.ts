@@ -16,7 +16,13 @@ import {
 export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
   '.jpg',
   '.jpeg',
+  '.jfif',
+  '.jpe',
+  '.jfi',
+  '.pjpeg',
+  '.pjp',
   '.png',
+  '.apng',
   '.webp',
   '.tif',
   '.tiff',
@@ -30,13 +36,25 @@ export const RASTER_IMAGE_EXTENSIONS = Object.freeze([
  */
 export const UNREAD_IMAGE_EXTENSIONS = Object.freeze([
   '.bmp',
+  '.dib',
   '.jp2',
   '.j2k',
+  '.j2c',
+  '.jpc',
+  '.jpf',
+  '.jpx',
   '.jxl',
   '.heic',
+  '.heif',
+  '.hif',
+  '.pbm',
   '.pgm',
   '.ppm',
   '.pnm',
+  '.tga',
+  '.ico',
+  '.psd',
+  '.svg',
 ]);
 
 /** Image file extensions medcap decodes: sharp's, and DICOM's. */
