@@ -64,6 +64,13 @@ export interface CaptionEngine {
    */
   readonly batchSize?: number;
   /**
+   * True when the engine's work blocks this thread (ONNX Runtime runs a session
+   * synchronously): a hang there can only be ended by the hang watchdog (`--batch-timeout`),
+   * which kills the process. Engines without it (servers, a library caller's async engine)
+   * get no watchdog.
+   */
+  readonly blocksThread?: boolean;
+  /**
    * Engines that send encoded files instead of raw pixels: the pipeline prepares each
    * image straight into that encoding and never hands them raw pixels.
    */

@@ -110,17 +110,27 @@ async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]
   throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);
 }
 
-function readJournal(path: string): JournalLine[] {
+function readJournal(path: string, logger: Logger | undefined): JournalLine[] {
   if (!existsSync(path)) return [];
   const out: JournalLine[] = [];
   const { lines, tail } = readFileLines(path);
-  for (const line of [...lines, tail]) {
-    if (line.trim() === '') continue;
+  const all = [...lines, tail];
+  const damaged: number[] = [];
+  all.forEach((line, i) => {
+    if (line.trim() === '') return;
     try {
       out.push(JSON.parse(line) as JournalLine);
     } catch {
-      // A torn last line after a crash: skip it.
+      // A torn last line is what a crash leaves: skipped without a word.
+      if (all.slice(i + 1).some((rest) => rest.trim() !== '')) damaged.push(i + 1);
     }
+  });
+  if (damaged.length > 0) {
+    logger?.warn(
+      `${path}: ${damaged.length} line${damaged.length === 1 ? '' : 's'} cannot be read (line ` +
+        `${damaged.slice(0, 3).join(', ')}), skipped: the run facts (images, wall time, images/s) ` +
+        'may not count every image; the scores come from the captions file and are not affected',
+    );
   }
   return out;
 }
@@ -130,6 +140,7 @@ export function runFacts(
   captionsPath: string,
   split: string,
   rows: readonly CaptionRow[],
+  logger?: Logger,
 ): Pick<
   RunInfo,
   | 'engine'
@@ -146,7 +157,7 @@ export function runFacts(
   | 'source'
 > {
   const journalPath = outputPaths(dirname(captionsPath), split).journal;
-  const journal = readJournal(journalPath);
+  const journal = readJournal(journalPath, logger);
   const starts = journal.filter((l) => l.kind === 'start');
   const items = journal.filter((l) => l.kind === 'item');
   if (starts.length > 0 || items.length > 0) {
@@ -460,7 +471,7 @@ async function evaluateWith(
   });
   deps.signal?.throwIfAborted();
   const run: RunInfo = {
-    ...runFacts(captionsPath, config.split, rows),
+    ...runFacts(captionsPath, config.split, rows, logger),
     tokenizer,
     metrics: metricIds,
     bootstrap,

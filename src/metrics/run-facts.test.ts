@@ -71,4 +71,26 @@ describe('runFacts', () => {
       900,
     ]);
   });
+
+  it('says when a line in the middle of the journal cannot be read, not when the last one is torn', async () => {
+    const item = (time: number, index: number) =>
+      JSON.stringify({ kind: 'item', time, id: `img${index}`, index, status: 'ok' });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const folder = join(dir, 'damaged');
+    await mkdir(folder);
+    const journal = join(folder, 'medical_captions_train.journal.jsonl');
+    await writeFile(journal, `${[item(1, 0), item(2, 1), '{"kind":"it'].join('\n')}`);
+    expect(runFacts(join(folder, 'medical_captions_train.csv'), 'train', [], logger).images).toBe(
+      2,
+    );
+    expect(warnings).toEqual([]);
+    await writeFile(journal, `${[item(1, 0), '{"kind":"it', item(3, 2)].join('\n')}\n`);
+    expect(runFacts(join(folder, 'medical_captions_train.csv'), 'train', [], logger).images).toBe(
+      2,
+    );
+    expect(warnings).toEqual([
+      `${journal}: 1 line cannot be read (line 2), skipped: the run facts (images, wall time, images/s) may not count every image; the scores come from the captions file and are not affected`,
+    ]);
+  });
 });

@@ -75,6 +75,10 @@ async function mergeInto(
   const indexOf = new Map<string, { index: number; dir: string }>();
   const csvOnly = new Map<string, CaptionRow>();
   let duplicates = 0;
+  /** Images captioned in two runs with different captions (both ok): how many, the first. */
+  const differing = { count: 0, first: '' };
+  /** The folder each kept item came from. */
+  const keptFrom = new Map<number, string>();
   const models = new Set<string>();
   const incomplete: string[] = [];
   /** `--shard` of each input whose journal says so, as `I/N`. */
@@ -87,7 +91,12 @@ async function mergeInto(
   /** Runs a merged input was made from while they were unfinished. */
   const pending: { dir: string; shard: string }[] = [];
   /** What the inputs' sessions took, for the merged folder's own start and end lines. */
-  const sessions = { firstStart: Number.POSITIVE_INFINITY, wallTimeS: 0, peakRssBytes: 0 };
+  const sessions = {
+    firstStart: Number.POSITIVE_INFINITY,
+    lastLine: Number.NEGATIVE_INFINITY,
+    wallTimeS: 0,
+    peakRssBytes: 0,
+  };
 
   for (const dir of dirs) {
     const paths = outputPaths(resolve(dir), split);
@@ -98,6 +107,7 @@ async function mergeInto(
       if (start) starts.push({ dir, start });
       for (const line of lines) {
         if (line.kind === 'start') sessions.firstStart = Math.min(sessions.firstStart, line.time);
+        sessions.lastLine = Math.max(sessions.lastLine, line.time);
       }
       sessions.wallTimeS += sessionsWallTimeS(lines) ?? 0;
       sessions.peakRssBytes = Math.max(sessions.peakRssBytes, sessionsPeakRssBytes(lines) ?? 0);
@@ -136,9 +146,14 @@ async function mergeInto(
               `merge: index ${item.index} is '${seen.id}' in ${indexOf.get(seen.id)?.dir} and '${item.id}' in ${dir}: not shards of one dataset`,
             );
           }
+          if (seen.status === 'ok' && item.status === 'ok' && seen.caption !== item.caption) {
+            differing.count += 1;
+            differing.first ||= `${item.id}, in ${keptFrom.get(item.index)} and ${dir}`;
+          }
           if (!preferNew(seen, item)) continue;
         }
         byIndex.set(item.index, item);
+        keptFrom.set(item.index, dir);
       }
       logger.info(`merge: ${items.size} images from ${paths.journal}`);
       // A merged folder lists rows of inputs that had no journal only in its CSV.
@@ -200,7 +215,8 @@ async function mergeInto(
           ...items,
           {
             kind: 'end',
-            time: Date.now(),
+            // The inputs' last moment, not now: merging the same folders gives the same bytes.
+            time: sessions.lastLine,
             done: rows.length,
             failed,
             wallTimeS: sessions.wallTimeS,
@@ -211,6 +227,12 @@ async function mergeInto(
   await writeFileAtomic(paths.captions, formatCaptionsCsv(rows));
   if (duplicates > 0)
     logger.warn(`merge: ${duplicates} images appeared in more than one run; each is kept once`);
+  if (differing.count > 0) {
+    logger.warn(
+      `merge: ${differing.count} of them have different captions in different runs (the first: ` +
+        `${differing.first}); for each, the one captioned last is kept`,
+    );
+  }
   const stale = [paths.detailed, paths.withMetrics, paths.aggregate, paths.report].filter((p) =>
     existsSync(p),
   );
@@ -293,7 +315,7 @@ function mergedStart(
   const several = models.length > 1;
   const start: JournalStart = {
     kind: 'start',
-    time: Number.isFinite(firstStart) ? firstStart : Date.now(),
+    time: firstStart,
     engine: several
       ? [...new Set(models.map((m) => m.slice(0, m.indexOf('/'))))].join(', ')
       : first.engine,

@@ -189,11 +189,10 @@ async function captionInto(
     ...(deps.progressWrite ? { write: deps.progressWrite } : {}),
   });
   const stop = stopControl(deps.signal);
-  // Server engines have their own request timeouts, and do not block this thread. An engine
-  // a library caller passed in is left alone too: the watchdog ends a hung run by killing
-  // the process, which there is the caller's own (a notebook, a service).
+  // Only an engine that blocks this thread needs it: servers have their own request
+  // timeouts, and a library caller's async engine would have its host process killed.
   const watchdog = startHangWatchdog(
-    engine.batchSize === undefined && deps.engine === undefined ? config.batchTimeout : 0,
+    engine.blocksThread === true ? config.batchTimeout : 0,
     config.logFormat,
   );
   const checkpoints = new CheckpointWriter(out, config.split, config.keepCheckpoints, logger);

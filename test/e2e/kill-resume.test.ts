@@ -27,10 +27,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function start(flags: Record<string, unknown>, delayMs: number): ChildProcess {
+function start(flags: Record<string, unknown>, delayMs: number, engine = 'blocking'): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', CHILD, JSON.stringify(flags), String(delayMs)],
+    ['--import', 'tsx', CHILD, JSON.stringify(flags), String(delayMs), engine],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -116,9 +116,9 @@ describe('kill -9 and --resume', () => {
 });
 
 describe('the hang watchdog and an engine of the library caller', () => {
-  it("leaves the process alone when the caller's own engine takes longer than --batch-timeout", async () => {
+  it("leaves the process alone when the caller's own async engine takes longer than --batch-timeout", async () => {
     const out = join(root, 'slow-engine');
-    const child = start({ data, out, limit: 2, batchSize: 2, batchTimeout: 1 }, 2500);
+    const child = start({ data, out, limit: 2, batchSize: 2, batchTimeout: 1 }, 2500, 'async');
     let stdout = '';
     child.stdout?.on('data', (chunk) => {
       stdout += chunk;

@@ -211,6 +211,24 @@ describe('merge', () => {
     expect(mixed.err).toContain('other settings that change the captions (--max-new-tokens:');
   });
 
+  it('says when one image has different captions in two runs, and which it kept', async () => {
+    const altered = join(root, 's1-altered');
+    const lines = (await readFile(join(shards[1]!, JOURNAL), 'utf8')).split('\n');
+    const at = lines.findIndex((l) => l.includes('"kind":"item"'));
+    const item = JSON.parse(lines[at]!) as { id: string; caption: string; time: number };
+    lines[at] = JSON.stringify({ ...item, caption: 'another caption', time: item.time + 1 });
+    await mkdir(altered, { recursive: true });
+    await writeFile(join(altered, JOURNAL), lines.join('\n'));
+    const out = join(root, 'm-altered');
+    const { code, err } = await merge([shards[1]!, altered, '--out', out]);
+    expect(code, err).toBe(3); // shards 0, 2 and 3 are not there
+    expect(err).toContain(
+      `1 of them have different captions in different runs (the first: ${item.id}, in ${shards[1]} and ${altered}); for each, the one captioned last is kept`,
+    );
+    const rows = await readCaptionsCsv(join(out, 'medical_captions_train.csv'));
+    expect(rows.find((row) => row.imageId === item.id)?.generatedCaption).toBe('another caption');
+  });
+
   it("gives the merged folder its inputs' run facts: their wall times added up, the highest memory, the settings", async () => {
     const out = join(root, 'm-facts');
     expect((await merge([...shards, '--out', out])).code).toBe(0);

@@ -21,6 +21,11 @@ export interface FakeEngineOptions {
   slowId?: { id: string; delayMs: number };
   /** A batch that holds this image id fails as no image could pass (the run stops, exit 2). */
   stopRunAt?: string;
+  /**
+   * Stand in for an engine that blocks the thread, as the embedded engine does (default),
+   * which gets the hang watchdog; false: an async engine of a library caller's.
+   */
+  blocksThread?: boolean;
 }
 
 /**
@@ -34,10 +39,12 @@ export class FakeEngine implements CaptionEngine {
   readonly batches: number[] = [];
   readonly grids: string[][] = [];
   readonly batchSize: number | undefined;
+  readonly blocksThread: boolean;
   disposed = false;
 
   constructor(private readonly options: FakeEngineOptions = {}) {
     this.batchSize = options.serverBatchSize;
+    this.blocksThread = options.blocksThread ?? options.serverBatchSize === undefined;
   }
 
   async generate(

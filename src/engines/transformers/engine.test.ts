@@ -71,8 +71,9 @@ describe('transformers engine', () => {
     await engine.dispose();
   });
 
-  it('refuses a batch that mixes image sizes', async () => {
+  it('refuses a batch that mixes image sizes, and says it blocks the thread (the run watches it for hangs)', async () => {
     const engine = await createTransformersEngine(settings, { logger: silentLogger });
+    expect(engine.blocksThread).toBe(true);
     const batch = [referenceImage(ref.images[0]!), referenceImage(ref.images[4]!)];
     await expect(engine.generate(batch, { prompt: ref.prompt, maxNewTokens: 4 })).rejects.toThrow(
       /one size/,

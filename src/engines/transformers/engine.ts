@@ -108,6 +108,7 @@ export function createEngineFromModel(
     id: 'transformers',
     model: settings.model,
     device: loaded.device,
+    blocksThread: true,
     async generate(batch, options, signal) {
       if (batch.length === 0) return [];
       // One generate at a time: ONNX Runtime sessions are shared by every call.
