@@ -80,6 +80,25 @@ describe('scoreCaptions', () => {
       scoreCaptions([items[1]!, items[1]!], { metrics: await metrics() }),
     ).rejects.toThrow(/twice/);
   });
+
+  it('names the item or option a library caller got wrong, instead of failing inside a metric', async () => {
+    const score = (bad: unknown, options: Record<string, unknown> = {}) =>
+      scoreCaptions(bad as CaptionItem[], { metrics: [], ...options });
+    await expect(score([{ id: 'x', candidate: null, references: ['a'] }])).rejects.toThrow(
+      new MetricError('item x (#1): candidate must be a string, got null'),
+    );
+    await expect(score([items[0], { id: 'y', candidate: 'a', references: 'a b' }])).rejects.toThrow(
+      'item y (#2): references must be an array of strings',
+    );
+    await expect(score([{ id: 7, candidate: 'a', references: ['a'] }])).rejects.toThrow(
+      'item #1: id must be a string',
+    );
+    for (const bootstrap of [2.5, Number.NaN, -5]) {
+      await expect(score(items.slice(0, 2), { bootstrap })).rejects.toThrow(
+        new ConfigError(`bootstrap: a whole number from 0 up, got ${bootstrap}`),
+      );
+    }
+  });
 });
 
 describe('scoreCaptions with an AbortSignal', () => {

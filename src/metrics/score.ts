@@ -235,6 +235,17 @@ export async function scoreCaptions(
 function checkItems(items: readonly CaptionItem[]): void {
   const seen = new Set<string>();
   items.forEach((item, i) => {
+    // A library caller's items (JavaScript, or data from JSON) may hold anything.
+    if (typeof item?.id !== 'string') throw new MetricError(`item #${i + 1}: id must be a string`);
+    if (typeof item.candidate !== 'string') {
+      throw new MetricError(
+        `item ${item.id} (#${i + 1}): candidate must be a string, got ${typeName(item.candidate)}`,
+      );
+    }
+    const { references } = item;
+    if (!Array.isArray(references) || references.some((r) => typeof r !== 'string')) {
+      throw new MetricError(`item ${item.id} (#${i + 1}): references must be an array of strings`);
+    }
     if (item.references.length === 0) {
       throw new MetricError(`item ${item.id} (#${i + 1}) has no reference caption`);
     }
@@ -243,12 +254,25 @@ function checkItems(items: readonly CaptionItem[]): void {
   });
 }
 
+const typeName = (value: unknown) => (value === null ? 'null' : typeof value);
+
+/** `bootstrap`, `seed`: whole numbers from 0 up, else a ConfigError naming the option. */
+function checkCounts(options: ScoreOptions): void {
+  for (const key of ['bootstrap', 'seed'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new ConfigError(`${key}: a whole number from 0 up, got ${value}`);
+    }
+  }
+}
+
 /** scoreCaptions in two steps: the per-item values, then (summarize) the summary. */
 export async function scoreCaptionsStaged(
   items: readonly CaptionItem[],
   options: ScoreOptions,
 ): Promise<StagedScores> {
   try {
+    checkCounts(options);
     checkItems(items);
   } catch (error) {
     // The threads started ahead are not wanted.
