@@ -24,6 +24,7 @@ describe('the npm package', () => {
       'docs/GPU.md',
       'models/demo-captioner/config.json',
       'README.md',
+      'LICENSE',
     ]) {
       expect(files, needed).toContain(needed);
     }
