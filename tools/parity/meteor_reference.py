@@ -59,7 +59,15 @@ def build_nltk_data(dict_dir):
     target.mkdir(parents=True)
     source = Path(dict_dir) if dict_dir is not None else SHIPPED
     for name in NEEDED + EXCEPTIONS:
-        shutil.copy(source / name, target / name)
+        if (source / name).exists() or not (source / f"{name}.1").exists():
+            shutil.copy(source / name, target / name)
+            continue
+        # The shipped data.noun is kept in parts (no file over 10 MB in the repository).
+        with open(target / name, "wb") as out:
+            part = 1
+            while (source / f"{name}.{part}").exists():
+                out.write((source / f"{name}.{part}").read_bytes())
+                part += 1
     with open(target / "lexnames", "w") as out:
         for number, name in enumerate(LEXNAMES):
             out.write(f"{number:02d}\t{name}\t{LEX_POS[name.split('.')[0]]}\n")

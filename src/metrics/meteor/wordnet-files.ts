@@ -2,7 +2,7 @@
  * Reads the WordNet 3.0 database files (index.*, data.*, *.exc) that METEOR's synonym
  * stage needs: by default the copy medcap ships.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricError } from '../../core/errors.js';
 import { PACKAGE_ROOT } from '../../core/package-root.js';
@@ -47,6 +47,18 @@ function readRequired(path: string): Buffer {
   }
 }
 
+/**
+ * `name` in `dir`, or, where it is not there, its parts `name.1`, `name.2`, ... joined: the
+ * shipped data.noun (15 MB) is kept in two, as the repository takes no file over 10 MB.
+ */
+export function readWordNetFile(dir: string, name: string): Buffer {
+  const whole = join(dir, name);
+  if (existsSync(whole) || !existsSync(`${whole}.1`)) return readRequired(whole);
+  const parts: Buffer[] = [];
+  for (let k = 1; existsSync(`${whole}.${k}`); k++) parts.push(readRequired(`${whole}.${k}`));
+  return Buffer.concat(parts);
+}
+
 /** Reads index.*, data.* and *.exc from one WordNet `dict` folder. */
 export function readWordNetDirectory(dir: string): WordNetFiles {
   const index = {} as Record<WordNetPos, string>;
@@ -55,7 +67,7 @@ export function readWordNetDirectory(dir: string): WordNetFiles {
   for (const pos of WORDNET_POS) {
     const suffix = POS_FILE_SUFFIX[pos];
     index[pos] = readRequired(join(dir, `index.${suffix}`)).toString('latin1');
-    data[pos] = readRequired(join(dir, `data.${suffix}`));
+    data[pos] = readWordNetFile(dir, `data.${suffix}`);
     exceptions[pos] = readRequired(join(dir, `${suffix}.exc`)).toString('latin1');
   }
   return { index, data, exceptions, source: dir };
