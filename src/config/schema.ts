@@ -20,7 +20,7 @@ export const DTYPES = Object.freeze([
   'bnb4',
   'q4f16',
 ] as const);
-export const BERTSCORE_DTYPES = Object.freeze(['auto', 'fp32', 'fp16'] as const);
+export const BERTSCORE_DTYPES = Object.freeze(['auto', 'fp32', 'fp16', 'q8'] as const);
 export const FORMATS = Object.freeze([
   'auto',
   'rocov2',
@@ -426,7 +426,7 @@ export const EVALUATE_OPTIONS: OptionSpec[] = [
     key: 'bertscoreDtype',
     flag: '--bertscore-dtype <dtype>',
     description:
-      "BERTScore matrix products: fp32 (bert_score's own), fp16, or auto (fp16 on webgpu/cuda, fp32 on cpu)",
+      "BERTScore matrix products: fp32 (bert_score's own), fp16, q8 (8-bit weights, fp16 activations; fastest on a GPU), or auto (fp16 on webgpu/cuda, fp32 on cpu)",
     type: { kind: 'choice', values: BERTSCORE_DTYPES },
     default: 'fp32',
   }),

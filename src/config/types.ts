@@ -64,7 +64,7 @@ export interface EvaluateConfig extends CommonConfig {
   /** Where the BERTScore encoder runs. */
   bertscoreDevice: 'cpu' | 'webgpu' | 'cuda' | 'auto';
   /** Precision of the BERTScore encoder's matrix products (auto: fp16 on a GPU). */
-  bertscoreDtype: 'auto' | 'fp32' | 'fp16';
+  bertscoreDtype: 'auto' | 'fp32' | 'fp16' | 'q8';
   bertscoreBatchSize?: number;
   /** Hidden layer for BERTScore (bert_score's num_layers); unset: the model's default. */
   bertscoreLayer?: number;

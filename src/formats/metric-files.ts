@@ -18,7 +18,8 @@ export interface BertScoreSetup {
   model: string;
   layer: number;
   idf: boolean;
-  dtype: 'fp32' | 'fp16';
+  /** The encoder's matrix products: fp32, fp16, or 8-bit weights with fp16 activations. */
+  dtype: 'fp32' | 'fp16' | 'q8';
   /**
    * The bert_score baseline the values were rescaled with, (raw - b) / (1 - b); null: raw
    * values. Its file, its layer and b for P, R and F1 (as float32, as bert_score reads them).

@@ -1,7 +1,20 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { temporarySibling } from '../../core/files.js';
-import { encodeNode, halfMatMulNodes, halfWeightTensor } from './half-precision.js';
+import {
+  MS_DOMAIN,
+  opsetImportField,
+  quantizable,
+  quantizedMatMulNodes,
+  quantizedWeightTensors,
+  quantizeWeight,
+} from './block-quantized.js';
+import {
+  encodeNode,
+  halfMatMulNodes,
+  halfWeightTensor,
+  parseFloatTensor,
+} from './half-precision.js';
 import { encodeVarint, lengthDelimited } from './protobuf.js';
 
 /**
@@ -18,6 +31,8 @@ const WIRE_I32 = 5;
 
 /** ModelProto.graph */
 const MODEL_GRAPH = 7;
+/** ModelProto.opset_import */
+const MODEL_OPSET_IMPORT = 8;
 /** GraphProto fields. */
 const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
@@ -60,6 +75,8 @@ export interface OnnxGraph {
   outputs: OnnxValue[];
   /** Files the initializers keep their data in (external data), relative to the model. */
   externalData: string[];
+  /** Operator set domains the model imports ('' is ONNX's own). */
+  opsetDomains: string[];
   /** Internal: byte layout used by writePrunedModel. */
   readonly layout: {
     graphStart: number;
@@ -232,11 +249,19 @@ export function readOnnxGraph(path: string): OnnxGraph {
     const w = new FileWindow(fd, size, path);
     let graph: FieldHeader | undefined;
     let graphStart = 0;
+    const opsetDomains: string[] = [];
     for (let pos = 0; pos < size; ) {
       const f = readField(w, pos, size, path);
       if (f.field === MODEL_GRAPH && f.wire === WIRE_LEN) {
         graph = f;
         graphStart = pos;
+      } else if (f.field === MODEL_OPSET_IMPORT && f.wire === WIRE_LEN) {
+        // OperatorSetIdProto {domain = 1, version = 2}
+        let domain = '';
+        for (const e of fieldsOf(w.bytes(f.valueStart, f.end - f.valueStart))) {
+          if (e.field === 1 && typeof e.value !== 'number') domain = e.value.toString('utf8');
+        }
+        opsetDomains.push(domain);
       }
       pos = f.end;
     }
@@ -276,6 +301,7 @@ export function readOnnxGraph(path: string): OnnxGraph {
       inputs,
       outputs,
       externalData: [...externalData],
+      opsetDomains,
       layout: { graphStart, graphEnd: graph.end, graphContentStart: graph.valueStart, fields },
     };
   } finally {
@@ -347,7 +373,11 @@ export async function writePrunedModel(
   elemType: number,
   destination: string,
   options: {
-    halfMatMulWeights?: boolean;
+    /**
+     * The weights of the MatMuls: as they are, fp16 (lowPrecisionFields), or 8-bit blocks
+     * (where a weight's rows come in whole blocks of 32; fp16 for the others).
+     */
+    matMulWeights?: 'fp16' | 'q8';
     /**
      * Output unitRowsTensor(tensor) instead: `tensor` ([batch, tokens, hidden]) with each
      * hidden vector scaled to length 1.
@@ -379,20 +409,29 @@ export async function writePrunedModel(
     return true;
   });
   const src = openSync(graph.path, 'r');
-  let replaced: Map<FieldSpan, Buffer[]>;
+  let replaced = new Map<FieldSpan, Buffer[]>();
+  let quantized = false;
   try {
-    replaced = options.halfMatMulWeights
-      ? halfPrecisionFields(graph, needed, keep, src)
-      : new Map<FieldSpan, Buffer[]>();
+    if (options.matMulWeights) {
+      ({ fields: replaced, quantized } = lowPrecisionFields(
+        graph,
+        needed,
+        keep,
+        src,
+        options.matMulWeights,
+      ));
+    }
   } finally {
     closeSync(src);
   }
+  const modelAppend =
+    quantized && !graph.opsetDomains.includes(MS_DOMAIN) ? [opsetImportField(MS_DOMAIN, 1)] : [];
   const kept = new Set(keep);
   for (const f of graph.layout.fields) if (!kept.has(f)) replaced.set(f, []);
   const output = options.unitRows ? unitRowsTensor(tensor) : tensor;
   const append = [lengthDelimited(GRAPH_OUTPUT, encodeOutput(output, elemType))];
   if (options.unitRows) append.push(lengthDelimited(GRAPH_NODE, unitRowsNode(tensor, output)));
-  await writeEditedModel(graph, { replace: replaced, append }, destination);
+  await writeEditedModel(graph, { replace: replaced, append, modelAppend }, destination);
 }
 
 /** The name of the row-normalized copy of `tensor` that writePrunedModel's unitRows adds. */
@@ -435,16 +474,17 @@ function payloadOf(field: Buffer): Buffer {
 }
 
 /**
- * The fields that change when the MatMul weights go to fp16: each MatMul (of the kept nodes)
- * whose right operand is a 2-D float32 initializer becomes three nodes, and its weight an
- * fp16 copy (the fp32 one stays only where another node still reads it).
+ * The fields that change when the MatMul weights go to fp16 or 8 bits: each MatMul (of the
+ * kept nodes) whose right operand is a 2-D float32 initializer becomes three nodes, and its
+ * weight an fp16 or 8-bit copy (the fp32 one stays only where another node still reads it).
  */
-function halfPrecisionFields(
+function lowPrecisionFields(
   graph: OnnxGraph,
   needed: Set<number>,
   keep: readonly FieldSpan[],
   fd: number,
-): Map<FieldSpan, Buffer[]> {
+  form: 'fp16' | 'q8',
+): { fields: Map<FieldSpan, Buffer[]>; quantized: boolean } {
   const initializers = new Map<string, FieldSpan>();
   for (const f of keep) if (f.field === GRAPH_INITIALIZER && f.name) initializers.set(f.name, f);
   const readers = new Map<string, number[]>();
@@ -454,7 +494,9 @@ function halfPrecisionFields(
     }
   }
   const out = new Map<FieldSpan, Buffer[]>();
-  const converted = new Map<string, string>();
+  let quantized = false;
+  /** The nodes each converted weight's MatMuls become. */
+  const converted = new Map<string, (name: string, input: string, output: string) => Buffer[]>();
   for (const [name, span] of initializers) {
     const users = readers.get(name) ?? [];
     const asWeight = users.filter((i) => {
@@ -462,28 +504,40 @@ function halfPrecisionFields(
       return node.opType === 'MatMul' && node.inputs[1] === name && node.inputs[0] !== name;
     });
     if (asWeight.length === 0) continue;
-    const half = halfWeightTensor(payloadOf(readRange(fd, span.start, span.end, graph.path)));
-    if (!half) continue;
-    const parts = [lengthDelimited(GRAPH_INITIALIZER, half.bytes)];
+    const proto = payloadOf(readRange(fd, span.start, span.end, graph.path));
+    let tensors: Buffer[];
+    const tensor = form === 'q8' ? parseFloatTensor(proto) : undefined;
+    if (tensor && quantizable(tensor.dims)) {
+      const [k, n] = tensor.dims as [number, number];
+      const q = quantizedWeightTensors(name, quantizeWeight(tensor.values, k, n), k, n);
+      tensors = q.tensors;
+      quantized = true;
+      converted.set(name, (node, input, output) =>
+        quantizedMatMulNodes(node, input, q, { k, n }, output),
+      );
+    } else {
+      const half = halfWeightTensor(proto);
+      if (!half) continue;
+      tensors = [half.bytes];
+      converted.set(name, (node, input, output) => halfMatMulNodes(node, input, half.name, output));
+    }
+    const parts = tensors.map((t) => lengthDelimited(GRAPH_INITIALIZER, t));
     if (asWeight.length < users.length)
       parts.unshift(readRange(fd, span.start, span.end, graph.path));
     out.set(span, parts);
-    converted.set(name, half.name);
   }
   for (const f of keep) {
     if (f.field !== GRAPH_NODE || f.node === undefined) continue;
     const node = graph.nodes[f.node]!;
-    const weight16 = node.opType === 'MatMul' ? converted.get(node.inputs[1] ?? '') : undefined;
-    if (!weight16 || node.outputs.length !== 1) continue;
+    const nodesFor = node.opType === 'MatMul' ? converted.get(node.inputs[1] ?? '') : undefined;
+    if (!nodesFor || node.outputs.length !== 1) continue;
     const name = node.name || `${node.outputs[0]}/MatMul`;
     out.set(
       f,
-      halfMatMulNodes(name, node.inputs[0]!, weight16, node.outputs[0]!).map((n) =>
-        lengthDelimited(GRAPH_NODE, n),
-      ),
+      nodesFor(name, node.inputs[0]!, node.outputs[0]!).map((n) => lengthDelimited(GRAPH_NODE, n)),
     );
   }
-  return out;
+  return { fields: out, quantized };
 }
 
 function writeAll(fd: number, data: Buffer): void {
@@ -491,10 +545,14 @@ function writeAll(fd: number, data: Buffer): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done);
 }
 
-/** Changes to a model's graph: fields replaced (by zero or more fields), fields appended. */
+/**
+ * Changes to a model's graph: fields replaced (by zero or more fields), fields appended; and
+ * fields of the model itself appended after everything else (an opset import).
+ */
 export interface GraphEdits {
   replace: ReadonlyMap<FieldSpan, readonly Buffer[]>;
   append: readonly Buffer[];
+  modelAppend?: readonly Buffer[];
 }
 
 /**
@@ -538,6 +596,7 @@ export async function writeEditedModel(
     }
     for (const part of edits.append) writeAll(dst, part);
     copy(graph.layout.graphEnd, graph.fileSize);
+    for (const part of edits.modelAppend ?? []) writeAll(dst, part);
     closeSync(dst);
     renameSync(temporary, destination);
   } catch (error) {

@@ -48,7 +48,7 @@ describe('writePrunedModel with fp16 matrix weights', () => {
     const full = join(dir, 'full.onnx');
     const half = join(dir, 'half.onnx');
     await writePrunedModel(graph, 'last_hidden_state', 1, full);
-    await writePrunedModel(graph, 'last_hidden_state', 1, half, { halfMatMulWeights: true });
+    await writePrunedModel(graph, 'last_hidden_state', 1, half, { matMulWeights: 'fp16' });
     const halfGraph = readOnnxGraph(half);
     const matmuls = graph.nodes.filter(
       (n) => n.opType === 'MatMul' && /\.weight\.T$/.test(n.inputs[1] ?? ''),

@@ -135,7 +135,7 @@ export function encodeHalfTensor(
 
 /**
  * NodeProto bytes; `attributes` are INT attributes, in their order (a number alone is Cast's
- * `to`).
+ * `to`); `domain` for an operator outside ONNX's own (e.g. com.microsoft).
  */
 export function encodeNode(
   op: string,
@@ -143,6 +143,7 @@ export function encodeNode(
   inputs: readonly string[],
   output: string,
   attributes?: number | Readonly<Record<string, number>>,
+  domain?: string,
 ): Buffer {
   const parts = [
     ...inputs.map((i) => lengthDelimited(1, Buffer.from(i, 'utf8'))),
@@ -150,6 +151,7 @@ export function encodeNode(
     lengthDelimited(3, Buffer.from(name, 'utf8')),
     lengthDelimited(4, Buffer.from(op, 'utf8')),
   ];
+  if (domain) parts.push(lengthDelimited(7, Buffer.from(domain, 'utf8')));
   const named = typeof attributes === 'number' ? { to: attributes } : (attributes ?? {});
   for (const [key, value] of Object.entries(named)) {
     const attribute = Buffer.concat([

@@ -22,7 +22,7 @@ import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { planBatches } from './plan.js';
 import { type Embedded, unitRows } from './scoring.js';
 import { sentenceEncoder } from './sentence-ids.js';
-import { loadSession, loadSessionHere } from './session.js';
+import { type EncoderSession, loadSession, loadSessionHere } from './session.js';
 import { encodeSentences } from './tokenize-pool.js';
 
 /**
@@ -31,7 +31,9 @@ import { encodeSentences } from './tokenize-pool.js';
  * unit-length contextual embeddings of one hidden layer.
  */
 
-export type BertScoreDtype = 'auto' | 'fp32' | 'fp16';
+export type BertScoreDtype = 'auto' | 'fp32' | 'fp16' | 'q8';
+/** What the encoder's matrix products run in (BertScoreDtype with `auto` resolved). */
+export type BertScorePrecision = 'fp32' | 'fp16' | 'q8';
 
 /**
  * Sentences per forward pass unless told: bert_score's 64 on the CPU; 256 on a GPU, where
@@ -56,7 +58,8 @@ export interface EncoderOptions {
   device: DeviceChoice;
   /**
    * Precision of the matrix products: `auto` is fp16 on a GPU (webgpu, cuda) and fp32 on the
-   * CPU. @default 'fp32', as bert_score computes
+   * CPU; `q8` is 8-bit weights in blocks of 32 with fp16 activations (block-quantized.ts).
+   * @default 'fp32', as bert_score computes
    */
   dtype?: BertScoreDtype;
   /** Sentences per forward pass. @default DEFAULT_BATCH_SIZE[the device it runs on] */
@@ -78,7 +81,7 @@ export interface Encoder {
   /** The device it runs on (`auto` resolved). */
   readonly device: EngineDevice;
   /** Precision of its matrix products (`auto` resolved). */
-  readonly dtype: 'fp32' | 'fp16';
+  readonly dtype: BertScorePrecision;
   readonly layer: number;
   readonly numLayers: number;
   /** Sentences per forward pass (EncoderOptions.batchSize resolved). */
@@ -102,6 +105,12 @@ export interface Encoder {
   readonly passes: { count: number; tokens: number; padded: number };
   dispose(): Promise<void>;
 }
+
+/** How the log names the matrix weights of each reduced precision. */
+const WEIGHTS_IN: Readonly<Record<Exclude<BertScorePrecision, 'fp32'>, string>> = Object.freeze({
+  fp16: 'fp16 weights',
+  q8: '8-bit weights in blocks of 32, fp16 activations',
+});
 
 /** Batches given to the encoder session before the first of them is read. */
 const BATCHES_AHEAD = 3;
@@ -195,21 +204,22 @@ async function prunedModelFolder(
   layer: number,
   cacheDir: string,
   logger: Logger,
-  half: boolean,
+  precision: BertScorePrecision,
 ): Promise<string> {
   const source = await realpath(graph.path);
   const info = await stat(source);
   const key = createHash('sha256')
-    .update(JSON.stringify(['v2', source, info.size, info.mtimeMs, tensor, half ? 'fp16' : 'fp32']))
+    .update(JSON.stringify(['v2', source, info.size, info.mtimeMs, tensor, precision]))
     .digest('hex')
     .slice(0, 16);
-  const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}${half ? '-fp16' : ''}-${key}`;
+  const suffix = precision === 'fp32' ? '' : `-${precision}`;
+  const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}${suffix}-${key}`;
   const target = join(cacheDir, '.medcap-derived', 'bertscore', name);
   if (await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined)) return target;
 
   logger.info(
     `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer}` +
-      `${half ? ', with fp16 matrix weights,' : ''} (once)`,
+      `${precision === 'fp32' ? '' : `, with ${WEIGHTS_IN[precision]},`} (once)`,
   );
   const building = temporarySibling(target);
   try {
@@ -217,7 +227,7 @@ async function prunedModelFolder(
     await copyFile(join(folder, 'config.json'), join(building, 'config.json'));
     const elemType = graph.outputs[0]?.elemType ?? 1;
     await writePrunedModel(graph, tensor, elemType, join(building, 'onnx', 'model.onnx'), {
-      halfMatMulWeights: half,
+      matMulWeights: precision === 'fp32' ? undefined : precision,
       unitRows: true,
     });
     for (const data of graph.externalData) {
@@ -280,12 +290,16 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   }
   /**
    * fp32 with the hidden state as an output already: the model as exported. Otherwise a copy
-   * (pruned, fp16 MatMuls if `half`) that also scales each token vector to unit length, on the
+   * (pruned, fp16 or 8-bit MatMul weights as `precision` says) that also scales each token
+   * vector to unit length, on the
    * device: in JavaScript, on the thread that waits for the device, that was 10% of the time.
    */
-  const asExported = (half: boolean) => location.isGraphOutput && !half;
-  const modelFor = async (half: boolean): Promise<{ folder: string; subfolder: string }> =>
-    asExported(half)
+  const asExported = (precision: BertScorePrecision) =>
+    location.isGraphOutput && precision === 'fp32';
+  const modelFor = async (
+    precision: BertScorePrecision,
+  ): Promise<{ folder: string; subfolder: string }> =>
+    asExported(precision)
       ? { folder, subfolder: onnx.subfolder }
       : {
           folder: await prunedModelFolder(
@@ -295,7 +309,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
             layer,
             options.cacheDir,
             logger,
-            half,
+            precision,
           ),
           subfolder: 'onnx',
         };
@@ -311,16 +325,16 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     );
   }
   /** The output read: the unit vectors of the pruned copy, or the exported hidden state. */
-  const outputFor = (half: boolean) =>
-    asExported(half) ? location.tensor : unitRowsTensor(location.tensor);
-  const loadOn = async (candidate: EngineDevice, half: boolean) => {
-    const { folder: at, subfolder } = await modelFor(half);
+  const outputFor = (precision: BertScorePrecision) =>
+    asExported(precision) ? location.tensor : unitRowsTensor(location.tensor);
+  const loadOn = async (candidate: EngineDevice, precision: BertScorePrecision) => {
+    const { folder: at, subfolder } = await modelFor(precision);
     const spec = {
       folder: at,
       subfolder,
       device: candidate,
       externalData: graph.externalData.length > 0,
-      output: outputFor(half),
+      output: outputFor(precision),
     };
     if (!(options.sessionThread ?? candidate !== 'cpu')) return loadSessionHere(spec);
     return loadSession(spec, (reason) =>
@@ -331,20 +345,21 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   };
   const dtype = options.dtype ?? 'fp32';
   const {
-    value: { session, half },
+    value: { session, precision },
     device,
   } = await loadOnDevice(
     options.device,
-    async (candidate) => {
-      const half = dtype === 'fp16' || (dtype === 'auto' && candidate !== 'cpu');
-      if (!half || dtype === 'fp16') return { session: await loadOn(candidate, half), half };
+    async (candidate): Promise<{ session: EncoderSession; precision: BertScorePrecision }> => {
+      if (dtype !== 'auto') return { session: await loadOn(candidate, dtype), precision: dtype };
+      if (candidate === 'cpu')
+        return { session: await loadOn(candidate, 'fp32'), precision: 'fp32' };
       try {
-        return { session: await loadOn(candidate, true), half: true };
+        return { session: await loadOn(candidate, 'fp16'), precision: 'fp16' };
       } catch (error) {
         logger.warn(
           `BERTScore: fp16 is not usable on ${candidate} (${describeError(error).split('\n')[0]}); using fp32`,
         );
-        return { session: await loadOn(candidate, false), half: false };
+        return { session: await loadOn(candidate, 'fp32'), precision: 'fp32' };
       }
     },
     {
@@ -393,13 +408,14 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     `BERTScore: ${options.model}, hidden layer ${layer} of ${numLayers}` +
       (options.layer === undefined && defaultLayer !== undefined ? " (bert_score's default)" : '') +
       `, sequences up to ${maxLength} tokens in batches of ${batchSize}, on ${device}` +
-      (half ? ' (matrix products in fp16)' : ' (fp32)'),
+      (precision === 'fp32' ? ' (fp32)' : ` (matrix products with ${WEIGHTS_IN[precision]})`),
   );
-  const unitInGraph = !asExported(half);
-  if (half) {
-    // Measured on an H100 through WebGPU: up to 1.2e-2 in F1 (bench/results/bertscore-2026-12-06-b.json).
+  const unitInGraph = !asExported(precision);
+  if (precision !== 'fp32') {
+    // Measured on an H100 through WebGPU (docs/PERFORMANCE.md): fp16 up to 1.2e-2 in F1
+    // (bench/results/bertscore-2026-12-06-b.json); q8 as the table there says.
     logger.warn(
-      "BERTScore in fp16: values differ from bert_score's fp32 ones by up to about 1e-2; " +
+      `BERTScore in ${precision}: values differ from bert_score's fp32 ones by up to about 1e-2; ` +
         'use --bertscore-dtype fp32 for numbers to publish',
     );
   }
@@ -474,7 +490,7 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   return {
     folder,
     device,
-    dtype: half ? 'fp16' : 'fp32',
+    dtype: precision,
     layer,
     numLayers,
     batchSize,

@@ -492,6 +492,31 @@ describe('--bertscore-dtype', () => {
       await Promise.all([auto.dispose?.(), half.dispose?.()]);
     }
   });
+
+  it('q8 (8-bit weights) scores within 2e-2 of fp32, says so, and records it', async () => {
+    const pairs = reference.pairs;
+    const warnings: string[] = [];
+    const q8 = await tinyRoberta({
+      layer: 2,
+      dtype: 'q8',
+      logger: { ...silentLogger, warn: (m) => warnings.push(m) },
+    });
+    const expected = reference.models['tiny-roberta']!.results.find((r) => r.layer === 2 && r.idf)!;
+    try {
+      const q = await q8.score(inputOf(pairs));
+      let differs = false;
+      pairs.forEach((pair, i) => {
+        const f1 = q.values.bertscore_f1![i]!;
+        expect(Math.abs(f1 - expected.F[i]!), pair.id).toBeLessThan(2e-2);
+        if (Math.abs(f1 - expected.F[i]!) > 1e-5) differs = true;
+      });
+      expect(differs).toBe(true); // the 8-bit weights really ran
+      expect(q8.setup.dtype).toBe('q8');
+      expect(warnings.join('\n')).toMatch(/BERTScore in q8: .*use --bertscore-dtype fp32/);
+    } finally {
+      await q8.dispose?.();
+    }
+  });
 });
 
 describe('--bertscore-baseline (bert_score rescale_with_baseline)', () => {
