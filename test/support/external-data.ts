@@ -62,13 +62,15 @@ function entry(key: string, value: string): Buffer {
 
 /**
  * Copies `model` to `folder/name` with every initializer's raw_data moved to
- * `folder/dataName`; returns how many initializers were moved.
+ * `folder/dataName`; returns how many initializers were moved. With `minBytes`, smaller ones
+ * stay inside, as the exporters keep shape constants (onnx's size_threshold, 1 KB by default).
  */
 export async function writeWithExternalData(
   model: string,
   folder: string,
   name: string,
   dataName: string,
+  minBytes = 0,
 ): Promise<number> {
   const graph = readOnnxGraph(model);
   await writeFile(join(folder, dataName), '');
@@ -79,7 +81,7 @@ export async function writeWithExternalData(
     const [tensor] = fields(readGraphField(graph, span));
     const parts = fields(tensor!.value!);
     const raw = parts.find((p) => p.field === RAW_DATA)?.value;
-    if (!raw || raw.length === 0) continue;
+    if (!raw || raw.length === 0 || raw.length < minBytes) continue;
     await appendFile(join(folder, dataName), raw);
     const content = Buffer.concat([
       ...parts.filter((p) => p.field !== RAW_DATA).map((p) => p.whole),

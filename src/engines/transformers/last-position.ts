@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  copyFile,
-  link,
-  mkdir,
-  readdir,
-  realpath,
-  rename,
-  rm,
-  stat,
-  symlink,
-} from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { temporarySibling } from '../../core/files.js';
 import type { Logger } from '../../core/logger.js';
+import { placeExternalData } from '../../formats/onnx/external-data.js';
 import {
   type FieldSpan,
   GRAPH_FIELDS,
@@ -201,34 +192,6 @@ async function linkAll(from: string, to: string, except: string): Promise<void> 
 }
 
 /**
- * The rewritten decoder's external data files, beside it as real files: ONNX Runtime refuses
- * external data whose resolved path leaves the model file's folder, which a symbolic link to
- * the original does. A hard link costs nothing; across file systems the data is copied (once).
- */
-async function placeExternalData(
-  graph: OnnxGraph,
-  source: string,
-  destinationFolder: string,
-  logger: Logger,
-): Promise<void> {
-  for (const location of graph.externalData) {
-    const from = await realpath(join(dirname(source), location));
-    const to = join(destinationFolder, location);
-    await rm(to, { force: true });
-    await mkdir(dirname(to), { recursive: true });
-    try {
-      await link(from, to);
-    } catch {
-      const { size } = await stat(from);
-      logger.info(
-        `copying ${from} (${(size / 2 ** 30).toFixed(2)} GiB) beside the rewritten decoder: the model cache is on another file system (once)`,
-      );
-      await copyFile(from, to);
-    }
-  }
-}
-
-/**
  * A model folder whose `decoderFile` (a path inside `folder`) computes last-position logits
  * only: made once under `<cacheDir>/.medcap-derived/last-logits/`, keyed by the decoder file's
  * path, size and modification time, with links to the model's other files. Returns `folder`
@@ -263,7 +226,13 @@ export async function lastPositionModelFolder(
   const building = temporarySibling(target);
   try {
     await linkAll(sourceFolder, building, decoder);
-    await placeExternalData(graph, source, dirname(join(building, decoderFile)), logger);
+    await placeExternalData(
+      graph,
+      source,
+      dirname(join(building, decoderFile)),
+      logger,
+      'the rewritten decoder',
+    );
     await writeEditedModel(graph, plan.edits, join(building, decoderFile));
     await rename(building, target).catch(async (error) => {
       // another process made it meanwhile: use theirs

@@ -1,4 +1,4 @@
-import { encodeNode, FLOAT, FLOAT16, toHalfBits } from './half-precision.js';
+import { encodeNode, FLOAT, FLOAT16, LOWERED_MATMUL_MARK, toHalfBits } from './half-precision.js';
 import { encodeVarint, lengthDelimited } from './protobuf.js';
 
 /**
@@ -134,7 +134,7 @@ export function quantizedMatMulNodes(
   const x16 = `${output}/x_fp16`;
   const y16 = `${output}/y_fp16`;
   return [
-    encodeNode('Cast', `${name}/cast_in_fp16`, [input], x16, FLOAT16),
+    encodeNode('Cast', `${name}${LOWERED_MATMUL_MARK}`, [input], x16, FLOAT16),
     encodeNode(
       'MatMulNBits',
       name,

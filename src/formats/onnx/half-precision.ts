@@ -166,6 +166,12 @@ export function encodeNode(
   return Buffer.concat(parts);
 }
 
+/**
+ * How the Cast into fp16 that starts a MatMul with fp16 or 8-bit weights ends its name: a copy
+ * holding one has at least one such MatMul.
+ */
+export const LOWERED_MATMUL_MARK = '/cast_in_fp16';
+
 /** The three nodes that replace MatMul(x, w): Cast x to fp16, MatMul with w_fp16, Cast back. */
 export function halfMatMulNodes(
   name: string,
@@ -176,7 +182,7 @@ export function halfMatMulNodes(
   const x16 = `${output}/x_fp16`;
   const y16 = `${output}/y_fp16`;
   return [
-    encodeNode('Cast', `${name}/cast_in_fp16`, [input], x16, FLOAT16),
+    encodeNode('Cast', `${name}${LOWERED_MATMUL_MARK}`, [input], x16, FLOAT16),
     encodeNode('MatMul', name, [x16, weight16], y16),
     encodeNode('Cast', `${name}/cast_out_fp32`, [y16], output, FLOAT),
   ];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { copyFile, mkdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { describeError, MetricError } from '../../core/errors.js';
 import { temporarySibling } from '../../core/files.js';
 import type { Logger } from '../../core/logger.js';
@@ -11,12 +11,14 @@ import {
   loadOnDevice,
 } from '../../engines/transformers/devices.js';
 import { routeHubDownloads } from '../../engines/transformers/hub-fetch.js';
+import { placeExternalData } from '../../formats/onnx/external-data.js';
 import {
   type OnnxGraph,
   readOnnxGraph,
   unitRowsTensor,
   writePrunedModel,
 } from '../../formats/onnx/graph.js';
+import { LOWERED_MATMUL_MARK } from '../../formats/onnx/half-precision.js';
 import { defaultLayerFor, locateHiddenState } from './hidden-layer.js';
 import { findOnnxFile, resolveModelFolder } from './model-source.js';
 import { planBatches } from './plan.js';
@@ -215,8 +217,33 @@ async function prunedModelFolder(
   const suffix = precision === 'fp32' ? '' : `-${precision}`;
   const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}${suffix}-${key}`;
   const target = join(cacheDir, '.medcap-derived', 'bertscore', name);
-  if (await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined)) return target;
+  if (!(await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined))) {
+    await writePrunedCopy(folder, graph, tensor, layer, target, logger, precision);
+  }
+  if (precision !== 'fp32' && !hasLoweredMatMuls(join(target, 'onnx', 'model.onnx'))) {
+    logger.warn(
+      `BERTScore: none of ${graph.path}'s matrix weights could be written in ${precision} ` +
+        '(they are kept in external data, or are not float32): its matrix products run as exported',
+    );
+  }
+  return target;
+}
 
+/** Whether a pruned copy holds any MatMul whose weight went to fp16 or 8 bits. */
+function hasLoweredMatMuls(path: string): boolean {
+  return readOnnxGraph(path).nodes.some((node) => node.name.endsWith(LOWERED_MATMUL_MARK));
+}
+
+async function writePrunedCopy(
+  folder: string,
+  graph: OnnxGraph,
+  tensor: string,
+  layer: number,
+  target: string,
+  logger: Logger,
+  precision: BertScorePrecision,
+): Promise<void> {
+  const source = await realpath(graph.path);
   logger.info(
     `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer}` +
       `${precision === 'fp32' ? '' : `, with ${WEIGHTS_IN[precision]},`} (once)`,
@@ -230,12 +257,7 @@ async function prunedModelFolder(
       matMulWeights: precision === 'fp32' ? undefined : precision,
       unitRows: true,
     });
-    for (const data of graph.externalData) {
-      const from = join(dirname(source), data);
-      const to = join(building, 'onnx', data);
-      await mkdir(dirname(to), { recursive: true });
-      await symlink(from, to).catch(() => copyFile(from, to));
-    }
+    await placeExternalData(graph, source, join(building, 'onnx'), logger, 'the pruned copy');
     await rename(building, target).catch(async (error) => {
       // another process made it meanwhile: use theirs
       if (await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined)) return;
@@ -244,7 +266,6 @@ async function prunedModelFolder(
   } finally {
     await rm(building, { recursive: true, force: true });
   }
-  return target;
 }
 
 export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {

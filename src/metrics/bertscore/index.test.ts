@@ -2,6 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeWithExternalData } from '../../../test/support/external-data.js';
 import { ConfigError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { hasVulkanLoader } from '../../engines/transformers/devices.js';
@@ -515,6 +516,61 @@ describe('--bertscore-dtype', () => {
       expect(warnings.join('\n')).toMatch(/BERTScore in q8: .*use --bertscore-dtype fp32/);
     } finally {
       await q8.dispose?.();
+    }
+  });
+});
+
+describe('--bertscore-dtype q8 with weights in external data', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'medcap-q8-external-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The pruned copy of a model with external data once linked that data symbolically, which ONNX
+  // Runtime 1.30 refuses ("External data path escapes model directory"): every such model failed.
+  it('loads the pruned copy (its data placed beside it), says no weight could be lowered, and scores as exported', async () => {
+    const model = join(dir, 'tiny-roberta');
+    await mkdir(join(model, 'onnx'), { recursive: true });
+    for (const file of [
+      'config.json',
+      'merges.txt',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.json',
+    ]) {
+      await copyFile(join(TINY_ROBERTA, file), join(model, file));
+    }
+    const moved = await writeWithExternalData(
+      join(TINY_ROBERTA, 'onnx/model.onnx'),
+      join(model, 'onnx'),
+      'model.onnx',
+      'model.onnx_data',
+      1024,
+    );
+    expect(moved).toBeGreaterThan(0);
+    const warnings: string[] = [];
+    const metric = await tinyRoberta({
+      model,
+      layer: 2,
+      dtype: 'q8',
+      logger: { ...silentLogger, warn: (m) => warnings.push(m) },
+    });
+    const expected = reference.models['tiny-roberta']!.results.find((r) => r.layer === 2 && r.idf)!;
+    try {
+      const result = await metric.score(inputOf(reference.pairs));
+      reference.pairs.forEach((pair, i) => {
+        expect(Math.abs(result.values.bertscore_f1![i]! - expected.F[i]!), pair.id).toBeLessThan(
+          1e-5,
+        );
+      });
+      expect(warnings.join('\n')).toMatch(
+        /none of .*model\.onnx's matrix weights could be written in q8 \(they are kept in external data/,
+      );
+    } finally {
+      await metric.dispose?.();
     }
   });
 });
