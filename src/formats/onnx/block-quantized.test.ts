@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_BERT_ONNX, tinyBertHidden } from '../../../test/support/tiny-bert.js';
 import {
   dequantizeWeight,
   MS_DOMAIN,
@@ -11,8 +11,6 @@ import {
   quantizeWeight,
 } from './block-quantized.js';
 import { readOnnxGraph, writePrunedModel } from './graph.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
 
 describe('quantizeWeight', () => {
   it('keeps each weight within half a step of its block and the block maximum exact', () => {
@@ -66,7 +64,7 @@ describe('writePrunedModel with 8-bit matrix weights', () => {
   });
 
   it('turns every weight MatMul into Cast/MatMulNBits/Cast that ONNX Runtime runs close to fp32', async () => {
-    const source = join(ROOT, 'models/tiny-bert/onnx/model.onnx');
+    const source = TINY_BERT_ONNX;
     const graph = readOnnxGraph(source);
     expect(graph.opsetDomains).not.toContain(MS_DOMAIN);
     const full = join(dir, 'full.onnx');
@@ -87,22 +85,11 @@ describe('writePrunedModel with 8-bit matrix weights', () => {
     );
     expect(q8Graph.opsetDomains).toContain(MS_DOMAIN);
 
-    const ids = [2n, 40n, 41n, 42n, 43n, 3n, 0n];
-    const mask = [1n, 1n, 1n, 1n, 1n, 1n, 0n];
-    const feeds = {
-      input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, 7]),
-      attention_mask: new Tensor('int64', BigInt64Array.from(mask), [1, 7]),
-      token_type_ids: new Tensor('int64', new BigInt64Array(7), [1, 7]),
-    };
-    const run = async (path: string) => {
-      const session = await InferenceSession.create(path);
-      try {
-        return (await session.run(feeds)).last_hidden_state!.data as Float32Array;
-      } finally {
-        await session.release();
-      }
-    };
-    const [a, b, h] = [await run(full), await run(q8), await run(half)];
+    const [a, b, h] = [
+      await tinyBertHidden(full),
+      await tinyBertHidden(q8),
+      await tinyBertHidden(half),
+    ];
     let worst = 0;
     let worstHalf = 0;
     for (let i = 0; i < a.length; i++) {

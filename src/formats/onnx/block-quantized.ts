@@ -1,4 +1,4 @@
-import { encodeNode, FLOAT, FLOAT16, LOWERED_MATMUL_MARK, toHalfBits } from './half-precision.js';
+import { castAroundProduct, encodeNode, FLOAT16, toHalfBits } from './half-precision.js';
 import { encodeVarint, lengthDelimited } from './protobuf.js';
 
 /**
@@ -131,10 +131,7 @@ export function quantizedMatMulNodes(
   dims: { k: number; n: number },
   output: string,
 ): Buffer[] {
-  const x16 = `${output}/x_fp16`;
-  const y16 = `${output}/y_fp16`;
-  return [
-    encodeNode('Cast', `${name}${LOWERED_MATMUL_MARK}`, [input], x16, FLOAT16),
+  return castAroundProduct(name, input, output, (x16, y16) =>
     encodeNode(
       'MatMulNBits',
       name,
@@ -143,8 +140,7 @@ export function quantizedMatMulNodes(
       { K: dims.k, N: dims.n, bits: QUANT_BITS, block_size: QUANT_BLOCK },
       MS_DOMAIN,
     ),
-    encodeNode('Cast', `${name}/cast_out_fp32`, [y16], output, FLOAT),
-  ];
+  );
 }
 
 /** ModelProto.opset_import field {domain, version} (field 8). */

@@ -1,12 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_BERT_ONNX, tinyBertHidden } from '../../../test/support/tiny-bert.js';
 import { readOnnxGraph, writePrunedModel } from './graph.js';
 import { encodeHalfTensor, parseFloatTensor, toHalfBits } from './half-precision.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
 
 describe('toHalfBits', () => {
   it('rounds to the nearest binary16, ties to even, with overflow, subnormals and signs', () => {
@@ -43,7 +41,7 @@ describe('writePrunedModel with fp16 matrix weights', () => {
   });
 
   it('turns every weight MatMul into Cast/MatMul/Cast and stays close to fp32', async () => {
-    const source = join(ROOT, 'models/tiny-bert/onnx/model.onnx');
+    const source = TINY_BERT_ONNX;
     const graph = readOnnxGraph(source);
     const full = join(dir, 'full.onnx');
     const half = join(dir, 'half.onnx');
@@ -62,22 +60,7 @@ describe('writePrunedModel with fp16 matrix weights', () => {
       matmuls.length,
     );
 
-    const ids = [2n, 40n, 41n, 42n, 43n, 3n, 0n];
-    const mask = [1n, 1n, 1n, 1n, 1n, 1n, 0n];
-    const feeds = {
-      input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, 7]),
-      attention_mask: new Tensor('int64', BigInt64Array.from(mask), [1, 7]),
-      token_type_ids: new Tensor('int64', new BigInt64Array(7), [1, 7]),
-    };
-    const run = async (path: string) => {
-      const session = await InferenceSession.create(path);
-      try {
-        return (await session.run(feeds)).last_hidden_state!.data as Float32Array;
-      } finally {
-        await session.release();
-      }
-    };
-    const [a, b] = [await run(full), await run(half)];
+    const [a, b] = [await tinyBertHidden(full), await tinyBertHidden(half)];
     let worst = 0;
     let differs = false;
     for (let i = 0; i < a.length; i++) {

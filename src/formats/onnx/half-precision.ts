@@ -172,6 +172,25 @@ export function encodeNode(
  */
 export const LOWERED_MATMUL_MARK = '/cast_in_fp16';
 
+/**
+ * The three nodes that replace MatMul(x, w) when the product runs in fp16: Cast x to fp16, the
+ * product that `product(x16, y16)` encodes, Cast back to float32.
+ */
+export function castAroundProduct(
+  name: string,
+  input: string,
+  output: string,
+  product: (x16: string, y16: string) => Buffer,
+): Buffer[] {
+  const x16 = `${output}/x_fp16`;
+  const y16 = `${output}/y_fp16`;
+  return [
+    encodeNode('Cast', `${name}${LOWERED_MATMUL_MARK}`, [input], x16, FLOAT16),
+    product(x16, y16),
+    encodeNode('Cast', `${name}/cast_out_fp32`, [y16], output, FLOAT),
+  ];
+}
+
 /** The three nodes that replace MatMul(x, w): Cast x to fp16, MatMul with w_fp16, Cast back. */
 export function halfMatMulNodes(
   name: string,
@@ -179,13 +198,9 @@ export function halfMatMulNodes(
   weight16: string,
   output: string,
 ): Buffer[] {
-  const x16 = `${output}/x_fp16`;
-  const y16 = `${output}/y_fp16`;
-  return [
-    encodeNode('Cast', `${name}${LOWERED_MATMUL_MARK}`, [input], x16, FLOAT16),
+  return castAroundProduct(name, input, output, (x16, y16) =>
     encodeNode('MatMul', name, [x16, weight16], y16),
-    encodeNode('Cast', `${name}/cast_out_fp32`, [y16], output, FLOAT),
-  ];
+  );
 }
 
 /** The fp16 copy of a 2-D float32 weight (TensorProto bytes), named `<name>_fp16`. */
