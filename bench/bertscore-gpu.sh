@@ -10,7 +10,7 @@
 #
 # Stages: build the roberta-large-shaped encoder; medcap on 2,000 pairs per dtype
 # (calibration, also writes the pruned layer-17 copy once per dtype); medcap on PAIRS pairs
-# once per BENCH_MEDCAP_RUNS entry (dtype:batch, default "fp32:64", or dtype:batch:REV to run
+# once per BENCH_MEDCAP_RUNS entry (dtype:batch, dtype one of fp32, fp16, q8; default "fp32:64", or dtype:batch:REV to run
 # the build of commit REV that bench/gpu-carry.sh carried beside the app; PAIRS is cut if the
 # calibration says the first run would take longer than MEDCAP_BUDGET_S); the bert_score
 # computation in PyTorch, fp16 and fp32, batch 64, on the same pairs; the values compared.
