@@ -159,6 +159,7 @@ export async function previousWork(
   refuseOtherShard(starts.at(-1), config, journalPath);
   if (journal.items.size > 0) refuseOtherGeneration(starts, config, journalPath, logger);
   warnIfOtherDataset(starts.at(-1), config, logger);
+  noteOtherLimit(starts.at(-1), config, journal.items.size, logger);
   const start = starts[0];
   return { items: journal.items, ...crash, ...(start ? { start } : {}) };
 }
@@ -259,6 +260,26 @@ function warnIfOtherDataset(
         '(references, concepts and image paths are taken from it)',
     );
   }
+}
+
+/**
+ * Resuming with another --limit is how a trial run on a few images grows into the whole split,
+ * so it is allowed; the log says so, since the run's counts then differ from the first one's.
+ */
+function noteOtherLimit(
+  start: JournalStart | undefined,
+  config: CaptionConfig,
+  journaled: number,
+  logger: Logger,
+): void {
+  if (start?.limit === undefined) return; // journals from before medcap recorded it
+  const now = Number.isFinite(config.limit) ? config.limit : null;
+  if (start.limit === now) return;
+  const name = (limit: number | null) => (limit === null ? 'no --limit' : `--limit ${limit}`);
+  logger.info(
+    `resume: the journal was started with ${name(start.limit)}, and this run has ${name(now)}; ` +
+      `the ${journaled} image(s) it holds are kept, and the split is taken up to the new limit`,
+  );
 }
 
 export function warnIfEngineChanged(

@@ -35,8 +35,17 @@ describe('resume with other generation settings', () => {
       /--prompt: .* in the journal, "Write a haiku\." now; --max-new-tokens: \d+ in the journal, 3 now/,
     );
     expect(engine.batches).toEqual([]);
-    const same = await caption(captionConfig({ data, out, limit: 8, resume: true }), { engine });
+    const notes: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => notes.push(m) };
+    const same = await caption(captionConfig({ data, out, limit: 8, resume: true }), {
+      engine,
+      logger,
+    });
     expect(same.rows).toHaveLength(8);
+    // a trial run grown to more images: allowed, and said
+    expect(notes.join('\n')).toMatch(
+      /resume: the journal was started with --limit 4, and this run has --limit 8; the 4 image\(s\) it holds are kept/,
+    );
     const config = loadConfig({
       specs: [...COMMON_OPTIONS, ...EVALUATE_OPTIONS],
       flags: { captions: same.captionsPath, out, metrics: ['bleu'] },
