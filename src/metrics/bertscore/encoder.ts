@@ -211,7 +211,18 @@ async function prunedModelFolder(
   const source = await realpath(graph.path);
   const info = await stat(source);
   const key = createHash('sha256')
-    .update(JSON.stringify(['v2', source, info.size, info.mtimeMs, tensor, precision]))
+    // v3 for models with external data: their v2 copies linked the data symbolically, which
+    // ONNX Runtime refuses, so those copies are made again.
+    .update(
+      JSON.stringify([
+        graph.externalData.length > 0 ? 'v3' : 'v2',
+        source,
+        info.size,
+        info.mtimeMs,
+        tensor,
+        precision,
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
   const suffix = precision === 'fp32' ? '' : `-${precision}`;
