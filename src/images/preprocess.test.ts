@@ -1,3 +1,4 @@
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { prepareEncodedImage } from './encoded.js';
@@ -19,6 +20,32 @@ function sixteenBit(values: number[]) {
   return sharp(samples, { raw: { width: 64, height: 32, channels } }).toColourspace(
     channels < 3 ? 'grey16' : 'rgb16',
   );
+}
+
+/** A PNG chunk with its CRC. */
+function pngChunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  let crc = 0xffffffff;
+  for (const byte of body) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE((crc ^ 0xffffffff) >>> 0, 8 + data.length);
+  return out;
+}
+
+/** `png` with an iCCP chunk holding `profile` right after its IHDR: its samples unchanged. */
+function withIccChunk(png: Buffer, profile: Buffer): Buffer {
+  const afterHeader = 8 + 25; // signature, then IHDR (4 length + 4 type + 13 data + 4 CRC)
+  const data = Buffer.concat([Buffer.from('P3\0\0', 'latin1'), deflateSync(profile)]);
+  return Buffer.concat([
+    png.subarray(0, afterHeader),
+    pngChunk('iCCP', data),
+    png.subarray(afterHeader),
+  ]);
 }
 
 describe('preprocessImage', () => {
@@ -134,6 +161,26 @@ describe('preprocessImage', () => {
         `${name}: ${mean} vs ${expected}`,
       ).toBe(true);
     }
+  });
+
+  it("reads an RGB file's samples as they are, whatever ICC profile it embeds, as PIL does", async () => {
+    const solid = () =>
+      sharp({
+        create: { width: 64, height: 32, channels: 3, background: { r: 200, g: 60, b: 40 } },
+      })
+        .png()
+        .toBuffer();
+    const p3 = await sharp(await solid(3))
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
+    const profile = (await sharp(p3).metadata()).icc!;
+    expect(profile.length).toBeGreaterThan(100);
+    const tagged = withIccChunk(await solid(), profile);
+    expect((await sharp(tagged).metadata()).hasProfile).toBe(true);
+    // Through the profile, P3's 200/60/40 would be a redder sRGB colour, far from these samples.
+    const image = await preprocessImage('x', 'p3.png', tagged, policy);
+    expect(meanColour(image.pixels)).toEqual([200, 60, 40]);
   });
 
   it('turns EXIF orientation 6 and 8 the right way (left half red: on top after 6, at the bottom after 8)', async () => {

@@ -91,17 +91,23 @@ export async function openImage(
 ): Promise<OpenedImage> {
   const bytes = await decodableImage(path, file, options);
   if (looksLikeSvg(bytes)) throw svgRefused(path);
-  const open = () =>
+  const open = (ignoreIcc = false) =>
     sharp(bytes, {
       limitInputPixels: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
       failOn: 'error',
       sequentialRead: true,
+      ignoreIcc,
     }).timeout({ seconds: IMAGE_TIMEOUT_S });
   let image = open().autoOrient();
   const meta = await image.metadata();
   if (meta.format === 'svg') throw svgRefused(path);
+  // PIL, and so the Python pipeline, reads an RGB or grey file's samples as they are, whatever
+  // ICC profile it embeds (Adobe RGB, Display P3, a grey gamma curve); CMYK still goes through
+  // its profile to sRGB.
+  const ignoreIcc = meta.hasProfile === true && meta.space !== 'cmyk';
+  if (ignoreIcc) image = open(true).autoOrient();
   if (meta.depth === 'ushort' && (meta.channels ?? 0) <= 2)
-    image = await stretchGrey(image, open());
+    image = await stretchGrey(image, open(ignoreIcc));
   if (!meta.width || !meta.height)
     throw new ImageError(`${path}: image has no size`, { code: 'IMAGE_CORRUPT' });
   // Size after EXIF rotation, which is what the model will see.
