@@ -170,7 +170,7 @@ describe('preprocessImage', () => {
       })
         .png()
         .toBuffer();
-    const p3 = await sharp(await solid(3))
+    const p3 = await sharp(await solid())
       .withIccProfile('p3')
       .png()
       .toBuffer();
@@ -181,6 +181,28 @@ describe('preprocessImage', () => {
     // Through the profile, P3's 200/60/40 would be a redder sRGB colour, far from these samples.
     const image = await preprocessImage('x', 'p3.png', tagged, policy);
     expect(meanColour(image.pixels)).toEqual([200, 60, 40]);
+  });
+
+  it("keeps the colour an RGB PNG's tRNS chunk names, as PIL opens it as RGB", async () => {
+    const halves = Buffer.alloc(64 * 32 * 3);
+    for (let i = 0; i < 64 * 32; i++) halves.set(i % 64 < 32 ? [200, 60, 40] : [10, 20, 30], 3 * i);
+    const png = await sharp(halves, { raw: { width: 64, height: 32, channels: 3 } })
+      .png()
+      .toBuffer();
+    const afterHeader = 8 + 25;
+    const transparent = Buffer.from([0, 200, 0, 60, 0, 40]); // 16-bit samples of 200/60/40
+    const tagged = Buffer.concat([
+      png.subarray(0, afterHeader),
+      pngChunk('tRNS', transparent),
+      png.subarray(afterHeader),
+    ]);
+    expect((await sharp(tagged).metadata()).hasAlpha).toBe(true);
+    const image = await preprocessImage('x', 'trns.png', tagged, policy);
+    const mean = meanColour(image.pixels); // the two halves, neither white: 105/40/35
+    expect(
+      mean.every((v, i) => Math.abs(v - [105, 40, 35][i]!) <= 1),
+      `${mean}`,
+    ).toBe(true);
   });
 
   it('turns EXIF orientation 6 and 8 the right way (left half red: on top after 6, at the bottom after 8)', async () => {

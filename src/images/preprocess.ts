@@ -106,6 +106,20 @@ export async function openImage(
   // its profile to sRGB.
   const ignoreIcc = meta.hasProfile === true && meta.space !== 'cmyk';
   if (ignoreIcc) image = open(true).autoOrient();
+  // An RGB PNG whose tRNS chunk names a transparent colour: PIL opens it as RGB, and
+  // transformers' convert_to_rgb returns RGB images as they are, so that colour stays.
+  // (sharp applies removeAlpha after flatten, whatever the order of the calls, so the colours
+  // are taken out first.)
+  if (meta.hasAlpha && isRgbPng(bytes)) {
+    const { data, info } = await image
+      .removeAlpha()
+      .toColourspace('srgb') // 8 bits a sample, a 16-bit file's scaled as elsewhere
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    image = sharp(data, {
+      raw: { width: info.width, height: info.height, channels: info.channels },
+    });
+  }
   if (meta.depth === 'ushort' && (meta.channels ?? 0) <= 2)
     image = await stretchGrey(image, open(ignoreIcc));
   if (!meta.width || !meta.height)
@@ -279,6 +293,13 @@ function svgRefused(path: string): ImageError {
 }
 
 /** XML or SVG text (after an optional BOM and white space), checked before any decoder sees it. */
+/** A PNG of colour type 2 (RGB, no alpha channel; any alpha it has came from tRNS). */
+function isRgbPng(bytes: Uint8Array): boolean {
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  // signature, IHDR's length and type, width, height, bit depth, then the colour type
+  return bytes.length > 25 && signature.every((b, i) => bytes[i] === b) && bytes[25] === 2;
+}
+
 function looksLikeSvg(bytes: Uint8Array): boolean {
   const head = new TextDecoder('utf-8', { fatal: false })
     .decode(bytes.subarray(0, 512))
