@@ -24,6 +24,14 @@ describe('smartResize (Qwen2-VL processor)', () => {
     expect([sh % 28, sw % 28]).toEqual([0, 0]);
   });
 
+  it('lets a side of 10-13 px round to 0 first, as transformers does, so the image is scaled up whole', () => {
+    // round(13 / 28) = 0: the product is 0, under minPixels, so both sides scale by
+    // sqrt(3136 / (13 * 300)) = 0.897 and round up: 28 x 280 (flooring 13 at 28 first kept 28 x 308)
+    expect(smartResize(13, 300, MIN, MAX)).toEqual([28, 280]);
+    expect(smartResize(300, 12, MIN, MAX)).toEqual([280, 28]);
+    expect(smartResize(1, 1, MIN, MAX)).toEqual([56, 56]);
+  });
+
   it('uses a fixed square size when asked', () => {
     expect(targetSize(123, 456, { imageSize: 224, minPixels: MIN, maxPixels: MAX })).toEqual([
       224, 224,

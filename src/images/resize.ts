@@ -30,8 +30,10 @@ export function smartResize(
   maxPixels: number,
   factor = QWEN2VL_FACTOR,
 ): [number, number] {
-  let h = Math.max(factor, roundHalfEven(height / factor) * factor);
-  let w = Math.max(factor, roundHalfEven(width / factor) * factor);
+  // No floor at `factor` here: transformers' rounds a side of 10-13 px to 0, which sends the
+  // image through the minPixels branch below (minPixels is at least 1).
+  let h = roundHalfEven(height / factor) * factor;
+  let w = roundHalfEven(width / factor) * factor;
   if (h * w > maxPixels) {
     const beta = Math.sqrt((height * width) / maxPixels);
     h = Math.max(factor, Math.floor(height / beta / factor) * factor);
