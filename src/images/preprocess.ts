@@ -292,7 +292,6 @@ function svgRefused(path: string): ImageError {
   );
 }
 
-/** XML or SVG text (after an optional BOM and white space), checked before any decoder sees it. */
 /** A PNG of colour type 2 (RGB, no alpha channel; any alpha it has came from tRNS). */
 function isRgbPng(bytes: Uint8Array): boolean {
   const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -300,6 +299,7 @@ function isRgbPng(bytes: Uint8Array): boolean {
   return bytes.length > 25 && signature.every((b, i) => bytes[i] === b) && bytes[25] === 2;
 }
 
+/** XML or SVG text (after an optional BOM and white space), checked before any decoder sees it. */
 function looksLikeSvg(bytes: Uint8Array): boolean {
   const head = new TextDecoder('utf-8', { fatal: false })
     .decode(bytes.subarray(0, 512))
