@@ -53,6 +53,28 @@ export class CheckpointWriter {
   }
 }
 
+/**
+ * `checkpoint_{n}.csv` carries no split (SPEC's name), so the checkpoints of two splits in one
+ * --out overwrite and prune each other: said once at the start of a run that writes them.
+ */
+export async function warnIfCheckpointsShared(
+  dir: string,
+  split: string,
+  checkpointEvery: number,
+  logger: Logger,
+): Promise<void> {
+  if (checkpointEvery <= 0) return;
+  const others = (await readdir(dir))
+    .map((name) => /^medical_captions_(.+)\.journal\.jsonl$/.exec(name)?.[1])
+    .filter((other): other is string => other !== undefined && other !== split);
+  if (others.length === 0) return;
+  logger.warn(
+    `--checkpoint-every: --out ${dir} also holds the run of split ${others.join(', ')}, and ` +
+      'checkpoint_{n}.csv names no split: the checkpoints of both runs overwrite and prune each ' +
+      'other (journals and captions CSVs are not affected); give each split its own --out to keep both',
+  );
+}
+
 /** The checkpoint files in `dir`, newest first. */
 async function checkpointFiles(dir: string): Promise<{ name: string; n: number }[]> {
   const names = (await readdir(dir)).filter((name) => /^checkpoint_\d+\.csv$/.test(name));

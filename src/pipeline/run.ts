@@ -27,7 +27,7 @@ import type {
 import { prepareEncodedImage } from '../images/encoded.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { Batcher, type FailedItem, type ReadyItem } from './batcher.js';
-import { CheckpointWriter, missingCheckpoints } from './checkpoints.js';
+import { CheckpointWriter, missingCheckpoints, warnIfCheckpointsShared } from './checkpoints.js';
 import type { Suspect } from './crash-suspects.js';
 import { generationSettings } from './generation-settings.js';
 import { type HangWatchdog, startHangWatchdog } from './hang-watchdog.js';
@@ -195,6 +195,7 @@ async function captionInto(
     engine.blocksThread === true ? config.batchTimeout : 0,
     config.logFormat,
   );
+  await warnIfCheckpointsShared(out, config.split, config.checkpointEvery, logger);
   const checkpoints = new CheckpointWriter(out, config.split, config.keepCheckpoints, logger);
   let lastMemorySample = 0;
   const sampleMemory = async (announce: string | undefined): Promise<JournalLine> => {

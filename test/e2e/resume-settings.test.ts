@@ -114,3 +114,27 @@ describe('resume into a shard of another number, or over captions without a jour
     expect(replaced.rows).toHaveLength(4);
   });
 });
+
+describe('checkpoints of two splits in one --out', () => {
+  it('warns that checkpoint_{n}.csv names no split, so the two runs share those files', async () => {
+    const root2 = join(root, 'splits');
+    await writeRocov2(root2, imageSpecs(4), { split: 'train' });
+    await writeRocov2(root2, imageSpecs(4), { split: 'valid' });
+    const out = join(root, 'out-splits');
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const run = (split: string, checkpointEvery: number) =>
+      caption(captionConfig({ data: root2, out, split, checkpointEvery, overwrite: true }), {
+        engine: new FakeEngine(),
+        logger,
+      });
+    await run('train', 2);
+    expect(warnings.join('\n')).not.toMatch(/checkpoint/);
+    await run('valid', 0); // no checkpoints: nothing to say
+    expect(warnings.join('\n')).not.toMatch(/checkpoint/);
+    await run('valid', 2);
+    expect(warnings.join('\n')).toMatch(
+      /--checkpoint-every: --out .*out-splits also holds the run of split train, and checkpoint_\{n\}\.csv names no split/,
+    );
+  });
+});
