@@ -14,8 +14,8 @@ import {
   readOnnxGraph,
   writeEditedModel,
 } from '../../formats/onnx/graph.js';
-import { encodeNode, FLOAT, FLOAT16 } from '../../formats/onnx/half-precision.js';
-import { encodeVarint, lengthDelimited } from '../../formats/onnx/protobuf.js';
+import { encodeNode, encodeRawTensor, FLOAT, FLOAT16 } from '../../formats/onnx/half-precision.js';
+import { lengthDelimited } from '../../formats/onnx/protobuf.js';
 
 /**
  * The decoder graph as exported computes the LM head (hidden → 151,936 vocabulary logits) for
@@ -41,15 +41,7 @@ export interface LastPositionPlan {
 function int64Initializer(name: string, value: bigint): Buffer {
   const raw = Buffer.alloc(8);
   raw.writeBigInt64LE(value);
-  const tensor = Buffer.concat([
-    encodeVarint(1 * 8),
-    encodeVarint(1), // dims: [1]
-    encodeVarint(2 * 8),
-    encodeVarint(INT64),
-    lengthDelimited(8, Buffer.from(name, 'utf8')),
-    lengthDelimited(9, raw),
-  ]);
-  return lengthDelimited(GRAPH_FIELDS.initializer, tensor);
+  return lengthDelimited(GRAPH_FIELDS.initializer, encodeRawTensor(name, [1], INT64, raw));
 }
 
 /** Reads a varint from buf at pos: [value, next position]. */

@@ -1,5 +1,11 @@
-import { castAroundProduct, encodeNode, FLOAT16, toHalfBits } from './half-precision.js';
-import { encodeVarint, lengthDelimited } from './protobuf.js';
+import {
+  castAroundProduct,
+  encodeNode,
+  encodeRawTensor,
+  FLOAT16,
+  fromHalfBits,
+  toHalfBits,
+} from './half-precision.js';
 
 /**
  * 8-bit weights for the encoder's matrix products, in the form of ONNX Runtime's MatMulNBits
@@ -30,15 +36,6 @@ export interface QuantizedWeight {
 /** Whether a weight [K, N] can take this form (whole blocks of 32 rows). */
 export function quantizable(dims: readonly number[]): boolean {
   return dims.length === 2 && dims[0]! > 0 && dims[1]! > 0 && dims[0]! % QUANT_BLOCK === 0;
-}
-
-/** fp16 bits to a number (finite values, as toHalfBits writes them). */
-function fromHalfBits(h: number): number {
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  const magnitude =
-    exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  return h & 0x8000 ? -magnitude : magnitude;
 }
 
 /** Row-major float32 weight [K, N] (K a multiple of 32) to MatMulNBits' 8-bit blocks. */
@@ -80,22 +77,6 @@ export function dequantizeWeight(weight: QuantizedWeight, k: number, n: number):
     }
   }
   return out;
-}
-
-/** TensorProto bytes {dims, data_type, name, raw_data}. */
-function encodeRawTensor(
-  name: string,
-  dims: readonly number[],
-  dataType: number,
-  raw: Uint8Array,
-): Buffer {
-  return Buffer.concat([
-    ...dims.map((d) => Buffer.concat([encodeVarint(1 * 8), encodeVarint(d)])),
-    encodeVarint(2 * 8),
-    encodeVarint(dataType),
-    lengthDelimited(8, Buffer.from(name, 'utf8')),
-    lengthDelimited(9, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
-  ]);
 }
 
 /** The two initializers (TensorProto bytes) of a quantized weight named `<name>_q8`. */
@@ -140,17 +121,5 @@ export function quantizedMatMulNodes(
       { K: dims.k, N: dims.n, bits: QUANT_BITS, block_size: QUANT_BLOCK },
       MS_DOMAIN,
     ),
-  );
-}
-
-/** ModelProto.opset_import field {domain, version} (field 8). */
-export function opsetImportField(domain: string, version: number): Buffer {
-  return lengthDelimited(
-    8,
-    Buffer.concat([
-      lengthDelimited(1, Buffer.from(domain, 'utf8')),
-      encodeVarint(2 * 8),
-      encodeVarint(version),
-    ]),
   );
 }

@@ -3,7 +3,6 @@ import { rm } from 'node:fs/promises';
 import { temporarySibling } from '../../core/files.js';
 import {
   MS_DOMAIN,
-  opsetImportField,
   quantizable,
   quantizedMatMulNodes,
   quantizedWeightTensors,
@@ -13,6 +12,7 @@ import {
   encodeNode,
   halfMatMulNodes,
   halfWeightTensor,
+  opsetImportField,
   parseFloatTensor,
 } from './half-precision.js';
 import { encodeVarint, lengthDelimited } from './protobuf.js';

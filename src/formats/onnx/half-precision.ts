@@ -39,6 +39,15 @@ export function toHalfBits(value: number): number {
   return half;
 }
 
+/** The number that binary16 bits stand for (finite values, as toHalfBits writes them). */
+export function fromHalfBits(h: number): number {
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  const magnitude =
+    exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  return h & 0x8000 ? -magnitude : magnitude;
+}
+
 export interface FloatTensor {
   name: string;
   dims: number[];
@@ -116,6 +125,22 @@ export function parseFloatTensor(bytes: Buffer): FloatTensor | undefined {
   return { name, dims, values };
 }
 
+/** TensorProto bytes {dims, data_type, name, raw_data}; raw_data little-endian, as ONNX has it. */
+export function encodeRawTensor(
+  name: string,
+  dims: readonly number[],
+  dataType: number,
+  raw: Uint8Array,
+): Buffer {
+  return Buffer.concat([
+    ...dims.map((d) => Buffer.concat([encodeVarint(1 * 8), encodeVarint(d)])),
+    encodeVarint(2 * 8),
+    encodeVarint(dataType),
+    lengthDelimited(8, Buffer.from(name, 'utf8')),
+    lengthDelimited(9, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
+  ]);
+}
+
 /** TensorProto {dims, data_type = FLOAT16, name, raw_data} of the values rounded to fp16. */
 export function encodeHalfTensor(
   name: string,
@@ -124,13 +149,19 @@ export function encodeHalfTensor(
 ): Buffer {
   const raw = Buffer.alloc(values.length * 2);
   for (let i = 0; i < values.length; i++) raw.writeUInt16LE(toHalfBits(values[i]!), i * 2);
-  return Buffer.concat([
-    ...dims.map((d) => Buffer.concat([encodeVarint(1 * 8), encodeVarint(d)])),
-    encodeVarint(2 * 8),
-    encodeVarint(FLOAT16),
-    lengthDelimited(8, Buffer.from(name, 'utf8')),
-    lengthDelimited(9, raw),
-  ]);
+  return encodeRawTensor(name, dims, FLOAT16, raw);
+}
+
+/** ModelProto.opset_import field {domain, version} (field 8); '' is ONNX's own domain. */
+export function opsetImportField(domain: string, version: number): Buffer {
+  return lengthDelimited(
+    8,
+    Buffer.concat([
+      lengthDelimited(1, Buffer.from(domain, 'utf8')),
+      encodeVarint(2 * 8),
+      encodeVarint(version),
+    ]),
+  );
 }
 
 /**

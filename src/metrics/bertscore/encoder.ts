@@ -229,7 +229,7 @@ async function prunedModelFolder(
   const name = `${basename(folder).replace(/[^\w.-]/g, '_')}-layer${layer}${suffix}-${key}`;
   const target = join(cacheDir, '.medcap-derived', 'bertscore', name);
   if (!(await stat(join(target, 'onnx', 'model.onnx')).catch(() => undefined))) {
-    await writePrunedCopy(folder, graph, tensor, layer, target, logger, precision);
+    await writePrunedCopy(folder, graph, source, tensor, layer, target, logger, precision);
   }
   if (precision !== 'fp32' && !hasLoweredMatMuls(join(target, 'onnx', 'model.onnx'))) {
     logger.warn(
@@ -248,13 +248,14 @@ function hasLoweredMatMuls(path: string): boolean {
 async function writePrunedCopy(
   folder: string,
   graph: OnnxGraph,
+  /** graph.path with its links resolved. */
+  source: string,
   tensor: string,
   layer: number,
   target: string,
   logger: Logger,
   precision: BertScorePrecision,
 ): Promise<void> {
-  const source = await realpath(graph.path);
   logger.info(
     `BERTScore: writing a copy of ${graph.path} that stops at hidden layer ${layer}` +
       `${precision === 'fp32' ? '' : `, with ${WEIGHTS_IN[precision]},`} (once)`,

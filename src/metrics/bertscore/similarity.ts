@@ -1,4 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
+import { opsetImportField } from '../../formats/onnx/half-precision.js';
 import { encodeVarint, lengthDelimited } from '../../formats/onnx/protobuf.js';
 import type { Embedded } from './scoring.js';
 
@@ -71,18 +72,13 @@ export function similarityModel(): Uint8Array {
     lengthDelimited(11, valueInfo('references', ['pairs', 'reference_tokens', 'dim'])),
     lengthDelimited(12, valueInfo('sim', ['pairs', 'candidate_tokens', 'reference_tokens'])),
   ]);
-  const opset = Buffer.concat([
-    lengthDelimited(1, Buffer.alloc(0)),
-    encodeVarint(2 * 8),
-    encodeVarint(14),
-  ]);
   return new Uint8Array(
     Buffer.concat([
       encodeVarint(1 * 8),
       encodeVarint(8), // ir_version
       lengthDelimited(2, Buffer.from('medcap', 'utf8')),
       lengthDelimited(7, graph),
-      lengthDelimited(8, opset),
+      opsetImportField('', 14),
     ]),
   );
 }
