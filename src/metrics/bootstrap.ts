@@ -18,6 +18,7 @@
  * into the two. The other columns have a lane each, summed in item order, in WebAssembly
  * (weighted-sums.ts) where it runs.
  */
+import { sharedArray } from './shared-memory.js';
 import { createWeightedSums, type WeightedSums } from './weighted-sums.js';
 
 /** mulberry32's state increment (statistics.ts seededRandom). */
@@ -77,9 +78,9 @@ export function createDraws(
     items,
     seed,
     count,
-    packed: shared(Uint8Array, count * rowBytes),
-    ready: shared(Int32Array, count),
-    next: shared(Int32Array, 1),
+    packed: sharedArray(Uint8Array, count * rowBytes),
+    ready: sharedArray(Int32Array, count),
+    next: sharedArray(Int32Array, 1),
   };
 }
 
@@ -124,13 +125,6 @@ export function drawAhead(draws: PrecomputedDraws, b: number, weights: Uint32Arr
   Atomics.store(draws.ready, b, 1);
 }
 
-function shared<T>(
-  Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
-  length: number,
-): T {
-  return new Type(new SharedArrayBuffer(Math.max(1, length) * Type.BYTES_PER_ELEMENT));
-}
-
 /** A job over `columns`, each one number per item (all of the same length). */
 export function createResampleJob(
   columns: readonly ArrayLike<number>[],
@@ -140,7 +134,7 @@ export function createResampleJob(
   const items = columns[0]?.length ?? 0;
   const lanes = laneColumns(columns, items);
   const width = lanes.length / 2;
-  const table = shared(Float64Array, items * width);
+  const table = sharedArray(Float64Array, items * width);
   for (let lane = 0; lane < width; lane++) {
     const low = columns[lanes[2 * lane]!]!;
     const high = lanes[2 * lane + 1]! < 0 ? undefined : columns[lanes[2 * lane + 1]!]!;
@@ -156,8 +150,8 @@ export function createResampleJob(
     resamples,
     seed,
     table,
-    sums: shared(Float64Array, resamples * columns.length),
-    claims: shared(Int32Array, 1 + Math.ceil(resamples / CHUNK)),
+    sums: sharedArray(Float64Array, resamples * columns.length),
+    claims: sharedArray(Int32Array, 1 + Math.ceil(resamples / CHUNK)),
   };
 }
 

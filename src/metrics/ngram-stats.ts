@@ -4,9 +4,11 @@
  * largest count in one reference) and CIDEr-D's tf-idf pieces (document frequencies from
  * all items' references; per candidate and per reference the vector norm per order; per
  * reference the clipped dot product Σ min(w_hyp, w_ref)·w_ref). Computed once per input
- * and shared, since walking millions of n-grams through large tables is most of the cost.
+ * and shared, since walking millions of n-grams through large tables is most of the cost;
+ * helper threads can take chunks of the items (ngramStatsShared).
  */
-import { MAX_ORDER, ngramIndex, ONCE } from './ngrams.js';
+import { MAX_ORDER, type NgramIndex, ngramIndex, ONCE } from './ngrams.js';
+import { sharedArray } from './shared-memory.js';
 import type { EncodedCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
@@ -40,19 +42,133 @@ export function ngramStats(input: MetricInput): NgramStats {
   const index = ngramIndex(input);
   let stats = cache.get(index.captions);
   if (stats === undefined) {
-    stats = compute(index.captions, index.grams, index.size, index.df);
+    const job = createNgramStatsJob(index);
+    runNgramStatsChunks(job);
+    stats = statsOf(index.captions, job);
     cache.set(index.captions, stats);
   }
   return stats;
 }
 
-function compute(
-  captions: EncodedCaptions,
-  grams: Int32Array[],
-  size: number,
-  df: Int32Array,
-): NgramStats {
-  const { starts, referenceStarts, sentences } = captions;
+/**
+ * ngramStats with the per-item pass shared: `helpers` has other threads take chunks of
+ * items (runNgramStatsChunks on the job) and resolves once they are done or gone; this
+ * thread takes chunks meanwhile and does any a thread left unfinished. The values are the
+ * same whichever thread computes which item.
+ */
+export async function ngramStatsShared(
+  input: MetricInput,
+  helpers: (job: NgramStatsJob) => Promise<void>,
+): Promise<NgramStats> {
+  const index = ngramIndex(input);
+  let stats = cache.get(index.captions);
+  if (stats === undefined) {
+    const job = createNgramStatsJob(index);
+    const helped = helpers(job);
+    runNgramStatsChunks(job);
+    await helped;
+    runLeftoverChunks(job);
+    stats = statsOf(index.captions, job);
+    cache.set(index.captions, stats);
+  }
+  return stats;
+}
+
+/** Items per claim: a few dozen chunks at ROCOv2's size, to balance the threads. */
+export const NGRAM_CHUNK_ITEMS = 1024;
+
+/** The per-item pass over an n-gram index, in shared memory, in chunks of items to claim. */
+export interface NgramStatsJob {
+  grams: Int32Array[];
+  starts: Int32Array;
+  referenceStarts: Int32Array;
+  /** df[id] (ngrams.ts), for ids below `df.length`. */
+  df: Int32Array;
+  clipped: Int32Array;
+  hypNorm: Float64Array;
+  refNorm: Float64Array;
+  dot: Float64Array;
+  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  claims: Int32Array;
+}
+
+export function createNgramStatsJob(index: NgramIndex): NgramStatsJob {
+  const { starts, referenceStarts, sentences } = index.captions;
+  const items = referenceStarts.length - 1;
+  const copy = (values: Int32Array) => {
+    const out = sharedArray(Int32Array, values.length);
+    out.set(values);
+    return out;
+  };
+  return {
+    grams: index.grams,
+    starts: copy(starts),
+    referenceStarts: copy(referenceStarts),
+    df: copy(index.df),
+    clipped: sharedArray(Int32Array, items * MAX_ORDER),
+    hypNorm: sharedArray(Float64Array, items * MAX_ORDER),
+    refNorm: sharedArray(Float64Array, sentences * MAX_ORDER),
+    dot: sharedArray(Float64Array, sentences * MAX_ORDER),
+    claims: sharedArray(Int32Array, 1 + Math.ceil(items / NGRAM_CHUNK_ITEMS)),
+  };
+}
+
+function statsOf(captions: EncodedCaptions, job: NgramStatsJob): NgramStats {
+  const { clipped, hypNorm, refNorm, dot } = job;
+  return { captions, clipped, hypNorm, refNorm, dot };
+}
+
+/** Claims chunks of the job's items until none is left, and computes them. */
+export function runNgramStatsChunks(job: NgramStatsJob): void {
+  const chunks = job.claims.length - 1;
+  // A thread's table is made when it first gets a chunk.
+  let context: ItemStats | undefined;
+  for (;;) {
+    const c = Atomics.add(job.claims, 0, 1);
+    if (c >= chunks) return;
+    context ??= itemStatsContext(job);
+    runChunk(context, c);
+    Atomics.store(job.claims, 1 + c, 1);
+  }
+}
+
+/** Computes, here, the chunks another thread claimed and did not finish (it died). */
+function runLeftoverChunks(job: NgramStatsJob): void {
+  let context: ItemStats | undefined;
+  for (let c = 0; c < job.claims.length - 1; c++) {
+    if (Atomics.load(job.claims, 1 + c) === 1) continue;
+    context ??= itemStatsContext(job);
+    clearChunk(context, c);
+    runChunk(context, c);
+    Atomics.store(job.claims, 1 + c, 1);
+  }
+}
+
+function chunkItems(context: ItemStats, c: number): [number, number] {
+  const items = context.referenceStarts.length - 1;
+  return [c * NGRAM_CHUNK_ITEMS, Math.min(items, (c + 1) * NGRAM_CHUNK_ITEMS)];
+}
+
+function runChunk(context: ItemStats, c: number): void {
+  const [from, to] = chunkItems(context, c);
+  for (let k = from; k < to; k++) itemStats(context, k);
+}
+
+/** Zeroes what a chunk's items add up, for a chunk begun by a thread that died. */
+function clearChunk(context: ItemStats, c: number): void {
+  const { referenceStarts, clipped, hypNorm, refNorm, dot } = context;
+  const [from, to] = chunkItems(context, c);
+  clipped.fill(0, from * MAX_ORDER, to * MAX_ORDER);
+  hypNorm.fill(0, from * MAX_ORDER, to * MAX_ORDER);
+  const [firstRef, endRef] = [referenceStarts[from]!, referenceStarts[to]!];
+  refNorm.fill(0, firstRef * MAX_ORDER, endRef * MAX_ORDER);
+  dot.fill(0, firstRef * MAX_ORDER, endRef * MAX_ORDER);
+}
+
+/** One thread's view of the job: its own table of counts per n-gram id. */
+function itemStatsContext(job: NgramStatsJob): ItemStats {
+  const { df, referenceStarts } = job;
+  const size = df.length;
   const items = referenceStarts.length - 1;
   const table = new Int32Array(size * ROW);
   let maxDf = 0;
@@ -72,12 +188,8 @@ function compute(
   // The weight of an n-gram that occurs once (ONCE): term frequency 1, and a document
   // frequency of 1 (in a reference) or 0 (in a candidate), both max(1, df) = 1.
   const onceWeight = 1 * (logItems - logOf[1]!);
-
-  const clipped = new Int32Array(items * MAX_ORDER);
-  const hypNorm = new Float64Array(items * MAX_ORDER);
-  const refNorm = new Float64Array(sentences * MAX_ORDER);
-  const dot = new Float64Array(sentences * MAX_ORDER);
-  const out: ItemStats = {
+  const { grams, starts, clipped, hypNorm, refNorm, dot } = job;
+  return {
     grams,
     starts,
     referenceStarts,
@@ -90,8 +202,6 @@ function compute(
     refNorm,
     dot,
   };
-  for (let k = 0; k < items; k++) itemStats(out, k);
-  return { captions, clipped, hypNorm, refNorm, dot };
 }
 
 /** What itemStats reads and writes. */

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { tokenizedInput } from '../../test/support/metric-input.js';
-import { ngramStats } from './ngram-stats.js';
+import {
+  createNgramStatsJob,
+  NGRAM_CHUNK_ITEMS,
+  type NgramStats,
+  ngramStats,
+  ngramStatsShared,
+} from './ngram-stats.js';
 import { MAX_ORDER, ngramIndex, ONCE } from './ngrams.js';
+import { startResampleHelpers } from './resample-helpers.js';
 import { seededRandom } from './statistics.js';
 import type { MetricInput } from './types.js';
 
@@ -136,5 +143,44 @@ describe('ngramStats', () => {
     expect(stats.hypNorm).toEqual(naive.hypNorm);
     expect(stats.refNorm).toEqual(naive.refNorm);
     expect(stats.dot).toEqual(naive.dot);
+  });
+});
+
+describe('ngramStatsShared', () => {
+  const expectSameStats = (got: NgramStats, want: NgramStats) => {
+    expect([...got.clipped]).toEqual([...want.clipped]);
+    expect([...got.hypNorm]).toEqual([...want.hypNorm]);
+    expect([...got.refNorm]).toEqual([...want.refNorm]);
+    expect([...got.dot]).toEqual([...want.dot]);
+  };
+
+  it('redoes from zero a chunk that another thread claimed and left half written', async () => {
+    const items = 2 * NGRAM_CHUNK_ITEMS + 300;
+    const alone = ngramStats(randomInput(items, 8));
+    const input = randomInput(items, 8);
+    let left: number | undefined;
+    const shared = await ngramStatsShared(input, async (job) => {
+      // A helper that claims chunk 0, writes part of it and dies.
+      left = Atomics.add(job.claims, 0, 1);
+      const refs = job.referenceStarts;
+      job.hypNorm.fill(7, 0, 10 * MAX_ORDER);
+      job.dot.fill(3, refs[0]! * MAX_ORDER, refs[10]! * MAX_ORDER);
+    });
+    expect(left).toBe(0);
+    expectSameStats(shared, alone);
+  });
+
+  it('helper threads that take every chunk compute the values of this thread alone', async () => {
+    const items = 3 * NGRAM_CHUNK_ITEMS + 5;
+    const alone = ngramStats(randomInput(items, 9));
+    const job = createNgramStatsJob(ngramIndex(randomInput(items, 9)));
+    const helpers = startResampleHelpers(2);
+    try {
+      await helpers.ngramStats(job);
+    } finally {
+      helpers.stop();
+    }
+    expect([...job.claims.subarray(1)]).toEqual([1, 1, 1, 1]);
+    expectSameStats({ ...alone, ...job }, alone);
   });
 });

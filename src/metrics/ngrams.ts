@@ -5,6 +5,7 @@
  * scorers split them (Python's str.split()).
  */
 import { MetricError } from '../core/errors.js';
+import { sharedArray } from './shared-memory.js';
 import { type EncodedCaptions, pythonSplitCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
@@ -15,7 +16,7 @@ export interface NgramIndex {
   /**
    * grams[n - 1][p]: the id of the n-gram that starts at token position p of
    * `captions.tokens`; {@link ONCE} when that n-gram occurs only there in all captions; -1
-   * when it would run past the end of its sentence.
+   * when it would run past the end of its sentence. In shared memory, for helper threads.
    */
   grams: Int32Array[];
   /** Ids are below this (n-grams that occur once have none). */
@@ -83,7 +84,7 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
   let prefixes = vocabulary.length;
   for (let n = 2; n <= MAX_ORDER; n++) {
     const previous = grams[n - 2]!;
-    const current = new Int32Array(tokens.length).fill(-1);
+    const current = sharedArray(Int32Array, tokens.length).fill(-1);
     const groupStarts = groupSizes(captions, n, previous, current, prefixBase, prefixes);
     // An id needs two positions: this order adds at most half of them.
     const most = size + (groupStarts[prefixes]! >> 1);
@@ -127,7 +128,7 @@ interface Scratch {
 function unigramIds(tokens: Int32Array, vocabularySize: number): Int32Array {
   const tokenCounts = new Int32Array(vocabularySize);
   for (let p = 0; p < tokens.length; p++) tokenCounts[tokens[p]!]! += 1;
-  const unigrams = new Int32Array(tokens.length);
+  const unigrams = sharedArray(Int32Array, tokens.length);
   for (let p = 0; p < tokens.length; p++) {
     unigrams[p] = tokenCounts[tokens[p]!] === 1 ? ONCE : tokens[p]!;
   }

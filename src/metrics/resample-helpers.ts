@@ -1,25 +1,32 @@
 /**
- * Worker threads that only help with the bootstrap, on machines with cores to spare beyond
- * the main thread and the metric worker: they draw resamples ahead while the metrics are
- * scored, then take resamples as the other threads do (bootstrap.ts). The sums are the
- * same whichever thread computes which resample, so the intervals do not depend on how
- * many helpers there are.
+ * Worker threads that help the main thread on machines with cores to spare beyond it and
+ * the metric worker: they draw the bootstrap's resamples ahead while the metrics are
+ * scored, take chunks of items of BLEU and CIDEr-D's per-item pass with the main thread
+ * (ngram-stats.ts), then take resamples as the other threads do (bootstrap.ts). Every sum
+ * is the same whichever thread computes it, so nothing depends on how many helpers there
+ * are.
  */
 
 import { Worker } from 'node:worker_threads';
 import { usableCores } from '../core/cgroup.js';
 import { workerBootCode } from '../core/worker-boot.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
+import type { NgramStatsJob } from './ngram-stats.js';
 
 /** More helpers than this gain little: 1,000 resamples are about 1 s of one core's work. */
 export const MAX_RESAMPLE_HELPERS = 6;
 
-export type ToResampleHelper = { draw: PrecomputedDraws } | { resample: ResampleJob };
+export type ToResampleHelper =
+  | { draw: PrecomputedDraws }
+  | { ngramStats: NgramStatsJob }
+  | { resample: ResampleJob };
 
 export interface ResampleHelpers {
   readonly count: number;
   /** Has them draw resamples ahead into `draws`, claiming them as the other threads do. */
   draw(draws: PrecomputedDraws): void;
+  /** Has them take chunks of `job`; resolves once none has more to claim, or has died. */
+  ngramStats(job: NgramStatsJob): Promise<void>;
   /** Has them take part in `job`; resolves once none has more to claim, or has died. */
   resample(job: ResampleJob): Promise<void>;
   stop(): void;
@@ -71,30 +78,33 @@ function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
   const post = (message: ToResampleHelper) => {
     for (const worker of workers) if (!ended.has(worker)) worker.postMessage(message);
   };
+  // Each helper answers a job once it has no more to claim.
+  const untilAnswered = async (message: ToResampleHelper) => {
+    await Promise.all(
+      workers
+        .filter((worker) => !ended.has(worker))
+        .map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              const done = () => {
+                worker.off('message', done);
+                worker.off('exit', done);
+                worker.unref();
+                resolve();
+              };
+              worker.ref();
+              worker.on('message', done);
+              worker.on('exit', done);
+              worker.postMessage(message);
+            }),
+        ),
+    );
+  };
   return {
     count: workers.length,
     draw: (draws) => post({ draw: draws }),
-    async resample(job) {
-      await Promise.all(
-        workers
-          .filter((worker) => !ended.has(worker))
-          .map(
-            (worker) =>
-              new Promise<void>((resolve) => {
-                const done = () => {
-                  worker.off('message', done);
-                  worker.off('exit', done);
-                  worker.unref();
-                  resolve();
-                };
-                worker.ref();
-                worker.on('message', done);
-                worker.on('exit', done);
-                worker.postMessage({ resample: job } satisfies ToResampleHelper);
-              }),
-          ),
-      );
-    },
+    ngramStats: (job) => untilAnswered({ ngramStats: job }),
+    resample: (job) => untilAnswered({ resample: job }),
     stop() {
       for (const worker of workers) void worker.terminate();
     },

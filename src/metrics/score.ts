@@ -9,6 +9,7 @@ import {
   runResamples,
 } from './bootstrap.js';
 import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
+import { ngramStatsShared } from './ngram-stats.js';
 import { orderColumns } from './registry.js';
 import { CORPUS_RESAMPLERS, type CorpusResampler } from './resample.js';
 import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
@@ -55,9 +56,10 @@ export interface ScoreOptions {
    */
   worker?: IdleWorker;
   /**
-   * Worker threads that only help with the bootstrap (resample-helpers.ts). Default: one
-   * per core beyond the main thread and the metric worker (at most 6), with at least
-   * 5,000 items. The intervals are the same with any number.
+   * Worker threads that help with BLEU and CIDEr-D's per-item pass and the bootstrap
+   * (resample-helpers.ts), when there is a bootstrap. Default: one per core beyond the
+   * main thread and the metric worker (at most 6), with at least 5,000 items. The values
+   * and intervals are the same with any number.
    */
   resampleHelpers?: number;
   /** Resample helpers started ahead (startResampleHelpers), taken over: used, or stopped. */
@@ -185,6 +187,12 @@ export function workerCandidateShare(inWorker: readonly Metric[]): number {
 const WORKER_MIN_ITEMS = 5000;
 /** The metrics worth moving: they need no n-gram index (BLEU and CIDEr-D share one). */
 const WORKER_METRICS: ReadonlySet<string> = new Set(['rouge', 'meteor']);
+
+/** The metrics that read ngram-stats.ts's per-item pass, when scored in this thread. */
+function usesNgramStats(metric: Metric, inWorker: readonly Metric[]): boolean {
+  const id = metric.recipe?.id;
+  return (id === 'bleu' || id === 'cider') && !inWorker.includes(metric);
+}
 
 /** The metrics to score in a worker thread (none when it would not pay). */
 function workerShare(
@@ -329,6 +337,10 @@ export async function scoreCaptionsStaged(
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;
     job?.sendTokens(encodedCaptions(input));
+    if (helpers.count > 0 && options.metrics.some((m) => usesNgramStats(m, inWorker))) {
+      // BLEU and CIDEr-D's shared per-item pass, with the helpers, before they resample.
+      await ngramStatsShared(input, (stats) => helpers.ngramStats(stats));
+    }
     for (const metric of options.metrics) {
       options.signal?.throwIfAborted();
       if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
