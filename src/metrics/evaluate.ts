@@ -35,7 +35,6 @@ import {
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
-  metricCells,
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
@@ -47,6 +46,7 @@ import {
   localModelFolder,
   resolveModelFolder,
 } from './bertscore/model-source.js';
+import { createMetricCellsJob, metricCellsOf, runMetricCellChunks } from './metric-cells-job.js';
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
@@ -455,10 +455,15 @@ async function evaluateWith(
   const ownFiles = new Set(Object.values(paths).map((path) => basename(path)));
   await removeStaleTempFiles(resolve(config.out), (name) => ownFiles.has(name));
   const summarizing = performance.now();
-  // The per-item files need no summary: they are written while the bootstrap runs.
+  // The per-item files need no summary: they are written while the bootstrap runs. Their
+  // metric cells are formatted with the helper threads, if any, before they resample.
+  const cellsJob = createMetricCellsJob(staged.columns, staged);
+  const cellsHelped = staged.helpers.metricCells(cellsJob);
   const scored = await staged.summarize(async () => {
+    runMetricCellChunks(cellsJob);
+    await cellsHelped;
+    const cells = metricCellsOf(cellsJob);
     // Each file's disk write and fsync overlap the formatting of the next.
-    const cells = metricCells(staged.columns, staged);
     const withMetrics = writeFileAtomic(
       paths.withMetrics,
       formatCaptionsWithMetricsCsv(rows, staged.columns, staged, cells),

@@ -1,16 +1,17 @@
 /**
  * Worker threads that help the main thread on machines with cores to spare beyond it and
  * the metric worker: they draw the bootstrap's resamples ahead while the metrics are
- * scored, take chunks of items of BLEU and CIDEr-D's per-item pass with the main thread
- * (ngram-stats.ts), then take resamples as the other threads do (bootstrap.ts). Every sum
- * is the same whichever thread computes it, so nothing depends on how many helpers there
- * are.
+ * scored, take chunks of items of BLEU and CIDEr-D's per-item pass (ngram-stats.ts) and of
+ * the files' metric cells (metric-cells-job.ts) with the main thread, and take resamples
+ * as the other threads do (bootstrap.ts). Every number and byte is the same whichever
+ * thread computes it, so nothing depends on how many helpers there are.
  */
 
 import { Worker } from 'node:worker_threads';
 import { usableCores } from '../core/cgroup.js';
 import { workerBootCode } from '../core/worker-boot.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
+import type { MetricCellsJob } from './metric-cells-job.js';
 import type { NgramStatsJob } from './ngram-stats.js';
 
 /** More helpers than this gain little: 1,000 resamples are about 1 s of one core's work. */
@@ -19,7 +20,11 @@ export const MAX_RESAMPLE_HELPERS = 6;
 export type ToResampleHelper =
   | { draw: PrecomputedDraws }
   | { ngramStats: NgramStatsJob }
+  | { metricCells: MetricCellsJob }
   | { resample: ResampleJob };
+
+/** A helper's answer to a job, once it has no more of it to claim. */
+export type FromResampleHelper = 'ngramStats' | 'metricCells' | 'resample';
 
 export interface ResampleHelpers {
   readonly count: number;
@@ -27,6 +32,8 @@ export interface ResampleHelpers {
   draw(draws: PrecomputedDraws): void;
   /** Has them take chunks of `job`; resolves once none has more to claim, or has died. */
   ngramStats(job: NgramStatsJob): Promise<void>;
+  /** The same for the metric cells (before a resample job: they take jobs in order). */
+  metricCells(job: MetricCellsJob): Promise<void>;
   /** Has them take part in `job`; resolves once none has more to claim, or has died. */
   resample(job: ResampleJob): Promise<void>;
   stop(): void;
@@ -78,22 +85,31 @@ function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
   const post = (message: ToResampleHelper) => {
     for (const worker of workers) if (!ended.has(worker)) worker.postMessage(message);
   };
-  // Each helper answers a job once it has no more to claim.
-  const untilAnswered = async (message: ToResampleHelper) => {
+  // Each helper answers a job once it has no more to claim. Jobs may overlap (the metric
+  // cells' answer can come after the resample job is posted): a helper holds the process
+  // open while any job of it is unanswered.
+  const pending = new Map<Worker, number>();
+  const untilAnswered = async (message: ToResampleHelper, answer: FromResampleHelper) => {
     await Promise.all(
       workers
         .filter((worker) => !ended.has(worker))
         .map(
           (worker) =>
             new Promise<void>((resolve) => {
+              const onMessage = (got: unknown) => {
+                if (got === answer) done();
+              };
               const done = () => {
-                worker.off('message', done);
+                worker.off('message', onMessage);
                 worker.off('exit', done);
-                worker.unref();
+                const left = (pending.get(worker) ?? 1) - 1;
+                pending.set(worker, left);
+                if (left === 0) worker.unref();
                 resolve();
               };
+              pending.set(worker, (pending.get(worker) ?? 0) + 1);
               worker.ref();
-              worker.on('message', done);
+              worker.on('message', onMessage);
               worker.on('exit', done);
               worker.postMessage(message);
             }),
@@ -103,8 +119,9 @@ function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
   return {
     count: workers.length,
     draw: (draws) => post({ draw: draws }),
-    ngramStats: (job) => untilAnswered({ ngramStats: job }),
-    resample: (job) => untilAnswered({ resample: job }),
+    ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
+    metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),
+    resample: (job) => untilAnswered({ resample: job }, 'resample'),
     stop() {
       for (const worker of workers) void worker.terminate();
     },

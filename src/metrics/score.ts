@@ -225,6 +225,11 @@ export interface StagedScores extends Omit<ScoredCaptions, 'summary'> {
    * thread takes the resamples still unclaimed as soon as `meanwhile` first waits.
    */
   summarize(meanwhile?: () => Promise<void>): Promise<ScoredCaptions>;
+  /**
+   * The helper threads (none on a machine without cores to spare), until summarize ends:
+   * a job given to them before summarize is taken before its resamples.
+   */
+  readonly helpers: ResampleHelpers;
 }
 
 /**
@@ -392,6 +397,7 @@ export async function scoreCaptionsStaged(
   };
   return {
     ...scores,
+    helpers,
     async summarize(meanwhile) {
       // Also done while the worker resamples: each column's distribution.
       const distributions = new Map<string, Distribution>();
