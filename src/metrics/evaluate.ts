@@ -50,7 +50,12 @@ import { createMetricCellsJob, metricCellsOf, runMetricCellChunks } from './metr
 import { type IdleWorker, prestartWorker } from './metric-worker.js';
 import { createMetric } from './registry.js';
 import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
-import { type CaptionItem, type StagedScores, scoreCaptionsStaged } from './score.js';
+import {
+  type CaptionItem,
+  METEOR_HELPERS_MIN,
+  type StagedScores,
+  scoreCaptionsStaged,
+} from './score.js';
 import { mode } from './statistics.js';
 import type { Metric } from './types.js';
 
@@ -321,8 +326,14 @@ function workerAhead(config: EvaluateOptions, captionsPath: string): IdleWorker 
   const ids = resolveMetricIds(config);
   if (!ids.includes('rouge') && !ids.includes('meteor')) return undefined;
   if (usableCores() < 2 || !isLarge(captionsPath)) return undefined;
-  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read.
-  return prestartWorker({ wordnet: ids.includes('meteor') });
+  // METEOR with the bundled WordNet (the CLI's) can load it while the file is read, unless
+  // the resample helpers will score it (score.ts).
+  return prestartWorker({ wordnet: ids.includes('meteor') && !meteorOnHelpers(config) });
+}
+
+/** Whether METEOR goes to the resample helpers (helpersAhead starts enough of them). */
+function meteorOnHelpers(config: EvaluateOptions): boolean {
+  return (config.bootstrap ?? 0) > 0 && spareCores(1) >= METEOR_HELPERS_MIN;
 }
 
 /**
@@ -336,7 +347,8 @@ function helpersAhead(
 ): ResampleHelpers | undefined {
   if ((config.bootstrap ?? 0) <= 0 || !isLarge(captionsPath)) return undefined;
   const spare = spareCores(worker === undefined ? 0 : 1);
-  return spare > 0 ? startResampleHelpers(spare) : undefined;
+  const wordnet = resolveMetricIds(config).includes('meteor');
+  return spare > 0 ? startResampleHelpers(spare, undefined, { wordnet }) : undefined;
 }
 
 /** Whether the captions file may hold enough items for more threads (WORKER_AHEAD_MIN_BYTES). */
@@ -446,9 +458,7 @@ async function evaluateWith(
     if (deps.metrics === undefined) for (const metric of metrics) await metric.dispose?.();
   }
   const threads =
-    staged.workerMetrics.length > 0
-      ? ` (${staged.workerMetrics.join(', ')} in a second thread)`
-      : '';
+    staged.workerMetrics.length > 0 ? ` (${staged.workerMetrics.join(', ')} in other threads)` : '';
   logger.info(`scored in ${((performance.now() - started) / 1000).toFixed(2)} s${threads}`);
 
   const paths = evaluationPaths(resolve(config.out), config.split);

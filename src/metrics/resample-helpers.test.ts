@@ -108,7 +108,10 @@ describe('resample helpers', () => {
       for (const column of none.columns) {
         expect(helped.summary[column]!.ci95, column).not.toBeNull();
         expect(helped.summary[column], column).toEqual(none.summary[column]);
+        expect([...helped.values[column]!], column).toEqual([...none.values[column]!]);
       }
+      // With the metric worker, METEOR goes to the helpers (3 of them), ROUGE to the worker.
+      expect(helped.workerMetrics).toEqual(parallel ? ['rouge', 'meteor'] : []);
     }
   });
 });

@@ -1,9 +1,9 @@
 /**
  * Worker threads that help the main thread on machines with cores to spare beyond it and
  * the metric worker: they draw the bootstrap's resamples ahead while the metrics are
- * scored, take chunks of items of BLEU and CIDEr-D's per-item pass (ngram-stats.ts) and of
- * the files' metric cells (metric-cells-job.ts) with the main thread, and take resamples
- * as the other threads do (bootstrap.ts). Every number and byte is the same whichever
+ * scored, take chunks of items of METEOR (meteor/chunks.ts), of BLEU and CIDEr-D's
+ * per-item pass (ngram-stats.ts) and of the files' metric cells (metric-cells-job.ts),
+ * and take resamples as the other threads do (bootstrap.ts). Every number and byte is the same whichever
  * thread computes it, so nothing depends on how many helpers there are.
  */
 
@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { usableCores } from '../core/cgroup.js';
 import { workerBootCode } from '../core/worker-boot.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
+import type { MeteorJob } from './meteor/chunks.js';
 import type { MetricCellsJob } from './metric-cells-job.js';
 import type { NgramStatsJob } from './ngram-stats.js';
 
@@ -19,18 +20,27 @@ export const MAX_RESAMPLE_HELPERS = 6;
 
 export type ToResampleHelper =
   | { draw: PrecomputedDraws }
+  | { meteor: MeteorJob }
   | { ngramStats: NgramStatsJob }
   | { metricCells: MetricCellsJob }
   | { resample: ResampleJob };
 
 /** A helper's answer to a job, once it has no more of it to claim. */
-export type FromResampleHelper = 'ngramStats' | 'metricCells' | 'resample';
+export type FromResampleHelper = 'meteor' | 'ngramStats' | 'metricCells' | 'resample';
+
+/** What a helper does as it starts. */
+export interface HelperStart {
+  /** Loads the bundled WordNet, for a METEOR job to come. */
+  wordnet?: boolean;
+}
 
 export interface ResampleHelpers {
   readonly count: number;
   /** Has them draw resamples ahead into `draws`, claiming them as the other threads do. */
   draw(draws: PrecomputedDraws): void;
   /** Has them take chunks of `job`; resolves once none has more to claim, or has died. */
+  meteor(job: MeteorJob): Promise<void>;
+  /** The same for BLEU and CIDEr-D's per-item pass. */
   ngramStats(job: NgramStatsJob): Promise<void>;
   /** The same for the metric cells (before a resample job: they take jobs in order). */
   metricCells(job: MetricCellsJob): Promise<void>;
@@ -50,16 +60,20 @@ const ended = new WeakSet<Worker>();
 const workersOf = new WeakMap<ResampleHelpers, Worker[]>();
 
 /**
- * Starts `count` helpers; they hold the process open only while they resample. Those of
+ * Starts `count` helpers; they hold the process open only while they have a job. Those of
  * `ahead` (started before the captions were read, say) are taken over first, and the ones
  * beyond `count` stopped.
  */
-export function startResampleHelpers(count: number, ahead?: ResampleHelpers): ResampleHelpers {
+export function startResampleHelpers(
+  count: number,
+  ahead?: ResampleHelpers,
+  start: HelperStart = {},
+): ResampleHelpers {
   const taken = ahead === undefined ? [] : (workersOf.get(ahead) ?? []);
   for (const worker of taken.slice(count)) void worker.terminate();
   const workers = taken.slice(0, count);
   while (workers.length < count) {
-    const worker = startHelper();
+    const worker = startHelper(start);
     if (worker === undefined) break;
     workers.push(worker);
   }
@@ -68,9 +82,12 @@ export function startResampleHelpers(count: number, ahead?: ResampleHelpers): Re
   return helpers;
 }
 
-function startHelper(): Worker | undefined {
+function startHelper(start: HelperStart): Worker | undefined {
   try {
-    const worker = new Worker(workerBootCode(import.meta.url, 'resample-worker'), { eval: true });
+    const worker = new Worker(workerBootCode(import.meta.url, 'resample-worker'), {
+      eval: true,
+      workerData: start,
+    });
     worker.unref();
     // A helper that dies leaves its claimed resamples to the others (runLeftoverResamples).
     worker.on('error', () => {});
@@ -119,6 +136,7 @@ function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
   return {
     count: workers.length,
     draw: (draws) => post({ draw: draws }),
+    meteor: (job) => untilAnswered({ meteor: job }, 'meteor'),
     ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
     metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),
     resample: (job) => untilAnswered({ resample: job }, 'resample'),

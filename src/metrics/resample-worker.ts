@@ -1,19 +1,38 @@
 /**
  * Worker-thread side of resample-helpers.ts: draws the bootstrap's resamples ahead until
- * the bootstrap itself comes, takes chunks of the n-gram pass and of the metric cells
- * when they come, and takes resamples as the other threads do.
+ * the bootstrap itself comes, takes chunks of METEOR, of the n-gram pass and of the
+ * metric cells when they come, and takes resamples as the other threads do.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { drawAheadUntil, runResamples } from './bootstrap.js';
+import { defaultMeteorScorer, runMeteorChunks } from './meteor/chunks.js';
+import { sharedDefaultWordNet } from './meteor/index.js';
+import type { MeteorScorer } from './meteor/scorer.js';
 import { runMetricCellChunks } from './metric-cells-job.js';
 import { runNgramStatsChunks } from './ngram-stats.js';
-import type { FromResampleHelper, ToResampleHelper } from './resample-helpers.js';
+import type { FromResampleHelper, HelperStart, ToResampleHelper } from './resample-helpers.js';
 
 const answer = (done: FromResampleHelper) => parentPort!.postMessage(done);
+
+if ((workerData as HelperStart | undefined)?.wordnet === true) {
+  try {
+    sharedDefaultWordNet();
+  } catch {
+    // The METEOR job loads it again, and this thread dies of the error then: the main
+    // thread scores its chunks and reports it.
+  }
+}
+let meteorScorer: MeteorScorer | undefined;
 
 let resampling = false;
 
 parentPort!.on('message', async (message: ToResampleHelper) => {
+  if ('meteor' in message) {
+    meteorScorer ??= defaultMeteorScorer();
+    runMeteorChunks(message.meteor, meteorScorer);
+    answer('meteor');
+    return;
+  }
   if ('ngramStats' in message) {
     runNgramStatsChunks(message.ngramStats);
     answer('ngramStats');

@@ -8,6 +8,7 @@ import {
   runLeftoverResamples,
   runResamples,
 } from './bootstrap.js';
+import { createMeteorJob, defaultMeteorScorer, meteorResultOf } from './meteor/chunks.js';
 import { type IdleWorker, type RunningJob, startWorkerJob } from './metric-worker.js';
 import { ngramStatsShared } from './ngram-stats.js';
 import { orderColumns } from './registry.js';
@@ -20,6 +21,7 @@ import {
   encodedCaptions,
   inputFromEncoded,
   joinEncoded,
+  pythonSplitCaptions,
 } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
@@ -88,7 +90,7 @@ export interface ScoredCaptions {
   summary: Record<string, ColumnSummary>;
   /** Columns whose per-item values depend on the whole item set (CIDEr-D). */
   corpusDependentColumns: string[];
-  /** Metrics that were scored in a worker thread (see ScoreOptions.parallel). */
+  /** Metrics that were scored in other threads (see ScoreOptions.parallel), in metric order. */
   workerMetrics: string[];
 }
 
@@ -194,6 +196,12 @@ function usesNgramStats(metric: Metric, inWorker: readonly Metric[]): boolean {
   return (id === 'bleu' || id === 'cider') && !inWorker.includes(metric);
 }
 
+/**
+ * Helpers from which METEOR is scored in chunks on them rather than in the metric worker:
+ * it is then no longer the longest thread's work (measured on 16 cores; docs/PERFORMANCE.md).
+ */
+export const METEOR_HELPERS_MIN = 2;
+
 /** The metrics to score in a worker thread (none when it would not pay). */
 function workerShare(
   metrics: readonly Metric[],
@@ -295,18 +303,24 @@ export async function scoreCaptionsStaged(
   }
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
-  const inWorker = workerShare(options.metrics, items.length, options.parallel);
-  if (inWorker.length === 0) options.worker?.stop();
-  const candidatesInWorker = Math.round(items.length * workerCandidateShare(inWorker));
+  const movable = workerShare(options.metrics, items.length, options.parallel);
+  const candidatesInWorker = Math.round(items.length * workerCandidateShare(movable));
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
   const manyItems = options.parallel !== false && items.length >= WORKER_MIN_ITEMS;
+  const meteorMovable = movable.find((metric) => metric.recipe?.id === 'meteor');
   const helpers = startResampleHelpers(
     resamples > 0 && items.length >= 2
-      ? (options.resampleHelpers ?? (manyItems ? spareCores(inWorker.length > 0 ? 1 : 0) : 0))
+      ? (options.resampleHelpers ?? (manyItems ? spareCores(movable.length > 0 ? 1 : 0) : 0))
       : 0,
     options.helpers,
+    { wordnet: meteorMovable !== undefined },
   );
+  // METEOR, the longest metric, in chunks on the helpers when there are enough of them.
+  const onHelpers =
+    meteorMovable !== undefined && helpers.count >= METEOR_HELPERS_MIN ? meteorMovable : undefined;
+  const inWorker = movable.filter((metric) => metric !== onHelpers);
+  if (inWorker.length === 0) options.worker?.stop();
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
   const draws =
     resamples > 0 && (inWorker.length > 0 || helpers.count > 0)
@@ -332,7 +346,7 @@ export async function scoreCaptionsStaged(
     helpers.stop();
   };
   const byMetric = new Map<Metric, MetricResult>();
-  const workerMetrics: string[] = [];
+  const elsewhere = new Set<Metric>();
   try {
     const input =
       job === undefined || candidatesInWorker === 0
@@ -342,13 +356,22 @@ export async function scoreCaptionsStaged(
     // caption's string tokens, and lose its encoded tokens (encodedCaptions encodes again).
     if (options.signal !== undefined) input.signal = options.signal;
     job?.sendTokens(encodedCaptions(input));
+    const meteorJob = onHelpers && createMeteorJob(pythonSplitCaptions(input));
+    const meteorHelped = meteorJob && helpers.meteor(meteorJob);
     if (helpers.count > 0 && options.metrics.some((m) => usesNgramStats(m, inWorker))) {
       // BLEU and CIDEr-D's shared per-item pass, with the helpers, before they resample.
       await ngramStatsShared(input, (stats) => helpers.ngramStats(stats));
     }
     for (const metric of options.metrics) {
       options.signal?.throwIfAborted();
-      if (!inWorker.includes(metric)) byMetric.set(metric, await metric.score(input));
+      if (!inWorker.includes(metric) && metric !== onHelpers) {
+        byMetric.set(metric, await metric.score(input));
+      }
+    }
+    if (meteorJob) {
+      await unlessAborted(meteorHelped!, options.signal);
+      byMetric.set(onHelpers!, meteorResultOf(meteorJob, defaultMeteorScorer));
+      elsewhere.add(onHelpers!);
     }
     // Done before the worker: draw the bootstrap's resamples ahead until its results come.
     const fromWorker =
@@ -363,13 +386,14 @@ export async function scoreCaptionsStaged(
     if (fromWorker !== null && 'failed' in fromWorker) throw asToolError(fromWorker.failed);
     for (const [k, metric] of inWorker.entries()) {
       const result = fromWorker?.[k];
-      if (result !== undefined) workerMetrics.push(metric.id);
+      if (result !== undefined) elsewhere.add(metric);
       byMetric.set(metric, result ?? (await metric.score(input)));
     }
   } catch (error) {
     stopThreads();
     throw error;
   }
+  const workerMetrics = options.metrics.filter((m) => elsewhere.has(m)).map((m) => m.id);
   const results = options.metrics.map((metric) => ({ metric, result: byMetric.get(metric)! }));
   const columns = orderColumns(results.flatMap(({ metric }) => metric.columns));
   const values: Record<string, Float64Array> = {};

@@ -1,0 +1,91 @@
+/**
+ * METEOR of many items in chunks of items that helper threads take (resample-helpers.ts),
+ * for the METEOR that the registry makes (the bundled WordNet, NLTK's parameters): on a
+ * machine with cores to spare it is the longest metric by far. Each thread has a scorer,
+ * WordNet and caches of its own; an item's value does not depend on which thread scores
+ * it, and the corpus value is summed in item order, as createMeteorMetric does.
+ */
+
+import { sharedArray } from '../shared-memory.js';
+import type { EncodedCaptions } from '../token-ids.js';
+import type { MetricResult } from '../types.js';
+import { METEOR_COLUMN, sharedDefaultWordNet } from './index.js';
+import { MeteorScorer } from './scorer.js';
+
+/** Items per claim. */
+const CHUNK_ITEMS = 512;
+
+export interface MeteorJob {
+  /** The captions split as METEOR scores them (pythonSplitCaptions), arrays in shared memory. */
+  captions: EncodedCaptions;
+  values: Float64Array;
+  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  claims: Int32Array;
+}
+
+export function createMeteorJob(captions: EncodedCaptions): MeteorJob {
+  const items = captions.referenceStarts.length - 1;
+  const shared = (values: Int32Array) => {
+    const out = sharedArray(Int32Array, values.length);
+    out.set(values);
+    return out;
+  };
+  return {
+    captions: {
+      vocabulary: captions.vocabulary,
+      tokens: shared(captions.tokens),
+      starts: shared(captions.starts),
+      referenceStarts: shared(captions.referenceStarts),
+      sentences: captions.sentences,
+    },
+    values: sharedArray(Float64Array, items),
+    claims: sharedArray(Int32Array, 1 + Math.ceil(items / CHUNK_ITEMS)),
+  };
+}
+
+/** The scorer of the registry's METEOR (a thread's own). */
+export function defaultMeteorScorer(): MeteorScorer {
+  return new MeteorScorer({ loadWordNet: sharedDefaultWordNet });
+}
+
+/** Claims chunks until none is left, and scores their items with `scorer`. */
+export function runMeteorChunks(job: MeteorJob, scorer: MeteorScorer): void {
+  const chunks = job.claims.length - 1;
+  let words: Int32Array | undefined;
+  for (;;) {
+    const c = Atomics.add(job.claims, 0, 1);
+    if (c >= chunks) return;
+    words ??= scorer.wordIdsOfCaptions(job.captions);
+    scoreChunk(job, scorer, words, c);
+    Atomics.store(job.claims, 1 + c, 1);
+  }
+}
+
+/**
+ * The result, once no thread scores any more: the chunks a thread claimed and did not
+ * finish (it died) are scored here, with `scorer`.
+ */
+export function meteorResultOf(job: MeteorJob, scorer: () => MeteorScorer): MetricResult {
+  let own: { scorer: MeteorScorer; words: Int32Array } | undefined;
+  for (let c = 0; c < job.claims.length - 1; c++) {
+    if (Atomics.load(job.claims, 1 + c) === 1) continue;
+    if (own === undefined) {
+      const made = scorer();
+      own = { scorer: made, words: made.wordIdsOfCaptions(job.captions) };
+    }
+    scoreChunk(job, own.scorer, own.words, c);
+  }
+  const { values } = job;
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) sum += values[k]!;
+  const corpus = { meteor: values.length === 0 ? Number.NaN : sum / values.length };
+  return { corpus, values: { [METEOR_COLUMN]: values } };
+}
+
+function scoreChunk(job: MeteorJob, scorer: MeteorScorer, words: Int32Array, c: number): void {
+  const items = job.values.length;
+  const to = Math.min(items, (c + 1) * CHUNK_ITEMS);
+  for (let k = c * CHUNK_ITEMS; k < to; k++) {
+    job.values[k] = scorer.scoreEncoded(job.captions, words, k);
+  }
+}
