@@ -37,20 +37,22 @@ for build in base new; do ln -s "$W/node_modules" "$W/$build/node_modules"; done
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
-# Runs a command; prints {"wall_s", "user_s", "sys_s"} of it and its children.
+# Runs a command; prints {"wall_s", "user_s", "sys_s", "max_rss_mib"} of it (its own
+# rusage: children included, the largest resident set of one process).
 timed() {
   python3 - "$@" <<'PY'
-import json, resource, subprocess, sys, time
-before = resource.getrusage(resource.RUSAGE_CHILDREN)
-start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-wall = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_CHILDREN)
-if done.returncode != 0:
-    sys.stderr.write(done.stderr.decode()[-2000:])
-    sys.exit(done.returncode)
-print(json.dumps({"wall_s": round(wall, 3), "user_s": round(after.ru_utime - before.ru_utime, 3),
-                  "sys_s": round(after.ru_stime - before.ru_stime, 3)}))
+import json, os, subprocess, sys, tempfile, time
+with tempfile.TemporaryFile() as err:
+    start = time.perf_counter()
+    child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=err)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        err.seek(0)
+        sys.stderr.write(err.read().decode()[-2000:])
+        sys.exit(1)
+print(json.dumps({"wall_s": round(wall, 3), "user_s": round(usage.ru_utime, 3),
+                  "sys_s": round(usage.ru_stime, 3), "max_rss_mib": round(usage.ru_maxrss / 1024)}))
 PY
 }
 
