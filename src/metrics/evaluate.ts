@@ -52,6 +52,7 @@ import { createMetric } from './registry.js';
 import { type ResampleHelpers, spareCores, startResampleHelpers } from './resample-helpers.js';
 import {
   type CaptionItem,
+  METEOR_HELPERS,
   METEOR_HELPERS_MIN,
   type StagedScores,
   scoreCaptionsStaged,
@@ -347,8 +348,8 @@ function helpersAhead(
 ): ResampleHelpers | undefined {
   if ((config.bootstrap ?? 0) <= 0 || !isLarge(captionsPath)) return undefined;
   const spare = spareCores(worker === undefined ? 0 : 1);
-  const wordnet = resolveMetricIds(config).includes('meteor');
-  return spare > 0 ? startResampleHelpers(spare, undefined, { wordnet }) : undefined;
+  const meteorHelpers = resolveMetricIds(config).includes('meteor') ? METEOR_HELPERS : 0;
+  return spare > 0 ? startResampleHelpers(spare, undefined, { meteorHelpers }) : undefined;
 }
 
 /** Whether the captions file may hold enough items for more threads (WORKER_AHEAD_MIN_BYTES). */

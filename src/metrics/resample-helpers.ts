@@ -28,16 +28,21 @@ export type ToResampleHelper =
 /** A helper's answer to a job, once it has no more of it to claim. */
 export type FromResampleHelper = 'meteor' | 'ngramStats' | 'metricCells' | 'resample';
 
-/** What a helper does as it starts. */
+/** What helpers are started for. */
 export interface HelperStart {
-  /** Loads the bundled WordNet, for a METEOR job to come. */
-  wordnet?: boolean;
+  /**
+   * The first this many load the bundled WordNet as they start, for a METEOR job to come,
+   * which goes to them alone (each holds about 60 MB for it).
+   */
+  meteorHelpers?: number;
 }
 
 export interface ResampleHelpers {
   readonly count: number;
   /** Has them draw resamples ahead into `draws`, claiming them as the other threads do. */
   draw(draws: PrecomputedDraws): void;
+  /** Helpers that take METEOR jobs (HelperStart.meteorHelpers, at most count). */
+  readonly meteorCount: number;
   /** Has them take chunks of `job`; resolves once none has more to claim, or has died. */
   meteor(job: MeteorJob): Promise<void>;
   /** The same for BLEU and CIDEr-D's per-item pass. */
@@ -72,21 +77,22 @@ export function startResampleHelpers(
   const taken = ahead === undefined ? [] : (workersOf.get(ahead) ?? []);
   for (const worker of taken.slice(count)) void worker.terminate();
   const workers = taken.slice(0, count);
+  const meteorHelpers = start.meteorHelpers ?? 0;
   while (workers.length < count) {
-    const worker = startHelper(start);
+    const worker = startHelper(workers.length < meteorHelpers);
     if (worker === undefined) break;
     workers.push(worker);
   }
-  const helpers = resampleHelpers(workers);
+  const helpers = resampleHelpers(workers, Math.min(workers.length, meteorHelpers));
   workersOf.set(helpers, workers);
   return helpers;
 }
 
-function startHelper(start: HelperStart): Worker | undefined {
+function startHelper(wordnet: boolean): Worker | undefined {
   try {
     const worker = new Worker(workerBootCode(import.meta.url, 'resample-worker'), {
       eval: true,
-      workerData: start,
+      workerData: { wordnet } satisfies HelperData,
     });
     worker.unref();
     // A helper that dies leaves its claimed resamples to the others (runLeftoverResamples).
@@ -98,7 +104,12 @@ function startHelper(start: HelperStart): Worker | undefined {
   }
 }
 
-function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
+/** What a helper gets as it starts (resample-worker.ts). */
+export interface HelperData {
+  wordnet: boolean;
+}
+
+function resampleHelpers(workers: readonly Worker[], meteorCount: number): ResampleHelpers {
   const post = (message: ToResampleHelper) => {
     for (const worker of workers) if (!ended.has(worker)) worker.postMessage(message);
   };
@@ -106,9 +117,13 @@ function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
   // cells' answer can come after the resample job is posted): a helper holds the process
   // open while any job of it is unanswered.
   const pending = new Map<Worker, number>();
-  const untilAnswered = async (message: ToResampleHelper, answer: FromResampleHelper) => {
+  const untilAnswered = async (
+    message: ToResampleHelper,
+    answer: FromResampleHelper,
+    to: readonly Worker[] = workers,
+  ) => {
     await Promise.all(
-      workers
+      to
         .filter((worker) => !ended.has(worker))
         .map(
           (worker) =>
@@ -135,8 +150,9 @@ function resampleHelpers(workers: readonly Worker[]): ResampleHelpers {
   };
   return {
     count: workers.length,
+    meteorCount,
     draw: (draws) => post({ draw: draws }),
-    meteor: (job) => untilAnswered({ meteor: job }, 'meteor'),
+    meteor: (job) => untilAnswered({ meteor: job }, 'meteor', workers.slice(0, meteorCount)),
     ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
     metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),
     resample: (job) => untilAnswered({ resample: job }, 'resample'),

@@ -10,11 +10,11 @@ import { sharedDefaultWordNet } from './meteor/index.js';
 import type { MeteorScorer } from './meteor/scorer.js';
 import { runMetricCellChunks } from './metric-cells-job.js';
 import { runNgramStatsChunks } from './ngram-stats.js';
-import type { FromResampleHelper, HelperStart, ToResampleHelper } from './resample-helpers.js';
+import type { FromResampleHelper, HelperData, ToResampleHelper } from './resample-helpers.js';
 
 const answer = (done: FromResampleHelper) => parentPort!.postMessage(done);
 
-if ((workerData as HelperStart | undefined)?.wordnet === true) {
+if ((workerData as HelperData | undefined)?.wordnet === true) {
   try {
     sharedDefaultWordNet();
   } catch {

@@ -197,9 +197,12 @@ function usesNgramStats(metric: Metric, inWorker: readonly Metric[]): boolean {
 }
 
 /**
- * Helpers from which METEOR is scored in chunks on them rather than in the metric worker:
- * it is then no longer the longest thread's work (measured on 16 cores; docs/PERFORMANCE.md).
+ * METEOR is scored in chunks on this many helpers (each with WordNet of its own, about
+ * 60 MB), or on fewer down to METEOR_HELPERS_MIN, rather than in the metric worker, where it
+ * was the longest thread's work on 16 cores (docs/PERFORMANCE.md). Three take it below the
+ * main thread's n-gram work; more would cost memory and gain nothing.
  */
+export const METEOR_HELPERS = 3;
 export const METEOR_HELPERS_MIN = 2;
 
 /** The metrics to score in a worker thread (none when it would not pay). */
@@ -314,11 +317,13 @@ export async function scoreCaptionsStaged(
       ? (options.resampleHelpers ?? (manyItems ? spareCores(movable.length > 0 ? 1 : 0) : 0))
       : 0,
     options.helpers,
-    { wordnet: meteorMovable !== undefined },
+    { meteorHelpers: meteorMovable === undefined ? 0 : METEOR_HELPERS },
   );
   // METEOR, the longest metric, in chunks on the helpers when there are enough of them.
   const onHelpers =
-    meteorMovable !== undefined && helpers.count >= METEOR_HELPERS_MIN ? meteorMovable : undefined;
+    meteorMovable !== undefined && helpers.meteorCount >= METEOR_HELPERS_MIN
+      ? meteorMovable
+      : undefined;
   const inWorker = movable.filter((metric) => metric !== onHelpers);
   if (inWorker.length === 0) options.worker?.stop();
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.

@@ -45,7 +45,8 @@ describe('METEOR in chunks', () => {
     const data = input(1500);
     const alone = await createMeteorMetric().score(data);
     const job = createMeteorJob(pythonSplitCaptions(data));
-    const helpers = startResampleHelpers(2, undefined, { wordnet: true });
+    const helpers = startResampleHelpers(3, undefined, { meteorHelpers: 2 });
+    expect(helpers.meteorCount).toBe(2);
     try {
       await helpers.meteor(job);
     } finally {
