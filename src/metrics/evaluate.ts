@@ -35,6 +35,8 @@ import {
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
+  type MetricCells,
+  metricCells,
   type RunInfo,
 } from '../formats/metric-files.js';
 import { type ExcludedItem, formatSummary } from '../reports/summary.js';
@@ -468,12 +470,17 @@ async function evaluateWith(
   const summarizing = performance.now();
   // The per-item files need no summary: they are written while the bootstrap runs. Their
   // metric cells are formatted with the helper threads, if any, before they resample.
-  const cellsJob = createMetricCellsJob(staged.columns, staged);
-  const cellsHelped = staged.helpers.metricCells(cellsJob);
+  const cellsJob =
+    staged.helpers.count > 0 ? createMetricCellsJob(staged.columns, staged) : undefined;
+  const cellsHelped = cellsJob && staged.helpers.metricCells(cellsJob);
   const scored = await staged.summarize(async () => {
-    runMetricCellChunks(cellsJob);
-    await cellsHelped;
-    const cells = metricCellsOf(cellsJob);
+    let cells: MetricCells;
+    if (cellsJob === undefined) cells = metricCells(staged.columns, staged);
+    else {
+      runMetricCellChunks(cellsJob);
+      await cellsHelped;
+      cells = metricCellsOf(cellsJob);
+    }
     // Each file's disk write and fsync overlap the formatting of the next.
     const withMetrics = writeFileAtomic(
       paths.withMetrics,

@@ -60,7 +60,7 @@ export async function ngramStatsShared(
   input: MetricInput,
   helpers: (job: NgramStatsJob) => Promise<void>,
 ): Promise<NgramStats> {
-  const index = ngramIndex(input);
+  const index = ngramIndex(input, true);
   let stats = cache.get(index.captions);
   if (stats === undefined) {
     const job = createNgramStatsJob(index);
@@ -92,6 +92,7 @@ export interface NgramStatsJob {
   claims: Int32Array;
 }
 
+/** The job over `index` (its grams in shared memory for other threads to take part: ngramIndex's `shared`). */
 export function createNgramStatsJob(index: NgramIndex): NgramStatsJob {
   const { starts, referenceStarts, sentences } = index.captions;
   const items = referenceStarts.length - 1;

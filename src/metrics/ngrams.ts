@@ -16,7 +16,7 @@ export interface NgramIndex {
   /**
    * grams[n - 1][p]: the id of the n-gram that starts at token position p of
    * `captions.tokens`; {@link ONCE} when that n-gram occurs only there in all captions; -1
-   * when it would run past the end of its sentence. In shared memory, for helper threads.
+   * when it would run past the end of its sentence.
    */
   grams: Int32Array[];
   /** Ids are below this (n-grams that occur once have none). */
@@ -38,12 +38,19 @@ export const ONCE = -2;
 
 const cache = new WeakMap<EncodedCaptions, NgramIndex>();
 
-/** The n-gram ids of an input's captions, computed once per input. */
-export function ngramIndex(input: MetricInput): NgramIndex {
+/**
+ * The n-gram ids of an input's captions, computed once per input; `shared`: their arrays in
+ * shared memory, for helper threads (plain arrays otherwise: a process holding them in
+ * shared memory peaked about 40 MB higher at 60,000 pairs).
+ */
+export function ngramIndex(input: MetricInput, shared = false): NgramIndex {
   const captions = pythonSplitCaptions(input);
   let index = cache.get(captions);
   if (index === undefined) {
-    index = buildIndex(captions);
+    index = buildIndex(
+      captions,
+      shared ? (n) => sharedArray(Int32Array, n) : (n) => new Int32Array(n),
+    );
     cache.set(captions, index);
   }
   return index;
@@ -59,13 +66,16 @@ export function ngramIndex(input: MetricInput): NgramIndex {
  * identity matters. A group holds its positions in order, so each item's references are
  * together in it: the document frequencies are counted on the way.
  */
-function buildIndex(captions: EncodedCaptions): NgramIndex {
+function buildIndex(
+  captions: EncodedCaptions,
+  gramArray: (length: number) => Int32Array,
+): NgramIndex {
   const { tokens, sentences, vocabulary, referenceStarts } = captions;
   const items = referenceStarts.length - 1;
   // The item whose reference sentence s is, -1 for a candidate.
   const itemOf = new Int32Array(sentences).fill(-1);
   for (let k = 0; k < items; k++) itemOf.fill(k, referenceStarts[k]!, referenceStarts[k + 1]!);
-  const unigrams = unigramIds(tokens, vocabulary.length);
+  const unigrams = unigramIds(tokens, vocabulary.length, gramArray(tokens.length));
   let df = new Int32Array(Math.max(16, vocabulary.length * 4));
   tokenDocumentFrequencies(captions, df);
   const grams: Int32Array[] = [unigrams];
@@ -84,7 +94,7 @@ function buildIndex(captions: EncodedCaptions): NgramIndex {
   let prefixes = vocabulary.length;
   for (let n = 2; n <= MAX_ORDER; n++) {
     const previous = grams[n - 2]!;
-    const current = sharedArray(Int32Array, tokens.length).fill(-1);
+    const current = gramArray(tokens.length).fill(-1);
     const groupStarts = groupSizes(captions, n, previous, current, prefixBase, prefixes);
     // An id needs two positions: this order adds at most half of them.
     const most = size + (groupStarts[prefixes]! >> 1);
@@ -124,11 +134,10 @@ interface Scratch {
   groupedItems: Int32Array;
 }
 
-/** Order 1: the token ids, ONCE for a token seen once. */
-function unigramIds(tokens: Int32Array, vocabularySize: number): Int32Array {
+/** Order 1 into `unigrams`: the token ids, ONCE for a token seen once. */
+function unigramIds(tokens: Int32Array, vocabularySize: number, unigrams: Int32Array): Int32Array {
   const tokenCounts = new Int32Array(vocabularySize);
   for (let p = 0; p < tokens.length; p++) tokenCounts[tokens[p]!]! += 1;
-  const unigrams = sharedArray(Int32Array, tokens.length);
   for (let p = 0; p < tokens.length; p++) {
     unigrams[p] = tokenCounts[tokens[p]!] === 1 ? ONCE : tokens[p]!;
   }
