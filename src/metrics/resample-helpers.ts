@@ -3,8 +3,8 @@
  * the metric worker: they draw the bootstrap's resamples ahead while the metrics are
  * scored, take chunks of items of METEOR (meteor/chunks.ts), of BLEU and CIDEr-D's
  * per-item pass (ngram-stats.ts) and of the files' metric cells (metric-cells-job.ts),
- * and take resamples as the other threads do (bootstrap.ts). Every number and byte is the same whichever
- * thread computes it, so nothing depends on how many helpers there are.
+ * and take resamples as the other threads do (bootstrap.ts). Every number and byte is the
+ * same whichever thread computes it, so nothing depends on how many helpers there are.
  */
 
 import { Worker } from 'node:worker_threads';

@@ -58,10 +58,11 @@ export interface ScoreOptions {
    */
   worker?: IdleWorker;
   /**
-   * Worker threads that help with BLEU and CIDEr-D's per-item pass and the bootstrap
-   * (resample-helpers.ts), when there is a bootstrap. Default: one per core beyond the
-   * main thread and the metric worker (at most 6), with at least 5,000 items. The values
-   * and intervals are the same with any number.
+   * Worker threads that help with METEOR (on up to three of them, when there are two or
+   * more), BLEU and CIDEr-D's per-item pass and the bootstrap (resample-helpers.ts), when
+   * there is a bootstrap. Default: one per core beyond the main thread and the metric
+   * worker (at most 6), with at least 5,000 items. The values and intervals are the same
+   * with any number.
    */
   resampleHelpers?: number;
   /** Resample helpers started ahead (startResampleHelpers), taken over: used, or stopped. */
