@@ -27,6 +27,13 @@ tar -xJf "$DIR/py.tar.xz" -C "$W"
 for build in base new; do ln -s "$W/node_modules" "$W/$build/node_modules"; done
 # tools/parity reads WordNet from the repository's node_modules, as on the development machine.
 [ -e "$ROOT/node_modules" ] || ln -s "$W/node_modules" "$ROOT/node_modules"
+# ... and from assets/wordnet-3.0, which a device call may come without (docs/GPU.md: the
+# working tree is carried with WordNet taken out of the index): the carried build's copy.
+if [ ! -e "$ROOT/assets/wordnet-3.0/index.noun" ]; then
+  rm -rf "$ROOT/assets/wordnet-3.0"
+  mkdir -p "$ROOT/assets"
+  ln -s "$W/new/assets/wordnet-3.0" "$ROOT/assets/wordnet-3.0"
+fi
 {
   nproc
   grep -m1 'model name' /proc/cpuinfo
