@@ -23,8 +23,13 @@ export function csvLine(fields: readonly string[]): string {
  * by the garbage collector) until one giant string is done.
  */
 export class Utf8Buffer {
-  private buffer = Buffer.allocUnsafe(1 << 16);
+  private buffer: Buffer;
   length = 0;
+
+  /** `capacity`: the bytes expected, when known (no copy as the buffer grows to them). */
+  constructor(capacity = 1 << 16) {
+    this.buffer = Buffer.allocUnsafe(Math.max(16, capacity));
+  }
 
   write(text: string): void {
     this.reserve(text.length * 3);

@@ -3,7 +3,7 @@
  * per-image detail CSV and the aggregate JSON. Pure functions from results to text.
  */
 import { readFile } from 'node:fs/promises';
-import { DatasetError } from '../core/errors.js';
+import { DatasetError, InternalError } from '../core/errors.js';
 import type { Baseline } from '../metrics/bertscore/baseline.js';
 import { METRIC_COLUMNS, type MetricColumn } from '../metrics/columns.js';
 import type { ColumnSummary } from '../metrics/score.js';
@@ -126,30 +126,59 @@ export function writeMetricCells(
   }
 }
 
+/**
+ * The captions columns of every row of the with-metrics CSV, as CSV text: row r's are
+ * `bytes[offsets[r], offsets[r + 1])`, without the metric cells and the line end. Made apart
+ * from the cells, so that another thread can make them while the metrics are scored.
+ */
+export interface CaptionParts {
+  /** Whether the rows carry a concepts column (one row with concepts gives all one). */
+  withConcepts: boolean;
+  bytes: Uint8Array;
+  offsets: Uint32Array;
+}
+
+export function captionParts(rows: readonly CaptionRow[]): CaptionParts {
+  const withConcepts = rows.some((row) => row.concepts !== undefined);
+  const out = new Utf8Buffer();
+  const offsets = new Uint32Array(rows.length + 1);
+  rows.forEach((row, r) => {
+    out.write(csvLine(captionRowToRecord(row, withConcepts)));
+    offsets[r + 1] = out.length;
+  });
+  return { withConcepts, bytes: out.bytes(), offsets };
+}
+
 /** `medical_captions_{split}_with_metrics.csv`: every captions row, metric cells empty when unscored. */
 export function formatCaptionsWithMetricsCsv(
   rows: readonly CaptionRow[],
   columns: readonly string[],
   scores: ItemScores,
   cells: MetricCells = metricCells(columns, scores),
+  parts: CaptionParts = captionParts(rows),
 ): Buffer {
+  if (parts.offsets.length !== rows.length + 1) {
+    throw new InternalError(`caption text of ${parts.offsets.length - 1} rows for ${rows.length}`);
+  }
   const indexOf = new Map(scores.ids.map((id, k) => [id, k]));
-  const withConcepts = rows.some((row) => row.concepts !== undefined);
   const header: string[] = [...CAPTION_COLUMNS];
-  if (withConcepts) header.push('concepts');
+  if (parts.withConcepts) header.push('concepts');
   header.push(...columns);
   const unscored = `${','.repeat(columns.length)}\n`;
-  const out = new Utf8Buffer();
-  out.write(`${csvLine(header)}\n`);
-  for (const row of rows) {
+  const headerLine = `${csvLine(header)}\n`;
+  const out = new Utf8Buffer(
+    headerLine.length * 3 + parts.bytes.length + cells.bytes.length + rows.length * unscored.length,
+  );
+  out.write(headerLine);
+  rows.forEach((row, r) => {
     const k = row.status === 'ok' ? indexOf.get(row.imageId) : undefined;
-    out.write(csvLine(captionRowToRecord(row, withConcepts)));
+    out.append(parts.bytes.subarray(parts.offsets[r], parts.offsets[r + 1]));
     if (k === undefined) out.write(unscored);
     else {
       out.append(cells.bytes.subarray(cells.offsets[k], cells.offsets[k + 1]));
       out.write('\n');
     }
-  }
+  });
   return out.bytes();
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../core/logger.js';
+import { captionParts } from '../formats/metric-files.js';
 import { evaluate } from './evaluate.js';
 import { startResampleHelpers } from './resample-helpers.js';
 import { seededRandom } from './statistics.js';
@@ -13,6 +14,10 @@ vi.mock('../core/cgroup.js', async (original) => ({
   ...(await original<typeof import('../core/cgroup.js')>()),
   usableCores: () => cores.count,
 }));
+vi.mock('../formats/metric-files.js', async (original) => {
+  const module = await original<typeof import('../formats/metric-files.js')>();
+  return { ...module, captionParts: vi.fn(module.captionParts) };
+});
 vi.mock('./resample-helpers.js', async (original) => {
   const module = await original<typeof import('./resample-helpers.js')>();
   return { ...module, startResampleHelpers: vi.fn(module.startResampleHelpers) };
@@ -58,7 +63,7 @@ async function filesOf(dir: string): Promise<Map<string, Buffer>> {
 }
 
 describe('evaluate with helper threads', () => {
-  it('writes the same files with METEOR, the n-gram pass and the cells on helpers as on two cores', async () => {
+  it('writes the same files with METEOR, the n-gram pass, the cells and the caption columns on helpers as on two cores', async () => {
     const captions = await captionsFile(6000);
     const run = async (count: number, out: string) => {
       cores.count = count;
@@ -69,12 +74,17 @@ describe('evaluate with helper threads', () => {
       return filesOf(join(root, out));
     };
     const started = vi.mocked(startResampleHelpers);
+    const partsHere = vi.mocked(captionParts);
     const two = await run(2, 'two');
     expect(started.mock.results.every((r) => (r.value as { count: number }).count === 0)).toBe(
       true,
     );
+    expect(partsHere).toHaveBeenCalledTimes(1);
     started.mockClear();
+    partsHere.mockClear();
     const eight = await run(8, 'eight');
+    // The with-metrics CSV's caption columns came from a helper.
+    expect(partsHere).not.toHaveBeenCalled();
     // Started ahead (8 cores: the main thread, the metric worker, 6 helpers), WordNet in
     // three, then taken over for the scoring.
     expect(started.mock.calls[0]).toEqual([6, undefined, { meteorHelpers: 3 }]);

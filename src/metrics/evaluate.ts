@@ -32,6 +32,8 @@ import {
 } from '../formats/journal-types.js';
 import {
   type AggregateReport,
+  type CaptionParts,
+  captionParts,
   formatAggregateJson,
   formatCaptionsWithMetricsCsv,
   formatDetailedCsv,
@@ -105,16 +107,25 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
     >
   > & { offline?: boolean };
 
-/** The captions file's rows; a JSONL file's bytes also go to `worker`, which parses them too. */
-async function readRows(path: string, worker?: IdleWorker): Promise<CaptionRow[]> {
+/**
+ * The captions file's rows. A JSONL file's bytes also go to `worker`, which parses them too,
+ * and to a helper, which makes the with-metrics CSV's caption columns from them meanwhile
+ * (`parts`; undefined: made here when the file is written).
+ */
+async function readRows(
+  path: string,
+  worker: IdleWorker | undefined,
+  helpers: ResampleHelpers | undefined,
+): Promise<{ rows: CaptionRow[]; parts?: Promise<CaptionParts | undefined> }> {
   await checkInputPath('--captions', path, 'file');
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
     const bytes = await readFileShared(path);
     worker?.shareCaptionsJsonl(bytes, path);
-    return parseCaptionsJsonl(bytes, path);
+    const parts = helpers?.captionParts({ bytes, path });
+    return { rows: parseCaptionsJsonl(bytes, path), ...(parts ? { parts } : {}) };
   }
-  if (ext === '.csv') return readCaptionsCsv(path, { unique: true, scoring: true });
+  if (ext === '.csv') return { rows: await readCaptionsCsv(path, { unique: true, scoring: true }) };
   throw new ConfigError(`--captions: expected a .csv or .jsonl file, got '${path}'`);
 }
 
@@ -371,7 +382,7 @@ async function evaluateWith(
 ): Promise<EvaluationResult> {
   const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
-  const rows = await readRows(captionsPath, worker);
+  const { rows, parts: partsMadeElsewhere } = await readRows(captionsPath, worker, helpers);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
   const emptyCaptions: ExcludedItem[] = [];
@@ -481,10 +492,16 @@ async function evaluateWith(
       await cellsHelped;
       cells = metricCellsOf(cellsJob);
     }
+    const madeElsewhere = await partsMadeElsewhere;
+    // Made from the same bytes by the same parser; the row count guards against the unforeseen.
+    const parts =
+      madeElsewhere !== undefined && madeElsewhere.offsets.length === rows.length + 1
+        ? madeElsewhere
+        : captionParts(rows);
     // Each file's disk write and fsync overlap the formatting of the next.
     const withMetrics = writeFileAtomic(
       paths.withMetrics,
-      formatCaptionsWithMetricsCsv(rows, staged.columns, staged, cells),
+      formatCaptionsWithMetricsCsv(rows, staged.columns, staged, cells, parts),
     );
     const detailed = writeFileAtomic(
       paths.detailed,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseCaptionsJsonl } from '../formats/captions-jsonl.js';
+import { captionParts } from '../formats/metric-files.js';
 import { createDraws, createResampleJob, runLeftoverResamples, runResamples } from './bootstrap.js';
 import { createMetric } from './registry.js';
 import { MAX_RESAMPLE_HELPERS, spareCores, startResampleHelpers } from './resample-helpers.js';
@@ -113,5 +115,26 @@ describe('resample helpers', () => {
       // With the metric worker, METEOR goes to the helpers (3 of them), ROUGE to the worker.
       expect(helped.workerMetrics).toEqual(parallel ? ['rouge', 'meteor'] : []);
     }
+  });
+
+  it('make the with-metrics caption columns of a JSONL file as this thread does, or none', async () => {
+    const jsonl = readFileSync(corpus);
+    const bytes = new Uint8Array(new SharedArrayBuffer(jsonl.length));
+    bytes.set(jsonl);
+    const helpers = startResampleHelpers(2);
+    try {
+      const parts = await helpers.captionParts({ bytes, path: corpus });
+      const here = captionParts(parseCaptionsJsonl(jsonl, corpus));
+      expect(parts).toBeDefined();
+      expect(Buffer.compare(Buffer.from(parts!.bytes), Buffer.from(here.bytes))).toBe(0);
+      expect([...parts!.offsets]).toEqual([...here.offsets]);
+      // A file that does not parse: none, and the helper goes on.
+      const broken = new TextEncoder().encode('{"id": "a", "candidate": \n');
+      expect(await helpers.captionParts({ bytes: broken, path: 'broken.jsonl' })).toBeUndefined();
+      expect(await helpers.captionParts({ bytes, path: corpus })).toBeDefined();
+    } finally {
+      helpers.stop();
+    }
+    expect(await startResampleHelpers(0).captionParts({ bytes, path: corpus })).toBeUndefined();
   });
 });

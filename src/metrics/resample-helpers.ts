@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { usableCores } from '../core/cgroup.js';
 import { workerBootCode } from '../core/worker-boot.js';
+import type { CaptionParts } from '../formats/metric-files.js';
 import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
 import type { MeteorJob } from './meteor/chunks.js';
 import type { MetricCellsJob } from './metric-cells-job.js';
@@ -23,7 +24,17 @@ export type ToResampleHelper =
   | { meteor: MeteorJob }
   | { ngramStats: NgramStatsJob }
   | { metricCells: MetricCellsJob }
-  | { resample: ResampleJob };
+  | { resample: ResampleJob }
+  | { captionParts: CaptionsJsonl };
+
+/** A JSONL captions file's bytes (in shared memory: not copied) and its path. */
+export interface CaptionsJsonl {
+  bytes: Uint8Array;
+  path: string;
+}
+
+/** The answer to a captionParts job: the parts, or null when the file did not parse. */
+export type CaptionPartsAnswer = { captionParts: CaptionParts | null };
 
 /** A helper's answer to a job, once it has no more of it to claim. */
 export type FromResampleHelper = 'meteor' | 'ngramStats' | 'metricCells' | 'resample';
@@ -51,6 +62,12 @@ export interface ResampleHelpers {
   metricCells(job: MetricCellsJob): Promise<void>;
   /** Has them take part in `job`; resolves once none has more to claim, or has died. */
   resample(job: ResampleJob): Promise<void>;
+  /**
+   * Has the last helper (not one of METEOR's) parse the captions file and make the
+   * with-metrics CSV's caption columns (captionParts), before any job given after this;
+   * undefined when there is no helper, it fails or it ends first.
+   */
+  captionParts(file: CaptionsJsonl): Promise<CaptionParts | undefined>;
   stop(): void;
 }
 
@@ -61,6 +78,11 @@ export function spareCores(busyThreads: number, cores = usableCores()): number {
 
 /** Helpers that have exited. */
 const ended = new WeakSet<Worker>();
+/**
+ * Per helper, its jobs not yet answered: it holds the process open while there is one,
+ * whichever ResampleHelpers (the one started ahead, the one that took it over) gave them.
+ */
+const pending = new WeakMap<Worker, number>();
 /** The threads of each ResampleHelpers. */
 const workersOf = new WeakMap<ResampleHelpers, Worker[]>();
 
@@ -116,7 +138,15 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
   // Each helper answers a job once it has no more to claim. Jobs may overlap (the metric
   // cells' answer can come after the resample job is posted): a helper holds the process
   // open while any job of it is unanswered.
-  const pending = new Map<Worker, number>();
+  const hold = (worker: Worker) => {
+    pending.set(worker, (pending.get(worker) ?? 0) + 1);
+    worker.ref();
+  };
+  const release = (worker: Worker) => {
+    const left = (pending.get(worker) ?? 1) - 1;
+    pending.set(worker, left);
+    if (left === 0) worker.unref();
+  };
   const untilAnswered = async (
     message: ToResampleHelper,
     answer: FromResampleHelper,
@@ -134,13 +164,10 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
               const done = () => {
                 worker.off('message', onMessage);
                 worker.off('exit', done);
-                const left = (pending.get(worker) ?? 1) - 1;
-                pending.set(worker, left);
-                if (left === 0) worker.unref();
+                release(worker);
                 resolve();
               };
-              pending.set(worker, (pending.get(worker) ?? 0) + 1);
-              worker.ref();
+              hold(worker);
               worker.on('message', onMessage);
               worker.on('exit', done);
               worker.postMessage(message);
@@ -156,6 +183,28 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
     ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
     metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),
     resample: (job) => untilAnswered({ resample: job }, 'resample'),
+    captionParts(file) {
+      const worker = workers.at(-1);
+      if (worker === undefined || ended.has(worker)) return Promise.resolve(undefined);
+      return new Promise((resolve) => {
+        const done = (parts: CaptionParts | undefined) => {
+          worker.off('message', onMessage);
+          worker.off('exit', onExit);
+          release(worker);
+          resolve(parts);
+        };
+        const onMessage = (got: unknown) => {
+          if (typeof got === 'object' && got !== null && 'captionParts' in got) {
+            done((got as CaptionPartsAnswer).captionParts ?? undefined);
+          }
+        };
+        const onExit = () => done(undefined);
+        hold(worker);
+        worker.on('message', onMessage);
+        worker.on('exit', onExit);
+        worker.postMessage({ captionParts: file } satisfies ToResampleHelper);
+      });
+    },
     stop() {
       for (const worker of workers) void worker.terminate();
     },

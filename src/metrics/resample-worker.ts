@@ -1,16 +1,24 @@
 /**
- * Worker-thread side of resample-helpers.ts: draws the bootstrap's resamples ahead until
- * the bootstrap itself comes, takes chunks of METEOR, of the n-gram pass and of the
- * metric cells when they come, and takes resamples as the other threads do.
+ * Worker-thread side of resample-helpers.ts: makes the with-metrics CSV's caption columns
+ * when asked, draws the bootstrap's resamples ahead until the bootstrap itself comes, takes
+ * chunks of METEOR, of the n-gram pass and of the metric cells when they come, and takes
+ * resamples as the other threads do.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { parseCaptionsJsonl } from '../formats/captions-jsonl.js';
+import { captionParts } from '../formats/metric-files.js';
 import { drawAheadUntil, runResamples } from './bootstrap.js';
 import { defaultMeteorScorer, runMeteorChunks } from './meteor/chunks.js';
 import { sharedDefaultWordNet } from './meteor/index.js';
 import type { MeteorScorer } from './meteor/scorer.js';
 import { runMetricCellChunks } from './metric-cells-job.js';
 import { runNgramStatsChunks } from './ngram-stats.js';
-import type { FromResampleHelper, HelperData, ToResampleHelper } from './resample-helpers.js';
+import type {
+  CaptionPartsAnswer,
+  FromResampleHelper,
+  HelperData,
+  ToResampleHelper,
+} from './resample-helpers.js';
 
 const answer = (done: FromResampleHelper) => parentPort!.postMessage(done);
 
@@ -41,6 +49,18 @@ parentPort!.on('message', async (message: ToResampleHelper) => {
   if ('metricCells' in message) {
     runMetricCellChunks(message.metricCells);
     answer('metricCells');
+    return;
+  }
+  if ('captionParts' in message) {
+    const { bytes, path } = message.captionParts;
+    let answer: CaptionPartsAnswer = { captionParts: null };
+    try {
+      answer = { captionParts: captionParts(parseCaptionsJsonl(bytes, path)) };
+    } catch {
+      // The main thread's parse of the same bytes reports it.
+    }
+    const moved = answer.captionParts === null ? [] : [answer.captionParts.bytes.buffer];
+    parentPort!.postMessage(answer, moved as ArrayBuffer[]);
     return;
   }
   if ('resample' in message) {
