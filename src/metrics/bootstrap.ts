@@ -18,7 +18,7 @@
  * into the two. The other columns have a lane each, summed in item order, in WebAssembly
  * (weighted-sums.ts) where it runs.
  */
-import { sharedArray } from './shared-memory.js';
+import { createClaims, runClaimedChunks, runLeftoverChunks, sharedArray } from './shared-memory.js';
 import { createWeightedSums, type WeightedSums } from './weighted-sums.js';
 
 /** mulberry32's state increment (statistics.ts seededRandom). */
@@ -43,7 +43,7 @@ export interface ResampleJob {
   table: Float64Array;
   /** Per resample, the `columns` weighted sums (resample-major). */
   sums: Float64Array;
-  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  /** Chunks of CHUNK resamples (shared-memory.ts createClaims). */
   claims: Int32Array;
   /** Weights drawn ahead, for the same items, seed and resamples. */
   draws?: PrecomputedDraws;
@@ -151,7 +151,7 @@ export function createResampleJob(
     seed,
     table,
     sums: sharedArray(Float64Array, resamples * columns.length),
-    claims: sharedArray(Int32Array, 1 + Math.ceil(resamples / CHUNK)),
+    claims: createClaims(Math.ceil(resamples / CHUNK)),
   };
 }
 
@@ -195,25 +195,15 @@ function canShareLane(column: ArrayLike<number>, items: number): boolean {
  * true once none is left.
  */
 export function runResamples(job: ResampleJob, limit = Number.POSITIVE_INFINITY): boolean {
-  const chunks = chunkCount(job);
   const scratch = scratchFor(job);
-  for (let done = 0; done < limit; done++) {
-    const c = Atomics.add(job.claims, 0, 1);
-    if (c >= chunks) return true;
-    runChunk(job, c, scratch);
-  }
-  return Atomics.load(job.claims, 0) >= chunks;
+  return runClaimedChunks(job.claims, (c) => runChunk(job, c, scratch), limit);
 }
 
 /** Computes the chunks claimed but not done (by a helper thread that stopped partway). */
 export function runLeftoverResamples(job: ResampleJob): void {
   const scratch = scratchFor(job);
-  for (let c = 0; c < chunkCount(job); c++) {
-    if (Atomics.load(job.claims, 1 + c) !== 1) runChunk(job, c, scratch);
-  }
+  runLeftoverChunks(job.claims, (c) => runChunk(job, c, scratch));
 }
-
-const chunkCount = (job: ResampleJob) => Math.ceil(job.resamples / CHUNK);
 
 interface Scratch {
   /** The WebAssembly kernel over a copy of the table, where it runs and may be used. */
@@ -267,7 +257,6 @@ function runChunk(job: ResampleJob, c: number, scratch: Scratch): void {
       job.sums[low] = sums[lane]! - high * PAIR_SCALE;
     }
   }
-  Atomics.store(job.claims, 1 + c, 1);
 }
 
 /** Resample b's weights: how many times each item is drawn. */

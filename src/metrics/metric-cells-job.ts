@@ -10,7 +10,13 @@ import {
   type MetricCells,
   writeMetricCells,
 } from '../formats/metric-files.js';
-import { sharedArray } from './shared-memory.js';
+import {
+  chunkCount,
+  createClaims,
+  runClaimedChunks,
+  runLeftoverChunks,
+  sharedArray,
+} from './shared-memory.js';
 
 /** Items per claim. */
 const CHUNK_ITEMS = 2048;
@@ -24,7 +30,7 @@ export interface MetricCellsJob {
   bytes: Uint8Array;
   /** ends[k]: the byte after item k's cells. */
   ends: Uint32Array;
-  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  /** Chunks of CHUNK_ITEMS items (shared-memory.ts createClaims). */
   claims: Int32Array;
 }
 
@@ -44,18 +50,13 @@ export function createMetricCellsJob(
     values,
     bytes: sharedArray(Uint8Array, items * cellBytesBound(columns.length)),
     ends: sharedArray(Uint32Array, items),
-    claims: sharedArray(Int32Array, 1 + Math.ceil(items / CHUNK_ITEMS)),
+    claims: createClaims(Math.ceil(items / CHUNK_ITEMS)),
   };
 }
 
 /** Claims chunks until none is left, and formats them. */
 export function runMetricCellChunks(job: MetricCellsJob): void {
-  for (;;) {
-    const c = Atomics.add(job.claims, 0, 1);
-    if (c >= job.claims.length - 1) return;
-    formatChunk(job, c);
-    Atomics.store(job.claims, 1 + c, 1);
-  }
+  runClaimedChunks(job.claims, (c) => formatChunk(job, c));
 }
 
 /**
@@ -63,10 +64,8 @@ export function runMetricCellChunks(job: MetricCellsJob): void {
  * finish are formatted here), packed as metricCells gives them.
  */
 export function metricCellsOf(job: MetricCellsJob): MetricCells {
-  const chunks = job.claims.length - 1;
-  for (let c = 0; c < chunks; c++) {
-    if (Atomics.load(job.claims, 1 + c) !== 1) formatChunk(job, c);
-  }
+  runLeftoverChunks(job.claims, (c) => formatChunk(job, c));
+  const chunks = chunkCount(job.claims);
   const { items, ends } = job;
   const source = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.length);
   let length = 0;

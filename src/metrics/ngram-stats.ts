@@ -8,7 +8,13 @@
  * helper threads can take chunks of the items (ngramStatsShared).
  */
 import { MAX_ORDER, type NgramIndex, ngramIndex, ONCE } from './ngrams.js';
-import { sharedArray } from './shared-memory.js';
+import {
+  createClaims,
+  runClaimedChunks,
+  runLeftoverChunks,
+  sharedArray,
+  sharedCopy,
+} from './shared-memory.js';
 import type { EncodedCaptions } from './token-ids.js';
 import type { MetricInput } from './types.js';
 
@@ -67,7 +73,13 @@ export async function ngramStatsShared(
     const helped = helpers(job);
     runNgramStatsChunks(job);
     await helped;
-    runLeftoverChunks(job);
+    // The chunks a thread claimed and did not finish (it died), from zero.
+    let context: ItemStats | undefined;
+    runLeftoverChunks(job.claims, (c) => {
+      context ??= itemStatsContext(job);
+      clearChunk(context, c);
+      runChunk(context, c);
+    });
     stats = statsOf(index.captions, job);
     cache.set(index.captions, stats);
   }
@@ -88,29 +100,27 @@ export interface NgramStatsJob {
   hypNorm: Float64Array;
   refNorm: Float64Array;
   dot: Float64Array;
-  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  /** Chunks of NGRAM_CHUNK_ITEMS items (shared-memory.ts createClaims). */
   claims: Int32Array;
 }
 
-/** The job over `index` (its grams in shared memory for other threads to take part: ngramIndex's `shared`). */
+/**
+ * The job over `index`; other threads can take part when its grams are in shared memory
+ * (ngramIndex's `shared`).
+ */
 export function createNgramStatsJob(index: NgramIndex): NgramStatsJob {
   const { starts, referenceStarts, sentences } = index.captions;
   const items = referenceStarts.length - 1;
-  const copy = (values: Int32Array) => {
-    const out = sharedArray(Int32Array, values.length);
-    out.set(values);
-    return out;
-  };
   return {
     grams: index.grams,
-    starts: copy(starts),
-    referenceStarts: copy(referenceStarts),
-    df: copy(index.df),
+    starts: sharedCopy(starts),
+    referenceStarts: sharedCopy(referenceStarts),
+    df: sharedCopy(index.df),
     clipped: sharedArray(Int32Array, items * MAX_ORDER),
     hypNorm: sharedArray(Float64Array, items * MAX_ORDER),
     refNorm: sharedArray(Float64Array, sentences * MAX_ORDER),
     dot: sharedArray(Float64Array, sentences * MAX_ORDER),
-    claims: sharedArray(Int32Array, 1 + Math.ceil(items / NGRAM_CHUNK_ITEMS)),
+    claims: createClaims(Math.ceil(items / NGRAM_CHUNK_ITEMS)),
   };
 }
 
@@ -121,28 +131,12 @@ function statsOf(captions: EncodedCaptions, job: NgramStatsJob): NgramStats {
 
 /** Claims chunks of the job's items until none is left, and computes them. */
 export function runNgramStatsChunks(job: NgramStatsJob): void {
-  const chunks = job.claims.length - 1;
   // A thread's table is made when it first gets a chunk.
   let context: ItemStats | undefined;
-  for (;;) {
-    const c = Atomics.add(job.claims, 0, 1);
-    if (c >= chunks) return;
+  runClaimedChunks(job.claims, (c) => {
     context ??= itemStatsContext(job);
     runChunk(context, c);
-    Atomics.store(job.claims, 1 + c, 1);
-  }
-}
-
-/** Computes, here, the chunks another thread claimed and did not finish (it died). */
-function runLeftoverChunks(job: NgramStatsJob): void {
-  let context: ItemStats | undefined;
-  for (let c = 0; c < job.claims.length - 1; c++) {
-    if (Atomics.load(job.claims, 1 + c) === 1) continue;
-    context ??= itemStatsContext(job);
-    clearChunk(context, c);
-    runChunk(context, c);
-    Atomics.store(job.claims, 1 + c, 1);
-  }
+  });
 }
 
 function chunkItems(context: ItemStats, c: number): [number, number] {

@@ -6,7 +6,13 @@
  * it, and the corpus value is summed in item order, as createMeteorMetric does.
  */
 
-import { sharedArray } from '../shared-memory.js';
+import {
+  createClaims,
+  runClaimedChunks,
+  runLeftoverChunks,
+  sharedArray,
+  sharedCopy,
+} from '../shared-memory.js';
 import type { EncodedCaptions } from '../token-ids.js';
 import type { MetricResult } from '../types.js';
 import { METEOR_COLUMN, sharedDefaultWordNet } from './index.js';
@@ -19,27 +25,22 @@ export interface MeteorJob {
   /** The captions split as METEOR scores them (pythonSplitCaptions), arrays in shared memory. */
   captions: EncodedCaptions;
   values: Float64Array;
-  /** [0]: the next chunk to claim; [1 + c]: 1 once chunk c is done. */
+  /** Chunks of CHUNK_ITEMS items (shared-memory.ts createClaims). */
   claims: Int32Array;
 }
 
 export function createMeteorJob(captions: EncodedCaptions): MeteorJob {
   const items = captions.referenceStarts.length - 1;
-  const shared = (values: Int32Array) => {
-    const out = sharedArray(Int32Array, values.length);
-    out.set(values);
-    return out;
-  };
   return {
     captions: {
       vocabulary: captions.vocabulary,
-      tokens: shared(captions.tokens),
-      starts: shared(captions.starts),
-      referenceStarts: shared(captions.referenceStarts),
+      tokens: sharedCopy(captions.tokens),
+      starts: sharedCopy(captions.starts),
+      referenceStarts: sharedCopy(captions.referenceStarts),
       sentences: captions.sentences,
     },
     values: sharedArray(Float64Array, items),
-    claims: sharedArray(Int32Array, 1 + Math.ceil(items / CHUNK_ITEMS)),
+    claims: createClaims(Math.ceil(items / CHUNK_ITEMS)),
   };
 }
 
@@ -50,15 +51,11 @@ export function defaultMeteorScorer(): MeteorScorer {
 
 /** Claims chunks until none is left, and scores their items with `scorer`. */
 export function runMeteorChunks(job: MeteorJob, scorer: MeteorScorer): void {
-  const chunks = job.claims.length - 1;
   let words: Int32Array | undefined;
-  for (;;) {
-    const c = Atomics.add(job.claims, 0, 1);
-    if (c >= chunks) return;
+  runClaimedChunks(job.claims, (c) => {
     words ??= scorer.wordIdsOfCaptions(job.captions);
     scoreChunk(job, scorer, words, c);
-    Atomics.store(job.claims, 1 + c, 1);
-  }
+  });
 }
 
 /**
@@ -67,14 +64,13 @@ export function runMeteorChunks(job: MeteorJob, scorer: MeteorScorer): void {
  */
 export function meteorResultOf(job: MeteorJob, scorer: () => MeteorScorer): MetricResult {
   let own: { scorer: MeteorScorer; words: Int32Array } | undefined;
-  for (let c = 0; c < job.claims.length - 1; c++) {
-    if (Atomics.load(job.claims, 1 + c) === 1) continue;
+  runLeftoverChunks(job.claims, (c) => {
     if (own === undefined) {
       const made = scorer();
       own = { scorer: made, words: made.wordIdsOfCaptions(job.captions) };
     }
     scoreChunk(job, own.scorer, own.words, c);
-  }
+  });
   const { values } = job;
   let sum = 0;
   for (let k = 0; k < values.length; k++) sum += values[k]!;
