@@ -138,14 +138,32 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
   // Each helper answers a job once it has no more to claim. Jobs may overlap (the metric
   // cells' answer can come after the resample job is posted): a helper holds the process
   // open while any job of it is unanswered.
-  const hold = (worker: Worker) => {
-    pending.set(worker, (pending.get(worker) ?? 0) + 1);
-    worker.ref();
-  };
-  const release = (worker: Worker) => {
-    const left = (pending.get(worker) ?? 1) - 1;
-    pending.set(worker, left);
-    if (left === 0) worker.unref();
+  const ask = <T>(
+    worker: Worker,
+    message: ToResampleHelper,
+    answerIn: (got: unknown) => T | undefined,
+  ): Promise<T | undefined> => {
+    if (ended.has(worker)) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = (answer: T | undefined) => {
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        const left = (pending.get(worker) ?? 1) - 1;
+        pending.set(worker, left);
+        if (left === 0) worker.unref();
+        resolve(answer);
+      };
+      const onMessage = (got: unknown) => {
+        const answer = answerIn(got);
+        if (answer !== undefined) done(answer);
+      };
+      const onExit = () => done(undefined);
+      pending.set(worker, (pending.get(worker) ?? 0) + 1);
+      worker.ref();
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      worker.postMessage(message);
+    });
   };
   const untilAnswered = async (
     message: ToResampleHelper,
@@ -153,26 +171,7 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
     to: readonly Worker[] = workers,
   ) => {
     await Promise.all(
-      to
-        .filter((worker) => !ended.has(worker))
-        .map(
-          (worker) =>
-            new Promise<void>((resolve) => {
-              const onMessage = (got: unknown) => {
-                if (got === answer) done();
-              };
-              const done = () => {
-                worker.off('message', onMessage);
-                worker.off('exit', done);
-                release(worker);
-                resolve();
-              };
-              hold(worker);
-              worker.on('message', onMessage);
-              worker.on('exit', done);
-              worker.postMessage(message);
-            }),
-        ),
+      to.map((worker) => ask(worker, message, (got) => got === answer || undefined)),
     );
   };
   return {
@@ -183,27 +182,15 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
     ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
     metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),
     resample: (job) => untilAnswered({ resample: job }, 'resample'),
-    captionParts(file) {
+    async captionParts(file) {
       const worker = workers.at(-1);
-      if (worker === undefined || ended.has(worker)) return Promise.resolve(undefined);
-      return new Promise((resolve) => {
-        const done = (parts: CaptionParts | undefined) => {
-          worker.off('message', onMessage);
-          worker.off('exit', onExit);
-          release(worker);
-          resolve(parts);
-        };
-        const onMessage = (got: unknown) => {
-          if (typeof got === 'object' && got !== null && 'captionParts' in got) {
-            done((got as CaptionPartsAnswer).captionParts ?? undefined);
-          }
-        };
-        const onExit = () => done(undefined);
-        hold(worker);
-        worker.on('message', onMessage);
-        worker.on('exit', onExit);
-        worker.postMessage({ captionParts: file } satisfies ToResampleHelper);
-      });
+      if (worker === undefined) return undefined;
+      const answer = await ask(worker, { captionParts: file }, (got) =>
+        typeof got === 'object' && got !== null && 'captionParts' in got
+          ? (got as CaptionPartsAnswer)
+          : undefined,
+      );
+      return answer?.captionParts ?? undefined;
     },
     stop() {
       for (const worker of workers) void worker.terminate();
