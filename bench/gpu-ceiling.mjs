@@ -6,6 +6,7 @@
 // (graph, M) to RESULTS.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { medianRunMs } from './session-timing.mjs';
 
 const [ortDir, graphDir, results, device] = process.argv.slice(2);
 const ort = createRequire(import.meta.url)(ortDir);
@@ -29,14 +30,7 @@ for (const { graph, k, n, matmuls, m_values: mValues } of plan) {
     for (let i = 0; i < input.length; i++) input[i] = 0x3000 + (i % 977); // small fp16 values
     const x = new ort.Tensor('float16', input, [m, k]);
     try {
-      const times = [];
-      for (let i = 0; i < 7; i++) {
-        const started = performance.now();
-        const out = await session.run({ x });
-        times.push(performance.now() - started);
-        out.y.dispose?.();
-      }
-      const ms = times.slice(2).sort((a, b) => a - b)[2];
+      const ms = await medianRunMs(session, { x });
       const flops = matmuls * 2 * m * k * n;
       record({
         graph,

@@ -6,6 +6,7 @@
 // result, appended to RESULTS.
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { medianRunMs } from './session-timing.mjs';
 
 const [ortDir, dir, results] = process.argv.slice(2);
 const ort = createRequire(import.meta.url)(ortDir);
@@ -55,14 +56,7 @@ for (const { graph, kind, k, flops_per_row: flopsPerRow, m_values: mValues } of 
   for (const m of mValues) {
     try {
       const x = input(kind, m, k);
-      const times = [];
-      for (let i = 0; i < 7; i++) {
-        const started = performance.now();
-        const out = await session.run({ x });
-        times.push(performance.now() - started);
-        out.y.dispose?.();
-      }
-      const ms = times.slice(2).sort((a, b) => a - b)[2];
+      const ms = await medianRunMs(session, { x });
       const tflops = (flopsPerRow * m) / ms / 1e9;
       record({ stage: 'speed', graph, m, ms: +ms.toFixed(3), tflops: +tflops.toFixed(2) });
     } catch (error) {
