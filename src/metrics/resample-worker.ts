@@ -1,7 +1,7 @@
 /**
  * Worker-thread side of resample-helpers.ts: makes the with-metrics CSV's caption columns
  * when asked, draws the bootstrap's resamples ahead until the bootstrap itself comes, takes
- * chunks of METEOR, of the n-gram pass and of the metric cells when they come, and takes
+ * chunks of the tokenizer, of METEOR, of the n-gram pass and of the metric cells when they come, and takes
  * resamples as the other threads do.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,8 +17,10 @@ import type {
   CaptionPartsAnswer,
   FromResampleHelper,
   HelperData,
+  TokenizedAnswer,
   ToResampleHelper,
 } from './resample-helpers.js';
+import { runTokenizeChunks } from './tokenize-job.js';
 
 const answer = (done: FromResampleHelper) => parentPort!.postMessage(done);
 
@@ -39,6 +41,15 @@ parentPort!.on('message', async (message: ToResampleHelper) => {
     meteorScorer ??= defaultMeteorScorer();
     runMeteorChunks(message.meteor, meteorScorer);
     answer('meteor');
+    return;
+  }
+  if ('tokenize' in message) {
+    const answer: TokenizedAnswer = { tokenized: runTokenizeChunks(message.tokenize) };
+    const moved = answer.tokenized.flatMap(({ sentences }) => [
+      sentences.tokens.buffer,
+      sentences.starts.buffer,
+    ]);
+    parentPort!.postMessage(answer, moved as ArrayBuffer[]);
     return;
   }
   if ('ngramStats' in message) {
