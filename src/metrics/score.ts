@@ -24,7 +24,7 @@ import {
   pythonSplitCaptions,
 } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
-import { createTokenizeJob, tokenizedChunks } from './tokenize-job.js';
+import { createTokenizeWork, tokenizedChunks } from './tokenize-job.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
 /** One caption to score. */
@@ -146,17 +146,21 @@ async function metricInputWithWorker(
   return inputFromEncoded(text, joinEncoded([firstTokens, restTokens], counts));
 }
 
-/** metricInput (coco tokens) with the helpers taking chunks of the captions meanwhile. */
+/**
+ * metricInput (coco tokens) with the helpers taking chunks of the captions meanwhile; here
+ * alone when the texts cannot be shared (createTokenizeWork).
+ */
 async function metricInputWithHelpers(
   items: readonly CaptionItem[],
   text: CaptionText,
   helpers: ResampleHelpers,
 ): Promise<MetricInput> {
-  const job = createTokenizeJob(
+  const work = createTokenizeWork(
     text.candidates,
     items.flatMap((item) => item.references),
   );
-  const parts = await tokenizedChunks(job, (take) => helpers.tokenize(job, take));
+  if (work === undefined) return metricInput(items, 'coco', text);
+  const parts = await tokenizedChunks(work, (take) => helpers.tokenize(work.job, take));
   return inputFromEncoded(
     text,
     joinEncoded(

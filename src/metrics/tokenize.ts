@@ -95,22 +95,28 @@ export function forEachCocoTokens(
 
 /**
  * {@link forEachCocoTokens} over a run already joined (joinCaptionLines): the `lines`
- * captions from the one at offset `start`.
+ * captions from the one at offset `start`. Returns the furthest index of `text` that their
+ * tokens depend on: `text` may be a window of the run (what another thread decodes), whose
+ * tokens are the run's when the window goes on past that index or to the run's end.
  */
 export function forEachCocoLine(
   text: string,
   start: number,
   lines: number,
   take: (tokens: readonly string[], count: number, forms?: readonly number[]) => void,
-): void {
+): number {
   const run = new PtbRun(text);
+  let furthest = start;
   for (let i = 0; i < lines; i++) {
     const newline = text.indexOf('\n', start);
     const stop = newline === -1 ? text.length : newline;
     const count = cocoLine.scanInto(run, start, stop);
     take(cocoLine.tokens, count, cocoLine.forms);
+    // A line's own text and the line break after it are read in any case.
+    furthest = Math.max(furthest, stop, run.furthestRead);
     start = stop + 1;
   }
+  return furthest;
 }
 
 /** The captions as one text, one a line (a line break inside a caption becomes a space). */
