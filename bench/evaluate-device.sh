@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `medcap evaluate` on a many-core machine without Node (the lent GPU machine's CPU): two
-# builds interleaved, on all cores and on two, and pycocoevalcap + NLTK back to back (#10 §4).
+# builds (three with the carry's mid) interleaved, on all cores and on two, and pycocoevalcap + NLTK back to back (#10 §4).
 #
 #   bash bench/evaluate-device.sh DIR ROUNDS      (from the repository root, results in $OUT)
 #
@@ -24,7 +24,9 @@ W=$(mktemp -d)
 xz -dc "$DIR/node.xz" > "$W/node" && chmod +x "$W/node"
 tar -xJf "$DIR/eval.tar.xz" -C "$W"
 tar -xJf "$DIR/py.tar.xz" -C "$W"
-for build in base new; do ln -s "$W/node_modules" "$W/$build/node_modules"; done
+# base, new, and mid between them when the carry has it (MID=REV there).
+BUILDS="base $([ -d "$W/mid" ] && echo mid || true) new"
+for build in $BUILDS; do ln -s "$W/node_modules" "$W/$build/node_modules"; done
 # tools/parity reads WordNet from the repository's node_modules, as on the development machine.
 [ -e "$ROOT/node_modules" ] || ln -s "$W/node_modules" "$ROOT/node_modules"
 # ... and from assets/wordnet-3.0, which a device call may come without (docs/GPU.md: the
@@ -77,7 +79,7 @@ for round in $(seq 1 "$ROUNDS"); do
     time_reference.py "$W/corpus/tokens-60000.jsonl" --tokens --meteor --json)
   runs=()
   for cores in ${CORES:-all all 0-1}; do
-    for build in base new; do
+    for build in $BUILDS; do
       runs+=("{\"build\": \"$build\", \"cores\": \"$cores\", \"time\": $(evaluate "$build" "$cores")}")
     done
   done
@@ -87,13 +89,14 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 # PROFILE=1: one CPU profile of each build on all cores (every thread), in $OUT/prof-<build>.
 if [ "${PROFILE:-0}" = 1 ]; then
-  for build in base new; do
+  for build in $BUILDS; do
     "$W/node" --cpu-prof --cpu-prof-dir="$OUT/prof-$build" "$W/$build/dist/cli/bin.js" evaluate \
       --captions "$W/corpus/pairs-60000.jsonl" --out "$W/prof-out-$build" > /dev/null 2>&1
   done
   # One file: the device tool brings back only a few files per command.
-  tar -czf "$OUT/profiles.tar.gz" -C "$OUT" prof-base prof-new && rm -rf "$OUT"/prof-base "$OUT"/prof-new
+  (cd "$OUT" && tar -czf profiles.tar.gz prof-* && rm -rf prof-*)
 fi
-# Both builds' outputs must be the same bytes.
-for f in "$W"/out-base/*; do cmp "$f" "$W/out-new/$(basename "$f")" || echo "DIFFERENT: $(basename "$f")"; done \
-  | tee "$OUT/outputs-compared.txt"
+# Every build's outputs must be the base's bytes.
+for build in $BUILDS; do
+  for f in "$W"/out-base/*; do cmp "$f" "$W/out-$build/$(basename "$f")" || echo "DIFFERENT: $build $(basename "$f")"; done
+done | tee "$OUT/outputs-compared.txt"

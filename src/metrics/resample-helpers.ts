@@ -26,6 +26,7 @@ export type ToResampleHelper =
   | { ngramStats: NgramStatsJob }
   | { metricCells: MetricCellsJob }
   | { tokenize: TokenizeJob }
+  | { warmUpTokenizer: Uint8Array }
   | { resample: ResampleJob }
   | { captionParts: CaptionsJsonl };
 
@@ -65,6 +66,11 @@ export interface ResampleHelpers {
   ngramStats(job: NgramStatsJob): Promise<void>;
   /** The same for the metric cells (before a resample job: they take jobs in order). */
   metricCells(job: MetricCellsJob): Promise<void>;
+  /**
+   * Has them tokenize the start of a captions file (its bytes, shared or copied) before any
+   * job given after this, so that their tokenizer is up to speed when a tokenize job comes.
+   */
+  warmUpTokenizer(bytes: Uint8Array): void;
   /**
    * Has them take chunks of `job`, handing each helper's chunks to `take` as it answers;
    * resolves once all have answered or died.
@@ -188,6 +194,7 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
     count: workers.length,
     meteorCount,
     draw: (draws) => post({ draw: draws }),
+    warmUpTokenizer: (bytes) => post({ warmUpTokenizer: bytes }),
     meteor: (job) => untilAnswered({ meteor: job }, 'meteor', workers.slice(0, meteorCount)),
     ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
     metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),

@@ -1,8 +1,9 @@
 /**
  * Worker-thread side of resample-helpers.ts: makes the with-metrics CSV's caption columns
- * when asked, draws the bootstrap's resamples ahead until the bootstrap itself comes, takes
- * chunks of the tokenizer, of METEOR, of the n-gram pass and of the metric cells when they come, and takes
- * resamples as the other threads do.
+ * and warms up its tokenizer on the start of the captions file when asked, draws the
+ * bootstrap's resamples ahead until the bootstrap itself comes, takes chunks of the
+ * tokenizer, of METEOR, of the n-gram pass and of the metric cells when they come, and
+ * takes resamples as the other threads do.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseCaptionsJsonl } from '../formats/captions-jsonl.js';
@@ -20,7 +21,7 @@ import type {
   TokenizedAnswer,
   ToResampleHelper,
 } from './resample-helpers.js';
-import { runTokenizeChunks } from './tokenize-job.js';
+import { runTokenizeChunks, warmUpTokenizer } from './tokenize-job.js';
 
 const answer = (done: FromResampleHelper) => parentPort!.postMessage(done);
 
@@ -41,6 +42,10 @@ parentPort!.on('message', async (message: ToResampleHelper) => {
     meteorScorer ??= defaultMeteorScorer();
     runMeteorChunks(message.meteor, meteorScorer);
     answer('meteor');
+    return;
+  }
+  if ('warmUpTokenizer' in message) {
+    warmUpTokenizer(message.warmUpTokenizer);
     return;
   }
   if ('tokenize' in message) {

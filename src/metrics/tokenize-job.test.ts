@@ -9,6 +9,7 @@ import {
   runTokenizeChunks,
   type TokenizedChunk,
   tokenizedChunks,
+  warmUpTokenizer,
 } from './tokenize-job.js';
 
 const strings = readFileSync(
@@ -81,6 +82,21 @@ describe('tokenizing in chunks', () => {
     }
     // `A.` gives up its period to the sentence that starts 6,000 lines on.
     expect(metricInput(items, 'coco').candidateTokens[8]).toEqual(['vitamin', 'a']);
+  });
+
+  it('warms up on the start of any captions file without changing a token', () => {
+    const jsonl = readFileSync(
+      fileURLToPath(new URL('../../test/fixtures/parity/corpus.jsonl', import.meta.url)),
+    );
+    // The file, a line longer than the warm-up's MB, invalid UTF-8, nothing, no line break.
+    const long = new TextEncoder().encode(`${'Axial CT é. '.repeat(100_000)}\n`);
+    for (const bytes of [jsonl, long, Uint8Array.of(0xff, 0xc3, 0x0a, 0x41), new Uint8Array(0)]) {
+      warmUpTokenizer(bytes);
+    }
+    warmUpTokenizer(new TextEncoder().encode('vitamin A.'));
+    const { job } = createTokenizeWork(candidates, references, 97)!;
+    const fromBytes = runTokenizeChunks(job).map(({ sentences }) => sentences);
+    expect(differenceFromOne(joinEncoded(fromBytes, counts))).toBeUndefined();
   });
 
   it('leaves texts with a lone surrogate, which UTF-8 cannot carry, to this thread', () => {
