@@ -109,22 +109,19 @@ export type EvaluateOptions = Pick<EvaluateConfig, 'captions' | 'out' | 'split'>
 
 /**
  * The captions file's rows. A JSONL file's bytes also go to `worker`, which parses them too,
- * to a helper, which makes the with-metrics CSV's caption columns from them meanwhile
- * (`parts`; undefined: made here when the file is written), and when `warmUpTokenizer`, to
- * every helper, to warm up the coco tokenizer that they will share (tokenize-job.ts).
+ * and to a helper, which makes the with-metrics CSV's caption columns from them meanwhile
+ * (`parts`; undefined: made here when the file is written).
  */
 async function readRows(
   path: string,
   worker: IdleWorker | undefined,
   helpers: ResampleHelpers | undefined,
-  warmUpTokenizer: boolean,
 ): Promise<{ rows: CaptionRow[]; parts?: Promise<CaptionParts | undefined> }> {
   await checkInputPath('--captions', path, 'file');
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') {
     const bytes = await readFileShared(path);
     worker?.shareCaptionsJsonl(bytes, path);
-    if (warmUpTokenizer) helpers?.warmUpTokenizer(bytes);
     const parts = helpers?.captionParts({ bytes, path });
     return { rows: parseCaptionsJsonl(bytes, path), ...(parts ? { parts } : {}) };
   }
@@ -385,12 +382,7 @@ async function evaluateWith(
 ): Promise<EvaluationResult> {
   const { logger } = deps;
   // Before the scoring, so a bad --out costs no time.
-  const { rows, parts: partsMadeElsewhere } = await readRows(
-    captionsPath,
-    worker,
-    helpers,
-    (config.tokenizer ?? 'coco') === 'coco',
-  );
+  const { rows, parts: partsMadeElsewhere } = await readRows(captionsPath, worker, helpers);
   const failed: ExcludedItem[] = [];
   const unreferenced: ExcludedItem[] = [];
   const emptyCaptions: ExcludedItem[] = [];

@@ -15,7 +15,6 @@ import type { PrecomputedDraws, ResampleJob } from './bootstrap.js';
 import type { MeteorJob } from './meteor/chunks.js';
 import type { MetricCellsJob } from './metric-cells-job.js';
 import type { NgramStatsJob } from './ngram-stats.js';
-import type { TokenizedChunk, TokenizeJob } from './tokenize-job.js';
 
 /** More helpers than this gain little: 1,000 resamples are about 1 s of one core's work. */
 export const MAX_RESAMPLE_HELPERS = 6;
@@ -25,8 +24,6 @@ export type ToResampleHelper =
   | { meteor: MeteorJob }
   | { ngramStats: NgramStatsJob }
   | { metricCells: MetricCellsJob }
-  | { tokenize: TokenizeJob }
-  | { warmUpTokenizer: Uint8Array }
   | { resample: ResampleJob }
   | { captionParts: CaptionsJsonl };
 
@@ -38,9 +35,6 @@ export interface CaptionsJsonl {
 
 /** The answer to a captionParts job: the parts, or null when the file did not parse. */
 export type CaptionPartsAnswer = { captionParts: CaptionParts | null };
-
-/** The answer to a tokenize job: the chunks this helper tokenized. */
-export type TokenizedAnswer = { tokenized: TokenizedChunk[] };
 
 /** A helper's answer to a job, once it has no more of it to claim. */
 export type FromResampleHelper = 'meteor' | 'ngramStats' | 'metricCells' | 'resample';
@@ -66,16 +60,6 @@ export interface ResampleHelpers {
   ngramStats(job: NgramStatsJob): Promise<void>;
   /** The same for the metric cells (before a resample job: they take jobs in order). */
   metricCells(job: MetricCellsJob): Promise<void>;
-  /**
-   * Has them tokenize the start of a captions file (its bytes, shared or copied) before any
-   * job given after this, so that their tokenizer is up to speed when a tokenize job comes.
-   */
-  warmUpTokenizer(bytes: Uint8Array): void;
-  /**
-   * Has them take chunks of `job`, handing each helper's chunks to `take` as it answers;
-   * resolves once all have answered or died.
-   */
-  tokenize(job: TokenizeJob, take: (chunks: readonly TokenizedChunk[]) => void): Promise<void>;
   /** Has them take part in `job`; resolves once none has more to claim, or has died. */
   resample(job: ResampleJob): Promise<void>;
   /**
@@ -194,22 +178,9 @@ function resampleHelpers(workers: readonly Worker[], meteorCount: number): Resam
     count: workers.length,
     meteorCount,
     draw: (draws) => post({ draw: draws }),
-    warmUpTokenizer: (bytes) => post({ warmUpTokenizer: bytes }),
     meteor: (job) => untilAnswered({ meteor: job }, 'meteor', workers.slice(0, meteorCount)),
     ngramStats: (job) => untilAnswered({ ngramStats: job }, 'ngramStats'),
     metricCells: (job) => untilAnswered({ metricCells: job }, 'metricCells'),
-    tokenize: async (job, take) => {
-      await Promise.all(
-        workers.map(async (worker) => {
-          const answer = await ask(worker, { tokenize: job }, (got) =>
-            typeof got === 'object' && got !== null && 'tokenized' in got
-              ? (got as TokenizedAnswer)
-              : undefined,
-          );
-          if (answer !== undefined) take(answer.tokenized);
-        }),
-      );
-    },
     resample: (job) => untilAnswered({ resample: job }, 'resample'),
     async captionParts(file) {
       const worker = workers.at(-1);

@@ -1,9 +1,8 @@
 /**
  * Worker-thread side of resample-helpers.ts: makes the with-metrics CSV's caption columns
- * and warms up its tokenizer on the start of the captions file when asked, draws the
- * bootstrap's resamples ahead until the bootstrap itself comes, takes chunks of the
- * tokenizer, of METEOR, of the n-gram pass and of the metric cells when they come, and
- * takes resamples as the other threads do.
+ * when asked, draws the bootstrap's resamples ahead until the bootstrap itself comes, takes
+ * chunks of METEOR, of the n-gram pass and of the metric cells when they come, and takes
+ * resamples as the other threads do.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseCaptionsJsonl } from '../formats/captions-jsonl.js';
@@ -18,10 +17,8 @@ import type {
   CaptionPartsAnswer,
   FromResampleHelper,
   HelperData,
-  TokenizedAnswer,
   ToResampleHelper,
 } from './resample-helpers.js';
-import { runTokenizeChunks, warmUpTokenizer } from './tokenize-job.js';
 
 const answer = (done: FromResampleHelper) => parentPort!.postMessage(done);
 
@@ -42,19 +39,6 @@ parentPort!.on('message', async (message: ToResampleHelper) => {
     meteorScorer ??= defaultMeteorScorer();
     runMeteorChunks(message.meteor, meteorScorer);
     answer('meteor');
-    return;
-  }
-  if ('warmUpTokenizer' in message) {
-    warmUpTokenizer(message.warmUpTokenizer);
-    return;
-  }
-  if ('tokenize' in message) {
-    const answer: TokenizedAnswer = { tokenized: runTokenizeChunks(message.tokenize) };
-    const moved = answer.tokenized.flatMap(({ sentences }) => [
-      sentences.tokens.buffer,
-      sentences.starts.buffer,
-    ]);
-    parentPort!.postMessage(answer, moved as ArrayBuffer[]);
     return;
   }
   if ('ngramStats' in message) {

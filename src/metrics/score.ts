@@ -24,7 +24,6 @@ import {
   pythonSplitCaptions,
 } from './token-ids.js';
 import { forEachTokenized, type TokenizerId } from './tokenize.js';
-import { createTokenizeWork, tokenizedChunks } from './tokenize-job.js';
 import type { Metric, MetricInput, MetricResult } from './types.js';
 
 /** One caption to score. */
@@ -59,9 +58,8 @@ export interface ScoreOptions {
    */
   worker?: IdleWorker;
   /**
-   * Worker threads that help with the coco tokenizer, METEOR (on up to three of them, when
-   * there are two or more), BLEU and CIDEr-D's per-item pass and the bootstrap
-   * (resample-helpers.ts), when
+   * Worker threads that help with METEOR (on up to three of them, when there are two or
+   * more), BLEU and CIDEr-D's per-item pass and the bootstrap (resample-helpers.ts), when
    * there is a bootstrap. Default: one per core beyond the main thread and the metric
    * worker (at most 6), with at least 5,000 items. The values and intervals are the same
    * with any number.
@@ -143,31 +141,7 @@ async function metricInputWithWorker(
   const firstTokens =
     (await job.candidateTokens) ?? encodeSentences(tokenizer, text.candidates, inWorker);
   const counts = items.map((item) => item.references.length);
-  return inputFromEncoded(text, joinEncoded([firstTokens, restTokens], counts));
-}
-
-/**
- * metricInput (coco tokens) with the helpers taking chunks of the captions meanwhile; here
- * alone when the texts cannot be shared (createTokenizeWork).
- */
-async function metricInputWithHelpers(
-  items: readonly CaptionItem[],
-  text: CaptionText,
-  helpers: ResampleHelpers,
-): Promise<MetricInput> {
-  const work = createTokenizeWork(
-    text.candidates,
-    items.flatMap((item) => item.references),
-  );
-  if (work === undefined) return metricInput(items, 'coco', text);
-  const parts = await tokenizedChunks(work, (take) => helpers.tokenize(work.job, take));
-  return inputFromEncoded(
-    text,
-    joinEncoded(
-      parts,
-      items.map((item) => item.references.length),
-    ),
-  );
+  return inputFromEncoded(text, joinEncoded(firstTokens, restTokens, counts));
 }
 
 /** texts[0, stop) encoded on their own, each tokenized as in the run of all `texts`. */
@@ -334,6 +308,7 @@ export async function scoreCaptionsStaged(
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const movable = workerShare(options.metrics, items.length, options.parallel);
+  const candidatesInWorker = Math.round(items.length * workerCandidateShare(movable));
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
   const manyItems = options.parallel !== false && items.length >= WORKER_MIN_ITEMS;
@@ -352,11 +327,6 @@ export async function scoreCaptionsStaged(
       : undefined;
   const inWorker = movable.filter((metric) => metric !== onHelpers);
   if (inWorker.length === 0) options.worker?.stop();
-  // The coco tokenizer, the longest step before the n-gram index, in chunks on the helpers.
-  const tokenizeOnHelpers = tokenizer === 'coco' && helpers.count > 0;
-  const candidatesInWorker = tokenizeOnHelpers
-    ? 0
-    : Math.round(items.length * workerCandidateShare(inWorker));
   // Drawn ahead by every thread with nothing else to do, from the helpers' start on.
   const draws =
     resamples > 0 && (inWorker.length > 0 || helpers.count > 0)
@@ -384,9 +354,8 @@ export async function scoreCaptionsStaged(
   const byMetric = new Map<Metric, MetricResult>();
   const elsewhere = new Set<Metric>();
   try {
-    const input = tokenizeOnHelpers
-      ? await metricInputWithHelpers(items, text, helpers)
-      : job === undefined || candidatesInWorker === 0
+    const input =
+      job === undefined || candidatesInWorker === 0
         ? metricInput(items, tokenizer, text)
         : await metricInputWithWorker(items, tokenizer, text, job, candidatesInWorker);
     // On the input itself: a copy ({ ...input }) would run its getters, building every

@@ -275,43 +275,47 @@ function referenceStartsOf(referenceCounts: ArrayLike<number>): Int32Array {
 }
 
 /**
- * The captions' sentences (candidates, then references) encoded in parts apart (in several
- * threads), in order, as one CaptionEncoder would have encoded them: the same ids, since an
- * id is given in order of first sight, and the ids of each part are in that order too.
+ * The captions' sentences (candidates, then references) encoded in two parts apart (in
+ * two threads), `first` the sentences before `rest`, as one CaptionEncoder would have
+ * encoded them: the same ids, since an id is given in order of first sight, and the
+ * ids of `rest` are in that order too.
  */
 export function joinEncoded(
-  parts: readonly EncodedSentences[],
+  first: EncodedSentences,
+  rest: EncodedSentences,
   referenceCounts: ArrayLike<number>,
 ): EncodedCaptions {
   const referenceStarts = referenceStartsOf(referenceCounts);
   const sentence = referenceStarts[referenceCounts.length]!;
-  const partSentences = parts.reduce((sum, part) => sum + part.starts.length - 1, 0);
-  if (partSentences !== sentence) {
-    throw new InternalError(`${partSentences} sentences encoded for ${sentence} captions`);
+  const firstSentences = first.starts.length - 1;
+  const restSentences = rest.starts.length - 1;
+  if (firstSentences + restSentences !== sentence) {
+    throw new InternalError(
+      `${firstSentences} + ${restSentences} sentences encoded for ${sentence} captions`,
+    );
   }
   const known = new Map<string, number>();
-  const vocabulary: string[] = [];
-  const tokens = new Int32Array(parts.reduce((sum, part) => sum + part.tokens.length, 0));
+  first.vocabulary.forEach((token, id) => {
+    known.set(token, id);
+  });
+  const vocabulary = [...first.vocabulary];
+  const remap = new Int32Array(rest.vocabulary.length);
+  rest.vocabulary.forEach((token, local) => {
+    let id = known.get(token);
+    if (id === undefined) {
+      id = vocabulary.length;
+      vocabulary.push(token);
+    }
+    remap[local] = id;
+  });
+  const offset = first.tokens.length;
+  const tokens = new Int32Array(offset + rest.tokens.length);
+  tokens.set(first.tokens);
+  const from = rest.tokens;
+  for (let i = 0; i < from.length; i++) tokens[offset + i] = remap[from[i]!]!;
   const starts = new Int32Array(sentence + 1);
-  let offset = 0;
-  let s = 0;
-  for (const part of parts) {
-    const remap = new Int32Array(part.vocabulary.length);
-    part.vocabulary.forEach((token, local) => {
-      let id = known.get(token);
-      if (id === undefined) {
-        id = vocabulary.length;
-        known.set(token, id);
-        vocabulary.push(token);
-      }
-      remap[local] = id;
-    });
-    const from = part.tokens;
-    for (let i = 0; i < from.length; i++) tokens[offset + i] = remap[from[i]!]!;
-    for (let k = 0; k < part.starts.length - 1; k++) starts[s++] = part.starts[k]! + offset;
-    offset += from.length;
-  }
-  starts[sentence] = offset;
+  starts.set(first.starts.subarray(0, firstSentences));
+  for (let s = 0; s <= restSentences; s++) starts[firstSentences + s] = rest.starts[s]! + offset;
   return { vocabulary, tokens, starts, referenceStarts, sentences: sentence };
 }
 

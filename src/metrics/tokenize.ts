@@ -49,7 +49,7 @@ const PUNCTUATION_FIRST = new Set([...COCO_PUNCTUATION].map((p) => p.charCodeAt(
  * captions after this one in its run (see {@link tokenizeCocoBatch}).
  */
 export function tokenizeCoco(text: string, following?: readonly string[]): string[] {
-  const run = new PtbRun(joinCaptionLines(following ? [text, ...following] : [text]));
+  const run = new PtbRun(joinLines(following ? [text, ...following] : [text]));
   return cocoLine.scan(run, 0, text.length);
 }
 
@@ -88,39 +88,19 @@ export function forEachCocoTokens(
   first = 0,
   stop = texts.length,
 ): void {
+  const run = new PtbRun(joinLines(texts));
   let start = 0;
-  for (let i = 0; i < first; i++) start += texts[i]!.length + 1; // joinCaptionLines keeps the lengths
-  forEachCocoLine(joinCaptionLines(texts), start, stop - first, take);
-}
-
-/**
- * {@link forEachCocoTokens} over a run already joined (joinCaptionLines): the `lines`
- * captions from the one at offset `start`. Returns the furthest index of `text` that their
- * tokens depend on: `text` may be a window of the run (what another thread decodes), whose
- * tokens are the run's when the window goes on past that index or to the run's end.
- */
-export function forEachCocoLine(
-  text: string,
-  start: number,
-  lines: number,
-  take: (tokens: readonly string[], count: number, forms?: readonly number[]) => void,
-): number {
-  const run = new PtbRun(text);
-  let furthest = start;
-  for (let i = 0; i < lines; i++) {
-    const newline = text.indexOf('\n', start);
-    const stop = newline === -1 ? text.length : newline;
+  for (let i = 0; i < first; i++) start += texts[i]!.length + 1;
+  for (let i = first; i < stop; i++) {
+    const stop = start + texts[i]!.length; // joinLines keeps the lengths
     const count = cocoLine.scanInto(run, start, stop);
     take(cocoLine.tokens, count, cocoLine.forms);
-    // A line's own text and the line break after it are read in any case.
-    furthest = Math.max(furthest, stop, run.furthestRead);
     start = stop + 1;
   }
-  return furthest;
 }
 
 /** The captions as one text, one a line (a line break inside a caption becomes a space). */
-export function joinCaptionLines(texts: readonly string[]): string {
+function joinLines(texts: readonly string[]): string {
   const oneLineEach = texts.every((t) => !t.includes('\n'));
   return (oneLineEach ? texts : texts.map((t) => t.replaceAll('\n', ' '))).join('\n');
 }

@@ -758,8 +758,6 @@ export class PtbRun {
    * depend on text[start, lastRead] only (and on nothing before start).
    */
   lastRead = -1;
-  /** The furthest {@link lastRead} of every scanTokens so far. */
-  furthestRead = -1;
 
   constructor(readonly text: string) {
     this.softHyphens = text.includes('\u00ad');
@@ -786,7 +784,6 @@ export class PtbRun {
       pos = this.emit(ACTIONS[scan.rule]!, pos, scan.end, sink);
     }
     this.lastRead = lastRead;
-    if (lastRead > this.furthestRead) this.furthestRead = lastRead;
     return pos;
   }
 
