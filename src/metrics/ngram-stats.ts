@@ -69,7 +69,7 @@ export async function ngramStatsShared(
   const index = ngramIndex(input, true);
   let stats = cache.get(index.captions);
   if (stats === undefined) {
-    const job = createNgramStatsJob(index);
+    const job = createNgramStatsJob(index, true);
     const helped = helpers(job);
     runNgramStatsChunks(job);
     await helped;
@@ -105,21 +105,31 @@ export interface NgramStatsJob {
 }
 
 /**
- * The job over `index`; other threads can take part when its grams are in shared memory
- * (ngramIndex's `shared`).
+ * The job over `index`. With `shared` (for other threads to take part; its grams must be in
+ * shared memory too, ngramIndex's `shared`) its arrays are in shared memory; else they are
+ * plain, and the index's own arrays are used as they are.
  */
-export function createNgramStatsJob(index: NgramIndex): NgramStatsJob {
+export function createNgramStatsJob(index: NgramIndex, shared = false): NgramStatsJob {
   const { starts, referenceStarts, sentences } = index.captions;
   const items = referenceStarts.length - 1;
+  const copy = shared ? sharedCopy : (values: Int32Array) => values;
+  const array = <T>(
+    Type: {
+      new (length: number): T;
+      new (buffer: SharedArrayBuffer): T;
+      BYTES_PER_ELEMENT: number;
+    },
+    length: number,
+  ) => (shared ? sharedArray(Type, length) : new Type(length));
   return {
     grams: index.grams,
-    starts: sharedCopy(starts),
-    referenceStarts: sharedCopy(referenceStarts),
-    df: sharedCopy(index.df),
-    clipped: sharedArray(Int32Array, items * MAX_ORDER),
-    hypNorm: sharedArray(Float64Array, items * MAX_ORDER),
-    refNorm: sharedArray(Float64Array, sentences * MAX_ORDER),
-    dot: sharedArray(Float64Array, sentences * MAX_ORDER),
+    starts: copy(starts),
+    referenceStarts: copy(referenceStarts),
+    df: copy(index.df),
+    clipped: array(Int32Array, items * MAX_ORDER),
+    hypNorm: array(Float64Array, items * MAX_ORDER),
+    refNorm: array(Float64Array, sentences * MAX_ORDER),
+    dot: array(Float64Array, sentences * MAX_ORDER),
     claims: createClaims(Math.ceil(items / NGRAM_CHUNK_ITEMS)),
   };
 }

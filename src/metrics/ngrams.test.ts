@@ -173,7 +173,7 @@ describe('ngramStatsShared', () => {
   it('helper threads that take every chunk compute the values of this thread alone', async () => {
     const items = 3 * NGRAM_CHUNK_ITEMS + 5;
     const alone = ngramStats(randomInput(items, 9));
-    const job = createNgramStatsJob(ngramIndex(randomInput(items, 9), true));
+    const job = createNgramStatsJob(ngramIndex(randomInput(items, 9), true), true);
     const helpers = startResampleHelpers(2);
     try {
       await helpers.ngramStats(job);
