@@ -68,17 +68,14 @@ export function metricCellsOf(job: MetricCellsJob): MetricCells {
   const chunks = chunkCount(job.claims);
   const { items, ends } = job;
   const source = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.length);
+  // Every chunk holds an item at least.
   let length = 0;
-  for (let c = 0; c < chunks; c++) {
-    const [from, to] = chunkItems(job, c);
-    if (to > from) length += ends[to - 1]! - chunkStart(job, c);
-  }
+  for (let c = 0; c < chunks; c++) length += ends[chunkItems(job, c)[1] - 1]! - chunkStart(job, c);
   const bytes = Buffer.allocUnsafe(length);
   const offsets = new Uint32Array(items + 1);
   let at = 0;
   for (let c = 0; c < chunks; c++) {
     const [from, to] = chunkItems(job, c);
-    if (to === from) continue;
     const start = chunkStart(job, c);
     source.copy(bytes, at, start, ends[to - 1]!);
     const shift = at - start;

@@ -63,7 +63,7 @@ export interface ResampleHelpers {
   /** Has them take part in `job`; resolves once none has more to claim, or has died. */
   resample(job: ResampleJob): Promise<void>;
   /**
-   * Has the last helper (not one of METEOR's) parse the captions file and make the
+   * Has the last helper (one of METEOR's only when all are) parse the captions file and make the
    * with-metrics CSV's caption columns (captionParts), before any job given after this;
    * undefined when there is no helper, it fails or it ends first.
    */

@@ -308,6 +308,9 @@ export async function scoreCaptionsStaged(
   const tokenizer = options.tokenizer ?? 'coco';
   const text = captionText(items);
   const movable = workerShare(options.metrics, items.length, options.parallel);
+  // From the metrics that may go to the worker, METEOR among them even when the helpers take
+  // it (below): the worker tokenizes no candidates then. Giving it half beside ROUGE alone
+  // is not timed on many cores.
   const candidatesInWorker = Math.round(items.length * workerCandidateShare(movable));
   const resamples = options.bootstrap ?? 0;
   const seed = options.seed ?? 12345;
