@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { randomCaption } from '../../test/support/metric-input.js';
 import { silentLogger } from '../core/logger.js';
 import { captionParts } from '../formats/metric-files.js';
 import { evaluate } from './evaluate.js';
@@ -38,11 +39,7 @@ async function captionsFile(items: number): Promise<string> {
     'the a small large lesion lesions mass masses tumor tumour chest thorax lung lungs left right upper lower lobe shows showing image scan ct mri axial contrast enhanced nodule nodules effusion pleural'.split(
       ' ',
     );
-  const caption = () =>
-    Array.from(
-      { length: 6 + Math.floor(random() * 20) },
-      () => words[Math.floor(random() * words.length)]!,
-    ).join(' ');
+  const caption = () => randomCaption(random, words, 6, 20).join(' ');
   const lines = Array.from({ length: items }, (_, k) =>
     JSON.stringify({
       id: `img${k}`,

@@ -10,3 +10,19 @@ export function tokenizedInput(candidates: string[][], references: string[][][])
     referenceTokens: references,
   };
 }
+
+/**
+ * A caption of `shortest` to `shortest + spread - 1` words drawn from `words` with `random`
+ * (the length first, then each word).
+ */
+export function randomCaption(
+  random: () => number,
+  words: readonly string[],
+  shortest: number,
+  spread: number,
+): string[] {
+  return Array.from(
+    { length: shortest + Math.floor(random() * spread) },
+    () => words[Math.floor(random() * words.length)]!,
+  );
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tokenizedInput } from '../../../test/support/metric-input.js';
+import { randomCaption, tokenizedInput } from '../../../test/support/metric-input.js';
 import { startResampleHelpers } from '../resample-helpers.js';
 import { seededRandom } from '../statistics.js';
 import { pythonSplitCaptions } from '../token-ids.js';
@@ -14,11 +14,7 @@ function input(items: number): MetricInput {
     'the a lesion lesions mass masses tumor tumour chest thorax lung lungs left right shows showing image scan ct mri'.split(
       ' ',
     );
-  const caption = () =>
-    Array.from(
-      { length: 3 + Math.floor(random() * 12) },
-      () => words[Math.floor(random() * words.length)]!,
-    );
+  const caption = () => randomCaption(random, words, 3, 12);
   const candidates = Array.from({ length: items }, caption);
   return tokenizedInput(
     candidates,
